@@ -1,0 +1,243 @@
+package block
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func testKey(seed byte) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+}
+
+func sampleTx() *Tx {
+	tx := &Tx{ChainID: "test-chain", Nonce: 7, Kind: KindAnchor, GasLimit: 1000,
+		Payload: (&AnchorPayload{Hash: Sum([]byte("doc")), Label: "protocol v1"}).Encode()}
+	tx.Sign(testKey(1))
+	return tx
+}
+
+func TestTxRoundTrip(t *testing.T) {
+	tx := sampleTx()
+	raw := tx.Encode()
+	got, err := DecodeTx(raw)
+	if err != nil {
+		t.Fatalf("DecodeTx: %v", err)
+	}
+	if err := got.VerifySignature(); err != nil {
+		t.Fatalf("VerifySignature: %v", err)
+	}
+	if !bytes.Equal(got.Encode(), raw) {
+		t.Fatalf("re-encoding differs")
+	}
+	if got.Hash() != tx.Hash() {
+		t.Fatalf("hash differs")
+	}
+}
+
+// TestTxGolden pins the byte layout: a change here is a wire-format change.
+func TestTxGolden(t *testing.T) {
+	tx := sampleTx()
+	const want = "010a746573742d636861696e8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c00000000000000070200000000000003e82c"
+	got := hex.EncodeToString(tx.Encode())
+	if !strings.HasPrefix(got, want) {
+		t.Fatalf("encoding prefix changed:\n got %s\nwant %s…", got[:len(want)], want)
+	}
+	if len(tx.Encode()) != 1+1+10+32+8+1+8+1+44+64 {
+		t.Fatalf("encoded length %d", len(tx.Encode()))
+	}
+}
+
+func TestTxSignatureBindsEveryField(t *testing.T) {
+	mutate := []struct {
+		name string
+		f    func(*Tx)
+	}{
+		{"chain id", func(tx *Tx) { tx.ChainID = "other" }},
+		{"nonce", func(tx *Tx) { tx.Nonce++ }},
+		{"kind", func(tx *Tx) { tx.Kind = KindCall }},
+		{"gas", func(tx *Tx) { tx.GasLimit++ }},
+		{"payload", func(tx *Tx) { tx.Payload = append([]byte{}, tx.Payload...); tx.Payload[0] ^= 1 }},
+		{"sender", func(tx *Tx) { tx.Sender = testKey(2).Public().(ed25519.PublicKey) }},
+	}
+	for _, m := range mutate {
+		t.Run(m.name, func(t *testing.T) {
+			tx := sampleTx()
+			m.f(tx)
+			if err := tx.VerifySignature(); !errors.Is(err, ErrBadSignature) {
+				t.Fatalf("got %v, want ErrBadSignature", err)
+			}
+		})
+	}
+}
+
+func TestDecodeTxRejects(t *testing.T) {
+	good := sampleTx().Encode()
+	// Offsets: version 0, chain id len 1, chain id 2..11, sender 12..43, nonce 44..51, kind 52.
+	set := func(i int, v byte) []byte { b := append([]byte(nil), good...); b[i] = v; return b }
+	nonMinimal := append([]byte{1, 0x8a, 0x00}, good[2:]...) // length 10 written in two bytes
+	cases := []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"empty", nil, ErrTruncated},
+		{"truncated", good[:len(good)-1], ErrTruncated},
+		{"trailing", append(append([]byte(nil), good...), 0), ErrTrailing},
+		{"bad version", set(0, 2), ErrBadVersion},
+		{"unknown kind", set(52, 99), ErrUnknownKind},
+		{"zero kind", set(52, 0), ErrUnknownKind},
+		{"non-minimal length", nonMinimal, ErrNonMinimal},
+		{"chain id too long", append([]byte{1, 65}, bytes.Repeat([]byte{'a'}, 65)...), ErrTooLarge},
+		{"oversized", make([]byte, MaxTxBytes+1), ErrTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeTx(c.in)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
+func TestPayloadRoundTrips(t *testing.T) {
+	key := testKey(3).Public().(ed25519.PublicKey)
+	cases := []struct {
+		name   string
+		enc    []byte
+		decode func([]byte) (any, error)
+	}{
+		{"register", (&RegisterPayload{Key: key, Org: "Site A", Name: "Dr A", Role: RoleSite}).Encode(),
+			func(b []byte) (any, error) { return DecodeRegister(b) }},
+		{"anchor", (&AnchorPayload{Hash: Sum([]byte("x")), Label: "sap"}).Encode(),
+			func(b []byte) (any, error) { return DecodeAnchor(b) }},
+		{"deploy", (&DeployPayload{Code: []byte("\x00asm"), Policy: PolicyOwner, Label: "c"}).Encode(),
+			func(b []byte) (any, error) { return DecodeDeploy(b) }},
+		{"call", (&CallPayload{Contract: Sum([]byte("c")), Method: "enroll", Args: []byte(`{}`)}).Encode(),
+			func(b []byte) (any, error) { return DecodeCall(b) }},
+		{"upgrade", (&UpgradePayload{Contract: Sum([]byte("c")), Code: []byte("x"), Consent: []byte("s")}).Encode(),
+			func(b []byte) (any, error) { return DecodeUpgrade(b) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := c.decode(c.enc)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			re := v.(interface{ Encode() []byte }).Encode()
+			if !bytes.Equal(re, c.enc) {
+				t.Fatalf("re-encoding differs")
+			}
+			if _, err := c.decode(append(append([]byte(nil), c.enc...), 1)); !errors.Is(err, ErrTrailing) {
+				t.Fatalf("trailing byte: got %v", err)
+			}
+			if _, err := c.decode(c.enc[:len(c.enc)-1]); err == nil {
+				t.Fatalf("truncated payload accepted")
+			}
+		})
+	}
+}
+
+func TestRegisterRejectsUnknownRole(t *testing.T) {
+	enc := (&RegisterPayload{Key: testKey(3).Public().(ed25519.PublicKey), Role: RoleSite}).Encode()
+	enc[len(enc)-2] = 42
+	if _, err := DecodeRegister(enc); !errors.Is(err, ErrUnknownKind) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func sampleCommitted() *Committed {
+	txs := [][]byte{sampleTx().Encode(), sampleTx().Encode()}
+	h := Header{ChainID: "test-chain", Height: 3, PrevHash: Sum([]byte("p")), Proposer: 1, TimeUnixMilli: 1700000000000,
+		TxCount: 2, TxRoot: TxRoot(txs), StateRoot: Sum([]byte("s")), LogSize: 9, LogRoot: Sum([]byte("l"))}
+	v := Vote{ChainID: "test-chain", Height: 3, BlockHash: h.Hash()}
+	key := testKey(4)
+	return &Committed{Block: Block{Header: h, Txs: txs}, Metadata: []byte{1, 2},
+		Cert: Certificate{Sigs: []CommitSig{{Validator: 1, Msg: v.Encode(), Sig: ed25519.Sign(key, v.Encode())}}}}
+}
+
+func TestCommittedRoundTrip(t *testing.T) {
+	c := sampleCommitted()
+	raw := c.Encode()
+	got, err := DecodeCommitted(raw)
+	if err != nil {
+		t.Fatalf("DecodeCommitted: %v", err)
+	}
+	if !bytes.Equal(got.Encode(), raw) || got.Block.Hash() != c.Block.Hash() {
+		t.Fatalf("round trip differs")
+	}
+	v, err := DecodeVote(got.Cert.Sigs[0].Msg)
+	if err != nil || v.BlockHash != c.Block.Hash() {
+		t.Fatalf("vote: %v", err)
+	}
+}
+
+func TestCommittedRejectsBodyMismatch(t *testing.T) {
+	c := sampleCommitted()
+	c.Block.Txs = c.Block.Txs[:1]
+	if _, err := DecodeCommitted(c.Encode()); err == nil || !strings.Contains(err.Error(), "transactions") {
+		t.Fatalf("got %v", err)
+	}
+	c = sampleCommitted()
+	c.Block.Txs[1] = append([]byte(nil), c.Block.Txs[1]...)
+	c.Block.Txs[1][60] ^= 1
+	if _, err := DecodeCommitted(c.Encode()); err == nil || !strings.Contains(err.Error(), "root") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestReceiptRoundTrip(t *testing.T) {
+	rc := &Receipt{TxHash: Sum([]byte("t")), Height: 5, Index: 2, Status: StatusFailed, GasUsed: 77,
+		Result: []byte("r"), Error: "out of gas", Events: []Event{{Type: "anchored", Data: []byte("d")}}}
+	got, err := DecodeReceipt(rc.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hash() != rc.Hash() {
+		t.Fatal("hash differs")
+	}
+}
+
+// TestMerkleRootVectors checks RFC 9162 tree hashing on small trees built by hand.
+func TestMerkleRootVectors(t *testing.T) {
+	leaf := func(h Hash) Hash { return Sum(append([]byte{0}, h[:]...)) }
+	node := func(l, r Hash) Hash { return Sum(append(append([]byte{1}, l[:]...), r[:]...)) }
+	a, b, c := Sum([]byte("a")), Sum([]byte("b")), Sum([]byte("c"))
+	cases := []struct {
+		in   []Hash
+		want Hash
+	}{
+		{nil, Sum(nil)},
+		{[]Hash{a}, leaf(a)},
+		{[]Hash{a, b}, node(leaf(a), leaf(b))},
+		{[]Hash{a, b, c}, node(node(leaf(a), leaf(b)), leaf(c))},
+	}
+	for i, c := range cases {
+		if got := MerkleRoot(c.in); got != c.want {
+			t.Errorf("case %d: got %s want %s", i, got, c.want)
+		}
+	}
+}
+
+func TestContractAddressDistinct(t *testing.T) {
+	k := testKey(1).Public().(ed25519.PublicKey)
+	if ContractAddress(k, 1) == ContractAddress(k, 2) {
+		t.Fatal("same address for different nonces")
+	}
+}
+
+func ExampleTx() {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	doc := Sum([]byte("statistical analysis plan v1"))
+	tx := &Tx{ChainID: "demo", Nonce: 1, Kind: KindAnchor, GasLimit: 10_000,
+		Payload: (&AnchorPayload{Hash: doc, Label: "SAP v1"}).Encode()}
+	tx.Sign(key)
+	back, err := DecodeTx(tx.Encode())
+	fmt.Println(err, back.VerifySignature(), back.Kind)
+	// Output: <nil> <nil> anchor
+}

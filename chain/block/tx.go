@@ -1,0 +1,214 @@
+package block
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+)
+
+// HashSize is the size of every hash in the chain (SHA-256).
+const HashSize = sha256.Size
+
+// Hash is a SHA-256 digest.
+type Hash [HashSize]byte
+
+// String returns the lower-case hex form.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// IsZero reports whether h is all zeros.
+func (h Hash) IsZero() bool { return h == Hash{} }
+
+// MarshalText encodes h as hex (for JSON).
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText decodes a hex hash.
+func (h *Hash) UnmarshalText(b []byte) error {
+	p, err := ParseHash(string(b))
+	if err != nil {
+		return err
+	}
+	*h = p
+	return nil
+}
+
+// ParseHash decodes a 64-character hex hash.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return h, fmt.Errorf("block: hash %q: %w", s, err)
+	}
+	if len(b) != HashSize {
+		return h, fmt.Errorf("block: hash %q has %d bytes, want %d", s, len(b), HashSize)
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+// Sum hashes b with SHA-256.
+func Sum(b []byte) Hash { return sha256.Sum256(b) }
+
+// Kind is what a transaction does. Decoders reject kinds not listed here.
+type Kind byte
+
+// Transaction kinds. Values are part of the wire format: never reuse one.
+const (
+	KindRegister     Kind = 1 // admin adds or revokes a member: RegisterPayload
+	KindAnchor       Kind = 2 // record a document hash with a label: AnchorPayload
+	KindDeploy       Kind = 3 // store contract code and create a contract: DeployPayload
+	KindCall         Kind = 4 // call a contract method: CallPayload
+	KindConsentGroup Kind = 5 // register a threshold consent group: opaque group bytes
+	KindUpgrade      Kind = 6 // replace a contract's code under its policy: UpgradePayload
+)
+
+var kindNames = map[Kind]string{
+	KindRegister: "register", KindAnchor: "anchor", KindDeploy: "deploy",
+	KindCall: "call", KindConsentGroup: "consent-group", KindUpgrade: "upgrade",
+}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool { _, ok := kindNames[k]; return ok }
+
+func (k Kind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("kind(%d)", byte(k))
+}
+
+// Limits on transaction fields. They bound memory before any signature check.
+const (
+	TxVersion       = 1
+	MaxChainIDBytes = 64
+	// MaxPayloadBytes bounds a transaction payload. A Go contract compiled to
+	// wasm is about 1.8 MB; 4 MiB leaves room for larger ones while keeping
+	// a consensus request well below SmartBFT's batch byte limit.
+	MaxPayloadBytes = 4 << 20
+	// MaxTxBytes bounds a whole encoded transaction.
+	MaxTxBytes = MaxPayloadBytes + 1024
+)
+
+// Tx is a signed transaction.
+//
+// Its canonical encoding, field by field:
+//
+//	version      1 byte, = 1
+//	chain id     uvarint length + bytes (≤ 64)
+//	sender       32 bytes, ed25519 public key
+//	nonce        8 bytes big-endian; each (sender, nonce) is accepted once
+//	kind         1 byte (see Kind)
+//	gas limit    8 bytes big-endian
+//	payload      uvarint length + bytes (≤ MaxPayloadBytes)
+//	signature    64 bytes, ed25519 over "trialchain/tx/v1\x00" ‖ all fields above
+//
+// Varints are unsigned LEB128 and must be minimal. The transaction hash is
+// SHA-256 of the whole encoding, signature included.
+type Tx struct {
+	ChainID   string
+	Sender    ed25519.PublicKey
+	Nonce     uint64
+	Kind      Kind
+	GasLimit  uint64
+	Payload   []byte
+	Signature []byte
+}
+
+const txDomain = "trialchain/tx/v1\x00"
+
+func (tx *Tx) writeBody(w *Writer) {
+	w.Byte(TxVersion)
+	w.String(tx.ChainID)
+	w.Fixed(padKey(tx.Sender))
+	w.Uint64(tx.Nonce)
+	w.Byte(byte(tx.Kind))
+	w.Uint64(tx.GasLimit)
+	w.VarBytes(tx.Payload)
+}
+
+func padKey(k ed25519.PublicKey) []byte {
+	if len(k) == ed25519.PublicKeySize {
+		return k
+	}
+	out := make([]byte, ed25519.PublicKeySize)
+	copy(out, k)
+	return out
+}
+
+// SigningBytes returns the bytes the sender signs.
+func (tx *Tx) SigningBytes() []byte {
+	w := Writer{buf: []byte(txDomain)}
+	tx.writeBody(&w)
+	return w.Bytes()
+}
+
+// Sign sets Sender from key and signs the transaction.
+func (tx *Tx) Sign(key ed25519.PrivateKey) {
+	tx.Sender = key.Public().(ed25519.PublicKey)
+	tx.Signature = ed25519.Sign(key, tx.SigningBytes())
+}
+
+// VerifySignature checks the ed25519 signature.
+func (tx *Tx) VerifySignature() error {
+	if len(tx.Sender) != ed25519.PublicKeySize || len(tx.Signature) != ed25519.SignatureSize {
+		return ErrBadSignature
+	}
+	if !ed25519.Verify(tx.Sender, tx.SigningBytes(), tx.Signature) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// Encode returns the canonical encoding.
+func (tx *Tx) Encode() []byte {
+	var w Writer
+	tx.writeBody(&w)
+	sig := tx.Signature
+	if len(sig) != ed25519.SignatureSize {
+		sig = make([]byte, ed25519.SignatureSize)
+		copy(sig, tx.Signature)
+	}
+	w.Fixed(sig)
+	return w.Bytes()
+}
+
+// Hash returns SHA-256 of the canonical encoding.
+func (tx *Tx) Hash() Hash { return Sum(tx.Encode()) }
+
+// DecodeTx decodes a canonical transaction. It checks structure and limits,
+// not the signature: call VerifySignature.
+func DecodeTx(b []byte) (*Tx, error) {
+	if len(b) > MaxTxBytes {
+		return nil, fmt.Errorf("transaction of %d bytes, limit %d: %w", len(b), MaxTxBytes, ErrTooLarge)
+	}
+	r := NewReader(b)
+	tx, err := readTx(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("transaction: %w", err)
+	}
+	return tx, nil
+}
+
+func readTx(r *Reader) (*Tx, error) {
+	if v := r.Byte("tx version"); r.Err() == nil && v != TxVersion {
+		return nil, fmt.Errorf("transaction version %d: %w", v, ErrBadVersion)
+	}
+	tx := &Tx{}
+	tx.ChainID = r.String(MaxChainIDBytes, "chain id")
+	tx.Sender = ed25519.PublicKey(append([]byte(nil), r.Fixed(ed25519.PublicKeySize, "sender")...))
+	tx.Nonce = r.Uint64("nonce")
+	tx.Kind = Kind(r.Byte("kind"))
+	if r.Err() == nil && !tx.Kind.Valid() {
+		return nil, fmt.Errorf("transaction kind %d: %w", byte(tx.Kind), ErrUnknownKind)
+	}
+	tx.GasLimit = r.Uint64("gas limit")
+	tx.Payload = r.VarBytes(MaxPayloadBytes, "payload")
+	tx.Signature = append([]byte(nil), r.Fixed(ed25519.SignatureSize, "signature")...)
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("transaction: %w", err)
+	}
+	return tx, nil
+}

@@ -1,0 +1,130 @@
+// Package proof owns the record log — an append-only RFC 9162 Merkle tree
+// over the receipts of committed transactions — and its proofs. It is the
+// only importer of github.com/transparency-dev/merkle.
+//
+// # Usage
+//
+//	f := proof.Frontier{}                        // empty log
+//	f, err := f.Append(leafHashes)               // per block, in order
+//	root := f.Root()                             // committed by the next header
+//
+// A Frontier is the compact range [0, size): at most 64 hashes, enough to
+// append and compute the root. It is stored with the chain head.
+package proof
+
+import (
+	"crypto"
+	_ "crypto/sha256" // registers SHA-256 for rfc6962.New
+	"fmt"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/trialchain/trialchain/chain/block"
+)
+
+var (
+	hasher  = rfc6962.New(crypto.SHA256)
+	factory = &compact.RangeFactory{Hash: hasher.HashChildren}
+)
+
+// LeafHash is the RFC 9162 leaf hash of a record: SHA-256(0x00 ‖ data).
+func LeafHash(data []byte) block.Hash {
+	var h block.Hash
+	copy(h[:], hasher.HashLeaf(data))
+	return h
+}
+
+// Frontier is the state of the log needed to append to it.
+type Frontier struct {
+	Size   uint64
+	Hashes []block.Hash // compact range [0, Size), left to right
+}
+
+func (f Frontier) rng() (*compact.Range, error) {
+	hs := make([][]byte, len(f.Hashes))
+	for i := range f.Hashes {
+		hs[i] = f.Hashes[i][:]
+	}
+	r, err := factory.NewRange(0, f.Size, hs)
+	if err != nil {
+		return nil, fmt.Errorf("proof: frontier of size %d: %w", f.Size, err)
+	}
+	return r, nil
+}
+
+// Append adds leaves (leaf hashes) and returns the new frontier. visit, if
+// not nil, sees every tree node completed by the append (for storage of
+// proof material).
+func (f Frontier) Append(leaves []block.Hash, visit func(level uint, index uint64, h block.Hash)) (Frontier, error) {
+	r, err := f.rng()
+	if err != nil {
+		return f, err
+	}
+	var v compact.VisitFn
+	if visit != nil {
+		v = func(id compact.NodeID, hash []byte) {
+			var h block.Hash
+			copy(h[:], hash)
+			visit(id.Level, id.Index, h)
+		}
+	}
+	for _, l := range leaves {
+		if err := r.Append(append([]byte(nil), l[:]...), v); err != nil {
+			return f, fmt.Errorf("proof: append: %w", err)
+		}
+	}
+	out := Frontier{Size: r.End()}
+	for _, h := range r.Hashes() {
+		var x block.Hash
+		copy(x[:], h)
+		out.Hashes = append(out.Hashes, x)
+	}
+	return out, nil
+}
+
+// Root returns the RFC 9162 tree hash of the log.
+func (f Frontier) Root() block.Hash {
+	var h block.Hash
+	if f.Size == 0 {
+		copy(h[:], hasher.EmptyRoot())
+		return h
+	}
+	r, err := f.rng()
+	if err != nil {
+		return h
+	}
+	root, err := r.GetRootHash(nil)
+	if err != nil {
+		return h
+	}
+	copy(h[:], root)
+	return h
+}
+
+// Encode: size 8 ‖ uvarint count ‖ hashes.
+func (f Frontier) Encode() []byte {
+	var w block.Writer
+	w.Uint64(f.Size)
+	w.Uvarint(uint64(len(f.Hashes)))
+	for _, h := range f.Hashes {
+		w.Fixed(h[:])
+	}
+	return w.Bytes()
+}
+
+// DecodeFrontier decodes and checks a frontier.
+func DecodeFrontier(b []byte) (Frontier, error) {
+	r := block.NewReader(b)
+	f := Frontier{Size: r.Uint64("log size")}
+	n := r.Count(64, "frontier hashes")
+	for i := 0; i < n && r.Err() == nil; i++ {
+		f.Hashes = append(f.Hashes, r.Hash("frontier hash"))
+	}
+	if err := r.Done(); err != nil {
+		return Frontier{}, fmt.Errorf("frontier: %w", err)
+	}
+	if _, err := f.rng(); err != nil {
+		return Frontier{}, err
+	}
+	return f, nil
+}

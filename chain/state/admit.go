@@ -1,0 +1,154 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/trialchain/trialchain/chain/block"
+)
+
+// Admission errors: each refusal names its own cause.
+var (
+	ErrTooLarge      = errors.New("state: transaction too large")
+	ErrMalformed     = errors.New("state: malformed transaction")
+	ErrBadSignature  = errors.New("state: bad signature")
+	ErrWrongChain    = errors.New("state: wrong chain id")
+	ErrGasLimit      = errors.New("state: gas limit out of range")
+	ErrUnknownSender = errors.New("state: sender is not a registered member")
+	ErrRevoked       = errors.New("state: sender's membership is revoked")
+	ErrForbidden     = errors.New("state: sender's role may not send this kind")
+	ErrNonceUsed     = errors.New("state: nonce already used")
+)
+
+// Params are the chain parameters the transition depends on.
+type Params struct {
+	ChainID    string
+	MaxTxBytes int
+	MaxTxGas   uint64
+}
+
+// allowed lists, per kind, the roles that may send it (least privilege).
+// Calls are open to every active member: the contract checks the caller's role.
+var allowed = map[block.Kind][]block.Role{
+	block.KindRegister:     {block.RoleAdmin},
+	block.KindAnchor:       {block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleRegulator, block.RoleCommittee},
+	block.KindDeploy:       {block.RoleAdmin, block.RoleSponsor},
+	block.KindUpgrade:      {block.RoleAdmin, block.RoleSponsor},
+	block.KindConsentGroup: {block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleCommittee},
+	block.KindCall:         block.Roles(),
+}
+
+// Allowed reports whether role may send kind.
+func Allowed(kind block.Kind, role block.Role) bool {
+	for _, r := range allowed[kind] {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckTx performs the stateless admission checks: size, canonical decoding
+// of the transaction and its payload, signature, chain id and gas limit.
+func CheckTx(p Params, raw []byte) (*block.Tx, error) {
+	if len(raw) > p.MaxTxBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), p.MaxTxBytes)
+	}
+	tx, err := block.DecodeTx(raw)
+	if err != nil {
+		if errors.Is(err, block.ErrTooLarge) {
+			return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if err := tx.VerifySignature(); err != nil {
+		return nil, fmt.Errorf("%w: transaction %s", ErrBadSignature, tx.Hash())
+	}
+	if tx.ChainID != p.ChainID {
+		return nil, fmt.Errorf("%w: transaction is for %q, this chain is %q", ErrWrongChain, tx.ChainID, p.ChainID)
+	}
+	if min := IntrinsicGas(tx); tx.GasLimit < min || tx.GasLimit > p.MaxTxGas {
+		return nil, fmt.Errorf("%w: %d, want %d..%d", ErrGasLimit, tx.GasLimit, min, p.MaxTxGas)
+	}
+	if err := checkPayload(tx); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return tx, nil
+}
+
+func checkPayload(tx *block.Tx) error {
+	var err error
+	switch tx.Kind {
+	case block.KindRegister:
+		_, err = block.DecodeRegister(tx.Payload)
+	case block.KindAnchor:
+		_, err = block.DecodeAnchor(tx.Payload)
+	case block.KindDeploy:
+		_, err = block.DecodeDeploy(tx.Payload)
+	case block.KindCall:
+		_, err = block.DecodeCall(tx.Payload)
+	case block.KindUpgrade:
+		_, err = block.DecodeUpgrade(tx.Payload)
+	case block.KindConsentGroup:
+		if len(tx.Payload) == 0 {
+			err = errors.New("empty consent group")
+		}
+	}
+	return err
+}
+
+// CheckSender performs the stateful admission checks against r: the sender
+// is an active member whose role may send this kind, and the nonce is unused.
+func CheckSender(r Reader, tx *block.Tx) error {
+	m, ok, err := LookupMember(r, tx.Sender)
+	if err != nil {
+		return fmt.Errorf("state: read member: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %x", ErrUnknownSender, []byte(tx.Sender))
+	}
+	if m.Revoked {
+		return fmt.Errorf("%w: %s (%s)", ErrRevoked, m.Name, m.Org)
+	}
+	if !Allowed(tx.Kind, m.Role) {
+		return fmt.Errorf("%w: %s is %s, %s needs one of %v", ErrForbidden, m.Name, m.Role, tx.Kind, allowed[tx.Kind])
+	}
+	_, used, err := r.Get(NonceKey(tx.Sender, tx.Nonce))
+	if err != nil {
+		return fmt.Errorf("state: read nonce: %w", err)
+	}
+	if used {
+		return fmt.Errorf("%w: %d", ErrNonceUsed, tx.Nonce)
+	}
+	return nil
+}
+
+// Batch checks a sequence of transactions in order, as they would be
+// executed: each must pass CheckTx and CheckSender against the state left
+// by the ones before it. It is what a leader uses to assemble a proposal
+// and a follower to verify one.
+type Batch struct {
+	p  Params
+	ov *Overlay
+}
+
+// NewBatch starts a batch over committed state r.
+func NewBatch(p Params, r Reader) *Batch { return &Batch{p: p, ov: NewOverlay(r)} }
+
+// Add admits raw if it is valid after the batch so far, and records its
+// effect on admission (its nonce, and member changes it makes).
+func (b *Batch) Add(raw []byte) (*block.Tx, error) {
+	tx, err := CheckTx(b.p, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckSender(b.ov, tx); err != nil {
+		return nil, err
+	}
+	b.ov.Set(NonceKey(tx.Sender, tx.Nonce), nil)
+	if tx.Kind == block.KindRegister {
+		p, _ := block.DecodeRegister(tx.Payload)
+		applyRegister(b.ov, p, 0)
+	}
+	return tx, nil
+}

@@ -1,0 +1,170 @@
+package state
+
+import (
+	"bytes"
+	"sort"
+)
+
+// Reader is read access to committed state. Implementations must return
+// iteration results in ascending key order.
+type Reader interface {
+	// Get returns the value at key, or ok=false if absent.
+	Get(key []byte) (value []byte, ok bool, err error)
+	// Iterate calls fn for each key with the prefix in ascending order until fn returns false.
+	Iterate(prefix []byte, fn func(key, value []byte) bool) error
+}
+
+// Write is one state change; a nil Value with Delete set removes the key.
+type Write struct {
+	Key    []byte
+	Value  []byte
+	Delete bool
+}
+
+// Overlay buffers writes over a Reader. Overlays nest: a transaction runs in
+// a child overlay that is merged into the block's overlay on success and
+// dropped on failure, so a failed transaction leaves nothing behind.
+type Overlay struct {
+	base   Reader
+	writes map[string]*Write
+}
+
+// NewOverlay returns an empty overlay over base.
+func NewOverlay(base Reader) *Overlay { return &Overlay{base: base, writes: map[string]*Write{}} }
+
+// Get reads through the overlay.
+func (o *Overlay) Get(key []byte) ([]byte, bool, error) {
+	if w, ok := o.writes[string(key)]; ok {
+		if w.Delete {
+			return nil, false, nil
+		}
+		return w.Value, true, nil
+	}
+	return o.base.Get(key)
+}
+
+// Set buffers a write (copies key and value).
+func (o *Overlay) Set(key, value []byte) {
+	k := string(key)
+	o.writes[k] = &Write{Key: []byte(k), Value: append([]byte{}, value...)}
+}
+
+// Delete buffers a deletion.
+func (o *Overlay) Delete(key []byte) {
+	k := string(key)
+	o.writes[k] = &Write{Key: []byte(k), Delete: true}
+}
+
+// Iterate merges buffered writes with the base, in ascending key order.
+func (o *Overlay) Iterate(prefix []byte, fn func(key, value []byte) bool) error {
+	local := o.sorted(prefix)
+	i := 0
+	stopped := false
+	emitLocalBelow := func(k []byte) bool {
+		for i < len(local) && (k == nil || bytes.Compare(local[i].Key, k) < 0) {
+			w := local[i]
+			i++
+			if !w.Delete && !fn(w.Key, w.Value) {
+				return false
+			}
+		}
+		return true
+	}
+	err := o.base.Iterate(prefix, func(k, v []byte) bool {
+		if !emitLocalBelow(k) {
+			stopped = true
+			return false
+		}
+		if i < len(local) && bytes.Equal(local[i].Key, k) {
+			w := local[i]
+			i++
+			if w.Delete {
+				return true
+			}
+			if !fn(w.Key, w.Value) {
+				stopped = true
+				return false
+			}
+			return true
+		}
+		if !fn(k, v) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	if err != nil || stopped {
+		return err
+	}
+	emitLocalBelow(nil)
+	return nil
+}
+
+// Child returns a nested overlay whose writes reach o only on Merge.
+func (o *Overlay) Child() *Overlay { return NewOverlay(o) }
+
+// Merge applies a child's writes to o. The child must have been made by o.Child.
+func (o *Overlay) Merge(child *Overlay) {
+	for k, w := range child.writes {
+		o.writes[k] = w
+	}
+}
+
+// Writes returns every buffered write in ascending key order (the
+// deterministic form that is hashed into the state root and stored).
+func (o *Overlay) Writes() []Write {
+	out := o.sorted(nil)
+	res := make([]Write, len(out))
+	for i, w := range out {
+		res[i] = *w
+	}
+	return res
+}
+
+func (o *Overlay) sorted(prefix []byte) []*Write {
+	out := make([]*Write, 0, len(o.writes))
+	for _, w := range o.writes {
+		if bytes.HasPrefix(w.Key, prefix) {
+			out = append(out, w)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
+	return out
+}
+
+// MemKV is an in-memory Reader for tests and tools.
+type MemKV map[string][]byte
+
+// Get implements Reader.
+func (m MemKV) Get(key []byte) ([]byte, bool, error) {
+	v, ok := m[string(key)]
+	return v, ok, nil
+}
+
+// Iterate implements Reader.
+func (m MemKV) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if bytes.HasPrefix([]byte(k), prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !fn([]byte(k), m[k]) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Apply applies writes to m.
+func (m MemKV) Apply(ws []Write) {
+	for _, w := range ws {
+		if w.Delete {
+			delete(m, string(w.Key))
+		} else {
+			m[string(w.Key)] = w.Value
+		}
+	}
+}
