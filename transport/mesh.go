@@ -1,0 +1,686 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/trialchain/trialchain/transport/internal/fifo"
+)
+
+// QUIC application error codes on a connection close.
+const (
+	codeShutdown   quic.ApplicationErrorCode = 0 // orderly close
+	codeBadFrame   quic.ApplicationErrorCode = 1 // oversized, truncated or unreadable frame
+	codeProtocol   quic.ApplicationErrorCode = 2 // unexpected stream or data
+	codeSuperseded quic.ApplicationErrorCode = 3 // the peer opened a newer connection
+)
+
+// QUIC stream error codes on a request stream reset.
+const (
+	codeCancelled  quic.StreamErrorCode = 0x10 // the requester gave up
+	codeBadRequest quic.StreamErrorCode = 0x11 // the request frame was bad
+)
+
+// Response status byte, written before the response frame.
+const (
+	statusOK    byte = 0
+	statusError byte = 1
+)
+
+// maxRemoteErrorLen caps the error text returned to a requester.
+const maxRemoteErrorLen = 1024
+
+// Bounds on concurrent streams a peer may open on its link to us: one
+// message stream per connection (a few allowed for safety) and as many
+// concurrent requests as maxIncomingRequests.
+const (
+	maxIncomingMessageStreams = 4
+	maxIncomingRequests       = 64
+)
+
+// Mesh is the QUIC transport between validators. See the package
+// documentation for the call sequence and the goroutines it owns.
+type Mesh struct {
+	cfg       Config
+	log       *slog.Logger
+	onMessage Handler
+	onRequest RequestHandler
+	byKey     map[string]uint64 // pinned key → peer ID, excluding self
+	links     map[uint64]*link  // outbound side per peer, fixed at New
+	ids       []uint64          // sorted keys of links
+	serverTLS *tls.Config
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the Mesh started
+	closed atomic.Bool
+
+	mu      sync.Mutex // guards the fields below
+	started bool
+	pconn   net.PacketConn
+	tr      *quic.Transport
+	ln      *quic.Listener
+	inbound map[uint64]*quic.Conn // newest inbound connection per peer
+
+	stats struct {
+		refused, badFrames, dials, dialFailures, queueDrops, sent, received atomic.Uint64
+	}
+}
+
+// link is the outbound side of one peer: its send queue, its pinned TLS
+// configuration and the live connection, if any.
+type link struct {
+	peer Peer
+	q    *fifo.Queue
+	tls  *tls.Config
+
+	mu   sync.Mutex
+	conn *quic.Conn // nil while not connected
+}
+
+func (l *link) setConn(c *quic.Conn) {
+	l.mu.Lock()
+	l.conn = c
+	l.mu.Unlock()
+}
+
+func (l *link) getConn() *quic.Conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conn
+}
+
+var _ Network = (*Mesh)(nil)
+
+// New checks cfg and returns a Mesh that is not yet listening or dialling;
+// call Start. onMessage receives message frames and onRequest answers
+// requests; either may be nil (messages are then discarded, requests
+// answered with an error). New does no I/O and starts no goroutine.
+//
+// # Errors
+//
+// Any error of cfg.Validate, or a failure to build the certificate.
+func New(cfg Config, onMessage Handler, onRequest RequestHandler) (*Mesh, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	cfg.Peers = slices.Clone(cfg.Peers)
+	cert, err := SelfSignedCertificate(cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	m := &Mesh{
+		cfg:       cfg,
+		log:       cfg.Logger.With("node", cfg.SelfID),
+		onMessage: onMessage,
+		onRequest: onRequest,
+		byKey:     make(map[string]uint64),
+		links:     make(map[uint64]*link),
+		inbound:   make(map[uint64]*quic.Conn),
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	for _, p := range cfg.Peers {
+		if p.ID == cfg.SelfID {
+			continue
+		}
+		m.byKey[string(p.Key)] = p.ID
+		m.ids = append(m.ids, p.ID)
+		m.links[p.ID] = &link{
+			peer: p,
+			q:    fifo.New(cfg.QueueMaxFrames, cfg.QueueMaxBytes),
+			tls: clientTLS(cert, p.Key, func(err error) {
+				m.stats.refused.Add(1)
+				m.log.Warn("transport: refused server", "peer", p.ID, "addr", p.Addr, "err", err)
+			}),
+		}
+	}
+	slices.Sort(m.ids)
+	m.serverTLS = serverTLS(cert, m.lookup, func(err error) {
+		m.stats.refused.Add(1)
+		m.log.Warn("transport: refused client", "err", err)
+	})
+	return m, nil
+}
+
+func (m *Mesh) lookup(pub ed25519.PublicKey) (uint64, bool) {
+	id, ok := m.byKey[string(pub)]
+	return id, ok
+}
+
+func (m *Mesh) quicConfig(server bool) *quic.Config {
+	c := &quic.Config{
+		HandshakeIdleTimeout: m.cfg.DialTimeout,
+		MaxIdleTimeout:       m.cfg.IdleTimeout,
+		KeepAlivePeriod:      m.cfg.IdleTimeout / 3,
+		// Outbound connections carry only what we open; the peer may not
+		// open streams on them.
+		MaxIncomingStreams:    -1,
+		MaxIncomingUniStreams: -1,
+	}
+	if server {
+		c.MaxIncomingStreams = maxIncomingRequests
+		c.MaxIncomingUniStreams = maxIncomingMessageStreams
+	}
+	return c
+}
+
+// Start binds the UDP socket (unless Config.PacketConn was given), starts
+// accepting links and starts one dialer per peer. ctx bounds only the
+// start; the mesh runs until Close.
+//
+// # Errors
+//
+// ErrClosed after Close; an error if already started or if the socket
+// cannot be bound.
+func (m *Mesh) Start(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.closed.Load():
+		return ErrClosed
+	case m.started:
+		return errors.New("transport: already started")
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("transport: start: %w", err)
+	}
+	pconn := m.cfg.PacketConn
+	if pconn == nil {
+		var lc net.ListenConfig
+		var err error
+		if pconn, err = lc.ListenPacket(ctx, "udp", m.cfg.ListenAddr); err != nil {
+			return fmt.Errorf("transport: listen: %w", err)
+		}
+	}
+	tr := &quic.Transport{Conn: pconn}
+	ln, err := tr.Listen(m.serverTLS, m.quicConfig(true))
+	if err != nil {
+		_ = tr.Close()
+		_ = pconn.Close()
+		return fmt.Errorf("transport: listen: %w", err)
+	}
+	m.started, m.pconn, m.tr, m.ln = true, pconn, tr, ln
+	m.log.Debug("transport: listening", "addr", ln.Addr())
+	m.wg.Add(1)
+	go m.acceptLoop()
+	for _, id := range m.ids {
+		m.wg.Add(1)
+		go m.runLink(m.links[id])
+	}
+	return nil
+}
+
+// Addr returns the local UDP address, or nil before Start.
+func (m *Mesh) Addr() net.Addr {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ln == nil {
+		return nil
+	}
+	return m.ln.Addr()
+}
+
+// Send queues a copy of frame for peer to and returns without blocking.
+// Frames to one peer are written in order on one stream; a frame is lost
+// if the link fails while it is in flight (delivery is at most once).
+// Frames queued while the peer is unreachable are sent once it is.
+//
+// # Errors
+//
+// ErrUnknownPeer, ErrFrameTooLarge, ErrQueueFull (the frame is dropped),
+// ErrClosed.
+func (m *Mesh) Send(to uint64, frame []byte) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	l := m.links[to]
+	if l == nil {
+		return fmt.Errorf("%w: %d", ErrUnknownPeer, to)
+	}
+	if len(frame) > m.cfg.MaxFrameBytes {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, len(frame), m.cfg.MaxFrameBytes)
+	}
+	if !l.q.Push(frame) {
+		m.stats.queueDrops.Add(1)
+		return fmt.Errorf("%w: peer %d", ErrQueueFull, to)
+	}
+	return nil
+}
+
+// Request sends req to peer to on a new stream of the outbound link and
+// returns the peer's response. It is bounded by ctx and by
+// Config.MaxFrameBytes in both directions.
+//
+// # Errors
+//
+// ErrUnknownPeer, ErrFrameTooLarge, ErrNotConnected (no live link now:
+// retry later or ask another peer), ErrClosed, ctx's error, a
+// *RemoteError if the peer's handler failed, or a wrapped stream error.
+func (m *Mesh) Request(ctx context.Context, to uint64, req []byte) ([]byte, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	l := m.links[to]
+	if l == nil {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownPeer, to)
+	}
+	if len(req) > m.cfg.MaxFrameBytes {
+		return nil, fmt.Errorf("%w: request of %d bytes, limit %d", ErrFrameTooLarge, len(req), m.cfg.MaxFrameBytes)
+	}
+	conn := l.getConn()
+	if conn == nil {
+		return nil, fmt.Errorf("%w: %d", ErrNotConnected, to)
+	}
+	resp, err := m.request(ctx, conn, to, req)
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("transport: request to %d: %w", to, ctx.Err())
+	}
+	return resp, err
+}
+
+func (m *Mesh) request(ctx context.Context, conn *quic.Conn, to uint64, req []byte) ([]byte, error) {
+	st, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("transport: request to %d: open stream: %w", to, err)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		st.CancelWrite(codeCancelled)
+		st.CancelRead(codeCancelled)
+	})
+	defer stop()
+	if err := WriteFrame(st, req, m.cfg.MaxFrameBytes); err != nil {
+		st.CancelRead(codeCancelled)
+		return nil, fmt.Errorf("transport: request to %d: %w", to, err)
+	}
+	if err := st.Close(); err != nil {
+		st.CancelRead(codeCancelled)
+		return nil, fmt.Errorf("transport: request to %d: %w", to, err)
+	}
+	status, resp, err := m.readResponse(st)
+	if err != nil {
+		st.CancelRead(codeCancelled)
+		return nil, fmt.Errorf("transport: response from %d: %w", to, err)
+	}
+	if status == statusError {
+		return nil, &RemoteError{Peer: to, Msg: string(resp)}
+	}
+	return resp, nil
+}
+
+func (m *Mesh) readResponse(st *quic.Stream) (byte, []byte, error) {
+	var status [1]byte
+	if _, err := io.ReadFull(st, status[:]); err != nil {
+		if err == io.EOF {
+			err = ErrTruncatedFrame
+		}
+		return 0, nil, err
+	}
+	if status[0] != statusOK && status[0] != statusError {
+		return 0, nil, fmt.Errorf("transport: bad response status %d", status[0])
+	}
+	resp, err := ReadFrame(st, m.cfg.MaxFrameBytes)
+	if err == io.EOF {
+		err = ErrTruncatedFrame
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := expectEOF(st); err != nil {
+		return 0, nil, err
+	}
+	return status[0], resp, nil
+}
+
+// expectEOF reads the end of a stream that must carry nothing more. Reading
+// the FIN also completes the receive side so QUIC releases the stream.
+func expectEOF(r io.Reader) error {
+	var b [1]byte
+	n, err := io.ReadFull(r, b[:])
+	if n > 0 {
+		return errors.New("transport: trailing data after frame")
+	}
+	if err != io.EOF {
+		return err
+	}
+	return nil
+}
+
+// Connected returns the IDs of peers with a live outbound link, sorted.
+func (m *Mesh) Connected() []uint64 {
+	var out []uint64
+	for _, id := range m.ids {
+		if m.links[id].getConn() != nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Stats returns a snapshot of the mesh's counters.
+func (m *Mesh) Stats() Stats {
+	return Stats{
+		HandshakesRefused: m.stats.refused.Load(),
+		BadFrames:         m.stats.badFrames.Load(),
+		Dials:             m.stats.dials.Load(),
+		DialFailures:      m.stats.dialFailures.Load(),
+		QueueDrops:        m.stats.queueDrops.Load(),
+		FramesSent:        m.stats.sent.Load(),
+		FramesReceived:    m.stats.received.Load(),
+	}
+}
+
+// Close closes every connection (telling peers), the listener and the
+// socket, and waits for every goroutine the mesh started, including
+// running Handler and RequestHandler calls. Queued frames are dropped.
+// Close is idempotent; it may be called without Start.
+func (m *Mesh) Close() error {
+	m.mu.Lock()
+	if m.closed.Swap(true) {
+		m.mu.Unlock()
+		return nil
+	}
+	started := m.started
+	m.mu.Unlock()
+	m.cancel()
+	if !started {
+		if m.cfg.PacketConn != nil {
+			return m.cfg.PacketConn.Close()
+		}
+		return nil
+	}
+	errLn := m.ln.Close()
+	m.wg.Wait()
+	errTr := m.tr.Close()
+	errConn := m.pconn.Close()
+	for _, l := range m.links {
+		l.q.Clear()
+	}
+	if errors.Is(errLn, net.ErrClosed) {
+		errLn = nil
+	}
+	return errors.Join(errLn, errTr, errConn)
+}
+
+// sleep waits d or until Close; it reports whether to go on.
+func (m *Mesh) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-m.ctx.Done():
+		return false
+	}
+}
+
+// backoff is the delay after the n-th consecutive failure: BackoffMin
+// doubled n-1 times, capped at BackoffMax, with "equal jitter" (uniform in
+// [d/2, d)) so that restarted peers do not dial in lockstep.
+func (m *Mesh) backoff(n int) time.Duration {
+	d := m.cfg.BackoffMin
+	for i := 1; i < n && d < m.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, m.cfg.BackoffMax)
+	if d < 2 {
+		return d
+	}
+	return d/2 + rand.N(d-d/2)
+}
+
+// runLink owns the outbound side of one peer: dial, write queued frames
+// until the link fails, back off, redial; until Close.
+func (m *Mesh) runLink(l *link) {
+	defer m.wg.Done()
+	log := m.log.With("peer", l.peer.ID)
+	failures := 0
+	for m.ctx.Err() == nil {
+		conn, st, err := m.dial(l)
+		if err != nil {
+			if m.ctx.Err() != nil {
+				return
+			}
+			failures++
+			m.stats.dialFailures.Add(1)
+			log.Debug("transport: dial failed", "addr", l.peer.Addr, "failures", failures, "err", err)
+			if !m.sleep(m.backoff(failures)) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		m.stats.dials.Add(1)
+		log.Debug("transport: link up", "addr", l.peer.Addr)
+		l.setConn(conn)
+		err = m.writeLoop(l, conn, st)
+		l.setConn(nil)
+		_ = conn.CloseWithError(codeShutdown, "link closed")
+		if m.ctx.Err() != nil {
+			return
+		}
+		log.Info("transport: link down", "addr", l.peer.Addr, "err", err)
+		if !m.sleep(m.backoff(1)) {
+			return
+		}
+	}
+}
+
+func (m *Mesh) dial(l *link) (*quic.Conn, *quic.SendStream, error) {
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.DialTimeout)
+	defer cancel()
+	addr, err := net.ResolveUDPAddr("udp", l.peer.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("transport: resolve %q: %w", l.peer.Addr, err)
+	}
+	conn, err := m.tr.Dial(ctx, addr, l.tls, m.quicConfig(false))
+	if err != nil {
+		return nil, nil, fmt.Errorf("transport: dial %d at %s: %w", l.peer.ID, addr, err)
+	}
+	st, err := conn.OpenUniStreamSync(ctx)
+	if err != nil {
+		_ = conn.CloseWithError(codeShutdown, "")
+		return nil, nil, fmt.Errorf("transport: open stream to %d: %w", l.peer.ID, err)
+	}
+	return conn, st, nil
+}
+
+// writeLoop writes l's queued frames to st until the connection ends.
+func (m *Mesh) writeLoop(l *link, conn *quic.Conn, st *quic.SendStream) error {
+	stop := context.AfterFunc(m.ctx, func() { _ = conn.CloseWithError(codeShutdown, "shutdown") })
+	defer stop()
+	bw := bufio.NewWriterSize(st, 64<<10)
+	for {
+		for {
+			f, ok := l.q.Pop()
+			if !ok {
+				break
+			}
+			if err := WriteFrame(bw, f, m.cfg.MaxFrameBytes); err != nil {
+				return err
+			}
+			m.stats.sent.Add(1)
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("transport: write: %w", err)
+		}
+		select {
+		case <-conn.Context().Done():
+			return context.Cause(conn.Context())
+		case <-l.q.Ready():
+		}
+	}
+}
+
+// acceptLoop accepts inbound links until Close.
+func (m *Mesh) acceptLoop() {
+	defer m.wg.Done()
+	for {
+		conn, err := m.ln.Accept(m.ctx)
+		if err != nil {
+			if m.ctx.Err() == nil {
+				m.log.Error("transport: accept stopped", "err", err)
+			}
+			return
+		}
+		id, ok := m.connPeer(conn)
+		if !ok { // unreachable: the handshake checked the pin
+			_ = conn.CloseWithError(codeProtocol, "unknown peer")
+			continue
+		}
+		m.wg.Add(1)
+		go m.serveConn(id, conn)
+	}
+}
+
+func (m *Mesh) connPeer(conn *quic.Conn) (uint64, bool) {
+	certs := conn.ConnectionState().TLS.PeerCertificates
+	if len(certs) != 1 {
+		return 0, false
+	}
+	pub, ok := certs[0].PublicKey.(ed25519.PublicKey)
+	if !ok {
+		return 0, false
+	}
+	return m.lookup(pub)
+}
+
+// serveConn reads the message stream(s) and serves the request streams of
+// one inbound connection until it ends.
+func (m *Mesh) serveConn(id uint64, conn *quic.Conn) {
+	defer m.wg.Done()
+	stop := context.AfterFunc(m.ctx, func() { _ = conn.CloseWithError(codeShutdown, "shutdown") })
+	defer stop()
+	m.mu.Lock()
+	old := m.inbound[id]
+	m.inbound[id] = conn
+	m.mu.Unlock()
+	if old != nil {
+		_ = old.CloseWithError(codeSuperseded, "superseded")
+	}
+	defer func() {
+		m.mu.Lock()
+		if m.inbound[id] == conn {
+			delete(m.inbound, id)
+		}
+		m.mu.Unlock()
+	}()
+	m.log.Debug("transport: inbound link", "peer", id, "addr", conn.RemoteAddr())
+
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			st, err := conn.AcceptUniStream(m.ctx)
+			if err != nil {
+				return
+			}
+			m.wg.Add(1)
+			go m.readMessages(id, conn, st)
+		}
+	}()
+	for {
+		st, err := conn.AcceptStream(m.ctx)
+		if err != nil {
+			return
+		}
+		m.wg.Add(1)
+		go m.serveRequest(id, st)
+	}
+}
+
+// readMessages hands every frame of a message stream to the Handler, in
+// order. A bad frame closes the whole connection; the peer redials.
+func (m *Mesh) readMessages(id uint64, conn *quic.Conn, st *quic.ReceiveStream) {
+	defer m.wg.Done()
+	br := bufio.NewReaderSize(st, 64<<10)
+	for {
+		f, err := ReadFrame(br, m.cfg.MaxFrameBytes)
+		if err != nil {
+			if err == io.EOF || conn.Context().Err() != nil || m.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrTruncatedFrame) {
+				m.stats.badFrames.Add(1)
+				m.log.Warn("transport: bad frame, closing link", "peer", id, "err", err)
+				_ = conn.CloseWithError(codeBadFrame, "bad frame")
+				return
+			}
+			m.log.Debug("transport: message stream failed, closing link", "peer", id, "err", err)
+			_ = conn.CloseWithError(codeProtocol, "message stream failed")
+			return
+		}
+		m.stats.received.Add(1)
+		if m.onMessage != nil {
+			m.onMessage(id, f)
+		}
+	}
+}
+
+// serveRequest reads one request frame, runs the RequestHandler and
+// writes the status byte and the response frame.
+func (m *Mesh) serveRequest(id uint64, st *quic.Stream) {
+	defer m.wg.Done()
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.RequestTimeout)
+	defer cancel()
+	// The send side's context ends when the requester stops reading
+	// (gives up) or the connection closes.
+	stop := context.AfterFunc(st.Context(), cancel)
+	defer stop()
+	_ = st.SetReadDeadline(time.Now().Add(m.cfg.RequestTimeout))
+	req, err := ReadFrame(st, m.cfg.MaxFrameBytes)
+	if err == nil {
+		err = expectEOF(st)
+	}
+	if err != nil {
+		if errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrTruncatedFrame) {
+			m.stats.badFrames.Add(1)
+			m.log.Warn("transport: bad request frame", "peer", id, "err", err)
+		}
+		st.CancelRead(codeBadRequest)
+		st.CancelWrite(codeBadRequest)
+		return
+	}
+	var resp []byte
+	if m.onRequest == nil {
+		err = errors.New("no request handler")
+	} else {
+		resp, err = m.onRequest(ctx, id, req)
+	}
+	if err == nil && len(resp) > m.cfg.MaxFrameBytes {
+		err = fmt.Errorf("response of %d bytes exceeds the limit of %d", len(resp), m.cfg.MaxFrameBytes)
+	}
+	status := statusOK
+	if err != nil {
+		status, resp = statusError, []byte(err.Error())
+		if len(resp) > maxRemoteErrorLen {
+			resp = resp[:maxRemoteErrorLen]
+		}
+	}
+	_ = st.SetWriteDeadline(time.Now().Add(m.cfg.RequestTimeout))
+	bw := bufio.NewWriterSize(st, 64<<10)
+	_ = bw.WriteByte(status)
+	if err := WriteFrame(bw, resp, m.cfg.MaxFrameBytes); err != nil {
+		st.CancelWrite(codeCancelled)
+		return
+	}
+	if err := bw.Flush(); err != nil {
+		st.CancelWrite(codeCancelled)
+		return
+	}
+	_ = st.Close()
+}
