@@ -1,0 +1,245 @@
+package contract
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/trialchain/trialchain/vm/abi"
+)
+
+// Input returns the raw call arguments.
+func Input() []byte { return host.input() }
+
+// Args decodes the call arguments, a JSON document, into v. Empty arguments
+// leave v unchanged.
+func Args(v any) error {
+	in := Input()
+	if len(in) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(in, v); err != nil {
+		return fmt.Errorf("contract: bad arguments: %w", err)
+	}
+	return nil
+}
+
+// Return sets the call's output (the last call wins).
+func Return(b []byte) { host.setResult(b) }
+
+// ReturnJSON sets the call's output to the JSON encoding of v.
+func ReturnJSON(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		Abortf("contract: encode result: %v", err)
+	}
+	Return(b)
+}
+
+// Abort fails the call with msg: its state writes and events are discarded
+// and the receipt records msg (at most abi.MaxAbortLen bytes). It does not
+// return.
+func Abort(msg string) { host.abort(msg) }
+
+// Abortf is Abort with formatting.
+func Abortf(format string, args ...any) { host.abort(fmt.Sprintf(format, args...)) }
+
+// Handle runs a method body: arguments are decoded into a new A (JSON), fn
+// runs, a non-nil error aborts the call with its message, and a non-nil
+// result is returned as JSON. Use it as the whole body of a method:
+//
+//	//go:wasmexport add
+//	func add() { contract.Handle(func(a addArgs) (any, error) { ... }) }
+func Handle[A any](fn func(args A) (any, error)) {
+	var a A
+	if err := Args(&a); err != nil {
+		Abort(err.Error())
+	}
+	res, err := fn(a)
+	if err != nil {
+		Abort(err.Error())
+	}
+	if res != nil {
+		ReturnJSON(res)
+	}
+}
+
+// NoArgs is the argument type of a method that takes none.
+type NoArgs struct{}
+
+// Get returns the value stored under key in the contract's own state.
+func Get(key []byte) ([]byte, bool) { return host.get(key) }
+
+// Set stores value under key in the contract's own state.
+func Set(key, value []byte) { host.set(key, value) }
+
+// Delete removes key from the contract's own state.
+func Delete(key []byte) { host.del(key) }
+
+// Scan calls fn for every key with prefix in ascending order, until fn
+// returns false. Pages of entries are fetched from the host as needed.
+func Scan(prefix []byte, fn func(key, value []byte) bool) {
+	var after []byte
+	for {
+		page := host.scan(prefix, after, 256)
+		if len(page) == 0 {
+			return
+		}
+		for len(page) > 0 {
+			kn := binary.LittleEndian.Uint32(page)
+			k := page[4 : 4+kn]
+			page = page[4+kn:]
+			vn := binary.LittleEndian.Uint32(page)
+			v := page[4 : 4+vn]
+			page = page[4+vn:]
+			if !fn(k, v) {
+				return
+			}
+			after = k
+		}
+		after = slices.Clone(after)
+	}
+}
+
+// Value is a typed, JSON-encoded value under one key.
+type Value[T any] struct{ key []byte }
+
+// NewValue returns the value stored under key.
+func NewValue[T any](key string) Value[T] { return Value[T]{key: []byte(key)} }
+
+// Get returns the value, and false if it is not set.
+func (v Value[T]) Get() (T, bool) {
+	var t T
+	b, ok := Get(v.key)
+	if !ok {
+		return t, false
+	}
+	if err := json.Unmarshal(b, &t); err != nil {
+		Abortf("contract: corrupt value %q: %v", v.key, err)
+	}
+	return t, true
+}
+
+// Set stores t.
+func (v Value[T]) Set(t T) { Set(v.key, mustJSON(t)) }
+
+// Delete removes the value.
+func (v Value[T]) Delete() { Delete(v.key) }
+
+// Map is a typed map of JSON-encoded values stored under name + "/" + key.
+type Map[V any] struct{ prefix []byte }
+
+// NewMap returns the map called name.
+func NewMap[V any](name string) Map[V] { return Map[V]{prefix: []byte(name + "/")} }
+
+func (m Map[V]) key(k string) []byte { return append(slices.Clip(m.prefix), k...) }
+
+// Get returns the value under k, and false if there is none.
+func (m Map[V]) Get(k string) (V, bool) {
+	var v V
+	b, ok := Get(m.key(k))
+	if !ok {
+		return v, false
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		Abortf("contract: corrupt value %q: %v", m.key(k), err)
+	}
+	return v, true
+}
+
+// Set stores v under k.
+func (m Map[V]) Set(k string, v V) { Set(m.key(k), mustJSON(v)) }
+
+// Delete removes k.
+func (m Map[V]) Delete(k string) { Delete(m.key(k)) }
+
+// Each calls fn for every entry in ascending key order until fn returns false.
+func (m Map[V]) Each(fn func(k string, v V) bool) {
+	Scan(m.prefix, func(key, b []byte) bool {
+		var v V
+		if err := json.Unmarshal(b, &v); err != nil {
+			Abortf("contract: corrupt value %q: %v", key, err)
+		}
+		return fn(string(key[len(m.prefix):]), v)
+	})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		Abortf("contract: encode: %v", err)
+	}
+	return b
+}
+
+// Caller returns the ed25519 public key of the transaction's sender.
+func Caller() [32]byte { return host.caller() }
+
+// CallerOrg returns the sender's organisation.
+func CallerOrg() string { return host.callerOrg() }
+
+// CallerRole returns the sender's role.
+func CallerRole() string { return host.callerRole() }
+
+// ErrForbidden is returned by CheckRole.
+var ErrForbidden = errors.New("forbidden")
+
+// CheckRole returns an error unless the caller has one of roles.
+func CheckRole(roles ...string) error {
+	r := CallerRole()
+	if slices.Contains(roles, r) {
+		return nil
+	}
+	return fmt.Errorf("%w: role %q is not one of %q", ErrForbidden, r, roles)
+}
+
+// RequireRole aborts the call unless the caller has one of roles.
+func RequireRole(roles ...string) {
+	if err := CheckRole(roles...); err != nil {
+		Abort(err.Error())
+	}
+}
+
+// Self returns the address of the running contract.
+func Self() [32]byte { return host.self() }
+
+// BlockHeight returns the height of the block being executed.
+func BlockHeight() uint64 { return host.height() }
+
+// BlockTimeMilli returns the block time (Unix milliseconds, from the block
+// header). time.Now inside a contract returns the same instant.
+func BlockTimeMilli() int64 { return host.timeMilli() }
+
+// TxHash returns the hash of the transaction making the call.
+func TxHash() [32]byte { return host.txHash() }
+
+// Emit appends an event (topic at most abi.MaxTopicLen bytes, data at most
+// abi.MaxEventLen bytes) to the call's receipt.
+func Emit(topic string, data []byte) { host.emit(topic, data) }
+
+// EmitJSON emits the JSON encoding of v.
+func EmitJSON(topic string, v any) { Emit(topic, mustJSON(v)) }
+
+// SHA256 hashes b on the host (cheaper than hashing in wasm).
+func SHA256(b []byte) [32]byte { return host.sha256(b) }
+
+// VerifyEd25519 reports whether sig is pk's valid signature of msg.
+func VerifyEd25519(pk [32]byte, msg []byte, sig [64]byte) bool {
+	return host.ed25519Verify(&pk, msg, &sig)
+}
+
+// VerifyConsent reports whether sig is a valid combined threshold signature
+// of the consent group over msg. The call fails if the chain has no consent
+// verifier.
+func VerifyConsent(group string, msg, sig []byte) bool {
+	return host.consentVerify(group, msg, sig)
+}
+
+// Limits re-exported for contract authors.
+const (
+	MaxKeyLen   = abi.MaxKeyLen
+	MaxValueLen = abi.MaxValueLen
+	MaxEventLen = abi.MaxEventLen
+)

@@ -1,0 +1,52 @@
+// Package contract is the SDK for TrialChain contracts written in plain Go.
+//
+// A contract is a package main built for WASI preview 1 as a library:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o counter.wasm ./contracts-examples/counter
+//
+// Each method is a //go:wasmexport function with no parameters and no
+// results; its export name is the method name. Arguments arrive as JSON
+// (Args, or Handle which also encodes the result and turns an error into an
+// aborted call). main must exist and is never called.
+//
+// State (Get, Set, Delete, Scan; typed Value and Map) is the contract's own:
+// the chain scopes every key to the contract's address, so a contract cannot
+// read or write another contract's keys. A call that aborts, panics, traps or
+// runs out of gas has no effect on state and emits no events.
+//
+// # Determinism
+//
+// Contracts run in a deterministic sandbox: time.Now returns the block time,
+// crypto/rand and math/rand seeds are all zeros (never use them for secrets),
+// there is no filesystem, network or environment, and output written to
+// stdout/stderr is only kept (truncated) as a diagnostic of a failed call.
+// Package-level variables survive between calls of the same block (an
+// instance lives for one block, and is recreated after a failed call), but
+// never between blocks: keep everything that matters in state.
+//
+// # Example
+//
+//	package main
+//
+//	import "github.com/trialchain/trialchain/sdk/contract"
+//
+//	var count = contract.NewValue[int64]("count")
+//
+//	type addArgs struct{ By int64 }
+//
+//	//go:wasmexport add
+//	func add() {
+//		contract.Handle(func(a addArgs) (any, error) {
+//			contract.RequireRole("site")
+//			n, _ := count.Get()
+//			n += a.By
+//			count.Set(n)
+//			contract.EmitJSON("added", a)
+//			return n, nil
+//		})
+//	}
+//
+//	func main() {}
+//
+// The package imports only vm/abi and the standard library.
+package contract

@@ -1,0 +1,173 @@
+package vm
+
+import (
+	"context"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// BenchmarkCompileCold: validate + instrument + compile + trial-instantiate a
+// Go contract with empty caches.
+func BenchmarkCompileCold(b *testing.B) {
+	for _, name := range []string{"minimal", "counter"} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportMetric(float64(len(wasmCode[name])), "wasm-bytes")
+			for i := 0; i < b.N; i++ {
+				cfg := DefaultConfig()
+				e, err := NewEngine(context.Background(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				compile(b, e, name)
+				_ = e.Close(context.Background())
+			}
+		})
+	}
+}
+
+// BenchmarkCompileDiskCache: the same after a restart, from the on-disk
+// caches (instrumented code + wazero's compiled code).
+func BenchmarkCompileDiskCache(b *testing.B) {
+	dir := b.TempDir()
+	cfg := DefaultConfig()
+	cfg.CacheDir = dir
+	for i := -1; i < b.N; i++ {
+		if i == 0 {
+			b.ResetTimer()
+		}
+		e, err := NewEngine(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		compile(b, e, "counter")
+		_ = e.Close(context.Background())
+	}
+}
+
+// BenchmarkInstantiate: one instance with _initialize (the first call of a
+// contract in a block pays for it).
+func BenchmarkInstantiate(b *testing.B) {
+	e := sharedEngine(b, false)
+	m := compile(b, e, "counter")
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		in, _, err := e.instantiate(ctx, m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = in.close(ctx)
+	}
+}
+
+func benchCall(b *testing.B, method, args string) {
+	e := sharedEngine(b, false)
+	m := compile(b, e, "counter")
+	ctx := context.Background()
+	s := e.NewSession(block)
+	defer s.Close(ctx)
+	kv := NewMemKV()
+	c := baseCall(addrCounter, kv, method, args)
+	res, err := s.Call(ctx, m, c) // instantiate outside the timing
+	if err != nil || res.Err != nil {
+		b.Fatal(err, res.Err)
+	}
+	b.ResetTimer()
+	var gas uint64
+	for i := 0; i < b.N; i++ {
+		res, err := s.Call(ctx, m, c)
+		if err != nil || res.Err != nil {
+			b.Fatal(err, res.Err)
+		}
+		gas = res.GasUsed
+	}
+	b.ReportMetric(float64(gas), "gas/op")
+}
+
+// BenchmarkCallEmpty: warm call of an empty method (Session.Call overhead).
+func BenchmarkCallEmpty(b *testing.B) { benchCall(b, "noop", "") }
+
+// BenchmarkCallStateHeavy: 100 state writes through the SDK in one call.
+func BenchmarkCallStateHeavy(b *testing.B) { benchCall(b, "writes", `{"n":100}`) }
+
+// BenchmarkCallAdd: JSON args, a read, a write, an event, a JSON result.
+func BenchmarkCallAdd(b *testing.B) { benchCall(b, "add", `{"by":1}`) }
+
+// BenchmarkMetering runs the same CPU-bound method instrumented (through a
+// Session) and uninstrumented (the original module straight on wazero).
+func BenchmarkMetering(b *testing.B) {
+	const args = `{"n":1000000}`
+	b.Run("instrumented", func(b *testing.B) { benchCall(b, "heavy", args) })
+	b.Run("uninstrumented", func(b *testing.B) {
+		e := sharedEngine(b, false)
+		ctx := context.Background()
+		compiled, err := e.rt.CompileModule(ctx, wasmCode["counter"])
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer compiled.Close(ctx)
+		// A state without gas globals: host functions do not charge.
+		in := &instance{mono: monoStart}
+		st := &callState{e: e, inst: in, init: true}
+		in.st = st
+		cctx := context.WithValue(ctx, stateKey{}, st)
+		mod, err := e.rt.InstantiateModule(cctx, compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer mod.Close(ctx)
+		st.init = false
+		st.block = block
+		st.call = baseCall(addrCounter, nil, "heavy", args)
+		st.kv = NewMemKV()
+		fn := mod.ExportedFunction("heavy")
+		var _ api.Function = fn
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := fn.Call(cctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestReportSizes logs the sizes of the test contracts (see the report).
+func TestReportSizes(t *testing.T) {
+	e := sharedEngine(t, false)
+	for _, name := range testContracts {
+		if name == "initloop" {
+			continue
+		}
+		m := compile(t, e, name)
+		t.Logf("%-8s wasm %7d bytes, instrumented %7d bytes (+%.0f%%), init gas %d, methods %d",
+			name, m.Size, m.instrumentedSz, 100*float64(m.instrumentedSz-m.Size)/float64(m.Size), m.InitGas, len(m.Methods))
+	}
+}
+
+// FuzzCallArgs feeds arbitrary arguments to deployed methods.
+func FuzzCallArgs(f *testing.F) {
+	f.Add("add", []byte(`{"by":1}`))
+	f.Add("parse", []byte(`{"a":[1,2,{"b":null}]}`))
+	f.Add("echo", []byte{0, 1, 2})
+	f.Add("scan", []byte(`{"key":""}`))
+	f.Add("heavy", []byte(`{"n":99999999999}`))
+	e := sharedEngine(f, false)
+	m := compile(f, e, "counter")
+	ctx := context.Background()
+	s := e.NewSession(block)
+	defer s.Close(ctx)
+	kv := NewMemKV()
+	f.Fuzz(func(t *testing.T, method string, args []byte) {
+		c := baseCall(addrCounter, kv, method, string(args))
+		c.GasLimit = 20_000_000
+		res, err := s.Call(ctx, m, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if method == "echo" && res.Err == nil && string(res.Output) != string(args) {
+			t.Fatalf("echo: %q != %q", res.Output, args)
+		}
+	})
+}

@@ -1,0 +1,367 @@
+package vm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Config configures an Engine. The fields marked (consensus) must be equal on
+// every validator for the same height: they change gas use and outcomes.
+type Config struct {
+	// CacheDir, if not empty, holds wazero's on-disk compilation cache and the
+	// instrumented modules, so a restarted node neither re-instruments nor
+	// recompiles. It is created if missing. Empty: in-memory caches only.
+	CacheDir string
+	// MaxCodeBytes bounds the size of a module's original code (consensus).
+	MaxCodeBytes int
+	// MaxMemoryPages caps each instance's linear memory, in 64 KiB pages
+	// (consensus). A Go contract starts at about 40 pages.
+	MaxMemoryPages uint32
+	// MaxCallDepth caps the wasm call depth, counted at call sites by the
+	// instrumentation (consensus). It must stay below the interpreter's own
+	// limit of 2000 frames so both engines fail the same way.
+	MaxCallDepth uint32
+	// InitGasLimit is the gas available to a module's start function and
+	// _initialize export when an instance is created (consensus). A module
+	// whose initialisation does not finish within it is refused at deploy.
+	InitGasLimit uint64
+	// Gas is the price table (consensus).
+	Gas GasTable
+	// MaxDebugBytes is how much of what a contract writes to stdout/stderr is
+	// kept (the tail of a Go panic message is reported in CallError.Message).
+	MaxDebugBytes int
+	// Interpreter selects wazero's interpreter instead of its compiler. The
+	// compiler is used by default where wazero supports it; results are the
+	// same (tested), only speed differs.
+	Interpreter bool
+}
+
+// DefaultConfig returns the defaults used by the chain.
+func DefaultConfig() Config {
+	return Config{
+		MaxCodeBytes:   8 << 20,
+		MaxMemoryPages: 512, // 32 MiB
+		MaxCallDepth:   1000,
+		InitGasLimit:   500_000_000,
+		Gas:            DefaultGasTable(),
+		MaxDebugBytes:  1024,
+	}
+}
+
+// Validate reports whether the configuration is usable.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxCodeBytes <= 0:
+		return errors.New("vm: MaxCodeBytes must be positive")
+	case c.MaxMemoryPages == 0 || c.MaxMemoryPages > 65536:
+		return errors.New("vm: MaxMemoryPages must be in 1..65536")
+	case c.MaxCallDepth == 0 || c.MaxCallDepth >= 1900:
+		return errors.New("vm: MaxCallDepth must be in 1..1899")
+	case c.InitGasLimit == 0 || c.InitGasLimit > maxGasLimit:
+		return fmt.Errorf("vm: InitGasLimit must be in 1..%d", uint64(maxGasLimit))
+	case c.MaxDebugBytes < 0:
+		return errors.New("vm: MaxDebugBytes must not be negative")
+	}
+	if err := c.Gas.validate(); err != nil {
+		return fmt.Errorf("vm: %w", err)
+	}
+	return nil
+}
+
+// maxGasLimit bounds every gas limit so the instrumented arithmetic on the
+// (signed-encoded, unsigned-compared) gas global cannot wrap.
+const maxGasLimit = 1 << 62
+
+// Deploy-time errors. Engine.Compile wraps one of them with detail.
+var (
+	ErrCodeTooLarge    = errors.New("vm: module too large")
+	ErrInvalidModule   = errors.New("vm: invalid module")
+	ErrForbiddenImport = errors.New("vm: forbidden import")
+	ErrNoMethods       = errors.New("vm: module exports no callable method")
+	ErrInitFailed      = errors.New("vm: module initialisation did not finish")
+	ErrClosed          = errors.New("vm: engine closed")
+)
+
+// Engine compiles and caches contract modules and runs them. Create one per
+// node; it is safe for concurrent use. Close it to release the runtime.
+type Engine struct {
+	cfg     Config
+	rt      wazero.Runtime
+	cache   wazero.CompilationCache
+	iconf   instrumentConfig
+	cfgHash [32]byte // key of the instrumentation cache
+
+	mu      sync.Mutex
+	modules map[[32]byte]*Module // by sha256 of the original code
+	closed  bool
+}
+
+// Module is a validated, instrumented and compiled contract module. It is
+// immutable and shared by all sessions.
+type Module struct {
+	// Hash is the SHA-256 of the original code.
+	Hash [32]byte
+	// Size is the length of the original code.
+	Size int
+	// Methods are the callable exports, sorted.
+	Methods []string
+	// InitGas is the gas used by the start function and _initialize. It is a
+	// pure function of the code and the Config.
+	InitGas uint64
+
+	compiled       wazero.CompiledModule
+	hasInitialize  bool
+	instrumentedSz int
+}
+
+// HasMethod reports whether name is a callable export.
+func (m *Module) HasMethod(name string) bool {
+	_, ok := slices.BinarySearch(m.Methods, name)
+	return ok
+}
+
+// NewEngine creates an engine: one wazero runtime with the host modules.
+func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var rc wazero.RuntimeConfig
+	if cfg.Interpreter {
+		rc = wazero.NewRuntimeConfigInterpreter()
+	} else {
+		rc = wazero.NewRuntimeConfig() // compiler where supported
+	}
+	rc = rc.WithCoreFeatures(api.CoreFeaturesV2).
+		WithMemoryLimitPages(cfg.MaxMemoryPages).
+		WithCloseOnContextDone(false). // gas bounds every call; see RATIONALE.md
+		WithCustomSections(false).
+		WithDebugInfoEnabled(false)
+	e := &Engine{cfg: cfg, modules: make(map[[32]byte]*Module)}
+	if cfg.CacheDir != "" {
+		dir := filepath.Join(cfg.CacheDir, "wazero")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("vm: cache dir: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Join(cfg.CacheDir, "instrumented"), 0o755); err != nil {
+			return nil, fmt.Errorf("vm: cache dir: %w", err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("vm: compilation cache: %w", err)
+		}
+		e.cache = c
+		rc = rc.WithCompilationCache(c)
+	}
+	e.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	e.iconf = instrumentConfig{gas: cfg.Gas, maxCallDepth: cfg.MaxCallDepth, initGas: cfg.InitGasLimit}
+	h := sha256.New()
+	fp := cfg.Gas.fingerprint()
+	h.Write(fp[:])
+	var b [8]byte
+	for _, v := range []uint64{instrumenterVersion, uint64(cfg.MaxCallDepth), cfg.InitGasLimit} {
+		binary.LittleEndian.PutUint64(b[:], v)
+		h.Write(b[:])
+	}
+	h.Sum(e.cfgHash[:0])
+	if err := e.instantiateHostModules(ctx); err != nil {
+		_ = e.rt.Close(ctx)
+		return nil, err
+	}
+	return e, nil
+}
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Close releases the runtime and every compiled module. Sessions must be
+// closed first.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	e.closed = true
+	e.modules = nil
+	e.mu.Unlock()
+	err := e.rt.Close(ctx)
+	if e.cache != nil {
+		if cerr := e.cache.Close(ctx); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Compile validates code and returns the compiled module, from the cache when
+// the same code was compiled before. Deploying a contract calls Compile and
+// stores the code only if it succeeds; loading a contract for execution
+// calls it again (a cache hit after the first time).
+//
+// Checks, in order: size; decoding and instrumentation (every instruction of
+// every body is scanned; SIMD, reference types, threads, tail calls,
+// imported memories, tables and globals are refused); imports (only the host
+// API and the deterministic WASI subset, with matching signatures); exports
+// (a memory named "memory" and at least one method); compilation; and a trial
+// instantiation, which must finish its start function and _initialize within
+// Config.InitGasLimit.
+//
+// # Errors
+//
+// ErrCodeTooLarge, ErrInvalidModule, ErrForbiddenImport, ErrNoMethods,
+// ErrInitFailed (wrapped with detail), ErrClosed, or a context error.
+func (e *Engine) Compile(ctx context.Context, code []byte) (*Module, error) {
+	hash := sha256.Sum256(code)
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if m, ok := e.modules[hash]; ok {
+		e.mu.Unlock()
+		return m, nil
+	}
+	e.mu.Unlock()
+
+	m, err := e.compile(ctx, code, hash)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		_ = m.compiled.Close(ctx)
+		return nil, ErrClosed
+	}
+	if prev, ok := e.modules[hash]; ok { // lost a race: keep the first
+		_ = m.compiled.Close(ctx)
+		return prev, nil
+	}
+	e.modules[hash] = m
+	return m, nil
+}
+
+func (e *Engine) compile(ctx context.Context, code []byte, hash [32]byte) (*Module, error) {
+	if len(code) > e.cfg.MaxCodeBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrCodeTooLarge, len(code), e.cfg.MaxCodeBytes)
+	}
+	icode, err := e.instrumentCached(code, hash)
+	if err != nil {
+		return nil, err
+	}
+	compiled, err := e.rt.CompileModule(ctx, icode)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, firstLine(err.Error()))
+	}
+	m := &Module{Hash: hash, Size: len(code), compiled: compiled, instrumentedSz: len(icode)}
+	if err := e.checkImportsExports(compiled, m); err != nil {
+		_ = compiled.Close(ctx)
+		return nil, err
+	}
+	initGas, err := e.trialInstantiate(ctx, m)
+	if err != nil {
+		_ = compiled.Close(ctx)
+		return nil, err
+	}
+	m.InitGas = initGas
+	return m, nil
+}
+
+// instrumentCached instruments code, using the on-disk cache when configured.
+func (e *Engine) instrumentCached(code []byte, hash [32]byte) ([]byte, error) {
+	var path string
+	if e.cfg.CacheDir != "" {
+		k := sha256.New()
+		k.Write(hash[:])
+		k.Write(e.cfgHash[:])
+		path = filepath.Join(e.cfg.CacheDir, "instrumented", hex.EncodeToString(k.Sum(nil))+".wasm")
+		if b, err := os.ReadFile(path); err == nil {
+			return b, nil
+		}
+	}
+	ins, err := instrument(code, e.iconf)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
+	}
+	if path != "" { // best effort: a failure only costs time on the next start
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, ins.code, 0o644); err == nil {
+			_ = os.Rename(tmp, path)
+		}
+	}
+	return ins.code, nil
+}
+
+func (e *Engine) checkImportsExports(c wazero.CompiledModule, m *Module) error {
+	for _, f := range c.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		sig, ok := allowedImports[mod+"."+name]
+		if !ok {
+			return fmt.Errorf("%w: %s.%s", ErrForbiddenImport, mod, name)
+		}
+		if !sig.matches(f.ParamTypes(), f.ResultTypes()) {
+			return fmt.Errorf("%w: %s.%s has signature %s, want %s", ErrForbiddenImport, mod, name,
+				sigString(f.ParamTypes(), f.ResultTypes()), sigString(sig.params, sig.results))
+		}
+	}
+	if len(c.ImportedMemories()) != 0 {
+		return fmt.Errorf("%w: imported memory", ErrInvalidModule)
+	}
+	if _, ok := c.ExportedMemories()["memory"]; !ok {
+		return fmt.Errorf("%w: no exported memory named \"memory\"", ErrInvalidModule)
+	}
+	var methods []string
+	for name, f := range c.ExportedFunctions() { // map: sorted below
+		switch {
+		case name == "_initialize":
+			if len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0 {
+				return fmt.Errorf("%w: _initialize must take and return nothing", ErrInvalidModule)
+			}
+			m.hasInitialize = true
+		case name == "_start" || strings.HasPrefix(name, reservedPrefix):
+		case len(f.ParamTypes()) == 0 && len(f.ResultTypes()) == 0 && name != "" && len(name) <= maxMethodLen:
+			methods = append(methods, name)
+		}
+	}
+	if len(methods) == 0 {
+		return ErrNoMethods
+	}
+	slices.Sort(methods)
+	m.Methods = methods
+	return nil
+}
+
+// maxMethodLen bounds a method name.
+const maxMethodLen = 128
+
+// trialInstantiate instantiates m once, outside any block, to prove its
+// initialisation finishes, and measures its gas.
+func (e *Engine) trialInstantiate(ctx context.Context, m *Module) (uint64, error) {
+	inst, initGas, err := e.instantiate(ctx, m)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, fmt.Errorf("%w: %v", ErrInitFailed, err)
+	}
+	_ = inst.close(ctx)
+	return initGas, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

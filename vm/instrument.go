@@ -1,0 +1,631 @@
+package vm
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/tetratelabs/wabin/binary"
+	"github.com/tetratelabs/wabin/wasm"
+)
+
+// Names of the globals the instrumentation adds and exports. A module that
+// already exports a name with this prefix is rejected.
+const (
+	reservedPrefix = "__tc_"
+	exportGas      = "__tc_gas"
+	exportDepth    = "__tc_depth"
+	exportStatus   = "__tc_status"
+)
+
+// Values of the status global after a trap caused by instrumentation.
+const (
+	statusOK        = 0
+	statusOutOfGas  = 1
+	statusCallDepth = 2
+)
+
+// instrumenterVersion changes whenever the code the instrumenter emits
+// changes; it is part of the instrumentation cache key.
+const instrumenterVersion = 1
+
+// instrumentConfig is what the instrumentation depends on.
+type instrumentConfig struct {
+	gas          GasTable
+	maxCallDepth uint32
+	initGas      uint64 // initial value of the gas global (start + _initialize budget)
+}
+
+// Errors returned by instrument, wrapped with detail. All are deploy-time
+// rejections (see ErrInvalidModule).
+var (
+	errUnsupportedInstr = errors.New("unsupported instruction")
+	errBadIndex         = errors.New("index out of range")
+	errTruncated        = errors.New("truncated instruction")
+	errLEBTooLong       = errors.New("LEB128 number too long")
+	errAfterEnd         = errors.New("instructions after the final end")
+)
+
+// decodeFeatures are the features the decoder accepts; instructions of the
+// reference-types and SIMD proposals are then refused by the body scanner.
+const decodeFeatures = wasm.CoreFeaturesV2
+
+// instrumented is the result of instrument.
+type instrumented struct {
+	code []byte
+	mod  *wasm.Module // the original, decoded
+}
+
+// instrument decodes code, checks it structurally, and returns an equivalent
+// module that meters gas, caps call depth and canonicalises NaNs (see
+// RATIONALE.md). It never panics on malformed input.
+func instrument(code []byte, cfg instrumentConfig) (out *instrumented, err error) {
+	defer func() {
+		if r := recover(); r != nil { // the third-party decoder on hostile input
+			out, err = nil, fmt.Errorf("decode: %v", r)
+		}
+	}()
+	code, err = precheck(code)
+	if err != nil {
+		return nil, err
+	}
+	m, err := binary.DecodeModule(code, decodeFeatures)
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if len(m.FunctionSection) != len(m.CodeSection) {
+		return nil, fmt.Errorf("decode: %d functions but %d bodies", len(m.FunctionSection), len(m.CodeSection))
+	}
+	var numImportedFuncs uint32
+	for _, im := range m.ImportSection {
+		if im.Type != wasm.ExternTypeFunc {
+			return nil, fmt.Errorf("import %s.%s: only functions may be imported", im.Module, im.Name)
+		}
+		if int(im.DescFunc) >= len(m.TypeSection) {
+			return nil, fmt.Errorf("import %s.%s: type %w", im.Module, im.Name, errBadIndex)
+		}
+		numImportedFuncs++
+	}
+	numFuncs := uint64(numImportedFuncs) + uint64(len(m.FunctionSection))
+	numGlobals := uint32(len(m.GlobalSection)) // no imported globals
+	for _, g := range m.GlobalSection {
+		if g.Init == nil || g.Init.Opcode == wasm.OpcodeGlobalGet || g.Init.Opcode == wasm.OpcodeRefFunc {
+			return nil, errors.New("global initialiser must be a constant")
+		}
+	}
+	for _, ex := range m.ExportSection {
+		if len(ex.Name) >= len(reservedPrefix) && ex.Name[:len(reservedPrefix)] == reservedPrefix {
+			return nil, fmt.Errorf("export %q uses the reserved prefix %q", ex.Name, reservedPrefix)
+		}
+		if ex.Type == wasm.ExternTypeGlobal && ex.Index >= numGlobals {
+			return nil, fmt.Errorf("export %q: global %w", ex.Name, errBadIndex)
+		}
+	}
+	for _, seg := range m.DataSection {
+		if seg.OffsetExpression != nil && seg.OffsetExpression.Opcode == wasm.OpcodeGlobalGet {
+			return nil, errors.New("data segment offset must be a constant")
+		}
+	}
+	for _, seg := range m.ElementSection {
+		if seg.OffsetExpr != nil && seg.OffsetExpr.Opcode == wasm.OpcodeGlobalGet {
+			return nil, errors.New("element segment offset must be a constant")
+		}
+	}
+
+	gasIdx, depthIdx, statusIdx := numGlobals, numGlobals+1, numGlobals+2
+	r := rewriter{
+		cfg:          cfg,
+		gasGlobal:    gasIdx,
+		depthGlobal:  depthIdx,
+		statusGlobal: statusIdx,
+		numImported:  numImportedFuncs,
+		numFuncs:     numFuncs,
+		numGlobals:   numGlobals,
+	}
+	newCode := make([]*wasm.Code, len(m.CodeSection))
+	for i, c := range m.CodeSection {
+		ti := m.FunctionSection[i]
+		if int(ti) >= len(m.TypeSection) {
+			return nil, fmt.Errorf("function %d: type %w", i, errBadIndex)
+		}
+		nlocals := uint64(len(m.TypeSection[ti].Params)) + uint64(len(c.LocalTypes))
+		body, extra, err := r.rewrite(c.Body, nlocals)
+		if err != nil {
+			return nil, fmt.Errorf("function %d: %w", uint64(numImportedFuncs)+uint64(i), err)
+		}
+		locals := c.LocalTypes
+		if len(extra) > 0 {
+			locals = append(append(make([]wasm.ValueType, 0, len(locals)+len(extra)), locals...), extra...)
+		}
+		newCode[i] = &wasm.Code{LocalTypes: locals, Body: body}
+	}
+
+	// Build the output module as a shallow copy sharing the unchanged sections.
+	om := *m
+	om.CodeSection = newCode
+	om.NameSection = nil
+	om.CustomSections = nil
+	initGas := cfg.initGas
+	om.GlobalSection = append(append([]*wasm.Global(nil), m.GlobalSection...),
+		&wasm.Global{Type: &wasm.GlobalType{ValType: wasm.ValueTypeI64, Mutable: true},
+			Init: &wasm.ConstantExpression{Opcode: wasm.OpcodeI64Const, Data: sleb64(int64(initGas))}},
+		&wasm.Global{Type: &wasm.GlobalType{ValType: wasm.ValueTypeI32, Mutable: true},
+			Init: &wasm.ConstantExpression{Opcode: wasm.OpcodeI32Const, Data: sleb64(0)}},
+		&wasm.Global{Type: &wasm.GlobalType{ValType: wasm.ValueTypeI32, Mutable: true},
+			Init: &wasm.ConstantExpression{Opcode: wasm.OpcodeI32Const, Data: sleb64(0)}},
+	)
+	om.ExportSection = append(append([]*wasm.Export(nil), m.ExportSection...),
+		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportGas, Index: gasIdx},
+		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportDepth, Index: depthIdx},
+		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportStatus, Index: statusIdx},
+	)
+	return &instrumented{code: binary.EncodeModule(&om), mod: m}, nil
+}
+
+// rewriter rewrites function bodies.
+type rewriter struct {
+	cfg                                  instrumentConfig
+	gasGlobal, depthGlobal, statusGlobal uint32
+	numImported                          uint32
+	numFuncs                             uint64
+	numGlobals                           uint32
+
+	// per function
+	out, seg []byte
+	segCost  uint64
+	// temporaries appended to the function's locals (index, 0 = not yet)
+	locI32, locI64, locF32, locF64 uint32
+	extra                          []wasm.ValueType
+	nlocals                        uint64
+}
+
+func (r *rewriter) tmp(slot *uint32, vt wasm.ValueType) uint32 {
+	if *slot == 0 {
+		*slot = uint32(r.nlocals) + uint32(len(r.extra)) + 1 // +1 so 0 means unset
+		r.extra = append(r.extra, vt)
+	}
+	return *slot - 1
+}
+
+// rewrite returns the instrumented body and the extra locals it needs.
+// nlocals is params + declared locals.
+func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueType, error) {
+	if nlocals > math.MaxUint32-8 {
+		return nil, nil, errors.New("too many locals")
+	}
+	r.out = make([]byte, 0, len(body)+len(body)/2+32)
+	r.seg = r.seg[:0]
+	r.segCost = 0
+	r.locI32, r.locI64, r.locF32, r.locF64 = 0, 0, 0, 0
+	r.extra = nil
+	r.nlocals = nlocals
+	g := &r.cfg.gas
+
+	depth := 1 // control nesting; the function body is one level
+	pc := 0
+	for pc < len(body) {
+		if depth == 0 {
+			return nil, nil, errAfterEnd
+		}
+		start := pc
+		op := body[pc]
+		pc++
+		var err error
+		cost := g.Instr
+		endsSeg := false
+		post := byte(0) // 1: canonicalise f32 result, 2: f64
+		switch {
+		case op == wasm.OpcodeUnreachable:
+			endsSeg = true
+		case op == wasm.OpcodeNop:
+			cost = 0
+		case op == wasm.OpcodeBlock || op == wasm.OpcodeLoop || op == wasm.OpcodeIf:
+			pc, err = skipBlockType(body, pc)
+			depth++
+			endsSeg = true
+			if op != wasm.OpcodeIf {
+				cost = 0
+			}
+		case op == wasm.OpcodeElse:
+			cost, endsSeg = 0, true
+		case op == wasm.OpcodeEnd:
+			depth--
+			cost, endsSeg = 0, true
+		case op == wasm.OpcodeBr || op == wasm.OpcodeBrIf:
+			var l uint64
+			l, pc, err = readU32(body, pc)
+			if err == nil && l >= uint64(depth) {
+				err = fmt.Errorf("branch label: %w", errBadIndex)
+			}
+			endsSeg = true
+		case op == wasm.OpcodeBrTable:
+			var n, l uint64
+			n, pc, err = readU32(body, pc)
+			for i := uint64(0); err == nil && i <= n; i++ {
+				l, pc, err = readU32(body, pc)
+				if err == nil && l >= uint64(depth) {
+					err = fmt.Errorf("branch label: %w", errBadIndex)
+				}
+			}
+			endsSeg = true
+		case op == wasm.OpcodeReturn:
+			endsSeg = true
+		case op == wasm.OpcodeCall:
+			var f uint64
+			f, pc, err = readU32(body, pc)
+			if err == nil && f >= r.numFuncs {
+				err = fmt.Errorf("call: function %w", errBadIndex)
+			}
+			cost = g.Call
+			if err == nil && f >= uint64(r.numImported) {
+				r.emitDepthEnter()
+				r.seg = append(r.seg, body[start:pc]...)
+				r.emitDepthLeave()
+				r.segCost += cost
+				continue
+			}
+		case op == wasm.OpcodeCallIndirect:
+			_, pc, err = readU32(body, pc) // type index (validated by wazero)
+			if err == nil {
+				var t uint64
+				t, pc, err = readU32(body, pc)
+				if err == nil && t != 0 {
+					err = fmt.Errorf("call_indirect: table %w", errBadIndex)
+				}
+			}
+			if err == nil {
+				r.emitDepthEnter()
+				r.seg = append(r.seg, body[start:pc]...)
+				r.emitDepthLeave()
+				r.segCost += g.CallIndirect
+				continue
+			}
+		case op == wasm.OpcodeDrop || op == wasm.OpcodeSelect:
+		case op == wasm.OpcodeTypedSelect:
+			var n uint64
+			n, pc, err = readU32(body, pc)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("typed select arity %d: %w", n, errUnsupportedInstr)
+			}
+			if err == nil {
+				if pc >= len(body) {
+					err = errTruncated
+				} else {
+					switch body[pc] {
+					case wasm.ValueTypeI32, wasm.ValueTypeI64, wasm.ValueTypeF32, wasm.ValueTypeF64:
+					default:
+						err = fmt.Errorf("typed select of 0x%x: %w", body[pc], errUnsupportedInstr)
+					}
+					pc++
+				}
+			}
+		case op >= wasm.OpcodeLocalGet && op <= wasm.OpcodeLocalTee:
+			var l uint64
+			l, pc, err = readU32(body, pc)
+			if err == nil && l >= nlocals {
+				err = fmt.Errorf("local: %w", errBadIndex)
+			}
+		case op == wasm.OpcodeGlobalGet || op == wasm.OpcodeGlobalSet:
+			var gi uint64
+			gi, pc, err = readU32(body, pc)
+			if err == nil && gi >= uint64(r.numGlobals) {
+				err = fmt.Errorf("global: %w", errBadIndex)
+			}
+		case op >= wasm.OpcodeI32Load && op <= wasm.OpcodeI64Store32:
+			if _, pc, err = readU32(body, pc); err == nil { // align
+				_, pc, err = readU32(body, pc) // offset
+			}
+			if op <= wasm.OpcodeI64Load32U {
+				cost = g.Load
+			} else {
+				cost = g.Store
+			}
+		case op == wasm.OpcodeMemorySize:
+			pc, err = readZeroByte(body, pc)
+		case op == wasm.OpcodeMemoryGrow:
+			pc, err = readZeroByte(body, pc)
+			if err == nil {
+				r.emitDynamic(g.MemoryGrowPage, 0)
+				r.seg = append(r.seg, body[start:pc]...)
+				r.segCost += g.MemoryGrow
+				continue
+			}
+		case op == wasm.OpcodeI32Const:
+			_, pc, err = readLEB(body, pc, 5)
+		case op == wasm.OpcodeI64Const:
+			_, pc, err = readLEB(body, pc, 10)
+		case op == wasm.OpcodeF32Const:
+			pc += 4
+		case op == wasm.OpcodeF64Const:
+			pc += 8
+		case op >= wasm.OpcodeI32Eqz && op <= wasm.OpcodeI64Extend32S:
+			switch op {
+			case wasm.OpcodeI32DivS, wasm.OpcodeI32DivU, wasm.OpcodeI32RemS, wasm.OpcodeI32RemU,
+				wasm.OpcodeI64DivS, wasm.OpcodeI64DivU, wasm.OpcodeI64RemS, wasm.OpcodeI64RemU:
+				cost = g.DivRem
+			}
+			switch {
+			case op >= wasm.OpcodeF32Ceil && op <= wasm.OpcodeF32Max, op == wasm.OpcodeF32DemoteF64:
+				post, cost = 1, g.Float
+			case op >= wasm.OpcodeF64Ceil && op <= wasm.OpcodeF64Max, op == wasm.OpcodeF64PromoteF32:
+				post, cost = 2, g.Float
+			}
+		case op == wasm.OpcodeMiscPrefix:
+			var sub uint64
+			sub, pc, err = readU32(body, pc)
+			if err != nil {
+				break
+			}
+			switch {
+			case sub <= uint64(wasm.OpcodeMiscI64TruncSatF64U):
+			case sub == uint64(wasm.OpcodeMiscMemoryInit):
+				if _, pc, err = readU32(body, pc); err == nil {
+					pc, err = readZeroByte(body, pc)
+				}
+			case sub == uint64(wasm.OpcodeMiscDataDrop):
+				_, pc, err = readU32(body, pc)
+			case sub == uint64(wasm.OpcodeMiscMemoryCopy):
+				if pc, err = readZeroByte(body, pc); err == nil {
+					pc, err = readZeroByte(body, pc)
+				}
+			case sub == uint64(wasm.OpcodeMiscMemoryFill):
+				pc, err = readZeroByte(body, pc)
+			default:
+				err = fmt.Errorf("0xfc 0x%x: %w", sub, errUnsupportedInstr)
+			}
+			if err == nil && (sub == uint64(wasm.OpcodeMiscMemoryInit) || sub == uint64(wasm.OpcodeMiscMemoryCopy) ||
+				sub == uint64(wasm.OpcodeMiscMemoryFill)) {
+				r.emitDynamic(g.BulkPer64Bytes, 6)
+				r.seg = append(r.seg, body[start:pc]...)
+				r.segCost += g.Bulk
+				continue
+			}
+		default:
+			err = fmt.Errorf("opcode 0x%x: %w", op, errUnsupportedInstr)
+		}
+		if err == nil && pc > len(body) {
+			err = errTruncated
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("at offset %d: %w", start, err)
+		}
+		r.seg = append(r.seg, body[start:pc]...)
+		r.segCost += cost
+		switch post {
+		case 1:
+			r.emitCanonF32()
+		case 2:
+			r.emitCanonF64()
+		}
+		if endsSeg {
+			r.flush()
+		}
+	}
+	if depth != 0 {
+		return nil, nil, errTruncated
+	}
+	r.flush()
+	return r.out, r.extra, nil
+}
+
+// flush emits the charge for the pending segment, then the segment.
+func (r *rewriter) flush() {
+	if r.segCost > 0 {
+		r.emitCharge(r.segCost)
+	}
+	r.out = append(r.out, r.seg...)
+	r.seg = r.seg[:0]
+	r.segCost = 0
+}
+
+// trapWith appends: i32.const status; global.set status; unreachable.
+func trapWith(b []byte, statusGlobal uint32, status int64) []byte {
+	b = append(b, wasm.OpcodeI32Const)
+	b = append(b, sleb64(status)...)
+	b = append(b, wasm.OpcodeGlobalSet)
+	b = append(b, uleb(uint64(statusGlobal))...)
+	return append(b, wasm.OpcodeUnreachable)
+}
+
+// emitCharge appends the static charge of cost gas to out:
+//
+//	global.get $gas; i64.const cost; i64.lt_u
+//	if; i32.const 1; global.set $status; unreachable; end
+//	global.get $gas; i64.const cost; i64.sub; global.set $gas
+func (r *rewriter) emitCharge(cost uint64) {
+	b := r.out
+	gi := uleb(uint64(r.gasGlobal))
+	c := sleb64(int64(cost))
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = append(b, gi...)
+	b = append(b, wasm.OpcodeI64Const)
+	b = append(b, c...)
+	b = append(b, wasm.OpcodeI64LtU, wasm.OpcodeIf, 0x40)
+	b = trapWith(b, r.statusGlobal, statusOutOfGas)
+	b = append(b, wasm.OpcodeEnd, wasm.OpcodeGlobalGet)
+	b = append(b, gi...)
+	b = append(b, wasm.OpcodeI64Const)
+	b = append(b, c...)
+	b = append(b, wasm.OpcodeI64Sub, wasm.OpcodeGlobalSet)
+	b = append(b, gi...)
+	r.out = b
+}
+
+// emitDynamic appends, to the segment, a charge of (n >> shift) * price where
+// n is the i32 on top of the stack (left in place).
+func (r *rewriter) emitDynamic(price uint64, shift int64) {
+	if price == 0 {
+		return
+	}
+	t32 := uleb(uint64(r.tmp(&r.locI32, wasm.ValueTypeI32)))
+	t64 := uleb(uint64(r.tmp(&r.locI64, wasm.ValueTypeI64)))
+	gi := uleb(uint64(r.gasGlobal))
+	b := r.seg
+	b = append(b, wasm.OpcodeLocalTee)
+	b = append(b, t32...)
+	b = append(b, wasm.OpcodeLocalGet)
+	b = append(b, t32...)
+	b = append(b, wasm.OpcodeI64ExtendI32U)
+	if shift > 0 {
+		b = append(b, wasm.OpcodeI64Const)
+		b = append(b, sleb64(shift)...)
+		b = append(b, wasm.OpcodeI64ShrU)
+	}
+	b = append(b, wasm.OpcodeI64Const)
+	b = append(b, sleb64(int64(price))...)
+	b = append(b, wasm.OpcodeI64Mul, wasm.OpcodeLocalSet)
+	b = append(b, t64...)
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = append(b, gi...)
+	b = append(b, wasm.OpcodeLocalGet)
+	b = append(b, t64...)
+	b = append(b, wasm.OpcodeI64LtU, wasm.OpcodeIf, 0x40)
+	b = trapWith(b, r.statusGlobal, statusOutOfGas)
+	b = append(b, wasm.OpcodeEnd, wasm.OpcodeGlobalGet)
+	b = append(b, gi...)
+	b = append(b, wasm.OpcodeLocalGet)
+	b = append(b, t64...)
+	b = append(b, wasm.OpcodeI64Sub, wasm.OpcodeGlobalSet)
+	b = append(b, gi...)
+	r.seg = b
+}
+
+// emitDepthEnter appends the call-depth check and increment before a call:
+//
+//	global.get $depth; i32.const max; i32.ge_u
+//	if; i32.const 2; global.set $status; unreachable; end
+//	global.get $depth; i32.const 1; i32.add; global.set $depth
+func (r *rewriter) emitDepthEnter() {
+	di := uleb(uint64(r.depthGlobal))
+	b := r.seg
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = append(b, di...)
+	b = append(b, wasm.OpcodeI32Const)
+	b = append(b, sleb64(int64(r.cfg.maxCallDepth))...)
+	b = append(b, wasm.OpcodeI32GeU, wasm.OpcodeIf, 0x40)
+	b = trapWith(b, r.statusGlobal, statusCallDepth)
+	b = append(b, wasm.OpcodeEnd, wasm.OpcodeGlobalGet)
+	b = append(b, di...)
+	b = append(b, wasm.OpcodeI32Const, 1, wasm.OpcodeI32Add, wasm.OpcodeGlobalSet)
+	b = append(b, di...)
+	r.seg = b
+}
+
+// emitDepthLeave appends the decrement after a call returns.
+func (r *rewriter) emitDepthLeave() {
+	di := uleb(uint64(r.depthGlobal))
+	b := r.seg
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = append(b, di...)
+	b = append(b, wasm.OpcodeI32Const, 1, wasm.OpcodeI32Sub, wasm.OpcodeGlobalSet)
+	b = append(b, di...)
+	r.seg = b
+}
+
+// emitCanonF32 replaces the f32 on top of the stack by the canonical NaN if it
+// is a NaN: local.tee t; f32.const nan; local.get t; local.get t; f32.eq; select.
+func (r *rewriter) emitCanonF32() {
+	t := uleb(uint64(r.tmp(&r.locF32, wasm.ValueTypeF32)))
+	b := r.seg
+	b = append(b, wasm.OpcodeLocalTee)
+	b = append(b, t...)
+	b = append(b, wasm.OpcodeF32Const, 0x00, 0x00, 0xc0, 0x7f, wasm.OpcodeLocalGet)
+	b = append(b, t...)
+	b = append(b, wasm.OpcodeLocalGet)
+	b = append(b, t...)
+	b = append(b, wasm.OpcodeF32Eq, wasm.OpcodeSelect)
+	r.seg = b
+}
+
+// emitCanonF64 is emitCanonF32 for f64.
+func (r *rewriter) emitCanonF64() {
+	t := uleb(uint64(r.tmp(&r.locF64, wasm.ValueTypeF64)))
+	b := r.seg
+	b = append(b, wasm.OpcodeLocalTee)
+	b = append(b, t...)
+	b = append(b, wasm.OpcodeF64Const, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f, wasm.OpcodeLocalGet)
+	b = append(b, t...)
+	b = append(b, wasm.OpcodeLocalGet)
+	b = append(b, t...)
+	b = append(b, wasm.OpcodeF64Eq, wasm.OpcodeSelect)
+	r.seg = b
+}
+
+// readLEB reads a LEB128 number of at most maxBytes bytes and returns its
+// unsigned value (meaningful only for unsigned encodings).
+func readLEB(b []byte, pc, maxBytes int) (uint64, int, error) {
+	var v uint64
+	for i := 0; i < maxBytes; i++ {
+		if pc >= len(b) {
+			return 0, pc, errTruncated
+		}
+		c := b[pc]
+		pc++
+		v |= uint64(c&0x7f) << (7 * uint(i))
+		if c&0x80 == 0 {
+			return v, pc, nil
+		}
+	}
+	return 0, pc, errLEBTooLong
+}
+
+// readU32 reads an unsigned 32-bit LEB128 number.
+func readU32(b []byte, pc int) (uint64, int, error) {
+	v, pc, err := readLEB(b, pc, 5)
+	if err == nil && v > math.MaxUint32 {
+		return 0, pc, errors.New("u32 out of range")
+	}
+	return v, pc, err
+}
+
+// readZeroByte reads the reserved memory-index byte, which must be 0.
+func readZeroByte(b []byte, pc int) (int, error) {
+	if pc >= len(b) {
+		return pc, errTruncated
+	}
+	if b[pc] != 0 {
+		return pc, fmt.Errorf("memory index %d: %w", b[pc], errBadIndex)
+	}
+	return pc + 1, nil
+}
+
+// skipBlockType skips a block type: 0x40, a value type, or an s33 type index.
+func skipBlockType(b []byte, pc int) (int, error) {
+	if pc >= len(b) {
+		return pc, errTruncated
+	}
+	switch b[pc] {
+	case 0x40, wasm.ValueTypeI32, wasm.ValueTypeI64, wasm.ValueTypeF32, wasm.ValueTypeF64:
+		return pc + 1, nil
+	case wasm.ValueTypeV128, wasm.ValueTypeFuncref, wasm.ValueTypeExternref:
+		return pc, fmt.Errorf("block type 0x%x: %w", b[pc], errUnsupportedInstr)
+	}
+	// A type index: s33, non-negative (validated against the type section by wazero).
+	_, pc, err := readLEB(b, pc, 5)
+	return pc, err
+}
+
+func uleb(v uint64) []byte {
+	var b []byte
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v != 0 {
+			b = append(b, c|0x80)
+			continue
+		}
+		return append(b, c)
+	}
+}
+
+func sleb64(v int64) []byte {
+	var b []byte
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}

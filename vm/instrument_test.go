@@ -1,0 +1,158 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/tetratelabs/wabin/wasm"
+)
+
+// loopBody counts local 0 down to zero: n iterations of a 9-instruction loop.
+var loopBody = []byte{
+	wasm.OpcodeBlock, 0x40,
+	wasm.OpcodeLoop, 0x40,
+	wasm.OpcodeLocalGet, 0, wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 1,
+	wasm.OpcodeLocalGet, 0, wasm.OpcodeI32Const, 1, wasm.OpcodeI32Sub, wasm.OpcodeLocalSet, 0,
+	wasm.OpcodeBr, 0,
+	wasm.OpcodeEnd,
+	wasm.OpcodeEnd,
+	wasm.OpcodeEnd,
+}
+
+func loopModule(n byte) []byte {
+	body := append([]byte{wasm.OpcodeI32Const, n, wasm.OpcodeLocalSet, 0}, loopBody...)
+	return buildModule(nil, nil, []testFunc{{locals: []wasm.ValueType{wasm.ValueTypeI32}, body: body}},
+		map[string]uint32{"run": 0}, nil)
+}
+
+// TestGasExact checks the per-basic-block accounting against a count by hand.
+func TestGasExact(t *testing.T) {
+	e := sharedEngine(t, false)
+	for _, n := range []byte{0, 1, 5, 50} {
+		m, err := e.Compile(context.Background(), loopModule(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.InitGas != 0 {
+			t.Fatalf("InitGas = %d, want 0", m.InitGas)
+		}
+		res := callOnce(t, e, m, &Call{Method: "run", GasLimit: 1 << 40})
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		// entry: i32.const, local.set, (block free) = 2
+		// per iteration entered: local.get, i32.eqz, br_if = 3; taken n times more:
+		//   local.get, i32.const, i32.sub, local.set, br = 5
+		// exit: after end of block: end (free) = 0; the final end is free.
+		want := e.cfg.Gas.Instantiate + 2 + uint64(n+1)*3 + uint64(n)*5
+		if res.GasUsed != want {
+			t.Errorf("n=%d: GasUsed = %d, want %d", n, res.GasUsed, want)
+		}
+	}
+}
+
+func TestGasOutOfGasExactLimit(t *testing.T) {
+	e := sharedEngine(t, false)
+	m, err := e.Compile(context.Background(), loopModule(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := e.cfg.Gas.Instantiate + 2 + 11*3 + 10*5
+	if res := callOnce(t, e, m, &Call{Method: "run", GasLimit: full}); res.Err != nil || res.GasUsed != full {
+		t.Fatalf("at the exact limit: %+v", res)
+	}
+	res := callOnce(t, e, m, &Call{Method: "run", GasLimit: full - 1})
+	if res.Err == nil || res.Err.Code != CodeOutOfGas || res.GasUsed != full-1 {
+		t.Fatalf("one below the limit: %+v", res)
+	}
+}
+
+func TestInstrumentRejects(t *testing.T) {
+	cfg := instrumentConfig{gas: DefaultGasTable(), maxCallDepth: 100, initGas: 1000}
+	fn := func(body ...byte) []byte {
+		return buildModule(nil, nil, []testFunc{{locals: []wasm.ValueType{wasm.ValueTypeI32}, body: body}},
+			map[string]uint32{"run": 0}, nil)
+	}
+	cases := []struct {
+		name string
+		code []byte
+		want error
+	}{
+		{"simd", fn(wasm.OpcodeVecPrefix, 0x0c, wasm.OpcodeEnd), errUnsupportedInstr},
+		{"ref.func", fn(wasm.OpcodeRefFunc, 0, wasm.OpcodeDrop, wasm.OpcodeEnd), errUnsupportedInstr},
+		{"table.grow", fn(wasm.OpcodeMiscPrefix, 0x0f, 0, wasm.OpcodeEnd), errUnsupportedInstr},
+		{"tail call", fn(0x12, 0, wasm.OpcodeEnd), errUnsupportedInstr},
+		{"global out of range", fn(wasm.OpcodeGlobalGet, 0, wasm.OpcodeDrop, wasm.OpcodeEnd), errBadIndex},
+		{"local out of range", fn(wasm.OpcodeLocalGet, 1, wasm.OpcodeDrop, wasm.OpcodeEnd), errBadIndex},
+		{"call out of range", fn(wasm.OpcodeCall, 5, wasm.OpcodeEnd), errBadIndex},
+		{"label out of range", fn(wasm.OpcodeBr, 1, wasm.OpcodeEnd), errBadIndex},
+		{"truncated", fn(wasm.OpcodeI32Const, 0x80, wasm.OpcodeEnd), errTruncated},
+		{"unterminated LEB", fn(wasm.OpcodeI64Const, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, wasm.OpcodeEnd), errLEBTooLong},
+		{"code after the final end", fn(wasm.OpcodeEnd, wasm.OpcodeNop, wasm.OpcodeEnd), errAfterEnd},
+	}
+	for _, c := range cases {
+		if _, err := instrument(c.code, cfg); !errors.Is(err, c.want) {
+			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+// FuzzInstrument feeds arbitrary bytes to the decoder and instrumenter; the
+// result, if any, must decode again and instrument again.
+func FuzzInstrument(f *testing.F) {
+	f.Add(loopModule(3))
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Add(buildModule(nil, nil, []testFunc{{results: []wasm.ValueType{wasm.ValueTypeF64},
+		body: []byte{wasm.OpcodeF64Const, 0, 0, 0, 0, 0, 0, 0, 0, wasm.OpcodeF64Const, 0, 0, 0, 0, 0, 0, 0, 0, wasm.OpcodeF64Div, wasm.OpcodeEnd}}},
+		map[string]uint32{"run": 0}, nil))
+	cfg := instrumentConfig{gas: DefaultGasTable(), maxCallDepth: 100, initGas: 1000}
+	f.Fuzz(func(t *testing.T, code []byte) {
+		out, err := instrument(code, cfg)
+		if err != nil {
+			return
+		}
+		if _, err := instrument(out.code, cfg); err != nil && !errors.Is(err, errBadIndex) {
+			// Re-instrumenting may refuse the reserved export names; anything
+			// else means the output is not a module we can read.
+			if !containsReserved(err) {
+				t.Fatalf("instrumented output does not decode: %v", err)
+			}
+		}
+	})
+}
+
+func containsReserved(err error) bool {
+	return err != nil && len(err.Error()) > 0 && (errors.Is(err, errBadIndex) ||
+		// "export "__tc_gas" uses the reserved prefix"
+		contains(err.Error(), "reserved prefix"))
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzValidate runs the whole deploy-time check (including wazero's
+// validation, compilation and a trial instantiation) on arbitrary bytes.
+func FuzzValidate(f *testing.F) {
+	f.Add(loopModule(3))
+	f.Add(startLoopModule())
+	f.Add(forbiddenImportModule())
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x01"))
+	e := sharedEngine(f, false)
+	f.Fuzz(func(t *testing.T, code []byte) {
+		m, err := e.Compile(context.Background(), code)
+		if err != nil {
+			return
+		}
+		for _, name := range m.Methods {
+			res := callOnce(t, e, m, &Call{Method: name, GasLimit: 1_000_000})
+			_ = res // any outcome is fine; the node must not crash
+		}
+	})
+}

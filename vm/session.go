@@ -1,0 +1,323 @@
+package vm
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/trialchain/trialchain/vm/abi"
+)
+
+// BlockInfo is what a contract may observe of the block being executed.
+type BlockInfo struct {
+	Height        uint64
+	TimeUnixMilli int64 // from the block header, never a local clock
+}
+
+// ConsentVerifier checks a combined threshold consent signature of a
+// consent group over msg; nil error means valid. It must be deterministic.
+type ConsentVerifier func(group string, msg, sig []byte) error
+
+// Call is one contract call.
+type Call struct {
+	// Contract is the contract's address; instances are per address.
+	Contract [32]byte
+	// Caller is the sender's ed25519 public key; CallerOrg and CallerRole
+	// come from the chain's membership registry.
+	Caller                ed25519.PublicKey
+	CallerOrg, CallerRole string
+	// TxHash is the hash of the transaction making the call.
+	TxHash [32]byte
+	// Method is the export to call; Args are its arguments (the SDK uses JSON).
+	Method string
+	Args   []byte
+	// GasLimit bounds the gas of the call, instantiation included.
+	GasLimit uint64
+	// KV is the contract's state, scoped to it (see Prefixed). It is
+	// changed only if the call succeeds.
+	KV KV
+	// ConsentVerify backs the consent_verify host function; nil: the
+	// function fails the call with CodeUnsupported.
+	ConsentVerify ConsentVerifier
+}
+
+// Event is emitted by a contract.
+type Event struct {
+	Topic string
+	Data  []byte
+}
+
+// Result is the deterministic outcome of a call: equal on every validator.
+type Result struct {
+	// Output is what the method passed to set_result (nil on failure).
+	Output []byte
+	// GasUsed is the gas consumed, instantiation included; GasLimit on out
+	// of gas.
+	GasUsed uint64
+	// Events emitted (nil on failure).
+	Events []Event
+	// Writes are the state changes applied to Call.KV (nil on failure).
+	Writes []Write
+	// Err is nil on success, else a *CallError.
+	Err *CallError
+}
+
+// Code classifies a failed call.
+type Code uint8
+
+// Failure codes. Their numeric values are stored in receipts: append only.
+const (
+	CodeOK          Code = iota
+	CodeOutOfGas         // gas ran out (GasUsed == GasLimit)
+	CodeCallDepth        // the call depth cap was reached
+	CodeTrap             // a wasm trap, a Go panic in the contract, proc_exit
+	CodeAbort            // the contract aborted with a message
+	CodeBadPointer       // a host call passed a range outside guest memory
+	CodeLimit            // a host call exceeded a size limit
+	CodeBadInput         // bad call: arguments too large, host API misuse
+	CodeNoMethod         // the method is not exported
+	CodeUnsupported      // a host function not available on this chain
+)
+
+var codeNames = [...]string{"ok", "out of gas", "call depth exceeded", "trap", "abort",
+	"bad pointer", "limit exceeded", "bad input", "no such method", "unsupported"}
+
+func (c Code) String() string {
+	if int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return fmt.Sprintf("code(%d)", uint8(c))
+}
+
+// CallError is a deterministic call failure.
+type CallError struct {
+	Code    Code
+	Message string
+}
+
+func (e *CallError) Error() string {
+	if e.Message == "" {
+		return "vm: " + e.Code.String()
+	}
+	return "vm: " + e.Code.String() + ": " + e.Message
+}
+
+// Session executes the calls of one block. Instances live for the session:
+// the first call to a contract instantiates it (charged to that call: the
+// GasTable.Instantiate price plus the metered gas of its initialisation),
+// later calls reuse it, and a failed call discards it so the next call gets
+// a fresh one. So the instance history, and with it every result and gas
+// figure, is a function of the block's calls in order, the same on every
+// validator, and a restarted node re-executing the block gets the same.
+//
+// A Session is not safe for concurrent use: calls run in block order. Close
+// it at the end of the block; nothing survives to the next block.
+type Session struct {
+	e     *Engine
+	block BlockInfo
+	insts map[[32]byte]*instance // looked up only, never iterated for results
+}
+
+// NewSession starts the execution of a block.
+func (e *Engine) NewSession(block BlockInfo) *Session {
+	return &Session{e: e, block: block, insts: make(map[[32]byte]*instance)}
+}
+
+// Close discards every instance of the session.
+func (s *Session) Close(ctx context.Context) error {
+	var err error
+	for k, in := range s.insts { // order is irrelevant: only closing
+		err = errors.Join(err, in.close(ctx))
+		delete(s.insts, k)
+	}
+	return err
+}
+
+// instance is one instantiated contract.
+type instance struct {
+	module        *Module
+	mod           api.Module
+	gas           api.MutableGlobal
+	depth, status api.MutableGlobal
+	st            *callState
+	fns           map[string]api.Function
+	mono          uint64 // monotonic clock, advanced by guest sleeps
+	debug         []byte // tail of stdout/stderr
+}
+
+func (in *instance) close(ctx context.Context) error {
+	if in.mod == nil {
+		return nil
+	}
+	return in.mod.Close(ctx)
+}
+
+func (in *instance) debugWrite(b []byte, limit int) {
+	if limit == 0 {
+		return
+	}
+	if room := limit - len(in.debug); room > 0 {
+		in.debug = append(in.debug, b[:min(room, len(b))]...)
+	}
+}
+
+// debugTail returns the first line the guest wrote to stdout/stderr during
+// this call (a Go panic's message) as a message suffix.
+func (in *instance) debugTail() string {
+	s := strings.TrimSpace(string(in.debug))
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+// instantiate creates an instance of m and runs its initialisation with the
+// module's built-in InitGasLimit. It returns the gas initialisation used.
+func (e *Engine) instantiate(ctx context.Context, m *Module) (*instance, uint64, error) {
+	in := &instance{module: m, fns: make(map[string]api.Function), mono: monoStart}
+	st := &callState{e: e, inst: in, init: true}
+	in.st = st
+	cctx := context.WithValue(ctx, stateKey{}, st)
+	mod, err := e.rt.InstantiateModule(cctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		if st.failure != nil {
+			return nil, 0, st.failure
+		}
+		return nil, 0, errors.New(firstLine(err.Error()))
+	}
+	in.mod = mod
+	in.gas = mod.ExportedGlobal(exportGas).(api.MutableGlobal)
+	in.depth = mod.ExportedGlobal(exportDepth).(api.MutableGlobal)
+	in.status = mod.ExportedGlobal(exportStatus).(api.MutableGlobal)
+	if m.hasInitialize {
+		if _, err := mod.ExportedFunction("_initialize").Call(cctx); err != nil {
+			cerr := in.classify(err)
+			_ = mod.Close(ctx)
+			if ctx.Err() != nil {
+				return nil, 0, ctx.Err()
+			}
+			return nil, 0, cerr
+		}
+	}
+	used := e.cfg.InitGasLimit - in.gas.Get()
+	st.init = false
+	return in, used, nil
+}
+
+// classify turns an error from a guest call into a CallError.
+func (in *instance) classify(err error) *CallError {
+	if f := in.st.failure; f != nil {
+		return f
+	}
+	switch in.status.Get() {
+	case statusOutOfGas:
+		return &CallError{Code: CodeOutOfGas, Message: "out of gas"}
+	case statusCallDepth:
+		return &CallError{Code: CodeCallDepth, Message: fmt.Sprintf("call depth exceeds %d", in.st.e.cfg.MaxCallDepth)}
+	}
+	return &CallError{Code: CodeTrap, Message: firstLine(err.Error()) + in.debugTail()}
+}
+
+// Call runs one call. A deterministic failure (out of gas, trap, abort, ...)
+// is reported in Result.Err with the gas used, and leaves Call.KV unchanged;
+// the instance is discarded. The error return is for failures of the node,
+// not the contract: a cancelled ctx or a KV error. Then the result is
+// meaningless, the session should be closed and the block not committed.
+//
+// m must have been returned by Compile on the session's engine.
+func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	limit := min(c.GasLimit, maxGasLimit)
+	switch {
+	case len(c.Args) > abi.MaxArgsLen:
+		return failed(0, CodeBadInput, "arguments of %d bytes exceed %d", len(c.Args), abi.MaxArgsLen), nil
+	case !m.HasMethod(c.Method):
+		return failed(0, CodeNoMethod, "%q", c.Method), nil
+	}
+
+	var used uint64
+	in := s.insts[c.Contract]
+	if in != nil && in.module != m { // the contract's code changed within the block
+		s.drop(ctx, c.Contract)
+		in = nil
+	}
+	if in == nil {
+		var initGas uint64
+		var err error
+		in, initGas, err = s.e.instantiate(ctx, m)
+		if err != nil {
+			if ctx.Err() != nil {
+				return Result{}, ctx.Err()
+			}
+			// Compile proved initialisation finishes; failing now is a node fault.
+			return Result{}, fmt.Errorf("vm: instantiate %x: %w", m.Hash[:8], err)
+		}
+		used = s.e.cfg.Gas.Instantiate + initGas
+		if used > limit {
+			_ = in.close(ctx)
+			return failed(limit, CodeOutOfGas, "out of gas in instantiation"), nil
+		}
+		s.insts[c.Contract] = in
+	}
+
+	st := in.st
+	*st = callState{e: s.e, inst: in, call: c, block: s.block, kv: NewOverlay(c.KV),
+		stage: st.stage[:0], output: nil}
+	in.gas.Set(limit - used)
+	in.depth.Set(0)
+	in.status.Set(statusOK)
+	in.debug = in.debug[:0]
+
+	fn := in.fns[c.Method]
+	if fn == nil {
+		fn = in.mod.ExportedFunction(c.Method)
+		in.fns[c.Method] = fn
+	}
+	_, err := fn.Call(context.WithValue(ctx, stateKey{}, st))
+	left := in.gas.Get()
+	if err != nil {
+		if st.nodeErr != nil || ctx.Err() != nil {
+			s.drop(ctx, c.Contract)
+			if st.nodeErr != nil {
+				return Result{}, fmt.Errorf("vm: state: %w", st.nodeErr)
+			}
+			return Result{}, ctx.Err()
+		}
+		cerr := in.classify(err)
+		s.drop(ctx, c.Contract)
+		gas := limit - left
+		if cerr.Code == CodeOutOfGas {
+			gas = limit
+		}
+		return Result{GasUsed: gas, Err: cerr}, nil
+	}
+	writes := st.kv.Writes()
+	if err := st.kv.Commit(); err != nil {
+		s.drop(ctx, c.Contract)
+		return Result{}, fmt.Errorf("vm: state: %w", err)
+	}
+	res := Result{Output: st.output, GasUsed: limit - left, Events: st.events, Writes: writes}
+	st.call, st.kv, st.output, st.events = nil, nil, nil, nil
+	return res, nil
+}
+
+func (s *Session) drop(ctx context.Context, contract [32]byte) {
+	if in := s.insts[contract]; in != nil {
+		_ = in.close(ctx)
+		delete(s.insts, contract)
+	}
+}
+
+func failed(gas uint64, code Code, format string, args ...any) Result {
+	return Result{GasUsed: gas, Err: &CallError{Code: code, Message: fmt.Sprintf(format, args...)}}
+}
