@@ -1,0 +1,126 @@
+package consensus
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/chain/store"
+)
+
+// Ledger executes committed blocks and persists them: the single writer of
+// a node's store. Deliver (consensus) and Sync (catch-up) both commit
+// through it, serialised by its lock.
+type Ledger struct {
+	Genesis  *genesis.Genesis
+	Store    *store.Store
+	Executor *state.Executor
+
+	mu      sync.Mutex // serialises commits
+	notify  chan struct{}
+	notifMu sync.Mutex
+}
+
+// NewLedger opens the ledger, writing genesis state on first use.
+func NewLedger(g *genesis.Genesis, s *store.Store, ex *state.Executor) (*Ledger, error) {
+	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{})}
+	members := make([]state.Member, len(g.Members))
+	for i, m := range g.Members {
+		members[i] = state.Member{Key: []byte(m.Key), Org: m.Org, Name: m.Name, Role: m.Role}
+	}
+	writes := state.Genesis(members)
+	root := state.NextRoot(g.Hash(), 0, writes)
+	if err := s.Init(g.Hash(), writes, root); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	return l, nil
+}
+
+// Params returns the admission parameters of this chain.
+func Params(g *genesis.Genesis) state.Params {
+	return state.Params{ChainID: g.ChainID, MaxTxBytes: int(g.Params.RequestMaxBytes), MaxTxGas: g.Params.MaxTxGas}
+}
+
+// Head returns the last committed head.
+func (l *Ledger) Head() store.Head { return l.Store.Head() }
+
+// Commit executes c (the next block) and stores it with its effects in one
+// synced batch. A block at or below the head is ignored (already stored);
+// a gap is an error.
+func (l *Ledger) Commit(c *block.Committed) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	head := l.Store.Head()
+	h := c.Block.Header.Height
+	switch {
+	case h <= head.Height:
+		return false, nil
+	case h != head.Height+1:
+		return false, fmt.Errorf("ledger: block %d does not follow head %d", h, head.Height)
+	case c.Block.Header.PrevHash != head.Hash:
+		return false, fmt.Errorf("ledger: block %d names parent %s, head is %s", h, c.Block.Header.PrevHash, head.Hash)
+	}
+	res, err := l.Executor.Apply(l.Store, head.StateRoot, &c.Block)
+	if err != nil {
+		return false, fmt.Errorf("ledger: execute block %d: %w", h, err)
+	}
+	leaves := make([]block.Hash, len(res.Receipts))
+	for i, rc := range res.Receipts {
+		leaves[i] = proof.LeafHash(rc.Encode())
+	}
+	log, err := head.Log.Append(leaves, nil)
+	if err != nil {
+		return false, fmt.Errorf("ledger: record log: %w", err)
+	}
+	nh := store.Head{GenesisHash: head.GenesisHash, Height: h, Hash: c.Block.Hash(),
+		TimeUnixMilli: c.Block.Header.TimeUnixMilli, StateRoot: res.StateRoot, Log: log}
+	if err := l.Store.Commit(c, res, nh, leaves); err != nil {
+		return false, fmt.Errorf("ledger: %w", err)
+	}
+	l.notifMu.Lock()
+	close(l.notify)
+	l.notify = make(chan struct{})
+	l.notifMu.Unlock()
+	return true, nil
+}
+
+// Changed returns a channel closed at the next commit.
+func (l *Ledger) Changed() <-chan struct{} {
+	l.notifMu.Lock()
+	defer l.notifMu.Unlock()
+	return l.notify
+}
+
+// WaitReceipt waits until the transaction with hash h is committed, or ctx ends.
+func (l *Ledger) WaitReceipt(ctx context.Context, h block.Hash) (*block.Receipt, error) {
+	for {
+		ch := l.Changed()
+		if rc, err := l.Store.Receipt(h); err == nil {
+			return rc, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for transaction %s: %w", h, ctx.Err())
+		}
+	}
+}
+
+// WaitHeight waits until the head reaches height, or ctx ends.
+func (l *Ledger) WaitHeight(ctx context.Context, height uint64) error {
+	for {
+		ch := l.Changed()
+		if l.Store.Head().Height >= height {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for height %d: %w", height, ctx.Err())
+		}
+	}
+}

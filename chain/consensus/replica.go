@@ -1,0 +1,368 @@
+package consensus
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	smartbft "github.com/hyperledger-labs/SmartBFT/pkg/consensus"
+	bft "github.com/hyperledger-labs/SmartBFT/pkg/types"
+	"github.com/hyperledger-labs/SmartBFT/pkg/wal"
+	protos "github.com/hyperledger-labs/SmartBFT/smartbftprotos"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/state"
+)
+
+// Network is what the replica needs from the transport (transport.Mesh and
+// transport/memnet provide it).
+type Network interface {
+	// Send queues frame for peer to; it never blocks.
+	Send(to uint64, frame []byte) error
+	// Request sends req to peer to and waits for its reply.
+	Request(ctx context.Context, to uint64, req []byte) ([]byte, error)
+}
+
+// Frame types on the validator mesh.
+const (
+	frameConsensus = 1 // a SmartBFT protocol message (protobuf)
+	frameRequest   = 2 // a client transaction forwarded to the leader
+)
+
+// Config configures a Replica.
+type Config struct {
+	SelfID  uint64
+	Key     ed25519.PrivateKey
+	Genesis *genesis.Genesis
+	Ledger  *Ledger
+	WALDir  string
+	Logger  *slog.Logger
+	// Now is the clock used to stamp and check proposal times (default time.Now).
+	Now func() time.Time
+	// Tick drives SmartBFT's timers (default 50ms).
+	Tick time.Duration
+}
+
+// Replica is one validator's consensus: the SmartBFT instance and our
+// implementations of its plug points (Comm, Assembler, Verifier, Signer,
+// RequestInspector, Synchronizer, Application). It owns the goroutines it
+// starts; Stop ends them.
+type Replica struct {
+	cfg     Config
+	net     Network
+	log     *slog.Logger
+	params  state.Params
+	valHash block.Hash
+	bft     *smartbft.Consensus
+	wal     *wal.WriteAheadLogFile
+	stopped chan struct{}
+	running atomic.Bool
+	tickers []*time.Ticker
+	removal chan bft.RequestInfo
+	wg      sync.WaitGroup
+	syncMu  sync.Mutex
+	view    atomic.Uint64
+}
+
+// New prepares a replica; Start runs it.
+func New(cfg Config, net Network) (*Replica, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = 50 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if _, ok := cfg.Genesis.Validator(cfg.SelfID); !ok {
+		return nil, fmt.Errorf("consensus: node id %d is not a validator in genesis", cfg.SelfID)
+	}
+	v, _ := cfg.Genesis.Validator(cfg.SelfID)
+	if !ed25519.PublicKey(v.Key).Equal(cfg.Key.Public()) {
+		return nil, fmt.Errorf("consensus: node key does not match validator %d's key in genesis", cfg.SelfID)
+	}
+	return &Replica{cfg: cfg, net: net, log: cfg.Logger.With("node", cfg.SelfID),
+		params: Params(cfg.Genesis), valHash: cfg.Genesis.ValidatorsHash(),
+		stopped: make(chan struct{}), removal: make(chan bft.RequestInfo, 4096)}, nil
+}
+
+// Start opens the WAL and starts SmartBFT from the last stored block.
+func (r *Replica) Start() error {
+	lg := &bftLogger{l: r.log}
+	w, entries, err := wal.InitializeAndReadAll(lg, filepath.Clean(r.cfg.WALDir), wal.DefaultOptions())
+	if err != nil {
+		return fmt.Errorf("consensus: WAL: %w", err)
+	}
+	r.wal = w
+	cfg := r.bftConfig()
+	md := &protos.ViewMetadata{}
+	var lastProp bft.Proposal
+	var lastSigs []bft.Signature
+	head := r.cfg.Ledger.Head()
+	if head.Height > 0 {
+		c, err := r.cfg.Ledger.Store.Block(head.Height)
+		if err != nil {
+			w.Close()
+			return fmt.Errorf("consensus: last block: %w", err)
+		}
+		if err := proto.Unmarshal(c.Metadata, md); err != nil {
+			w.Close()
+			return fmt.Errorf("consensus: last block metadata: %w", err)
+		}
+		lastProp, lastSigs = toProposal(c)
+		r.view.Store(md.ViewId)
+	}
+	sched := time.NewTicker(r.cfg.Tick)
+	vct := time.NewTicker(r.cfg.Tick)
+	r.tickers = []*time.Ticker{sched, vct}
+	r.bft = &smartbft.Consensus{
+		Config:             cfg,
+		Application:        r,
+		Assembler:          r,
+		WAL:                w,
+		WALInitialContent:  entries,
+		Comm:               r,
+		Signer:             r,
+		Verifier:           r,
+		MembershipNotifier: r,
+		RequestInspector:   r,
+		Synchronizer:       r,
+		Logger:             lg,
+		Metadata:           md,
+		LastProposal:       lastProp,
+		LastSignatures:     lastSigs,
+		Scheduler:          sched.C,
+		ViewChangerTicker:  vct.C,
+	}
+	if err := r.bft.Start(); err != nil {
+		w.Close()
+		return fmt.Errorf("consensus: start: %w", err)
+	}
+	r.running.Store(true)
+	r.wg.Add(1)
+	go r.removeLoop()
+	return nil
+}
+
+func (r *Replica) bftConfig() bft.Configuration {
+	p := r.cfg.Genesis.Params
+	c := bft.DefaultConfig
+	c.SelfID = r.cfg.SelfID
+	c.RequestBatchMaxCount = p.BatchMaxCount
+	c.RequestBatchMaxBytes = p.BatchMaxBytes
+	c.RequestBatchMaxInterval = time.Duration(p.BatchMaxInterval)
+	c.RequestPoolSize = p.RequestPoolSize
+	c.RequestForwardTimeout = time.Duration(p.RequestForwardTimeout)
+	c.RequestComplainTimeout = time.Duration(p.RequestComplainTimeout)
+	c.RequestAutoRemoveTimeout = time.Duration(p.RequestAutoRemoveTimeout)
+	c.ViewChangeResendInterval = time.Duration(p.ViewChangeResendInterval)
+	c.ViewChangeTimeout = time.Duration(p.ViewChangeTimeout)
+	c.LeaderHeartbeatTimeout = time.Duration(p.LeaderHeartbeatTimeout)
+	c.LeaderHeartbeatCount = p.LeaderHeartbeatCount
+	c.CollectTimeout = time.Duration(p.CollectTimeout)
+	c.RequestMaxBytes = p.RequestMaxBytes
+	c.LeaderRotation = p.DecisionsPerLeader > 0
+	c.DecisionsPerLeader = p.DecisionsPerLeader
+	c.SyncOnStart = true
+	c.IncomingMessageBufferSize = 2000
+	c.RequestPoolSubmitTimeout = time.Second
+	return c
+}
+
+// Stop stops SmartBFT and every goroutine the replica started.
+func (r *Replica) Stop() {
+	if !r.running.Swap(false) {
+		return
+	}
+	close(r.stopped)
+	r.bft.Stop()
+	for _, t := range r.tickers {
+		t.Stop()
+	}
+	r.wg.Wait()
+	r.wal.Close()
+}
+
+// Submit hands a client transaction (already admitted by the caller) to
+// consensus: into the local request pool, and straight to the leader so it
+// need not wait for the pool's forward timeout.
+func (r *Replica) Submit(raw []byte) error {
+	if !r.running.Load() {
+		return errors.New("consensus: not running")
+	}
+	if err := r.bft.SubmitRequest(raw); err != nil {
+		return fmt.Errorf("consensus: submit: %w", err)
+	}
+	if leader := r.bft.GetLeaderID(); leader != 0 && leader != r.cfg.SelfID {
+		r.SendTransaction(leader, raw)
+	}
+	return nil
+}
+
+// Leader returns the current leader's id (0 if unknown) and the view.
+func (r *Replica) Leader() (uint64, uint64) {
+	if !r.running.Load() {
+		return 0, r.view.Load()
+	}
+	return r.bft.GetLeaderID(), r.view.Load()
+}
+
+// HandleFrame dispatches a frame received from a peer on the mesh.
+func (r *Replica) HandleFrame(from uint64, frame []byte) {
+	if !r.running.Load() || len(frame) == 0 {
+		return
+	}
+	switch frame[0] {
+	case frameConsensus:
+		m := &protos.Message{}
+		if err := proto.Unmarshal(frame[1:], m); err != nil {
+			r.log.Warn("dropping malformed consensus message", "from", from, "err", err)
+			return
+		}
+		r.bft.HandleMessage(from, m)
+	case frameRequest:
+		r.bft.HandleRequest(from, frame[1:])
+	default:
+		r.log.Warn("dropping frame of unknown type", "from", from, "type", frame[0])
+	}
+}
+
+// removeLoop drops requests the assembler found invalid from the pool, so
+// they do not make followers complain about the leader.
+func (r *Replica) removeLoop() {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-r.stopped:
+			return
+		case info := <-r.removal:
+			if r.bft.Pool != nil {
+				_ = r.bft.Pool.RemoveRequest(info)
+			}
+		}
+	}
+}
+
+// --- Comm ---
+
+// SendConsensus implements api.Comm.
+func (r *Replica) SendConsensus(to uint64, m *protos.Message) {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		r.log.Error("marshal consensus message", "err", err)
+		return
+	}
+	_ = r.net.Send(to, append([]byte{frameConsensus}, b...))
+}
+
+// SendTransaction implements api.Comm.
+func (r *Replica) SendTransaction(to uint64, req []byte) {
+	_ = r.net.Send(to, append([]byte{frameRequest}, req...))
+}
+
+// Nodes implements api.Comm.
+func (r *Replica) Nodes() []uint64 { return r.cfg.Genesis.IDs() }
+
+// MembershipChange implements api.MembershipNotifier: the validator set is fixed by genesis.
+func (r *Replica) MembershipChange() bool { return false }
+
+// --- RequestInspector ---
+
+// RequestID implements api.RequestInspector: the request id is the
+// transaction hash, the client id its sender.
+func (r *Replica) RequestID(raw []byte) bft.RequestInfo {
+	id := block.Sum(raw)
+	info := bft.RequestInfo{ID: hex.EncodeToString(id[:])}
+	if tx, err := block.DecodeTx(raw); err == nil {
+		info.ClientID = hex.EncodeToString(tx.Sender)
+	}
+	return info
+}
+
+// --- Assembler ---
+
+// AssembleProposal implements api.Assembler: the header of the next block
+// over the committed head, and the requests that pass admission in order.
+func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Proposal {
+	head := r.cfg.Ledger.Head()
+	batch := state.NewBatch(r.params, r.cfg.Ledger.Store)
+	txs := make([][]byte, 0, len(requests))
+	for _, raw := range requests {
+		if _, err := batch.Add(raw); err != nil {
+			r.log.Info("leaving transaction out of proposal", "tx", block.Sum(raw), "err", err)
+			select {
+			case r.removal <- r.RequestID(raw):
+			default:
+			}
+			continue
+		}
+		txs = append(txs, raw)
+	}
+	now := r.cfg.Now().UnixMilli()
+	if now < head.TimeUnixMilli {
+		now = head.TimeUnixMilli
+	}
+	h := block.Header{ChainID: r.cfg.Genesis.ChainID, Height: head.Height + 1, PrevHash: head.Hash,
+		Proposer: r.cfg.SelfID, TimeUnixMilli: now, TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs),
+		StateRoot: head.StateRoot, LogSize: head.Log.Size, LogRoot: head.Log.Root(), ValidatorsHash: r.valHash}
+	return bft.Proposal{Header: h.Encode(), Payload: block.EncodeTxs(txs), Metadata: metadata}
+}
+
+// --- Application ---
+
+// Deliver implements api.Application: execute the block and store it with
+// its certificate in one synced batch before returning.
+func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
+	c, err := fromProposal(p, sigs)
+	if err != nil {
+		r.log.Error("cannot decode a decided proposal", "err", err)
+		panic(fmt.Sprintf("consensus: decided proposal is undecodable: %v", err))
+	}
+	if md := (&protos.ViewMetadata{}); proto.Unmarshal(p.Metadata, md) == nil {
+		r.view.Store(md.ViewId)
+	}
+	if _, err := r.cfg.Ledger.Commit(c); err != nil {
+		// Behind (a gap): catch up, then retry once.
+		r.syncBlocks(context.Background(), c.Block.Header.Height-1)
+		if _, err2 := r.cfg.Ledger.Commit(c); err2 != nil {
+			panic(fmt.Sprintf("consensus: cannot store decided block %d: %v", c.Block.Header.Height, err2))
+		}
+	}
+	return bft.Reconfig{}
+}
+
+func toProposal(c *block.Committed) (bft.Proposal, []bft.Signature) {
+	p := bft.Proposal{Header: c.Block.Header.Encode(), Payload: block.EncodeTxs(c.Block.Txs),
+		Metadata: c.Metadata, VerificationSequence: int64(c.VerSeq)}
+	sigs := make([]bft.Signature, len(c.Cert.Sigs))
+	for i, s := range c.Cert.Sigs {
+		sigs[i] = bft.Signature{ID: s.Validator, Value: s.Sig, Msg: s.Msg}
+	}
+	return p, sigs
+}
+
+func fromProposal(p bft.Proposal, sigs []bft.Signature) (*block.Committed, error) {
+	h, err := block.DecodeHeader(p.Header)
+	if err != nil {
+		return nil, err
+	}
+	txs, err := block.DecodeTxs(p.Payload)
+	if err != nil {
+		return nil, err
+	}
+	c := &block.Committed{Block: block.Block{Header: *h, Txs: txs}, Metadata: p.Metadata, VerSeq: uint64(p.VerificationSequence)}
+	for _, s := range sigs {
+		c.Cert.Sigs = append(c.Cert.Sigs, block.CommitSig{Validator: s.ID, Msg: s.Msg, Sig: s.Value})
+	}
+	return c, c.Block.CheckBody()
+}

@@ -1,0 +1,257 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/chain/store"
+	"github.com/trialchain/trialchain/chain/view"
+)
+
+// MaxWait bounds how long POST /v1/tx?wait=1 waits for a receipt.
+const MaxWait = 2 * time.Minute
+
+// Handler returns the client API:
+//
+//	POST /v1/tx[?wait=1&timeout=30s]  body: canonical transaction bytes → view.Submitted
+//	GET  /v1/tx/{hash}                → view.TxWithReceipt
+//	GET  /v1/block/{height|latest}[?raw=1] → view.Block
+//	GET  /v1/status                   → view.Status
+//	GET  /v1/anchors/{sha256}         → []view.Anchor
+//	GET  /v1/members/{key}            → view.Member
+//	GET  /healthz                     → 200 "ok"
+//
+// Errors answer with a view.Error body and a 4xx/5xx status.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/tx", n.handleSubmit)
+	mux.HandleFunc("GET /v1/tx/{hash}", n.handleTx)
+	mux.HandleFunc("GET /v1/block/{height}", n.handleBlock)
+	mux.HandleFunc("GET /v1/status", n.handleStatus)
+	mux.HandleFunc("GET /v1/anchors/{doc}", n.handleAnchors)
+	mux.HandleFunc("GET /v1/members/{key}", n.handleMember)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, code int, errCode string, err error) {
+	writeJSON(w, code, view.Error{Error: err.Error(), Code: errCode})
+}
+
+// admissionCode maps an admission error to an HTTP status and a stable code.
+func admissionCode(err error) (int, string) {
+	switch {
+	case errors.Is(err, state.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, state.ErrMalformed):
+		return http.StatusBadRequest, "malformed"
+	case errors.Is(err, state.ErrBadSignature):
+		return http.StatusUnauthorized, "bad_signature"
+	case errors.Is(err, state.ErrWrongChain):
+		return http.StatusBadRequest, "wrong_chain"
+	case errors.Is(err, state.ErrGasLimit):
+		return http.StatusBadRequest, "gas_limit"
+	case errors.Is(err, state.ErrUnknownSender):
+		return http.StatusForbidden, "unknown_sender"
+	case errors.Is(err, state.ErrRevoked):
+		return http.StatusForbidden, "revoked"
+	case errors.Is(err, state.ErrForbidden):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, state.ErrNonceUsed):
+		return http.StatusConflict, "nonce_used"
+	}
+	return http.StatusServiceUnavailable, "unavailable"
+}
+
+// Admit runs the admission checks a transaction must pass before it is
+// handed to consensus; nothing is recorded for a refused transaction.
+func (n *Node) Admit(raw []byte) (*block.Tx, error) {
+	tx, err := state.CheckTx(n.exec.Params, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := state.CheckSender(n.store, tx); err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
+	limit := int64(n.exec.Params.MaxTxBytes)
+	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "read", fmt.Errorf("reading the transaction: %w", err))
+		return
+	}
+	if int64(len(raw)) > limit {
+		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, limit))
+		return
+	}
+	tx, err := n.Admit(raw)
+	if err != nil {
+		code, c := admissionCode(err)
+		writeErr(w, code, c, err)
+		return
+	}
+	h := tx.Hash()
+	if err := n.replica.Submit(raw); err != nil {
+		writeErr(w, http.StatusServiceUnavailable, "unavailable", err)
+		return
+	}
+	out := view.Submitted{Hash: h}
+	if wait, _ := strconv.ParseBool(r.URL.Query().Get("wait")); wait {
+		d := 60 * time.Second
+		if s := r.URL.Query().Get("timeout"); s != "" {
+			if d, err = time.ParseDuration(s); err != nil || d <= 0 || d > MaxWait {
+				writeErr(w, http.StatusBadRequest, "timeout", fmt.Errorf("timeout %q: want a duration up to %s", s, MaxWait))
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		rc, err := n.ledger.WaitReceipt(ctx, h)
+		if err != nil {
+			writeJSON(w, http.StatusAccepted, view.Error{Error: fmt.Sprintf("transaction %s submitted but not committed yet: %v", h, err), Code: "pending"})
+			return
+		}
+		out.Receipt = view.FromReceipt(rc)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (n *Node) handleTx(w http.ResponseWriter, r *http.Request) {
+	h, err := block.ParseHash(r.PathValue("hash"))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "bad_hash", err)
+		return
+	}
+	raw, rc, err := n.store.Tx(h)
+	if errors.Is(err, store.ErrNotFound) {
+		writeErr(w, http.StatusNotFound, "not_found", fmt.Errorf("transaction %s is not committed on this node", h))
+		return
+	}
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, "store", err)
+		return
+	}
+	tx, err := block.DecodeTx(raw)
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, "store", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view.TxWithReceipt{Tx: view.FromTx(tx), Receipt: view.FromReceipt(rc)})
+}
+
+func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
+	hs := r.PathValue("height")
+	var height uint64
+	if hs == "latest" {
+		height = n.ledger.Head().Height
+	} else {
+		var err error
+		if height, err = strconv.ParseUint(hs, 10, 64); err != nil {
+			writeErr(w, http.StatusBadRequest, "bad_height", fmt.Errorf("height %q: want a number or 'latest'", hs))
+			return
+		}
+	}
+	if height == 0 {
+		writeErr(w, http.StatusNotFound, "not_found", errors.New("no blocks yet: height 0 is the genesis state"))
+		return
+	}
+	c, err := n.store.Block(height)
+	if errors.Is(err, store.ErrNotFound) {
+		writeErr(w, http.StatusNotFound, "not_found", fmt.Errorf("block %d not found (head is %d)", height, n.ledger.Head().Height))
+		return
+	}
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, "store", err)
+		return
+	}
+	v := view.FromCommitted(c)
+	if raw, _ := strconv.ParseBool(r.URL.Query().Get("raw")); raw {
+		v.Raw = hex.EncodeToString(c.Encode())
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// Status returns what GET /v1/status serves.
+func (n *Node) Status() view.Status {
+	head := n.ledger.Head()
+	leader, v := n.replica.Leader()
+	s := view.Status{ChainID: n.gen.ChainID, NodeID: n.cfg.ID, Height: head.Height, LastBlockHash: head.Hash,
+		StateRoot: head.StateRoot, LogSize: head.Log.Size, LogRoot: head.Log.Root(), GenesisHash: head.GenesisHash,
+		ConnectedPeers: n.mesh.Connected(), Leader: leader, View: v}
+	if head.Height > 0 {
+		s.LastBlockTime = view.FormatMilli(head.TimeUnixMilli)
+	}
+	if s.ConnectedPeers == nil {
+		s.ConnectedPeers = []uint64{}
+	}
+	for _, val := range n.gen.Validators {
+		s.Validators = append(s.Validators, view.Peer{ID: val.ID, Name: val.Name, Key: val.Key.String(), Addr: val.Addr, API: val.API})
+	}
+	return s
+}
+
+func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, n.Status())
+}
+
+func (n *Node) handleAnchors(w http.ResponseWriter, r *http.Request) {
+	doc, err := block.ParseHash(r.PathValue("doc"))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "bad_hash", err)
+		return
+	}
+	as, err := state.Anchors(n.store, doc)
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, "store", err)
+		return
+	}
+	out := []view.Anchor{}
+	for _, a := range as {
+		va := view.Anchor{Document: a.Doc, Label: a.Label, Sender: hex.EncodeToString(a.Sender), Height: a.Height,
+			Index: a.Index, Time: view.FormatMilli(a.TimeUnixMilli), TimeUnixMilli: a.TimeUnixMilli, TxHash: a.TxHash}
+		if m, ok, _ := state.LookupMember(n.store, a.Sender); ok {
+			va.SenderName, va.SenderOrg, va.SenderRole = m.Name, m.Org, m.Role.String()
+		}
+		out = append(out, va)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (n *Node) handleMember(w http.ResponseWriter, r *http.Request) {
+	kb, err := hex.DecodeString(r.PathValue("key"))
+	if err != nil || len(kb) != ed25519.PublicKeySize {
+		writeErr(w, http.StatusBadRequest, "bad_key", errors.New("member key: want 64 hex characters"))
+		return
+	}
+	m, ok, err := state.LookupMember(n.store, kb)
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, "store", err)
+		return
+	}
+	if !ok {
+		writeErr(w, http.StatusNotFound, "not_found", errors.New("not a registered member"))
+		return
+	}
+	writeJSON(w, http.StatusOK, view.Member{Key: hex.EncodeToString(m.Key), Name: m.Name, Org: m.Org, Role: m.Role.String(), Revoked: m.Revoked, Since: m.Since})
+}

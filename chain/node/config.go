@@ -1,0 +1,133 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/trialchain/trialchain/chain/genesis"
+)
+
+// ConfigFile is the name of a node's config file inside its home.
+const ConfigFile = "config.toml"
+
+// Config is a node's TOML configuration. Paths are relative to the home.
+type Config struct {
+	// ID is this validator's id in genesis.
+	ID uint64 `toml:"id"`
+	// Genesis is the genesis file (default "genesis.json").
+	Genesis string `toml:"genesis"`
+	// Key is the node's ed25519 key file (default "node.key"); its public
+	// key must be the one genesis pins for ID.
+	Key string `toml:"key"`
+	// DataDir holds the Pebble store and the consensus WAL (default "data").
+	DataDir string `toml:"data_dir"`
+	// Listen is the UDP address of the validator mesh (default: the
+	// validator's addr in genesis).
+	Listen string `toml:"listen"`
+	// API is the client API address: plain HTTP on TCP (only when it is a
+	// loopback address) and HTTP/3 on UDP, same port (default: the
+	// validator's api in genesis). Empty in both places disables the API.
+	API string `toml:"api"`
+	// HTTP3 serves the API over HTTP/3 too (default true).
+	HTTP3 *bool `toml:"http3"`
+	// LogLevel is debug, info, warn or error (default info).
+	LogLevel string `toml:"log_level"`
+	// LogFormat is text or json (default text).
+	LogFormat string `toml:"log_format"`
+
+	home string
+}
+
+// LoadConfig reads home/config.toml and fills defaults.
+func LoadConfig(home string) (*Config, error) {
+	path := filepath.Join(home, ConfigFile)
+	c := &Config{}
+	md, err := toml.DecodeFile(path, c)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("node: no %s in %s: is this a node home? (create one with 'trialchain testnet')", ConfigFile, home)
+		}
+		return nil, fmt.Errorf("node: %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("node: %s: unknown settings %v", path, und)
+	}
+	c.home = home
+	c.defaults()
+	return c, nil
+}
+
+func (c *Config) defaults() {
+	if c.Genesis == "" {
+		c.Genesis = "genesis.json"
+	}
+	if c.Key == "" {
+		c.Key = "node.key"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.HTTP3 == nil {
+		t := true
+		c.HTTP3 = &t
+	}
+}
+
+// Save writes home/config.toml.
+func (c *Config) Save(home string) error {
+	var b strings.Builder
+	if err := toml.NewEncoder(&b).Encode(c); err != nil {
+		return fmt.Errorf("node: encode config: %w", err)
+	}
+	return genesis.WriteFileAtomic(filepath.Join(home, ConfigFile), []byte(b.String()), 0o644)
+}
+
+// Path resolves a path relative to the home.
+func (c *Config) Path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.home, p)
+}
+
+// Home returns the node's home directory.
+func (c *Config) Home() string { return c.home }
+
+// Logger builds the node's structured logger.
+func (c *Config) Logger() (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("node: log_level %q: %w", c.LogLevel, err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch c.LogFormat {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("node: log_format %q: want text or json", c.LogFormat)
+}
+
+// IsLoopback reports whether addr's host is a loopback address.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,253 @@
+// Package node is the composition root of a validator: it wires the Pebble
+// store, the state executor, the SmartBFT replica, the QUIC mesh and the
+// client API, and owns their goroutines and lifecycle.
+//
+// # Usage
+//
+//	cfg, err := node.LoadConfig(home)
+//	n, err := node.New(cfg)
+//	err = n.Start(ctx)   // mesh, consensus, API
+//	...
+//	n.Stop()             // reverse order; every goroutine ends
+//
+// A block is durable when Deliver returns (one synced Pebble batch); a node
+// killed at any point restarts from its last whole block and catches up
+// from its peers.
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/trialchain/trialchain/chain/consensus"
+	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/keys"
+	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/chain/store"
+	"github.com/trialchain/trialchain/transport"
+	"github.com/trialchain/trialchain/transport/h3"
+)
+
+// Node is a running validator.
+type Node struct {
+	cfg     *Config
+	gen     *genesis.Genesis
+	key     ed25519.PrivateKey
+	log     *slog.Logger
+	store   *store.Store
+	ledger  *consensus.Ledger
+	replica *consensus.Replica
+	mesh    *transport.Mesh
+	exec    *state.Executor
+
+	httpSrv *http.Server
+	httpLn  net.Listener
+	h3Srv   *h3.Server
+	wg      sync.WaitGroup
+	stopMu  sync.Mutex
+	stopped bool
+}
+
+// Options are hooks for embedding a node (tests, tools).
+type Options struct {
+	// Logger overrides the config's logger.
+	Logger *slog.Logger
+	// PacketConn, if set, is the mesh's UDP socket (tests bind port 0 first).
+	PacketConn net.PacketConn
+	// APIListener, if set, serves the plain-HTTP API.
+	APIListener net.Listener
+	// Contracts executes contract transactions (nil: not enabled).
+	Contracts state.Contracts
+}
+
+// New opens the node's store and prepares its components.
+func New(cfg *Config, opts Options) (*Node, error) {
+	g, err := genesis.Load(cfg.Path(cfg.Genesis))
+	if err != nil {
+		return nil, err
+	}
+	k, err := keys.Load(cfg.Path(cfg.Key))
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	v, ok := g.Validator(cfg.ID)
+	if !ok {
+		return nil, fmt.Errorf("node: id %d is not a validator of chain %s", cfg.ID, g.ChainID)
+	}
+	if !ed25519.PublicKey(v.Key).Equal(k.Public()) {
+		return nil, fmt.Errorf("node: key %s is not the key genesis pins for validator %d", k.PublicHex(), cfg.ID)
+	}
+	lg := opts.Logger
+	if lg == nil {
+		if lg, err = cfg.Logger(); err != nil {
+			return nil, err
+		}
+	}
+	lg = lg.With("node", cfg.ID)
+	st, err := store.Open(filepath.Join(cfg.Path(cfg.DataDir), "db"))
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	ex := &state.Executor{Params: consensus.Params(g), Contracts: opts.Contracts}
+	led, err := consensus.NewLedger(g, st, ex)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st, ledger: led, exec: ex}
+	var netw netRef
+	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
+		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: lg}, &netw)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	n.replica = rep
+	listen := cfg.Listen
+	if listen == "" {
+		listen = v.Addr
+	}
+	tcfg := transport.DefaultConfig()
+	tcfg.SelfID, tcfg.Key, tcfg.ListenAddr, tcfg.PacketConn, tcfg.Logger = cfg.ID, k.Private, listen, opts.PacketConn, lg
+	for _, val := range g.Validators {
+		tcfg.Peers = append(tcfg.Peers, transport.Peer{ID: val.ID, Key: ed25519.PublicKey(val.Key), Addr: val.Addr})
+	}
+	mesh, err := transport.New(tcfg, rep.HandleFrame, rep.HandleRequest)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	netw.n = mesh
+	n.mesh = mesh
+	n.httpLn = opts.APIListener
+	return n, nil
+}
+
+// netRef lets the replica be built before the mesh it sends through.
+type netRef struct{ n consensus.Network }
+
+func (r *netRef) Send(to uint64, f []byte) error { return r.n.Send(to, f) }
+func (r *netRef) Request(ctx context.Context, to uint64, req []byte) ([]byte, error) {
+	return r.n.Request(ctx, to, req)
+}
+
+// Start starts the mesh, consensus and the client API.
+func (n *Node) Start(ctx context.Context) error {
+	if err := n.mesh.Start(ctx); err != nil {
+		n.store.Close()
+		return fmt.Errorf("node: mesh: %w", err)
+	}
+	if err := n.replica.Start(); err != nil {
+		n.mesh.Close()
+		n.store.Close()
+		return err
+	}
+	if err := n.startAPI(ctx); err != nil {
+		n.Stop()
+		return err
+	}
+	head := n.ledger.Head()
+	n.log.Info("node started", "chain", n.gen.ChainID, "height", head.Height, "mesh", n.mesh.Addr().String(), "api", n.APIURL())
+	return nil
+}
+
+func (n *Node) startAPI(ctx context.Context) error {
+	addr := n.cfg.API
+	if addr == "" {
+		v, _ := n.gen.Validator(n.cfg.ID)
+		addr = v.API
+	}
+	if addr == "" && n.httpLn == nil {
+		return nil
+	}
+	h := n.Handler()
+	if n.httpLn == nil {
+		if !IsLoopback(addr) {
+			n.log.Warn("plain HTTP API disabled: only served on loopback addresses; use HTTP/3", "addr", addr)
+		} else {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("node: API listen %s: %w", addr, err)
+			}
+			n.httpLn = ln
+		}
+	}
+	if n.httpLn != nil {
+		n.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := n.httpSrv.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.log.Error("API server stopped", "err", err)
+			}
+		}()
+		addr = n.httpLn.Addr().String()
+	}
+	if *n.cfg.HTTP3 && addr != "" {
+		cert, err := transport.SelfSignedCertificate(n.key)
+		if err != nil {
+			return fmt.Errorf("node: API certificate: %w", err)
+		}
+		srv, err := h3.Serve(ctx, addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}, h)
+		if err != nil {
+			n.log.Warn("HTTP/3 API not started", "err", err)
+		} else {
+			n.h3Srv = srv
+		}
+	}
+	return nil
+}
+
+// APIURL is the plain-HTTP URL of the client API ("" if none).
+func (n *Node) APIURL() string {
+	if n.httpLn == nil {
+		return ""
+	}
+	return "http://" + n.httpLn.Addr().String()
+}
+
+// Ledger gives access to committed state (tests, tools).
+func (n *Node) Ledger() *consensus.Ledger { return n.ledger }
+
+// Genesis returns the chain's genesis.
+func (n *Node) Genesis() *genesis.Genesis { return n.gen }
+
+// Mesh returns the node's validator mesh.
+func (n *Node) Mesh() *transport.Mesh { return n.mesh }
+
+// Replica returns the node's consensus replica.
+func (n *Node) Replica() *consensus.Replica { return n.replica }
+
+// Stop shuts the node down: API, consensus, mesh, store, in that order.
+func (n *Node) Stop() {
+	n.stopMu.Lock()
+	defer n.stopMu.Unlock()
+	if n.stopped {
+		return
+	}
+	n.stopped = true
+	if n.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = n.httpSrv.Shutdown(ctx)
+		cancel()
+	}
+	if n.h3Srv != nil {
+		_ = n.h3Srv.Close()
+	}
+	n.wg.Wait()
+	n.replica.Stop()
+	_ = n.mesh.Close()
+	if err := n.store.Close(); err != nil {
+		n.log.Error("closing store", "err", err)
+	}
+	n.log.Info("node stopped")
+}

@@ -1,0 +1,144 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/keys"
+)
+
+// TestnetRoles are the member keys a testnet keyring holds, one per role,
+// each named after its role.
+var TestnetRoles = []block.Role{block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleRegulator, block.RoleCommittee}
+
+// Testnet describes a generated local network.
+type Testnet struct {
+	Dir     string
+	Genesis *genesis.Genesis
+	Homes   []string // node homes, node0 … node<N-1>
+	Keyring string
+}
+
+// TestnetOptions configure NewTestnet.
+type TestnetOptions struct {
+	Validators int
+	BasePort   int // validator i: mesh UDP BasePort+2i, API BasePort+2i+1 (0: pick free ports)
+	ChainID    string
+	Params     *genesis.Params
+}
+
+// NewTestnet writes DIR/genesis.json, one node home per validator
+// (DIR/node<i> with config.toml, genesis.json, node.key) and a keyring
+// DIR/keys with one registered member key per role. It refuses a DIR that
+// already holds a network.
+func NewTestnet(dir string, o TestnetOptions) (*Testnet, error) {
+	if o.Validators < 1 {
+		return nil, errors.New("testnet: need at least one validator")
+	}
+	if o.ChainID == "" {
+		o.ChainID = "trialchain-local"
+	}
+	if _, err := os.Stat(filepath.Join(dir, "genesis.json")); err == nil {
+		return nil, fmt.Errorf("testnet: %s already holds a network (genesis.json exists); choose another --out or remove it", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("testnet: %w", err)
+	}
+	params := genesis.DefaultParams()
+	if o.Params != nil {
+		params = *o.Params
+	}
+	g := &genesis.Genesis{ChainID: o.ChainID, Time: time.Now().UTC().Truncate(time.Millisecond), Params: params}
+	tn := &Testnet{Dir: dir, Genesis: g, Keyring: filepath.Join(dir, "keys")}
+	ports, err := pickPorts(o)
+	if err != nil {
+		return nil, err
+	}
+	var nodeKeys []*keys.Key
+	for i := 0; i < o.Validators; i++ {
+		k, err := keys.Generate(fmt.Sprintf("node%d", i))
+		if err != nil {
+			return nil, err
+		}
+		nodeKeys = append(nodeKeys, k)
+		g.Validators = append(g.Validators, genesis.Validator{ID: uint64(i + 1), Name: k.Name, Key: genesis.Key(k.Public()),
+			Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i])), API: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i+1]))})
+	}
+	ring := keys.Ring{Dir: tn.Keyring}
+	for _, role := range TestnetRoles {
+		k, err := ring.New(role.String())
+		if err != nil {
+			return nil, err
+		}
+		g.Members = append(g.Members, genesis.Member{Name: role.String(), Org: "Local " + role.String(), Role: role, Key: genesis.Key(k.Public())})
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	if err := g.Save(filepath.Join(dir, "genesis.json")); err != nil {
+		return nil, err
+	}
+	for i, k := range nodeKeys {
+		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		if err := os.MkdirAll(home, 0o700); err != nil {
+			return nil, fmt.Errorf("testnet: %w", err)
+		}
+		if err := k.Save(filepath.Join(home, "node.key")); err != nil {
+			return nil, err
+		}
+		if err := g.Save(filepath.Join(home, "genesis.json")); err != nil {
+			return nil, err
+		}
+		cfg := &Config{ID: uint64(i + 1), Genesis: "genesis.json", Key: "node.key", DataDir: "data", LogLevel: "info"}
+		if err := cfg.Save(home); err != nil {
+			return nil, err
+		}
+		tn.Homes = append(tn.Homes, home)
+	}
+	return tn, nil
+}
+
+// pickPorts returns 2 ports per validator: fixed from BasePort, or free
+// ones (a TCP and a UDP bind both succeed) when BasePort is 0.
+func pickPorts(o TestnetOptions) ([]int, error) {
+	n := 2 * o.Validators
+	out := make([]int, 0, n)
+	if o.BasePort > 0 {
+		if o.BasePort+n > 65535 {
+			return nil, fmt.Errorf("testnet: base port %d leaves no room for %d ports", o.BasePort, n)
+		}
+		for i := 0; i < n; i++ {
+			out = append(out, o.BasePort+i)
+		}
+		return out, nil
+	}
+	var hold []net.Listener
+	defer func() {
+		for _, l := range hold {
+			l.Close()
+		}
+	}()
+	for len(out) < n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("testnet: pick port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			l.Close()
+			continue
+		}
+		u.Close()
+		hold = append(hold, l)
+		out = append(out, port)
+	}
+	return out, nil
+}

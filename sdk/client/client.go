@@ -1,0 +1,151 @@
+// Package client talks to a node's client API: build and sign transactions
+// with a member key, submit them (optionally waiting for the receipt), and
+// read blocks, transactions, anchors and status.
+//
+// # Usage
+//
+//	c := client.New("http://127.0.0.1:26601")
+//	st, err := c.Status(ctx)
+//	tx, err := client.Sign(key, st.ChainID, block.KindAnchor, payload, 100_000)
+//	res, err := c.Submit(ctx, tx, true) // wait for the receipt
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/view"
+)
+
+// Client is a node API client.
+type Client struct {
+	Base string
+	HTTP *http.Client
+}
+
+// New returns a client for the node API at base (e.g. "http://127.0.0.1:26601").
+func New(base string) *Client {
+	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 3 * time.Minute}}
+}
+
+// APIError is a refusal from the node, with its stable code.
+type APIError struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *APIError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s (%s)", e.Msg, e.Code)
+	}
+	return e.Msg
+}
+
+// ErrNotFound matches an APIError with status 404.
+var ErrNotFound = errors.New("client: not found")
+
+// Is makes errors.Is(err, ErrNotFound) work for 404 answers.
+func (e *APIError) Is(target error) bool { return target == ErrNotFound && e.Status == http.StatusNotFound }
+
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("client: cannot reach node at %s: %w", c.Base, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("client: read answer: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e view.Error
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return &APIError{Status: resp.StatusCode, Code: e.Code, Msg: e.Error}
+		}
+		return &APIError{Status: resp.StatusCode, Msg: fmt.Sprintf("node answered %s", resp.Status)}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("client: decode answer: %w", err)
+	}
+	return nil
+}
+
+// Status returns the node's status.
+func (c *Client) Status(ctx context.Context) (*view.Status, error) {
+	var s view.Status
+	return &s, c.do(ctx, http.MethodGet, "/v1/status", nil, &s)
+}
+
+// Submit sends a signed transaction; with wait it returns the receipt too.
+func (c *Client) Submit(ctx context.Context, tx *block.Tx, wait bool) (*view.Submitted, error) {
+	path := "/v1/tx"
+	if wait {
+		path += "?wait=1"
+	}
+	var s view.Submitted
+	if err := c.do(ctx, http.MethodPost, path, tx.Encode(), &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Tx returns a committed transaction and its receipt.
+func (c *Client) Tx(ctx context.Context, h block.Hash) (*view.TxWithReceipt, error) {
+	var t view.TxWithReceipt
+	return &t, c.do(ctx, http.MethodGet, "/v1/tx/"+h.String(), nil, &t)
+}
+
+// Block returns the block at height (0 = latest).
+func (c *Client) Block(ctx context.Context, height uint64) (*view.Block, error) {
+	p := "latest"
+	if height > 0 {
+		p = fmt.Sprint(height)
+	}
+	var b view.Block
+	return &b, c.do(ctx, http.MethodGet, "/v1/block/"+p+"?raw=1", nil, &b)
+}
+
+// Anchors lists every anchoring of a document hash.
+func (c *Client) Anchors(ctx context.Context, doc block.Hash) ([]view.Anchor, error) {
+	var as []view.Anchor
+	return as, c.do(ctx, http.MethodGet, "/v1/anchors/"+doc.String(), nil, &as)
+}
+
+// Nonce returns a fresh random nonce. Nonces are single-use per sender;
+// 64 random bits make a collision negligible.
+func Nonce() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("client: no randomness: %v", err))
+	}
+	return binary.BigEndian.Uint64(b[:]) >> 1
+}
+
+// Sign builds and signs a transaction with a fresh nonce.
+func Sign(key ed25519.PrivateKey, chainID string, kind block.Kind, payload []byte, gas uint64) *block.Tx {
+	tx := &block.Tx{ChainID: chainID, Nonce: Nonce(), Kind: kind, GasLimit: gas, Payload: payload}
+	tx.Sign(key)
+	return tx
+}
