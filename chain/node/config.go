@@ -131,3 +131,24 @@ func IsLoopback(addr string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// APIAddr is the client API address of the node at home: its config's api,
+// or else the one genesis lists for its validator id.
+func APIAddr(home string) (string, error) {
+	c, err := LoadConfig(home)
+	if err != nil {
+		return "", err
+	}
+	if c.API != "" {
+		return c.API, nil
+	}
+	g, err := genesis.Load(c.Path(c.Genesis))
+	if err != nil {
+		return "", err
+	}
+	v, ok := g.Validator(c.ID)
+	if !ok || v.API == "" {
+		return "", fmt.Errorf("node: %s has no client API address (set api in %s)", home, ConfigFile)
+	}
+	return v.API, nil
+}

@@ -1,0 +1,63 @@
+# TrialChain. Needs only Go (the version in go.mod; the toolchain is fetched
+# by the go command if older). Everything else is built here.
+
+GO      ?= go
+BIN     := bin/trialchain
+WASM    := bin/contracts
+FUZZTIME ?= 10s
+
+# Race detector on the concurrent core; the VM and the domain packages run
+# without it (wazero's compiled code is not instrumented and is slow under it).
+RACE_PKGS  := ./chain/... ./transport/...
+PLAIN_PKGS := ./vm/... ./sdk/... ./cmd/... $(shell test -d trials && echo ./trials/...)
+
+.PHONY: all build contracts test test-race test-plain demo bench fuzz vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/trialchain
+
+# Every contract under contracts-examples/ and every test contract under
+# vm/testdata/ to bin/contracts/NAME.wasm.
+contracts:
+	@mkdir -p $(WASM)
+	@for d in contracts-examples/*/ vm/testdata/*/; do \
+		[ -f "$$d/main.go" ] || continue; \
+		n=$$(basename $$d); \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $(WASM)/$$n.wasm ./$$d || exit 1; \
+		echo "$(WASM)/$$n.wasm $$(wc -c < $(WASM)/$$n.wasm) bytes"; \
+	done
+
+test: contracts vet test-race test-plain
+
+test-race:
+	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
+
+test-plain:
+	$(GO) test -count=1 -timeout 15m $(PLAIN_PKGS)
+
+vet:
+	$(GO) vet ./...
+
+# The main job: a local 4-validator network, the example contracts, a whole
+# trial scenario and an offline verification. Pass ARGS=--keep to keep it.
+demo: build contracts
+	./$(BIN) demo --contracts $(WASM) $(ARGS)
+
+# 4 validators on loopback QUIC, a bounded load of anchor transactions.
+bench: build
+	./$(BIN) bench --validators 4 --txs 5000 --concurrency 64
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./chain/block/ ./chain/proof/
+
+# A short run of every fuzz target (FUZZTIME each).
+fuzz:
+	@for p in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$p 2>/dev/null | grep '^Fuzz'); do \
+			echo "fuzz $$p $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/view"
+	"github.com/trialchain/trialchain/sdk/client"
+)
+
+func init() { register(newAnchorCmd) }
+
+// hashFile streams FILE through SHA-256.
+func hashFile(path string) (block.Hash, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return block.Hash{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return block.Hash{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	var out block.Hash
+	copy(out[:], h.Sum(nil))
+	return out, nil
+}
+
+// submit signs payload as kind with the key --from names and submits it.
+func submit(cmd *cobra.Command, from string, kind block.Kind, payload []byte, gas uint64, wait bool) (*view.Submitted, error) {
+	key, err := signer(cmd, from)
+	if err != nil {
+		return nil, err
+	}
+	c, err := clientFor(cmd)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.Status(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	tx := client.Sign(key, st.ChainID, kind, payload, gas)
+	res, err := c.Submit(cmd.Context(), tx, wait)
+	if err != nil {
+		return nil, fmt.Errorf("%s transaction refused: %w", kind, err)
+	}
+	return res, nil
+}
+
+func newAnchorCmd() *cobra.Command {
+	var label, from string
+	var wait bool
+	var gas uint64
+	c := &cobra.Command{
+		Use:   "anchor FILE",
+		Short: "Timestamp a document on chain: record its SHA-256, a label and you as sender",
+		Long: `Record the SHA-256 of FILE on chain with a label and the sender, e.g. a
+protocol or statistical analysis plan before the first enrolment, so that any
+later change to it is evident. Only the hash leaves this machine.
+
+  trialchain anchor sap-v1.pdf --label "SAP v1" --from sponsor --keyring net/keys --home net/node0 --wait
+  trialchain anchor verify sap-v1.pdf --home net/node3`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(label) > block.MaxLabelBytes {
+				return fmt.Errorf("--label is %d bytes; at most %d", len(label), block.MaxLabelBytes)
+			}
+			h, err := hashFile(args[0])
+			if err != nil {
+				return err
+			}
+			p := &block.AnchorPayload{Hash: h, Label: label}
+			res, err := submit(cmd, from, block.KindAnchor, p.Encode(), gas, wait)
+			if err != nil {
+				return err
+			}
+			if err := emit(cmd, res, func(w io.Writer) {
+				fmt.Fprintf(w, "document %s\nsha256   %s\ntx       %s\n", args[0], h, res.Hash)
+				if res.Receipt != nil {
+					printReceipt(w, res.Receipt)
+				} else {
+					fmt.Fprintln(w, "submitted; use --wait to wait for the block")
+				}
+			}); err != nil {
+				return err
+			}
+			if res.Receipt != nil && res.Receipt.Status != "ok" {
+				return &exitError{code: 1, msg: "anchoring failed: " + res.Receipt.Error}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&label, "label", "", "what the document is, e.g. \"protocol v2\" (≤256 bytes)")
+	c.Flags().StringVar(&from, "from", "", "member key in the keyring that signs (required)")
+	c.Flags().BoolVar(&wait, "wait", false, "wait until the transaction is committed and print its receipt")
+	c.Flags().Uint64Var(&gas, "gas", 100_000, "gas limit")
+	_ = c.MarkFlagRequired("from")
+	c.AddCommand(&cobra.Command{
+		Use:   "verify FILE",
+		Short: "Show every anchoring of FILE's SHA-256 (exit 1 if not anchored)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := hashFile(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := clientFor(cmd)
+			if err != nil {
+				return err
+			}
+			as, err := c.Anchors(cmd.Context(), h)
+			if err != nil {
+				return err
+			}
+			if as == nil {
+				as = []view.Anchor{}
+			}
+			if err := emit(cmd, as, func(w io.Writer) {
+				if len(as) == 0 {
+					return
+				}
+				fmt.Fprintf(w, "%s (sha256 %s) is anchored %d time(s):\n", args[0], h, len(as))
+				for _, a := range as {
+					who := a.Sender
+					if a.SenderName != "" {
+						who = fmt.Sprintf("%s (%s, %s) %s", a.SenderName, a.SenderOrg, a.SenderRole, a.Sender)
+					}
+					fmt.Fprintf(w, "  height %d  %s  label %q  by %s\n    tx %s\n", a.Height, a.Time, a.Label, who, a.TxHash)
+				}
+			}); err != nil {
+				return err
+			}
+			if len(as) == 0 {
+				return &exitError{code: 1, msg: fmt.Sprintf("%s (sha256 %s): not anchored", args[0], h)}
+			}
+			return nil
+		},
+	})
+	return c
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trialchain/trialchain/chain/keys"
+	"github.com/trialchain/trialchain/chain/node"
+	"github.com/trialchain/trialchain/sdk/client"
+)
+
+// nodeURL resolves the node to talk to: --node, else --home's API address,
+// else $TRIALCHAIN_NODE.
+func nodeURL(cmd *cobra.Command) (string, error) {
+	u, _ := cmd.Flags().GetString("node")
+	home, _ := cmd.Flags().GetString("home")
+	switch {
+	case u != "":
+	case home != "":
+		addr, err := node.APIAddr(home)
+		if err != nil {
+			return "", fmt.Errorf("--home %s: %w", home, err)
+		}
+		u = "http://" + addr
+	case os.Getenv("TRIALCHAIN_NODE") != "":
+		u = os.Getenv("TRIALCHAIN_NODE")
+	default:
+		return "", fmt.Errorf("no node given: pass --node URL (e.g. http://127.0.0.1:26601) or --home DIR of a node")
+	}
+	if !strings.Contains(u, "://") {
+		u = "http://" + u
+	}
+	return u, nil
+}
+
+// clientFor returns an API client for the node the flags name.
+func clientFor(cmd *cobra.Command) (*client.Client, error) {
+	u, err := nodeURL(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(u), nil
+}
+
+// keyring returns the keyring the flags name (--keyring, $TRIALCHAIN_KEYRING).
+func keyring(cmd *cobra.Command) (keys.Ring, error) {
+	dir, _ := cmd.Flags().GetString("keyring")
+	if dir == "" {
+		dir = os.Getenv("TRIALCHAIN_KEYRING")
+	}
+	if dir == "" {
+		return keys.Ring{}, fmt.Errorf("no keyring given: pass --keyring DIR (a testnet's is NET/keys)")
+	}
+	return keys.Ring{Dir: dir}, nil
+}
+
+// signer loads the member key NAME from the keyring.
+func signer(cmd *cobra.Command, name string) (ed25519.PrivateKey, error) {
+	if name == "" {
+		return nil, fmt.Errorf("no signer given: pass --from NAME (a key in the keyring)")
+	}
+	r, err := keyring(cmd)
+	if err != nil {
+		return nil, err
+	}
+	k, err := r.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	return k.Private, nil
+}
+
+// jsonOutput reports whether --output json was asked for.
+func jsonOutput(cmd *cobra.Command) (bool, error) {
+	o, _ := cmd.Flags().GetString("output")
+	switch o {
+	case "", "text":
+		return false, nil
+	case "json":
+		return true, nil
+	}
+	return false, fmt.Errorf("--output %q: use text or json", o)
+}
+
+// emit prints v as indented JSON with --output json, else calls text.
+func emit(cmd *cobra.Command, v any, text func(w io.Writer)) error {
+	j, err := jsonOutput(cmd)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	if j {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text(w)
+	return nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newKeysCmd) }
+
+type keyView struct {
+	Name   string `json:"name"`
+	Public string `json:"public_key"`
+}
+
+func newKeysCmd() *cobra.Command {
+	c := &cobra.Command{Use: "keys", Short: "Create and list member keys in a keyring (--keyring DIR)"}
+	c.AddCommand(&cobra.Command{
+		Use:   "new NAME",
+		Short: "Create an ed25519 member key NAME in the keyring",
+		Long: `Create an ed25519 member key NAME in the keyring (a directory of NAME.key
+files, written 0600). The key signs transactions once an admin registers its
+public key with a role.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := keyring(cmd)
+			if err != nil {
+				return err
+			}
+			k, err := r.New(args[0])
+			if err != nil {
+				return err
+			}
+			return emit(cmd, keyView{k.Name, k.PublicHex()}, func(w io.Writer) {
+				fmt.Fprintf(w, "created key %s in %s\npublic key: %s\n", k.Name, r.Dir, k.PublicHex())
+			})
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the keys in the keyring",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := keyring(cmd)
+			if err != nil {
+				return err
+			}
+			ks, err := r.List()
+			if err != nil {
+				return err
+			}
+			out := make([]keyView, 0, len(ks))
+			for _, k := range ks {
+				out = append(out, keyView{k.Name, k.PublicHex()})
+			}
+			return emit(cmd, out, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tPUBLIC KEY")
+				for _, k := range out {
+					fmt.Fprintf(tw, "%s\t%s\n", k.Name, k.Public)
+				}
+				tw.Flush()
+			})
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "show NAME",
+		Short: "Show the public key of NAME",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := keyring(cmd)
+			if err != nil {
+				return err
+			}
+			k, err := r.Get(args[0])
+			if err != nil {
+				return fmt.Errorf("key %q in %s: %w", args[0], r.Dir, err)
+			}
+			return emit(cmd, keyView{k.Name, k.PublicHex()}, func(w io.Writer) {
+				fmt.Fprintf(w, "name:       %s\npublic key: %s\n", k.Name, k.PublicHex())
+			})
+		},
+	})
+	return c
+}
