@@ -607,6 +607,10 @@ func (m *Mesh) serveConn(id uint64, conn *quic.Conn) {
 // order. A bad frame closes the whole connection; the peer redials.
 func (m *Mesh) readMessages(id uint64, conn *quic.Conn, st *quic.ReceiveStream) {
 	defer m.wg.Done()
+	// A blocked Read must end when the mesh closes even if the connection
+	// lingers (e.g. its serving goroutine already returned).
+	stop := context.AfterFunc(m.ctx, func() { st.CancelRead(quic.StreamErrorCode(codeShutdown)) })
+	defer stop()
 	br := bufio.NewReaderSize(st, 64<<10)
 	for {
 		f, err := ReadFrame(br, m.cfg.MaxFrameBytes)

@@ -309,8 +309,8 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 		txs = append(txs, raw)
 	}
 	now := r.cfg.Now().UnixMilli()
-	if now < head.TimeUnixMilli {
-		now = head.TimeUnixMilli
+	if floor := r.minTime(head.Height, head.TimeUnixMilli); now < floor {
+		now = floor
 	}
 	h := block.Header{ChainID: r.cfg.Genesis.ChainID, Height: head.Height + 1, PrevHash: head.Hash,
 		Proposer: r.cfg.SelfID, TimeUnixMilli: now, TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs),

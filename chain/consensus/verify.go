@@ -82,8 +82,8 @@ func (r *Replica) CheckHeader(h *block.Header) error {
 		return fmt.Errorf("%w: record log %d/%s, ours is %d/%s", ErrBadHeader, h.LogSize, h.LogRoot, head.Log.Size, head.Log.Root())
 	case h.ValidatorsHash != r.valHash:
 		return fmt.Errorf("%w: validator set %s", ErrBadHeader, h.ValidatorsHash)
-	case h.TimeUnixMilli < head.TimeUnixMilli:
-		return fmt.Errorf("%w: %d is before the previous block's %d", ErrBadTimestamp, h.TimeUnixMilli, head.TimeUnixMilli)
+	case h.TimeUnixMilli < r.minTime(head.Height, head.TimeUnixMilli):
+		return fmt.Errorf("%w: %d is before the previous block's (or genesis) time %d", ErrBadTimestamp, h.TimeUnixMilli, r.minTime(head.Height, head.TimeUnixMilli))
 	}
 	if _, ok := r.cfg.Genesis.Validator(h.Proposer); !ok {
 		return fmt.Errorf("%w: proposer %d is not a validator", ErrBadHeader, h.Proposer)
@@ -93,6 +93,15 @@ func (r *Replica) CheckHeader(h *block.Header) error {
 		return fmt.Errorf("%w: %d is more than %s ahead of this node's clock", ErrBadTimestamp, h.TimeUnixMilli, timeDur(r.cfg.Genesis.Params.MaxClockSkew))
 	}
 	return nil
+}
+
+// minTime is the earliest time a block after the head may carry: the
+// head's time, or the genesis time for the first block.
+func (r *Replica) minTime(height uint64, headTime int64) int64 {
+	if height == 0 {
+		return r.cfg.Genesis.Time.UnixMilli()
+	}
+	return headTime
 }
 
 // VerifyRequest implements api.Verifier for requests forwarded by peers and
