@@ -18,15 +18,15 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/trialchain
 
-# Every contract under contracts-examples/ and every test contract under
-# vm/testdata/ to bin/contracts/NAME.wasm.
+# Every contract under contracts-examples/ to bin/contracts/NAME.wasm and
+# every test contract under vm/testdata/ to bin/contracts/testdata/NAME.wasm.
 contracts:
-	@mkdir -p $(WASM)
+	@mkdir -p $(WASM)/testdata
 	@for d in contracts-examples/*/ vm/testdata/*/; do \
 		[ -f "$$d/main.go" ] || continue; \
-		n=$$(basename $$d); \
-		GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $(WASM)/$$n.wasm ./$$d || exit 1; \
-		echo "$(WASM)/$$n.wasm $$(wc -c < $(WASM)/$$n.wasm) bytes"; \
+		case $$d in vm/*) out=$(WASM)/testdata/$$(basename $$d).wasm;; *) out=$(WASM)/$$(basename $$d).wasm;; esac; \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags=-s -buildmode=c-shared -o $$out ./$$d || exit 1; \
+		echo "$$out $$(wc -c < $$out) bytes"; \
 	done
 
 test: contracts vet test-race test-plain

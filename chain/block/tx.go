@@ -81,10 +81,12 @@ func (k Kind) String() string {
 const (
 	TxVersion       = 1
 	MaxChainIDBytes = 64
-	// MaxPayloadBytes bounds a transaction payload. A Go contract compiled to
-	// wasm is about 1.8 MB; 4 MiB leaves room for larger ones while keeping
-	// a consensus request well below SmartBFT's batch byte limit.
-	MaxPayloadBytes = 4 << 20
+	// MaxPayloadBytes bounds a transaction payload. A minimal Go contract
+	// compiled to wasm is about 1.8 MB and one using encoding/json and fmt
+	// about 4 MB; 8 MiB (the VM's code limit) leaves room for them while
+	// keeping a consensus request at half of the batch byte limit (16 MiB)
+	// and below the transport's frame cap.
+	MaxPayloadBytes = 8 << 20
 	// MaxTxBytes bounds a whole encoded transaction.
 	MaxTxBytes = MaxPayloadBytes + 1024
 )

@@ -29,12 +29,14 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/consensus"
+	"github.com/trialchain/trialchain/chain/contracts"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/keys"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 	"github.com/trialchain/trialchain/transport"
 	"github.com/trialchain/trialchain/transport/h3"
+	"github.com/trialchain/trialchain/vm"
 )
 
 // Node is a running validator.
@@ -48,6 +50,11 @@ type Node struct {
 	replica *consensus.Replica
 	mesh    *transport.Mesh
 	exec    *state.Executor
+	// engine is the node's VM (nil if Options.Contracts replaced it);
+	// contracts serves queries (nil if Options.Contracts is not a
+	// *contracts.Runtime).
+	engine    *vm.Engine
+	contracts *contracts.Runtime
 
 	httpSrv *http.Server
 	httpLn  net.Listener
@@ -65,7 +72,9 @@ type Options struct {
 	PacketConn net.PacketConn
 	// APIListener, if set, serves the plain-HTTP API.
 	APIListener net.Listener
-	// Contracts executes contract transactions (nil: not enabled).
+	// Contracts executes contract transactions. Nil: the node's own
+	// contracts.Runtime on a vm.Engine whose compilation cache is
+	// DATA_DIR/vm (so a restart does not recompile), closed by Stop.
 	Contracts state.Contracts
 }
 
@@ -97,18 +106,32 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st}
 	ex := &state.Executor{Params: consensus.Params(g), Contracts: opts.Contracts}
+	if opts.Contracts == nil {
+		vcfg := vm.DefaultConfig()
+		vcfg.CacheDir = filepath.Join(cfg.Path(cfg.DataDir), "vm")
+		if n.engine, err = vm.NewEngine(context.Background(), vcfg); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		n.contracts = contracts.New(n.engine, g.ChainID)
+		ex.Contracts = n.contracts
+	} else if rt, ok := opts.Contracts.(*contracts.Runtime); ok {
+		n.contracts = rt
+	}
+	n.exec = ex
 	led, err := consensus.NewLedger(g, st, ex)
 	if err != nil {
-		st.Close()
+		n.closeStorage()
 		return nil, err
 	}
-	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st, ledger: led, exec: ex}
+	n.ledger = led
 	var netw netRef
 	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
 		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: lg}, &netw)
 	if err != nil {
-		st.Close()
+		n.closeStorage()
 		return nil, err
 	}
 	n.replica = rep
@@ -118,18 +141,36 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	}
 	tcfg := transport.DefaultConfig()
 	tcfg.SelfID, tcfg.Key, tcfg.ListenAddr, tcfg.PacketConn, tcfg.Logger = cfg.ID, k.Private, listen, opts.PacketConn, lg
+	// A consensus frame carries a whole proposal: the batch plus header,
+	// metadata and SmartBFT's envelope (1 MiB of headroom).
+	if need := int(g.Params.BatchMaxBytes) + 1<<20; tcfg.MaxFrameBytes < need {
+		tcfg.MaxFrameBytes = need
+	}
 	for _, val := range g.Validators {
 		tcfg.Peers = append(tcfg.Peers, transport.Peer{ID: val.ID, Key: ed25519.PublicKey(val.Key), Addr: val.Addr})
 	}
 	mesh, err := transport.New(tcfg, rep.HandleFrame, rep.HandleRequest)
 	if err != nil {
-		st.Close()
+		n.closeStorage()
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	netw.n = mesh
 	n.mesh = mesh
 	n.httpLn = opts.APIListener
 	return n, nil
+}
+
+// closeStorage closes the VM engine (if the node made it) and the store.
+func (n *Node) closeStorage() {
+	if n.engine != nil {
+		if err := n.engine.Close(context.Background()); err != nil {
+			n.log.Error("closing the VM engine", "err", err)
+		}
+		n.engine = nil
+	}
+	if err := n.store.Close(); err != nil {
+		n.log.Error("closing store", "err", err)
+	}
 }
 
 // netRef lets the replica be built before the mesh it sends through.
@@ -143,12 +184,12 @@ func (r *netRef) Request(ctx context.Context, to uint64, req []byte) ([]byte, er
 // Start starts the mesh, consensus and the client API.
 func (n *Node) Start(ctx context.Context) error {
 	if err := n.mesh.Start(ctx); err != nil {
-		n.store.Close()
+		n.closeStorage()
 		return fmt.Errorf("node: mesh: %w", err)
 	}
 	if err := n.replica.Start(); err != nil {
 		n.mesh.Close()
-		n.store.Close()
+		n.closeStorage()
 		return err
 	}
 	if err := n.startAPI(ctx); err != nil {
@@ -227,7 +268,8 @@ func (n *Node) Mesh() *transport.Mesh { return n.mesh }
 // Replica returns the node's consensus replica.
 func (n *Node) Replica() *consensus.Replica { return n.replica }
 
-// Stop shuts the node down: API, consensus, mesh, store, in that order.
+// Stop shuts the node down: API, consensus, mesh, VM engine, store, in
+// that order.
 func (n *Node) Stop() {
 	n.stopMu.Lock()
 	defer n.stopMu.Unlock()
@@ -246,8 +288,6 @@ func (n *Node) Stop() {
 	n.wg.Wait()
 	n.replica.Stop()
 	_ = n.mesh.Close()
-	if err := n.store.Close(); err != nil {
-		n.log.Error("closing store", "err", err)
-	}
+	n.closeStorage()
 	n.log.Info("node stopped")
 }
