@@ -1,15 +1,3 @@
-// Package proof owns the record log — an append-only RFC 9162 Merkle tree
-// over the receipts of committed transactions — and its proofs. It is the
-// only importer of github.com/transparency-dev/merkle.
-//
-// # Usage
-//
-//	f := proof.Frontier{}                        // empty log
-//	f, err := f.Append(leafHashes)               // per block, in order
-//	root := f.Root()                             // committed by the next header
-//
-// A Frontier is the compact range [0, size): at most 64 hashes, enough to
-// append and compute the root. It is stored with the chain head.
 package proof
 
 import (

@@ -1,11 +1,12 @@
 // Package store owns the node's Pebble database (its only importer): committed
 // blocks with their certificates, receipts, the transaction index, chain
-// state, the record-log leaves and the chain head.
+// state, the record log (leaves, tree nodes, per-block positions) and the
+// chain head.
 //
 // # Durability
 //
 // Commit writes a block and all its effects — block, receipts, transaction
-// index, state writes, log leaves and the new head — in one synced Pebble
+// index, state writes, record-log leaves and tree nodes, and the new head — in one synced Pebble
 // batch. A crash leaves either all of a block or none of it; the head never
 // names a block that is not fully stored.
 //
@@ -13,8 +14,19 @@
 //
 //	s, err := store.Open(dir)
 //	if s.Head().Height == 0 && !s.Initialised() { s.Init(genesisHash, writes, root) }
-//	... s.Commit(committed, result, newHead) // per block, in height order
+//	... s.Commit(committed, result, newHead, leaves) // per block, in height order
+//	p, err := proof.Inclusion(s, index, size)        // s is a proof.NodeReader
 //	s.Close()
+//
+// # Record log
+//
+// Besides the leaf hashes (L), Commit stores every perfect-subtree node of
+// the record log's tree that the block's leaves complete (N, levels ≥ 1;
+// level 0 is L) and the log size before each block (P). Perfect nodes
+// never change, so inclusion and consistency proofs for any size up to the
+// head read O(log n) keys (see chain/proof). The nodes are recomputed from
+// the previous head's frontier and the leaves, and Commit refuses a head
+// whose log disagrees with them.
 package store
 
 import (
@@ -38,7 +50,9 @@ const (
 	pReceipt = 'R' // R height8 index8 → receipt
 	pTx      = 'T' // T txhash32 → height8 index8
 	pState   = 'S' // S statekey → value
-	pLeaf    = 'L' // L index8 → record-log leaf hash
+	pLeaf    = 'L' // L index8 → record-log leaf hash (tree level 0)
+	pNode    = 'N' // N level1 index8 → record-log tree node: root of the perfect subtree over leaves [index·2^level, (index+1)·2^level), level ≥ 1
+	pLogPos  = 'P' // P height8 → log size before the block = leaf index of its first receipt (8 bytes)
 )
 
 // ErrNotFound is returned for a missing block, receipt or transaction.
@@ -118,7 +132,83 @@ func open(dir string, fs vfs.FS) (*Store, error) {
 		}
 		s.head, s.init = h, true
 	}
+	if err := s.ensureLogNodes(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// ensureLogNodes checks at open that the stored tree nodes rebuild the
+// head's record-log root, and rebuilds missing nodes from the stored leaves
+// (a store written before nodes were kept, or whose rebuild was
+// interrupted: nodes are written in leaf order, so the head's frontier
+// nodes are the last to exist).
+func (s *Store) ensureLogNodes() error {
+	size, want := s.head.Log.Size, s.head.Log.Root()
+	if size == 0 {
+		return nil
+	}
+	got, err := proof.RootAt(s, size)
+	switch {
+	case err == nil && got == want:
+		return nil
+	case err == nil:
+		return fmt.Errorf("store: record-log nodes make root %s, head says %s", got, want)
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("store: check record-log nodes: %w", err)
+	}
+	lo := heightKey(pLeaf, 0)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: heightKey(pLeaf, size)})
+	if err != nil {
+		return fmt.Errorf("store: rebuild record-log nodes: %w", err)
+	}
+	defer it.Close()
+	var f proof.Frontier
+	const chunk = 1 << 16
+	leaves := make([]block.Hash, 0, chunk)
+	flush := func(opts *pebble.WriteOptions) error {
+		b := s.db.NewBatch()
+		defer b.Close()
+		var setErr error
+		nf, err := f.Append(leaves, func(level uint, index uint64, h block.Hash) {
+			if level > 0 && setErr == nil {
+				setErr = b.Set(nodeKey(level, index), h[:], nil)
+			}
+		})
+		if err == nil {
+			err = setErr
+		}
+		if err == nil {
+			err = b.Commit(opts)
+		}
+		if err != nil {
+			return fmt.Errorf("store: rebuild record-log nodes: %w", err)
+		}
+		f, leaves = nf, leaves[:0]
+		return nil
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if idx := binary.BigEndian.Uint64(it.Key()[1:]); idx != f.Size+uint64(len(leaves)) || len(it.Value()) != block.HashSize {
+			return fmt.Errorf("store: record-log leaf %d is missing or corrupt", f.Size+uint64(len(leaves)))
+		}
+		leaves = append(leaves, block.Hash(it.Value()))
+		if len(leaves) == chunk {
+			if err := flush(pebble.NoSync); err != nil {
+				return err
+			}
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("store: rebuild record-log nodes: %w", err)
+	}
+	if err := flush(pebble.Sync); err != nil {
+		return err
+	}
+	if f.Size != size || f.Root() != want {
+		return fmt.Errorf("store: record-log leaves make %d/%s, head says %d/%s", f.Size, f.Root(), size, want)
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -213,6 +303,25 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 			return fmt.Errorf("store: log leaf: %w", err)
 		}
 	}
+	var nodeErr error
+	log, err := prev.Log.Append(leaves, func(level uint, index uint64, h block.Hash) {
+		if level == 0 || nodeErr != nil {
+			return // leaves are stored under L
+		}
+		nodeErr = set(nodeKey(level, index), h[:])
+	})
+	if err != nil {
+		return fmt.Errorf("store: record log of block %d: %w", height, err)
+	}
+	if nodeErr != nil {
+		return fmt.Errorf("store: log node: %w", nodeErr)
+	}
+	if log.Size != head.Log.Size || log.Root() != head.Log.Root() {
+		return fmt.Errorf("store: block %d: new head has log %d/%s, its leaves make %d/%s", height, head.Log.Size, head.Log.Root(), log.Size, log.Root())
+	}
+	if err := set(heightKey(pLogPos, height), binary.BigEndian.AppendUint64(nil, prev.Log.Size)); err != nil {
+		return fmt.Errorf("store: log position: %w", err)
+	}
 	if err := set([]byte{pHead}, head.encode()); err != nil {
 		return fmt.Errorf("store: head: %w", err)
 	}
@@ -287,6 +396,87 @@ func (s *Store) LeafHash(index uint64) (block.Hash, error) {
 	return h, nil
 }
 
+// LogNode returns the stored record-log tree node at level and index
+// (level 0: the leaf hash). It implements proof.NodeReader; nodes exist for
+// every perfect subtree within the head's log.
+func (s *Store) LogNode(level uint, index uint64) (block.Hash, error) {
+	if level == 0 {
+		return s.LeafHash(index)
+	}
+	var h block.Hash
+	if level > 63 {
+		return h, fmt.Errorf("log node level %d: %w", level, ErrNotFound)
+	}
+	v, err := s.get(nodeKey(level, index), fmt.Sprintf("log node (level %d, index %d)", level, index))
+	if err != nil {
+		return h, err
+	}
+	if len(v) != block.HashSize {
+		return h, fmt.Errorf("store: log node (level %d, index %d) is corrupt: %d bytes", level, index, len(v))
+	}
+	copy(h[:], v)
+	return h, nil
+}
+
+// LogStart returns the log size before the block at height: the leaf index
+// of the record of its first transaction. Leaf of transaction i is
+// LogStart(height)+i.
+func (s *Store) LogStart(height uint64) (uint64, error) {
+	v, err := s.get(heightKey(pLogPos, height), fmt.Sprintf("log position of block %d", height))
+	if errors.Is(err, ErrNotFound) && height >= 1 && height <= s.Head().Height {
+		// Blocks stored before positions were recorded: the header says it.
+		c, berr := s.Block(height)
+		if berr != nil {
+			return 0, berr
+		}
+		return c.Block.Header.LogSize, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("store: log position of block %d is corrupt", height)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// Record returns the record at a leaf index: its receipt (whose encoding is
+// the leaf data). The block holding it is found by binary search over the
+// stored log positions.
+func (s *Store) Record(index uint64) (*block.Receipt, error) {
+	head := s.Head()
+	if index >= head.Log.Size {
+		return nil, fmt.Errorf("log leaf %d (log size %d): %w", index, head.Log.Size, ErrNotFound)
+	}
+	// Largest height in [1, head] whose start ≤ index.
+	lo, hi := uint64(1), head.Height
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		start, err := s.LogStart(mid)
+		if err != nil {
+			return nil, err
+		}
+		if start <= index {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	start, err := s.LogStart(lo)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.get(receiptKey(lo, index-start), fmt.Sprintf("receipt of log leaf %d", index))
+	if err != nil {
+		return nil, err
+	}
+	rc, err := block.DecodeReceipt(raw)
+	if err != nil {
+		return nil, fmt.Errorf("store: receipt is corrupt: %w", err)
+	}
+	return rc, nil
+}
+
 // Get implements state.Reader over committed state.
 func (s *Store) Get(key []byte) ([]byte, bool, error) {
 	v, err := s.get(stateKey(key), "")
@@ -333,6 +523,10 @@ func (s *Store) get(key []byte, what string) ([]byte, error) {
 func stateKey(k []byte) []byte { return append([]byte{pState}, k...) }
 
 func heightKey(p byte, h uint64) []byte { return binary.BigEndian.AppendUint64([]byte{p}, h) }
+
+func nodeKey(level uint, index uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{pNode, byte(level)}, index)
+}
 
 func receiptKey(h, i uint64) []byte {
 	return binary.BigEndian.AppendUint64(heightKey(pReceipt, h), i)

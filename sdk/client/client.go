@@ -57,7 +57,9 @@ func (e *APIError) Error() string {
 var ErrNotFound = errors.New("client: not found")
 
 // Is makes errors.Is(err, ErrNotFound) work for 404 answers.
-func (e *APIError) Is(target error) bool { return target == ErrNotFound && e.Status == http.StatusNotFound }
+func (e *APIError) Is(target error) bool {
+	return target == ErrNotFound && e.Status == http.StatusNotFound
+}
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, bytes.NewReader(body))
