@@ -29,6 +29,12 @@ const MaxWait = 2 * time.Minute
 //	GET  /v1/status                   → view.Status
 //	GET  /v1/anchors/{sha256}         → []view.Anchor
 //	GET  /v1/members/{key}            → view.Member
+//	POST /v1/query                    body: view.QueryRequest → view.QueryResult (read-only, no consensus)
+//	GET  /v1/contracts/{address}      → view.Contract
+//	GET  /v1/consent-groups/{id}      → view.ConsentGroup
+//	GET  /v1/checkpoint[?height=H]    → proof.Checkpoint (cp.json)          (api_proofs.go)
+//	GET  /v1/proof/inclusion?tx=HASH|leaf=I[&size=N] → proof.InclusionProof
+//	GET  /v1/proof/consistency?from=N[&to=M]         → proof.ConsistencyProof
 //	GET  /healthz                     → 200 "ok"
 //
 // Errors answer with a view.Error body and a 4xx/5xx status.
@@ -40,6 +46,12 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/status", n.handleStatus)
 	mux.HandleFunc("GET /v1/anchors/{doc}", n.handleAnchors)
 	mux.HandleFunc("GET /v1/members/{key}", n.handleMember)
+	mux.HandleFunc("POST /v1/query", n.handleQuery)
+	mux.HandleFunc("GET /v1/contracts/{addr}", n.handleContract)
+	mux.HandleFunc("GET /v1/consent-groups/{id}", n.handleConsentGroup)
+	mux.HandleFunc("GET /v1/checkpoint", n.handleCheckpoint)
+	mux.HandleFunc("GET /v1/proof/inclusion", n.handleInclusion)
+	mux.HandleFunc("GET /v1/proof/consistency", n.handleConsistency)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }

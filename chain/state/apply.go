@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/trialchain/trialchain/chain/block"
@@ -27,11 +28,33 @@ type BlockContext struct {
 	Proposer      uint64
 }
 
-// Contracts executes the contract kinds (deploy, call, upgrade). The VM
-// issue implements it; a chain without one fails those transactions.
+// Contracts executes the kinds other than register and anchor (deploy,
+// call, upgrade, consent-group); package chain/contracts implements it on
+// the VM. A chain without one fails those transactions. Execute writes to
+// ov only (dropped by Apply if it returns an error), must be deterministic,
+// returns gasUsed <= gasLeft, and wraps ErrNodeFault for failures of the
+// node rather than of the transaction.
 type Contracts interface {
 	Execute(bc BlockContext, ov *Overlay, tx *block.Tx, txHash block.Hash, sender *Member, gasLeft uint64) (result []byte, events []block.Event, gasUsed uint64, err error)
 }
+
+// BlockScoped is optionally implemented by a Contracts that keeps
+// resources for the span of one block (the VM keeps one instance per
+// contract per block). Apply calls BeginBlock before the block's first
+// transaction, executes the block's contract transactions, in order, with
+// the Contracts it returns, and calls end after the last one, so the
+// lifetime of those resources is a function of the block alone. A
+// Contracts that does not implement it is used as it is.
+type BlockScoped interface {
+	BeginBlock(bc BlockContext) (c Contracts, end func())
+}
+
+// ErrNodeFault marks an error of Contracts.Execute that is a failure of the
+// node (a storage read error, a closed engine), not an outcome of the
+// transaction: it would not happen on the other validators. Apply then
+// fails the whole block instead of recording a failed receipt, and the
+// caller must not commit it.
+var ErrNodeFault = errors.New("state: node fault during execution")
 
 // Executor applies blocks: the deterministic state transition. It does no
 // I/O; the caller persists the result.
@@ -55,11 +78,20 @@ func (e *Executor) Apply(base Reader, prevRoot block.Hash, b *block.Block) (*Res
 	bc := BlockContext{Height: b.Header.Height, TimeUnixMilli: b.Header.TimeUnixMilli, Proposer: b.Header.Proposer}
 	blockOv := NewOverlay(base)
 	res := &Result{Receipts: make([]*block.Receipt, 0, len(b.Txs))}
+	contracts := e.Contracts
+	if bs, ok := contracts.(BlockScoped); ok && len(b.Txs) > 0 {
+		c, end := bs.BeginBlock(bc)
+		defer end()
+		contracts = c
+	}
 	for i, raw := range b.Txs {
 		rc := &block.Receipt{TxHash: block.Sum(raw), Height: bc.Height, Index: uint64(i)}
 		txOv := blockOv.Child()
-		out, events, gas, err := e.applyTx(bc, blockOv, txOv, raw, rc.TxHash, uint64(i))
+		out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i))
 		rc.GasUsed = gas
+		if errors.Is(err, ErrNodeFault) {
+			return nil, fmt.Errorf("state: block %d, transaction %d: %w", bc.Height, i, err)
+		}
 		if err != nil {
 			rc.Status = block.StatusFailed
 			rc.Error = truncate(err.Error(), block.MaxErrorBytes)
@@ -74,7 +106,7 @@ func (e *Executor) Apply(base Reader, prevRoot block.Hash, b *block.Block) (*Res
 	return res, nil
 }
 
-func (e *Executor) applyTx(bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64) ([]byte, []block.Event, uint64, error) {
+func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64) ([]byte, []block.Event, uint64, error) {
 	tx, err := CheckTx(e.Params, raw)
 	if err != nil {
 		return nil, nil, 0, err
@@ -111,10 +143,10 @@ func (e *Executor) applyTx(bc BlockContext, blockOv, ov *Overlay, raw []byte, tx
 		ov.Set(anchorKey(p.Hash, bc.Height, index), v)
 		return p.Hash[:], []block.Event{{Type: "anchored", Data: tx.Payload}}, gas, nil
 	default:
-		if e.Contracts == nil {
+		if contracts == nil {
 			return nil, nil, gas, fmt.Errorf("%s transactions are not enabled on this node's chain version", tx.Kind)
 		}
-		out, events, used, err := e.Contracts.Execute(bc, ov, tx, txHash, sender, tx.GasLimit-gas)
+		out, events, used, err := contracts.Execute(bc, ov, tx, txHash, sender, tx.GasLimit-gas)
 		return out, events, gas + used, err
 	}
 }

@@ -9,15 +9,16 @@ import (
 )
 
 // State key prefixes. One byte each; the rest of the key is fixed-width
-// binary so prefix iteration is exact.
+// binary so prefix iteration is exact. The c, k, s, g and u entries are
+// written by package chain/contracts, which documents their values.
 const (
 	prefixMember   = 'm' // m ‖ key32 → Member
 	prefixNonce    = 'n' // n ‖ key32 ‖ nonce8 → empty
 	prefixAnchor   = 'a' // a ‖ dochash32 ‖ height8 ‖ index8 → Anchor
-	prefixContract = 'c' // c ‖ addr32 → Contract
-	prefixCode     = 'k' // k ‖ codehash32 → wasm code
-	prefixStorage  = 's' // s ‖ addr32 ‖ contract key → value
-	prefixGroup    = 'g' // g ‖ groupid32 → consent group bytes
+	prefixContract = 'c' // c ‖ addr32 → contracts.Contract encoding
+	prefixCode     = 'k' // k ‖ codehash32 → wasm code, stored once per hash
+	prefixStorage  = 's' // s ‖ addr32 ‖ contract key → value (the contract's own namespace)
+	prefixGroup    = 'g' // g ‖ groupid32 → consent group canonical encoding (group.bin)
 	prefixUsed     = 'u' // u ‖ consentid32 → height8 (single-use consents)
 )
 

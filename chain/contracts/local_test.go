@@ -1,0 +1,127 @@
+package contracts_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"testing"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/contracts"
+	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/vm"
+)
+
+// localChain executes one transaction per block with state.Executor over
+// a MemKV: the deterministic core without consensus or storage.
+type localChain struct {
+	id       string
+	ex       *state.Executor
+	rt       *contracts.Runtime
+	kv       state.MemKV
+	root     block.Hash
+	height   uint64
+	keys     map[string]ed25519.PrivateKey
+	receipts []*block.Receipt
+	roots    []block.Hash
+}
+
+var localRoles = []block.Role{block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleRegulator, block.RoleCommittee}
+
+func newLocalChain(t *testing.T, e *vm.Engine) *localChain {
+	c := &localChain{id: "trialchain-contracts-test", kv: state.MemKV{}, keys: map[string]ed25519.PrivateKey{}}
+	c.rt = contracts.New(e, c.id)
+	c.ex = &state.Executor{Params: state.Params{ChainID: c.id, MaxTxBytes: block.MaxTxBytes, MaxTxGas: 1_000_000_000}, Contracts: c.rt}
+	var members []state.Member
+	for _, r := range localRoles {
+		seed := sha256.Sum256([]byte("trialchain contracts test member " + r.String()))
+		k := ed25519.NewKeyFromSeed(seed[:])
+		c.keys[r.String()] = k
+		members = append(members, state.Member{Key: k.Public().(ed25519.PublicKey), Org: "Org " + r.String(), Name: r.String(), Role: r})
+	}
+	ws := state.Genesis(members)
+	c.kv.Apply(ws)
+	c.root = state.NextRoot(block.Hash{}, 0, ws)
+	return c
+}
+
+func (c *localChain) ChainID() string                    { return c.id }
+func (c *localChain) Key(role string) ed25519.PrivateKey { return c.keys[role] }
+func (c *localChain) State() state.Reader                { return c.kv }
+func (c *localChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
+	t.Helper()
+	c.height++
+	b := &block.Block{Header: block.Header{ChainID: c.id, Height: c.height, TimeUnixMilli: 1_790_000_000_000 + int64(c.height)*1000}, Txs: [][]byte{tx.Encode()}}
+	res, err := c.ex.Apply(c.kv, c.root, b)
+	if err != nil {
+		t.Fatalf("apply block %d: %v", c.height, err)
+	}
+	c.kv.Apply(res.Writes)
+	c.root = res.StateRoot
+	c.receipts = append(c.receipts, res.Receipts[0])
+	c.roots = append(c.roots, res.StateRoot)
+	if rc := res.Receipts[0]; rc.Status != block.StatusOK {
+		// A failed transaction writes its nonce and nothing else.
+		if len(res.Writes) != 1 || res.Writes[0].Key[0] != 'n' {
+			t.Fatalf("failed %s wrote %d keys", tx.Kind, len(res.Writes))
+		}
+	}
+	return res.Receipts[0]
+}
+
+func (c *localChain) Query(t *testing.T, addr block.Hash, method string, args []byte) ([]byte, string) {
+	t.Helper()
+	res, err := c.rt.Query(context.Background(), c.kv, state.BlockContext{Height: c.height}, contracts.Query{Contract: addr, Method: method, Args: args})
+	if err != nil {
+		t.Fatalf("query %s: %v", method, err)
+	}
+	if res.Err != nil {
+		return nil, res.Err.Error()
+	}
+	return res.Output, ""
+}
+
+func (c *localChain) Methods(t *testing.T, addr block.Hash) []string {
+	t.Helper()
+	info, err := c.rt.Info(context.Background(), c.kv, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Methods
+}
+
+// TestScenarioLocal runs the scenario on the executor alone (every
+// refused module included). Compiler and interpreter agree is vm's
+// TestDifferential; validators agree is TestNetwork.
+func TestScenarioLocal(t *testing.T) {
+	runScenario(t, newLocalChain(t, newEngine(t, false)), true)
+}
+
+// TestNodeFault: a storage failure during a call fails the block, never
+// records a receipt that other validators would not.
+func TestNodeFault(t *testing.T) {
+	c := newLocalChain(t, newEngine(t, false))
+	s := &scenario{c: c}
+	addr := s.deploy(t, "sponsor", "counter", block.PolicyImmutable, nil)
+	tx := s.callTx("site", addr, "get", nil)
+	b := &block.Block{Header: block.Header{Height: c.height + 1}, Txs: [][]byte{tx.Encode()}}
+	_, err := c.ex.Apply(failingReader{c.kv, state.StoragePrefix(addr)}, c.root, b)
+	if err == nil || !errors.Is(err, state.ErrNodeFault) {
+		t.Fatalf("apply over a failing store: %v", err)
+	}
+}
+
+type failingReader struct {
+	state.MemKV
+	prefix []byte
+}
+
+func (f failingReader) Get(k []byte) ([]byte, bool, error) {
+	if len(k) >= len(f.prefix) && string(k[:len(f.prefix)]) == string(f.prefix) {
+		return nil, false, errDisk
+	}
+	return f.MemKV.Get(k)
+}
+
+var errDisk = errors.New("disk on fire")

@@ -1,0 +1,302 @@
+package contracts_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/keys"
+	"github.com/trialchain/trialchain/chain/node"
+	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/sdk/client"
+)
+
+// netChain is an in-process network of real nodes (real QUIC on
+// 127.0.0.1, real Pebble, each with its own VM engine) driven through
+// node 0's client API, one transaction per block.
+type netChain struct {
+	chainID string
+	dir     string
+	nodes   []*node.Node
+	cl      *client.Client
+	keys    map[string]ed25519.PrivateKey
+	txs     []*block.Tx // executed, in order
+}
+
+const netTimeout = 60 * time.Second
+
+// startNetwork starts the validators of the testnet in dir. Each node's VM
+// cache is seeded from the test's warm cache, as after a restart, so the
+// network does not compile every contract once per validator.
+func startNetwork(t *testing.T, dir string, validators int) *netChain {
+	t.Helper()
+	g, err := genesis.Load(filepath.Join(dir, "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &netChain{chainID: g.ChainID, dir: dir, keys: map[string]ed25519.PrivateKey{}}
+	for _, r := range node.TestnetRoles {
+		k, err := keys.Ring{Dir: filepath.Join(dir, "keys")}.Get(r.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.keys[r.String()] = k.Private
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("TC_DEBUG") != "" {
+		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	for i := 0; i < validators; i++ {
+		home := filepath.Join(dir, "node"+string(rune('0'+i)))
+		cfg, err := node.LoadConfig(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := copyDir(cacheDir, filepath.Join(cfg.Path(cfg.DataDir), "vm")); err != nil {
+			t.Fatal(err)
+		}
+		off := false
+		cfg.HTTP3 = &off
+		n, err := node.New(cfg, node.Options{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c.nodes = append(c.nodes, n)
+	}
+	c.cl = client.New(c.nodes[0].APIURL())
+	return c
+}
+
+func (c *netChain) stop() {
+	var wg sync.WaitGroup
+	for _, n := range c.nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); n.Stop() }()
+	}
+	wg.Wait()
+}
+
+func (c *netChain) ChainID() string                    { return c.chainID }
+func (c *netChain) Key(role string) ed25519.PrivateKey { return c.keys[role] }
+func (c *netChain) State() state.Reader                { return c.nodes[0].Ledger().Store }
+
+func (c *netChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), netTimeout)
+	defer cancel()
+	if _, err := c.cl.Submit(ctx, tx, false); err != nil {
+		t.Fatalf("submit %s: %v", tx.Kind, err)
+	}
+	rc, err := c.nodes[0].Ledger().WaitReceipt(ctx, tx.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.txs = append(c.txs, tx)
+	return rc
+}
+
+func (c *netChain) Query(t *testing.T, addr block.Hash, method string, args []byte) ([]byte, string) {
+	t.Helper()
+	res, err := c.cl.Query(context.Background(), addr, method, args, 0)
+	if err != nil {
+		t.Fatalf("query %s: %v", method, err)
+	}
+	if res.Status != "ok" {
+		return nil, res.Error
+	}
+	out, err := hex.DecodeString(res.Result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, ""
+}
+
+func (c *netChain) Methods(t *testing.T, addr block.Hash) []string {
+	t.Helper()
+	info, err := c.cl.Contract(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Methods
+}
+
+// settle waits until every node has the same head as node 0 and returns
+// it; every node must have executed every transaction alike.
+func (c *netChain) settle(t *testing.T) (height uint64, root block.Hash) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), netTimeout)
+	defer cancel()
+	h := c.nodes[0].Ledger().Head()
+	for i, n := range c.nodes {
+		if err := n.Ledger().WaitHeight(ctx, h.Height); err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		if got := n.Ledger().Head(); got.Height != h.Height || got.StateRoot != h.StateRoot {
+			t.Fatalf("node %d: head %d root %s, node 0: %d %s", i, got.Height, got.StateRoot, h.Height, h.StateRoot)
+		}
+	}
+	return h.Height, h.StateRoot
+}
+
+// receipts returns the receipts of the executed transactions as node i
+// stored them.
+func (c *netChain) receipts(t *testing.T, i int) [][]byte {
+	t.Helper()
+	out := make([][]byte, len(c.txs))
+	for j, tx := range c.txs {
+		rc, err := c.nodes[i].Ledger().Store.Receipt(tx.Hash())
+		if err != nil {
+			t.Fatalf("node %d, tx %d: %v", i, j, err)
+		}
+		out[j] = rc.Encode()
+	}
+	return out
+}
+
+// TestNetwork runs the scenario on a fresh 4-validator network: every
+// validator must store the same receipts (status, result, events, gas) and
+// reach the same state root. Then it replays the same signed transactions
+// on a second fresh network from the same genesis: receipts and state
+// roots must be identical.
+func TestNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("in-process network")
+	}
+	warmCache(t)
+	dirA := filepath.Join(t.TempDir(), "net")
+	if _, err := node.NewTestnet(dirA, node.TestnetOptions{Validators: 4}); err != nil {
+		t.Fatal(err)
+	}
+	dirB := filepath.Join(t.TempDir(), "net")
+	if err := copyDir(dirA, dirB); err != nil {
+		t.Fatal(err)
+	}
+
+	a := startNetwork(t, dirA, 4)
+	s := runScenario(t, a, false)
+	heightA, rootA := a.settle(t)
+	want := a.receipts(t, 0)
+	for i := 1; i < len(a.nodes); i++ {
+		got := a.receipts(t, i)
+		for j := range want {
+			if !bytes.Equal(got[j], want[j]) {
+				rc, _ := block.DecodeReceipt(got[j])
+				t.Errorf("node %d, tx %d (%s): receipt differs from node 0's: %+v", i, j, a.txs[j].Kind, rc)
+			}
+		}
+	}
+	for _, hc := range hostileCases {
+		rc := s.hostileReceipts[hc.method]
+		if rc == nil {
+			t.Fatalf("hostile %s did not run", hc.method)
+		}
+		for i, n := range a.nodes {
+			got, err := n.Ledger().Store.Receipt(rc.TxHash)
+			if err != nil || got.Status != block.StatusFailed || got.GasUsed != rc.GasUsed || got.Error != rc.Error {
+				t.Errorf("hostile %s on node %d: %+v, %v; node 0: %s %d %q", hc.method, i, got, err, rc.Status, rc.GasUsed, rc.Error)
+			}
+		}
+	}
+	checkAPI(t, a, s)
+	a.stop()
+	if t.Failed() {
+		return
+	}
+
+	// The same transactions on a second fresh network (the same genesis,
+	// so the same ports: after the first has stopped).
+	b := startNetwork(t, dirB, 4)
+	defer b.stop()
+	for j, tx := range a.txs {
+		rc := b.Exec(t, tx)
+		if !bytes.Equal(rc.Encode(), want[j]) {
+			t.Fatalf("tx %d (%s): receipt on the second network %+v differs", j, tx.Kind, rc)
+		}
+	}
+	heightB, rootB := b.settle(t)
+	if heightA != heightB || rootA != rootB {
+		t.Fatalf("second network: height %d root %s, first: %d %s", heightB, rootB, heightA, rootA)
+	}
+	t.Logf("%d transactions, %d blocks, state root %s on 2 × 4 validators", len(a.txs), heightA, rootA)
+}
+
+// warmCache compiles every valid test contract into the shared cache dir.
+var warmOnce sync.Once
+
+func warmCache(t *testing.T) {
+	warmOnce.Do(func() {
+		e := newEngine(t, false)
+		for _, name := range []string{"counter", "hostile", "minimal", "consented"} {
+			if _, err := e.Compile(context.Background(), wasmCode[name]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+func copyDir(from, to string) error {
+	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, info.Mode().Perm())
+	})
+}
+
+// checkAPI checks the contract endpoints beyond what the scenario used.
+func checkAPI(t *testing.T, c *netChain, s *scenario) {
+	ctx := context.Background()
+	g, err := c.cl.ConsentGroup(ctx, s.amend.id)
+	if err != nil || g.ID != s.amend.id || g.Raw != hex.EncodeToString(s.amend.bin) {
+		t.Errorf("consent group: %+v, %v", g, err)
+	}
+	if _, err := c.cl.ConsentGroup(ctx, block.Sum(nil)); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("unknown consent group: %v", err)
+	}
+	if _, err := c.cl.Query(ctx, block.Sum(nil), "get", nil, 0); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("query of no contract: %v", err)
+	}
+	info, err := c.cl.Contract(ctx, s.hostile)
+	if err != nil || info.Policy != "immutable" || info.DeployerName != "sponsor" || info.Label != "hostile" || len(info.Methods) == 0 {
+		t.Errorf("contract info: %+v, %v", info, err)
+	}
+	res, err := c.cl.Query(ctx, s.hostile, "loop", nil, 1_000_000)
+	if err != nil || res.Status != "failed" || res.Code != "out of gas" || res.GasUsed != 1_000_000 {
+		t.Errorf("query loop: %+v, %v", res, err)
+	}
+	res, err = c.cl.Query(ctx, s.consentedC, "get", nil, 0) // upgraded to the counter code
+	if err != nil || res.Status != "ok" || len(res.ResultJSON) == 0 {
+		t.Errorf("query get: %+v, %v", res, err)
+	}
+}

@@ -1,0 +1,170 @@
+package contracts
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/consent"
+	"github.com/trialchain/trialchain/chain/state"
+)
+
+// Errors of contract transactions and lookups. Receipts carry their text;
+// callers of Query, Info and Lookup can test them with errors.Is.
+var (
+	ErrNoContract    = errors.New("contracts: no contract at this address")
+	ErrBadPolicy     = errors.New("contracts: invalid upgrade policy")
+	ErrNotAllowed    = errors.New("contracts: upgrade not allowed by the contract's policy")
+	ErrOutOfGas      = errors.New("contracts: out of gas")
+	ErrGroupExists   = errors.New("contracts: consent group already registered")
+	ErrNoGroup       = errors.New("contracts: consent group not registered")
+	ErrConsentUsed   = errors.New("contracts: consent already used")
+	ErrConsentRefuse = errors.New("contracts: consent refused")
+	ErrBadEvent      = errors.New("contracts: event not representable in a receipt")
+)
+
+// Contract is the record of a deployed contract. Encoding (stored under
+// state.ContractKey(address)):
+//
+//	code hash 32 ‖ deployer 32 ‖ policy 1 ‖ owner bytes(≤64) ‖ label string(≤256) ‖
+//	height 8 ‖ upgraded 8
+type Contract struct {
+	Address  block.Hash        // not encoded: it is the key
+	CodeHash block.Hash        // SHA-256 of the current code
+	Deployer ed25519.PublicKey // the deploying member
+	Policy   block.Policy
+	// Owner is empty for PolicyImmutable, the owner's member key for
+	// PolicyOwner (the deployer unless named), the consent group id for
+	// PolicyGroup.
+	Owner    []byte
+	Label    string
+	Height   uint64 // deployed at
+	Upgraded uint64 // last upgraded at, 0 if never
+}
+
+// Encode returns the canonical encoding.
+func (c *Contract) Encode() []byte {
+	var w block.Writer
+	w.Fixed(c.CodeHash[:])
+	w.Fixed(pad32(c.Deployer))
+	w.Byte(byte(c.Policy))
+	w.VarBytes(c.Owner)
+	w.String(c.Label)
+	w.Uint64(c.Height)
+	w.Uint64(c.Upgraded)
+	return w.Bytes()
+}
+
+// DecodeContract decodes the record of the contract at addr.
+func DecodeContract(addr block.Hash, b []byte) (*Contract, error) {
+	r := block.NewReader(b)
+	c := &Contract{Address: addr}
+	c.CodeHash = r.Hash("code hash")
+	c.Deployer = ed25519.PublicKey(append([]byte(nil), r.Fixed(ed25519.PublicKeySize, "deployer")...))
+	c.Policy = block.Policy(r.Byte("policy"))
+	c.Owner = r.VarBytes(64, "owner")
+	c.Label = r.String(block.MaxLabelBytes, "label")
+	c.Height = r.Uint64("height")
+	c.Upgraded = r.Uint64("upgraded")
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("contracts: contract record %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// Lookup reads the record of the contract at addr from r.
+//
+// # Errors
+//
+// ErrNoContract if there is none; a read or decode error otherwise.
+func Lookup(r state.Reader, addr block.Hash) (*Contract, error) {
+	v, ok, err := r.Get(state.ContractKey(addr))
+	if err != nil {
+		return nil, fmt.Errorf("contracts: read contract %s: %w", addr, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoContract, addr)
+	}
+	return DecodeContract(addr, v)
+}
+
+// Code reads the code of the contract c from r.
+func Code(r state.Reader, c *Contract) ([]byte, error) {
+	code, ok, err := r.Get(state.CodeKey(c.CodeHash))
+	if err != nil {
+		return nil, fmt.Errorf("contracts: read code %s: %w", c.CodeHash, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("contracts: code %s of contract %s is missing from state", c.CodeHash, c.Address)
+	}
+	return code, nil
+}
+
+// Group reads the consent group with id from r.
+//
+// # Errors
+//
+// ErrNoGroup if it is not registered; a read or decode error otherwise.
+func Group(r state.Reader, id block.Hash) (*consent.Group, error) {
+	b, err := groupBytes(r, id)
+	if err != nil {
+		return nil, err
+	}
+	g, err := consent.ParseGroup(b)
+	if err != nil {
+		return nil, fmt.Errorf("contracts: stored consent group %s: %w", id, err)
+	}
+	return g, nil
+}
+
+func groupBytes(r state.Reader, id block.Hash) ([]byte, error) {
+	b, ok, err := r.Get(state.GroupKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("contracts: read consent group %s: %w", id, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoGroup, id)
+	}
+	return b, nil
+}
+
+// ConsentUsed reports whether the consent with id was used, and at which
+// height.
+func ConsentUsed(r state.Reader, id block.Hash) (height uint64, used bool, err error) {
+	v, ok, err := r.Get(state.UsedConsentKey(id))
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, true, fmt.Errorf("contracts: used-consent record of %d bytes", len(v))
+	}
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+// ActionUpgrade is the consent action kind of a contract upgrade.
+const ActionUpgrade = "contract-upgrade"
+
+// UpgradeAction is the action a consent group approves to upgrade the
+// contract at addr to the code with codeHash: kind ActionUpgrade, data
+// address ‖ code hash.
+func UpgradeAction(addr, codeHash block.Hash) consent.Action {
+	return consent.Action{Kind: ActionUpgrade, Data: append(append([]byte(nil), addr[:]...), codeHash[:]...)}
+}
+
+// CallAction is the action a consent must be for when a contract at addr
+// passes msg to consent_verify in its method: consent.CallAction(address,
+// method, msg).
+func CallAction(addr block.Hash, method string, msg []byte) consent.Action {
+	return consent.CallAction(addr[:], method, msg)
+}
+
+func pad32(k []byte) []byte {
+	if len(k) == 32 {
+		return k
+	}
+	out := make([]byte, 32)
+	copy(out, k)
+	return out
+}

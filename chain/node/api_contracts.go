@@ -1,0 +1,160 @@
+package node
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/contracts"
+	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/chain/view"
+	"github.com/trialchain/trialchain/vm"
+)
+
+// maxQueryBody bounds a POST /v1/query body: the arguments (hex doubles
+// them) plus the envelope.
+const maxQueryBody = 2*block.MaxArgsBytes + 4096
+
+// Contracts returns the node's contract runtime (nil if the node was given
+// another state.Contracts).
+func (n *Node) Contracts() *contracts.Runtime { return n.contracts }
+
+// Query runs a read-only contract call against the latest committed state
+// (see contracts.Runtime.Query).
+func (n *Node) Query(r *http.Request, q contracts.Query) (*contracts.QueryResult, uint64, error) {
+	if n.contracts == nil {
+		return nil, 0, errors.New("node: contracts are not enabled on this node")
+	}
+	head := n.ledger.Head()
+	res, err := n.contracts.Query(r.Context(), n.store, state.BlockContext{Height: head.Height, TimeUnixMilli: head.TimeUnixMilli}, q)
+	return res, head.Height, err
+}
+
+func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxQueryBody+1))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "read", fmt.Errorf("reading the query: %w", err))
+		return
+	}
+	if len(body) > maxQueryBody {
+		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("query over %d bytes", maxQueryBody))
+		return
+	}
+	var req view.QueryRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeErr(w, http.StatusBadRequest, "malformed", fmt.Errorf("query: want {\"contract\": hex, \"method\": name, \"args\": text}: %w", err))
+		return
+	}
+	args := []byte(req.Args)
+	if req.ArgsHex != "" {
+		if req.Args != "" {
+			writeErr(w, http.StatusBadRequest, "malformed", errors.New("query: give args or args_hex, not both"))
+			return
+		}
+		if args, err = hex.DecodeString(req.ArgsHex); err != nil {
+			writeErr(w, http.StatusBadRequest, "malformed", fmt.Errorf("query: args_hex: %w", err))
+			return
+		}
+	}
+	if req.Method == "" || len(req.Method) > block.MaxMethodBytes {
+		writeErr(w, http.StatusBadRequest, "malformed", fmt.Errorf("query: method must be 1..%d bytes", block.MaxMethodBytes))
+		return
+	}
+	res, height, err := n.Query(r, contracts.Query{Contract: req.Contract, Method: req.Method, Args: args, GasLimit: req.Gas})
+	switch {
+	case errors.Is(err, contracts.ErrNoContract):
+		writeErr(w, http.StatusNotFound, "not_found", err)
+		return
+	case err != nil:
+		writeErr(w, http.StatusServiceUnavailable, "unavailable", err)
+		return
+	}
+	out := view.QueryResult{Contract: req.Contract, Method: req.Method, Height: height, Status: "ok",
+		GasUsed: res.GasUsed}
+	if res.Err != nil {
+		out.Status, out.Error = "failed", res.Err.Error()
+		var ce *vm.CallError
+		if errors.As(res.Err, &ce) {
+			out.Code = ce.Code.String()
+		}
+	} else {
+		out.Result = hex.EncodeToString(res.Output)
+		if len(res.Output) > 0 && json.Valid(res.Output) {
+			out.ResultJSON = json.RawMessage(res.Output)
+		}
+	}
+	for _, e := range res.Events {
+		ev := view.Event{Type: e.Type, Data: hex.EncodeToString(e.Data)}
+		if !e.Source.IsZero() {
+			ev.Source = e.Source.String()
+		}
+		out.Events = append(out.Events, ev)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (n *Node) handleContract(w http.ResponseWriter, r *http.Request) {
+	addr, err := block.ParseHash(r.PathValue("addr"))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "bad_address", err)
+		return
+	}
+	if n.contracts == nil {
+		writeErr(w, http.StatusNotImplemented, "disabled", errors.New("contracts are not enabled on this node"))
+		return
+	}
+	info, err := n.contracts.Info(r.Context(), n.store, addr)
+	switch {
+	case errors.Is(err, contracts.ErrNoContract):
+		writeErr(w, http.StatusNotFound, "not_found", err)
+		return
+	case err != nil:
+		writeErr(w, http.StatusInternalServerError, "store", err)
+		return
+	}
+	v := view.Contract{Address: addr, CodeHash: info.CodeHash, CodeSize: info.CodeSize, Policy: info.Policy.String(),
+		Owner: hex.EncodeToString(info.Owner), Deployer: hex.EncodeToString(info.Deployer), Label: info.Label,
+		Height: info.Height, Upgraded: info.Upgraded, Methods: info.Methods}
+	if m, ok, _ := state.LookupMember(n.store, info.Deployer); ok {
+		v.DeployerName = m.Name
+	}
+	if v.Methods == nil {
+		v.Methods = []string{}
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (n *Node) handleConsentGroup(w http.ResponseWriter, r *http.Request) {
+	id, err := block.ParseHash(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "bad_id", err)
+		return
+	}
+	g, err := contracts.Group(n.store, id)
+	switch {
+	case errors.Is(err, contracts.ErrNoGroup):
+		writeErr(w, http.StatusNotFound, "not_found", err)
+		return
+	case err != nil:
+		writeErr(w, http.StatusInternalServerError, "store", err)
+		return
+	}
+	js, err := g.MarshalJSON()
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, "encode", err)
+		return
+	}
+	raw, err := g.MarshalBinary()
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, "encode", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view.ConsentGroup{ID: id, Group: js, Raw: hex.EncodeToString(raw)})
+}

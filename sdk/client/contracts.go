@@ -1,0 +1,103 @@
+package client
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/chain/view"
+)
+
+// Gas prices of contract transactions beyond the intrinsic gas, as charged
+// by chain/contracts (kept equal there by a test): per byte of code, and
+// per byte stored.
+const (
+	gasCodePerByte = 4
+	recordBytes    = 512 // upper bound of a contract record's encoding
+)
+
+// DeployGas is the gas a deploy (or upgrade) of code with the given
+// payload needs: intrinsic gas, plus code validation and storage, plus the
+// record. It is exact or a slight overestimate (the code is charged for
+// storage even if the chain already stores the same code).
+func DeployGas(payloadLen, codeLen int) uint64 {
+	return state.GasBase + state.GasPerByte*uint64(payloadLen) +
+		(gasCodePerByte+state.GasPerStorage)*uint64(codeLen) + state.GasPerStorage*recordBytes
+}
+
+// DeployTx builds and signs a deploy transaction with a fresh nonce and a
+// gas limit of DeployGas. policy is block.PolicyImmutable (owner nil),
+// block.PolicyOwner (owner nil = the sender, or a member key) or
+// block.PolicyGroup (owner = the consent group id). The contract's address
+// is ContractAddress(tx).
+func DeployTx(key ed25519.PrivateKey, chainID string, code []byte, policy block.Policy, owner []byte, label string) *block.Tx {
+	p := (&block.DeployPayload{Code: code, Policy: policy, Owner: owner, Label: label}).Encode()
+	return Sign(key, chainID, block.KindDeploy, p, DeployGas(len(p), len(code)))
+}
+
+// ContractAddress is the address of the contract a deploy transaction creates.
+func ContractAddress(tx *block.Tx) block.Hash { return block.ContractAddress(tx.Sender, tx.Nonce) }
+
+// CallTx builds and signs a call of method on contract with args (the Go
+// SDK decodes JSON) and a gas limit.
+func CallTx(key ed25519.PrivateKey, chainID string, contract block.Hash, method string, args []byte, gas uint64) *block.Tx {
+	p := (&block.CallPayload{Contract: contract, Method: method, Args: args}).Encode()
+	return Sign(key, chainID, block.KindCall, p, gas)
+}
+
+// UpgradeTx builds and signs an upgrade of contract to code; consent is the
+// encoded consent of the owner group (nil under the owner policy).
+func UpgradeTx(key ed25519.PrivateKey, chainID string, contract block.Hash, code, consent []byte) *block.Tx {
+	p := (&block.UpgradePayload{Contract: contract, Code: code, Consent: consent}).Encode()
+	gas := DeployGas(len(p), len(code))
+	if len(consent) > 0 {
+		gas += 200_000 + 8*state.GasPerStorage // the consent verification
+	}
+	return Sign(key, chainID, block.KindUpgrade, p, gas)
+}
+
+// ConsentGroupTx builds and signs the registration of a consent group;
+// groupBin is its canonical encoding (group.bin of the ceremony).
+func ConsentGroupTx(key ed25519.PrivateKey, chainID string, groupBin []byte) *block.Tx {
+	gas := state.GasBase + (state.GasPerByte+state.GasPerStorage)*uint64(len(groupBin))
+	return Sign(key, chainID, block.KindConsentGroup, groupBin, gas)
+}
+
+// Query runs a read-only call of method on contract with args against the
+// node's latest committed state, without consensus. A contract that fails
+// is not an error: the result's Status is "failed" and Error says why.
+// gas 0 uses the node's default.
+func (c *Client) Query(ctx context.Context, contract block.Hash, method string, args []byte, gas uint64) (*view.QueryResult, error) {
+	body, err := json.Marshal(view.QueryRequest{Contract: contract, Method: method, ArgsHex: fmt.Sprintf("%x", args), Gas: gas})
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	var out view.QueryResult
+	if err := c.do(ctx, http.MethodPost, "/v1/query", body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Contract returns what the node knows of the contract at addr: code hash,
+// policy, owner, deployer, label, heights and methods.
+func (c *Client) Contract(ctx context.Context, addr block.Hash) (*view.Contract, error) {
+	var out view.Contract
+	if err := c.do(ctx, http.MethodGet, "/v1/contracts/"+addr.String(), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ConsentGroup returns the consent group registered under id.
+func (c *Client) ConsentGroup(ctx context.Context, id block.Hash) (*view.ConsentGroup, error) {
+	var out view.ConsentGroup
+	if err := c.do(ctx, http.MethodGet, "/v1/consent-groups/"+id.String(), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
