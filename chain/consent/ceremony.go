@@ -75,6 +75,19 @@ func NewGroup(rand io.Reader, spec GroupSpec) (*Group, []*SealedShare, error) {
 	return deal(rand, spec, key)
 }
 
+// DealWithKey is NewGroup with an existing RSA key instead of a freshly
+// generated one: the key must be made of safe primes (CIRCL's
+// GenerateKey). It exists for demonstrations and tests, where minutes of
+// safe-prime search per group are too slow; whoever holds the key file can
+// sign alone, so a real consent group is made with NewGroup. The caller
+// keeps ownership of key (it is not wiped).
+func DealWithKey(rand io.Reader, spec GroupSpec, key *rsa.PrivateKey) (*Group, []*SealedShare, error) {
+	if key == nil || key.N.BitLen() < MinKeyBits || key.N.BitLen() > MaxKeyBits {
+		return nil, nil, fmt.Errorf("%w: dealer key must be %d..%d bits", ErrInvalidGroup, MinKeyBits, MaxKeyBits)
+	}
+	return deal(rand, spec, key)
+}
+
 // groupFromSpec builds and validates the public group. With a nil pub it
 // only checks the spec (using a placeholder key).
 func groupFromSpec(spec GroupSpec, pub *rsa.PublicKey) (*Group, error) {

@@ -10,8 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/keys"
 	"github.com/trialchain/trialchain/chain/node"
+	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 )
 
@@ -101,5 +103,47 @@ func emit(cmd *cobra.Command, v any, text func(w io.Writer)) error {
 		return enc.Encode(v)
 	}
 	text(w)
+	return nil
+}
+
+// submitTx builds a transaction with the --from key and the node's chain
+// id, and submits it (waiting for the receipt with wait).
+func submitTx(cmd *cobra.Command, from string, wait bool, build func(k ed25519.PrivateKey, chainID string) *block.Tx) (*view.Submitted, error) {
+	key, err := signer(cmd, from)
+	if err != nil {
+		return nil, err
+	}
+	c, err := clientFor(cmd)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.Status(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	tx := build(key, st.ChainID)
+	res, err := c.Submit(cmd.Context(), tx, wait)
+	if err != nil {
+		return nil, fmt.Errorf("%s transaction refused: %w", tx.Kind, err)
+	}
+	return res, nil
+}
+
+// emitReceipt prints a submitted transaction (and its receipt) and turns a
+// failed receipt into exit status 1.
+func emitReceipt(cmd *cobra.Command, res *view.Submitted, what string) error {
+	if err := emit(cmd, res, func(w io.Writer) {
+		fmt.Fprintf(w, "%s\ntx %s\n", what, res.Hash)
+		if res.Receipt != nil {
+			printReceipt(w, res.Receipt)
+		} else {
+			fmt.Fprintln(w, "submitted; use --wait to wait for the block")
+		}
+	}); err != nil {
+		return err
+	}
+	if res.Receipt != nil && res.Receipt.Status != "ok" {
+		return &exitError{code: 1, msg: "transaction failed: " + res.Receipt.Error}
+	}
 	return nil
 }

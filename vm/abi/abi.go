@@ -92,7 +92,7 @@ const Absent = -1
 const (
 	MaxKeyLen     = 1024
 	MaxValueLen   = 64 << 10
-	MaxTopicLen   = 256
+	MaxTopicLen   = 128      // = block.MaxNameBytes: a receipt event type holds it
 	MaxEventLen   = 16 << 10 // event data
 	MaxEvents     = 256      // events per call
 	MaxArgsLen    = 64 << 10
