@@ -290,3 +290,11 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("keys list: %q", out)
 	}
 }
+
+// buildWasm compiles a contract package to a .wasm file.
+func buildWasm(pkgDir, out string) ([]byte, error) {
+	cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, ".")
+	cmd.Dir = pkgDir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	return cmd.CombinedOutput()
+}
