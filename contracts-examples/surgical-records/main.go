@@ -1,0 +1,289 @@
+// Command surgical-records is the TrialChain contract for surgical
+// procedure records. A site records a procedure (pending); it becomes final
+// only when the surgical team's consent group co-signs it (e.g. 2 of 3) with
+// a threshold consent over model.SignDigest. Addenda and corrections are new
+// records referencing the final original with a reason; the original is
+// never changed. A final record can be linked to a trial subject. Build it
+// with:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o surgical-records.wasm ./contracts-examples/surgical-records
+//
+// Methods:
+//
+//	record  model.RecordArgs        site: a procedure, pending; returns the record and its digest to co-sign
+//	cosign  model.CosignArgs        anyone relaying the team's consent: makes the record final
+//	amend   model.SurgeryAmendArgs  site of the original: an addendum or correction of a final record, pending
+//	link    model.LinkArgs          site of the record: link a final record to a trial subject
+//	final   model.RecordQuery       anyone: the record if final, else refused
+//	show    model.RecordQuery       anyone: model.RecordView
+//
+// Every refusal aborts the call with a reason and writes nothing.
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/trialchain/trialchain/sdk/contract"
+	"github.com/trialchain/trialchain/trials/model"
+)
+
+// State layout (JSON values):
+//
+//	rec/<id>                 model.SurgicalRecord
+//	amd/<original>/<id>      id of an amendment of original
+//	link/<id>/<seq>          model.Link
+//	n/<name>                 counters
+//	consent/<sha256>         a consumed consent
+var (
+	records  = contract.NewMap[model.SurgicalRecord]("rec")
+	amds     = contract.NewMap[string]("amd")
+	links    = contract.NewMap[model.Link]("link")
+	counters = contract.NewMap[int64]("n")
+	used     = contract.NewMap[uint64]("consent")
+)
+
+func refuse(code, format string, args ...any) error {
+	return &model.Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+func next(name string) int64 {
+	n, _ := counters.Get(name)
+	n++
+	counters.Set(name, n)
+	return n
+}
+
+func manifest(s model.Signature) (model.Manifestation, error) {
+	if err := s.Validate(); err != nil {
+		return model.Manifestation{}, err
+	}
+	return model.Manifest(s, contract.BlockTimeMilli(), contract.Caller(), contract.CallerOrg()), nil
+}
+
+// checkConsent is the one consent check: the consent of group over the
+// action digest, accepted once.
+func checkConsent(group string, digest [32]byte, consent []byte) (string, error) {
+	if len(consent) == 0 {
+		return "", refuse("consent-required", "this needs the consent of consent group %s over action %x; none was given", group, digest)
+	}
+	h := contract.SHA256(consent)
+	key := hex.EncodeToString(h[:])
+	if _, ok := used.Get(key); ok {
+		return "", refuse("consent-required", "this consent (%s) was already used", key[:16])
+	}
+	if !contract.VerifyConsent(group, digest[:], consent) {
+		return "", refuse("consent-required", "the consent is not a valid consent of group %s for action %x", group, digest)
+	}
+	used.Set(key, contract.BlockHeight())
+	return key, nil
+}
+
+func requireSite(org string) error {
+	if err := contract.CheckRole("site"); err != nil {
+		return refuse("forbidden", "only a site may do this (caller role %q)", contract.CallerRole())
+	}
+	if org != "" && contract.CallerOrg() != org {
+		return refuse("forbidden", "the record belongs to site %q, not %q", org, contract.CallerOrg())
+	}
+	return nil
+}
+
+func load(id string) (model.SurgicalRecord, error) {
+	r, ok := records.Get(id)
+	if !ok {
+		return r, refuse("not-found", "no surgical record %q", id)
+	}
+	return r, nil
+}
+
+func requireFinal(r *model.SurgicalRecord, doing string) error {
+	if r.Status != model.RecordFinal {
+		return refuse("wrong-state", "cannot %s: record %s is %s, not final: it must first be co-signed by its surgical team's consent group %s", doing, r.ID, r.Status, r.Procedure.TeamGroup)
+	}
+	return nil
+}
+
+//go:wasmexport record
+func record() {
+	contract.Handle(func(a model.RecordArgs) (any, error) {
+		if err := requireSite(""); err != nil {
+			return nil, err
+		}
+		p := a.Procedure
+		if p.Site != contract.CallerOrg() {
+			return nil, refuse("forbidden", "procedure site %q is not the recording organisation %q", p.Site, contract.CallerOrg())
+		}
+		if err := p.Validate(contract.BlockTimeMilli()); err != nil {
+			return nil, err
+		}
+		if _, ok := records.Get(p.ID); ok {
+			return nil, refuse("exists", "record %q exists; add an addendum or correction instead", p.ID)
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		r := model.SurgicalRecord{ID: p.ID, Kind: model.RecordOriginal, Procedure: p, Status: model.RecordPending,
+			Manifestation: m, Height: contract.BlockHeight()}
+		d := model.SignDigest(&r)
+		r.Digest = hex.EncodeToString(d[:])
+		records.Set(r.ID, r)
+		contract.EmitJSON("surgery.recorded", map[string]any{"record": r.ID, "digest": r.Digest})
+		return r, nil
+	})
+}
+
+//go:wasmexport cosign
+func cosign() {
+	contract.Handle(func(a model.CosignArgs) (any, error) {
+		r, err := load(a.Record)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status == model.RecordFinal {
+			return nil, refuse("wrong-state", "record %s is already final", r.ID)
+		}
+		d := model.SignDigest(&r)
+		ch, err := checkConsent(r.Procedure.TeamGroup, d, a.Consent)
+		if err != nil {
+			return nil, err
+		}
+		r.Status = model.RecordFinal
+		r.Cosign = &model.Cosign{ConsentHash: ch, Group: r.Procedure.TeamGroup, Time: model.FormatMilli(contract.BlockTimeMilli()), Height: contract.BlockHeight()}
+		records.Set(r.ID, r)
+		contract.EmitJSON("surgery.final", map[string]any{"record": r.ID})
+		return r, nil
+	})
+}
+
+//go:wasmexport amend
+func amend() {
+	contract.Handle(func(a model.SurgeryAmendArgs) (any, error) {
+		orig, err := load(a.Record)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireSite(orig.Procedure.Site); err != nil {
+			return nil, err
+		}
+		if err := requireFinal(&orig, "amend it"); err != nil {
+			return nil, err
+		}
+		if a.Reason == "" || len(a.Reason) > model.MaxText {
+			return nil, refuse("invalid", "an addendum or correction needs a reason (at most %d bytes)", model.MaxText)
+		}
+		r := model.SurgicalRecord{Kind: a.Kind, Amends: orig.ID, Reason: a.Reason, Status: model.RecordPending, Height: contract.BlockHeight()}
+		switch a.Kind {
+		case model.RecordAddendum:
+			if a.Text == "" || len(a.Text) > model.MaxText || a.Procedure != nil {
+				return nil, refuse("invalid", "an addendum carries text (1..%d bytes) and no procedure", model.MaxText)
+			}
+			r.Text = a.Text
+			r.Procedure = orig.Procedure
+		case model.RecordCorrection:
+			if a.Procedure == nil {
+				return nil, refuse("invalid", "a correction carries the whole corrected procedure")
+			}
+			p := *a.Procedure
+			if p.ID != orig.ID || p.Site != orig.Procedure.Site || p.Patient != orig.Procedure.Patient {
+				return nil, refuse("invalid", "a correction keeps the record id, site and patient of %s", orig.ID)
+			}
+			if err := p.Validate(contract.BlockTimeMilli()); err != nil {
+				return nil, err
+			}
+			r.Text = a.Text
+			r.Procedure = p
+		default:
+			return nil, refuse("invalid", "kind %q must be addendum or correction", a.Kind)
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		r.Manifestation = m
+		r.ID = orig.ID + "." + a.Kind[:1] + itoa(next("amd/"+orig.ID))
+		d := model.SignDigest(&r)
+		r.Digest = hex.EncodeToString(d[:])
+		records.Set(r.ID, r)
+		amds.Set(orig.ID+"/"+r.ID, r.ID)
+		contract.EmitJSON("surgery.amended", map[string]any{"record": r.ID, "amends": orig.ID, "kind": a.Kind, "digest": r.Digest})
+		return r, nil
+	})
+}
+
+func itoa(n int64) string { return fmt.Sprint(n) }
+
+//go:wasmexport link
+func link() {
+	contract.Handle(func(a model.LinkArgs) (any, error) {
+		r, err := load(a.Record)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireSite(r.Procedure.Site); err != nil {
+			return nil, err
+		}
+		if err := requireFinal(&r, "link it to a trial subject"); err != nil {
+			return nil, err
+		}
+		if a.Trial == "" || len(a.Trial) > model.MaxID {
+			return nil, refuse("invalid", "trial is required")
+		}
+		if err := model.ValidateSubjectID(a.Subject); err != nil {
+			return nil, err
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		l := model.Link{Trial: a.Trial, Subject: a.Subject, Manifestation: m, Height: contract.BlockHeight()}
+		links.Set(r.ID+"/"+model.Seq("", next("link/"+r.ID)), l)
+		contract.EmitJSON("surgery.linked", map[string]any{"record": r.ID, "trial": a.Trial, "subject": a.Subject})
+		return l, nil
+	})
+}
+
+//go:wasmexport final
+func final() {
+	contract.Handle(func(a model.RecordQuery) (any, error) {
+		r, err := load(a.Record)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireFinal(&r, "use it as final"); err != nil {
+			return nil, err
+		}
+		return r, nil
+	})
+}
+
+//go:wasmexport show
+func show() {
+	contract.Handle(func(a model.RecordQuery) (any, error) {
+		r, err := load(a.Record)
+		if err != nil {
+			return nil, err
+		}
+		v := model.RecordView{Record: r}
+		contract.Scan([]byte("amd/"+r.ID+"/"), func(_, b []byte) bool {
+			var id string
+			if json.Unmarshal(b, &id) == nil {
+				v.Amendments = append(v.Amendments, id)
+			}
+			return true
+		})
+		contract.Scan([]byte("link/"+r.ID+"/"), func(k, b []byte) bool {
+			var l model.Link
+			if err := json.Unmarshal(b, &l); err != nil {
+				contract.Abortf("corrupt state %q: %v", k, err)
+			}
+			v.Links = append(v.Links, l)
+			return true
+		})
+		return v, nil
+	})
+}
+
+func main() {}

@@ -1,0 +1,691 @@
+// Command trial-protocol is the TrialChain contract for a clinical trial's
+// protocol and site data: registration with pre-specified outcomes,
+// amendments only with the consent of the trial's consent group,
+// enrolment, case-report forms, corrections, adverse events, database lock,
+// results and the outcome-reporting report. Build it with:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o trial-protocol.wasm ./contracts-examples/trial-protocol
+//
+// Methods (JSON arguments are the model types named):
+//
+//	register  model.RegisterArgs   sponsor: a new protocol, version 1, status registered
+//	activate  model.TrialArgs      sponsor: open enrolment (status active)
+//	amend     model.AmendArgs      sponsor: a new version, with the consent group's consent
+//	enroll    model.EnrollArgs     allowed site: a pseudonymous subject (first one freezes the baseline outcomes)
+//	submit    model.SubmitArgs     allowed site: a case-report form, validated; public fields + record hash kept
+//	correct   model.CorrectArgs    the submitting site: a correction entry with a reason
+//	ae        model.AEArgs         allowed site: an adverse event; serious ones reported >24 h after awareness are flagged late
+//	lock      model.TrialArgs      sponsor: database lock
+//	results   model.ResultsArgs    sponsor, after lock: results; returns and stores the outcome-reporting report
+//	show      model.TrialArgs      anyone: model.TrialView (protocol, status, baseline, amendment history)
+//	entry     {trial, entry}       anyone: model.EntryView
+//	list      model.TrialArgs      anyone: kind subjects | entries | aes | amendments
+//	report    model.TrialArgs      anyone: the stored model.Report
+//
+// Every refusal aborts the call with a reason ("code: what to fix") and
+// writes nothing.
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/trialchain/trialchain/sdk/contract"
+	"github.com/trialchain/trialchain/trials/model"
+)
+
+// State layout (all JSON):
+//
+//	trial/<id>                       model.TrialState
+//	amend/<id>/<version>             model.Amendment
+//	subj/<id>/<subject>              model.Subject
+//	entry/<id>/<seq>                 model.Entry
+//	done/<id>/<subject>/<visit>/<form>   entry id of the submission
+//	corr/<id>/<entry>/<seq>          id of a correction of entry
+//	ae/<id>/<seq>                    model.AdverseEvent
+//	results/<id>                     model.ResultsArgs as submitted (+ manifestation)
+//	report/<id>                      model.Report
+//	consent/<sha256>                 a consumed consent
+var (
+	trials      = contract.NewMap[model.TrialState]("trial")
+	amends      = contract.NewMap[model.Amendment]("amend")
+	subjects    = contract.NewMap[model.Subject]("subj")
+	entries     = contract.NewMap[model.Entry]("entry")
+	done        = contract.NewMap[string]("done")
+	corrs       = contract.NewMap[string]("corr")
+	aes         = contract.NewMap[model.AdverseEvent]("ae")
+	results     = contract.NewMap[storedResults]("results")
+	reports     = contract.NewMap[model.Report]("report")
+	usedConsent = contract.NewMap[uint64]("consent")
+)
+
+type storedResults struct {
+	model.ResultsArgs
+	Manifestation model.Manifestation `json:"manifestation"`
+	Height        uint64              `json:"height"`
+}
+
+func refuse(code, format string, args ...any) error {
+	return &model.Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+func manifest(s model.Signature) (model.Manifestation, error) {
+	if err := s.Validate(); err != nil {
+		return model.Manifestation{}, err
+	}
+	return model.Manifest(s, contract.BlockTimeMilli(), contract.Caller(), contract.CallerOrg()), nil
+}
+
+func loadTrial(id string) (model.TrialState, error) {
+	t, ok := trials.Get(id)
+	if !ok {
+		return t, refuse("not-found", "no trial %q is registered", id)
+	}
+	return t, nil
+}
+
+func requireSponsor(t *model.TrialState) error {
+	if err := contract.CheckRole("sponsor"); err != nil {
+		return refuse("forbidden", "only the sponsor may do this (caller role %q)", contract.CallerRole())
+	}
+	if org := contract.CallerOrg(); org != t.Protocol.Sponsor {
+		return refuse("forbidden", "trial %s belongs to sponsor %q, not %q", t.Protocol.ID, t.Protocol.Sponsor, org)
+	}
+	return nil
+}
+
+func requireSite(t *model.TrialState) error {
+	if err := contract.CheckRole("site"); err != nil {
+		return refuse("forbidden", "only a trial site may do this (caller role %q)", contract.CallerRole())
+	}
+	if org := contract.CallerOrg(); !t.Protocol.HasSite(org) {
+		return refuse("site-not-allowed", "site %q is not allowed by the protocol of %s (allowed: %v)", org, t.Protocol.ID, t.Protocol.Sites)
+	}
+	return nil
+}
+
+func requireStatus(t *model.TrialState, want string, doing string) error {
+	if t.Status != want {
+		return refuse("wrong-state", "cannot %s: trial %s is %s, it must be %s", doing, t.Protocol.ID, t.Status, want)
+	}
+	return nil
+}
+
+// checkConsent is the one consent check: the consent (combined threshold
+// signature, bytes from the call) of group over the action digest. A
+// consent is accepted once.
+func checkConsent(group string, digest [32]byte, consent []byte) (string, error) {
+	if len(consent) == 0 {
+		return "", refuse("consent-required", "this needs the consent of consent group %s over action %x; none was given", group, digest)
+	}
+	h := contract.SHA256(consent)
+	key := hex.EncodeToString(h[:])
+	if _, used := usedConsent.Get(key); used {
+		return "", refuse("consent-required", "this consent (%s) was already used", key[:16])
+	}
+	if !contract.VerifyConsent(group, digest[:], consent) {
+		return "", refuse("consent-required", "the consent is not a valid consent of group %s for action %x", group, digest)
+	}
+	usedConsent.Set(key, contract.BlockHeight())
+	return key, nil
+}
+
+//go:wasmexport register
+func register() {
+	contract.Handle(func(a model.RegisterArgs) (any, error) {
+		if err := contract.CheckRole("sponsor"); err != nil {
+			return nil, refuse("forbidden", "only a sponsor may register a trial (caller role %q)", contract.CallerRole())
+		}
+		p := a.Protocol
+		p.Version = 1
+		p.Sponsor = contract.CallerOrg()
+		if err := p.Validate(); err != nil {
+			return nil, err
+		}
+		if _, ok := trials.Get(p.ID); ok {
+			return nil, refuse("exists", "trial %q is already registered; change it with an amendment", p.ID)
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		t := model.TrialState{Protocol: p, Status: model.StatusRegistered, Registered: m}
+		trials.Set(p.ID, t)
+		contract.EmitJSON("trial.registered", map[string]any{"trial": p.ID, "version": 1, "outcomes": len(p.Outcomes), "hash": model.Hash(p)})
+		return t, nil
+	})
+}
+
+//go:wasmexport activate
+func activate() {
+	contract.Handle(func(a model.TrialArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireSponsor(&t); err != nil {
+			return nil, err
+		}
+		if err := requireStatus(&t, model.StatusRegistered, "activate"); err != nil {
+			return nil, err
+		}
+		if _, err := manifest(a.Signature); err != nil {
+			return nil, err
+		}
+		t.Status = model.StatusActive
+		trials.Set(t.Protocol.ID, t)
+		contract.EmitJSON("trial.activated", map[string]any{"trial": t.Protocol.ID})
+		return t, nil
+	})
+}
+
+//go:wasmexport amend
+func amend() {
+	contract.Handle(func(a model.AmendArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireSponsor(&t); err != nil {
+			return nil, err
+		}
+		if t.Status == model.StatusLocked || t.Status == model.StatusReported {
+			return nil, refuse("wrong-state", "trial %s is %s: the protocol can no longer be amended", t.Protocol.ID, t.Status)
+		}
+		if a.Version != t.Protocol.Version+1 {
+			return nil, refuse("invalid", "amendment version must be %d (the protocol is at version %d), have %d", t.Protocol.Version+1, t.Protocol.Version, a.Version)
+		}
+		parts := a.Changes.Parts()
+		if len(parts) == 0 {
+			return nil, refuse("invalid", "the amendment changes nothing")
+		}
+		if err := validText("reason", a.Reason); err != nil {
+			return nil, err
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		np := a.Changes.Apply(t.Protocol)
+		if err := np.Validate(); err != nil {
+			return nil, err
+		}
+		if t.Subjects > 0 && a.Changes.Forms != nil {
+			// Forms already used by entries keep their ids: refuse removal.
+			for _, f := range t.Protocol.Forms {
+				if _, ok := np.Form(f.ID); !ok {
+					return nil, refuse("invalid", "form %q has entries and cannot be removed; add a new form instead", f.ID)
+				}
+			}
+		}
+		digest := model.AmendmentDigest(a.Trial, a.Version, a.Reason, a.Changes)
+		ch, err := checkConsent(t.Protocol.ConsentGroup, digest, a.Consent)
+		if err != nil {
+			return nil, err
+		}
+		am := model.Amendment{
+			Trial: a.Trial, Version: a.Version, Reason: a.Reason, Changes: a.Changes, Parts: parts,
+			OutcomeChanges: model.DiffOutcomes(t.Protocol.Outcomes, np.Outcomes),
+			AfterEnrolment: t.Subjects > 0, Digest: hex.EncodeToString(digest[:]), ConsentHash: ch,
+			ConsentGroup: t.Protocol.ConsentGroup, Manifestation: m, Height: contract.BlockHeight(),
+		}
+		amends.Set(a.Trial+"/"+model.Seq("", int64(a.Version)), am)
+		t.Protocol = np
+		t.Amendments++
+		trials.Set(a.Trial, t)
+		contract.EmitJSON("trial.amended", map[string]any{"trial": a.Trial, "version": a.Version, "parts": parts, "outcomeChanges": am.OutcomeChanges})
+		return am, nil
+	})
+}
+
+//go:wasmexport enroll
+func enroll() {
+	contract.Handle(func(a model.EnrollArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireSite(&t); err != nil {
+			return nil, err
+		}
+		if err := requireStatus(&t, model.StatusActive, "enrol"); err != nil {
+			return nil, err
+		}
+		if err := model.ValidateSubjectID(a.Subject); err != nil {
+			return nil, err
+		}
+		if !model.IsHash(a.ConsentDocHash) {
+			return nil, refuse("invalid", "consentDocHash must be the SHA-256 (64 lowercase hex) of the signed consent document")
+		}
+		if a.ProtocolVersion != t.Protocol.Version {
+			return nil, refuse("invalid", "the subject consented to protocol version %d but the protocol is at version %d: re-consent the subject", a.ProtocolVersion, t.Protocol.Version)
+		}
+		if a.Arm != "" && !hasArm(&t.Protocol, a.Arm) {
+			return nil, refuse("invalid", "arm %q is not in the protocol", a.Arm)
+		}
+		key := a.Trial + "/" + a.Subject
+		if _, ok := subjects.Get(key); ok {
+			return nil, refuse("exists", "subject %s is already enrolled in %s", a.Subject, a.Trial)
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		s := model.Subject{ID: a.Subject, Trial: a.Trial, Site: contract.CallerOrg(), Arm: a.Arm,
+			ConsentDocHash: a.ConsentDocHash, ProtocolVersion: a.ProtocolVersion, Manifestation: m, Height: contract.BlockHeight()}
+		subjects.Set(key, s)
+		if t.Subjects == 0 { // the first enrolment commits the outcomes
+			t.Baseline = append([]model.Outcome(nil), t.Protocol.Outcomes...)
+			t.BaselineAt = m.Time
+			t.BaselineVer = t.Protocol.Version
+			t.BaselineDate = t.Protocol.StartDate
+		}
+		t.Subjects++
+		trials.Set(a.Trial, t)
+		contract.EmitJSON("trial.enrolled", map[string]any{"trial": a.Trial, "subject": a.Subject, "site": s.Site})
+		return s, nil
+	})
+}
+
+func hasArm(p *model.Protocol, id string) bool {
+	for _, a := range p.Arms {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func validText(field, s string) error {
+	if len(s) == 0 {
+		return refuse("invalid", "%s is required", field)
+	}
+	if len(s) > model.MaxText {
+		return refuse("invalid", "%s is longer than %d bytes", field, model.MaxText)
+	}
+	return nil
+}
+
+// checkEntry validates the fields of a form submission for subject at
+// visit and returns the entry to store (without id, kind and links).
+func checkEntry(t *model.TrialState, subject, visit, form string, fields map[string]model.FieldValue, recordHash string, sig model.Signature) (model.Entry, error) {
+	var e model.Entry
+	s, ok := subjects.Get(t.Protocol.ID + "/" + subject)
+	if !ok {
+		return e, refuse("not-found", "subject %q is not enrolled in %s", subject, t.Protocol.ID)
+	}
+	if s.Site != contract.CallerOrg() {
+		return e, refuse("forbidden", "subject %s is enrolled at site %q, not %q", subject, s.Site, contract.CallerOrg())
+	}
+	v, ok := t.Protocol.Visit(visit)
+	if !ok {
+		return e, refuse("not-found", "visit %q is not in the protocol of %s", visit, t.Protocol.ID)
+	}
+	f, ok := t.Protocol.Form(form)
+	if !ok {
+		return e, refuse("not-found", "form %q is not in the protocol of %s", form, t.Protocol.ID)
+	}
+	inVisit := false
+	for _, id := range v.Forms {
+		inVisit = inVisit || id == form
+	}
+	if !inVisit {
+		return e, refuse("not-found", "form %q is not collected at visit %q (visit forms: %v)", form, visit, v.Forms)
+	}
+	public, err := model.ValidateSubmission(f, fields)
+	if err != nil {
+		return e, err
+	}
+	if !model.IsHash(recordHash) {
+		return e, refuse("invalid", "recordHash must be the SHA-256 (64 lowercase hex) of the full record kept encrypted off chain")
+	}
+	m, err := manifest(sig)
+	if err != nil {
+		return e, err
+	}
+	var private []string
+	var commits []string
+	for _, fd := range f.Fields {
+		for _, name := range sortedNames(fields) {
+			if base := baseName(name); base == fd.ID && !fd.Public {
+				private = append(private, name)
+				commits = append(commits, name+"="+fields[name].Commit)
+			}
+		}
+	}
+	e = model.Entry{Trial: t.Protocol.ID, Subject: subject, Visit: visit, Form: form, Site: contract.CallerOrg(),
+		Public: public, Private: private, RecordHash: recordHash, ProtocolVer: t.Protocol.Version,
+		Manifestation: m, Height: contract.BlockHeight()}
+	if len(commits) > 0 {
+		e.Commitments = model.Hash(commits)
+	}
+	return e, nil
+}
+
+func baseName(n string) string {
+	for i := 0; i < len(n); i++ {
+		if n[i] == '#' {
+			return n[:i]
+		}
+	}
+	return n
+}
+
+func sortedNames(m map[string]model.FieldValue) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func openForData(t *model.TrialState, doing string) error {
+	if err := requireSite(t); err != nil {
+		return err
+	}
+	switch t.Status {
+	case model.StatusActive:
+		return nil
+	case model.StatusLocked, model.StatusReported:
+		return refuse("wrong-state", "cannot %s: the database of %s is locked", doing, t.Protocol.ID)
+	default:
+		return refuse("wrong-state", "cannot %s: trial %s is %s, not active", doing, t.Protocol.ID, t.Status)
+	}
+}
+
+//go:wasmexport submit
+func submit() {
+	contract.Handle(func(a model.SubmitArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := openForData(&t, "submit a form"); err != nil {
+			return nil, err
+		}
+		e, err := checkEntry(&t, a.Subject, a.Visit, a.Form, a.Fields, a.RecordHash, a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		dk := a.Trial + "/" + a.Subject + "/" + a.Visit + "/" + a.Form
+		if prev, ok := done.Get(dk); ok {
+			return nil, refuse("exists", "form %s of visit %s for subject %s was already submitted as entry %s: submit a correction with a reason", a.Form, a.Visit, a.Subject, prev)
+		}
+		t.Entries++
+		e.ID = model.Seq("crf-", t.Entries)
+		e.Kind = model.KindSubmission
+		entries.Set(a.Trial+"/"+e.ID, e)
+		done.Set(dk, e.ID)
+		trials.Set(a.Trial, t)
+		contract.EmitJSON("crf.submitted", map[string]any{"trial": a.Trial, "entry": e.ID, "subject": a.Subject, "visit": a.Visit, "form": a.Form, "recordHash": a.RecordHash})
+		return e, nil
+	})
+}
+
+//go:wasmexport correct
+func correct() {
+	contract.Handle(func(a model.CorrectArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := openForData(&t, "correct an entry"); err != nil {
+			return nil, err
+		}
+		orig, ok := entries.Get(a.Trial + "/" + a.Entry)
+		if !ok {
+			return nil, refuse("not-found", "entry %q does not exist in %s", a.Entry, a.Trial)
+		}
+		if err := validText("reason", a.Reason); err != nil {
+			return nil, refuse("invalid", "a correction needs a reason")
+		}
+		e, err := checkEntry(&t, orig.Subject, orig.Visit, orig.Form, a.Fields, a.RecordHash, a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		t.Entries++
+		e.ID = model.Seq("crf-", t.Entries)
+		e.Kind = model.KindCorrection
+		e.Corrects = orig.ID
+		e.Reason = a.Reason
+		entries.Set(a.Trial+"/"+e.ID, e)
+		corrs.Set(a.Trial+"/"+orig.ID+"/"+e.ID, e.ID)
+		trials.Set(a.Trial, t)
+		contract.EmitJSON("crf.corrected", map[string]any{"trial": a.Trial, "entry": e.ID, "corrects": orig.ID, "reason": a.Reason})
+		return e, nil
+	})
+}
+
+//go:wasmexport ae
+func ae() {
+	contract.Handle(func(a model.AEArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := openForData(&t, "report an adverse event"); err != nil {
+			return nil, err
+		}
+		s, ok := subjects.Get(a.Trial + "/" + a.Subject)
+		if !ok {
+			return nil, refuse("not-found", "subject %q is not enrolled in %s", a.Subject, a.Trial)
+		}
+		if s.Site != contract.CallerOrg() {
+			return nil, refuse("forbidden", "subject %s is enrolled at site %q, not %q", a.Subject, s.Site, contract.CallerOrg())
+		}
+		now := contract.BlockTimeMilli()
+		aware, late, err := a.Validate(now)
+		if err != nil {
+			return nil, err
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		t.AEs++
+		ev := model.AdverseEvent{ID: model.Seq("ae-", t.AEs), Trial: a.Trial, Subject: a.Subject, Site: s.Site,
+			Term: a.Term, Serious: a.Serious, Severity: a.Severity, Onset: a.Onset, AwareAt: a.AwareAt,
+			ReportedAt: model.FormatMilli(now), Late: late, RecordHash: a.RecordHash, Manifestation: m, Height: contract.BlockHeight()}
+		if late {
+			ev.MinutesLate = (now - aware - model.SeriousReportWindowMilli) / 60000
+			t.LateAEs++
+		}
+		aes.Set(a.Trial+"/"+ev.ID, ev)
+		trials.Set(a.Trial, t)
+		contract.EmitJSON("ae.reported", map[string]any{"trial": a.Trial, "ae": ev.ID, "serious": a.Serious, "late": late})
+		return ev, nil
+	})
+}
+
+//go:wasmexport lock
+func lock() {
+	contract.Handle(func(a model.TrialArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireSponsor(&t); err != nil {
+			return nil, err
+		}
+		if err := requireStatus(&t, model.StatusActive, "lock the database"); err != nil {
+			return nil, err
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		t.Status = model.StatusLocked
+		t.Lock = &model.Lock{Manifestation: m, Height: contract.BlockHeight(), Entries: t.Entries, Subjects: t.Subjects, AEs: t.AEs}
+		trials.Set(a.Trial, t)
+		contract.EmitJSON("trial.locked", map[string]any{"trial": a.Trial, "entries": t.Entries, "subjects": t.Subjects})
+		return t, nil
+	})
+}
+
+//go:wasmexport results
+func resultsM() {
+	contract.Handle(func(a model.ResultsArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireSponsor(&t); err != nil {
+			return nil, err
+		}
+		if t.Status == model.StatusReported {
+			return nil, refuse("exists", "results of %s were already submitted", a.Trial)
+		}
+		if err := requireStatus(&t, model.StatusLocked, "submit results before database lock"); err != nil {
+			return nil, err
+		}
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		baseline := t.Baseline
+		if baseline == nil { // no subject was ever enrolled: the registered outcomes
+			baseline = t.Protocol.Outcomes
+		}
+		r := model.CompareOutcomes(baseline, a.Results)
+		r.Trial = a.Trial
+		r.BaselineVersion = t.BaselineVer
+		r.BaselineAt = t.BaselineAt
+		scan("amend/"+a.Trial+"/", func(am model.Amendment) bool {
+			if am.AfterEnrolment {
+				for _, c := range am.OutcomeChanges {
+					r.AmendedOutcomes = append(r.AmendedOutcomes, "v"+itoa(am.Version)+": "+c)
+				}
+			}
+			return true
+		})
+		if t.BaselineDate != "" && t.BaselineDate != t.Protocol.StartDate {
+			r.AmendedOutcomes = append(r.AmendedOutcomes, "start date "+t.BaselineDate+" → "+t.Protocol.StartDate)
+		}
+		r.ResultsHash = model.Hash(a.Results)
+		r.Time = m.Time
+		r.Height = contract.BlockHeight()
+		results.Set(a.Trial, storedResults{ResultsArgs: a, Manifestation: m, Height: r.Height})
+		reports.Set(a.Trial, r)
+		t.Status = model.StatusReported
+		trials.Set(a.Trial, t)
+		contract.EmitJSON("trial.results", map[string]any{"trial": a.Trial, "faithful": r.Faithful, "missing": len(r.Missing), "added": len(r.Added), "changed": len(r.Changed), "primarySwitched": r.PrimarySwitched})
+		return r, nil
+	})
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
+
+//go:wasmexport show
+func show() {
+	contract.Handle(func(a model.TrialArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		v := model.TrialView{TrialState: t, History: []model.AmendmentSummary{}}
+		scan("amend/"+a.Trial+"/", func(am model.Amendment) bool {
+			v.History = append(v.History, am.Summary())
+			return true
+		})
+		return v, nil
+	})
+}
+
+type entryArgs struct {
+	Trial string `json:"trial"`
+	Entry string `json:"entry"`
+}
+
+//go:wasmexport entry
+func entry() {
+	contract.Handle(func(a entryArgs) (any, error) {
+		e, ok := entries.Get(a.Trial + "/" + a.Entry)
+		if !ok {
+			return nil, refuse("not-found", "entry %q does not exist in %s", a.Entry, a.Trial)
+		}
+		v := model.EntryView{Entry: e}
+		scan("corr/"+a.Trial+"/"+a.Entry+"/", func(id string) bool {
+			v.Corrections = append(v.Corrections, id)
+			return true
+		})
+		return v, nil
+	})
+}
+
+//go:wasmexport list
+func list() {
+	contract.Handle(func(a model.TrialArgs) (any, error) {
+		if _, err := loadTrial(a.Trial); err != nil {
+			return nil, err
+		}
+		switch a.Kind {
+		case "subjects":
+			return collect[model.Subject]("subj/" + a.Trial + "/"), nil
+		case "entries":
+			return collect[model.Entry]("entry/" + a.Trial + "/"), nil
+		case "aes":
+			return collect[model.AdverseEvent]("ae/" + a.Trial + "/"), nil
+		case "amendments":
+			return collect[model.Amendment]("amend/" + a.Trial + "/"), nil
+		}
+		return nil, refuse("invalid", "kind %q must be subjects, entries, aes or amendments", a.Kind)
+	})
+}
+
+// maxListBytes bounds a list result (the VM's result limit is 64 KiB).
+const maxListBytes = 48 << 10
+
+// collect returns the values under the state prefix in key order, as many
+// as fit in maxListBytes, and whether the list is complete.
+func collect[V any](prefix string) model.List[V] {
+	out := model.List[V]{Items: []V{}, Complete: true}
+	size := 0
+	contract.Scan([]byte(prefix), func(k, b []byte) bool {
+		if size+len(b) > maxListBytes {
+			out.Complete = false
+			return false
+		}
+		var v V
+		if err := json.Unmarshal(b, &v); err != nil {
+			contract.Abortf("corrupt state %q: %v", k, err)
+		}
+		size += len(b)
+		out.Items = append(out.Items, v)
+		return true
+	})
+	return out
+}
+
+// scan calls fn with every JSON value under the state prefix, in key order,
+// until fn returns false.
+func scan[V any](prefix string, fn func(V) bool) {
+	contract.Scan([]byte(prefix), func(k, b []byte) bool {
+		var v V
+		if err := json.Unmarshal(b, &v); err != nil {
+			contract.Abortf("corrupt state %q: %v", k, err)
+		}
+		return fn(v)
+	})
+}
+
+//go:wasmexport report
+func report() {
+	contract.Handle(func(a model.TrialArgs) (any, error) {
+		if _, err := loadTrial(a.Trial); err != nil {
+			return nil, err
+		}
+		r, ok := reports.Get(a.Trial)
+		if !ok {
+			return nil, refuse("not-found", "trial %s has no results yet, so no outcome-reporting report", a.Trial)
+		}
+		return r, nil
+	})
+}
+
+func main() {}

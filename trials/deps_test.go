@@ -1,0 +1,24 @@
+package trials_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDeps keeps package trials light: the standard library and
+// trials/model only, so the CLI and tools can import it without pulling the
+// node (no VM, store, consensus or transport).
+func TestDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		switch p {
+		case "github.com/trialchain/trialchain/trials", "github.com/trialchain/trialchain/trials/model":
+		default:
+			t.Errorf("package trials imports %s", p)
+		}
+	}
+}
