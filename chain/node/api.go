@@ -48,6 +48,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/members/{key}", n.handleMember)
 	mux.HandleFunc("POST /v1/query", n.handleQuery)
 	mux.HandleFunc("GET /v1/contracts/{addr}", n.handleContract)
+	mux.HandleFunc("GET /v1/contracts", n.handleContractsByLabel) // ?label=NAME → []view.Contract, newest first (api_labels.go)
 	mux.HandleFunc("GET /v1/consent-groups/{id}", n.handleConsentGroup)
 	mux.HandleFunc("GET /v1/checkpoint", n.handleCheckpoint)
 	mux.HandleFunc("GET /v1/proof/inclusion", n.handleInclusion)
@@ -141,7 +142,8 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		rc, err := n.ledger.WaitReceipt(ctx, h)
 		if err != nil {
-			writeJSON(w, http.StatusAccepted, view.Error{Error: fmt.Sprintf("transaction %s submitted but not committed yet: %v", h, err), Code: "pending"})
+			out.Pending = fmt.Sprintf("submitted but not committed within %s: %v; ask again with GET /v1/tx/%s", d, err, h)
+			writeJSON(w, http.StatusAccepted, out)
 			return
 		}
 		out.Receipt = view.FromReceipt(rc)

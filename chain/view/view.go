@@ -96,6 +96,7 @@ type TxWithReceipt struct {
 type Submitted struct {
 	Hash    block.Hash `json:"hash"`
 	Receipt *Receipt   `json:"receipt,omitempty"`
+	Pending string     `json:"pending,omitempty"` // with wait: why there is no receipt yet
 }
 
 // Header is a block header.

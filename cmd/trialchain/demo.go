@@ -34,6 +34,10 @@ type demoEnv struct {
 	chainID   string
 	step      int
 	facts     []string // the summary, one line per checked outcome
+	// fixturesDir holds the standards bodies' files (../shared/fixtures);
+	// embedded stand-ins are used where it is absent.
+	fixturesDir string
+	trial       *trialDemo
 }
 
 // say prints a numbered step in plain words.
@@ -92,7 +96,7 @@ type demoStep struct {
 
 func newDemoCmd() *cobra.Command {
 	var keep bool
-	var contracts, dir string
+	var contracts, dir, fixtures string
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Play a whole clinical trial on a local 4-validator network, then verify it offline",
@@ -105,16 +109,17 @@ stopped and removed at the end unless --keep is given.
   trialchain demo --contracts bin/contracts --keep`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, keep)
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, fixtures, keep)
 		},
 	}
 	c.Flags().BoolVar(&keep, "keep", false, "keep the network running and its directory after the demo (Ctrl-C stops it)")
 	c.Flags().StringVar(&contracts, "contracts", "bin/contracts", "directory of the built contracts (make contracts)")
 	c.Flags().StringVar(&dir, "dir", "", "directory for the network (default: a new temporary directory)")
+	c.Flags().StringVar(&fixtures, "fixtures", "../shared/fixtures", "standards bodies' files (FHIR, CDISC, DUO); embedded stand-ins are used if absent")
 	return c
 }
 
-func runDemo(ctx context.Context, w io.Writer, dir, contracts string, keep bool) error {
+func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures string, keep bool) error {
 	start := time.Now()
 	if dir == "" {
 		var err error
@@ -125,7 +130,7 @@ func runDemo(ctx context.Context, w io.Writer, dir, contracts string, keep bool)
 			defer os.RemoveAll(dir)
 		}
 	}
-	d := &demoEnv{ctx: ctx, w: w, dir: dir, contracts: contracts}
+	d := &demoEnv{ctx: ctx, w: w, dir: dir, contracts: contracts, fixturesDir: fixtures}
 	d.say("Starting a local network of 4 validators in %s", dir)
 	tn, err := node.NewTestnet(filepath.Join(dir, "net"), node.TestnetOptions{Validators: 4})
 	if err != nil {

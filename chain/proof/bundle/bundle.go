@@ -1,0 +1,264 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/proof"
+)
+
+// Format names the file type in the "format" field.
+const Format = "trialchain-bundle"
+
+// Version is the version of the bundle JSON.
+const Version = 1
+
+// Limits a decoder enforces before it trusts anything.
+const (
+	// MaxBytes bounds a bundle file. Hex doubles the transaction bytes;
+	// 1 GiB holds about 10^6 trial records, or a few hundred with code.
+	MaxBytes = 1 << 30
+	// MaxRecords bounds the records of one bundle.
+	MaxRecords = 2_000_000
+	// MaxCheckpoints bounds the certified checkpoints of one bundle.
+	MaxCheckpoints = 1024
+	// MaxConsents bounds the consents attached to one record.
+	MaxConsents = 16
+	// MaxPayloadBytes bounds one off-chain payload.
+	MaxPayloadBytes = 64 << 20
+	// MaxNameBytes bounds a payload name and the scope.
+	MaxNameBytes = 256
+)
+
+// Bundle is a self-contained export: every byte a verifier needs, with
+// nothing but the genesis file, to check that the records were committed,
+// by whom, under which contract code, and that the log that holds them was
+// certified by a quorum of the genesis validators.
+//
+// Hashes in the bundle are never trusted: Verify recomputes each from the
+// bytes it commits to (transaction, receipt, leaf, root, code, payload).
+type Bundle struct {
+	ChainID     string     // must equal the genesis chain id
+	GenesisHash block.Hash // must equal the genesis file's hash (genesis.Genesis.Hash)
+	Scope       string     // what was exported, for people: "trial:ID" or "all"
+	// Checkpoints are certified headers in ascending height; each record's
+	// inclusion proof is for the log size of one of them.
+	Checkpoints []*proof.Checkpoint
+	// Consistency[i] proves the log of Checkpoints[i+1] extends the log of
+	// Checkpoints[i]; len(Consistency) = len(Checkpoints) - 1.
+	Consistency []*proof.ConsistencyProof
+	Records     []*Record // in ascending leaf index, each leaf once
+	Payloads    []*Payload
+}
+
+// Record is one committed transaction: its bytes, its receipt (the leaf
+// data of the record log, inside Proof) and the inclusion proof.
+type Record struct {
+	// Tx is the canonical transaction (its ed25519 signature included). It
+	// may be left out only for a deploy or upgrade whose receipt alone
+	// shows the code hash (the code is large): then the record is evidence
+	// of a contract version, not a trial record.
+	Tx proof.HexBytes
+	// Proof carries the receipt (Proof.Record) and its audit path to the
+	// root of a checkpoint's log.
+	Proof *proof.InclusionProof
+	// CodeHash is, for a contract call, the SHA-256 of the code of the
+	// contract version that executed it. Verify derives it from the
+	// deploy and upgrade records in the bundle and refuses a mismatch.
+	CodeHash block.Hash
+	// Consents are the canonical encodings of the threshold consents the
+	// call used (its receipt's "consent.used" events name them).
+	Consents []proof.HexBytes
+}
+
+// Payload is an off-chain document (an encrypted-at-rest case-report
+// record, a consent document, an analysis dataset...) the exporter chose
+// to include, with where the chain commits to its hash.
+type Payload struct {
+	Name string     // file name, for people
+	Tx   block.Hash // the record that commits to it
+	// Field locates the commitment: "anchor" for an anchor transaction's
+	// document hash, or an RFC 6901 JSON pointer into a call's JSON
+	// arguments whose value is the hex SHA-256 (e.g. "/recordHash").
+	Field  string
+	SHA256 block.Hash // SHA-256 of Data; recomputed by Verify
+	Data   proof.HexBytes
+}
+
+// FieldAnchor is the Payload.Field of an anchored document.
+const FieldAnchor = "anchor"
+
+type bundleJSON struct {
+	Format      string                    `json:"format"`
+	Version     int                       `json:"version"`
+	ChainID     string                    `json:"chain_id"`
+	GenesisHash block.Hash                `json:"genesis_hash"`
+	Scope       string                    `json:"scope"`
+	Checkpoints []*proof.Checkpoint       `json:"checkpoints"`
+	Consistency []*proof.ConsistencyProof `json:"consistency"`
+	Records     []*recordJSON             `json:"records"`
+	Payloads    []*payloadJSON            `json:"payloads"`
+}
+
+type recordJSON struct {
+	Tx       proof.HexBytes        `json:"tx,omitempty"`
+	Proof    *proof.InclusionProof `json:"proof"`
+	CodeHash *block.Hash           `json:"code_hash,omitempty"`
+	Consents []proof.HexBytes      `json:"consents,omitempty"`
+}
+
+type payloadJSON struct {
+	Name   string         `json:"name"`
+	Tx     block.Hash     `json:"tx"`
+	Field  string         `json:"field"`
+	SHA256 block.Hash     `json:"sha256"`
+	Data   proof.HexBytes `json:"data"`
+}
+
+// Encode returns the bundle file: indented JSON, one byte string per
+// bundle (Decode refuses any other form).
+func (b *Bundle) Encode() []byte {
+	j := bundleJSON{Format: Format, Version: Version, ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope,
+		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}}
+	if j.Checkpoints == nil {
+		j.Checkpoints = []*proof.Checkpoint{}
+	}
+	if j.Consistency == nil {
+		j.Consistency = []*proof.ConsistencyProof{}
+	}
+	for _, r := range b.Records {
+		rj := &recordJSON{Tx: r.Tx, Proof: r.Proof, Consents: r.Consents}
+		if !r.CodeHash.IsZero() {
+			h := r.CodeHash
+			rj.CodeHash = &h
+		}
+		j.Records = append(j.Records, rj)
+	}
+	for _, p := range b.Payloads {
+		j.Payloads = append(j.Payloads, &payloadJSON{Name: p.Name, Tx: p.Tx, Field: p.Field, SHA256: p.SHA256, Data: p.Data})
+	}
+	out, err := json.MarshalIndent(j, "", " ")
+	if err != nil {
+		panic(fmt.Sprintf("bundle: encode: %v", err)) // only hashes, numbers, strings and byte strings
+	}
+	return append(out, '\n')
+}
+
+// Decode reads a bundle file strictly: unknown fields, trailing data, a
+// wrong format or version, out-of-order or duplicate records, every length
+// over the limits and any byte string other than Encode's (canonical form)
+// are refused. It checks structure only: call
+// Verify.
+//
+// # Errors
+//
+// Wraps ErrMalformed, naming the field (and the record's position).
+func Decode(data []byte) (*Bundle, error) {
+	if len(data) > MaxBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMalformed, len(data), MaxBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var j bundleJSON
+	if err := dec.Decode(&j); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: trailing data after the bundle", ErrMalformed)
+	}
+	switch {
+	case j.Format != Format:
+		return nil, fmt.Errorf("%w: format %q, want %q", ErrMalformed, j.Format, Format)
+	case j.Version != Version:
+		return nil, fmt.Errorf("%w: version %d, want %d", ErrMalformed, j.Version, Version)
+	case j.ChainID == "" || len(j.ChainID) > block.MaxChainIDBytes:
+		return nil, fmt.Errorf("%w: chain_id must be 1..%d bytes", ErrMalformed, block.MaxChainIDBytes)
+	case len(j.Scope) > MaxNameBytes:
+		return nil, fmt.Errorf("%w: scope of %d bytes", ErrMalformed, len(j.Scope))
+	case len(j.Checkpoints) == 0 || len(j.Checkpoints) > MaxCheckpoints:
+		return nil, fmt.Errorf("%w: %d checkpoints, want 1..%d", ErrMalformed, len(j.Checkpoints), MaxCheckpoints)
+	case len(j.Consistency) != len(j.Checkpoints)-1:
+		return nil, fmt.Errorf("%w: %d consistency proofs for %d checkpoints, want %d", ErrMalformed, len(j.Consistency), len(j.Checkpoints), len(j.Checkpoints)-1)
+	case len(j.Records) > MaxRecords:
+		return nil, fmt.Errorf("%w: %d records, limit %d", ErrMalformed, len(j.Records), MaxRecords)
+	case len(j.Payloads) > MaxRecords:
+		return nil, fmt.Errorf("%w: %d payloads, limit %d", ErrMalformed, len(j.Payloads), MaxRecords)
+	}
+	b := &Bundle{ChainID: j.ChainID, GenesisHash: j.GenesisHash, Scope: j.Scope, Checkpoints: j.Checkpoints, Consistency: j.Consistency}
+	for i, cp := range j.Checkpoints {
+		if cp == nil {
+			return nil, fmt.Errorf("%w: checkpoint %d is null", ErrMalformed, i)
+		}
+		if i > 0 && cp.Height() <= j.Checkpoints[i-1].Height() {
+			return nil, fmt.Errorf("%w: checkpoint %d (height %d) is not above checkpoint %d (height %d)", ErrMalformed, i, cp.Height(), i-1, j.Checkpoints[i-1].Height())
+		}
+	}
+	for i, p := range j.Consistency {
+		if p == nil || len(p.Hashes) > proof.MaxProofHashes {
+			return nil, fmt.Errorf("%w: consistency proof %d is null or too long", ErrMalformed, i)
+		}
+	}
+	for i, rj := range j.Records {
+		switch {
+		case rj == nil || rj.Proof == nil:
+			return nil, fmt.Errorf("%w: record %d: no inclusion proof", ErrMalformed, i)
+		case len(rj.Proof.Record) == 0:
+			return nil, fmt.Errorf("%w: record %d: the proof carries no receipt", ErrMalformed, i)
+		case len(rj.Proof.Hashes) > proof.MaxProofHashes:
+			return nil, fmt.Errorf("%w: record %d: %d proof hashes", ErrMalformed, i, len(rj.Proof.Hashes))
+		case len(rj.Tx) > block.MaxTxBytes:
+			return nil, fmt.Errorf("%w: record %d: transaction of %d bytes", ErrMalformed, i, len(rj.Tx))
+		case len(rj.Consents) > MaxConsents:
+			return nil, fmt.Errorf("%w: record %d: %d consents, limit %d", ErrMalformed, i, len(rj.Consents), MaxConsents)
+		case i > 0 && rj.Proof.LeafIndex <= j.Records[i-1].Proof.LeafIndex:
+			return nil, fmt.Errorf("%w: record %d (leaf %d) is not after record %d (leaf %d): records must be in ascending leaf order, each once",
+				ErrMalformed, i, rj.Proof.LeafIndex, i-1, j.Records[i-1].Proof.LeafIndex)
+		case rj.CodeHash != nil && rj.CodeHash.IsZero():
+			return nil, fmt.Errorf("%w: record %d: zero code_hash (leave it out)", ErrMalformed, i)
+		}
+		r := &Record{Tx: rj.Tx, Proof: rj.Proof, Consents: rj.Consents}
+		if rj.CodeHash != nil {
+			r.CodeHash = *rj.CodeHash
+		}
+		b.Records = append(b.Records, r)
+	}
+	for i, pj := range j.Payloads {
+		switch {
+		case pj == nil:
+			return nil, fmt.Errorf("%w: payload %d is null", ErrMalformed, i)
+		case len(pj.Name) > MaxNameBytes:
+			return nil, fmt.Errorf("%w: payload %d: name of %d bytes", ErrMalformed, i, len(pj.Name))
+		case len(pj.Field) > 1024 || pj.Field == "":
+			return nil, fmt.Errorf("%w: payload %d (%s): field must be \"anchor\" or a JSON pointer of at most 1024 bytes", ErrMalformed, i, pj.Name)
+		case len(pj.Data) > MaxPayloadBytes:
+			return nil, fmt.Errorf("%w: payload %d (%s): %d bytes, limit %d", ErrMalformed, i, pj.Name, len(pj.Data), MaxPayloadBytes)
+		}
+		b.Payloads = append(b.Payloads, &Payload{Name: pj.Name, Tx: pj.Tx, Field: pj.Field, SHA256: pj.SHA256, Data: pj.Data})
+	}
+	if enc := b.Encode(); !bytes.Equal(enc, data) {
+		at := 0
+		for at < len(enc) && at < len(data) && enc[at] == data[at] {
+			at++
+		}
+		return nil, fmt.Errorf("%w: not in canonical form (the bundle re-encodes differently from byte %d on; upper-case hex, reordered fields or changed spacing are refused so that every bundle has one byte string)", ErrMalformed, at)
+	}
+	return b, nil
+}
+
+// Sort puts the records in ascending leaf order (what Encode expects and
+// Decode requires).
+func (b *Bundle) Sort() {
+	sort.Slice(b.Records, func(i, k int) bool { return b.Records[i].Proof.LeafIndex < b.Records[k].Proof.LeafIndex })
+}
+
+// Latest is the highest checkpoint.
+func (b *Bundle) Latest() *proof.Checkpoint {
+	if len(b.Checkpoints) == 0 {
+		return nil
+	}
+	return b.Checkpoints[len(b.Checkpoints)-1]
+}

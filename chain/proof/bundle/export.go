@@ -1,0 +1,351 @@
+package bundle
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/consent"
+	"github.com/trialchain/trialchain/chain/proof"
+)
+
+// Source is what Export reads from: a node (sdk/client behind an adapter)
+// or a store. Nothing it returns is trusted; Verify checks the result.
+type Source interface {
+	// Checkpoint returns the checkpoint at height (0: the latest).
+	Checkpoint(ctx context.Context, height uint64) (*proof.Checkpoint, error)
+	// Block returns the committed block at height (≥ 1).
+	Block(ctx context.Context, height uint64) (*block.Committed, error)
+	// InclusionProof returns the receipt and inclusion proof of a
+	// transaction in the log of size.
+	InclusionProof(ctx context.Context, tx block.Hash, size uint64) (*proof.InclusionProof, error)
+}
+
+// Selector picks the transactions to export; the domain (e.g. trials/audit)
+// decides what belongs to a trial.
+type Selector func(tx *block.Tx) bool
+
+// File is an off-chain document offered for inclusion.
+type File struct {
+	Name     string
+	Data     []byte
+	Optional bool // skip it, rather than fail, if no exported record commits to it
+}
+
+// Options of Export.
+type Options struct {
+	Scope    string   // for people: "trial:ID", "all"
+	Select   Selector // nil: every transaction
+	WithCode bool     // include deploy and upgrade transactions with their code (large)
+	// Payloads are offered off-chain documents: each is included with the
+	// first exported record that commits to its SHA-256 (an anchor's
+	// document hash, or a hex string anywhere in a call's JSON arguments).
+	Payloads []File
+	// Progress, if set, is called after each block scanned and each proof
+	// fetched.
+	Progress func(stage string, done, total uint64)
+}
+
+// ErrNothing is returned when no committed record matches the selection.
+var ErrNothing = errors.New("bundle: no certified record matches the selection")
+
+// Export assembles a bundle from src: it scans the blocks the latest
+// checkpoint covers, keeps the selected transactions, the deploy and
+// upgrade records of every contract they call and the registration of
+// every consent group whose consent they used, fetches each record's
+// receipt and inclusion proof for the checkpoint's log size, attaches the
+// consents found in the calls' arguments and the offered payloads.
+//
+// The records of the newest block are not covered by any checkpoint yet
+// (a header commits to the log after the previous block); they are left
+// out: commit another block first (e.g. an anchor) to include them.
+//
+// Export does not verify what src sent: call Verify with the genesis
+// before trusting or writing the bundle.
+func Export(ctx context.Context, src Source, chainID string, genesisHash block.Hash, opt Options) (*Bundle, error) {
+	cp, err := src.Checkpoint(ctx, 0)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: checkpoint: %w", err)
+	}
+	size := cp.Header.LogSize
+	progress := func(stage string, done, total uint64) {
+		if opt.Progress != nil {
+			opt.Progress(stage, done, total)
+		}
+	}
+	type txRef struct {
+		hash   block.Hash
+		raw    []byte
+		height uint64
+	}
+	var (
+		selected []txRef
+		deploys  = map[block.Hash][]txRef{} // contract → deploy and upgrades, in order
+		groups   = map[block.Hash]txRef{}   // group id → registration
+	)
+	// Blocks 1 .. cp.Height-1 are those whose records the checkpoint's log covers.
+	last := cp.Height() - 1
+	for h := uint64(1); h <= last; h++ {
+		c, err := src.Block(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: block %d: %w", h, err)
+		}
+		for _, raw := range c.Block.Txs {
+			tx, err := block.DecodeTx(raw)
+			if err != nil {
+				return nil, fmt.Errorf("bundle: block %d: %w", h, err)
+			}
+			ref := txRef{hash: block.Sum(raw), height: h}
+			switch tx.Kind {
+			case block.KindDeploy:
+				addr := block.ContractAddress(tx.Sender, tx.Nonce)
+				if opt.WithCode {
+					ref.raw = raw
+				}
+				deploys[addr] = append(deploys[addr], ref)
+			case block.KindUpgrade:
+				if p, err := block.DecodeUpgrade(tx.Payload); err == nil {
+					if opt.WithCode {
+						ref.raw = raw
+					}
+					deploys[p.Contract] = append(deploys[p.Contract], ref)
+				}
+			case block.KindConsentGroup:
+				ref.raw = raw
+				if _, ok := groups[block.Sum(tx.Payload)]; !ok {
+					groups[block.Sum(tx.Payload)] = ref
+				}
+			}
+			if opt.Select == nil || opt.Select(tx) {
+				ref.raw = raw
+				selected = append(selected, ref)
+			}
+		}
+		progress("scan", h, last)
+	}
+	if len(selected) == 0 {
+		return nil, fmt.Errorf("%w (blocks 1..%d, certified by the checkpoint at height %d)", ErrNothing, last, cp.Height())
+	}
+	b := &Bundle{ChainID: chainID, GenesisHash: genesisHash, Scope: opt.Scope, Checkpoints: []*proof.Checkpoint{cp}, Consistency: []*proof.ConsistencyProof{}}
+	have := map[block.Hash]*Record{}
+	var fetched uint64
+	add := func(ref txRef) (*Record, error) {
+		if r, ok := have[ref.hash]; ok {
+			if r.Tx == nil && ref.raw != nil {
+				r.Tx = ref.raw
+			}
+			return r, nil
+		}
+		p, err := src.InclusionProof(ctx, ref.hash, size)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: inclusion proof of tx %s (block %d): %w", ref.hash, ref.height, err)
+		}
+		r := &Record{Tx: ref.raw, Proof: p}
+		have[ref.hash] = r
+		b.Records = append(b.Records, r)
+		fetched++
+		progress("proofs", fetched, uint64(len(selected)))
+		return r, nil
+	}
+	contracts := map[block.Hash]bool{}
+	usedGroups := map[block.Hash]bool{}
+	for _, ref := range selected {
+		r, err := add(ref)
+		if err != nil {
+			return nil, err
+		}
+		tx, _ := block.DecodeTx(ref.raw)
+		if tx.Kind != block.KindCall {
+			continue
+		}
+		if call, err := block.DecodeCall(tx.Payload); err == nil {
+			contracts[call.Contract] = true
+		}
+		if rc, err := r.Proof.Receipt(); err == nil {
+			for _, d := range chainEvents(rc, EventConsentUsed, 64) {
+				usedGroups[block.Hash(d[32:64])] = true
+			}
+		}
+	}
+	for addr := range contracts {
+		for _, ref := range deploys[addr] {
+			if _, err := add(ref); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for id := range usedGroups {
+		if ref, ok := groups[id]; ok {
+			if _, err := add(ref); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b.Sort()
+	// Drop deploys and upgrades that failed (they created no version);
+	// the receipt tells.
+	kept := b.Records[:0]
+	for _, r := range b.Records {
+		if rc, err := r.Proof.Receipt(); err == nil && len(r.Tx) == 0 && rc.Status != block.StatusOK {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	b.Records = kept
+	annotate(b)
+	if err := attachPayloads(b, opt.Payloads); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// annotate fills each call's code version (from the deploy and upgrade
+// records before it) and the consents found in its arguments.
+func annotate(b *Bundle) {
+	versions := map[block.Hash]block.Hash{}
+	for _, r := range b.Records {
+		rc, err := r.Proof.Receipt()
+		if err != nil {
+			continue
+		}
+		if rc.Status == block.StatusOK {
+			for _, d := range chainEvents(rc, EventDeployed, 64) {
+				versions[block.Hash(d[:32])] = block.Hash(d[32:64])
+			}
+			for _, d := range chainEvents(rc, EventUpgraded, 96) {
+				versions[block.Hash(d[:32])] = block.Hash(d[64:96])
+			}
+		}
+		if len(r.Tx) == 0 {
+			continue
+		}
+		tx, err := block.DecodeTx(r.Tx)
+		if err != nil || tx.Kind != block.KindCall {
+			continue
+		}
+		call, err := block.DecodeCall(tx.Payload)
+		if err != nil {
+			continue
+		}
+		r.CodeHash = versions[call.Contract]
+		used := map[block.Hash]bool{}
+		for _, d := range chainEvents(rc, EventConsentUsed, 64) {
+			used[block.Hash(d[:32])] = true
+		}
+		if len(used) > 0 {
+			r.Consents = findConsents(call.Args, used)
+		}
+	}
+}
+
+// findConsents returns the consents among the base64 strings of a call's
+// JSON arguments whose ids are in used (what the trial contracts pass:
+// a "consent" field, base64 in JSON).
+func findConsents(args []byte, used map[block.Hash]bool) []proof.HexBytes {
+	var doc any
+	if json.Unmarshal(args, &doc) != nil {
+		return nil
+	}
+	var out []proof.HexBytes
+	walkStrings(doc, "", func(_ string, s string) bool {
+		if len(s) < 64 || len(out) >= MaxConsents {
+			return true
+		}
+		raw, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return true
+		}
+		c, err := consent.ParseConsent(raw)
+		if err != nil || !used[block.Hash(c.ID())] {
+			return true
+		}
+		out = append(out, raw)
+		return true
+	})
+	return out
+}
+
+// walkStrings visits every string of a decoded JSON value with its JSON
+// pointer, objects in sorted key order; fn returns false to stop.
+func walkStrings(v any, ptr string, fn func(ptr, s string) bool) bool {
+	switch x := v.(type) {
+	case string:
+		return fn(ptr, x)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			esc := strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+			if !walkStrings(x[k], ptr+"/"+esc, fn) {
+				return false
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if !walkStrings(e, fmt.Sprintf("%s/%d", ptr, i), fn) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// attachPayloads finds, for each offered file, the first record that
+// commits to its hash.
+func attachPayloads(b *Bundle, files []File) error {
+	for _, f := range files {
+		h := block.Hash(sha256.Sum256(f.Data))
+		hx := hex.EncodeToString(h[:])
+		var found *Payload
+		for _, r := range b.Records {
+			if len(r.Tx) == 0 || found != nil {
+				continue
+			}
+			tx, err := block.DecodeTx(r.Tx)
+			if err != nil {
+				continue
+			}
+			switch tx.Kind {
+			case block.KindAnchor:
+				if a, err := block.DecodeAnchor(tx.Payload); err == nil && a.Hash == h {
+					found = &Payload{Tx: tx.Hash(), Field: FieldAnchor}
+				}
+			case block.KindCall:
+				call, err := block.DecodeCall(tx.Payload)
+				if err != nil {
+					continue
+				}
+				var doc any
+				if json.Unmarshal(call.Args, &doc) != nil {
+					continue
+				}
+				walkStrings(doc, "", func(ptr, s string) bool {
+					if s == hx {
+						found = &Payload{Tx: tx.Hash(), Field: ptr}
+						return false
+					}
+					return true
+				})
+			}
+		}
+		if found == nil && f.Optional {
+			continue
+		}
+		if found == nil {
+			return fmt.Errorf("bundle: payload %s: no exported record commits to its SHA-256 %s", f.Name, hx)
+		}
+		found.Name, found.SHA256, found.Data = f.Name, h, f.Data
+		b.Payloads = append(b.Payloads, found)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/keys"
+	"github.com/trialchain/trialchain/chain/node"
+	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/sdk/client"
+)
+
+// TestExportVerifyProcess is the regulator's flow with real processes:
+// anchor trial documents, save a checkpoint, export the trial (sealing the
+// log first), verify the bundle offline (verify takes no node: only the
+// genesis file), see a one-byte
+// change fail naming the record, write the audit report in every format;
+// then, with the network back, prove the log extends the saved checkpoint
+// and refuse a forged (forked) checkpoint certified by the validators' keys.
+func TestExportVerifyProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 4-node network")
+	}
+	dir := t.TempDir()
+	net := filepath.Join(dir, "net")
+	if out, errs, code := run(t, "testnet", "--validators", "4", "--out", net, "--base-port", "0"); code != 0 {
+		t.Fatalf("testnet: %d %s %s", code, out, errs)
+	}
+	start := func() []string {
+		urls := make([]string, 4)
+		for i := range urls {
+			home := filepath.Join(net, fmt.Sprintf("node%d", i))
+			p := startNode(t, home)
+			t.Cleanup(func() { _ = p.Process.Signal(syscall.SIGTERM); _ = p.Wait() })
+			addr, err := node.APIAddr(home)
+			if err != nil {
+				t.Fatal(err)
+			}
+			urls[i] = "http://" + addr
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := waitHealthy(ctx, urls, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		return urls
+	}
+	urls := start()
+	home0 := filepath.Join(net, "node0")
+	keyring := filepath.Join(net, "keys")
+	gen := filepath.Join(net, "genesis.json")
+	docs := filepath.Join(dir, "docs")
+	os.MkdirAll(docs, 0o755)
+	for i, text := range []string{"T1 protocol v1\n", "T1 statistical analysis plan v1\n", "another trial's document\n"} {
+		p := filepath.Join(docs, fmt.Sprintf("doc%d.txt", i))
+		os.WriteFile(p, []byte(text), 0o644)
+		label := "T1 document " + fmt.Sprint(i)
+		if i == 2 {
+			label = "T2 document"
+		}
+		if out, errs, code := run(t, "anchor", p, "--label", label, "--from", "sponsor", "--keyring", keyring, "--home", home0, "--wait"); code != 0 {
+			t.Fatalf("anchor: %d %s %s", code, out, errs)
+		}
+	}
+	cp1 := filepath.Join(dir, "cp1.json")
+	if out, errs, code := run(t, "checkpoint", "--out", cp1, "--home", home0); code != 0 || !strings.Contains(out, "wrote") {
+		t.Fatalf("checkpoint: %d %s %s", code, out, errs)
+	}
+	bfile := filepath.Join(dir, "t1.bundle.json")
+	out, errs, code := run(t, "export", "--trial", "T1", "--out", bfile, "--home", home0, "--seal", "sponsor", "--keyring", keyring, "--payload", docs, "--output", "json")
+	var sum exportSummary
+	if code != 0 || json.Unmarshal([]byte(out), &sum) != nil || !sum.Verified || sum.Records != 2 || sum.Payloads != 2 {
+		t.Fatalf("export: %d %s %s", code, out, errs)
+	}
+
+	// Offline: verify with the genesis file only.
+	if out, errs, code := run(t, "verify", bfile, "--genesis", gen); code != 0 || !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "2 re-hashed") {
+		t.Fatalf("verify: %d %s %s", code, out, errs)
+	}
+	good, _ := os.ReadFile(bfile)
+	bad := []byte(strings.Replace(string(good), `"tx": "01`, `"tx": "00`, 1)) // version byte of the first record's transaction
+	badFile := filepath.Join(dir, "tampered.json")
+	os.WriteFile(badFile, bad, 0o644)
+	if out, errs, code := run(t, "verify", badFile, "--genesis", gen); code != 1 || !strings.Contains(errs, "FAILED at record 0 (tx") || !strings.Contains(out, "FAILED") {
+		t.Fatalf("verify of a tampered bundle: %d\n%s\n%s", code, out, errs)
+	}
+	for _, f := range []string{"html", "csv", "json"} {
+		rep := filepath.Join(dir, "audit."+f)
+		if out, errs, code := run(t, "audit", "--bundle", bfile, "--genesis", gen, "--format", f, "--out", rep); code != 0 {
+			t.Fatalf("audit %s: %d %s %s", f, code, out, errs)
+		}
+		b, _ := os.ReadFile(rep)
+		if !strings.Contains(string(b), "T1 document 1") {
+			t.Fatalf("audit %s lacks the anchored document:\n%s", f, b)
+		}
+	}
+	if out, errs, code := run(t, "audit", "--bundle", badFile, "--genesis", gen, "--format", "html", "--out", filepath.Join(dir, "bad.html")); code != 1 || !strings.Contains(errs, "record 0") {
+		t.Fatalf("audit of a tampered bundle: %d %s %s", code, out, errs)
+	}
+
+	// The demo's one-call version of the above.
+	g, err := genesis.Load(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := DemoProve(context.Background(), client.New(urls[1]), g, "T1", dir)
+	if err != nil || steps.Records != 2 || !strings.Contains(steps.TamperError, "record 1 (") {
+		t.Fatalf("DemoProve: %v %+v", err, steps)
+	}
+
+	// The log extends the saved checkpoint; a forged one does not.
+	if out, errs, code := run(t, "verify", "consistency", cp1, "--home", home0); code != 0 || !strings.Contains(out, "CONSISTENT") {
+		t.Fatalf("verify consistency: %d %s %s", code, out, errs)
+	}
+	raw, _ := os.ReadFile(cp1)
+	cp, err := proof.DecodeCheckpoint(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp.Header.LogRoot = block.Sum([]byte("rewritten history"))
+	var sigs []block.CommitSig
+	for i := 0; i < 3; i++ {
+		k, err := keys.Load(filepath.Join(net, fmt.Sprintf("node%d", i), "node.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := block.Vote{ChainID: cp.Header.ChainID, Height: cp.Height(), BlockHash: cp.Hash(), MetadataHash: block.Sum(cp.Metadata), VerSeq: cp.VerSeq}
+		msg := v.Encode()
+		sigs = append(sigs, block.CommitSig{Validator: uint64(i + 1), Msg: msg, Sig: ed25519.Sign(k.Private, msg)})
+	}
+	cp.Cert.Sigs = sigs
+	forged := filepath.Join(dir, "forged.json")
+	os.WriteFile(forged, cp.Encode(), 0o644)
+	if out, errs, code := run(t, "verify", "consistency", forged, "--home", home0); code != 1 || !strings.Contains(errs, "FORK") {
+		t.Fatalf("verify consistency of a forged checkpoint: %d %s %s", code, out, errs)
+	}
+}

@@ -1,0 +1,472 @@
+// Package audit turns a verified export bundle (chain/proof/bundle) into a
+// 21 CFR Part 11 audit report an inspector can read without knowing what a
+// blockchain is: who did what, when (UTC), why, original and corrected
+// values side by side, the signature manifestations, the consents with
+// every signer, the outcome-reporting report, and the result of the
+// cryptographic verification in plain words. It also says which
+// transactions belong to a trial (Selector), for the exporter.
+//
+// # Usage
+//
+//	b, _ := bundle.Decode(data)
+//	res, verr := bundle.Verify(b, g)
+//	rep := audit.Build(res, verr, "T1")
+//	err = rep.WriteHTML(w)   // or WriteCSV, WriteJSON
+//
+// Only records that verified are reported as evidence; failures are listed
+// in the verification section, naming each record.
+package audit
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/proof/bundle"
+	"github.com/trialchain/trialchain/trials/model"
+)
+
+// Selector picks the transactions of trial id: contract calls whose JSON
+// arguments name it ("trial", or "protocol.id" for a registration), and
+// anchors whose label contains it.
+func Selector(id string) bundle.Selector {
+	return func(tx *block.Tx) bool {
+		switch tx.Kind {
+		case block.KindCall:
+			c, err := block.DecodeCall(tx.Payload)
+			if err != nil {
+				return false
+			}
+			var a struct {
+				Trial    string `json:"trial"`
+				Protocol struct {
+					ID string `json:"id"`
+				} `json:"protocol"`
+			}
+			if json.Unmarshal(c.Args, &a) != nil {
+				return false
+			}
+			return a.Trial == id || a.Protocol.ID == id
+		case block.KindAnchor:
+			a, err := block.DecodeAnchor(tx.Payload)
+			return err == nil && strings.Contains(a.Label, id)
+		}
+		return false
+	}
+}
+
+// Report is the audit report.
+type Report struct {
+	Trial        string        `json:"trial"`
+	ChainID      string        `json:"chain_id"`
+	GenesisHash  string        `json:"genesis_hash"`
+	Scope        string        `json:"scope"`
+	Verification Verification  `json:"verification"`
+	Protocol     *Protocol     `json:"protocol,omitempty"`
+	Trail        []Event       `json:"audit_trail"`
+	Corrections  []Correction  `json:"corrections"`
+	Consents     []Consent     `json:"consents"`
+	Outcomes     *model.Report `json:"outcome_reporting,omitempty"`
+	Documents    []Document    `json:"documents"`
+	Contracts    []Contract    `json:"contract_versions"`
+	Notes        []string      `json:"notes"`
+}
+
+// Verification is the outcome of the cryptographic checks, in words.
+type Verification struct {
+	OK         bool          `json:"ok"`
+	Summary    string        `json:"summary"`
+	Counts     bundle.Counts `json:"counts"`
+	Checkpoint *Checkpoint   `json:"checkpoint,omitempty"`
+	Failures   []string      `json:"failures,omitempty"`
+}
+
+// Checkpoint is the certified state of the record log the evidence is
+// checked against.
+type Checkpoint struct {
+	Height     uint64   `json:"block"`
+	Time       string   `json:"time_utc"`
+	Records    uint64   `json:"log_size"`
+	Root       string   `json:"log_root"`
+	Validators []uint64 `json:"signed_by_validators"`
+}
+
+// Protocol is the registered protocol as recorded.
+type Protocol struct {
+	ID         string              `json:"id"`
+	Title      string              `json:"title"`
+	Sponsor    string              `json:"sponsor"`
+	Registered model.Manifestation `json:"registered"`
+	Outcomes   []model.Outcome     `json:"registered_outcomes"`
+}
+
+// Event is one line of the audit trail.
+type Event struct {
+	Seq       int    `json:"seq"`
+	Time      string `json:"time_utc"` // the block time from the signature manifestation; empty if the record carries none
+	Block     uint64 `json:"block"`
+	Who       string `json:"who"` // printed name
+	Org       string `json:"org"` // organisation of the signer
+	Signer    string `json:"signer_key"`
+	Meaning   string `json:"meaning"` // of the signature
+	Action    string `json:"action"`  // in plain words
+	Subject   string `json:"subject,omitempty"`
+	Entry     string `json:"entry,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Original  string `json:"original_values,omitempty"`
+	Corrected string `json:"corrected_values,omitempty"`
+	Status    string `json:"status"` // accepted | refused
+	Refusal   string `json:"refusal,omitempty"`
+	Tx        string `json:"transaction"`
+	Leaf      uint64 `json:"log_record"`
+	CodeHash  string `json:"contract_code,omitempty"`
+}
+
+// Correction is an entry and its correction side by side.
+type Correction struct {
+	Entry    string        `json:"entry"`
+	Corrects string        `json:"corrects"`
+	Subject  string        `json:"subject"`
+	Visit    string        `json:"visit"`
+	Form     string        `json:"form"`
+	Time     string        `json:"time_utc"`
+	Who      string        `json:"who"`
+	Reason   string        `json:"reason"`
+	Fields   []FieldChange `json:"fields"`
+}
+
+// FieldChange is one field of a correction.
+type FieldChange struct {
+	Field     string `json:"field"`
+	Original  string `json:"original"`
+	Corrected string `json:"corrected"`
+	Changed   bool   `json:"changed"`
+}
+
+// Consent is a verified multi-party consent.
+type Consent struct {
+	Action  string   `json:"action"`
+	Time    string   `json:"time_utc"`
+	ID      string   `json:"consent_id"`
+	Group   string   `json:"group"`
+	Meaning string   `json:"meaning"`
+	Signers []Signer `json:"signers"`
+	Tx      string   `json:"transaction"`
+}
+
+// Signer is one party of a consent.
+type Signer struct {
+	Party       int    `json:"party"`
+	Name        string `json:"name"`
+	Role        string `json:"role"`
+	PrintedName string `json:"printed_name"`
+	Time        string `json:"time_utc"`
+}
+
+// Document is an off-chain file whose hash the chain holds.
+type Document struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Bytes  int    `json:"bytes"`
+	Field  string `json:"committed_at"`
+	Tx     string `json:"transaction"`
+}
+
+// Contract is a contract code version.
+type Contract struct {
+	Address  string `json:"address"`
+	CodeHash string `json:"code_hash"`
+	Block    uint64 `json:"block"`
+	Upgrade  bool   `json:"upgrade"`
+	CodeSeen bool   `json:"code_included"`
+}
+
+func utc(ms int64) string { return model.FormatMilli(ms) }
+
+// Build makes the report of a verification (res from bundle.Verify, verr
+// its error) for trial (for the title; "" for a whole-chain export).
+func Build(res *bundle.Result, verr error, trial string) *Report {
+	r := &Report{Trial: trial, ChainID: res.ChainID, GenesisHash: res.GenesisHash.String(), Scope: res.Scope,
+		Trail: []Event{}, Corrections: []Correction{}, Consents: []Consent{}, Documents: []Document{}, Contracts: []Contract{}}
+	r.verification(res, verr)
+	entries := map[string]model.Entry{}
+	for _, v := range res.Records {
+		r.record(v, entries)
+	}
+	for i := range r.Trail {
+		r.Trail[i].Seq = i + 1
+	}
+	for _, c := range res.Contracts {
+		r.Contracts = append(r.Contracts, Contract{Address: c.Address.String(), CodeHash: c.CodeHash.String(), Block: c.Height, Upgrade: c.Upgrade, CodeSeen: c.CodeSeen})
+	}
+	r.Notes = []string{
+		"Every line of this report comes from a record whose digital signature, position in the tamper-evident record log and certification by a quorum of the network's validators were re-checked from the raw bytes when the report was made.",
+		"Times are the UTC times of the blocks that recorded each action, as stated in the signature manifestation.",
+		"The export proves that these records exist unaltered; it does not by itself prove that no other record of the trial exists.",
+	}
+	return r
+}
+
+func (r *Report) verification(res *bundle.Result, verr error) {
+	v := &r.Verification
+	v.OK = verr == nil
+	v.Counts = res.Counts
+	if len(res.Checkpoints) > 0 {
+		cp := res.Checkpoints[len(res.Checkpoints)-1]
+		v.Checkpoint = &Checkpoint{Height: cp.Height, Time: utc(cp.TimeUnixMilli), Records: cp.LogSize, Root: cp.LogRoot.String(), Validators: cp.Signers}
+	}
+	for _, f := range res.Failures {
+		v.Failures = append(v.Failures, f.Error())
+	}
+	if v.OK {
+		v.Summary = fmt.Sprintf("VERIFIED: all %d records, %d consents and %d documents match the certified record log", res.Counts.Records, res.Counts.Consents, res.Counts.Payloads)
+		if v.Checkpoint != nil {
+			v.Summary += fmt.Sprintf(" (block %d, %s, %d records, signed by validators %v)", v.Checkpoint.Height, v.Checkpoint.Time, v.Checkpoint.Records, v.Checkpoint.Validators)
+		}
+		v.Summary += "."
+	} else {
+		v.Summary = fmt.Sprintf("FAILED: %d check(s) failed; %d of %d records verified. Do not rely on the records named below.", len(res.Failures), res.Counts.Verified, res.Counts.Records)
+	}
+}
+
+// manifestation finds the Part 11 manifestation in a contract result: its
+// "manifestation", a registration's "registered", a lock's "lock.manifestation".
+func manifestation(result []byte) (model.Manifestation, bool) {
+	var m struct {
+		Manifestation *model.Manifestation `json:"manifestation"`
+		Registered    *model.Manifestation `json:"registered"`
+		Lock          *struct {
+			Manifestation *model.Manifestation `json:"manifestation"`
+		} `json:"lock"`
+	}
+	if json.Unmarshal(result, &m) != nil {
+		return model.Manifestation{}, false
+	}
+	switch {
+	case m.Manifestation != nil && m.Manifestation.PrintedName != "":
+		return *m.Manifestation, true
+	case m.Registered != nil && m.Registered.PrintedName != "":
+		return *m.Registered, true
+	case m.Lock != nil && m.Lock.Manifestation != nil:
+		return *m.Lock.Manifestation, true
+	}
+	return model.Manifestation{}, false
+}
+
+func (r *Report) record(v *bundle.Verified, entries map[string]model.Entry) {
+	rc := v.Receipt
+	e := Event{Block: rc.Height, Leaf: v.Leaf, Tx: v.TxHash.String(), Status: "accepted"}
+	if rc.Status != block.StatusOK {
+		e.Status, e.Refusal = "refused", rc.Error
+	}
+	if v.Tx != nil {
+		e.Signer = hex.EncodeToString(v.Tx.Sender)
+	}
+	switch {
+	case v.Tx == nil || v.Tx.Kind == block.KindDeploy || v.Tx.Kind == block.KindUpgrade:
+		e.Action = "Contract code installed (the program that checks and records trial data)"
+		for _, c := range chainEventsOf(rc, bundle.EventUpgraded) {
+			e.Action = fmt.Sprintf("Contract %s upgraded to code %s", short(c[:32]), short(c[64:96]))
+		}
+		for _, c := range chainEventsOf(rc, bundle.EventDeployed) {
+			e.Action = fmt.Sprintf("Contract %s installed with code %s", short(c[:32]), short(c[32:64]))
+		}
+	case v.Tx.Kind == block.KindConsentGroup:
+		e.Action = fmt.Sprintf("Consent group %s registered (its members approve amendments and sign-offs together)", short(rc.Result))
+	case v.Anchor != nil:
+		e.Action = fmt.Sprintf("Document %q recorded by its fingerprint (SHA-256 %s)", v.Anchor.Label, v.Anchor.Hash)
+	case v.Call != nil:
+		e.CodeHash = v.CodeHash.String()
+		r.call(v, &e, entries)
+	default:
+		e.Action = fmt.Sprintf("%s transaction", v.Tx.Kind)
+	}
+	for _, p := range v.Payloads {
+		r.Documents = append(r.Documents, Document{Name: p.Name, SHA256: p.SHA256.String(), Bytes: len(p.Data), Field: p.Field, Tx: v.TxHash.String()})
+	}
+	for _, c := range v.Consents {
+		rc := Consent{Action: e.Action, Time: e.Time, ID: c.ID.String(), Group: c.Group.String(), Meaning: c.Meaning, Tx: v.TxHash.String()}
+		for _, s := range c.Signers {
+			rc.Signers = append(rc.Signers, Signer{Party: s.Party, Name: s.Name, Role: s.Role, PrintedName: s.Manifestation.PrintedName, Time: s.Manifestation.Time.UTC().Format("2006-01-02T15:04:05.000Z")})
+		}
+		r.Consents = append(r.Consents, rc)
+	}
+	r.Trail = append(r.Trail, e)
+}
+
+func chainEventsOf(rc *block.Receipt, typ string) [][]byte {
+	var out [][]byte
+	for _, e := range rc.Events {
+		if e.Source.IsZero() && e.Type == typ && len(e.Data) >= 64 {
+			out = append(out, e.Data)
+		}
+	}
+	return out
+}
+
+func short(b []byte) string {
+	s := hex.EncodeToString(b)
+	if len(s) > 16 {
+		return s[:16] + "…"
+	}
+	return s
+}
+
+// callArgs is the union of the trial methods' arguments that the report reads.
+type callArgs struct {
+	Trial     string                      `json:"trial"`
+	Subject   string                      `json:"subject"`
+	Visit     string                      `json:"visit"`
+	Form      string                      `json:"form"`
+	Entry     string                      `json:"entry"`
+	Reason    string                      `json:"reason"`
+	Version   int                         `json:"version"`
+	Term      string                      `json:"term"`
+	Severity  string                      `json:"severity"`
+	Serious   bool                        `json:"serious"`
+	Signature model.Signature             `json:"signature"`
+	Protocol  *model.Protocol             `json:"protocol"`
+	Fields    map[string]model.FieldValue `json:"fields"`
+}
+
+func (r *Report) call(v *bundle.Verified, e *Event, entries map[string]model.Entry) {
+	rc, c := v.Receipt, v.Call
+	var a callArgs
+	_ = json.Unmarshal(c.Args, &a) // a call of another contract: words from the method alone
+	e.Who, e.Meaning, e.Subject, e.Reason = a.Signature.PrintedName, a.Signature.Meaning, a.Subject, a.Reason
+	if m, ok := manifestation(rc.Result); ok && rc.Status == block.StatusOK {
+		e.Who, e.Meaning, e.Time, e.Org = m.PrintedName, m.Meaning, m.Time, m.Org
+	}
+	ok := rc.Status == block.StatusOK
+	switch c.Method {
+	case "register":
+		e.Action = "Registered the trial protocol"
+		if a.Protocol != nil {
+			e.Action = fmt.Sprintf("Registered trial protocol %s (%q, %d pre-specified outcomes)", a.Protocol.ID, a.Protocol.Title, len(a.Protocol.Outcomes))
+		}
+		var ts model.TrialState
+		if ok && json.Unmarshal(rc.Result, &ts) == nil && ts.Protocol.ID != "" {
+			r.Protocol = &Protocol{ID: ts.Protocol.ID, Title: ts.Protocol.Title, Sponsor: ts.Protocol.Sponsor, Registered: ts.Registered, Outcomes: ts.Protocol.Outcomes}
+		}
+	case "activate":
+		e.Action = "Opened enrolment"
+	case "amend":
+		e.Action = fmt.Sprintf("Amended the protocol to version %d", a.Version)
+		var am model.Amendment
+		if ok && json.Unmarshal(rc.Result, &am) == nil && len(am.Parts) > 0 {
+			e.Action += " (changed: " + strings.Join(am.Parts, ", ") + ")"
+			if len(am.OutcomeChanges) > 0 {
+				e.Action += "; outcomes: " + strings.Join(am.OutcomeChanges, "; ")
+			}
+		}
+	case "enroll":
+		e.Action = fmt.Sprintf("Enrolled subject %s", a.Subject)
+	case "submit", "correct":
+		var en model.Entry
+		if ok && json.Unmarshal(rc.Result, &en) == nil && en.ID != "" {
+			entries[en.ID] = en
+			e.Entry, e.Subject = en.ID, en.Subject
+		}
+		if c.Method == "submit" {
+			e.Action = fmt.Sprintf("Submitted form %s of visit %s for subject %s", a.Form, a.Visit, a.Subject)
+			if e.Entry != "" {
+				e.Action += " as entry " + e.Entry
+			}
+			e.Corrected = fields(a.Fields)
+			break
+		}
+		e.Action = fmt.Sprintf("Corrected entry %s", a.Entry)
+		orig, have := entries[a.Entry]
+		if have {
+			e.Original = fields(orig.Public)
+		}
+		e.Corrected = fields(a.Fields)
+		if ok && have {
+			r.Corrections = append(r.Corrections, correction(orig, entries[e.Entry], e))
+		}
+	case "ae":
+		e.Action = fmt.Sprintf("Reported adverse event %q (%s%s)", a.Term, a.Severity, map[bool]string{true: ", serious", false: ""}[a.Serious])
+		var ae model.AdverseEvent
+		if ok && json.Unmarshal(rc.Result, &ae) == nil && ae.Late {
+			e.Action += fmt.Sprintf(" — reported %d minutes after the 24-hour deadline", ae.MinutesLate)
+		}
+	case "lock":
+		e.Action = "Locked the database"
+	case "results":
+		e.Action = "Submitted the trial results"
+		var rep model.Report
+		if ok && json.Unmarshal(rc.Result, &rep) == nil && rep.Trial != "" {
+			r.Outcomes = &rep
+		}
+	default:
+		e.Action = fmt.Sprintf("Called %s on contract %s", c.Method, short(c.Contract[:]))
+	}
+	if !ok {
+		e.Action = "Attempted: " + e.Action
+	}
+}
+
+// fields formats field values "NAME=VALUE UNIT; …" in name order; private
+// values show as "(held off chain)".
+func fields(m map[string]model.FieldValue) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, n+"="+value(m[n]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func value(v model.FieldValue) string {
+	switch {
+	case v.Commit != "":
+		return "(held off chain, fingerprint " + v.Commit[:min(12, len(v.Commit))] + "…)"
+	case v.Unit != "":
+		return v.Value + " " + v.Unit
+	}
+	return v.Value
+}
+
+func correction(orig, corr model.Entry, e *Event) Correction {
+	c := Correction{Entry: corr.ID, Corrects: orig.ID, Subject: orig.Subject, Visit: orig.Visit, Form: orig.Form,
+		Time: e.Time, Who: e.Who, Reason: e.Reason}
+	if c.Entry == "" {
+		c.Entry = e.Entry
+	}
+	names := map[string]bool{}
+	for n := range orig.Public {
+		names[n] = true
+	}
+	for n := range corr.Public {
+		names[n] = true
+	}
+	keys := make([]string, 0, len(names))
+	for n := range names {
+		keys = append(keys, n)
+	}
+	sort.Strings(keys)
+	for _, n := range keys {
+		o, hasO := orig.Public[n]
+		nv, hasN := corr.Public[n]
+		fc := FieldChange{Field: n, Original: value(o), Corrected: value(nv), Changed: hasO != hasN || o != nv}
+		if !hasO {
+			fc.Original = "(none)"
+		}
+		if !hasN {
+			fc.Corrected = "(none)"
+		}
+		c.Fields = append(c.Fields, fc)
+	}
+	if len(orig.Private) > 0 || len(corr.Private) > 0 {
+		c.Fields = append(c.Fields, FieldChange{Field: "(private fields)", Original: strings.Join(orig.Private, ", "),
+			Corrected: strings.Join(corr.Private, ", "), Changed: orig.Commitments != corr.Commitments})
+	}
+	return c
+}
