@@ -21,6 +21,7 @@ import (
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/transport"
 )
 
 // Network is what the replica needs from the transport (transport.Mesh and
@@ -262,7 +263,12 @@ func (r *Replica) SendConsensus(to uint64, m *protos.Message) {
 		r.log.Error("marshal consensus message", "err", err)
 		return
 	}
-	_ = r.net.Send(to, append([]byte{frameConsensus}, b...))
+	if err := r.net.Send(to, append([]byte{frameConsensus}, b...)); err != nil {
+		r.log.Debug("consensus message not sent", "to", to, "bytes", len(b), "err", err)
+		if errors.Is(err, transport.ErrFrameTooLarge) {
+			r.log.Error("consensus message over the frame cap: raise the transport's MaxFrameBytes", "to", to, "bytes", len(b))
+		}
+	}
 }
 
 // SendTransaction implements api.Comm.

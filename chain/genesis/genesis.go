@@ -93,7 +93,11 @@ type Params struct {
 	// the per-block overhead (two consensus rounds, one synced write) small.
 	BatchMaxCount uint64 `json:"batch_max_count"`
 	// BatchMaxBytes caps a block's transactions; it must hold at least one
-	// request of RequestMaxBytes. 16 MiB holds a few contract uploads.
+	// request of RequestMaxBytes. The default is one maximal request plus
+	// 1 MiB: a block carries at most one large contract upload. This bounds
+	// SmartBFT's view-change messages, which carry the last decided block
+	// and the in-flight proposal from a quorum of validators (the transport's
+	// frame cap is sized from it; see chain/node).
 	BatchMaxBytes uint64 `json:"batch_max_bytes"`
 	// BatchMaxInterval is how long the leader waits to fill a batch.
 	BatchMaxInterval Duration `json:"batch_max_interval"`
@@ -130,7 +134,7 @@ func DefaultParams() Params {
 	return Params{
 		RequestMaxBytes:          block.MaxTxBytes,
 		BatchMaxCount:            1000,
-		BatchMaxBytes:            16 << 20,
+		BatchMaxBytes:            block.MaxTxBytes + 1<<20,
 		BatchMaxInterval:         Duration(20 * time.Millisecond),
 		RequestPoolSize:          20000,
 		RequestForwardTimeout:    Duration(2 * time.Second),

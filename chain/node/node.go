@@ -141,10 +141,16 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	}
 	tcfg := transport.DefaultConfig()
 	tcfg.SelfID, tcfg.Key, tcfg.ListenAddr, tcfg.PacketConn, tcfg.Logger = cfg.ID, k.Private, listen, opts.PacketConn, lg
-	// A consensus frame carries a whole proposal: the batch plus header,
-	// metadata and SmartBFT's envelope (1 MiB of headroom).
-	if need := int(g.Params.BatchMaxBytes) + 1<<20; tcfg.MaxFrameBytes < need {
+	// The largest consensus frame is a view change's NewView: the signed
+	// ViewData of a quorum, each carrying the last decided block and the
+	// in-flight proposal (two batches), plus envelopes (1 MiB of headroom).
+	// A frame over the cap is never sent, and a view change that cannot
+	// send its NewView never ends: size the cap from the batch limit.
+	if need := (2*g.Quorum()+1)*int(g.Params.BatchMaxBytes) + 1<<20; tcfg.MaxFrameBytes < need {
 		tcfg.MaxFrameBytes = need
+		if tcfg.QueueMaxBytes < 2*need {
+			tcfg.QueueMaxBytes = 2 * need
+		}
 	}
 	for _, val := range g.Validators {
 		tcfg.Peers = append(tcfg.Peers, transport.Peer{ID: val.ID, Key: ed25519.PublicKey(val.Key), Addr: val.Addr})

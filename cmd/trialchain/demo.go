@@ -38,6 +38,8 @@ type demoEnv struct {
 	// embedded stand-ins are used where it is absent.
 	fixturesDir string
 	trial       *trialDemo
+	out         string // where the regulator's bundle, genesis and report go
+	keep        bool
 }
 
 // say prints a numbered step in plain words.
@@ -96,7 +98,7 @@ type demoStep struct {
 
 func newDemoCmd() *cobra.Command {
 	var keep bool
-	var contracts, dir, fixtures string
+	var contracts, dir, fixtures, out string
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Play a whole clinical trial on a local 4-validator network, then verify it offline",
@@ -109,17 +111,18 @@ stopped and removed at the end unless --keep is given.
   trialchain demo --contracts bin/contracts --keep`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, fixtures, keep)
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, fixtures, out, keep)
 		},
 	}
 	c.Flags().BoolVar(&keep, "keep", false, "keep the network running and its directory after the demo (Ctrl-C stops it)")
 	c.Flags().StringVar(&contracts, "contracts", "bin/contracts", "directory of the built contracts (make contracts)")
 	c.Flags().StringVar(&dir, "dir", "", "directory for the network (default: a new temporary directory)")
+	c.Flags().StringVar(&out, "out", "demo-output", "directory for the exported bundle, its genesis file and the audit report (kept after the demo)")
 	c.Flags().StringVar(&fixtures, "fixtures", "../shared/fixtures", "standards bodies' files (FHIR, CDISC, DUO); embedded stand-ins are used if absent")
 	return c
 }
 
-func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures string, keep bool) error {
+func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out string, keep bool) error {
 	start := time.Now()
 	if dir == "" {
 		var err error
@@ -130,7 +133,7 @@ func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures string, 
 			defer os.RemoveAll(dir)
 		}
 	}
-	d := &demoEnv{ctx: ctx, w: w, dir: dir, contracts: contracts, fixturesDir: fixtures}
+	d := &demoEnv{ctx: ctx, w: w, dir: dir, contracts: contracts, fixturesDir: fixtures, out: out, keep: keep}
 	d.say("Starting a local network of 4 validators in %s", dir)
 	tn, err := node.NewTestnet(filepath.Join(dir, "net"), node.TestnetOptions{Validators: 4})
 	if err != nil {
