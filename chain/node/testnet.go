@@ -1,6 +1,8 @@
 package node
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -119,18 +121,35 @@ func pickPorts(o TestnetOptions) ([]int, error) {
 		}
 		return out, nil
 	}
+	// Free ports are drawn below Linux's default ephemeral range
+	// (32768-60999), so that sockets bound to port 0 elsewhere on the
+	// machine (clients, other tests) do not take them between now and the
+	// moment the nodes bind. A port is kept if both a TCP and a UDP bind
+	// succeed; the listeners are held until all are chosen.
 	var hold []net.Listener
 	defer func() {
 		for _, l := range hold {
 			l.Close()
 		}
 	}()
-	for len(out) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+	seen := map[int]bool{}
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 10000 {
+			return nil, errors.New("testnet: no free ports in 20000-32767")
+		}
+		var b [2]byte
+		if _, err := rand.Read(b[:]); err != nil {
 			return nil, fmt.Errorf("testnet: pick port: %w", err)
 		}
-		port := l.Addr().(*net.TCPAddr).Port
+		port := 20000 + int(binary.BigEndian.Uint16(b[:]))%12768
+		if seen[port] {
+			continue
+		}
+		seen[port] = true
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
 		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
 			l.Close()

@@ -129,6 +129,30 @@ func TestProcessNetwork(t *testing.T) {
 		t.Fatalf("unreachable node: code %d, stderr %q", code, errs)
 	}
 
+	// An admin registers a new member, who anchors; revoked, it cannot.
+	home0 := filepath.Join(net, "node0")
+	if _, errs, code := run(t, "keys", "new", "alice", "--keyring", keyring); code != 0 {
+		t.Fatal(errs)
+	}
+	if out, errs, code := run(t, "member", "add", "alice", "--org", "site-perth", "--role", "site", "--from", "admin", "--keyring", keyring, "--home", home0); code != 0 || !strings.Contains(out, "receipt: ok") {
+		t.Fatalf("member add: %d %s %s", code, out, errs)
+	}
+	if _, errs, code := run(t, "member", "add", "alice", "--org", "x", "--role", "admin", "--from", "site", "--keyring", keyring, "--home", home0); code == 0 || !strings.Contains(errs, "forbidden") {
+		t.Fatalf("member add by a site: %d %s", code, errs)
+	}
+	if out, _, code := run(t, "member", "show", "alice", "--keyring", keyring, "--home", home0); code != 0 || !strings.Contains(out, "site-perth, site) active") {
+		t.Fatalf("member show: %d %s", code, out)
+	}
+	if _, errs, code := run(t, "anchor", other, "--label", "alice's", "--from", "alice", "--keyring", keyring, "--home", home0, "--wait"); code != 0 {
+		t.Fatalf("anchor by alice: %s", errs)
+	}
+	if out, errs, code := run(t, "member", "revoke", "alice", "--from", "admin", "--keyring", keyring, "--home", home0); code != 0 {
+		t.Fatalf("member revoke: %d %s %s", code, out, errs)
+	}
+	if _, errs, code := run(t, "anchor", doc, "--label", "again", "--from", "alice", "--keyring", keyring, "--home", home0, "--wait"); code == 0 || !strings.Contains(errs, "revoked") {
+		t.Fatalf("anchor by a revoked member: %d %s", code, errs)
+	}
+
 	// Load in the background while node3 is killed with SIGKILL.
 	k, err := keys.Ring{Dir: keyring}.Get("site")
 	if err != nil {
