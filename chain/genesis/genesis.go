@@ -111,8 +111,17 @@ type Params struct {
 	RequestComplainTimeout   Duration `json:"request_complain_timeout"`
 	RequestAutoRemoveTimeout Duration `json:"request_auto_remove_timeout"`
 	// LeaderHeartbeatTimeout: followers start a view change when the leader
-	// is silent this long. SmartBFT's 1 minute is for WANs; a local network
-	// wants seconds so a crashed leader is replaced quickly.
+	// is silent this long.
+	//
+	// Sizing: Deliver executes a block before consensus moves on, and a
+	// contract deployment compiles the module there (about 4 s for a 4 MB
+	// Go contract on one core; up to ~35 s measured with 4 validators
+	// sharing 2 busy cores). Every timer that can start a view change
+	// (request complaint, heartbeat, view change) must outlast the longest
+	// Deliver, or validators change views while their peers are still
+	// executing and the view changes do not settle. The defaults allow
+	// 60 s; the price is that a crashed leader is replaced after about a
+	// minute (tests of view changes use seconds, with no deployments).
 	LeaderHeartbeatTimeout Duration `json:"leader_heartbeat_timeout"`
 	LeaderHeartbeatCount   uint64   `json:"leader_heartbeat_count"`
 	// ViewChangeResendInterval ≤ ViewChangeTimeout.
@@ -137,13 +146,13 @@ func DefaultParams() Params {
 		BatchMaxBytes:            block.MaxTxBytes + 1<<20,
 		BatchMaxInterval:         Duration(20 * time.Millisecond),
 		RequestPoolSize:          20000,
-		RequestForwardTimeout:    Duration(2 * time.Second),
-		RequestComplainTimeout:   Duration(8 * time.Second),
-		RequestAutoRemoveTimeout: Duration(60 * time.Second),
-		LeaderHeartbeatTimeout:   Duration(4 * time.Second),
+		RequestForwardTimeout:    Duration(5 * time.Second),
+		RequestComplainTimeout:   Duration(60 * time.Second),
+		RequestAutoRemoveTimeout: Duration(3 * time.Minute),
+		LeaderHeartbeatTimeout:   Duration(60 * time.Second),
 		LeaderHeartbeatCount:     10,
-		ViewChangeResendInterval: Duration(1 * time.Second),
-		ViewChangeTimeout:        Duration(6 * time.Second),
+		ViewChangeResendInterval: Duration(5 * time.Second),
+		ViewChangeTimeout:        Duration(60 * time.Second),
 		CollectTimeout:           Duration(1 * time.Second),
 		DecisionsPerLeader:       0,
 		MaxClockSkew:             Duration(10 * time.Second),

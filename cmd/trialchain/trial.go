@@ -516,7 +516,7 @@ as commitments.`,
 	c.Flags().StringArrayVar(&subjMap, "subject-map", nil, "ODM SubjectKey=pseudonymous subject id (repeat)")
 	c.Flags().StringArrayVar(&visitMap, "visit-map", nil, "ODM StudyEventOID=visit id (repeat)")
 	c.Flags().StringArrayVar(&formMap, "form-map", nil, "ODM ItemGroupOID=form id (repeat)")
-	c.Flags().StringVar(&saveDir, "save", "", "directory to keep the full records in (file RECORDHASH.json each)")
+	c.Flags().StringVar(&saveDir, "save", "", "the site's record store: full records encrypted with a per-subject key (DIR/RECORDHASH.rec, keys in DIR/keys)")
 	c.Flags().BoolVar(&noCheck, "no-check", false, "send without the local checks: the contract judges the form")
 	addSignFlags(c, "author")
 	return c
@@ -631,20 +631,31 @@ func uncheckedSubmit(p *model.Protocol, rec trials.Record, sig model.Signature) 
 	return trials.UncheckedSubmitCall(rec.Trial, rec.Subject, rec.Visit, rec.Form, fields, rec.Hash(), sig)
 }
 
-// saveRecord writes the full record to DIR/RECORDHASH.json ("" if no dir).
+// saveRecord encrypts the full record into the site's record store DIR
+// (trials.RecordStore: one data key per subject) and returns its path
+// ("" if no dir).
 func saveRecord(dir string, rec trials.Record) (string, error) {
 	if dir == "" {
 		return "", nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
+	return trials.RecordStore{Dir: dir}.Put(rec)
+}
+
+// loadRecord reads a saved full record: an encrypted DIR/HASH.rec of a
+// record store, or a plain JSON record file.
+func loadRecord(path string) (trials.Record, error) {
+	if filepath.Ext(path) == ".rec" {
+		return trials.RecordStore{Dir: filepath.Dir(path)}.Open(path, "")
 	}
-	b, err := json.MarshalIndent(rec, "", "  ")
+	var rec trials.Record
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", err
+		return rec, err
 	}
-	path := filepath.Join(dir, rec.Hash()+".json")
-	return path, os.WriteFile(path, append(b, '\n'), 0o600)
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("--record %s: %w", path, err)
+	}
+	return rec, nil
 }
 
 func newTrialCorrectCmd() *cobra.Command {
@@ -660,7 +671,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 
 ` + fieldsHelp,
 		Example: `  trialchain trial correct --trial NCT05503693 --entry crf-000000001 --reason "transcription error: 118 read as 128" \
-      SYSBP="118 mm[Hg]" --record records/5d1c…json --save records/ --from site --keyring devnet/keys --home devnet/node1`,
+      SYSBP="118 mm[Hg]" --record records/5d1c….rec --save records/ --from site --keyring devnet/keys --home devnet/node1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			trial, err := trialFlag(cmd)
 			if err != nil {
@@ -697,13 +708,9 @@ saved full record (--record FILE, as trial submit --save wrote it).
 				fields[n] = fv
 			}
 			if recPath != "" {
-				rb, err := os.ReadFile(recPath)
+				old, err := loadRecord(recPath)
 				if err != nil {
 					return err
-				}
-				var old trials.Record
-				if err := json.Unmarshal(rb, &old); err != nil {
-					return fmt.Errorf("--record %s: %w", recPath, err)
 				}
 				if old.Hash() != ev.Entry.RecordHash {
 					return fmt.Errorf("--record %s is not the record of entry %s (its hash %s…, the entry's %s…)", recPath, entry, shortID(old.Hash()), shortID(ev.Entry.RecordHash))
@@ -744,7 +751,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 	addTrialFlag(c)
 	c.Flags().StringVar(&entry, "entry", "", "id of the entry to correct")
 	c.Flags().StringVar(&reason, "reason", "", "why the data changes (stored with the correction)")
-	c.Flags().StringVar(&recPath, "record", "", "the original's saved full record (for its private fields)")
+	c.Flags().StringVar(&recPath, "record", "", "the original's saved full record, DIR/RECORDHASH.rec (for its private fields)")
 	c.Flags().StringVar(&saveDir, "save", "", "directory to keep the corrected full record in")
 	addSignFlags(c, "correction")
 	return c

@@ -108,7 +108,7 @@ func TestTrialsCLI(t *testing.T) {
 	if !strings.Contains(out, "Entry crf-000000001") || !strings.Contains(out, "SYSBP = 128 mm[Hg]") || strings.Contains(out, "J.D.") {
 		t.Fatalf("submit: %s", out)
 	}
-	saved, _ := filepath.Glob(filepath.Join(records, "*.json"))
+	saved, _ := filepath.Glob(filepath.Join(records, "*.rec"))
 	if len(saved) != 1 {
 		t.Fatalf("saved records: %v", saved)
 	}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDemo runs `trialchain demo` as a user does after `make contracts`:
+// 4 validator processes, the three example contracts, every step of the
+// trial (each refusal included), and the regulator's offline verification
+// with the network stopped. It checks every step reached its conclusion.
+func TestDemo(t *testing.T) {
+	wasm := t.TempDir()
+	for _, n := range []string{"trial-protocol", "genome-access", "surgical-records"} {
+		if out, err := buildWasm("../../contracts-examples/"+n, filepath.Join(wasm, n+".wasm")); err != nil {
+			t.Fatalf("build %s: %v\n%s", n, err, out)
+		}
+	}
+	outDir := t.TempDir()
+	out, errs, code := run(t, "demo", "--contracts", wasm, "--out", outDir, "--fixtures", "../../../shared/fixtures")
+	if code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"without consent: REFUSED", "with consent: ACCEPTED",
+		"a researcher tries to enrol: REFUSED",
+		"sent anyway: REFUSED by the contract", "above the maximum 250",
+		"LATE:",
+		"DENIED by rule NCU", "APPROVED by the data-access committee", "next access: REFUSED",
+		"used as final before co-signature: REFUSED", "status final",
+		"WARNING: the primary outcome was switched",
+		"all 4 validators stopped", "VERIFIED", "FAILED", "verification FAILED at record",
+		"Summary",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if n := strings.Count(out, "  ✓ "); n < 13 {
+		t.Errorf("summary has %d checked outcomes, want 13", n)
+	}
+	for _, f := range []string{"genesis.json", "audit.html"} {
+		m, _ := filepath.Glob(filepath.Join(outDir, "*"+f))
+		if len(m) == 0 {
+			t.Errorf("demo wrote no %s in %s", f, outDir)
+		}
+	}
+	if t.Failed() {
+		t.Logf("demo output:\n%s", out)
+	}
+}

@@ -1,0 +1,56 @@
+package trials_test
+
+import (
+	"crypto/rand"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/trialchain/trialchain/trials"
+	"github.com/trialchain/trialchain/trials/model"
+)
+
+func TestRecordStore(t *testing.T) {
+	st := trials.RecordStore{Dir: t.TempDir()}
+	subj, _ := trials.NewSubjectID(rand.Reader)
+	rec, err := trials.NewRecord(rand.Reader, "NCT1", subj, "day1", "vitals", map[string]model.FieldValue{"NOTES": {Value: "J. Doe, MRN 12345"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := st.Put(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	if strings.Contains(string(raw), "MRN") {
+		t.Fatal("the record is stored in clear")
+	}
+	got, err := st.Get(rec.Hash())
+	if err != nil || got.Hash() != rec.Hash() {
+		t.Fatalf("get: %v", err)
+	}
+	// An altered file, or a file under another record's name, is refused.
+	raw[len(raw)-1] ^= 1
+	os.WriteFile(path, raw, 0o600)
+	if _, err := st.Get(rec.Hash()); err == nil {
+		t.Fatal("altered record decrypted")
+	}
+	raw[len(raw)-1] ^= 1
+	os.WriteFile(path, raw, 0o600)
+	other := strings.Repeat("ab", 32)
+	os.WriteFile(st.Path(other), raw, 0o600)
+	if _, err := st.Get(other); err == nil {
+		t.Fatal("record accepted under another hash")
+	}
+	// Crypto-shredding: the key goes, the record cannot be read.
+	if err := st.Shred(subj); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Get(rec.Hash()); !errors.Is(err, trials.ErrShredded) {
+		t.Fatalf("after shredding: %v", err)
+	}
+	if _, err := st.Get("nothex"); err == nil {
+		t.Fatal("bad hash accepted")
+	}
+}
