@@ -206,4 +206,3 @@ func writeFileSync(path string, b []byte, mode os.FileMode) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
-
