@@ -25,6 +25,10 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"without consent: REFUSED", "with consent: ACCEPTED",
 		"a researcher tries to enrol: REFUSED",
+		"enrolment before the protocol is active: REFUSED", "a site not allowed by the protocol tries to enrol: REFUSED",
+		"a subject who is not enrolled: REFUSED", "a visit not in the protocol: REFUSED", "a form not in the protocol: REFUSED",
+		"a required field missing (HR): REFUSED", "data from a site not allowed: REFUSED", "results before database lock: REFUSED",
+		"AES-GCM-encrypted under the subject's own key",
 		"sent anyway: REFUSED by the contract", "above the maximum 250",
 		"LATE:",
 		"DENIED by rule NCU", "APPROVED by the data-access committee", "next access: REFUSED",

@@ -51,6 +51,7 @@ var demoMembers = []demoMember{
 	{"surgeon", "Dr Cecil Surgeon", "site-melbourne", block.RoleSite},
 	{"clinician", "Dr Lena Second", "site-melbourne", block.RoleSite},
 	{"anaesthetist", "Dr Omar Gas", "site-melbourne", block.RoleSite},
+	{"site-perth", "Dr. Pia Perth (not a trial site)", "site-perth", block.RoleSite},
 }
 
 // trialDemo is the state the trial chapters share.
@@ -439,11 +440,24 @@ func demoAmendment(d *demoEnv) error {
 
 func demoEnrolment(d *demoEnv) error {
 	p := d.trial.protocol
+	arm := p.Arms[0].ID
 	d.say("The sponsor activates the trial; sites enrol subjects with random pseudonymous ids")
+	early, err := trials.NewSubjectID(rand.Reader)
+	if err != nil {
+		return err
+	}
+	call, err := trials.EnrollCall(p.ID, early, trials.HashBytes([]byte("x")), 2, arm, d.sig("site-a", "enrolment"))
+	if err != nil {
+		return err
+	}
+	why, err := d.refused("site-a", call)
+	if err != nil {
+		return err
+	}
+	d.detail("enrolment before the protocol is active: REFUSED — %s", why)
 	if err := d.call("sponsor", trials.ActivateCall(p.ID, d.sig("sponsor", "activation")), nil); err != nil {
 		return err
 	}
-	arm := p.Arms[0].ID
 	for _, site := range []string{"site-a", "site-a", "site-b"} {
 		subj, err := trials.NewSubjectID(rand.Reader)
 		if err != nil {
@@ -463,12 +477,16 @@ func demoEnrolment(d *demoEnv) error {
 	if err != nil {
 		return err
 	}
-	call, _ := trials.EnrollCall(p.ID, sub, trials.HashBytes([]byte("x")), 2, arm, d.sig("researcher-a", "enrolment"))
-	why, err := d.refused("researcher-a", call)
-	if err != nil {
+	call, _ = trials.EnrollCall(p.ID, sub, trials.HashBytes([]byte("x")), 2, arm, d.sig("researcher-a", "enrolment"))
+	if why, err = d.refused("researcher-a", call); err != nil {
 		return err
 	}
 	d.detail("a researcher tries to enrol: REFUSED — %s", why)
+	call, _ = trials.EnrollCall(p.ID, sub, trials.HashBytes([]byte("x")), 2, arm, d.sig("site-perth", "enrolment"))
+	if why, err = d.refused("site-perth", call); err != nil {
+		return err
+	}
+	d.detail("a site not allowed by the protocol tries to enrol: REFUSED — %s", why)
 	d.fact("3 subjects enrolled at 2 sites under pseudonyms; outcomes frozen at first enrolment")
 	return nil
 }
@@ -498,6 +516,15 @@ func demoForms(d *demoEnv) error {
 	e := d.trial.entry
 	d.detail("vitals day 1 of %s: entry %s, record hash %s…, public fields SYSBP=%s DIABP=%s HR=%s (free-text notes stay off chain)",
 		s1, e.ID, e.RecordHash[:16], e.Public["SYSBP"].Value, e.Public["DIABP"].Value, e.Public["HR"].Value)
+	store := trials.RecordStore{Dir: filepath.Join(d.dir, "site-melbourne-records")}
+	path, err := store.Put(rec)
+	if err != nil {
+		return err
+	}
+	if back, err := store.Get(e.RecordHash); err != nil || back.Hash() != e.RecordHash {
+		return fmt.Errorf("site record store: %v", err)
+	}
+	d.detail("the full record is kept by the site, AES-GCM-encrypted under the subject's own key: %s", path)
 	bad, err := trials.NewRecord(rand.Reader, p.ID, s2, "day1", "vitals", vitals("300", "82", "71"))
 	if err != nil {
 		return err
@@ -512,6 +539,27 @@ func demoForms(d *demoEnv) error {
 		return err
 	}
 	d.detail("sent anyway: REFUSED by the contract — %s", why)
+	ok3 := map[string]model.FieldValue{"SYSBP": {Value: "120", Unit: "mm[Hg]"}, "DIABP": {Value: "80", Unit: "mm[Hg]"}, "HR": {Value: "70", Unit: "/min"}}
+	stranger, err := trials.NewSubjectID(rand.Reader)
+	if err != nil {
+		return err
+	}
+	for _, b := range []struct {
+		what, as, subject, visit, form string
+		fields                         map[string]model.FieldValue
+	}{
+		{"a subject who is not enrolled", "site-a", stranger, "day1", "vitals", ok3},
+		{"a visit not in the protocol", "site-a", s1, "day99", "vitals", ok3},
+		{"a form not in the protocol", "site-a", s1, "day1", "xray", ok3},
+		{"a required field missing (HR)", "site-a", s1, "day1", "vitals", map[string]model.FieldValue{"SYSBP": {Value: "120", Unit: "mm[Hg]"}, "DIABP": {Value: "80", Unit: "mm[Hg]"}}},
+		{"data from a site not allowed", "site-perth", s1, "day1", "vitals", ok3},
+	} {
+		why, err := d.refused(b.as, trials.UncheckedSubmitCall(p.ID, b.subject, b.visit, b.form, b.fields, trials.HashBytes([]byte(b.what)), d.sig(b.as, "author")))
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.what, err)
+		}
+		d.detail("%s: REFUSED — %s", b.what, why)
+	}
 	fixed := rec
 	fixed.Fields = vitals("118", "82", "71")
 	call, err = trials.CorrectCall(&p, e.ID, fixed, "transcription error: 118 read as 128", d.sig("site-a", "correction"))
@@ -523,7 +571,7 @@ func demoForms(d *demoEnv) error {
 		return err
 	}
 	d.detail("correction %s of %s: SYSBP 128 → %s, reason %q; the original stays", corr.ID, e.ID, corr.Public["SYSBP"].Value, corr.Reason)
-	d.fact("form validated on chain; invalid form refused with its reason; correction kept beside the original")
+	d.fact("form validated on chain; invalid forms (range, required field, unknown visit/form/subject, site not allowed) refused with their reasons; correction kept beside the original")
 	return nil
 }
 
@@ -657,6 +705,16 @@ func demoSurgery(d *demoEnv) error {
 func demoResults(d *demoEnv) error {
 	p := d.trial.protocol
 	d.say("Database lock, then the sponsor submits results — with the primary outcome switched")
+	early, err := trials.ResultsCall(p.ID, []model.OutcomeResult{{Outcome: p.Outcomes[0].ID, Type: p.Outcomes[0].Type, Measure: p.Outcomes[0].Measure,
+		Arms: []model.ArmResult{{Arm: p.Arms[0].ID, N: 1, Events: 0}}}}, trials.HashBytes([]byte("early")), "early look", d.sig("statistician", "results"))
+	if err != nil {
+		return err
+	}
+	why, err := d.refused("statistician", early)
+	if err != nil {
+		return err
+	}
+	d.detail("results before database lock: REFUSED — %s", why)
 	if err := d.call("sponsor", trials.LockCall(p.ID, d.sig("sponsor", "database lock")), nil); err != nil {
 		return err
 	}
