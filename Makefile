@@ -46,9 +46,9 @@ demo: build contracts
 	./$(BIN) demo --contracts $(WASM) $(ARGS)
 
 # 4 validators on loopback QUIC, a bounded load of anchor transactions.
+# Package benchmarks: go test -run '^$$' -bench . ./vm ./chain/consent ./chain/store ./chain/proof/bundle
 bench: build
-	./$(BIN) bench --validators 4 --txs 5000 --concurrency 64
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./chain/block/ ./chain/proof/
+	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256
 
 # A short run of every fuzz target (FUZZTIME each).
 fuzz:
