@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -31,28 +32,6 @@ func hashFile(path string) (block.Hash, error) {
 	return out, nil
 }
 
-// submit signs payload as kind with the key --from names and submits it.
-func submit(cmd *cobra.Command, from string, kind block.Kind, payload []byte, gas uint64, wait bool) (*view.Submitted, error) {
-	key, err := signer(cmd, from)
-	if err != nil {
-		return nil, err
-	}
-	c, err := clientFor(cmd)
-	if err != nil {
-		return nil, err
-	}
-	st, err := c.Status(cmd.Context())
-	if err != nil {
-		return nil, err
-	}
-	tx := client.Sign(key, st.ChainID, kind, payload, gas)
-	res, err := c.Submit(cmd.Context(), tx, wait)
-	if err != nil {
-		return nil, fmt.Errorf("%s transaction refused: %w", kind, err)
-	}
-	return res, nil
-}
-
 func newAnchorCmd() *cobra.Command {
 	var label, from string
 	var wait bool
@@ -76,7 +55,9 @@ later change to it is evident. Only the hash leaves this machine.
 				return err
 			}
 			p := &block.AnchorPayload{Hash: h, Label: label}
-			res, err := submit(cmd, from, block.KindAnchor, p.Encode(), gas, wait)
+			res, err := submitTx(cmd, from, wait, func(k ed25519.PrivateKey, chainID string) *block.Tx {
+				return client.Sign(k, chainID, block.KindAnchor, p.Encode(), gas)
+			})
 			if err != nil {
 				return err
 			}
