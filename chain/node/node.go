@@ -101,6 +101,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
+	base := lg // the replica and the mesh tag their logs with the node id themselves
 	lg = lg.With("node", cfg.ID)
 	st, err := store.Open(filepath.Join(cfg.Path(cfg.DataDir), "db"))
 	if err != nil {
@@ -129,7 +130,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	n.ledger = led
 	var netw netRef
 	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
-		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: lg}, &netw)
+		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base}, &netw)
 	if err != nil {
 		n.closeStorage()
 		return nil, err
@@ -140,7 +141,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 		listen = v.Addr
 	}
 	tcfg := transport.DefaultConfig()
-	tcfg.SelfID, tcfg.Key, tcfg.ListenAddr, tcfg.PacketConn, tcfg.Logger = cfg.ID, k.Private, listen, opts.PacketConn, lg
+	tcfg.SelfID, tcfg.Key, tcfg.ListenAddr, tcfg.PacketConn, tcfg.Logger = cfg.ID, k.Private, listen, opts.PacketConn, base
 	// The largest consensus frame is a view change's NewView: the signed
 	// ViewData of a quorum, each carrying the last decided block and the
 	// in-flight proposal (two batches), plus envelopes (1 MiB of headroom).
