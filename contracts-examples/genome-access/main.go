@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/trialchain/trialchain/contracts-examples/internal/consentcheck"
 	"github.com/trialchain/trialchain/sdk/contract"
 	"github.com/trialchain/trialchain/trials/model"
 )
@@ -46,7 +47,6 @@ var (
 	grants   = contract.NewMap[model.Grant]("grant")
 	logs     = contract.NewMap[model.LogEntry]("log")
 	counters = contract.NewMap[int64]("n")
-	used     = contract.NewMap[uint64]("consent")
 )
 
 func refuse(code, format string, args ...any) error {
@@ -72,24 +72,6 @@ func logEntry(dataset, kind, ref, outcome, detail string) {
 	logs.Set(dataset+"/"+model.Seq("", n), model.LogEntry{Seq: n, Kind: kind, Ref: ref, Actor: callerHex(),
 		Org: contract.CallerOrg(), Role: contract.CallerRole(), Outcome: outcome, Detail: detail,
 		Time: now(), Height: contract.BlockHeight()})
-}
-
-// checkConsent is the one consent check: the consent of group over the
-// action digest, accepted once.
-func checkConsent(group string, digest [32]byte, consent []byte) (string, error) {
-	if len(consent) == 0 {
-		return "", refuse("consent-required", "this needs the consent of consent group %s over action %x; none was given", group, digest)
-	}
-	h := contract.SHA256(consent)
-	key := hex.EncodeToString(h[:])
-	if _, ok := used.Get(key); ok {
-		return "", refuse("consent-required", "this consent (%s) was already used", key[:16])
-	}
-	if !contract.VerifyConsent(group, digest[:], consent) {
-		return "", refuse("consent-required", "the consent is not a valid consent of group %s for action %x", group, digest)
-	}
-	used.Set(key, contract.BlockHeight())
-	return key, nil
 }
 
 //go:wasmexport register
@@ -187,7 +169,7 @@ func decide() {
 		}
 		dv, _ := datasets.Get(r.Request.Dataset)
 		digest := model.DecisionDigest(r.ID, dv.Dataset.ID, a.Approve, a.Days, a.Reason)
-		ch, err := checkConsent(dv.Dataset.CommitteeGroup, digest, a.Consent)
+		ch, err := consentcheck.Check(dv.Dataset.CommitteeGroup, digest, a.Consent)
 		if err != nil {
 			return nil, err
 		}

@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/trialchain/trialchain/contracts-examples/internal/consentcheck"
 	"github.com/trialchain/trialchain/sdk/contract"
 	"github.com/trialchain/trialchain/trials/model"
 )
@@ -41,7 +42,6 @@ var (
 	amds     = contract.NewMap[string]("amd")
 	links    = contract.NewMap[model.Link]("link")
 	counters = contract.NewMap[int64]("n")
-	used     = contract.NewMap[uint64]("consent")
 )
 
 func refuse(code, format string, args ...any) error {
@@ -60,24 +60,6 @@ func manifest(s model.Signature) (model.Manifestation, error) {
 		return model.Manifestation{}, err
 	}
 	return model.Manifest(s, contract.BlockTimeMilli(), contract.Caller(), contract.CallerOrg()), nil
-}
-
-// checkConsent is the one consent check: the consent of group over the
-// action digest, accepted once.
-func checkConsent(group string, digest [32]byte, consent []byte) (string, error) {
-	if len(consent) == 0 {
-		return "", refuse("consent-required", "this needs the consent of consent group %s over action %x; none was given", group, digest)
-	}
-	h := contract.SHA256(consent)
-	key := hex.EncodeToString(h[:])
-	if _, ok := used.Get(key); ok {
-		return "", refuse("consent-required", "this consent (%s) was already used", key[:16])
-	}
-	if !contract.VerifyConsent(group, digest[:], consent) {
-		return "", refuse("consent-required", "the consent is not a valid consent of group %s for action %x", group, digest)
-	}
-	used.Set(key, contract.BlockHeight())
-	return key, nil
 }
 
 func requireSite(org string) error {
@@ -146,7 +128,7 @@ func cosign() {
 			return nil, refuse("wrong-state", "record %s is already final", r.ID)
 		}
 		d := model.SignDigest(&r)
-		ch, err := checkConsent(r.Procedure.TeamGroup, d, a.Consent)
+		ch, err := consentcheck.Check(r.Procedure.TeamGroup, d, a.Consent)
 		if err != nil {
 			return nil, err
 		}

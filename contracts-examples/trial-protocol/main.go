@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/trialchain/trialchain/contracts-examples/internal/consentcheck"
 	"github.com/trialchain/trialchain/sdk/contract"
 	"github.com/trialchain/trialchain/trials/model"
 )
@@ -49,16 +50,15 @@ import (
 //	report/<id>                      model.Report
 //	consent/<sha256>                 a consumed consent
 var (
-	trials      = contract.NewMap[model.TrialState]("trial")
-	amends      = contract.NewMap[model.Amendment]("amend")
-	subjects    = contract.NewMap[model.Subject]("subj")
-	entries     = contract.NewMap[model.Entry]("entry")
-	done        = contract.NewMap[string]("done")
-	corrs       = contract.NewMap[string]("corr")
-	aes         = contract.NewMap[model.AdverseEvent]("ae")
-	results     = contract.NewMap[storedResults]("results")
-	reports     = contract.NewMap[model.Report]("report")
-	usedConsent = contract.NewMap[uint64]("consent")
+	trials   = contract.NewMap[model.TrialState]("trial")
+	amends   = contract.NewMap[model.Amendment]("amend")
+	subjects = contract.NewMap[model.Subject]("subj")
+	entries  = contract.NewMap[model.Entry]("entry")
+	done     = contract.NewMap[string]("done")
+	corrs    = contract.NewMap[string]("corr")
+	aes      = contract.NewMap[model.AdverseEvent]("ae")
+	results  = contract.NewMap[storedResults]("results")
+	reports  = contract.NewMap[model.Report]("report")
 )
 
 type storedResults struct {
@@ -111,25 +111,6 @@ func requireStatus(t *model.TrialState, want string, doing string) error {
 		return refuse("wrong-state", "cannot %s: trial %s is %s, it must be %s", doing, t.Protocol.ID, t.Status, want)
 	}
 	return nil
-}
-
-// checkConsent is the one consent check: the consent (combined threshold
-// signature, bytes from the call) of group over the action digest. A
-// consent is accepted once.
-func checkConsent(group string, digest [32]byte, consent []byte) (string, error) {
-	if len(consent) == 0 {
-		return "", refuse("consent-required", "this needs the consent of consent group %s over action %x; none was given", group, digest)
-	}
-	h := contract.SHA256(consent)
-	key := hex.EncodeToString(h[:])
-	if _, used := usedConsent.Get(key); used {
-		return "", refuse("consent-required", "this consent (%s) was already used", key[:16])
-	}
-	if !contract.VerifyConsent(group, digest[:], consent) {
-		return "", refuse("consent-required", "the consent is not a valid consent of group %s for action %x", group, digest)
-	}
-	usedConsent.Set(key, contract.BlockHeight())
-	return key, nil
 }
 
 //go:wasmexport register
@@ -221,7 +202,7 @@ func amend() {
 			}
 		}
 		digest := model.AmendmentDigest(a.Trial, a.Version, a.Reason, a.Changes)
-		ch, err := checkConsent(t.Protocol.ConsentGroup, digest, a.Consent)
+		ch, err := consentcheck.Check(t.Protocol.ConsentGroup, digest, a.Consent)
 		if err != nil {
 			return nil, err
 		}
