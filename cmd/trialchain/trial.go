@@ -230,10 +230,18 @@ func loadProtocol(b []byte, tmplPath, group, planHash string, sites []string) (m
 }
 
 func newTrialActivateCmd() *cobra.Command {
+	return trialStateCmd("activate TRIAL --from NAME", "Open enrolment of a registered trial (or use register --activate)",
+		`  trialchain trial activate NCT05503693 --from sponsor --keyring devnet/keys --home devnet/node0`,
+		"activation", trials.ActivateCall)
+}
+
+// trialStateCmd is a verb that moves a trial to its next state: it takes
+// the trial and the sender's signature, nothing else.
+func trialStateCmd(use, short, example, meaning string, build func(trial string, sig model.Signature) trials.Call) *cobra.Command {
 	c := &cobra.Command{
-		Use:     "activate TRIAL --from NAME",
-		Short:   "Open enrolment of a registered trial (or use register --activate)",
-		Example: `  trialchain trial activate NCT05503693 --from sponsor --keyring devnet/keys --home devnet/node0`,
+		Use:     use,
+		Short:   short,
+		Example: example,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			trial, err := trialArg(cmd, args)
@@ -244,7 +252,7 @@ func newTrialActivateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := sendCall(cmd, cl, s, trials.ActivateCall(trial, sig))
+			r, err := sendCall(cmd, cl, s, build(trial, sig))
 			if err != nil {
 				return err
 			}
@@ -252,7 +260,7 @@ func newTrialActivateCmd() *cobra.Command {
 		},
 	}
 	addTrialFlag(c)
-	addSignFlags(c, "activation")
+	addSignFlags(c, meaning)
 	return c
 }
 
@@ -813,30 +821,9 @@ more than 24 hours after awareness as late. --severity is one of
 }
 
 func newTrialLockCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:     "lock TRIAL --from NAME",
-		Short:   "Lock the trial's database: no more site data; results may then be submitted",
-		Example: `  trialchain trial lock NCT05503693 --from sponsor --printed-name "Dr. Ada Sponsor" --keyring devnet/keys --home devnet/node0`,
-		Args:    cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			trial, err := trialArg(cmd, args)
-			if err != nil {
-				return err
-			}
-			cl, s, sig, err := clientAndSender(cmd)
-			if err != nil {
-				return err
-			}
-			r, err := sendCall(cmd, cl, s, trials.LockCall(trial, sig))
-			if err != nil {
-				return err
-			}
-			return emitResults(cmd, r)
-		},
-	}
-	addTrialFlag(c)
-	addSignFlags(c, "database lock")
-	return c
+	return trialStateCmd("lock TRIAL --from NAME", "Lock the trial's database: no more site data; results may then be submitted",
+		`  trialchain trial lock NCT05503693 --from sponsor --printed-name "Dr. Ada Sponsor" --keyring devnet/keys --home devnet/node0`,
+		"database lock", trials.LockCall)
 }
 
 func newTrialResultsCmd() *cobra.Command {
