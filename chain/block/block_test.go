@@ -122,6 +122,8 @@ func TestPayloadRoundTrips(t *testing.T) {
 			func(b []byte) (any, error) { return DecodeCall(b) }},
 		{"upgrade", (&UpgradePayload{Contract: Sum([]byte("c")), Code: []byte("x"), Consent: []byte("s")}).Encode(),
 			func(b []byte) (any, error) { return DecodeUpgrade(b) }},
+		{"redact", (&RedactPayload{Targets: []Hash{Sum([]byte("b")), Sum([]byte("a"))}, Basis: BasisWithdrawalErasure, Reason: "subject withdrew", Meaning: "approval"}).Encode(),
+			func(b []byte) (any, error) { return DecodeRedact(b) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -148,6 +150,38 @@ func TestRegisterRejectsUnknownRole(t *testing.T) {
 	enc[len(enc)-2] = 42
 	if _, err := DecodeRegister(enc); !errors.Is(err, ErrUnknownKind) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestDecodeRedactRejects(t *testing.T) {
+	a, b := Sum([]byte("a")), Sum([]byte("b"))
+	if bytes.Compare(a[:], b[:]) > 0 {
+		a, b = b, a
+	}
+	ok := RedactPayload{Targets: []Hash{a, b}, Basis: BasisMistakenPHI, Reason: "PHI in free text", Meaning: "approval"}
+	cases := []struct {
+		name string
+		p    RedactPayload
+		want string
+	}{
+		{"no targets", RedactPayload{Basis: BasisMistakenPHI, Reason: "r", Meaning: "m"}, "no targets"},
+		{"descending targets", RedactPayload{Targets: []Hash{b, a}, Basis: BasisMistakenPHI, Reason: "r", Meaning: "m"}, "ascending"},
+		{"duplicate target", RedactPayload{Targets: []Hash{a, a}, Basis: BasisMistakenPHI, Reason: "r", Meaning: "m"}, "ascending"},
+		{"unknown basis", RedactPayload{Targets: []Hash{a}, Basis: 9, Reason: "r", Meaning: "m"}, "basis 9"},
+		{"no reason", RedactPayload{Targets: []Hash{a}, Basis: BasisMistakenPHI, Reason: " ", Meaning: "m"}, "reason and meaning"},
+		{"no meaning", RedactPayload{Targets: []Hash{a}, Basis: BasisMistakenPHI, Reason: "r"}, "reason and meaning"},
+		{"too many targets", RedactPayload{Targets: make([]Hash, MaxRedactTargets+1), Basis: BasisMistakenPHI, Reason: "r", Meaning: "m"}, "limit"},
+	}
+	if _, err := DecodeRedact(ok.Encode()); err != nil {
+		t.Fatalf("valid payload refused: %v", err)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeRedact(c.p.Encode())
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want an error with %q", err, c.want)
+			}
+		})
 	}
 }
 

@@ -54,10 +54,11 @@ func FuzzDecodePayloads(f *testing.F) {
 	f.Add(byte(2), (&DeployPayload{Policy: PolicyOwner}).Encode())
 	f.Add(byte(3), (&CallPayload{Method: "m"}).Encode())
 	f.Add(byte(4), (&UpgradePayload{}).Encode())
+	f.Add(byte(6), (&RedactPayload{Targets: []Hash{{1}, {2}}, Basis: BasisMistakenPHI, Reason: "r", Meaning: "m"}).Encode())
 	f.Fuzz(func(t *testing.T, which byte, b []byte) {
 		var v interface{ Encode() []byte }
 		var err error
-		switch which % 6 {
+		switch which % 7 {
 		case 0:
 			v, err = DecodeRegister(b)
 		case 1:
@@ -70,6 +71,8 @@ func FuzzDecodePayloads(f *testing.F) {
 			v, err = DecodeUpgrade(b)
 		case 5:
 			v, err = DecodeHeader(b)
+		case 6:
+			v, err = DecodeRedact(b)
 		}
 		if err != nil {
 			return

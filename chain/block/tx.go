@@ -60,11 +60,13 @@ const (
 	KindCall         Kind = 4 // call a contract method: CallPayload
 	KindConsentGroup Kind = 5 // register a threshold consent group: opaque group bytes
 	KindUpgrade      Kind = 6 // replace a contract's code under its policy: UpgradePayload
+	KindRedact       Kind = 7 // redact off-chain payloads, keeping their hashes: RedactPayload
 )
 
 var kindNames = map[Kind]string{
 	KindRegister: "register", KindAnchor: "anchor", KindDeploy: "deploy",
 	KindCall: "call", KindConsentGroup: "consent-group", KindUpgrade: "upgrade",
+	KindRedact: "redact",
 }
 
 // Valid reports whether k is a known kind.

@@ -33,8 +33,11 @@ func NewLedger(g *genesis.Genesis, s *store.Store, ex *state.Executor) (*Ledger,
 		members[i] = state.Member{Key: []byte(m.Key), Org: m.Org, Name: m.Name, Role: m.Role}
 	}
 	writes := state.Genesis(members)
-	root := state.NextRoot(g.Hash(), 0, writes)
-	if err := s.Init(g.Hash(), writes, root); err != nil {
+	root, nodes, err := state.GenesisRoot(writes)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: genesis state: %w", err)
+	}
+	if err := s.Init(g.Hash(), writes, root, nodes); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	return l, nil

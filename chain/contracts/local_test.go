@@ -19,8 +19,7 @@ type localChain struct {
 	id       string
 	ex       *state.Executor
 	rt       *contracts.Runtime
-	kv       state.MemKV
-	root     block.Hash
+	kv       *state.MemState
 	height   uint64
 	keys     map[string]ed25519.PrivateKey
 	receipts []*block.Receipt
@@ -30,7 +29,7 @@ type localChain struct {
 var localRoles = []block.Role{block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleRegulator, block.RoleCommittee}
 
 func newLocalChain(t *testing.T, e *vm.Engine) *localChain {
-	c := &localChain{id: "trialchain-contracts-test", kv: state.MemKV{}, keys: map[string]ed25519.PrivateKey{}}
+	c := &localChain{id: "trialchain-contracts-test", keys: map[string]ed25519.PrivateKey{}}
 	c.rt = contracts.New(e, c.id)
 	c.ex = &state.Executor{Params: state.Params{ChainID: c.id, MaxTxBytes: block.MaxTxBytes, MaxTxGas: 1_000_000_000}, Contracts: c.rt}
 	var members []state.Member
@@ -40,9 +39,11 @@ func newLocalChain(t *testing.T, e *vm.Engine) *localChain {
 		c.keys[r.String()] = k
 		members = append(members, state.Member{Key: k.Public().(ed25519.PublicKey), Org: "Org " + r.String(), Name: r.String(), Role: r})
 	}
-	ws := state.Genesis(members)
-	c.kv.Apply(ws)
-	c.root = state.NextRoot(block.Hash{}, 0, ws)
+	kv, err := state.NewMemState(state.Genesis(members))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.kv = kv
 	return c
 }
 
@@ -53,12 +54,11 @@ func (c *localChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
 	t.Helper()
 	c.height++
 	b := &block.Block{Header: block.Header{ChainID: c.id, Height: c.height, TimeUnixMilli: 1_790_000_000_000 + int64(c.height)*1000}, Txs: [][]byte{tx.Encode()}}
-	res, err := c.ex.Apply(c.kv, c.root, b)
+	res, err := c.ex.Apply(c.kv, c.kv.Root, b)
 	if err != nil {
 		t.Fatalf("apply block %d: %v", c.height, err)
 	}
-	c.kv.Apply(res.Writes)
-	c.root = res.StateRoot
+	c.kv.Commit(res)
 	c.receipts = append(c.receipts, res.Receipts[0])
 	c.roots = append(c.roots, res.StateRoot)
 	if rc := res.Receipts[0]; rc.Status != block.StatusOK {
@@ -106,14 +106,14 @@ func TestNodeFault(t *testing.T) {
 	addr := s.deploy(t, "sponsor", "counter", block.PolicyImmutable, nil)
 	tx := s.callTx("site", addr, "get", nil)
 	b := &block.Block{Header: block.Header{Height: c.height + 1}, Txs: [][]byte{tx.Encode()}}
-	_, err := c.ex.Apply(failingReader{c.kv, state.StoragePrefix(addr)}, c.root, b)
+	_, err := c.ex.Apply(failingReader{c.kv, state.StoragePrefix(addr)}, c.kv.Root, b)
 	if err == nil || !errors.Is(err, state.ErrNodeFault) {
 		t.Fatalf("apply over a failing store: %v", err)
 	}
 }
 
 type failingReader struct {
-	state.MemKV
+	*state.MemState
 	prefix []byte
 }
 
@@ -121,7 +121,7 @@ func (f failingReader) Get(k []byte) ([]byte, bool, error) {
 	if len(k) >= len(f.prefix) && string(k[:len(f.prefix)]) == string(f.prefix) {
 		return nil, false, errDisk
 	}
-	return f.MemKV.Get(k)
+	return f.MemState.Get(k)
 }
 
 var errDisk = errors.New("disk on fire")

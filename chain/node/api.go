@@ -53,6 +53,10 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/checkpoint", n.handleCheckpoint)
 	mux.HandleFunc("GET /v1/proof/inclusion", n.handleInclusion)
 	mux.HandleFunc("GET /v1/proof/consistency", n.handleConsistency)
+	mux.HandleFunc("GET /v1/proof/state", n.handleStateProof) // ?key=HEX[&height=H] (api_state.go)
+	mux.HandleFunc("PUT /v1/payloads/{hash}", n.handlePutPayload)
+	mux.HandleFunc("GET /v1/payloads/{hash}", n.handleGetPayload)
+	mux.HandleFunc("GET /v1/redactions/{hash}", n.handleRedaction)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }

@@ -36,6 +36,7 @@ var allowed = map[block.Kind][]block.Role{
 	block.KindUpgrade:      {block.RoleAdmin, block.RoleSponsor},
 	block.KindConsentGroup: {block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleCommittee},
 	block.KindCall:         block.Roles(),
+	block.KindRedact:       {block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleCommittee},
 }
 
 // Allowed reports whether role may send kind.
@@ -89,6 +90,8 @@ func checkPayload(tx *block.Tx) error {
 		_, err = block.DecodeCall(tx.Payload)
 	case block.KindUpgrade:
 		_, err = block.DecodeUpgrade(tx.Payload)
+	case block.KindRedact:
+		_, err = block.DecodeRedact(tx.Payload)
 	case block.KindConsentGroup:
 		if len(tx.Payload) == 0 {
 			err = errors.New("empty consent group")

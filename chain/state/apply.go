@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/smt"
 )
 
 // Gas charged by the chain itself, before any contract runs.
@@ -63,18 +64,27 @@ type Executor struct {
 	Contracts Contracts // may be nil
 }
 
+// Committed is committed state: its key-value view and the nodes of its
+// authenticated map (chain/smt), from which the next state root is
+// computed. The node's store implements it; MemState does for tests and tools.
+type Committed interface {
+	Reader
+	smt.NodeReader
+}
+
 // Result is the outcome of applying one block.
 type Result struct {
 	Writes    []Write // sorted by key
 	Receipts  []*block.Receipt
-	StateRoot block.Hash // commitment after this block
+	StateRoot block.Hash // root of the authenticated map after this block
+	Nodes     []smt.Node // the map's new nodes, to store with the writes
 }
 
 // Apply executes b's transactions in order against base (the state after
 // the previous block, whose root is prevRoot). A transaction that fails
 // admission or execution gets a failed receipt and leaves no writes; the
 // block goes on.
-func (e *Executor) Apply(base Reader, prevRoot block.Hash, b *block.Block) (*Result, error) {
+func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*Result, error) {
 	bc := BlockContext{Height: b.Header.Height, TimeUnixMilli: b.Header.TimeUnixMilli, Proposer: b.Header.Proposer}
 	blockOv := NewOverlay(base)
 	res := &Result{Receipts: make([]*block.Receipt, 0, len(b.Txs))}
@@ -102,7 +112,11 @@ func (e *Executor) Apply(base Reader, prevRoot block.Hash, b *block.Block) (*Res
 		res.Receipts = append(res.Receipts, rc)
 	}
 	res.Writes = blockOv.Writes()
-	res.StateRoot = NextRoot(prevRoot, bc.Height, res.Writes)
+	root, nodes, err := NextRoot(base, prevRoot, res.Writes)
+	if err != nil {
+		return nil, fmt.Errorf("state: block %d: %w: %w", bc.Height, ErrNodeFault, err)
+	}
+	res.StateRoot, res.Nodes = root, nodes
 	return res, nil
 }
 
@@ -142,6 +156,12 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 		}
 		ov.Set(anchorKey(p.Hash, bc.Height, index), v)
 		return p.Hash[:], []block.Event{{Type: "anchored", Data: tx.Payload}}, gas, nil
+	case block.KindRedact:
+		events, err := applyRedact(ov, tx, sender, bc, txHash, index, &gas)
+		if err != nil {
+			return nil, nil, min(gas, tx.GasLimit), err
+		}
+		return nil, events, gas, nil
 	default:
 		if contracts == nil {
 			return nil, nil, gas, fmt.Errorf("%s transactions are not enabled on this node's chain version", tx.Kind)
@@ -166,28 +186,27 @@ func Genesis(members []Member) []Write {
 	return ov.Writes()
 }
 
-// NextRoot is the state commitment after a block: SHA-256 of
-// "trialchain/state/v1" ‖ previous root ‖ height ‖ the block's sorted write
-// set (uvarint count ‖ each: key bytes ‖ delete 1 ‖ value bytes). It chains
-// every state change since genesis, so equal roots mean equal histories of
-// state. (Key-level proofs come from the authenticated map of the
-// regulator issue; see chain/RATIONALE.md.)
-func NextRoot(prev block.Hash, height uint64, ws []Write) block.Hash {
-	var w block.Writer
-	w.String("trialchain/state/v1")
-	w.Fixed(prev[:])
-	w.Uint64(height)
-	w.Uvarint(uint64(len(ws)))
-	for _, x := range ws {
-		w.VarBytes(x.Key)
-		if x.Delete {
-			w.Byte(1)
-		} else {
-			w.Byte(0)
-		}
-		w.VarBytes(x.Value)
+// NextRoot is the state commitment after a block: the root of the sparse
+// Merkle tree (chain/smt) over every state key → value, after the block's
+// sorted write set is applied to the tree with root prev. Equal roots mean
+// equal state, and a node proves any key's value or absence at a height
+// against the root a certified header carries. It returns the tree's new
+// nodes for the caller to store with the writes.
+func NextRoot(tree smt.NodeReader, prev block.Hash, ws []Write) (block.Hash, []smt.Node, error) {
+	ups := make([]smt.Update, len(ws))
+	for i, w := range ws {
+		ups[i] = smt.Update{Key: w.Key, Value: w.Value, Delete: w.Delete}
 	}
-	return block.Sum(w.Bytes())
+	root, nodes, err := smt.Apply(tree, prev, ups)
+	if err != nil {
+		return block.Hash{}, nil, fmt.Errorf("state root: %w", err)
+	}
+	return root, nodes, nil
+}
+
+// GenesisRoot is the state root of the genesis writes, with the tree's nodes.
+func GenesisRoot(ws []Write) (block.Hash, []smt.Node, error) {
+	return NextRoot(smt.MemStore{}, smt.Empty, ws)
 }
 
 func truncate(s string, n int) string {

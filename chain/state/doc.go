@@ -1,14 +1,17 @@
 // Package state owns the deterministic state transition: admission rules
 // (CheckTx, CheckSender, Batch), the layout of chain state (members, used
 // nonces, anchors, contracts, consent groups), and Executor.Apply, which
-// applies a block to a Reader and returns the sorted write set, the
-// receipts and the new state root.
+// applies a block to committed state and returns the sorted write set, the
+// receipts, the new state root (the root of a sparse Merkle tree over all
+// state, chain/smt) and the tree's new nodes. It also owns the redaction
+// records (redact.go): the chain's Part 11 record that an off-chain
+// payload was destroyed.
 //
 // # Usage
 //
 //	ex := &state.Executor{Params: p}
-//	res, err := ex.Apply(committed, prevRoot, blk) // pure: no I/O
-//	// the caller writes res.Writes, the block and res.Receipts in one batch
+//	res, err := ex.Apply(committed, prevRoot, blk) // pure: no I/O; committed is a Reader and smt.NodeReader
+//	// the caller writes res.Writes, res.Nodes, the block and res.Receipts in one batch
 //
 // The package imports no os, net, time or math/rand (see deps_test.go):
 // the same block on the same state gives the same bytes on every node.

@@ -3,6 +3,9 @@ package state
 import (
 	"bytes"
 	"sort"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/smt"
 )
 
 // Reader is read access to committed state. Implementations must return
@@ -167,4 +170,32 @@ func (m MemKV) Apply(ws []Write) {
 			m[string(w.Key)] = w.Value
 		}
 	}
+}
+
+// MemState is committed state in memory (for tests and tools): the
+// key-value map and the authenticated map's nodes.
+type MemState struct {
+	MemKV
+	smt.MemStore
+	Root block.Hash
+}
+
+// NewMemState returns the state after the genesis writes ws.
+func NewMemState(ws []Write) (*MemState, error) {
+	m := &MemState{MemKV: MemKV{}, MemStore: smt.MemStore{}}
+	root, nodes, err := GenesisRoot(ws)
+	if err != nil {
+		return nil, err
+	}
+	m.MemKV.Apply(ws)
+	m.MemStore.Put(nodes)
+	m.Root = root
+	return m, nil
+}
+
+// Commit applies a block's result: its writes, its tree nodes and its root.
+func (m *MemState) Commit(res *Result) {
+	m.MemKV.Apply(res.Writes)
+	m.MemStore.Put(res.Nodes)
+	m.Root = res.StateRoot
 }

@@ -24,15 +24,26 @@ var (
 
 func pub(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
 
+var testMembers = []Member{
+	{Key: pub(adminKey), Name: "admin", Role: block.RoleAdmin},
+	{Key: pub(siteKey), Name: "site", Role: block.RoleSite},
+	{Key: pub(opKey), Name: "op", Role: block.RoleOperator},
+	{Key: pub(revokedKey), Name: "gone", Role: block.RoleSite, Revoked: true},
+}
+
 func genesisKV() MemKV {
 	kv := MemKV{}
-	kv.Apply(Genesis([]Member{
-		{Key: pub(adminKey), Name: "admin", Role: block.RoleAdmin},
-		{Key: pub(siteKey), Name: "site", Role: block.RoleSite},
-		{Key: pub(opKey), Name: "op", Role: block.RoleOperator},
-		{Key: pub(revokedKey), Name: "gone", Role: block.RoleSite, Revoked: true},
-	}))
+	kv.Apply(Genesis(testMembers))
 	return kv
+}
+
+func genesisState(t testing.TB) *MemState {
+	t.Helper()
+	m, err := NewMemState(Genesis(testMembers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func anchorTx(k ed25519.PrivateKey, nonce uint64, label string) *block.Tx {
@@ -111,11 +122,12 @@ func mkBlock(txs ...*block.Tx) *block.Block {
 func TestApplyDeterministicAndFailedTxLeavesNothing(t *testing.T) {
 	ex := &Executor{Params: params}
 	b := mkBlock(anchorTx(siteKey, 1, "a"), anchorTx(siteKey, 1, "dup"), anchorTx(opKey, 2, "forbidden"), anchorTx(siteKey, 2, "b"))
-	r1, err := ex.Apply(genesisKV(), block.Hash{}, b)
+	g := genesisState(t)
+	r1, err := ex.Apply(g, g.Root, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, _ := ex.Apply(genesisKV(), block.Hash{}, b)
+	r2, _ := ex.Apply(genesisState(t), g.Root, b)
 	if r1.StateRoot != r2.StateRoot {
 		t.Fatal("state roots differ for the same block")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/transparency-dev/merkle/testonly"
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/smt"
 	"github.com/trialchain/trialchain/chain/state"
 )
 
@@ -52,7 +53,7 @@ func openInit(t testing.TB, dir string, fs vfs.FS) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Init(block.Sum([]byte("g")), nil, block.Hash{}); err != nil {
+	if err := s.Init(block.Sum([]byte("g")), nil, smt.Empty, nil); err != nil {
 		t.Fatal(err)
 	}
 	return s

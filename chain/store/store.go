@@ -1,13 +1,16 @@
-// Package store owns the node's Pebble database (its only importer): committed
-// blocks with their certificates, receipts, the transaction index, chain
-// state, the record log (leaves, tree nodes, per-block positions) and the
-// chain head.
+// Package store owns the node's Pebble databases (their only importer):
+// committed blocks with their certificates, receipts, the transaction
+// index, chain state and the nodes of its sparse Merkle tree (chain/smt),
+// the record log (leaves, tree nodes, per-block positions), the chain head,
+// and the encrypted off-chain payloads with their data keys, which
+// redaction shreds (payloads.go).
 //
 // # Durability
 //
 // Commit writes a block and all its effects — block, receipts, transaction
-// index, state writes, record-log leaves and tree nodes, and the new head — in one synced Pebble
-// batch. A crash leaves either all of a block or none of it; the head never
+// index, state writes and state-tree nodes, record-log leaves and tree
+// nodes, the deletion of redacted payloads, and the new head — in one
+// synced Pebble batch. A crash leaves either all of a block or none of it; the head never
 // names a block that is not fully stored.
 //
 // # Usage
@@ -34,12 +37,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/smt"
 	"github.com/trialchain/trialchain/chain/state"
 )
 
@@ -53,6 +58,7 @@ const (
 	pLeaf    = 'L' // L index8 → record-log leaf hash (tree level 0)
 	pNode    = 'N' // N level1 index8 → record-log tree node: root of the perfect subtree over leaves [index·2^level, (index+1)·2^level), level ≥ 1
 	pLogPos  = 'P' // P height8 → log size before the block = leaf index of its first receipt (8 bytes)
+	pSMT     = 'M' // M nodehash32 → state tree node record (chain/smt), immutable, never deleted
 )
 
 // ErrNotFound is returned for a missing block, receipt or transaction.
@@ -98,10 +104,12 @@ func decodeHead(b []byte) (Head, error) {
 // Store is a node's database. Methods are safe for concurrent use; Commit
 // calls must be serialised by the caller (one writer).
 type Store struct {
-	db   *pebble.DB
-	mu   sync.RWMutex
-	head Head
-	init bool
+	db    *pebble.DB
+	keys  *pebble.DB // payload data keys, no WAL (payloads.go)
+	mu    sync.RWMutex
+	payMu sync.Mutex // orders PutPayload against the commit of a redaction
+	head  Head
+	init  bool
 }
 
 // Open opens (or creates) the store in dir.
@@ -116,24 +124,37 @@ func open(dir string, fs vfs.FS) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db}
+	kopts := &pebble.Options{Logger: quietLogger{}, DisableWAL: true}
+	if fs != nil {
+		kopts.FS = fs
+	}
+	keys, err := pebble.Open(filepath.Join(dir, keyStoreDir), kopts)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open payload key store: %w", err)
+	}
+	s := &Store{db: db, keys: keys}
 	v, closer, err := db.Get([]byte{pHead})
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
 	case err != nil:
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("store: read head: %w", err)
 	default:
 		h, derr := decodeHead(v)
 		closer.Close()
 		if derr != nil {
-			db.Close()
+			s.Close()
 			return nil, derr
 		}
 		s.head, s.init = h, true
 	}
 	if err := s.ensureLogNodes(); err != nil {
-		db.Close()
+		s.Close()
+		return nil, err
+	}
+	if err := s.reconcilePayloads(); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -213,8 +234,12 @@ func (s *Store) ensureLogNodes() error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	kerr := s.keys.Close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
+	}
+	if kerr != nil {
+		return fmt.Errorf("store: close payload key store: %w", kerr)
 	}
 	return nil
 }
@@ -234,7 +259,7 @@ func (s *Store) Head() Head {
 }
 
 // Init writes the genesis state once. It fails if the store holds another chain.
-func (s *Store) Init(genesisHash block.Hash, writes []state.Write, root block.Hash) error {
+func (s *Store) Init(genesisHash block.Hash, writes []state.Write, root block.Hash, nodes []smt.Node) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.init {
@@ -247,6 +272,11 @@ func (s *Store) Init(genesisHash block.Hash, writes []state.Write, root block.Ha
 	defer b.Close()
 	for _, w := range writes {
 		if err := b.Set(stateKey(w.Key), w.Value, nil); err != nil {
+			return fmt.Errorf("store: genesis: %w", err)
+		}
+	}
+	for _, n := range nodes {
+		if err := b.Set(smtKey(n.Hash), n.Record, nil); err != nil {
 			return fmt.Errorf("store: genesis: %w", err)
 		}
 	}
@@ -287,6 +317,12 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 			return fmt.Errorf("store: tx index: %w", err)
 		}
 	}
+	redacted := redactedIn(res.Writes)
+	for _, h := range redacted {
+		if err := b.Delete(payloadKey(h), nil); err != nil {
+			return fmt.Errorf("store: redact payload: %w", err)
+		}
+	}
 	for _, w := range res.Writes {
 		var err error
 		if w.Delete {
@@ -296,6 +332,11 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 		}
 		if err != nil {
 			return fmt.Errorf("store: state: %w", err)
+		}
+	}
+	for _, n := range res.Nodes {
+		if err := set(smtKey(n.Hash), n.Record); err != nil {
+			return fmt.Errorf("store: state tree: %w", err)
 		}
 	}
 	for i, l := range leaves {
@@ -325,12 +366,17 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	if err := set([]byte{pHead}, head.encode()); err != nil {
 		return fmt.Errorf("store: head: %w", err)
 	}
+	s.payMu.Lock()
+	defer s.payMu.Unlock()
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("store: commit block %d: %w", height, err)
 	}
 	s.mu.Lock()
 	s.head = head
 	s.mu.Unlock()
+	if err := s.shred(redacted); err != nil {
+		return fmt.Errorf("store: block %d is committed, but: %w (the keys are shredded at the next open)", height, err)
+	}
 	return nil
 }
 
@@ -550,4 +596,33 @@ func (quietLogger) Infof(string, ...any)  {}
 func (quietLogger) Errorf(string, ...any) {}
 func (quietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+func smtKey(h block.Hash) []byte { return append([]byte{pSMT}, h[:]...) }
+
+// Node implements smt.NodeReader over the stored state tree nodes.
+func (s *Store) Node(h block.Hash) ([]byte, error) {
+	v, err := s.get(smtKey(h), "state tree node "+h.String())
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", smt.ErrMissingNode, h)
+	}
+	return v, err
+}
+
+// StateRootAt returns the state root after block height (0 = genesis
+// state): the head's for the head, else the one the next block's header
+// carries (and its certificate certifies).
+func (s *Store) StateRootAt(height uint64) (block.Hash, error) {
+	head := s.Head()
+	switch {
+	case height == head.Height:
+		return head.StateRoot, nil
+	case height > head.Height:
+		return block.Hash{}, fmt.Errorf("state after block %d (head is %d): %w", height, head.Height, ErrNotFound)
+	}
+	c, err := s.Block(height + 1)
+	if err != nil {
+		return block.Hash{}, err
+	}
+	return c.Block.Header.StateRoot, nil
 }

@@ -9,24 +9,36 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/smt"
 	"github.com/trialchain/trialchain/chain/state"
 )
 
-// commitN builds and commits blocks 1..n with a few state writes each.
+// commitBlock builds and commits the block at height with two
+// transactions and one state write.
 func commitBlock(t testing.TB, s *Store, height uint64) {
+	t.Helper()
+	commitWrites(t, s, height, []state.Write{{Key: []byte(fmt.Sprintf("k%03d", height)), Value: []byte("v")}})
+}
+
+// commitWrites commits the block at height with two transactions and the given state writes.
+func commitWrites(t testing.TB, s *Store, height uint64, writes []state.Write) {
 	t.Helper()
 	txs := [][]byte{[]byte(fmt.Sprintf("tx-%d-a", height)), []byte(fmt.Sprintf("tx-%d-b", height))}
 	head := s.Head()
 	h := block.Header{ChainID: "c", Height: height, PrevHash: head.Hash, TxCount: 2, TxRoot: block.TxRoot(txs), StateRoot: head.StateRoot}
 	c := &block.Committed{Block: block.Block{Header: h, Txs: txs}}
-	res := &state.Result{Writes: []state.Write{{Key: []byte(fmt.Sprintf("k%03d", height)), Value: []byte("v")}}}
+	res := &state.Result{Writes: writes}
 	var leaves []block.Hash
 	for i, tx := range txs {
 		rc := &block.Receipt{TxHash: block.Sum(tx), Height: height, Index: uint64(i)}
 		res.Receipts = append(res.Receipts, rc)
 		leaves = append(leaves, proof.LeafHash(rc.Encode()))
 	}
-	res.StateRoot = state.NextRoot(head.StateRoot, height, res.Writes)
+	root, nodes, err := state.NextRoot(s, head.StateRoot, res.Writes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.StateRoot, res.Nodes = root, nodes
 	log, err := head.Log.Append(leaves, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +55,12 @@ func TestCommitAndRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Init(block.Sum([]byte("g")), []state.Write{{Key: []byte("m1"), Value: []byte("x")}}, block.Hash{}); err != nil {
+	gw := []state.Write{{Key: []byte("m1"), Value: []byte("x")}}
+	groot, gnodes, err := state.GenesisRoot(gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Init(block.Sum([]byte("g")), gw, groot, gnodes); err != nil {
 		t.Fatal(err)
 	}
 	for h := uint64(1); h <= 5; h++ {
@@ -71,7 +88,7 @@ func TestCommitAndRead(t *testing.T) {
 	if err := s.Commit(&block.Committed{Block: block.Block{Header: block.Header{Height: 9}}}, &state.Result{}, Head{Height: 9}, nil); err == nil {
 		t.Fatal("out-of-order commit accepted")
 	}
-	if err := s.Init(block.Sum([]byte("other")), nil, block.Hash{}); err == nil {
+	if err := s.Init(block.Sum([]byte("other")), nil, smt.Empty, nil); err == nil {
 		t.Fatal("store accepted another genesis")
 	}
 }
@@ -86,7 +103,7 @@ func TestCrashLeavesWholeBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Init(block.Sum([]byte("g")), nil, block.Hash{}); err != nil {
+	if err := s.Init(block.Sum([]byte("g")), nil, smt.Empty, nil); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/node"
+	"github.com/trialchain/trialchain/sdk/client"
 )
 
 // procNetwork starts a 4-validator testnet as child processes and returns
@@ -38,6 +39,40 @@ func procNetwork(t *testing.T) (net string, homes []string) {
 		t.Fatal(err)
 	}
 	return net, homes
+}
+
+// settle waits until every node has committed as far as the first one:
+// a command that waited for its receipt on one node says nothing about
+// when the others commit the same block.
+func settle(t *testing.T, homes []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var want uint64
+	for i, home := range homes {
+		addr, err := node.APIAddr(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.New("http://" + addr)
+		for {
+			st, err := c.Status(ctx)
+			if err != nil {
+				t.Fatalf("node%d status: %v", i, err)
+			}
+			if i == 0 {
+				want = st.Height
+			}
+			if st.Height >= want {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("node%d stays at height %d, want %d", i, st.Height, want)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // must runs the binary and fails the test unless it exits 0.

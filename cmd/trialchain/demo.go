@@ -84,7 +84,33 @@ func (d *demoEnv) submit(i int, from string, kind block.Kind, payload []byte, ga
 	if res.Receipt.Status != "ok" {
 		return nil, nil, fmt.Errorf("transaction %s failed: %s", res.Hash, res.Receipt.Error)
 	}
+	if err := d.settle(res.Receipt.Height); err != nil {
+		return nil, nil, err
+	}
 	return c, &res.Hash, nil
+}
+
+// settle waits until every validator has committed the block at height:
+// a receipt from one node says nothing about the others, and the demo
+// goes on to ask them.
+func (d *demoEnv) settle(height uint64) error {
+	for i, c := range d.clients {
+		for {
+			st, err := c.Status(d.ctx)
+			if err != nil {
+				return fmt.Errorf("node%d status: %w", i, err)
+			}
+			if st.Height >= height {
+				break
+			}
+			select {
+			case <-d.ctx.Done():
+				return fmt.Errorf("node%d stays at height %d, want %d: %w", i, st.Height, height, d.ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // demoSteps are the scenario's chapters, in order. Each file that adds a

@@ -34,6 +34,7 @@ func TestDemo(t *testing.T) {
 		"DENIED by rule NCU", "APPROVED by the data-access committee", "next access: REFUSED",
 		"used as final before co-signature: REFUSED", "status final",
 		"WARNING: the primary outcome was switched",
+		"the sponsor tries to read it: REFUSED", "giving it back is REFUSED", "VERIFIED: the redaction record is in the state",
 		"all 4 validators stopped", "VERIFIED", "FAILED", "verification FAILED at record",
 		"Summary",
 	} {
@@ -41,8 +42,8 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	if n := strings.Count(out, "  ✓ "); n < 13 {
-		t.Errorf("summary has %d checked outcomes, want 13", n)
+	if n := strings.Count(out, "  ✓ "); n < 14 {
+		t.Errorf("summary has %d checked outcomes, want 14", n)
 	}
 	for _, f := range []string{"genesis.json", "audit.html"} {
 		m, _ := filepath.Glob(filepath.Join(outDir, "*"+f))

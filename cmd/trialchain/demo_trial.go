@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -93,6 +94,9 @@ func (d *demoEnv) call(as string, c trials.Call, out any) error {
 	}
 	if res.Receipt == nil {
 		return fmt.Errorf("%s: not committed in time", c.Method)
+	}
+	if err := d.settle(res.Receipt.Height); err != nil {
+		return err
 	}
 	if res.Receipt.Status != "ok" {
 		return &refusal{msg: res.Receipt.Error}
@@ -258,6 +262,7 @@ func (d *demoEnv) awaitReceipt(c *client.Client, h block.Hash) (*view.Receipt, e
 // submitAll submits transactions concurrently and waits for every receipt.
 func (d *demoEnv) submitAll(txs []*block.Tx) error {
 	errs := make([]error, len(txs))
+	heights := make([]uint64, len(txs))
 	var wg sync.WaitGroup
 	for i, tx := range txs {
 		wg.Add(1)
@@ -275,11 +280,16 @@ func (d *demoEnv) submitAll(txs []*block.Tx) error {
 				errs[i] = fmt.Errorf("tx %s not committed in time", res.Hash)
 			case res.Receipt.Status != "ok":
 				errs[i] = fmt.Errorf("tx %s failed: %s", res.Hash, res.Receipt.Error)
+			default:
+				heights[i] = res.Receipt.Height
 			}
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return d.settle(slices.Max(append(heights, 0)))
 }
 
 func demoContracts(d *demoEnv) error {

@@ -56,34 +56,19 @@ func (e *APIError) Error() string {
 // ErrNotFound matches an APIError with status 404.
 var ErrNotFound = errors.New("client: not found")
 
-// Is makes errors.Is(err, ErrNotFound) work for 404 answers.
+// ErrGone matches an APIError with status 410: a redacted payload.
+var ErrGone = errors.New("client: gone (redacted)")
+
+// Is makes errors.Is(err, ErrNotFound) work for 404 answers and
+// errors.Is(err, ErrGone) for 410 answers.
 func (e *APIError) Is(target error) bool {
-	return target == ErrNotFound && e.Status == http.StatusNotFound
+	return (target == ErrNotFound && e.Status == http.StatusNotFound) || (target == ErrGone && e.Status == http.StatusGone)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, bytes.NewReader(body))
+	b, err := c.raw(ctx, method, path, body, nil)
 	if err != nil {
-		return fmt.Errorf("client: %w", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/octet-stream")
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("client: cannot reach node at %s: %w", c.Base, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("client: read answer: %w", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e view.Error
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return &APIError{Status: resp.StatusCode, Code: e.Code, Msg: e.Error}
-		}
-		return &APIError{Status: resp.StatusCode, Msg: fmt.Sprintf("node answered %s", resp.Status)}
+		return err
 	}
 	if out == nil {
 		return nil
@@ -92,6 +77,38 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		return fmt.Errorf("client: decode answer: %w", err)
 	}
 	return nil
+}
+
+// raw sends one request (with the extra headers hdr) and returns the
+// answer's body; an answer of 300 or above becomes an *APIError.
+func (c *Client) raw(ctx context.Context, method, path string, body []byte, hdr http.Header) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: cannot reach node at %s: %w", c.Base, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("client: read answer: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e view.Error
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return nil, &APIError{Status: resp.StatusCode, Code: e.Code, Msg: e.Error}
+		}
+		return nil, &APIError{Status: resp.StatusCode, Msg: fmt.Sprintf("node answered %s", resp.Status)}
+	}
+	return b, nil
 }
 
 // Status returns the node's status.
