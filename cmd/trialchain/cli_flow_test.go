@@ -160,6 +160,7 @@ func TestContractAndConsentCLI(t *testing.T) {
 	}
 	cs := filepath.Join(dir, "consent.sig")
 	must(t, append([]string{"consent", "combine", "--group", group, "--out", cs}, sigs...)...)
+	settle(t, homes)
 	if out = must(t, append([]string{"consent", "verify", "--group", group, "--action", action, cs}, at(3)...)...); !strings.Contains(out, "valid consent") || !strings.Contains(out, "committee") {
 		t.Fatalf("verify: %q", out)
 	}
