@@ -111,8 +111,11 @@ record number, what failed).
 			if verr != nil {
 				var e *bundle.Error
 				msg := "verification FAILED: " + verr.Error()
-				if errors.As(verr, &e) && e.Record >= 0 {
+				switch {
+				case errors.As(verr, &e) && e.Record >= 0 && !e.TxHash.IsZero():
 					msg = fmt.Sprintf("verification FAILED at record %d (tx %s, log record %d):\n%v", e.Record, e.TxHash, e.Leaf, verr)
+				case errors.As(verr, &e) && e.Record >= 0:
+					msg = fmt.Sprintf("verification FAILED at record %d (log record %d):\n%v", e.Record, e.Leaf, verr)
 				}
 				return &exitError{code: 1, msg: msg}
 			}

@@ -253,7 +253,11 @@ func (v *verifier) record(i int, r *Record) *Verified {
 	leaf := p.LeafIndex
 	rc, err := p.Receipt()
 	if err != nil {
-		v.fail(i, block.Hash{}, leaf, "receipt", ErrInclusion, "%w", err)
+		var txh block.Hash // name the record by its transaction, if it has one
+		if len(r.Tx) > 0 {
+			txh = block.Sum(r.Tx)
+		}
+		v.fail(i, txh, leaf, "receipt", ErrInclusion, "%w", err)
 		return nil
 	}
 	txh := rc.TxHash
