@@ -113,6 +113,7 @@ action), json (the whole report).`,
 	f.String("genesis", "", "the network's genesis file (default: --home's genesis.json)")
 	f.Bool("with-code", false, "with a node: include the contracts' code in the evidence")
 	f.StringArray("payload", nil, "with a node: off-chain document (file or directory) to include and re-hash; repeatable")
+	f.String("payloads-as", "", "with a node: include the off-chain documents the node holds that keyring member NAME may read")
 	f.String("seal", "", "with a node: key NAME to sign a seal anchor with first, so the newest records are certified")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd

@@ -40,6 +40,7 @@ type demoEnv struct {
 	trial       *trialDemo
 	out         string // where the regulator's bundle, genesis and report go
 	keep        bool
+	plan        block.Hash // the statistical analysis plan, anchored and held by the validators
 }
 
 // say prints a numbered step in plain words.
@@ -220,6 +221,11 @@ func init() {
 			return err
 		}
 		d.detail("SHA-256 %s recorded in tx %s", h, tx)
+		if n, err := client.Replicate(d.ctx, d.clients, sap); n != len(d.clients) {
+			return fmt.Errorf("analysis plan held by %d of %d validators: %w", n, len(d.clients), err)
+		}
+		d.plan = h
+		d.detail("the plan itself stays off chain: each validator keeps it encrypted, for those allowed to read it")
 		as, err := d.clients[3].Anchors(d.ctx, h)
 		if err != nil {
 			return err

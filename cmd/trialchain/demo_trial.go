@@ -384,6 +384,7 @@ func demoProtocol(d *demoEnv) error {
 	}
 	tmpl := trials.DefaultTemplate()
 	tmpl.ConsentGroup = d.trial.groups["amendment-board"].id
+	tmpl.AnalysisPlanHash = d.plan.String() // the plan anchored before enrolment
 	p, err := trials.ProtocolFromResearchStudy(study, tmpl)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", src, err)

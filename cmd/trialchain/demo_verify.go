@@ -36,13 +36,21 @@ func demoRegulator(d *demoEnv) error {
 	if err := d.tn.Genesis.Save(gen); err != nil {
 		return err
 	}
-	steps, err := DemoProve(d.ctx, d.clients[2], d.tn.Genesis, td.protocol.ID, d.out)
+	reg, err := d.key("regulator")
 	if err != nil {
 		return err
 	}
-	d.detail("bundle %s: %d records, inclusion proofs under the certified checkpoint of block %d", steps.Bundle, steps.Records, steps.Checkpoint)
+	steps, err := DemoProve(d.ctx, d.clients[2], d.tn.Genesis, td.protocol.ID, d.out, reg)
+	if err != nil {
+		return err
+	}
+	d.detail("bundle %s: %d records and %d off-chain document (the analysis plan the protocol commits to, read with the regulator's signed request), inclusion proofs under the certified checkpoint of block %d",
+		steps.Bundle, steps.Records, steps.Documents, steps.Checkpoint)
 	d.detail("HTML audit report (Part 11 trail, consents, outcome report, verification): %s", steps.Report)
-	d.fact("trial exported with proofs (%d records) and an HTML audit report", steps.Records)
+	if steps.Documents != 1 {
+		return fmt.Errorf("the bundle holds %d off-chain documents, want the analysis plan", steps.Documents)
+	}
+	d.fact("trial exported with proofs (%d records, %d document) and an HTML audit report", steps.Records, steps.Documents)
 
 	d.say("The network is stopped; the regulator verifies with nothing but the genesis file")
 	if !d.keep {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,6 +54,59 @@ func (s clientSource) Block(ctx context.Context, height uint64) (*block.Committe
 		return nil, fmt.Errorf("asked for block %d, node sent %d", height, c.Block.Header.Height)
 	}
 	return c, nil
+}
+
+// nodeDocuments fetches, for an export, the off-chain payloads the node
+// holds and the member may read (signed reads: the node checks the
+// member's organisation, or regulator or admin role), and counts those it
+// could not have.
+type nodeDocuments struct {
+	c        *client.Client
+	key      ed25519.PrivateKey
+	chainID  string
+	included int
+	redacted []block.Hash // payloads destroyed by a redaction
+	refused  int          // reads the node refused to the member (it does not say whether it holds them)
+}
+
+// fetch is a bundle.Options.Fetch: a hash the node holds no payload for
+// (most hex strings in a record are not documents) is skipped.
+func (n *nodeDocuments) fetch(ctx context.Context, h block.Hash) (*bundle.File, error) {
+	data, err := n.c.Payload(ctx, n.key, n.chainID, h)
+	var ae *client.APIError
+	switch {
+	case errors.Is(err, client.ErrGone):
+		n.redacted = append(n.redacted, h)
+		return nil, nil
+	case errors.Is(err, client.ErrNotFound):
+		return nil, nil
+	case errors.As(err, &ae) && ae.Status == http.StatusForbidden:
+		n.refused++
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	name := h.String()
+	if as, err := n.c.Anchors(ctx, h); err == nil && len(as) > 0 && as[0].Label != "" {
+		name = as[0].Label
+	}
+	n.included++
+	return &bundle.File{Name: name, Data: data}, nil
+}
+
+// report says what was fetched, for people.
+func (n *nodeDocuments) report(w io.Writer) {
+	fmt.Fprintf(w, "documents from the node: %d included", n.included)
+	if n.refused > 0 {
+		fmt.Fprintf(w, ", %d reads refused to this member", n.refused)
+	}
+	if len(n.redacted) > 0 {
+		fmt.Fprintf(w, ", %d redacted (only their hashes remain):", len(n.redacted))
+		for _, h := range n.redacted {
+			fmt.Fprintf(w, " %s", h)
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 func (s clientSource) InclusionProof(ctx context.Context, tx block.Hash, size uint64) (*proof.InclusionProof, error) {
@@ -143,6 +197,15 @@ func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, e
 	if opt.Payloads, err = payloadFiles(paths); err != nil {
 		return nil, err
 	}
+	var docs *nodeDocuments
+	if as, _ := cmd.Flags().GetString("payloads-as"); as != "" {
+		key, err := signer(cmd, as)
+		if err != nil {
+			return nil, fmt.Errorf("--payloads-as: %w", err)
+		}
+		docs = &nodeDocuments{c: c, key: key, chainID: st.ChainID}
+		opt.Fetch = docs.fetch
+	}
 	if seal, _ := cmd.Flags().GetString("seal"); seal != "" {
 		if err := sealLog(cmd, c, seal, opt.Scope, st.Height); err != nil {
 			return nil, err
@@ -165,6 +228,9 @@ func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, e
 	b, err := bundle.Export(ctx, clientSource{c}, st.ChainID, st.GenesisHash, opt)
 	if err != nil {
 		return nil, err
+	}
+	if docs != nil {
+		docs.report(errw)
 	}
 	return b, nil
 }
@@ -202,7 +268,10 @@ check offline with 'trialchain verify FILE --genesis genesis.json':
     deploy and upgrade records that prove it; the code itself with --with-code);
   - the multi-party consents the calls used and the registrations of their groups;
   - the certified checkpoint (block header + 2f+1 validator signatures);
-  - the off-chain documents given with --payload whose SHA-256 a record holds.
+  - the off-chain documents given with --payload whose SHA-256 a record holds,
+    and with --payloads-as NAME those the node holds that member NAME may
+    read (its organisation's, or all of them for a regulator); a redacted
+    document is left out and named.
 
 A block header certifies the record log as it was after the previous block,
 so the newest block's records are covered only once another block exists:
@@ -211,6 +280,7 @@ committed before the export is included.
 
 With --genesis (or --home) the bundle is verified before it is written.`,
 		Example: `  trialchain export --trial NCT-DEMO-1 --out trial.bundle.json --home net/node0 --seal sponsor --keyring net/keys
+  trialchain export --trial NCT-DEMO-1 --out trial.bundle.json --payloads-as regulator --keyring net/keys --home net/node2
   trialchain export --all --out chain.bundle.json --node http://127.0.0.1:26601 --genesis net/genesis.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -254,6 +324,7 @@ With --genesis (or --home) the bundle is verified before it is written.`,
 	f.String("genesis", "", "genesis file to verify the bundle against before writing (default: --home's)")
 	f.Bool("with-code", false, "include the contracts' code (megabytes each), so verifiers re-hash it too")
 	f.StringArray("payload", nil, "off-chain document to include (a record must commit to its SHA-256), or a directory of candidates; repeatable")
+	f.String("payloads-as", "", "include the off-chain documents the node holds that keyring member NAME may read (signed reads)")
 	f.String("seal", "", "key NAME to sign a seal anchor with first, so the newest records are certified")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd

@@ -83,6 +83,25 @@ func TestExportVerifyProcess(t *testing.T) {
 		t.Fatalf("export: %d %s %s", code, out, errs)
 	}
 
+	// The node's copies of the documents, fetched with signed reads: the
+	// sponsor's organisation and a regulator may read doc1, a site of
+	// another organisation may not.
+	if out, errs, code := run(t, "payload", "put", filepath.Join(docs, "doc1.txt"), "--keyring", keyring, "--home", home0); code != 0 || !strings.Contains(out, "held by 4 of 4") {
+		t.Fatalf("payload put: %d %s %s", code, out, errs)
+	}
+	for _, tc := range []struct {
+		as   string
+		docs int
+		says string
+	}{{"regulator", 1, "1 included"}, {"site", 0, "0 included, 4 reads refused to this member"}} {
+		f := filepath.Join(dir, tc.as+".bundle.json")
+		out, errs, code := run(t, "export", "--trial", "T1", "--out", f, "--home", filepath.Join(net, "node2"), "--seal", "sponsor", "--keyring", keyring, "--payloads-as", tc.as, "--output", "json")
+		var s exportSummary
+		if code != 0 || json.Unmarshal([]byte(out), &s) != nil || !s.Verified || s.Payloads != tc.docs || !strings.Contains(errs, tc.says) {
+			t.Fatalf("export --payloads-as %s: %d %s %s", tc.as, code, out, errs)
+		}
+	}
+
 	// Offline: verify with the genesis file only.
 	if out, errs, code := run(t, "verify", bfile, "--genesis", gen); code != 0 || !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "2 re-hashed") {
 		t.Fatalf("verify: %d %s %s", code, out, errs)
@@ -113,8 +132,9 @@ func TestExportVerifyProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps, err := DemoProve(context.Background(), client.New(urls[1]), g, "T1", dir)
-	if err != nil || steps.Records != 2 || !strings.Contains(steps.TamperError, "record 1 (") {
+	steps, err := DemoProve(context.Background(), client.New(urls[1]), g, "T1", dir, nil)
+	// Two more records since the first export: the seals of the two above.
+	if err != nil || steps.Records != 4 || !strings.Contains(steps.TamperError, "record 3 (") {
 		t.Fatalf("DemoProve: %v %+v", err, steps)
 	}
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -190,6 +191,7 @@ Exit status 1 with "FORK" if the histories disagree.`,
 type ProveSteps struct {
 	Bundle      string // path of the exported bundle
 	Records     int
+	Documents   int // off-chain documents included and re-hashed
 	Checkpoint  uint64
 	Tampered    string // path of the one-byte-changed copy
 	TamperError string // how verification of the copy failed
@@ -201,14 +203,19 @@ type ProveSteps struct {
 // one more block, e.g. an anchor, after the last trial transaction), write
 // DIR/TRIAL.bundle.json, verify it offline against g, write a copy with one
 // byte changed and check that it fails naming the record, and write
-// DIR/TRIAL.audit.html.
-func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial, dir string) (*ProveSteps, error) {
-	b, err := bundle.Export(ctx, clientSource{c}, g.ChainID, g.Hash(), bundle.Options{Scope: "trial:" + trial, Select: audit.Selector(trial)})
+// DIR/TRIAL.audit.html. With reader (a member's key), the off-chain
+// documents the node holds that the member may read go into the bundle.
+func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial, dir string, reader ed25519.PrivateKey) (*ProveSteps, error) {
+	opt := bundle.Options{Scope: "trial:" + trial, Select: audit.Selector(trial)}
+	if reader != nil {
+		opt.Fetch = (&nodeDocuments{c: c, key: reader, chainID: g.ChainID}).fetch
+	}
+	b, err := bundle.Export(ctx, clientSource{c}, g.ChainID, g.Hash(), opt)
 	if err != nil {
 		return nil, err
 	}
 	s := &ProveSteps{Bundle: filepath.Join(dir, trial+".bundle.json"), Tampered: filepath.Join(dir, trial+".tampered.bundle.json"),
-		Report: filepath.Join(dir, trial+".audit.html"), Records: len(b.Records), Checkpoint: b.Latest().Height()}
+		Report: filepath.Join(dir, trial+".audit.html"), Records: len(b.Records), Documents: len(b.Payloads), Checkpoint: b.Latest().Height()}
 	enc := b.Encode()
 	if err := genesis.WriteFileAtomic(s.Bundle, enc, 0o644); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -48,6 +49,12 @@ type Options struct {
 	// first exported record that commits to its SHA-256 (an anchor's
 	// document hash, or a hex string anywhere in a call's JSON arguments).
 	Payloads []File
+	// Fetch, if set, is asked for every document hash an exported record
+	// commits to that no offered file covers, in ascending hash order; it
+	// returns the document (nil: not available to the exporter, skip it).
+	// What it returns is attached like an offered file and re-hashed by
+	// Verify, so a wrong answer cannot pass.
+	Fetch func(ctx context.Context, h block.Hash) (*File, error)
 	// Progress, if set, is called after each block scanned and each proof
 	// fetched.
 	Progress func(stage string, done, total uint64)
@@ -200,10 +207,82 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 	}
 	b.Records = kept
 	annotate(b)
-	if err := attachPayloads(b, opt.Payloads); err != nil {
+	files := opt.Payloads
+	if opt.Fetch != nil {
+		offered := map[block.Hash]bool{}
+		for _, f := range files {
+			offered[sha256.Sum256(f.Data)] = true
+		}
+		for _, h := range Commitments(b) {
+			if offered[h] {
+				continue
+			}
+			f, err := opt.Fetch(ctx, h)
+			if err != nil {
+				return nil, fmt.Errorf("bundle: fetch document %s: %w", h, err)
+			}
+			if f == nil {
+				continue
+			}
+			if got := block.Hash(sha256.Sum256(f.Data)); got != h {
+				return nil, fmt.Errorf("bundle: fetch document %s: got data hashing to %s", h, got)
+			}
+			f.Optional = false // a record commits to it
+			files = append(files, *f)
+		}
+	}
+	if err := attachPayloads(b, files); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// Commitments returns, in ascending order and once each, the document
+// hashes the bundle's records commit to: the hash of each anchor and every
+// 64-hex-digit string in a call's JSON arguments (a record hash, a consent
+// document's hash, an analysis plan's hash). Not every such string names a
+// document; those nothing is found for are simply not attached.
+func Commitments(b *Bundle) []block.Hash {
+	seen := map[block.Hash]bool{}
+	var out []block.Hash
+	note := func(h block.Hash) {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	for _, r := range b.Records {
+		if len(r.Tx) == 0 {
+			continue
+		}
+		tx, err := block.DecodeTx(r.Tx)
+		if err != nil {
+			continue
+		}
+		switch tx.Kind {
+		case block.KindAnchor:
+			if a, err := block.DecodeAnchor(tx.Payload); err == nil {
+				note(a.Hash)
+			}
+		case block.KindCall:
+			call, err := block.DecodeCall(tx.Payload)
+			if err != nil {
+				continue
+			}
+			var doc any
+			if json.Unmarshal(call.Args, &doc) != nil {
+				continue
+			}
+			walkStrings(doc, "", func(_, s string) bool {
+				if h, err := block.ParseHash(s); err == nil && len(s) == 64 && s == strings.ToLower(s) {
+					note(h)
+				}
+				return true
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i][:], out[j][:]) < 0 })
+	return out
 }
 
 // annotate fills each call's code version (from the deploy and upgrade

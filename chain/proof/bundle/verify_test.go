@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"flag"
@@ -379,4 +380,76 @@ func TestFlipBytes(t *testing.T) {
 		}
 	}
 	t.Logf("%d bytes, %d mutations decoded and were refused by Verify", len(enc), checked)
+}
+
+// TestExportFetch: documents the exporter may read are fetched by the
+// hashes the records commit to, attached and re-hashed; a fetcher that
+// answers with other bytes stops the export.
+func TestExportFetch(t *testing.T) {
+	f := newTrialFixture(t, 1, 0)
+	docs := map[block.Hash][]byte{block.Sum(f.record): f.record, block.Sum(f.doc): f.doc}
+	tests := []struct {
+		name    string
+		fetch   func(h block.Hash) (*File, error)
+		offered []File
+		asked   int // Fetch calls for the two documents
+		want    int // documents in the bundle
+		err     string
+	}{
+		{"both fetched", func(h block.Hash) (*File, error) {
+			if d, ok := docs[h]; ok {
+				return &File{Name: h.String(), Data: d}, nil
+			}
+			return nil, nil
+		}, nil, 2, 2, ""},
+		{"one offered, one fetched", func(h block.Hash) (*File, error) {
+			if d, ok := docs[h]; ok {
+				return &File{Name: h.String(), Data: d}, nil
+			}
+			return nil, nil
+		}, []File{{Name: "crf-V1.json", Data: f.record}}, 1, 2, ""},
+		{"none available", func(block.Hash) (*File, error) { return nil, nil }, nil, 2, 0, ""},
+		{"wrong bytes", func(h block.Hash) (*File, error) {
+			if _, ok := docs[h]; ok {
+				return &File{Name: "x", Data: []byte("something else")}, nil
+			}
+			return nil, nil
+		}, nil, 1, 0, "got data hashing to"},
+		{"fetch error", func(h block.Hash) (*File, error) {
+			if _, ok := docs[h]; ok {
+				return nil, errors.New("node down")
+			}
+			return nil, nil
+		}, nil, 1, 0, "node down"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			asked := 0
+			b, err := Export(context.Background(), f.fc, f.fc.g.ChainID, f.fc.g.Hash(), Options{Scope: "trial:T1",
+				Select:   func(tx *block.Tx) bool { return tx.Kind == block.KindCall || tx.Kind == block.KindAnchor },
+				Payloads: tc.offered,
+				Fetch: func(_ context.Context, h block.Hash) (*File, error) {
+					if _, ok := docs[h]; ok {
+						asked++
+					}
+					return tc.fetch(h)
+				}})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if asked != tc.asked || len(b.Payloads) != tc.want {
+				t.Fatalf("asked %d (want %d), attached %d (want %d)", asked, tc.asked, len(b.Payloads), tc.want)
+			}
+			res, err := Verify(roundTrip(t, b), f.fc.g)
+			if err != nil || res.Counts.Payloads != tc.want {
+				t.Fatalf("verify: %v, %d documents", err, res.Counts.Payloads)
+			}
+		})
+	}
 }
