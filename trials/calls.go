@@ -261,9 +261,9 @@ func CorrectCall(p *model.Protocol, entry string, rec Record, reason string, sig
 }
 
 // AECall reports an adverse event (trial ae).
-func AECall(trial, subject, term string, serious bool, severity string, awareAt time.Time, onset string, sig model.Signature) Call {
+func AECall(trial, subject, term string, serious bool, severity string, awareAt time.Time, onset, recordHash string, sig model.Signature) Call {
 	return mkCall(TrialProtocol, "ae", model.AEArgs{Trial: trial, Subject: subject, Term: term, Serious: serious,
-		Severity: severity, Onset: onset, AwareAt: awareAt.UTC().Format(time.RFC3339), Signature: sig})
+		Severity: severity, Onset: onset, AwareAt: awareAt.UTC().Format(time.RFC3339), RecordHash: recordHash, Signature: sig})
 }
 
 // LockCall locks the database (trial lock).

@@ -27,7 +27,7 @@
 //	trial submit     ParseFields(["SYSBP=128 mm[Hg]", ...]) or ParseODMClinicalData + RecordsFromODM;
 //	                 NewRecord(crypto/rand, ...); SubmitCall(protocol, rec, sig) (keep rec, encrypted, off chain)
 //	trial correct    CorrectCall(protocol, entryID, correctedRec, reason, sig)
-//	trial ae         AECall(trial, subject, term, serious, severity, awareAt, onset, sig)
+//	trial ae         AECall(trial, subject, term, serious, severity, awareAt, onset, recordHash, sig)
 //	trial lock       LockCall
 //	trial results    ParseDatasetJSON(adtte/adsl) + ResultsFromADaM(adtte, adsl, {"TTDE": "primary"}, timeFrame),
 //	                 or a JSON list of model.OutcomeResult; ResultsCall (returns the report)

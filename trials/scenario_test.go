@@ -201,12 +201,12 @@ func TestDemoScenario(t *testing.T) {
 
 	// 5. A serious adverse event reported late and flagged.
 	var sae model.AdverseEvent
-	c.ok(who.siteB, trials.AECall(p.ID, s3, "Anaphylaxis", true, "severe", c.now.Add(-30*time.Hour), "2026-03-01", sig("Dr. Sydney PI", "author")), &sae)
+	c.ok(who.siteB, trials.AECall(p.ID, s3, "Anaphylaxis", true, "severe", c.now.Add(-30*time.Hour), "2026-03-01", "", sig("Dr. Sydney PI", "author")), &sae)
 	if !sae.Late || sae.MinutesLate < 5*60 {
 		t.Fatalf("late SAE not flagged: %+v", sae)
 	}
 	var onTime model.AdverseEvent
-	c.ok(who.siteA, trials.AECall(p.ID, s1, "Headache", true, "moderate", c.now.Add(-2*time.Hour), "", sig("Dr. Site PI", "author")), &onTime)
+	c.ok(who.siteA, trials.AECall(p.ID, s1, "Headache", true, "moderate", c.now.Add(-2*time.Hour), "", "", sig("Dr. Site PI", "author")), &onTime)
 	if onTime.Late {
 		t.Fatalf("on-time SAE flagged late: %+v", onTime)
 	}

@@ -36,7 +36,7 @@ func TestDemo(t *testing.T) {
 		"WARNING: the primary outcome was switched",
 		"the sponsor tries to read it: REFUSED", "giving it back is REFUSED", "VERIFIED: the redaction record is in the state",
 		"all 4 validators stopped", "VERIFIED", "FAILED", "verification FAILED at record",
-		"documents   1 re-hashed against their records", "the analysis plan the protocol commits to",
+		"documents   2 re-hashed against their records", "redactions  1 of documents the records commit to", "the redacted narrative is left out",
 		"Summary",
 	} {
 		if !strings.Contains(out, want) {

@@ -57,13 +57,14 @@ var demoMembers = []demoMember{
 
 // trialDemo is the state the trial chapters share.
 type trialDemo struct {
-	addr     map[string]block.Hash // contract name → address
-	groups   map[string]*demoGroup
-	printed  map[string]string
-	protocol model.Protocol
-	subjects []string
-	entry    model.Entry
-	fixtures string
+	addr      map[string]block.Hash // contract name → address
+	groups    map[string]*demoGroup
+	printed   map[string]string
+	protocol  model.Protocol
+	narrative []byte // the SAE narrative, off chain, redacted later
+	subjects  []string
+	entry     model.Entry
+	fixtures  string
 }
 
 type demoGroup struct {
@@ -589,10 +590,22 @@ func demoForms(d *demoEnv) error {
 func demoAE(d *demoEnv) error {
 	p := d.trial.protocol
 	d.say("Site Sydney reports a serious adverse event 30 hours after becoming aware of it")
-	var sae model.AdverseEvent
-	if err := d.call("site-b", trials.AECall(p.ID, d.trial.subjects[2], "Anaphylaxis", true, "severe", time.Now().Add(-30*time.Hour), "", d.sig("site-b", "author")), &sae); err != nil {
+	// The full narrative stays off chain: the report carries its SHA-256,
+	// and every validator keeps the bytes encrypted (payload put).
+	narrative := []byte(`{"form":"sae","term":"Anaphylaxis","narrative":"Mrs Jane Roe (MRN 0042317) collapsed 20 minutes after the infusion"}` + "\n")
+	h := block.Sum(narrative)
+	if _, _, err := d.submit(0, "site-b", block.KindAnchor, (&block.AnchorPayload{Hash: h, Label: "SAE narrative " + p.ID}).Encode(), 100_000); err != nil {
 		return err
 	}
+	if n, err := client.Replicate(d.ctx, d.clients, narrative); n != len(d.clients) {
+		return fmt.Errorf("narrative held by %d of %d validators: %w", n, len(d.clients), err)
+	}
+	d.trial.narrative = narrative
+	var sae model.AdverseEvent
+	if err := d.call("site-b", trials.AECall(p.ID, d.trial.subjects[2], "Anaphylaxis", true, "severe", time.Now().Add(-30*time.Hour), "", h.String(), d.sig("site-b", "author")), &sae); err != nil {
+		return err
+	}
+	d.detail("the full narrative stays off chain: the report carries its SHA-256 %s…, each of the %d validators keeps the bytes encrypted under a data key of its own", h.String()[:16], len(d.clients))
 	if !sae.Late {
 		return fmt.Errorf("a serious event reported 30 h after awareness was not flagged late: %+v", sae)
 	}

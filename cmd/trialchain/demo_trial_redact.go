@@ -16,17 +16,9 @@ func init() {
 }
 
 func demoRedact(d *demoEnv) error {
-	narrative := []byte(`{"form":"ae","event":"fall at home","narrative":"Mrs Jane Roe (MRN 0042317) tripped on the stairs"}` + "\n")
+	narrative := d.trial.narrative
 	h := block.Sum(narrative)
-	d.say("Site Melbourne hands every validator an adverse-event narrative (off chain; only its SHA-256 is anchored)")
-	if _, _, err := d.submit(0, "site-a", block.KindAnchor, (&block.AnchorPayload{Hash: h, Label: "AE narrative"}).Encode(), 100_000); err != nil {
-		return err
-	}
-	n, err := client.Replicate(d.ctx, d.clients, narrative)
-	if err != nil || n != len(d.clients) {
-		return fmt.Errorf("payload held by %d of %d validators: %v", n, len(d.clients), err)
-	}
-	d.detail("payload %s… held by %d of %d validators, each encrypted under a data key of its own", h.String()[:16], n, len(d.clients))
+	d.say("The serious adverse event's narrative is off chain: those entitled read it with a signed request")
 	reg, err := d.key("regulator")
 	if err != nil {
 		return err
@@ -34,7 +26,7 @@ func demoRedact(d *demoEnv) error {
 	if _, err := d.clients[2].Payload(d.ctx, reg, d.chainID, h); err != nil {
 		return fmt.Errorf("regulator reads the narrative: %w", err)
 	}
-	d.detail("the regulator reads it from node2 with a signed request: allowed")
+	d.detail("the regulator reads it from node2: allowed")
 	sp, err := d.key("sponsor")
 	if err != nil {
 		return err
@@ -45,10 +37,10 @@ func demoRedact(d *demoEnv) error {
 		d.detail("the sponsor tries to read it: REFUSED — %v", err)
 	}
 
-	d.say("The site finds the patient's name and record number in the narrative and redacts it (21 CFR Part 11 record: who, when, why, meaning)")
+	d.say("Site Sydney finds the patient's name and record number in the narrative and redacts it (21 CFR Part 11 record: who, when, why, meaning)")
 	p := &block.RedactPayload{Targets: []block.Hash{h}, Basis: block.BasisMistakenPHI,
 		Reason: "patient name and MRN typed into the narrative", Meaning: "approval of redaction"}
-	_, tx, err := d.submit(0, "site-a", block.KindRedact, p.Encode(), 200_000)
+	_, tx, err := d.submit(0, "site-b", block.KindRedact, p.Encode(), 200_000)
 	if err != nil {
 		return err
 	}
@@ -67,9 +59,9 @@ func demoRedact(d *demoEnv) error {
 	}
 	d.detail("all %d validators: the copy and its data key are destroyed; reading it answers \"redacted\", giving it back is REFUSED", len(d.clients))
 
-	corrected := []byte(`{"form":"ae","event":"fall at home","narrative":"Subject tripped on the stairs"}` + "\n")
+	corrected := []byte(`{"form":"sae","term":"Anaphylaxis","narrative":"Subject collapsed 20 minutes after the infusion"}` + "\n")
 	hc := block.Sum(corrected)
-	if _, _, err := d.submit(0, "site-a", block.KindAnchor, (&block.AnchorPayload{Hash: hc, Label: "AE narrative (corrected)"}).Encode(), 100_000); err != nil {
+	if _, _, err := d.submit(0, "site-b", block.KindAnchor, (&block.AnchorPayload{Hash: hc, Label: "SAE narrative " + d.trial.protocol.ID + " (corrected)"}).Encode(), 100_000); err != nil {
 		return err
 	}
 	if _, err := client.Replicate(d.ctx, d.clients, corrected); err != nil {

@@ -44,13 +44,14 @@ func demoRegulator(d *demoEnv) error {
 	if err != nil {
 		return err
 	}
-	d.detail("bundle %s: %d records and %d off-chain document (the analysis plan the protocol commits to, read with the regulator's signed request), inclusion proofs under the certified checkpoint of block %d",
-		steps.Bundle, steps.Records, steps.Documents, steps.Checkpoint)
+	d.detail("bundle %s: %d records, inclusion proofs under the certified checkpoint of block %d", steps.Bundle, steps.Records, steps.Checkpoint)
+	d.detail("%d off-chain documents read with the regulator's signed request (the analysis plan, the corrected SAE narrative); the redacted narrative is left out and its redaction record is in (%d)",
+		steps.Documents, steps.Redactions)
 	d.detail("HTML audit report (Part 11 trail, consents, outcome report, verification): %s", steps.Report)
-	if steps.Documents != 1 {
-		return fmt.Errorf("the bundle holds %d off-chain documents, want the analysis plan", steps.Documents)
+	if steps.Documents != 2 || steps.Redactions != 1 {
+		return fmt.Errorf("the bundle holds %d off-chain documents and %d redactions, want the analysis plan and the corrected narrative, and the narrative's redaction", steps.Documents, steps.Redactions)
 	}
-	d.fact("trial exported with proofs (%d records, %d document) and an HTML audit report", steps.Records, steps.Documents)
+	d.fact("trial exported with proofs (%d records, %d documents, %d redaction) and an HTML audit report", steps.Records, steps.Documents, steps.Redactions)
 
 	d.say("The network is stopped; the regulator verifies with nothing but the genesis file")
 	if !d.keep {

@@ -766,7 +766,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 }
 
 func newTrialAECmd() *cobra.Command {
-	var subject, term, severity, aware, onset string
+	var subject, term, severity, aware, onset, narrative string
 	var serious bool
 	c := &cobra.Command{
 		Use:   "ae --trial ID --subject SUBJECT --term TEXT --severity LEVEL --aware-at TIME [--serious] --from NAME",
@@ -802,7 +802,7 @@ more than 24 hours after awareness as late. --severity is one of
 			if err != nil {
 				return err
 			}
-			r, err := sendCall(cmd, cl, s, trials.AECall(trial, subject, term, serious, severity, at, onset, sig))
+			r, err := sendCall(cmd, cl, s, trials.AECall(trial, subject, term, serious, severity, at, onset, narrative, sig))
 			if err != nil {
 				return err
 			}
@@ -816,6 +816,7 @@ more than 24 hours after awareness as late. --severity is one of
 	c.Flags().StringVar(&severity, "severity", "", "mild, moderate, severe, life-threatening or fatal")
 	c.Flags().StringVar(&aware, "aware-at", "", "when the site became aware (RFC 3339 UTC)")
 	c.Flags().StringVar(&onset, "onset", "", "onset date YYYY-MM-DD")
+	c.Flags().StringVar(&narrative, "narrative", "", "SHA-256 of the full event narrative kept off chain (e.g. given to the validators with 'payload put')")
 	addSignFlags(c, "author")
 	return c
 }

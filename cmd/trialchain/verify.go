@@ -101,6 +101,9 @@ record number, what failed).
 				fmt.Fprintf(w, "  records     %d verified of %d (%d signed transactions, %d contract calls with their code version, %d code versions by receipt)\n",
 					c.Verified, c.Records, c.Transactions, c.Calls, c.ReceiptOnly)
 				fmt.Fprintf(w, "  consents    %d re-verified\n  documents   %d re-hashed against their records\n", c.Consents, c.Payloads)
+				if c.Redactions > 0 {
+					fmt.Fprintf(w, "  redactions  %d of documents the records commit to, each a signed record in the log (the documents are destroyed; their hashes still verify)\n", c.Redactions)
+				}
 				if cp := v.Checkpoint; cp != nil {
 					fmt.Fprintf(w, "  checkpoint  block %d (%s), log of %d records, root %s, signed by validators %v\n",
 						cp.Height, time.UnixMilli(cp.TimeUnixMilli).UTC().Format(time.RFC3339), cp.LogSize, cp.LogRoot, cp.Signers)
@@ -192,6 +195,7 @@ type ProveSteps struct {
 	Bundle      string // path of the exported bundle
 	Records     int
 	Documents   int // off-chain documents included and re-hashed
+	Redactions  int // redaction records of documents the trial's records commit to
 	Checkpoint  uint64
 	Tampered    string // path of the one-byte-changed copy
 	TamperError string // how verification of the copy failed
@@ -220,9 +224,11 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 	if err := genesis.WriteFileAtomic(s.Bundle, enc, 0o644); err != nil {
 		return nil, err
 	}
-	if _, err := VerifyBundleFile(s.Bundle, g); err != nil {
+	res, err := VerifyBundleFile(s.Bundle, g)
+	if err != nil {
 		return nil, fmt.Errorf("the exported bundle does not verify: %w", err)
 	}
+	s.Redactions = res.Counts.Redactions
 	// Change one byte: a hex digit inside the last record's receipt.
 	i := bytes.LastIndex(enc, []byte(`"record": "`))
 	if i < 0 {

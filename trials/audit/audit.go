@@ -71,6 +71,7 @@ type Report struct {
 	Consents     []Consent     `json:"consents"`
 	Outcomes     *model.Report `json:"outcome_reporting,omitempty"`
 	Documents    []Document    `json:"documents"`
+	Redactions   []Redaction   `json:"redactions"`
 	Contracts    []Contract    `json:"contract_versions"`
 	Notes        []string      `json:"notes"`
 }
@@ -175,6 +176,18 @@ type Document struct {
 	Tx     string `json:"transaction"`
 }
 
+// Redaction is an off-chain document destroyed on every node by a signed
+// redaction record; its fingerprint and the records committing to it stay.
+type Redaction struct {
+	SHA256  string `json:"sha256"`
+	Basis   string `json:"basis"`
+	Reason  string `json:"reason"`
+	Meaning string `json:"meaning"`
+	Signer  string `json:"signer_key"`
+	Block   uint64 `json:"block"`
+	Tx      string `json:"transaction"`
+}
+
 // Contract is a contract code version.
 type Contract struct {
 	Address  string `json:"address"`
@@ -190,7 +203,7 @@ func utc(ms int64) string { return model.FormatMilli(ms) }
 // its error) for trial (for the title; "" for a whole-chain export).
 func Build(res *bundle.Result, verr error, trial string) *Report {
 	r := &Report{Trial: trial, ChainID: res.ChainID, GenesisHash: res.GenesisHash.String(), Scope: res.Scope,
-		Trail: []Event{}, Corrections: []Correction{}, Consents: []Consent{}, Documents: []Document{}, Contracts: []Contract{}}
+		Trail: []Event{}, Corrections: []Correction{}, Consents: []Consent{}, Documents: []Document{}, Redactions: []Redaction{}, Contracts: []Contract{}}
 	r.verification(res, verr)
 	entries := map[string]model.Entry{}
 	for _, v := range res.Records {
@@ -278,6 +291,17 @@ func (r *Report) record(v *bundle.Verified, entries map[string]model.Entry) {
 		e.Action = fmt.Sprintf("Consent group %s registered (its members approve amendments and sign-offs together)", short(rc.Result))
 	case v.Anchor != nil:
 		e.Action = fmt.Sprintf("Document %q recorded by its fingerprint (SHA-256 %s)", v.Anchor.Label, v.Anchor.Hash)
+	case v.Redact != nil:
+		var hs []string
+		for _, h := range v.Redact.Targets {
+			hs = append(hs, h.String())
+			if rc.Status == block.StatusOK {
+				r.Redactions = append(r.Redactions, Redaction{SHA256: h.String(), Basis: v.Redact.Basis.String(), Reason: v.Redact.Reason,
+					Meaning: v.Redact.Meaning, Signer: e.Signer, Block: rc.Height, Tx: v.TxHash.String()})
+			}
+		}
+		e.Action = fmt.Sprintf("Off-chain document redacted (%s): every node's copy destroyed; its fingerprint stays (SHA-256 %s)", v.Redact.Basis, strings.Join(hs, ", "))
+		e.Reason, e.Meaning = v.Redact.Reason, v.Redact.Meaning
 	case v.Call != nil:
 		e.CodeHash = v.CodeHash.String()
 		r.call(v, &e, entries)

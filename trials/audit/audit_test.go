@@ -155,3 +155,28 @@ func TestSelector(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildRedaction: a redaction of a document a record commits to is a
+// line of the trail (who, why, meaning) and a row of the redacted
+// documents, in every format.
+func TestBuildRedaction(t *testing.T) {
+	res := sampleResult(t)
+	target := block.Sum([]byte("the form with a patient's name"))
+	p := &block.RedactPayload{Targets: []block.Hash{target}, Basis: block.BasisMistakenPHI, Reason: "patient name in the form", Meaning: "approval of redaction"}
+	tx := &block.Tx{ChainID: "audit-test", Nonce: 6, Kind: block.KindRedact, GasLimit: 1, Payload: p.Encode()}
+	tx.Sign(siteKey)
+	rc := &block.Receipt{TxHash: tx.Hash(), Height: 16, Status: block.StatusOK}
+	res.Records = append(res.Records, &bundle.Verified{Index: 6, Leaf: 6, Tx: tx, TxHash: tx.Hash(), Receipt: rc, Redact: p})
+	rep := Build(res, nil, "T1")
+	e := rep.Trail[len(rep.Trail)-1]
+	if !strings.Contains(e.Action, "redacted (mistaken-phi)") || !strings.Contains(e.Action, target.String()) || e.Reason != p.Reason || e.Meaning != p.Meaning {
+		t.Fatalf("trail: %+v", e)
+	}
+	if len(rep.Redactions) != 1 || rep.Redactions[0].SHA256 != target.String() || rep.Redactions[0].Block != 16 {
+		t.Fatalf("redactions: %+v", rep.Redactions)
+	}
+	var html bytes.Buffer
+	if err := rep.Write(&html, "html", ""); err != nil || !strings.Contains(html.String(), "Redacted documents") || !strings.Contains(html.String(), "patient name in the form") {
+		t.Fatalf("html: %v", err)
+	}
+}

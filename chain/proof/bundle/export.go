@@ -65,8 +65,9 @@ var ErrNothing = errors.New("bundle: no certified record matches the selection")
 
 // Export assembles a bundle from src: it scans the blocks the latest
 // checkpoint covers, keeps the selected transactions, the deploy and
-// upgrade records of every contract they call and the registration of
-// every consent group whose consent they used, fetches each record's
+// upgrade records of every contract they call, the registration of every
+// consent group whose consent they used and the redaction of every
+// document they commit to, fetches each record's
 // receipt and inclusion proof for the checkpoint's log size, attaches the
 // consents found in the calls' arguments and the offered payloads.
 //
@@ -93,9 +94,11 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		height uint64
 	}
 	var (
-		selected []txRef
-		deploys  = map[block.Hash][]txRef{} // contract → deploy and upgrades, in order
-		groups   = map[block.Hash]txRef{}   // group id → registration
+		selected   []txRef
+		deploys    = map[block.Hash][]txRef{} // contract → deploy and upgrades, in order
+		groups     = map[block.Hash]txRef{}   // group id → registration
+		redactions []txRef                    // every redaction, with its targets
+		targets    [][]block.Hash
 	)
 	// Blocks 1 .. cp.Height-1 are those whose records the checkpoint's log covers.
 	last := cp.Height() - 1
@@ -128,6 +131,11 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 				ref.raw = raw
 				if _, ok := groups[block.Sum(tx.Payload)]; !ok {
 					groups[block.Sum(tx.Payload)] = ref
+				}
+			case block.KindRedact:
+				if p, err := block.DecodeRedact(tx.Payload); err == nil {
+					ref.raw = raw
+					redactions, targets = append(redactions, ref), append(targets, p.Targets)
 				}
 			}
 			if opt.Select == nil || opt.Select(tx) {
@@ -192,6 +200,22 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		if ref, ok := groups[id]; ok {
 			if _, err := add(ref); err != nil {
 				return nil, err
+			}
+		}
+	}
+	// The redaction of a document a record commits to belongs with it:
+	// the evidence says who destroyed the document, when and why.
+	committed := map[block.Hash]bool{}
+	for _, h := range Commitments(b) {
+		committed[h] = true
+	}
+	for i, ref := range redactions {
+		for _, t := range targets[i] {
+			if committed[t] {
+				if _, err := add(ref); err != nil {
+					return nil, err
+				}
+				break
 			}
 		}
 	}

@@ -47,6 +47,7 @@ type Counts struct {
 	Calls        int `json:"calls"`        // contract calls with a proven code version
 	Consents     int `json:"consents"`     // threshold consents re-verified
 	Payloads     int `json:"payloads"`     // off-chain payloads re-hashed
+	Redactions   int `json:"redactions"`   // redactions of documents the records commit to
 	Checkpoints  int `json:"checkpoints"`  // certified checkpoints
 }
 
@@ -83,7 +84,8 @@ type Verified struct {
 	Receipt  *block.Receipt
 	Call     *block.CallPayload // for a contract call
 	Anchor   *block.AnchorPayload
-	CodeHash block.Hash // for a call: the code that executed it
+	Redact   *block.RedactPayload // a redaction of off-chain documents
+	CodeHash block.Hash           // for a call: the code that executed it
 	Consents []VerifiedConsent
 	Payloads []*Payload // off-chain payloads re-hashed against this record
 }
@@ -325,6 +327,15 @@ func (v *verifier) record(i int, r *Record) *Verified {
 			return fail("transaction", ErrTx, "%w", err)
 		}
 		vr.Anchor = a
+	case block.KindRedact:
+		p, err := block.DecodeRedact(tx.Payload)
+		if err != nil {
+			return fail("transaction", ErrTx, "%w", err)
+		}
+		vr.Redact = p
+		if rc.Status == block.StatusOK {
+			v.res.Counts.Redactions++
+		}
 	case block.KindCall:
 		c, err := block.DecodeCall(tx.Payload)
 		if err != nil {

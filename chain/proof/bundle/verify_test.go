@@ -453,3 +453,38 @@ func TestExportFetch(t *testing.T) {
 		})
 	}
 }
+
+// TestExportRedaction: the redaction of a document a record commits to
+// travels with the records (who, why, in the certified log); a redaction
+// of something else does not.
+func TestExportRedaction(t *testing.T) {
+	f := newTrialFixture(t, 1, 0)
+	fc := f.fc
+	mine := &block.RedactPayload{Targets: []block.Hash{block.Sum(f.record)}, Basis: block.BasisMistakenPHI, Reason: "name in the form", Meaning: "approval of redaction"}
+	other := &block.RedactPayload{Targets: []block.Hash{block.Sum([]byte("another trial's narrative"))}, Basis: block.BasisWithdrawalErasure, Reason: "withdrawal", Meaning: "approval of redaction"}
+	ev := func(h block.Hash) block.Event { return block.Event{Type: "payload.redacted", Data: h[:]} }
+	red := fc.tx(block.KindRedact, mine.Encode(), block.StatusOK, nil, ev(mine.Targets[0]))
+	fc.tx(block.KindRedact, other.Encode(), block.StatusOK, nil, ev(other.Targets[0]))
+	fc.commit(t)
+	fc.tx(block.KindAnchor, (&block.AnchorPayload{Hash: block.Sum([]byte("seal 2")), Label: "seal 2"}).Encode(), block.StatusOK, nil)
+	fc.commit(t)
+
+	b, err := Export(context.Background(), fc, fc.g.ChainID, fc.g.Hash(), Options{Scope: "trial:T1",
+		Select: func(tx *block.Tx) bool { return tx.Kind == block.KindCall }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Verify(roundTrip(t, b), fc.g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*Verified
+	for _, r := range res.Records {
+		if r.Redact != nil {
+			got = append(got, r)
+		}
+	}
+	if res.Counts.Redactions != 1 || len(got) != 1 || got[0].TxHash != red.Hash() || got[0].Redact.Reason != "name in the form" {
+		t.Fatalf("redactions in the bundle: %d %+v", res.Counts.Redactions, got)
+	}
+}
