@@ -292,6 +292,9 @@ func FormatAE(a *model.AdverseEvent) string {
 	}
 	s := fmt.Sprintf("Adverse event %s: %s (%s, %s) for subject %s at %s; site aware %s, reported %s; %s.",
 		a.ID, a.Term, kind, a.Severity, a.Subject, a.Site, a.AwareAt, a.ReportedAt, signed(a.Manifestation))
+	if a.RecordHash != "" {
+		s += fmt.Sprintf(" Full narrative off chain, SHA-256 %s.", a.RecordHash)
+	}
 	if a.Late {
 		s += fmt.Sprintf("\nLATE: a serious adverse event must be reported within 24 hours of awareness; this one is %d h %02d min late.", a.MinutesLate/60, a.MinutesLate%60)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,9 +50,10 @@ func (d *demoEnv) say(format string, args ...any) {
 	fmt.Fprintf(d.w, "\n%2d. %s\n", d.step, fmt.Sprintf(format, args...))
 }
 
-// detail prints an indented line under the current step.
+// detail prints indented lines under the current step.
 func (d *demoEnv) detail(format string, args ...any) {
-	fmt.Fprintf(d.w, "    %s\n", fmt.Sprintf(format, args...))
+	text := fmt.Sprintf(format, args...)
+	fmt.Fprintf(d.w, "    %s\n", strings.ReplaceAll(text, "\n", "\n    "))
 }
 
 // fact records a checked outcome for the closing summary.

@@ -798,6 +798,9 @@ more than 24 hours after awareness as late. --severity is one of
 			if err != nil {
 				return fmt.Errorf("--aware-at %q: want an RFC 3339 time, e.g. 2026-03-01T14:30:00Z", aware)
 			}
+			if narrative != "" && !model.IsHash(narrative) {
+				return fmt.Errorf("--narrative %q: want the narrative's SHA-256 as 64 lowercase hex digits (sha256sum FILE, or the hash 'payload put' prints)", narrative)
+			}
 			cl, s, sig, err := clientAndSender(cmd)
 			if err != nil {
 				return err

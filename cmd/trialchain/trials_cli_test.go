@@ -136,8 +136,12 @@ func TestTrialsCLI(t *testing.T) {
 
 	// A serious adverse event; an amendment refused without consent, then
 	// sent with the group's 2-of-3 consent.
+	narrative := block.Sum([]byte("SAE narrative")).String()
+	fails([]string{"--narrative", "64 lowercase hex"}, at(1, "trial", "ae", "--trial", "NCT05503693", "--subject", subject, "--term", "Anaphylaxis", "--serious",
+		"--severity", "severe", "--aware-at", "2026-01-02T08:00:00Z", "--narrative", "narrative.txt", "--from", "site")...)
 	if out = mustLogged(t, at(1, "trial", "ae", "--trial", "NCT05503693", "--subject", subject, "--term", "Anaphylaxis", "--serious",
-		"--severity", "severe", "--aware-at", "2026-01-02T08:00:00Z", "--from", "site")...); !strings.Contains(out, "Adverse event ae-000000001") || !strings.Contains(out, "LATE") {
+		"--severity", "severe", "--aware-at", "2026-01-02T08:00:00Z", "--narrative", narrative, "--from", "site")...); !strings.Contains(out, "Adverse event ae-000000001") ||
+		!strings.Contains(out, "LATE") || !strings.Contains(out, "Full narrative off chain, SHA-256 "+narrative) {
 		t.Fatalf("ae: %s", out)
 	}
 	amend := file("amend.json", `{"trial": "NCT05503693", "reason": "Sponsor renamed the study", "changes": {"title": "AP303 in healthy volunteers (renamed)"}}`)
