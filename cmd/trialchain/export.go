@@ -56,6 +56,10 @@ func (s clientSource) Block(ctx context.Context, height uint64) (*block.Committe
 	return c, nil
 }
 
+func (s clientSource) InclusionProof(ctx context.Context, tx block.Hash, size uint64) (*proof.InclusionProof, error) {
+	return s.c.InclusionProof(ctx, tx, size)
+}
+
 // nodeDocuments fetches, for an export, the off-chain payloads the node
 // holds and the member may read (signed reads: the node checks the
 // member's organisation, or regulator or admin role), and counts those it
@@ -107,10 +111,6 @@ func (n *nodeDocuments) report(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
-}
-
-func (s clientSource) InclusionProof(ctx context.Context, tx block.Hash, size uint64) (*proof.InclusionProof, error) {
-	return s.c.InclusionProof(ctx, tx, size)
 }
 
 // genesisFor loads --genesis, or the genesis.json of --home.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -269,40 +268,10 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 func Commitments(b *Bundle) []block.Hash {
 	seen := map[block.Hash]bool{}
 	var out []block.Hash
-	note := func(h block.Hash) {
-		if !seen[h] {
-			seen[h] = true
-			out = append(out, h)
-		}
-	}
-	for _, r := range b.Records {
-		if len(r.Tx) == 0 {
-			continue
-		}
-		tx, err := block.DecodeTx(r.Tx)
-		if err != nil {
-			continue
-		}
-		switch tx.Kind {
-		case block.KindAnchor:
-			if a, err := block.DecodeAnchor(tx.Payload); err == nil {
-				note(a.Hash)
-			}
-		case block.KindCall:
-			call, err := block.DecodeCall(tx.Payload)
-			if err != nil {
-				continue
-			}
-			var doc any
-			if json.Unmarshal(call.Args, &doc) != nil {
-				continue
-			}
-			walkStrings(doc, "", func(_, s string) bool {
-				if h, err := block.ParseHash(s); err == nil && len(s) == 64 && s == strings.ToLower(s) {
-					note(h)
-				}
-				return true
-			})
+	for _, c := range commitments(b) {
+		if !seen[c.hash] {
+			seen[c.hash] = true
+			out = append(out, c.hash)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i][:], out[j][:]) < 0 })
@@ -406,49 +375,69 @@ func walkStrings(v any, ptr string, fn func(ptr, s string) bool) bool {
 // attachPayloads finds, for each offered file, the first record that
 // commits to its hash.
 func attachPayloads(b *Bundle, files []File) error {
+	cs := commitments(b)
 	for _, f := range files {
 		h := block.Hash(sha256.Sum256(f.Data))
-		hx := hex.EncodeToString(h[:])
 		var found *Payload
-		for _, r := range b.Records {
-			if len(r.Tx) == 0 || found != nil {
-				continue
-			}
-			tx, err := block.DecodeTx(r.Tx)
-			if err != nil {
-				continue
-			}
-			switch tx.Kind {
-			case block.KindAnchor:
-				if a, err := block.DecodeAnchor(tx.Payload); err == nil && a.Hash == h {
-					found = &Payload{Tx: tx.Hash(), Field: FieldAnchor}
-				}
-			case block.KindCall:
-				call, err := block.DecodeCall(tx.Payload)
-				if err != nil {
-					continue
-				}
-				var doc any
-				if json.Unmarshal(call.Args, &doc) != nil {
-					continue
-				}
-				walkStrings(doc, "", func(ptr, s string) bool {
-					if s == hx {
-						found = &Payload{Tx: tx.Hash(), Field: ptr}
-						return false
-					}
-					return true
-				})
+		for _, c := range cs {
+			if c.hash == h {
+				found = &Payload{Tx: c.tx, Field: c.field}
+				break
 			}
 		}
 		if found == nil && f.Optional {
 			continue
 		}
 		if found == nil {
-			return fmt.Errorf("bundle: payload %s: no exported record commits to its SHA-256 %s", f.Name, hx)
+			return fmt.Errorf("bundle: payload %s: no exported record commits to its SHA-256 %x", f.Name, h[:])
 		}
 		found.Name, found.SHA256, found.Data = f.Name, h, f.Data
 		b.Payloads = append(b.Payloads, found)
 	}
 	return nil
+}
+
+// docRef is a document hash a record holds, and where.
+type docRef struct {
+	hash  block.Hash
+	tx    block.Hash
+	field string // FieldAnchor, or the JSON pointer into the call's arguments
+}
+
+// commitments lists, in record order, the document hashes the records
+// commit to: each anchor's hash and every 64-lowercase-hex-digit string in
+// a call's JSON arguments.
+func commitments(b *Bundle) []docRef {
+	var out []docRef
+	for _, r := range b.Records {
+		if len(r.Tx) == 0 {
+			continue
+		}
+		tx, err := block.DecodeTx(r.Tx)
+		if err != nil {
+			continue
+		}
+		switch tx.Kind {
+		case block.KindAnchor:
+			if a, err := block.DecodeAnchor(tx.Payload); err == nil {
+				out = append(out, docRef{hash: a.Hash, tx: tx.Hash(), field: FieldAnchor})
+			}
+		case block.KindCall:
+			call, err := block.DecodeCall(tx.Payload)
+			if err != nil {
+				continue
+			}
+			var doc any
+			if json.Unmarshal(call.Args, &doc) != nil {
+				continue
+			}
+			walkStrings(doc, "", func(ptr, s string) bool {
+				if h, err := block.ParseHash(s); err == nil && s == strings.ToLower(s) {
+					out = append(out, docRef{hash: h, tx: tx.Hash(), field: ptr})
+				}
+				return true
+			})
+		}
+	}
+	return out
 }
