@@ -48,30 +48,20 @@ func settle(t *testing.T, homes []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var want uint64
-	for i, home := range homes {
+	var nodes []*client.Client
+	for _, home := range homes {
 		addr, err := node.APIAddr(home)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := client.New("http://" + addr)
-		for {
-			st, err := c.Status(ctx)
-			if err != nil {
-				t.Fatalf("node%d status: %v", i, err)
-			}
-			if i == 0 {
-				want = st.Height
-			}
-			if st.Height >= want {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				t.Fatalf("node%d stays at height %d, want %d", i, st.Height, want)
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
+		nodes = append(nodes, client.New("http://"+addr))
+	}
+	st, err := nodes[0].Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := awaitHeight(ctx, nodes, st.Height); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -96,10 +96,13 @@ func (d *demoEnv) submit(i int, from string, kind block.Kind, payload []byte, ga
 // settle waits until every validator has committed the block at height:
 // a receipt from one node says nothing about the others, and the demo
 // goes on to ask them.
-func (d *demoEnv) settle(height uint64) error {
-	for i, c := range d.clients {
+func (d *demoEnv) settle(height uint64) error { return awaitHeight(d.ctx, d.clients, height) }
+
+// awaitHeight waits until every node has committed the block at height.
+func awaitHeight(ctx context.Context, nodes []*client.Client, height uint64) error {
+	for i, c := range nodes {
 		for {
-			st, err := c.Status(d.ctx)
+			st, err := c.Status(ctx)
 			if err != nil {
 				return fmt.Errorf("node%d status: %w", i, err)
 			}
@@ -107,8 +110,8 @@ func (d *demoEnv) settle(height uint64) error {
 				break
 			}
 			select {
-			case <-d.ctx.Done():
-				return fmt.Errorf("node%d stays at height %d, want %d: %w", i, st.Height, height, d.ctx.Err())
+			case <-ctx.Done():
+				return fmt.Errorf("node%d stays at height %d, want %d: %w", i, st.Height, height, ctx.Err())
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
