@@ -74,6 +74,7 @@ type callState struct {
 	stage   []byte
 	output  []byte
 	events  []Event
+	scopes  []string   // record sets joined (FnRecordScope), kept on failure
 	failure *CallError // set by a host function before it panics
 	nodeErr error      // a KV failure: not a contract outcome
 }
@@ -290,6 +291,7 @@ func hostFuncs() []hostFunc {
 				s[0] = 1
 			}
 		}},
+		{abi.Module, abi.FnRecordScope, p(i32, i32), none, hostRecordScope},
 		{abi.Module, abi.FnAbort, p(i32, i32), none, func(st *callState, mod api.Module, s []uint64) {
 			n := min(uint32(s[1]), abi.MaxAbortLen)
 			msg := st.read(mod, uint32(s[0]), n, abi.FnAbort)
@@ -297,6 +299,32 @@ func hostFuncs() []hostFunc {
 		}},
 	}
 	return append(fs, wasiFuncs()...)
+}
+
+// hostRecordScope implements abi.FnRecordScope. The chain appends the
+// transaction to each set after the call (chain/state), so the price is
+// that of two state writes (the set's head and its entry).
+func hostRecordScope(st *callState, mod api.Module, s []uint64) {
+	st.needCall(abi.FnRecordScope)
+	g := &st.e.cfg.Gas
+	n := uint32(s[1])
+	if n > abi.MaxScopeLen {
+		st.fail(CodeLimit, "record_scope: name of %d bytes exceeds %d", n, abi.MaxScopeLen)
+	}
+	st.charge(g.HostCall + 2*g.StateWrite + (g.HostPerByte+g.StateWritePerByte)*uint64(n+64))
+	name := string(st.read(mod, uint32(s[0]), n, abi.FnRecordScope))
+	if why := abi.ValidScopeName(name); why != "" {
+		st.fail(CodeBadInput, "record_scope %q: %s", name, why)
+	}
+	for _, have := range st.scopes {
+		if have == name {
+			return
+		}
+	}
+	if len(st.scopes) >= abi.MaxScopes {
+		st.fail(CodeLimit, "record_scope: a call joins at most %d record sets", abi.MaxScopes)
+	}
+	st.scopes = append(st.scopes, name)
 }
 
 // key reads and bounds-checks a state key.

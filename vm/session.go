@@ -65,6 +65,9 @@ type Result struct {
 	Writes []Write
 	// Err is nil on success, else a *CallError.
 	Err *CallError
+	// Scopes are the record sets the call joined (abi.FnRecordScope), in
+	// the order joined; kept when the call fails after joining.
+	Scopes []string
 }
 
 // Code classifies a failed call.
@@ -299,15 +302,15 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		if cerr.Code == CodeOutOfGas {
 			gas = limit
 		}
-		return Result{GasUsed: gas, Err: cerr}, nil
+		return Result{GasUsed: gas, Err: cerr, Scopes: st.scopes}, nil
 	}
 	writes := st.kv.Writes()
 	if err := st.kv.Commit(); err != nil {
 		s.drop(ctx, c.Contract)
 		return Result{}, fmt.Errorf("vm: state: %w", err)
 	}
-	res := Result{Output: st.output, GasUsed: limit - left, Events: st.events, Writes: writes}
-	st.call, st.kv, st.output, st.events = nil, nil, nil, nil
+	res := Result{Output: st.output, GasUsed: limit - left, Events: st.events, Writes: writes, Scopes: st.scopes}
+	st.call, st.kv, st.output, st.events, st.scopes = nil, nil, nil, nil, nil
 	return res, nil
 }
 

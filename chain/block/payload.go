@@ -1,7 +1,9 @@
 package block
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -79,6 +81,11 @@ type RegisterPayload struct {
 	Name   string
 	Role   Role
 	Revoke bool
+	// Replaces, if set, rotates a key: Key takes over the organisation and
+	// role of the active member Replaces, which is revoked in the same
+	// transaction. Sent by an admin or by Replaces itself. Encoded only
+	// when set (a trailing 32 bytes).
+	Replaces ed25519.PublicKey
 }
 
 // Encode returns the canonical encoding.
@@ -89,6 +96,9 @@ func (p *RegisterPayload) Encode() []byte {
 	w.String(p.Name)
 	w.Byte(byte(p.Role))
 	w.Byte(boolByte(p.Revoke))
+	if len(p.Replaces) > 0 {
+		w.Fixed(padKey(p.Replaces))
+	}
 	return w.Bytes()
 }
 
@@ -104,6 +114,15 @@ func DecodeRegister(b []byte) (*RegisterPayload, error) {
 		r.Fail(fmt.Errorf("role %d: %w", byte(p.Role), ErrUnknownKind))
 	}
 	p.Revoke = r.Bool("revoke")
+	if r.Err() == nil && r.Len() > 0 {
+		p.Replaces = ed25519.PublicKey(append([]byte(nil), r.Fixed(ed25519.PublicKeySize, "replaced key")...))
+		if r.Err() == nil && p.Revoke {
+			r.Fail(errors.New("a key rotation cannot also revoke"))
+		}
+		if r.Err() == nil && bytes.Equal(p.Replaces, p.Key) {
+			r.Fail(errors.New("a key cannot replace itself"))
+		}
+	}
 	if err := r.Done(); err != nil {
 		return nil, fmt.Errorf("register payload: %w", err)
 	}
@@ -114,13 +133,23 @@ func DecodeRegister(b []byte) (*RegisterPayload, error) {
 type AnchorPayload struct {
 	Hash  Hash
 	Label string
+	// Scope, if set, names the record set the anchor joins (e.g.
+	// "trial:NCT05503693": a trial's analysis plan or narrative). Encoded
+	// only when set (a trailing string of 1..MaxScopeBytes).
+	Scope string
 }
+
+// MaxScopeBytes bounds a record set name (as vm/abi.MaxScopeLen).
+const MaxScopeBytes = 128
 
 // Encode returns the canonical encoding.
 func (p *AnchorPayload) Encode() []byte {
 	var w Writer
 	w.Fixed(p.Hash[:])
 	w.String(p.Label)
+	if p.Scope != "" {
+		w.String(p.Scope)
+	}
 	return w.Bytes()
 }
 
@@ -128,6 +157,12 @@ func (p *AnchorPayload) Encode() []byte {
 func DecodeAnchor(b []byte) (*AnchorPayload, error) {
 	r := NewReader(b)
 	p := &AnchorPayload{Hash: r.Hash("document hash"), Label: r.String(MaxLabelBytes, "label")}
+	if r.Err() == nil && r.Len() > 0 {
+		p.Scope = r.String(MaxScopeBytes, "scope")
+		if r.Err() == nil && p.Scope == "" {
+			r.Fail(errors.New("an empty scope is left out, not encoded"))
+		}
+	}
 	if err := r.Done(); err != nil {
 		return nil, fmt.Errorf("anchor payload: %w", err)
 	}

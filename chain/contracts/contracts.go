@@ -139,6 +139,7 @@ func (b *blockRunner) deploy(bc state.BlockContext, ov *state.Overlay, tx *block
 		return nil, nil, fmt.Errorf("contracts: deploy: a contract exists at %s", addr)
 	}
 	ov.Set(state.ContractKey(addr), rec.Encode())
+	ov.JoinScope(state.CodeScope(addr))
 	data := append(append([]byte(nil), addr[:]...), rec.CodeHash[:]...)
 	return addr[:], []block.Event{{Type: "contract.deployed", Data: data}}, nil
 }
@@ -266,6 +267,9 @@ func (rt *Runtime) run(ctx context.Context, sess *vm.Session, bc state.BlockCont
 	if cc.nodeErr != nil {
 		return nil, nil, nodeFault(cc.nodeErr)
 	}
+	for _, name := range res.Scopes { // held even if the call failed (the VM checked the names)
+		ov.JoinScope(name)
+	}
 	m.used += min(res.GasUsed, m.limit-m.used)
 	if res.Err != nil {
 		if cc.lastErr != nil {
@@ -355,6 +359,7 @@ func (b *blockRunner) upgrade(bc state.BlockContext, ov *state.Overlay, tx *bloc
 		return nil, nil, err
 	}
 	ov.Set(state.ContractKey(rec.Address), rec.Encode())
+	ov.JoinScope(state.CodeScope(rec.Address))
 	data := append(append(append([]byte(nil), rec.Address[:]...), old[:]...), newHash[:]...)
 	events = append(events, block.Event{Type: "contract.upgraded", Data: data})
 	return newHash[:], events, nil

@@ -54,6 +54,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/proof/inclusion", n.handleInclusion)
 	mux.HandleFunc("GET /v1/proof/consistency", n.handleConsistency)
 	mux.HandleFunc("GET /v1/proof/state", n.handleStateProof) // ?key=HEX[&height=H] (api_state.go)
+	mux.HandleFunc("GET /v1/scope", n.handleScope)            // ?name=NAME[&from=N][&limit=M] → view.Scope (api_scope.go)
 	mux.HandleFunc("PUT /v1/payloads/{hash}", n.handlePutPayload)
 	mux.HandleFunc("GET /v1/payloads/{hash}", n.handleGetPayload)
 	mux.HandleFunc("GET /v1/redactions/{hash}", n.handleRedaction)

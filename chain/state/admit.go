@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -37,6 +38,17 @@ var allowed = map[block.Kind][]block.Role{
 	block.KindConsentGroup: {block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleCommittee},
 	block.KindCall:         block.Roles(),
 	block.KindRedact:       {block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleCommittee},
+}
+
+// selfRotation reports whether tx is a member rotating its own key (a
+// register transaction whose Replaces is the sender): any active member
+// may, the chain then checks the organisation and role are kept.
+func selfRotation(tx *block.Tx) bool {
+	if tx.Kind != block.KindRegister {
+		return false
+	}
+	p, err := block.DecodeRegister(tx.Payload)
+	return err == nil && len(p.Replaces) > 0 && bytes.Equal(p.Replaces, tx.Sender)
 }
 
 // Allowed reports whether role may send kind.
@@ -113,7 +125,7 @@ func CheckSender(r Reader, tx *block.Tx) error {
 	if m.Revoked {
 		return fmt.Errorf("%w: %s (%s)", ErrRevoked, m.Name, m.Org)
 	}
-	if !Allowed(tx.Kind, m.Role) {
+	if !Allowed(tx.Kind, m.Role) && !selfRotation(tx) {
 		return fmt.Errorf("%w: %s is %s, %s needs one of %v", ErrForbidden, m.Name, m.Role, tx.Kind, allowed[tx.Kind])
 	}
 	_, used, err := r.Get(NonceKey(tx.Sender, tx.Nonce))
@@ -151,7 +163,9 @@ func (b *Batch) Add(raw []byte) (*block.Tx, error) {
 	b.ov.Set(NonceKey(tx.Sender, tx.Nonce), nil)
 	if tx.Kind == block.KindRegister {
 		p, _ := block.DecodeRegister(tx.Payload)
-		applyRegister(b.ov, p, 0)
+		if _, err := applyRegisterTx(b.ov, p, 0); err != nil {
+			return nil, err
+		}
 	}
 	return tx, nil
 }

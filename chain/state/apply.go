@@ -97,8 +97,7 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 	for i, raw := range b.Txs {
 		rc := &block.Receipt{TxHash: block.Sum(raw), Height: bc.Height, Index: uint64(i)}
 		txOv := blockOv.Child()
-		out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i))
-		rc.GasUsed = gas
+		tx, out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i))
 		if errors.Is(err, ErrNodeFault) {
 			return nil, fmt.Errorf("state: block %d, transaction %d: %w", bc.Height, i, err)
 		}
@@ -109,6 +108,17 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 			rc.Result, rc.Events = out, events
 			blockOv.Merge(txOv)
 		}
+		// The record sets the transaction joined hold it, failed or not.
+		if tx != nil && len(txOv.scopes) > 0 {
+			scopeEvents, err := joinScopes(blockOv, txOv.scopes, tx, rc, bc)
+			if err != nil {
+				return nil, fmt.Errorf("state: block %d, transaction %d: %w", bc.Height, i, err)
+			}
+			rc.Events = append(rc.Events, scopeEvents...)
+			// Charged within the limit: the VM already charged record_scope.
+			gas = max(gas, min(gas+GasScopeJoin*uint64(len(scopeEvents)), tx.GasLimit))
+		}
+		rc.GasUsed = gas
 		res.Receipts = append(res.Receipts, rc)
 	}
 	res.Writes = blockOv.Writes()
@@ -120,17 +130,17 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 	return res, nil
 }
 
-func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64) ([]byte, []block.Event, uint64, error) {
+func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64) (*block.Tx, []byte, []block.Event, uint64, error) {
 	tx, err := CheckTx(e.Params, raw)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	if err := CheckSender(ov, tx); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	sender, _, err := LookupMember(ov, tx.Sender)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	gas := IntrinsicGas(tx)
 	// The nonce is consumed by any admitted transaction, failed or not, so
@@ -140,35 +150,98 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 	switch tx.Kind {
 	case block.KindRegister:
 		p, _ := block.DecodeRegister(tx.Payload)
-		applyRegister(ov, p, bc.Height)
+		events, err := applyRegisterTx(ov, p, bc.Height)
+		if err != nil {
+			return tx, nil, nil, gas, err
+		}
+		return tx, nil, events, gas, nil
+	case block.KindAnchor:
+		p, _ := block.DecodeAnchor(tx.Payload)
+		if p.Scope != "" {
+			if err := ValidScopeName(p.Scope); err != nil {
+				return tx, nil, nil, gas, err
+			}
+		}
+		a := &Anchor{Doc: p.Hash, Label: p.Label, Sender: tx.Sender, Height: bc.Height, Index: index, TimeUnixMilli: bc.TimeUnixMilli, TxHash: txHash, Scope: p.Scope}
+		v := a.Encode()
+		gas += GasPerStorage * uint64(len(v))
+		if gas > tx.GasLimit {
+			return tx, nil, nil, tx.GasLimit, fmt.Errorf("out of gas: anchoring needs %d, limit %d", gas, tx.GasLimit)
+		}
+		ov.Set(anchorKey(p.Hash, bc.Height, index), v)
+		if p.Scope != "" {
+			ov.JoinScope(p.Scope)
+		}
+		return tx, p.Hash[:], []block.Event{{Type: "anchored", Data: tx.Payload}}, gas, nil
+	case block.KindRedact:
+		events, err := applyRedact(ov, tx, sender, bc, txHash, index, &gas)
+		if err != nil {
+			return tx, nil, nil, min(gas, tx.GasLimit), err
+		}
+		return tx, nil, events, gas, nil
+	default:
+		if contracts == nil {
+			return tx, nil, nil, gas, fmt.Errorf("%s transactions are not enabled on this node's chain version", tx.Kind)
+		}
+		out, events, used, err := contracts.Execute(bc, ov, tx, txHash, sender, tx.GasLimit-gas)
+		return tx, out, events, gas + used, err
+	}
+}
+
+// applyRegisterTx executes a register transaction: a registration, a
+// revocation, or a key rotation (Replaces). Each key it changes joins that
+// key's record set, so a verifier can replay a key's whole history.
+func applyRegisterTx(ov *Overlay, p *block.RegisterPayload, height uint64) ([]block.Event, error) {
+	if len(p.Replaces) == 0 {
+		applyRegister(ov, p, height)
+		ov.JoinScope(MemberScope(p.Key))
 		verb := "registered"
 		if p.Revoke {
 			verb = "revoked"
 		}
-		return nil, []block.Event{{Type: "member." + verb, Data: p.Encode()}}, gas, nil
-	case block.KindAnchor:
-		p, _ := block.DecodeAnchor(tx.Payload)
-		a := &Anchor{Doc: p.Hash, Label: p.Label, Sender: tx.Sender, Height: bc.Height, Index: index, TimeUnixMilli: bc.TimeUnixMilli, TxHash: txHash}
-		v := a.Encode()
-		gas += GasPerStorage * uint64(len(v))
-		if gas > tx.GasLimit {
-			return nil, nil, tx.GasLimit, fmt.Errorf("out of gas: anchoring needs %d, limit %d", gas, tx.GasLimit)
-		}
-		ov.Set(anchorKey(p.Hash, bc.Height, index), v)
-		return p.Hash[:], []block.Event{{Type: "anchored", Data: tx.Payload}}, gas, nil
-	case block.KindRedact:
-		events, err := applyRedact(ov, tx, sender, bc, txHash, index, &gas)
-		if err != nil {
-			return nil, nil, min(gas, tx.GasLimit), err
-		}
-		return nil, events, gas, nil
-	default:
-		if contracts == nil {
-			return nil, nil, gas, fmt.Errorf("%s transactions are not enabled on this node's chain version", tx.Kind)
-		}
-		out, events, used, err := contracts.Execute(bc, ov, tx, txHash, sender, tx.GasLimit-gas)
-		return out, events, gas + used, err
+		return []block.Event{{Type: "member." + verb, Data: p.Encode()}}, nil
 	}
+	old, ok, err := LookupMember(ov, p.Replaces)
+	if err != nil {
+		return nil, fmt.Errorf("%w: read member: %w", ErrNodeFault, err)
+	}
+	if !ok || old.Revoked {
+		return nil, fmt.Errorf("%w: key rotation: %x is not an active member", ErrForbidden, []byte(p.Replaces))
+	}
+	if _, taken, err := LookupMember(ov, p.Key); err != nil {
+		return nil, fmt.Errorf("%w: read member: %w", ErrNodeFault, err)
+	} else if taken {
+		return nil, fmt.Errorf("%w: key rotation: the new key %x is already registered", ErrForbidden, []byte(p.Key))
+	}
+	if p.Org != old.Org || p.Role != old.Role {
+		return nil, fmt.Errorf("%w: key rotation keeps the organisation and role (%s, %s), the payload says (%s, %s)", ErrForbidden, old.Org, old.Role, p.Org, p.Role)
+	}
+	applyRegister(ov, p, height)
+	old.Revoked, old.Since = true, height
+	ov.Set(MemberKey(old.Key), old.Encode())
+	ov.JoinScope(MemberScope(p.Replaces))
+	ov.JoinScope(MemberScope(p.Key))
+	return []block.Event{{Type: "member.rotated", Data: p.Encode()}}, nil
+}
+
+// joinScopes appends the transaction to the record sets scopes, in the
+// block's overlay, and returns the receipt's events naming them.
+func joinScopes(blockOv *Overlay, scopes []string, tx *block.Tx, rc *block.Receipt, bc BlockContext) ([]block.Event, error) {
+	kind := tx.Kind.String()
+	if tx.Kind == block.KindCall {
+		if c, err := block.DecodeCall(tx.Payload); err == nil {
+			kind = "call:" + c.Method
+		}
+	}
+	entry := &ScopeEntry{TxHash: rc.TxHash, Height: bc.Height, Index: rc.Index, Kind: truncate(kind, MaxScopeKindBytes)}
+	events := make([]block.Event, 0, len(scopes))
+	for _, name := range scopes {
+		if err := AppendScope(blockOv, name, entry); err != nil {
+			return nil, err
+		}
+		events = append(events, block.Event{Type: EventScope, Data: []byte(name)})
+	}
+	return events, nil
 }
 
 func applyRegister(ov *Overlay, p *block.RegisterPayload, height uint64) {

@@ -104,15 +104,20 @@ type Anchor struct {
 	Index         uint64
 	TimeUnixMilli int64
 	TxHash        block.Hash
+	Scope         string // the record set it joined, if any
 }
 
-// Encode: label string ‖ sender 32 ‖ time 8 ‖ tx hash 32 (doc, height and index are in the key).
+// Encode: label string ‖ sender 32 ‖ time 8 ‖ tx hash 32 [‖ scope string]
+// (doc, height and index are in the key; the scope only when set).
 func (a *Anchor) Encode() []byte {
 	var w block.Writer
 	w.String(a.Label)
 	w.Fixed(a.Sender)
 	w.Int64(a.TimeUnixMilli)
 	w.Fixed(a.TxHash[:])
+	if a.Scope != "" {
+		w.String(a.Scope)
+	}
 	return w.Bytes()
 }
 
@@ -130,6 +135,9 @@ func DecodeAnchor(key, value []byte) (*Anchor, error) {
 	a.Sender = ed25519.PublicKey(append([]byte(nil), r.Fixed(32, "sender")...))
 	a.TimeUnixMilli = r.Int64("time")
 	a.TxHash = r.Hash("tx hash")
+	if r.Err() == nil && r.Len() > 0 {
+		a.Scope = r.String(block.MaxScopeBytes, "scope")
+	}
 	if err := r.Done(); err != nil {
 		return nil, fmt.Errorf("anchor record: %w", err)
 	}

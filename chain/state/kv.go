@@ -30,6 +30,21 @@ type Write struct {
 type Overlay struct {
 	base   Reader
 	writes map[string]*Write
+	scopes []string // record sets the transaction joins (JoinScope)
+}
+
+// JoinScope says that the transaction running in this overlay belongs to
+// the record set name (see scope.go). Unlike writes, it holds even if the
+// transaction fails: the executor appends the transaction to every set
+// named here after it ran. The same name twice counts once. Callers check
+// the name (ValidScopeName) first.
+func (o *Overlay) JoinScope(name string) {
+	for _, s := range o.scopes {
+		if s == name {
+			return
+		}
+	}
+	o.scopes = append(o.scopes, name)
 }
 
 // NewOverlay returns an empty overlay over base.

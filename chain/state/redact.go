@@ -131,6 +131,11 @@ func applyRedact(ov *Overlay, tx *block.Tx, sender *Member, bc BlockContext, txH
 			return nil, fmt.Errorf("out of gas: redaction needs %d, limit %d", *gas, tx.GasLimit)
 		}
 		ov.Set(RedactionKey(t), v)
+		for _, a := range anchors { // the redaction is a record of the sets its documents are in
+			if a.Scope != "" {
+				ov.JoinScope(a.Scope)
+			}
+		}
 		events = append(events, block.Event{Type: "payload.redacted", Data: append([]byte(nil), t[:]...)})
 	}
 	return events, nil

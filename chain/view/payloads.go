@@ -61,3 +61,23 @@ type StateProof struct {
 	Value            string     `json:"value,omitempty"` // hex
 	Proof            *smt.Proof `json:"proof"`
 }
+
+// Scope is a page of a record set's entries (GET /v1/scope): what the
+// node's latest state holds. Nothing here is proof: a client checks the
+// entries against the set's head proved at a certified checkpoint
+// (state.HeadOf, a state proof of state.ScopeKey).
+type Scope struct {
+	Name    string       `json:"name"`
+	ID      block.Hash   `json:"id"`
+	Count   uint64       `json:"count"` // entries in the node's latest state
+	From    uint64       `json:"from"`
+	Entries []ScopeEntry `json:"entries"`
+}
+
+// ScopeEntry is one record of a set.
+type ScopeEntry struct {
+	TxHash block.Hash `json:"tx"`
+	Height uint64     `json:"height"`
+	Index  uint64     `json:"index"`
+	Kind   string     `json:"kind"`
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 )
@@ -33,18 +34,21 @@ func hashFile(path string) (block.Hash, error) {
 }
 
 func newAnchorCmd() *cobra.Command {
-	var label, from string
+	var label, from, trial string
 	var wait bool
 	var gas uint64
 	c := &cobra.Command{
-		Use:   "anchor FILE",
+		Use:   "anchor FILE [--trial ID]",
 		Short: "Timestamp a document on chain: record its SHA-256, a label and you as sender",
 		Long: `Record the SHA-256 of FILE on chain with a label and the sender, e.g. a
 protocol or statistical analysis plan before the first enrolment, so that any
 later change to it is evident. Only the hash leaves this machine.
 
-  trialchain anchor sap-v1.pdf --label "SAP v1" --from sponsor --keyring net/keys --home net/node0 --wait
-  trialchain anchor verify sap-v1.pdf --home net/node3`,
+  trialchain anchor sap-v1.pdf --label "SAP v1" --trial NCT05503693 --from sponsor --keyring net/keys --home net/node0 --wait
+  trialchain anchor verify sap-v1.pdf --home net/node3
+
+With --trial the anchor joins the trial's record set: the trial's export
+carries it, and proves it carries every document anchored for the trial.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(label) > block.MaxLabelBytes {
@@ -55,6 +59,12 @@ later change to it is evident. Only the hash leaves this machine.
 				return err
 			}
 			p := &block.AnchorPayload{Hash: h, Label: label}
+			if trial != "" {
+				p.Scope = state.TrialScope(trial)
+				if err := state.ValidScopeName(p.Scope); err != nil {
+					return fmt.Errorf("--trial: %w", err)
+				}
+			}
 			res, err := submitTx(cmd, from, wait, func(k ed25519.PrivateKey, chainID string) *block.Tx {
 				return client.Sign(k, chainID, block.KindAnchor, p.Encode(), gas)
 			})
@@ -78,6 +88,7 @@ later change to it is evident. Only the hash leaves this machine.
 		},
 	}
 	c.Flags().StringVar(&label, "label", "", "what the document is, e.g. \"protocol v2\" (≤256 bytes)")
+	c.Flags().StringVar(&trial, "trial", "", "the trial the document belongs to (it joins the trial's record set)")
 	c.Flags().StringVar(&from, "from", "", "member key in the keyring that signs (required)")
 	c.Flags().BoolVar(&wait, "wait", false, "wait until the transaction is committed and print its receipt")
 	c.Flags().Uint64Var(&gas, "gas", 100_000, "gas limit")

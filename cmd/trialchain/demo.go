@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/keys"
 	"github.com/trialchain/trialchain/chain/node"
 	"github.com/trialchain/trialchain/sdk/client"
@@ -215,13 +216,19 @@ func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out str
 	return nil
 }
 
+// demoTrialID is the trial the demo plays: NCT05503693, from the FHIR
+// ResearchStudy in ../shared/fixtures or its embedded stand-in.
+const demoTrialID = "NCT05503693"
+
 // The chain-core chapter: anchoring the analysis plan before enrolment.
 func init() {
 	demoSteps = append(demoSteps, demoStep{"anchor the analysis plan", func(d *demoEnv) error {
 		sap := []byte("Statistical analysis plan v1.0 for the demo trial.\nPrimary outcome: overall survival at 24 months, Cox model stratified by site.\n")
 		h := block.Hash(sha256.Sum256(sap))
 		d.say("The sponsor timestamps the statistical analysis plan before the first enrolment")
-		_, tx, err := d.submit(0, "sponsor", block.KindAnchor, (&block.AnchorPayload{Hash: h, Label: "SAP v1.0"}).Encode(), 100_000)
+		// The anchor joins the trial's record set: the trial's export carries
+		// it and proves it carries every document anchored for the trial.
+		_, tx, err := d.submit(0, "sponsor", block.KindAnchor, (&block.AnchorPayload{Hash: h, Label: "SAP v1.0", Scope: state.TrialScope(demoTrialID)}).Encode(), 100_000)
 		if err != nil {
 			return err
 		}

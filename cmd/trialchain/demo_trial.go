@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/contracts"
 	"github.com/trialchain/trialchain/chain/view"
@@ -594,7 +595,7 @@ func demoAE(d *demoEnv) error {
 	// and every validator keeps the bytes encrypted (payload put).
 	narrative := []byte(`{"form":"sae","term":"Anaphylaxis","narrative":"Mrs Jane Roe (MRN 0042317) collapsed 20 minutes after the infusion"}` + "\n")
 	h := block.Sum(narrative)
-	if _, _, err := d.submit(0, "site-b", block.KindAnchor, (&block.AnchorPayload{Hash: h, Label: "SAE narrative " + p.ID}).Encode(), 100_000); err != nil {
+	if _, _, err := d.submit(0, "site-b", block.KindAnchor, (&block.AnchorPayload{Hash: h, Label: "SAE narrative " + p.ID, Scope: state.TrialScope(p.ID)}).Encode(), 100_000); err != nil {
 		return err
 	}
 	if n, err := client.Replicate(d.ctx, d.clients, narrative); n != len(d.clients) {

@@ -61,7 +61,7 @@ func demoRedact(d *demoEnv) error {
 
 	corrected := []byte(`{"form":"sae","term":"Anaphylaxis","narrative":"Subject collapsed 20 minutes after the infusion"}` + "\n")
 	hc := block.Sum(corrected)
-	if _, _, err := d.submit(0, "site-b", block.KindAnchor, (&block.AnchorPayload{Hash: hc, Label: "SAE narrative " + d.trial.protocol.ID + " (corrected)"}).Encode(), 100_000); err != nil {
+	if _, _, err := d.submit(0, "site-b", block.KindAnchor, (&block.AnchorPayload{Hash: hc, Label: "SAE narrative " + d.trial.protocol.ID + " (corrected)", Scope: state.TrialScope(d.trial.protocol.ID)}).Encode(), 100_000); err != nil {
 		return err
 	}
 	if _, err := client.Replicate(d.ctx, d.clients, corrected); err != nil {

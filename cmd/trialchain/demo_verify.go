@@ -65,7 +65,7 @@ func demoRegulator(d *demoEnv) error {
 	for _, f := range []struct {
 		path string
 		good bool
-	}{{steps.Bundle, true}, {steps.Tampered, false}} {
+	}{{steps.Bundle, true}, {steps.Tampered, false}, {steps.Removed, false}} {
 		cmd := exec.CommandContext(d.ctx, self, "verify", f.path, "--genesis", gen)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -78,6 +78,7 @@ func demoRegulator(d *demoEnv) error {
 			return fmt.Errorf("verify %s: exit %v, want success %v", f.path, err, f.good)
 		}
 	}
-	d.fact("bundle verified offline with the network stopped; a copy with one byte changed fails, naming the record")
+	d.fact("bundle verified offline with the network stopped, complete for %s as of block %d (all %d records of its certified record set); a copy with one byte changed fails, naming the record; a copy with one record removed fails, naming the missing record",
+		td.protocol.ID, steps.Complete.Height, steps.Complete.Records)
 	return nil
 }

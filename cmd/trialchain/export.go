@@ -20,6 +20,8 @@ import (
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/proof"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
+	"github.com/trialchain/trialchain/chain/smt"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/sdk/client"
 	"github.com/trialchain/trialchain/trials/audit"
 )
@@ -58,6 +60,14 @@ func (s clientSource) Block(ctx context.Context, height uint64) (*block.Committe
 
 func (s clientSource) InclusionProof(ctx context.Context, tx block.Hash, size uint64) (*proof.InclusionProof, error) {
 	return s.c.InclusionProof(ctx, tx, size)
+}
+
+func (s clientSource) StateProof(ctx context.Context, key []byte, height uint64) (*smt.Proof, bool, []byte, error) {
+	return s.c.RawStateProof(ctx, key, height)
+}
+
+func (s clientSource) ScopeEntries(ctx context.Context, name string, n uint64) ([]*state.ScopeEntry, error) {
+	return s.c.ScopeEntries(ctx, name, n)
 }
 
 // nodeDocuments fetches, for an export, the off-chain payloads the node

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
@@ -49,9 +50,9 @@ keeps them encrypted under a data key of its own. "payload get" reads them
 back, signing the read: only a member of the organisation that anchored it,
 a regulator or an admin may. "redact" destroys every node's copy.`,
 	}
-	var label, from, out string
+	var label, from, out, trial string
 	put := &cobra.Command{
-		Use:     "put FILE --label TEXT --from NAME",
+		Use:     "put FILE --label TEXT [--trial ID] --from NAME",
 		Short:   "Anchor FILE's SHA-256 (if not yet) and give the bytes to every validator",
 		Example: `  trialchain payload put ae-0001-narrative.json --label "AE narrative" --from site --keyring net/keys --home net/node0`,
 		Args:    cobra.ExactArgs(1),
@@ -71,6 +72,12 @@ a regulator or an admin may. "redact" destroys every node's copy.`,
 			}
 			if len(as) == 0 {
 				p := &block.AnchorPayload{Hash: h, Label: label}
+				if trial != "" {
+					p.Scope = state.TrialScope(trial)
+					if err := state.ValidScopeName(p.Scope); err != nil {
+						return fmt.Errorf("--trial: %w", err)
+					}
+				}
 				res, err := submitTx(cmd, from, true, func(k ed25519.PrivateKey, chainID string) *block.Tx {
 					return client.Sign(k, chainID, block.KindAnchor, p.Encode(), 100_000)
 				})
@@ -106,6 +113,7 @@ a regulator or an admin may. "redact" destroys every node's copy.`,
 		},
 	}
 	put.Flags().StringVar(&label, "label", "", "what the payload is, e.g. \"AE narrative\" (≤256 bytes)")
+	put.Flags().StringVar(&trial, "trial", "", "the trial the document belongs to (its anchor joins the trial's record set)")
 	put.Flags().StringVar(&from, "from", "", "member key in the keyring that anchors it (required unless already anchored)")
 	get := &cobra.Command{
 		Use:     "get SHA256 --from NAME --out FILE",

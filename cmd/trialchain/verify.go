@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -18,7 +19,6 @@ import (
 	"github.com/trialchain/trialchain/chain/proof"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
 	"github.com/trialchain/trialchain/sdk/client"
-	"github.com/trialchain/trialchain/trials/audit"
 )
 
 func init() { register(newVerifyCmd) }
@@ -32,7 +32,34 @@ type verifyView struct {
 	Genesis    block.Hash             `json:"genesis_hash"`
 	Counts     bundle.Counts          `json:"counts"`
 	Checkpoint *bundle.CheckpointInfo `json:"checkpoint,omitempty"`
-	Failures   []string               `json:"failures,omitempty"`
+	// Complete says the bundle holds every record of its trial's
+	// certified record set (nil: completeness not proven).
+	Complete *bundle.Completeness `json:"complete,omitempty"`
+	Failures []string             `json:"failures,omitempty"`
+}
+
+// completeLine says what completeness was proven, for people.
+func completeLine(c *bundle.Completeness) string {
+	if c == nil {
+		return "NOT proven: the bundle shows its records are in the certified log, not that it holds all of them"
+	}
+	return fmt.Sprintf("complete for trial %s as of block %d at %s (UTC): all %d records of its certified record set, checkpoint signed by %d validators",
+		strings.TrimPrefix(c.Scope, "trial:"), c.Height, time.UnixMilli(c.TimeUnixMilli).UTC().Format("2006-01-02 15:04:05"), c.Records, c.Validators)
+}
+
+// checkTrial refuses a bundle that is not a proven-complete bundle of
+// trial (when trial is set).
+func checkTrial(res *bundle.Result, trial string) error {
+	if trial == "" {
+		return nil
+	}
+	if res.Scope != "trial:"+trial {
+		return fmt.Errorf("the bundle is for %q, not for trial %s", res.Scope, trial)
+	}
+	if res.Complete == nil || res.Complete.Scope != "trial:"+trial {
+		return fmt.Errorf("the bundle does not prove it holds every record of trial %s", trial)
+	}
+	return nil
 }
 
 // VerifyBundleFile reads and verifies a bundle file against a genesis file,
@@ -57,6 +84,7 @@ func VerifyBundleFile(path string, g *genesis.Genesis) (*bundle.Result, error) {
 }
 
 func newVerifyCmd() *cobra.Command {
+	var trial string
 	cmd := &cobra.Command{
 		Use:   "verify FILE --genesis genesis.json",
 		Short: "Verify an exported bundle offline (or, with 'consistency', that the log extends a checkpoint)",
@@ -65,6 +93,15 @@ no node, no network: every checkpoint's certificate against the genesis
 validators, every record's signature, receipt, inclusion proof and contract
 code version, every consent and every included document, all re-hashed
 from the bytes.
+
+A trial's bundle also proves it is complete: the chain keeps, for each
+trial, the ordered set of its records (every accepted and refused call,
+anchored document and redaction), committed in the state root of every
+certified header. verify checks the bundle holds exactly those records —
+none missing, none from another trial, none twice — that every contract
+version they ran is there, and that every signer was an active member
+with its role at the record's block. It prints "complete for trial X as of
+block H"; --trial X refuses a bundle of any other trial.
 
 Exit status 0 means everything verified; 1 means some check failed, and the
 failing records are named (position in the bundle, transaction hash, log
@@ -84,7 +121,12 @@ record number, what failed).
 			if res == nil {
 				return &exitError{code: 1, msg: fmt.Sprintf("verification FAILED: %v", verr)}
 			}
-			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts}
+			if verr == nil {
+				if err := checkTrial(res, trial); err != nil {
+					return &exitError{code: 1, msg: "verification FAILED: " + err.Error()}
+				}
+			}
+			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts, Complete: res.Complete}
 			if n := len(res.Checkpoints); n > 0 {
 				v.Checkpoint = &res.Checkpoints[n-1]
 			}
@@ -98,6 +140,9 @@ record number, what failed).
 					fmt.Fprintf(w, "FAILED %s (%s, chain %s)\n", args[0], v.Scope, v.ChainID)
 				}
 				c := v.Counts
+				if v.OK {
+					fmt.Fprintf(w, "  proven      %s\n", completeLine(v.Complete))
+				}
 				fmt.Fprintf(w, "  records     %d verified of %d (%d signed transactions, %d contract calls with their code version, %d code versions by receipt)\n",
 					c.Verified, c.Records, c.Transactions, c.Calls, c.ReceiptOnly)
 				fmt.Fprintf(w, "  consents    %d re-verified\n  documents   %d re-hashed against their records\n", c.Consents, c.Payloads)
@@ -127,6 +172,7 @@ record number, what failed).
 		},
 	}
 	cmd.Flags().String("genesis", "", "the network's genesis file (default: --home's genesis.json)")
+	cmd.Flags().StringVar(&trial, "trial", "", "require a bundle of this trial that proves it holds all of the trial's records")
 	cmd.AddCommand(newVerifyConsistencyCmd())
 	return cmd
 }
@@ -199,6 +245,9 @@ type ProveSteps struct {
 	Checkpoint  uint64
 	Tampered    string // path of the one-byte-changed copy
 	TamperError string // how verification of the copy failed
+	Removed     string // path of a copy with one trial record removed
+	RemoveError string // how verification of that copy failed
+	Complete    *bundle.Completeness
 	Report      string // path of the HTML audit report
 }
 
@@ -210,7 +259,7 @@ type ProveSteps struct {
 // DIR/TRIAL.audit.html. With reader (a member's key), the off-chain
 // documents the node holds that the member may read go into the bundle.
 func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial, dir string, reader ed25519.PrivateKey) (*ProveSteps, error) {
-	opt := bundle.Options{Scope: "trial:" + trial, Select: audit.Selector(trial)}
+	opt := bundle.Options{Scope: "trial:" + trial}
 	if reader != nil {
 		opt.Fetch = (&nodeDocuments{c: c, key: reader, chainID: g.ChainID}).fetch
 	}
@@ -228,7 +277,38 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 	if err != nil {
 		return nil, fmt.Errorf("the exported bundle does not verify: %w", err)
 	}
-	s.Redactions = res.Counts.Redactions
+	s.Redactions, s.Complete = res.Counts.Redactions, res.Complete
+	if res.Complete == nil {
+		return nil, errors.New("the exported bundle does not prove it is complete")
+	}
+	// Remove one record of the trial (the last adverse event report, else
+	// the last call) and re-encode: a partial export.
+	s.Removed = filepath.Join(dir, trial+".partial.bundle.json")
+	drop, dropAE := -1, -1
+	for _, r := range res.Records {
+		if r.Call != nil {
+			drop = r.Index
+			if r.Call.Method == "ae" {
+				dropAE = r.Index
+			}
+		}
+	}
+	if dropAE >= 0 {
+		drop = dropAE
+	}
+	if drop < 0 {
+		return nil, errors.New("demo: no call record to remove")
+	}
+	partial := *b
+	partial.Records = append(append([]*bundle.Record(nil), b.Records[:drop]...), b.Records[drop+1:]...)
+	if err := os.WriteFile(s.Removed, partial.Encode(), 0o644); err != nil {
+		return nil, err
+	}
+	if _, rerr := VerifyBundleFile(s.Removed, g); rerr == nil {
+		return nil, errors.New("demo: the bundle with a record removed verified")
+	} else {
+		s.RemoveError = rerr.Error()
+	}
 	// Change one byte: a hex digit inside the last record's receipt.
 	i := bytes.LastIndex(enc, []byte(`"record": "`))
 	if i < 0 {

@@ -213,6 +213,9 @@ func link() {
 		if a.Trial == "" || len(a.Trial) > model.MaxID {
 			return nil, refuse("invalid", "trial is required")
 		}
+		if model.Ident("trial", a.Trial) == nil {
+			contract.RecordScope("trial:" + a.Trial) // the link is a record of the trial
+		}
 		if err := model.ValidateSubjectID(a.Subject); err != nil {
 			return nil, err
 		}

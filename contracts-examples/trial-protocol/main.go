@@ -78,11 +78,16 @@ func manifest(s model.Signature) (model.Manifestation, error) {
 	return model.Manifest(s, contract.BlockTimeMilli(), contract.Caller(), contract.CallerOrg()), nil
 }
 
+// loadTrial reads a registered trial. Every method that reads one puts
+// its transaction in the trial's record set, which the chain keeps: from
+// here on, the call is part of the trial's record whether it is accepted
+// or refused, and a regulator's export proves it holds all of them.
 func loadTrial(id string) (model.TrialState, error) {
 	t, ok := trials.Get(id)
 	if !ok {
 		return t, refuse("not-found", "no trial %q is registered", id)
 	}
+	contract.RecordScope("trial:" + id)
 	return t, nil
 }
 
@@ -125,6 +130,7 @@ func register() {
 		if err := p.Validate(); err != nil {
 			return nil, err
 		}
+		contract.RecordScope("trial:" + p.ID) // the registration opens the trial's record set
 		if _, ok := trials.Get(p.ID); ok {
 			return nil, refuse("exists", "trial %q is already registered; change it with an amendment", p.ID)
 		}

@@ -237,6 +237,17 @@ func VerifyConsent(group string, msg, sig []byte) bool {
 	return host.consentVerify(group, msg, sig)
 }
 
+// RecordScope puts the running transaction's record in the record set
+// name — for a trial, "trial:" + its id — which the chain keeps, not the
+// contract: the state commits to each set's ordered list of records, so a
+// regulator's export proves it holds every record of the trial, none
+// dropped and none foreign. Call it as soon as the call knows which trial
+// it is for (before any check that may abort), so that refused attempts are
+// in the trial's record too: a call joins its sets even if it fails
+// afterwards. At most 4 sets per call; a name is 1..128 printable ASCII
+// bytes; "code:" and "member:" names are the chain's own and trap.
+func RecordScope(name string) { host.recordScope(name) }
+
 // Limits re-exported for contract authors.
 const (
 	MaxKeyLen   = abi.MaxKeyLen

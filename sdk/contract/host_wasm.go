@@ -67,6 +67,9 @@ func hConsentVerify(g unsafe.Pointer, gn uint32, m unsafe.Pointer, mn uint32, s 
 //go:wasmimport trialchain_v1 abort
 func hAbort(ptr unsafe.Pointer, n uint32)
 
+//go:wasmimport trialchain_v1 record_scope
+func hRecordScope(ptr unsafe.Pointer, n uint32)
+
 func ptr(b []byte) unsafe.Pointer {
 	if len(b) == 0 {
 		return nil
@@ -151,6 +154,8 @@ func (wasmHost) ed25519Verify(pk *[32]byte, msg []byte, sig *[64]byte) bool {
 func (wasmHost) consentVerify(group string, msg, sig []byte) bool {
 	return hConsentVerify(strptr(group), uint32(len(group)), ptr(msg), uint32(len(msg)), ptr(sig), uint32(len(sig))) == 1
 }
+
+func (wasmHost) recordScope(name string) { hRecordScope(strptr(name), uint32(len(name))) }
 
 func (wasmHost) abort(msg string) {
 	hAbort(strptr(msg), uint32(len(msg)))

@@ -21,4 +21,5 @@ type hostAPI interface {
 	ed25519Verify(pk *[32]byte, msg []byte, sig *[64]byte) bool
 	consentVerify(group string, msg, sig []byte) bool
 	abort(msg string)
+	recordScope(name string)
 }

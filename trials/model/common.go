@@ -223,3 +223,7 @@ func groupField(field, s string) error {
 	}
 	return nil
 }
+
+// Ident checks an identifier as the contracts do: 1..MaxID bytes of
+// [A-Za-z0-9._:-]; field names it in the error.
+func Ident(field, s string) error { return ident(field, s) }

@@ -82,7 +82,41 @@ const (
 	FnConsentVerify = "consent_verify"
 	// FnAbort (ptr, len i32): fails the call with a message; never returns.
 	FnAbort = "abort"
+	// FnRecordScope (ptr, len i32): the running transaction's record joins
+	// the record set named by the bytes (e.g. "trial:NCT05503693"), kept by
+	// the chain, not the contract: the state commits to each set's ordered
+	// list of records, so an export proves it holds all of them. A call
+	// joins at most MaxScopes sets (the same name twice counts once), and
+	// it joins them even if it fails afterwards, so refused attempts stay
+	// in the record. Names are 1..MaxScopeLen printable ASCII bytes (no
+	// space); names starting with a ReservedScopePrefixes entry are the
+	// chain's own and trap.
+	FnRecordScope = "record_scope"
 )
+
+// ReservedScopePrefixes name the record sets only the chain maintains:
+// every deploy and upgrade of a contract ("code:" + hex address) and every
+// registration of a member key ("member:" + hex key).
+var ReservedScopePrefixes = []string{"code:", "member:"}
+
+// ValidScopeName reports why name cannot name a record set a contract
+// joins ("" if it can).
+func ValidScopeName(name string) string {
+	if len(name) == 0 || len(name) > MaxScopeLen {
+		return "a record set name has 1 to 128 bytes"
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] <= ' ' || name[i] > '~' {
+			return "a record set name is printable ASCII without spaces"
+		}
+	}
+	for _, p := range ReservedScopePrefixes {
+		if len(name) >= len(p) && name[:len(p)] == p {
+			return "record sets named " + p + "… are kept by the chain itself"
+		}
+	}
+	return ""
+}
 
 // Absent is returned by FnStateGet for a missing key.
 const Absent = -1
@@ -101,6 +135,8 @@ const (
 	MaxScanBytes  = 128 << 10
 	MaxGroupLen   = 256
 	MaxConsentSig = 4096
+	MaxScopeLen   = 128 // a record set name (FnRecordScope)
+	MaxScopes     = 4   // record sets one call joins
 	HashLen       = 32
 	PublicKeyLen  = 32
 	SignatureLen  = 64

@@ -53,6 +53,11 @@ type Bundle struct {
 	Consistency []*proof.ConsistencyProof
 	Records     []*Record // in ascending leaf index, each leaf once
 	Payloads    []*Payload
+	// Scopes are the record sets the bundle proves complete at its latest
+	// checkpoint (see scope.go): the trial's own set, named like Scope,
+	// first; then the code history of each contract its records called and
+	// the membership history of each key that signed one of them.
+	Scopes []*Scope
 }
 
 // Record is one committed transaction: its bytes, its receipt (the leaf
@@ -102,6 +107,7 @@ type bundleJSON struct {
 	Consistency []*proof.ConsistencyProof `json:"consistency"`
 	Records     []*recordJSON             `json:"records"`
 	Payloads    []*payloadJSON            `json:"payloads"`
+	Scopes      []*scopeJSON              `json:"scopes"`
 }
 
 type recordJSON struct {
@@ -123,7 +129,7 @@ type payloadJSON struct {
 // bundle (Decode refuses any other form).
 func (b *Bundle) Encode() []byte {
 	j := bundleJSON{Format: Format, Version: Version, ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope,
-		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}}
+		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}, Scopes: encodeScopes(b.Scopes)}
 	if j.Checkpoints == nil {
 		j.Checkpoints = []*proof.Checkpoint{}
 	}
@@ -189,6 +195,11 @@ func Decode(data []byte) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: %d payloads, limit %d", ErrMalformed, len(j.Payloads), MaxRecords)
 	}
 	b := &Bundle{ChainID: j.ChainID, GenesisHash: j.GenesisHash, Scope: j.Scope, Checkpoints: j.Checkpoints, Consistency: j.Consistency}
+	scopes, err := decodeScopes(j.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	b.Scopes = scopes
 	for i, cp := range j.Checkpoints {
 		if cp == nil {
 			return nil, fmt.Errorf("%w: checkpoint %d is null", ErrMalformed, i)

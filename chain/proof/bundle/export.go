@@ -3,6 +3,7 @@ package bundle
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/smt"
+	"github.com/trialchain/trialchain/chain/state"
 )
 
 // Source is what Export reads from: a node (sdk/client behind an adapter)
@@ -26,6 +29,11 @@ type Source interface {
 	// InclusionProof returns the receipt and inclusion proof of a
 	// transaction in the log of size.
 	InclusionProof(ctx context.Context, tx block.Hash, size uint64) (*proof.InclusionProof, error)
+	// StateProof returns the proof of key's value (found) or absence in
+	// the state after block height, whose root header height+1 carries.
+	StateProof(ctx context.Context, key []byte, height uint64) (p *smt.Proof, found bool, value []byte, err error)
+	// ScopeEntries returns the first n entries of the record set name.
+	ScopeEntries(ctx context.Context, name string, n uint64) ([]*state.ScopeEntry, error)
 }
 
 // Selector picks the transactions to export; the domain (e.g. trials/audit)
@@ -41,7 +49,10 @@ type File struct {
 
 // Options of Export.
 type Options struct {
-	Scope    string   // for people: "trial:ID", "all"
+	// Scope is "trial:ID" (the trial's record set: Select is not used, the
+	// records are exactly the set's, proven complete) or "all" (or any
+	// other label: the records Select picks, completeness not claimed).
+	Scope    string
 	Select   Selector // nil: every transaction
 	WithCode bool     // include deploy and upgrade transactions with their code (large)
 	// Payloads are offered off-chain documents: each is included with the
@@ -82,15 +93,24 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		return nil, fmt.Errorf("bundle: checkpoint: %w", err)
 	}
 	size := cp.Header.LogSize
+	var sets setLoader
+	sets.init(ctx, src, cp)
+	var want map[block.Hash]bool // the trial's records, when Scope names its set
+	if strings.HasPrefix(opt.Scope, "trial:") {
+		s, err := sets.load(opt.Scope)
+		if err != nil {
+			return nil, err
+		}
+		want = map[block.Hash]bool{}
+		for _, e := range s.Entries {
+			want[e.TxHash] = true
+		}
+		opt.Select = func(*block.Tx) bool { return false } // decided by hash below
+	}
 	progress := func(stage string, done, total uint64) {
 		if opt.Progress != nil {
 			opt.Progress(stage, done, total)
 		}
-	}
-	type txRef struct {
-		hash   block.Hash
-		raw    []byte
-		height uint64
 	}
 	var (
 		selected   []txRef
@@ -98,6 +118,7 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		groups     = map[block.Hash]txRef{}   // group id → registration
 		redactions []txRef                    // every redaction, with its targets
 		targets    [][]block.Hash
+		registers  = map[block.Hash]txRef{} // member registrations by hash
 	)
 	// Blocks 1 .. cp.Height-1 are those whose records the checkpoint's log covers.
 	last := cp.Height() - 1
@@ -112,6 +133,9 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 				return nil, fmt.Errorf("bundle: block %d: %w", h, err)
 			}
 			ref := txRef{hash: block.Sum(raw), height: h}
+			if tx.Kind == block.KindRegister {
+				registers[ref.hash] = txRef{hash: ref.hash, height: h, raw: raw}
+			}
 			switch tx.Kind {
 			case block.KindDeploy:
 				addr := block.ContractAddress(tx.Sender, tx.Nonce)
@@ -137,7 +161,7 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 					redactions, targets = append(redactions, ref), append(targets, p.Targets)
 				}
 			}
-			if opt.Select == nil || opt.Select(tx) {
+			if want[ref.hash] || (want == nil && (opt.Select == nil || opt.Select(tx))) {
 				ref.raw = raw
 				selected = append(selected, ref)
 			}
@@ -146,6 +170,9 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 	}
 	if len(selected) == 0 {
 		return nil, fmt.Errorf("%w (blocks 1..%d, certified by the checkpoint at height %d)", ErrNothing, last, cp.Height())
+	}
+	if want != nil && len(selected) != len(want) {
+		return nil, fmt.Errorf("bundle: the certified record set of %s has %d records, the node's blocks 1..%d hold %d of them", opt.Scope, len(want), last, len(selected))
 	}
 	b := &Bundle{ChainID: chainID, GenesisHash: genesisHash, Scope: opt.Scope, Checkpoints: []*proof.Checkpoint{cp}, Consistency: []*proof.ConsistencyProof{}}
 	have := map[block.Hash]*Record{}
@@ -188,10 +215,18 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 			}
 		}
 	}
-	for addr := range contracts {
-		for _, ref := range deploys[addr] {
-			if _, err := add(ref); err != nil {
-				return nil, err
+	if want != nil {
+		// The trial's contracts' code histories and its signers' membership
+		// histories, each a certified record set.
+		if err := addSets(&sets, contracts, deploys, selected, registers, add); err != nil {
+			return nil, err
+		}
+	} else {
+		for addr := range contracts {
+			for _, ref := range deploys[addr] {
+				if _, err := add(ref); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -209,6 +244,9 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		committed[h] = true
 	}
 	for i, ref := range redactions {
+		if want != nil {
+			break // a trial's redactions are in its record set
+		}
 		for _, t := range targets[i] {
 			if committed[t] {
 				if _, err := add(ref); err != nil {
@@ -229,6 +267,7 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		kept = append(kept, r)
 	}
 	b.Records = kept
+	b.Scopes = sets.loaded
 	annotate(b)
 	files := opt.Payloads
 	if opt.Fetch != nil {
@@ -258,6 +297,114 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		return nil, err
 	}
 	return b, nil
+}
+
+// txRef is a transaction found by the block scan.
+type txRef struct {
+	hash   block.Hash
+	raw    []byte
+	height uint64
+}
+
+// setLoader fetches record sets at the export's checkpoint and checks
+// each against its head (a wrong answer is refused here; Verify checks
+// the proof again).
+type setLoader struct {
+	ctx    context.Context
+	src    Source
+	cp     *proof.Checkpoint
+	loaded []*Scope
+	byName map[string]*Scope
+}
+
+func (l *setLoader) init(ctx context.Context, src Source, cp *proof.Checkpoint) {
+	l.ctx, l.src, l.cp, l.byName = ctx, src, cp, map[string]*Scope{}
+}
+
+func (l *setLoader) load(name string) (*Scope, error) {
+	if s, ok := l.byName[name]; ok {
+		return s, nil
+	}
+	key := state.ScopeKey(name)
+	p, found, value, err := l.src.StateProof(l.ctx, key, l.cp.Height()-1)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: record set %q: state proof: %w", name, err)
+	}
+	s := &Scope{Name: name, Proof: p}
+	if found {
+		head, err := state.DecodeScopeHead(value)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: record set %q: %w", name, err)
+		}
+		if err := p.VerifyValue(l.cp.Header.StateRoot, key, value); err != nil {
+			return nil, fmt.Errorf("bundle: record set %q: the node's proof does not reach the checkpoint's state root: %w", name, err)
+		}
+		if s.Entries, err = l.src.ScopeEntries(l.ctx, name, head.Count); err != nil {
+			return nil, fmt.Errorf("bundle: record set %q: %w", name, err)
+		}
+		if got := state.HeadOf(s.Entries); got != head {
+			return nil, fmt.Errorf("bundle: record set %q: the node's %d entries do not hash to the certified head (%d entries)", name, len(s.Entries), head.Count)
+		}
+	} else if err := p.VerifyAbsent(l.cp.Header.StateRoot, key); err != nil {
+		return nil, fmt.Errorf("bundle: record set %q: the node's proof of absence does not reach the checkpoint's state root: %w", name, err)
+	}
+	l.byName[name] = s
+	l.loaded = append(l.loaded, s)
+	return s, nil
+}
+
+// addSets adds the code history of each contract and the membership
+// history of each sender of the selected records.
+func addSets(sets *setLoader, contracts map[block.Hash]bool, deploys map[block.Hash][]txRef, selected []txRef, registers map[block.Hash]txRef, add func(txRef) (*Record, error)) error {
+	for _, addr := range sortedHashes(contracts) {
+		if len(deploys[addr]) == 0 {
+			continue // a call of an address with no contract: nothing ran
+		}
+		s, err := sets.load(state.CodeScope(addr))
+		if err != nil {
+			return err
+		}
+		byHash := map[block.Hash]txRef{}
+		for _, ref := range deploys[addr] {
+			byHash[ref.hash] = ref
+		}
+		for _, e := range s.Entries {
+			ref, ok := byHash[e.TxHash]
+			if !ok {
+				return fmt.Errorf("bundle: contract %s: version %s (block %d) is not in the node's blocks", addr, e.TxHash, e.Height)
+			}
+			if _, err := add(ref); err != nil {
+				return err
+			}
+		}
+	}
+	senders := map[string]ed25519.PublicKey{}
+	for _, ref := range selected {
+		if tx, err := block.DecodeTx(ref.raw); err == nil {
+			senders[string(tx.Sender)] = tx.Sender
+		}
+	}
+	keys := make([]string, 0, len(senders))
+	for k := range senders {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s, err := sets.load(state.MemberScope(senders[k]))
+		if err != nil {
+			return err
+		}
+		for _, e := range s.Entries {
+			ref, ok := registers[e.TxHash]
+			if !ok {
+				return fmt.Errorf("bundle: member %x: registration %s (block %d) is not in the node's blocks", []byte(senders[k]), e.TxHash, e.Height)
+			}
+			if _, err := add(ref); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Commitments returns, in ascending order and once each, the document

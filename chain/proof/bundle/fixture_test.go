@@ -14,6 +14,8 @@ import (
 	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/smt"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/trials/testgroups"
 )
 
@@ -37,12 +39,20 @@ type fakeChain struct {
 	pending   [][]byte
 	pendingRc []*block.Receipt
 	now       int64
+
+	// State: the record sets the chain keeps (nothing else), with a real
+	// state root in each header.
+	st    *state.MemState
+	ov    *state.Overlay // the pending block's writes
+	roots []block.Hash   // state root after block h at index h (0: genesis)
+
+	anchorScope map[block.Hash]string // document → the set its anchor joined
 }
 
 func newFakeChain(t testing.TB, seed byte) *fakeChain {
 	t.Helper()
 	fc := &fakeChain{g: &genesis.Genesis{ChainID: "bundle-test", Time: time.UnixMilli(1_760_000_000_000).UTC(), Params: genesis.DefaultParams()},
-		receipts: map[block.Hash]*block.Receipt{}, nodes: map[[2]uint64]block.Hash{}, signers: []uint64{1, 2, 4}, now: 1_760_000_000_000}
+		receipts: map[block.Hash]*block.Receipt{}, nodes: map[[2]uint64]block.Hash{}, anchorScope: map[block.Hash]string{}, signers: []uint64{1, 2, 4}, now: 1_760_000_000_000}
 	for i := 0; i < 4; i++ {
 		k := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed, byte(i)}, 16))
 		fc.valKeys = append(fc.valKeys, k)
@@ -55,7 +65,84 @@ func newFakeChain(t testing.TB, seed byte) *fakeChain {
 	if err := fc.g.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	st, err := state.NewMemState(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.st, fc.ov, fc.roots = st, state.NewOverlay(st), []block.Hash{st.Root}
 	return fc
+}
+
+// scopesOf names the record sets the chain would put tx in: a call of a
+// trial (its contract's record_scope), a scoped anchor, a contract's
+// versions, a member's registrations.
+func (fc *fakeChain) scopesOf(tx *block.Tx, status block.Status) []string {
+	switch tx.Kind {
+	case block.KindRedact:
+		var out []string
+		if p, err := block.DecodeRedact(tx.Payload); err == nil && status == block.StatusOK {
+			for _, t := range p.Targets {
+				if s := fc.anchorScope[t]; s != "" {
+					out = append(out, s)
+				}
+			}
+		}
+		return out
+	case block.KindCall:
+		c, err := block.DecodeCall(tx.Payload)
+		if err != nil {
+			return nil
+		}
+		var a struct {
+			Trial    string `json:"trial"`
+			Protocol struct {
+				ID string `json:"id"`
+			} `json:"protocol"`
+		}
+		if json.Unmarshal(c.Args, &a) != nil {
+			return nil
+		}
+		if a.Trial != "" {
+			return []string{state.TrialScope(a.Trial)}
+		}
+		if a.Protocol.ID != "" {
+			return []string{state.TrialScope(a.Protocol.ID)}
+		}
+	case block.KindAnchor:
+		if a, err := block.DecodeAnchor(tx.Payload); err == nil && a.Scope != "" {
+			fc.anchorScope[a.Hash] = a.Scope
+			return []string{a.Scope}
+		}
+	case block.KindDeploy:
+		if status == block.StatusOK {
+			return []string{state.CodeScope(block.ContractAddress(tx.Sender, tx.Nonce))}
+		}
+	case block.KindUpgrade:
+		if p, err := block.DecodeUpgrade(tx.Payload); err == nil && status == block.StatusOK {
+			return []string{state.CodeScope(p.Contract)}
+		}
+	case block.KindRegister:
+		if p, err := block.DecodeRegister(tx.Payload); err == nil {
+			out := []string{state.MemberScope(p.Key)}
+			if len(p.Replaces) > 0 {
+				out = []string{state.MemberScope(p.Replaces), state.MemberScope(p.Key)}
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func (fc *fakeChain) StateProof(_ context.Context, key []byte, height uint64) (*smt.Proof, bool, []byte, error) {
+	if height >= uint64(len(fc.roots)) {
+		return nil, false, nil, fmt.Errorf("no state after block %d", height)
+	}
+	p, v, found, err := smt.Prove(fc.st.MemStore, fc.roots[height], key)
+	return p, found, v, err
+}
+
+func (fc *fakeChain) ScopeEntries(_ context.Context, name string, n uint64) ([]*state.ScopeEntry, error) {
+	return state.ScopeEntries(fc.st.MemKV, name, 0, n)
 }
 
 func (fc *fakeChain) LogNode(level uint, index uint64) (block.Hash, error) {
@@ -79,6 +166,18 @@ func (fc *fakeChain) tx(kind block.Kind, payload []byte, status block.Status, re
 func (fc *fakeChain) queue(raw []byte, status block.Status, result []byte, events ...block.Event) {
 	rc := &block.Receipt{TxHash: block.Sum(raw), Height: uint64(len(fc.blocks) + 1), Index: uint64(len(fc.pending)),
 		Status: status, GasUsed: 1000, Result: result, Events: events}
+	if tx, err := block.DecodeTx(raw); err == nil {
+		kind := tx.Kind.String()
+		if c, err := block.DecodeCall(tx.Payload); err == nil && tx.Kind == block.KindCall {
+			kind = "call:" + c.Method
+		}
+		for _, name := range fc.scopesOf(tx, status) {
+			if err := state.AppendScope(fc.ov, name, &state.ScopeEntry{TxHash: rc.TxHash, Height: rc.Height, Index: rc.Index, Kind: kind}); err != nil {
+				panic(err)
+			}
+			rc.Events = append(rc.Events, block.Event{Type: state.EventScope, Data: []byte(name)})
+		}
+	}
 	fc.pending = append(fc.pending, raw)
 	fc.pendingRc = append(fc.pendingRc, rc)
 }
@@ -90,7 +189,7 @@ func (fc *fakeChain) commit(t testing.TB) *block.Committed {
 	h := uint64(len(fc.blocks) + 1)
 	fc.now += 1000
 	hdr := block.Header{ChainID: fc.g.ChainID, Height: h, Proposer: 1, TimeUnixMilli: fc.now, TxCount: uint64(len(fc.pending)),
-		TxRoot: block.TxRoot(fc.pending), StateRoot: block.Sum([]byte(fmt.Sprint("state", h))), LogSize: fc.log.Size, LogRoot: fc.log.Root(),
+		TxRoot: block.TxRoot(fc.pending), StateRoot: fc.st.Root, LogSize: fc.log.Size, LogRoot: fc.log.Root(),
 		ValidatorsHash: fc.g.ValidatorsHash()}
 	if h > 1 {
 		hdr.PrevHash = fc.blocks[h-2].Block.Hash()
@@ -112,6 +211,14 @@ func (fc *fakeChain) commit(t testing.TB) *block.Committed {
 	}
 	fc.blocks = append(fc.blocks, c)
 	fc.pending, fc.pendingRc = nil, nil
+	ws := fc.ov.Writes()
+	root, nodes, err := state.NextRoot(fc.st, fc.st.Root, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.st.Commit(&state.Result{Writes: ws, StateRoot: root, Nodes: nodes})
+	fc.ov = state.NewOverlay(fc.st)
+	fc.roots = append(fc.roots, root)
 	return c
 }
 
@@ -203,7 +310,7 @@ func newTrialFixture(t testing.TB, seed byte, extraCalls int) *trialFixture {
 	f.contract = block.ContractAddress(dep.Sender, dep.Nonce)
 	codeHash := block.Sum(f.code)
 	fc.pendingRc[0].Result = f.contract[:]
-	fc.pendingRc[0].Events = []block.Event{{Type: EventDeployed, Data: append(append([]byte(nil), f.contract[:]...), codeHash[:]...)}}
+	fc.pendingRc[0].Events = append([]block.Event{{Type: EventDeployed, Data: append(append([]byte(nil), f.contract[:]...), codeHash[:]...)}}, fc.pendingRc[0].Events...)
 	// Consent group registration.
 	board := testgroups.MustLoad(testgroups.AmendmentBoard)
 	gid := block.Sum(board.Bin)
@@ -233,7 +340,7 @@ func newTrialFixture(t testing.TB, seed byte, extraCalls int) *trialFixture {
 	call("submit", map[string]any{"trial": "T1", "subject": "0123456789abcdef0123456789abcdef", "visit": "V1", "form": "VITALS", "signature": map[string]any{"printedName": "Dr. Sam Site", "meaning": "author"}},
 		block.StatusFailed, nil, "contract: out-of-range: SYSBP 999 above 300")
 	docHash := block.Sum(f.doc)
-	fc.tx(block.KindAnchor, (&block.AnchorPayload{Hash: docHash, Label: "T1 SAP v1"}).Encode(), block.StatusOK, docHash[:])
+	fc.tx(block.KindAnchor, (&block.AnchorPayload{Hash: docHash, Label: "T1 SAP v1", Scope: "trial:T1"}).Encode(), block.StatusOK, docHash[:])
 	fc.commit(t)
 	for i := 0; i < extraCalls; i++ {
 		call("submit", map[string]any{"trial": "T1", "subject": fmt.Sprintf("%032x", i+1), "visit": "V1", "form": "VITALS",
@@ -266,7 +373,8 @@ func newTrialFixture(t testing.TB, seed byte, extraCalls int) *trialFixture {
 	up := fc.tx(block.KindUpgrade, (&block.UpgradePayload{Contract: f.contract, Code: f.code2}).Encode(), block.StatusOK, nil)
 	_ = up
 	oldH, newH := block.Sum(f.code), block.Sum(f.code2)
-	fc.pendingRc[len(fc.pendingRc)-1].Events = []block.Event{{Type: EventUpgraded, Data: append(append(append([]byte(nil), f.contract[:]...), oldH[:]...), newH[:]...)}}
+	upRc := fc.pendingRc[len(fc.pendingRc)-1]
+	upRc.Events = append([]block.Event{{Type: EventUpgraded, Data: append(append(append([]byte(nil), f.contract[:]...), oldH[:]...), newH[:]...)}}, upRc.Events...)
 	call("lock", map[string]any{"trial": "T1", "signature": map[string]any{"printedName": "Dr. Ada Sponsor", "meaning": "approval"}},
 		block.StatusOK, map[string]any{"status": "locked", "lock": map[string]any{"manifestation": manifestation("Dr. Ada Sponsor", "approval", ms)}}, "")
 	fc.commit(t)

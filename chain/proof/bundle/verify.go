@@ -34,7 +34,10 @@ type Result struct {
 	Checkpoints []CheckpointInfo // verified ones, ascending
 	Records     []*Verified
 	Contracts   []ContractVersion // code versions proven by deploy and upgrade records, in log order
-	Counts      Counts
+	// Complete is set when the bundle proved it holds every record of its
+	// trial's record set, as of its latest checkpoint; nil otherwise.
+	Complete *Completeness
+	Counts   Counts
 	Failures    Failures
 }
 
@@ -88,6 +91,9 @@ type Verified struct {
 	CodeHash block.Hash           // for a call: the code that executed it
 	Consents []VerifiedConsent
 	Payloads []*Payload // off-chain payloads re-hashed against this record
+	// Signer is the sender's membership at the record's height, proven by
+	// the genesis and the key's record set (trial records only).
+	Signer *Signer
 }
 
 // VerifiedConsent is a threshold consent re-verified against its group.
@@ -139,6 +145,7 @@ func Verify(b *Bundle, g *genesis.Genesis) (*Result, error) {
 	if v.genesis() {
 		v.checkpoints()
 		v.records()
+		v.scopes()
 		v.payloads()
 	}
 	if len(v.res.Failures) > 0 {
@@ -446,6 +453,7 @@ func (v *verifier) consents(i int, vr *Verified, cs []proof.HexBytes) bool {
 	for _, d := range chainEvents(vr.Receipt, EventConsentUsed, 64) {
 		used[block.Hash(d[:32])] = true
 	}
+	attached := map[block.Hash]int{}
 	for k, cb := range cs {
 		part := fmt.Sprintf("consent %d", k)
 		fail := func(format string, args ...any) bool {
@@ -475,6 +483,10 @@ func (v *verifier) consents(i int, vr *Verified, cs []proof.HexBytes) bool {
 		if !used[id] {
 			return fail("consent %s is not the one the receipt recorded as used", id)
 		}
+		if first, dup := attached[id]; dup {
+			return fail("consent %s is attached twice (as consent %d and %d): one consent counts once", id, first, k)
+		}
+		attached[id] = k
 		vr.Consents = append(vr.Consents, VerifiedConsent{ID: id, Group: c.GroupID, Meaning: c.Request.Meaning, Signers: signers})
 		v.res.Counts.Consents++
 	}

@@ -463,6 +463,8 @@ func TestExportRedaction(t *testing.T) {
 	mine := &block.RedactPayload{Targets: []block.Hash{block.Sum(f.record)}, Basis: block.BasisMistakenPHI, Reason: "name in the form", Meaning: "approval of redaction"}
 	other := &block.RedactPayload{Targets: []block.Hash{block.Sum([]byte("another trial's narrative"))}, Basis: block.BasisWithdrawalErasure, Reason: "withdrawal", Meaning: "approval of redaction"}
 	ev := func(h block.Hash) block.Event { return block.Event{Type: "payload.redacted", Data: h[:]} }
+	// Redaction needs an anchored document; the site anchored the record for the trial.
+	fc.tx(block.KindAnchor, (&block.AnchorPayload{Hash: block.Sum(f.record), Label: "crf record", Scope: "trial:T1"}).Encode(), block.StatusOK, nil)
 	red := fc.tx(block.KindRedact, mine.Encode(), block.StatusOK, nil, ev(mine.Targets[0]))
 	fc.tx(block.KindRedact, other.Encode(), block.StatusOK, nil, ev(other.Targets[0]))
 	fc.commit(t)
