@@ -81,7 +81,60 @@ registers or revokes them; the role decides which transactions a key may send.
 			})
 		},
 	}
-	c.AddCommand(add, revoke, show)
+	var rotFrom string
+	rotate := &cobra.Command{
+		Use:   "rotate OLD NEW [--from OLD|ADMIN]",
+		Short: "Replace a member's key: NEW takes OLD's organisation and role, OLD is revoked in the same transaction",
+		Long: `rotate links an organisation's new key to its old one on chain. Records
+signed with OLD before the rotation still verify (a bundle carries the key's
+membership history and a verifier checks each signer held its role at the
+record's block); from the rotation on, OLD can send nothing.
+
+The member rotates its own key (--from OLD, the default) or an admin does
+(--from ADMIN). OLD and NEW are 64-hex keys or names in the keyring.`,
+		Example: `  trialchain keys new site-2027 --keyring net/keys
+  trialchain member rotate site site-2027 --keyring net/keys --home net/node0`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			old, err := memberKey(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			nk, err := memberKey(cmd, args[1])
+			if err != nil {
+				return err
+			}
+			cl, err := clientFor(cmd)
+			if err != nil {
+				return err
+			}
+			m, err := lookupMember(cmd, cl, old)
+			if err != nil {
+				return err
+			}
+			if m == nil || m.Revoked {
+				return &exitError{code: 1, msg: fmt.Sprintf("%s is not an active member: there is nothing to rotate", args[0])}
+			}
+			role, err := block.ParseRole(m.Role)
+			if err != nil {
+				return err
+			}
+			p := &block.RegisterPayload{Key: nk, Org: m.Org, Name: m.Name, Role: role, Replaces: old}
+			signer := rotFrom
+			if signer == "" {
+				signer = args[0]
+			}
+			res, err := submitTx(cmd, signer, true, func(k ed25519.PrivateKey, chainID string) *block.Tx {
+				return client.Sign(k, chainID, block.KindRegister, p.Encode(), 100_000)
+			})
+			if err != nil {
+				return err
+			}
+			return emitReceipt(cmd, res, fmt.Sprintf("member %s (%s, %s) rotated to key %s; the old key is revoked", m.Name, m.Org, m.Role, args[1]))
+		},
+	}
+	rotate.Flags().StringVar(&rotFrom, "from", "", "key that signs: OLD itself (default) or an admin")
+	c.AddCommand(add, revoke, show, rotate)
 	return c
 }
 

@@ -53,13 +53,7 @@ func checkTrial(res *bundle.Result, trial string) error {
 	if trial == "" {
 		return nil
 	}
-	if res.Scope != "trial:"+trial {
-		return fmt.Errorf("the bundle is for %q, not for trial %s", res.Scope, trial)
-	}
-	if res.Complete == nil || res.Complete.Scope != "trial:"+trial {
-		return fmt.Errorf("the bundle does not prove it holds every record of trial %s", trial)
-	}
-	return nil
+	return res.CompleteFor(trial)
 }
 
 // VerifyBundleFile reads and verifies a bundle file against a genesis file,

@@ -58,6 +58,18 @@ type Bundle struct {
 	// first; then the code history of each contract its records called and
 	// the membership history of each key that signed one of them.
 	Scopes []*Scope
+	// Withheld are documents anchored by the trial's records that the
+	// bundle does not carry, with the exporter's reason (ascending hash).
+	// Verify refuses a trial bundle that lacks an anchored document it
+	// neither carries, nor shows redacted, nor declares here; the report
+	// lists what was withheld.
+	Withheld []*Withheld
+}
+
+// Withheld is a document the exporter did not include, and why.
+type Withheld struct {
+	SHA256 block.Hash
+	Reason string
 }
 
 // Record is one committed transaction: its bytes, its receipt (the leaf
@@ -108,6 +120,12 @@ type bundleJSON struct {
 	Records     []*recordJSON             `json:"records"`
 	Payloads    []*payloadJSON            `json:"payloads"`
 	Scopes      []*scopeJSON              `json:"scopes"`
+	Withheld    []*withheldJSON           `json:"withheld"`
+}
+
+type withheldJSON struct {
+	SHA256 block.Hash `json:"sha256"`
+	Reason string     `json:"reason"`
 }
 
 type recordJSON struct {
@@ -129,7 +147,10 @@ type payloadJSON struct {
 // bundle (Decode refuses any other form).
 func (b *Bundle) Encode() []byte {
 	j := bundleJSON{Format: Format, Version: Version, ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope,
-		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}, Scopes: encodeScopes(b.Scopes)}
+		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}, Scopes: encodeScopes(b.Scopes), Withheld: []*withheldJSON{}}
+	for _, w := range b.Withheld {
+		j.Withheld = append(j.Withheld, &withheldJSON{SHA256: w.SHA256, Reason: w.Reason})
+	}
 	if j.Checkpoints == nil {
 		j.Checkpoints = []*proof.Checkpoint{}
 	}
@@ -200,6 +221,18 @@ func Decode(data []byte) (*Bundle, error) {
 		return nil, err
 	}
 	b.Scopes = scopes
+	if len(j.Withheld) > MaxRecords {
+		return nil, fmt.Errorf("%w: %d withheld documents, limit %d", ErrMalformed, len(j.Withheld), MaxRecords)
+	}
+	for i, w := range j.Withheld {
+		switch {
+		case w == nil || len(w.Reason) > MaxNameBytes:
+			return nil, fmt.Errorf("%w: withheld document %d is null or its reason over %d bytes", ErrMalformed, i, MaxNameBytes)
+		case i > 0 && bytes.Compare(w.SHA256[:], j.Withheld[i-1].SHA256[:]) <= 0:
+			return nil, fmt.Errorf("%w: withheld documents must be in ascending hash order, each once", ErrMalformed)
+		}
+		b.Withheld = append(b.Withheld, &Withheld{SHA256: w.SHA256, Reason: w.Reason})
+	}
 	for i, cp := range j.Checkpoints {
 		if cp == nil {
 			return nil, fmt.Errorf("%w: checkpoint %d is null", ErrMalformed, i)

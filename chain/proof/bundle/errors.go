@@ -24,9 +24,9 @@ var (
 	ErrCodeHash    = errors.New("bundle: contract code version not proven")
 	ErrConsent     = errors.New("bundle: consent invalid")
 	ErrPayload     = errors.New("bundle: payload does not match its commitment")
-	ErrIncomplete  = errors.New("bundle: record set incomplete (a record is missing or the set is not the certified one)")
-	ErrForeign     = errors.New("bundle: record does not belong to the bundle's trial")
-	ErrSigner      = errors.New("bundle: signer did not hold an active membership")
+	ErrIncomplete  = errors.New("bundle: incomplete")
+	ErrForeign     = errors.New("bundle: foreign record")
+	ErrSigner      = errors.New("bundle: signer not an active member")
 )
 
 // Error is one failed check. Record is the position of the record in the

@@ -296,6 +296,9 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 	if err := attachPayloads(b, files); err != nil {
 		return nil, err
 	}
+	if want != nil {
+		withhold(b, want)
+	}
 	return b, nil
 }
 
@@ -539,9 +542,53 @@ func attachPayloads(b *Bundle, files []File) error {
 			return fmt.Errorf("bundle: payload %s: no exported record commits to its SHA-256 %x", f.Name, h[:])
 		}
 		found.Name, found.SHA256, found.Data = f.Name, h, f.Data
+		for _, c := range cs {
+			if c.hash == h && c.tx == found.Tx && c.field == FieldAnchor && c.label != "" {
+				found.Name = c.label // an anchored document carries its label on chain
+			}
+		}
 		b.Payloads = append(b.Payloads, found)
 	}
 	return nil
+}
+
+// withhold lists the trial's anchored documents the bundle does not carry
+// (and no redaction in it explains), so that Verify can tell a document
+// the exporter could not include from one deleted by hand.
+func withhold(b *Bundle, trialTx map[block.Hash]bool) {
+	have := map[block.Hash]bool{}
+	for _, p := range b.Payloads {
+		have[p.SHA256] = true
+	}
+	redacted := map[block.Hash]bool{}
+	var anchors []docRef
+	for _, r := range b.Records {
+		tx, err := block.DecodeTx(r.Tx)
+		if len(r.Tx) == 0 || err != nil {
+			continue
+		}
+		switch tx.Kind {
+		case block.KindRedact:
+			if p, err := block.DecodeRedact(tx.Payload); err == nil {
+				for _, t := range p.Targets {
+					redacted[t] = true
+				}
+			}
+		case block.KindAnchor:
+			if a, err := block.DecodeAnchor(tx.Payload); err == nil && trialTx[tx.Hash()] {
+				anchors = append(anchors, docRef{hash: a.Hash, tx: tx.Hash(), label: a.Label})
+			}
+		}
+	}
+	seen := map[block.Hash]bool{}
+	for _, a := range anchors {
+		if have[a.hash] || redacted[a.hash] || seen[a.hash] {
+			continue
+		}
+		seen[a.hash] = true
+		b.Withheld = append(b.Withheld, &Withheld{SHA256: a.hash, Reason: "not available to the exporter"})
+	}
+	sort.Slice(b.Withheld, func(i, k int) bool { return bytes.Compare(b.Withheld[i].SHA256[:], b.Withheld[k].SHA256[:]) < 0 })
 }
 
 // docRef is a document hash a record holds, and where.
@@ -549,6 +596,7 @@ type docRef struct {
 	hash  block.Hash
 	tx    block.Hash
 	field string // FieldAnchor, or the JSON pointer into the call's arguments
+	label string // the anchor's label
 }
 
 // commitments lists, in record order, the document hashes the records
@@ -567,7 +615,7 @@ func commitments(b *Bundle) []docRef {
 		switch tx.Kind {
 		case block.KindAnchor:
 			if a, err := block.DecodeAnchor(tx.Payload); err == nil {
-				out = append(out, docRef{hash: a.Hash, tx: tx.Hash(), field: FieldAnchor})
+				out = append(out, docRef{hash: a.Hash, tx: tx.Hash(), field: FieldAnchor, label: a.Label})
 			}
 		case block.KindCall:
 			call, err := block.DecodeCall(tx.Payload)

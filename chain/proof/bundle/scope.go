@@ -147,7 +147,7 @@ func (v *verifier) scopes() {
 		}
 		if err != nil {
 			v.fail(-1, block.Hash{}, 0, fmt.Sprintf("record set %q", s.Name), ErrIncomplete,
-				"the bundle lists %d records, which are not the set certified at block %d (%w)", len(s.Entries), latest.Height(), err)
+				"the bundle lists %d records, which are not the set certified at block %d: %s (%w)", len(s.Entries), latest.Height(), v.diagnose(s), err)
 			continue
 		}
 		proven[s.Name] = true
@@ -168,7 +168,7 @@ func (v *verifier) scopes() {
 			what := fmt.Sprintf("record %d of %d of %s, %s at block %d", k+1, len(s.Entries), s.Name, DescribeKind(e.Kind), e.Height)
 			i, ok := all[e.TxHash]
 			if !ok {
-				v.fail(-1, e.TxHash, 0, what, ErrIncomplete, "is missing from the bundle")
+				v.fail(-1, e.TxHash, 0, "", ErrIncomplete, "%s, is missing from the bundle", what)
 				continue
 			}
 			if v.failedTx[e.TxHash] {
@@ -265,10 +265,72 @@ func (v *verifier) scopes() {
 		}
 		vr.Signer = s
 	}
-	if len(v.res.Failures) == 0 {
-		v.res.Complete = &Completeness{Scope: primary, Records: len(ps.Entries), Height: latest.Height(),
-			TimeUnixMilli: latest.Header.TimeUnixMilli, Validators: len(latest.Cert.Sigs)}
+	v.primaryTx = primaryTx
+	v.complete = &Completeness{Scope: primary, Records: len(ps.Entries), Height: latest.Height(),
+		TimeUnixMilli: latest.Header.TimeUnixMilli, Validators: len(latest.Cert.Sigs)}
+}
+
+// documents checks, for a trial bundle, that each document anchored by
+// the trial's records is carried (under its anchor's label), shown
+// redacted by a redaction record, or declared withheld by the exporter:
+// a document deleted or renamed by hand fails.
+func (v *verifier) documents() {
+	if v.primaryTx == nil {
+		return
 	}
+	carried := map[block.Hash]bool{}
+	for _, vr := range v.res.Records {
+		for _, p := range vr.Payloads {
+			carried[p.SHA256] = true
+			if p.Field == FieldAnchor && vr.Anchor != nil && vr.Anchor.Label != "" && p.Name != vr.Anchor.Label {
+				v.fail(vr.Index, vr.TxHash, vr.Leaf, fmt.Sprintf("payload %q", p.Name), ErrPayload,
+					"the document was renamed: its anchor's label on chain is %q", vr.Anchor.Label)
+			}
+		}
+	}
+	redacted := map[block.Hash]bool{}
+	for _, vr := range v.res.Records {
+		if vr.Redact != nil && vr.Receipt.Status == block.StatusOK {
+			for _, t := range vr.Redact.Targets {
+				redacted[t] = true
+			}
+		}
+	}
+	withheld := map[block.Hash]bool{}
+	for _, w := range v.b.Withheld {
+		withheld[w.SHA256] = true
+	}
+	anchored := map[block.Hash]bool{}
+	for _, vr := range v.res.Records {
+		if !v.primaryTx[vr.TxHash] || vr.Anchor == nil || vr.Receipt.Status != block.StatusOK {
+			continue
+		}
+		h := vr.Anchor.Hash
+		anchored[h] = true
+		if !carried[h] && !redacted[h] && !withheld[h] {
+			v.fail(vr.Index, vr.TxHash, vr.Leaf, "document", ErrPayload,
+				"the document %q (SHA-256 %s) anchored for the trial is not in the bundle, not redacted, and not declared withheld: it was removed", vr.Anchor.Label, h)
+		}
+	}
+	for _, w := range v.b.Withheld {
+		if !anchored[w.SHA256] {
+			v.fail(-1, block.Hash{}, 0, "withheld document "+w.SHA256.String(), ErrPayload, "no record of the trial anchors it")
+		}
+	}
+	v.res.Withheld = v.b.Withheld
+}
+
+// CompleteFor refuses a result that is not a proven-complete bundle of
+// trial: what `verify --trial` and the audit report require.
+func (r *Result) CompleteFor(trial string) error {
+	want := "trial:" + trial
+	if r.Scope != want {
+		return fmt.Errorf("%w: the bundle is for %q, not for trial %s", ErrForeign, r.Scope, trial)
+	}
+	if r.Complete == nil || r.Complete.Scope != want {
+		return fmt.Errorf("%w: the bundle does not prove it holds every record of trial %s", ErrIncomplete, trial)
+	}
+	return nil
 }
 
 func hasScopeEvent(rc *block.Receipt, name string) bool {
@@ -396,4 +458,43 @@ func (v *verifier) memberHistories(signers map[string]ed25519.PublicKey, byName 
 		}
 	}
 	return out
+}
+
+// diagnose says, for people, what is wrong with a set whose entries do
+// not hash to the certified head: the first entry that contradicts its
+// record, or else that entries were added, removed or belong elsewhere.
+func (v *verifier) diagnose(s *Scope) string {
+	for k, e := range s.Entries {
+		vr := v.byTx[e.TxHash]
+		if vr == nil {
+			continue
+		}
+		if vr.Receipt.Height != e.Height || vr.Receipt.Index != e.Index {
+			return fmt.Sprintf("entry %d places its record at block %d position %d, the record's receipt says block %d position %d", k+1, e.Height, e.Index, vr.Receipt.Height, vr.Receipt.Index)
+		}
+		if got := recordKind(vr); got != "" && got != e.Kind {
+			return fmt.Sprintf("entry %d says the record is %q, the record is %q: the entry was relabelled", k+1, e.Kind, got)
+		}
+		if !hasScopeEvent(vr.Receipt, s.Name) {
+			return fmt.Sprintf("entry %d is record %d, whose receipt does not name the set %q: it was added from elsewhere", k+1, vr.Index, s.Name)
+		}
+	}
+	for k := 1; k < len(s.Entries); k++ {
+		e, p := s.Entries[k], s.Entries[k-1]
+		if e.Height < p.Height || e.Height == p.Height && e.Index <= p.Index {
+			return fmt.Sprintf("entry %d (block %d, position %d) is not after entry %d (block %d, position %d): the entries were reordered", k+1, e.Height, e.Index, k, p.Height, p.Index)
+		}
+	}
+	return "records were added to or removed from its list, or the proof is not this set's"
+}
+
+// recordKind is the kind a record set entry gives a verified record.
+func recordKind(vr *Verified) string {
+	switch {
+	case vr.Call != nil:
+		return "call:" + vr.Call.Method
+	case vr.Tx != nil:
+		return vr.Tx.Kind.String()
+	}
+	return ""
 }

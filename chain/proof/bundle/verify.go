@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consent"
@@ -37,6 +39,9 @@ type Result struct {
 	// Complete is set when the bundle proved it holds every record of its
 	// trial's record set, as of its latest checkpoint; nil otherwise.
 	Complete *Completeness
+	// Withheld are the trial's anchored documents the exporter declared it
+	// could not include.
+	Withheld []*Withheld
 	Counts   Counts
 	Failures    Failures
 }
@@ -147,6 +152,10 @@ func Verify(b *Bundle, g *genesis.Genesis) (*Result, error) {
 		v.records()
 		v.scopes()
 		v.payloads()
+		v.documents()
+	}
+	if len(v.res.Failures) == 0 {
+		v.res.Complete = v.complete
 	}
 	if len(v.res.Failures) > 0 {
 		return v.res, v.res.Failures
@@ -164,6 +173,10 @@ type verifier struct {
 	byTx     map[block.Hash]*Verified
 	failedTx map[block.Hash]bool // records that failed (payloads of theirs are not reported again)
 	badSizes map[uint64]bool     // log sizes of checkpoints that failed
+
+	pre       []checked           // per record, from precheck
+	primaryTx map[block.Hash]bool // the trial's records, once its set is proven
+	complete  *Completeness       // what holds if nothing fails
 }
 
 func (v *verifier) fail(rec int, txh block.Hash, leaf uint64, part string, sentinel error, format string, args ...any) {
@@ -244,8 +257,57 @@ func chainEvents(rc *block.Receipt, typ string, n int) [][]byte {
 	return out
 }
 
+// checked is the outcome of a record's expensive, independent checks
+// (decoding, inclusion proof, signature), computed in parallel before the
+// records are checked in log order.
+type checked struct {
+	rc      *block.Receipt
+	rcErr   error
+	hasRoot bool
+	inclErr error
+	tx      *block.Tx
+	txErr   error
+	txHash  block.Hash // of the transaction bytes
+	sigErr  error
+}
+
+// precheck runs checked for every record on all cores. It reads only the
+// bundle and v.roots (fixed after checkpoints), so workers share nothing.
+func (v *verifier) precheck() []checked {
+	out := make([]checked, len(v.b.Records))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(out)/256))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(out); i += workers {
+				r, c := v.b.Records[i], &out[i]
+				c.rc, c.rcErr = r.Proof.Receipt()
+				if c.rcErr != nil {
+					continue
+				}
+				var root block.Hash
+				if root, c.hasRoot = v.roots[r.Proof.Size]; c.hasRoot {
+					c.inclErr = r.Proof.Verify(r.Proof.Size, root)
+				}
+				if len(r.Tx) == 0 {
+					continue
+				}
+				c.txHash = block.Sum(r.Tx)
+				if c.tx, c.txErr = block.DecodeTx(r.Tx); c.txErr == nil {
+					c.sigErr = c.tx.VerifySignature()
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
+}
+
 func (v *verifier) records() {
 	v.byTx = map[block.Hash]*Verified{}
+	v.pre = v.precheck()
 	for i, r := range v.b.Records {
 		if vr := v.record(i, r); vr != nil {
 			v.res.Records = append(v.res.Records, vr)
@@ -260,7 +322,8 @@ func (v *verifier) records() {
 func (v *verifier) record(i int, r *Record) *Verified {
 	p := r.Proof
 	leaf := p.LeafIndex
-	rc, err := p.Receipt()
+	pre := &v.pre[i]
+	rc, err := pre.rc, pre.rcErr
 	if err != nil {
 		var txh block.Hash // name the record by its transaction, if it has one
 		if len(r.Tx) > 0 {
@@ -274,7 +337,7 @@ func (v *verifier) record(i int, r *Record) *Verified {
 		v.fail(i, txh, leaf, part, sentinel, format, args...)
 		return nil
 	}
-	root, ok := v.roots[p.Size]
+	ok := pre.hasRoot
 	if !ok && v.badSizes[p.Size] {
 		v.failedTx[txh] = true // its checkpoint's failure says why
 		return nil
@@ -282,7 +345,7 @@ func (v *verifier) record(i int, r *Record) *Verified {
 	if !ok {
 		return fail("inclusion proof", ErrInclusion, "proof is for log size %d, which no certified checkpoint of the bundle has", p.Size)
 	}
-	if err := p.Verify(p.Size, root); err != nil {
+	if err := pre.inclErr; err != nil {
 		return fail("inclusion proof", ErrInclusion, "%w", err)
 	}
 	vr := &Verified{Index: i, Leaf: leaf, TxHash: txh, Receipt: rc}
@@ -300,17 +363,17 @@ func (v *verifier) record(i int, r *Record) *Verified {
 		v.res.Counts.ReceiptOnly++
 		return vr
 	}
-	tx, err := block.DecodeTx(r.Tx)
+	tx, err := pre.tx, pre.txErr
 	if err != nil {
 		return fail("transaction", ErrTx, "%w", err)
 	}
-	if got := block.Sum(r.Tx); got != txh {
+	if got := pre.txHash; got != txh {
 		return fail("receipt", ErrReceipt, "the transaction hashes to %s, the receipt is of %s", got, txh)
 	}
 	if tx.ChainID != v.g.ChainID {
 		return fail("transaction", ErrTx, "signed for chain %q, not %q", tx.ChainID, v.g.ChainID)
 	}
-	if err := tx.VerifySignature(); err != nil {
+	if err := pre.sigErr; err != nil {
 		return fail("transaction signature", ErrSignature, "sender %x: %w", []byte(tx.Sender), err)
 	}
 	vr.Tx = tx
