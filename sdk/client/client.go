@@ -32,6 +32,16 @@ import (
 type Client struct {
 	Base string
 	HTTP *http.Client
+	Name string // optional, for reports: e.g. the validator's name in the genesis
+}
+
+// Label names the node for people: "node1 (http://127.0.0.1:26603)", or
+// its URL.
+func (c *Client) Label() string {
+	if c.Name == "" {
+		return c.Base
+	}
+	return c.Name + " (" + c.Base + ")"
 }
 
 // New returns a client for the node API at base (e.g. "http://127.0.0.1:26601").
