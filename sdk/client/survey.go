@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -233,18 +232,4 @@ func SurveyCheckpoints(ctx context.Context, g *genesis.Genesis, nodes []*Client)
 		s.Checkpoint, s.Source = cps[0], nodes[0]
 	}
 	return s, nil
-}
-
-// ErrStale is returned when a checkpoint is older than a freshness bound.
-var ErrStale = errors.New("client: checkpoint is too old")
-
-// CheckAge checks that the checkpoint's block time is at most maxAge
-// before now (now and maxAge are parameters: no clock is read here).
-func CheckAge(cp *proof.Checkpoint, now time.Time, maxAge time.Duration) error {
-	t := time.UnixMilli(cp.Header.TimeUnixMilli).UTC()
-	if age := now.Sub(t); age > maxAge {
-		return fmt.Errorf("%w: the latest checkpoint is block %d at %s, %s old (more than %s)",
-			ErrStale, cp.Height(), t.Format(time.RFC3339), age.Round(time.Second), maxAge)
-	}
-	return nil
 }
