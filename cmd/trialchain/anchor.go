@@ -98,7 +98,7 @@ a later block exists) and the sender's name, organisation and role are
 proven from the latest certified state. A listing that does not verify is
 refused (exit 1). A node can still withhold an anchoring: "not anchored" is
 the node's word. Without a genesis the list is printed UNVERIFIED.`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := hashFile(args[0])
 			if err != nil {

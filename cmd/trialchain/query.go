@@ -73,7 +73,7 @@ certificate is checked against the genesis validators and its transactions
 against its header; a block that does not verify is refused (exit 1).
 Without a genesis the block is printed UNVERIFIED and its signers are not
 called signers.`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var h uint64
 			if args[0] != "latest" {
@@ -142,8 +142,8 @@ type blockView struct {
 // verified of them.
 type txView struct {
 	*view.TxWithReceipt
-	Verified        bool   `json:"verified"`                   // the transaction is in a certified block
-	ReceiptVerified bool   `json:"receipt_verified"`           // its receipt is proven under a certified checkpoint
+	Verified        bool   `json:"verified"`         // the transaction is in a certified block
+	ReceiptVerified bool   `json:"receipt_verified"` // its receipt is proven under a certified checkpoint
 	Note            string `json:"note,omitempty"`
 }
 
@@ -159,7 +159,7 @@ and its receipt is proven by an inclusion proof under a certified
 checkpoint (a receipt of the newest block, which no checkpoint covers yet,
 is labelled unverified); anything that does not verify is refused (exit 1).
 Without a genesis it is printed UNVERIFIED.`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := block.ParseHash(args[0])
 			if err != nil {
