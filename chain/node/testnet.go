@@ -104,6 +104,13 @@ func NewTestnet(dir string, o TestnetOptions) (*Testnet, error) {
 		}
 		tn.Homes = append(tn.Homes, home)
 	}
+	cc := &ClientConfig{Genesis: "genesis.json", Keyring: "keys"}
+	for _, v := range g.Validators {
+		cc.Nodes = append(cc.Nodes, "http://"+v.API)
+	}
+	if err := cc.Save(filepath.Join(dir, ClientConfigFile)); err != nil {
+		return nil, err
+	}
 	return tn, nil
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/smt"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
@@ -95,8 +99,17 @@ carries it, and proves it carries every document anchored for the trial.`,
 	_ = c.MarkFlagRequired("from")
 	c.AddCommand(&cobra.Command{
 		Use:   "verify FILE",
-		Short: "Show every anchoring of FILE's SHA-256 (exit 1 if not anchored)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show every anchoring of FILE's SHA-256, verified against the genesis (exit 1 if not anchored)",
+		Long: `Show every anchoring of FILE's SHA-256. With the genesis (--genesis,
+$TRIALCHAIN_GENESIS, --home, or the client.toml beside the keyring) each
+anchoring the node lists is checked: its transaction must be in a block
+certified by the genesis validators and anchor exactly this hash, with this
+label and sender; its receipt is proven under a certified checkpoint (once
+a later block exists) and the sender's name, organisation and role are
+proven from the latest certified state. A listing that does not verify is
+refused (exit 1). A node can still withhold an anchoring: "not anchored" is
+the node's word. Without a genesis the list is printed UNVERIFIED.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := hashFile(args[0])
 			if err != nil {
@@ -106,12 +119,41 @@ carries it, and proves it carries every document anchored for the trial.`,
 			if err != nil {
 				return err
 			}
-			as, err := c.Anchors(cmd.Context(), h)
+			g, err := optionalGenesis(cmd)
 			if err != nil {
 				return err
 			}
+			var as []anchorView
+			verified := g != nil
+			if verified {
+				vas, err := c.VerifiedAnchors(cmd.Context(), g, h)
+				if err != nil {
+					if errors.Is(err, client.ErrBlock) || errors.Is(err, client.ErrTxNotInBlock) || errors.Is(err, proof.ErrInclusion) ||
+						errors.Is(err, proof.ErrCheckpoint) || errors.Is(err, smt.ErrProof) {
+						return &exitError{code: 1, msg: "REFUSED: the node's answer does not verify: " + err.Error()}
+					}
+					return err
+				}
+				for _, va := range vas {
+					a := anchorView{Anchor: view.Anchor{Document: va.Doc, Label: va.Label, Sender: hex.EncodeToString(va.Sender), Height: va.Height, Index: va.Index,
+						Time: view.FormatMilli(va.TimeUnixMilli), TimeUnixMilli: va.TimeUnixMilli, TxHash: va.TxHash}, Verified: true, ReceiptVerified: va.ReceiptProven}
+					if m := va.Member; m != nil {
+						a.SenderName, a.SenderOrg, a.SenderRole = m.Name, m.Org, m.Role.String()
+					}
+					as = append(as, a)
+				}
+			} else {
+				warnUnverified(cmd, "the anchor list")
+				nas, err := c.Anchors(cmd.Context(), h)
+				if err != nil {
+					return err
+				}
+				for _, a := range nas {
+					as = append(as, anchorView{Anchor: a})
+				}
+			}
 			if as == nil {
-				as = []view.Anchor{}
+				as = []anchorView{}
 			}
 			if err := emit(cmd, as, func(w io.Writer) {
 				if len(as) == 0 {
@@ -125,14 +167,27 @@ carries it, and proves it carries every document anchored for the trial.`,
 					}
 					fmt.Fprintf(w, "  height %d  %s  label %q  by %s\n    tx %s\n", a.Height, a.Time, a.Label, who, a.TxHash)
 				}
+				switch {
+				case verified:
+					fmt.Fprintln(w, "verified: each anchor transaction is in a block certified by the genesis validators (height and time are that block's), its receipt proven under a certified checkpoint unless it is in the newest block, and the sender's member record proven in the latest certified state")
+				default:
+					fmt.Fprintln(w, "UNVERIFIED: no genesis file given")
+				}
 			}); err != nil {
 				return err
 			}
 			if len(as) == 0 {
-				return &exitError{code: 1, msg: fmt.Sprintf("%s (sha256 %s): not anchored", args[0], h)}
+				return &exitError{code: 1, msg: fmt.Sprintf("%s (sha256 %s): not anchored, says the node (a node can withhold an anchoring: ask another node to be sure)", args[0], h)}
 			}
 			return nil
 		},
 	})
 	return c
+}
+
+// anchorView is one anchoring as anchor verify prints it.
+type anchorView struct {
+	view.Anchor
+	Verified        bool `json:"verified"`
+	ReceiptVerified bool `json:"receipt_verified"`
 }

@@ -82,7 +82,7 @@ action), json (the whole report).`,
 				if trial == "" {
 					return errors.New("give --trial ID (from a node) or --bundle FILE (offline)")
 				}
-				if b, err = exportBundle(cmd, trial, false); err != nil {
+				if b, _, _, err = exportBundle(cmd, trial, false); err != nil {
 					return err
 				}
 			}

@@ -3,22 +3,50 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/keys"
 	"github.com/trialchain/trialchain/chain/node"
 	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 )
 
+// clientConfig finds the client configuration (node.ClientConfigFile):
+// --client-config, else $TRIALCHAIN_CLIENT_CONFIG, else the client.toml
+// beside the keyring (--keyring or $TRIALCHAIN_KEYRING: DIR/../client.toml,
+// where testnet writes it). It returns nil when there is none.
+func clientConfig(cmd *cobra.Command) (*node.ClientConfig, error) {
+	path, _ := cmd.Flags().GetString("client-config")
+	if path == "" {
+		path = os.Getenv("TRIALCHAIN_CLIENT_CONFIG")
+	}
+	if path == "" {
+		dir, _ := cmd.Flags().GetString("keyring")
+		if dir == "" {
+			dir = os.Getenv("TRIALCHAIN_KEYRING")
+		}
+		if dir == "" {
+			return nil, nil
+		}
+		path = filepath.Join(filepath.Dir(filepath.Clean(dir)), node.ClientConfigFile)
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil
+		}
+	}
+	return node.LoadClientConfig(path)
+}
+
 // nodeURL resolves the node to talk to: --node, else --home's API address,
-// else $TRIALCHAIN_NODE.
+// else $TRIALCHAIN_NODE, else the client configuration's first node.
 func nodeURL(cmd *cobra.Command) (string, error) {
 	u, _ := cmd.Flags().GetString("node")
 	home, _ := cmd.Flags().GetString("home")
@@ -33,7 +61,14 @@ func nodeURL(cmd *cobra.Command) (string, error) {
 	case os.Getenv("TRIALCHAIN_NODE") != "":
 		u = os.Getenv("TRIALCHAIN_NODE")
 	default:
-		return "", fmt.Errorf("no node given: pass --node URL (e.g. http://127.0.0.1:26601) or --home DIR of a node")
+		cc, err := clientConfig(cmd)
+		if err != nil {
+			return "", err
+		}
+		if cc == nil || len(cc.Nodes) == 0 {
+			return "", fmt.Errorf("no node given: pass --node URL (e.g. http://127.0.0.1:26601) or --home DIR of a node")
+		}
+		u = cc.Nodes[0]
 	}
 	if !strings.Contains(u, "://") {
 		u = "http://" + u
@@ -55,6 +90,13 @@ func keyring(cmd *cobra.Command) (keys.Ring, error) {
 	dir, _ := cmd.Flags().GetString("keyring")
 	if dir == "" {
 		dir = os.Getenv("TRIALCHAIN_KEYRING")
+	}
+	if dir == "" {
+		if cc, err := clientConfig(cmd); err != nil {
+			return keys.Ring{}, err
+		} else if cc != nil {
+			dir = cc.Keyring
+		}
 	}
 	if dir == "" {
 		return keys.Ring{}, fmt.Errorf("no keyring given: pass --keyring DIR (a testnet's is NET/keys)")
@@ -144,6 +186,66 @@ func emitReceipt(cmd *cobra.Command, res *view.Submitted, what string) error {
 	}
 	if res.Receipt != nil && res.Receipt.Status != "ok" {
 		return &exitError{code: 1, msg: "transaction failed: " + res.Receipt.Error}
+	}
+	return nil
+}
+
+// genesisPath finds the genesis file that makes a client verify what
+// nodes serve: --genesis, else $TRIALCHAIN_GENESIS, else --home's
+// genesis.json, else the client configuration's. It returns "" when none
+// is given.
+func genesisPath(cmd *cobra.Command) (string, error) {
+	if p, _ := cmd.Flags().GetString("genesis"); p != "" {
+		return p, nil
+	}
+	if p := os.Getenv("TRIALCHAIN_GENESIS"); p != "" {
+		return p, nil
+	}
+	if home, _ := cmd.Flags().GetString("home"); home != "" {
+		return filepath.Join(home, "genesis.json"), nil
+	}
+	cc, err := clientConfig(cmd)
+	if err != nil || cc == nil {
+		return "", err
+	}
+	return cc.Genesis, nil
+}
+
+// genesisFor loads the genesis genesisPath finds; none is an error.
+func genesisFor(cmd *cobra.Command) (*genesis.Genesis, string, error) {
+	path, err := genesisPath(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	if path == "" {
+		return nil, "", errors.New("no genesis file given: pass --genesis FILE (the network's genesis.json, e.g. NET/genesis.json), set $TRIALCHAIN_GENESIS, or use --home or a client.toml beside the keyring")
+	}
+	g, err := genesis.Load(path)
+	return g, path, err
+}
+
+// optionalGenesis loads the genesis genesisPath finds, or returns nil when
+// none is given: the caller then says that what it prints is unverified.
+func optionalGenesis(cmd *cobra.Command) (*genesis.Genesis, error) {
+	path, err := genesisPath(cmd)
+	if err != nil || path == "" {
+		return nil, err
+	}
+	return genesis.Load(path)
+}
+
+// warnUnverified says on stderr, plainly, that what follows is the node's
+// word: nothing was checked against the validators' signatures.
+func warnUnverified(cmd *cobra.Command, what string) {
+	fmt.Fprintf(cmd.ErrOrStderr(), "UNVERIFIED: %s is printed as the node sent it, unchecked: give the genesis file "+
+		"(--genesis FILE, $TRIALCHAIN_GENESIS, --home, or a client.toml beside the keyring) to verify it against the validators' signatures\n", what)
+}
+
+// checkSameChain refuses a node of another chain than the genesis's.
+func checkSameChain(c *client.Client, st *view.Status, g *genesis.Genesis) error {
+	if st.ChainID != g.ChainID || st.GenesisHash != g.Hash() {
+		return &exitError{code: 1, msg: fmt.Sprintf("node %s serves chain %s (genesis %s), but the genesis file is of chain %s (genesis %s): nothing to verify against",
+			c.Label(), st.ChainID, st.GenesisHash, g.ChainID, g.Hash())}
 	}
 	return nil
 }

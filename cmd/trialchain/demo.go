@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trialchain/trialchain/chain/block"
-	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/keys"
 	"github.com/trialchain/trialchain/chain/node"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/sdk/client"
 )
 

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
-	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/contracts"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 	"github.com/trialchain/trialchain/trials"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +19,6 @@ import (
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/proof"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
-	"github.com/trialchain/trialchain/chain/smt"
-	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/sdk/client"
 	"github.com/trialchain/trialchain/trials/audit"
 )
@@ -29,45 +26,6 @@ import (
 func init() {
 	register(newExportCmd)
 	register(newCheckpointCmd)
-}
-
-// clientSource adapts the node client to bundle.Source. Nothing it returns
-// is trusted: the bundle is verified against the genesis before use.
-type clientSource struct{ c *client.Client }
-
-func (s clientSource) Checkpoint(ctx context.Context, height uint64) (*proof.Checkpoint, error) {
-	return s.c.Checkpoint(ctx, height)
-}
-
-func (s clientSource) Block(ctx context.Context, height uint64) (*block.Committed, error) {
-	v, err := s.c.Block(ctx, height)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := hex.DecodeString(v.Raw)
-	if err != nil {
-		return nil, fmt.Errorf("block %d: raw encoding: %w", height, err)
-	}
-	c, err := block.DecodeCommitted(raw)
-	if err != nil {
-		return nil, fmt.Errorf("block %d from node: %w", height, err)
-	}
-	if c.Block.Header.Height != height {
-		return nil, fmt.Errorf("asked for block %d, node sent %d", height, c.Block.Header.Height)
-	}
-	return c, nil
-}
-
-func (s clientSource) InclusionProof(ctx context.Context, tx block.Hash, size uint64) (*proof.InclusionProof, error) {
-	return s.c.InclusionProof(ctx, tx, size)
-}
-
-func (s clientSource) StateProof(ctx context.Context, key []byte, height uint64) (*smt.Proof, bool, []byte, error) {
-	return s.c.RawStateProof(ctx, key, height)
-}
-
-func (s clientSource) ScopeEntries(ctx context.Context, name string, n uint64) ([]*state.ScopeEntry, error) {
-	return s.c.ScopeEntries(ctx, name, n)
 }
 
 // nodeDocuments fetches, for an export, the off-chain payloads the node
@@ -123,21 +81,6 @@ func (n *nodeDocuments) report(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
-// genesisFor loads --genesis, or the genesis.json of --home.
-func genesisFor(cmd *cobra.Command) (*genesis.Genesis, string, error) {
-	path, _ := cmd.Flags().GetString("genesis")
-	if path == "" {
-		if home, _ := cmd.Flags().GetString("home"); home != "" {
-			path = filepath.Join(home, "genesis.json")
-		}
-	}
-	if path == "" {
-		return nil, "", errors.New("no genesis file given: pass --genesis FILE (the network's genesis.json, e.g. NET/genesis.json)")
-	}
-	g, err := genesis.Load(path)
-	return g, path, err
-}
-
 // payloadFiles reads the files (and the regular files of the directories) named.
 func payloadFiles(paths []string) ([]bundle.File, error) {
 	var out []bundle.File
@@ -182,21 +125,62 @@ type exportSummary struct {
 	LogSize    uint64        `json:"log_size"`
 	Verified   bool          `json:"verified"`
 	Counts     bundle.Counts `json:"counts,omitempty"`
+	// Survey is which validators answered the newest checkpoint, which
+	// lagged, failed or disagreed (absent without a genesis).
+	Survey *client.Survey `json:"survey,omitempty"`
 }
 
-// exportBundle seals (optionally) and exports from the node the flags name.
-func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, error) {
+// latestCheckpoint asks every validator of g (and c first) for its latest
+// checkpoint, takes the newest that verifies and reports on stderr who
+// answered what. A fork (two certified histories) is exit status 1.
+func latestCheckpoint(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) (*client.Survey, error) {
+	s, err := client.SurveyCheckpoints(cmd.Context(), g, client.NodesOf(g, c))
+	errw := cmd.ErrOrStderr()
+	if err != nil {
+		if errors.Is(err, client.ErrFork) {
+			fmt.Fprintf(errw, "checkpoints asked of %d nodes: %s\n", len(s.Nodes), s.Summary())
+			return nil, &exitError{code: 1, msg: "FORK: the validators certified two different histories; nothing written, trust neither:\n  " + err.Error()}
+		}
+		return nil, err
+	}
+	fmt.Fprintf(errw, "checkpoint: block %d (%s) from %d of %d nodes asked; %s\n",
+		s.Checkpoint.Height(), time.UnixMilli(s.Checkpoint.Header.TimeUnixMilli).UTC().Format(time.RFC3339), s.Count(client.NodeNewest), len(s.Nodes), s.Summary())
+	for _, a := range s.Nodes {
+		if a.Error != "" {
+			fmt.Fprintf(errw, "  %s: %s\n", a.Node, a.Error)
+		}
+	}
+	if !s.Fresh() {
+		fmt.Fprintf(errw, "WARNING: only %d node(s) sent a checkpoint that verifies; %d are needed so that one honest validator vouches that nothing newer exists\n", s.Verified, s.Needed)
+	}
+	return s, nil
+}
+
+// exportBundle seals (optionally) and exports from the node the flags
+// name. With a genesis (see genesisPath) the checkpoint is the newest any
+// validator certifies (see latestCheckpoint) and every block chains to it;
+// without, it says that the export is unverified.
+func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, *client.Survey, *genesis.Genesis, error) {
 	if (trial == "") == !all {
-		return nil, errors.New("give --trial ID or --all")
+		return nil, nil, nil, errors.New("give --trial ID or --all")
 	}
 	ctx := cmd.Context()
 	c, err := clientFor(cmd)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
+	}
+	g, err := optionalGenesis(cmd)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	st, err := c.Status(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
+	}
+	if g != nil {
+		if err := checkSameChain(c, st, g); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	opt := bundle.Options{Scope: "all"}
 	if trial != "" {
@@ -205,21 +189,31 @@ func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, e
 	opt.WithCode, _ = cmd.Flags().GetBool("with-code")
 	paths, _ := cmd.Flags().GetStringArray("payload")
 	if opt.Payloads, err = payloadFiles(paths); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	var docs *nodeDocuments
 	if as, _ := cmd.Flags().GetString("payloads-as"); as != "" {
 		key, err := signer(cmd, as)
 		if err != nil {
-			return nil, fmt.Errorf("--payloads-as: %w", err)
+			return nil, nil, nil, fmt.Errorf("--payloads-as: %w", err)
 		}
 		docs = &nodeDocuments{c: c, key: key, chainID: st.ChainID}
 		opt.Fetch = docs.fetch
 	}
 	if seal, _ := cmd.Flags().GetString("seal"); seal != "" {
 		if err := sealLog(cmd, c, seal, opt.Scope, st.Height); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
+	}
+	src := &client.Source{Node: c}
+	var survey *client.Survey
+	if g != nil {
+		if survey, err = latestCheckpoint(cmd, c, g); err != nil {
+			return nil, nil, nil, err
+		}
+		src = &client.Source{Node: survey.Source, Vals: g, Latest: survey.Checkpoint}
+	} else {
+		warnUnverified(cmd, "the export")
 	}
 	errw := cmd.ErrOrStderr()
 	last := time.Now()
@@ -235,14 +229,17 @@ func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, e
 	if j, _ := jsonOutput(cmd); j {
 		opt.Progress = nil
 	}
-	b, err := bundle.Export(ctx, clientSource{c}, st.ChainID, st.GenesisHash, opt)
+	b, err := bundle.Export(ctx, src, st.ChainID, st.GenesisHash, opt)
 	if err != nil {
-		return nil, err
+		if errors.Is(err, bundle.ErrChain) {
+			return nil, nil, nil, &exitError{code: 1, msg: fmt.Sprintf("node %s served a block that is not the certified one; nothing written:\n  %v", src.Node.Label(), err)}
+		}
+		return nil, nil, nil, err
 	}
 	if docs != nil {
 		docs.report(errw)
 	}
-	return b, nil
+	return b, survey, g, nil
 }
 
 // sealLog commits one anchor transaction (a seal naming the export) and
@@ -288,28 +285,29 @@ so the newest block's records are covered only once another block exists:
 --seal NAME commits a small anchor transaction first, so that everything
 committed before the export is included.
 
-With --genesis (or --home) the bundle is verified before it is written.`,
+With the genesis (--genesis, $TRIALCHAIN_GENESIS, --home, or the client.toml
+beside the keyring) nothing the node serves is believed: every validator in
+the genesis is asked for its latest checkpoint, the newest that verifies is
+used (and who answered, lagged, failed or disagreed is printed; two
+certified histories fail loudly), every block scanned must chain to it by
+header hashes, and the bundle is verified before it is written (exit 1 and
+nothing written otherwise). Without a genesis the export is marked
+UNVERIFIED.`,
 		Example: `  trialchain export --trial NCT-DEMO-1 --out trial.bundle.json --home net/node0 --seal sponsor --keyring net/keys
   trialchain export --trial NCT-DEMO-1 --out trial.bundle.json --payloads-as regulator --keyring net/keys --home net/node2
   trialchain export --all --out chain.bundle.json --node http://127.0.0.1:26601 --genesis net/genesis.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := exportBundle(cmd, trial, all)
+			b, survey, g, err := exportBundle(cmd, trial, all)
 			if err != nil {
 				return err
 			}
 			sum := exportSummary{File: out, Scope: b.Scope, Records: len(b.Records), Payloads: len(b.Payloads),
-				Checkpoint: b.Latest().Height(), LogSize: b.Latest().Header.LogSize}
-			gp, _ := cmd.Flags().GetString("genesis")
-			home, _ := cmd.Flags().GetString("home")
-			if gp != "" || home != "" {
-				g, path, err := genesisFor(cmd)
-				if err != nil {
-					return err
-				}
+				Checkpoint: b.Latest().Height(), LogSize: b.Latest().Header.LogSize, Survey: survey}
+			if g != nil {
 				res, err := bundle.Verify(b, g)
 				if err != nil {
-					return fmt.Errorf("the node's export does not verify against %s; nothing written: %w", path, err)
+					return &exitError{code: 1, msg: fmt.Sprintf("the node's export does not verify against the genesis file; nothing written: %v", err)}
 				}
 				sum.Verified, sum.Counts = true, res.Counts
 			}
@@ -322,7 +320,9 @@ With --genesis (or --home) the bundle is verified before it is written.`,
 				fmt.Fprintf(w, "wrote %s (%d bytes): %d records of %s, %d documents, certified at block %d (log of %d records)\n",
 					out, sum.Bytes, sum.Records, sum.Scope, sum.Payloads, sum.Checkpoint, sum.LogSize)
 				if sum.Verified {
-					fmt.Fprintln(w, "verified against the genesis file before writing")
+					fmt.Fprintf(w, "verified against the genesis file before writing: every block chains to the checkpoint, the newest of %d validators asked\n", len(survey.Nodes))
+				} else {
+					fmt.Fprintln(w, "UNVERIFIED: no genesis file given; the bundle is the node's word until 'trialchain verify' checks it")
 				}
 			})
 		},
@@ -349,7 +349,15 @@ func newCheckpointCmd() *cobra.Command {
 		Long: `checkpoint saves the node's latest (or --height) certified block header with
 its commit certificate: the record-log size and root a quorum of validators
 signed. Keep it; later 'trialchain verify consistency cp.json' proves that the
-network's log still extends it. With --genesis (or --home) it is verified first.`,
+network's log still extends it.
+
+With the genesis (--genesis, $TRIALCHAIN_GENESIS, --home, or the client.toml
+beside the keyring) it is verified first, and the latest is the newest any
+validator in the genesis certifies: every validator is asked, and which
+answered it, lagged, failed or disagreed is printed (a node serving an old
+checkpoint cannot hide newer blocks; two certified histories at one height
+are a fork: exit 1, nothing written). Without a genesis it is marked
+UNVERIFIED.`,
 		Example: `  trialchain checkpoint --out cp.json --home net/node0`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -357,36 +365,51 @@ network's log still extends it. With --genesis (or --home) it is verified first.
 			if err != nil {
 				return err
 			}
-			cp, err := c.Checkpoint(cmd.Context(), height)
+			g, err := optionalGenesis(cmd)
 			if err != nil {
 				return err
 			}
-			verified := false
-			gp, _ := cmd.Flags().GetString("genesis")
-			home, _ := cmd.Flags().GetString("home")
-			if gp != "" || home != "" {
-				g, _, err := genesisFor(cmd)
-				if err != nil {
+			var cp *proof.Checkpoint
+			var survey *client.Survey
+			switch {
+			case g == nil:
+				warnUnverified(cmd, "the checkpoint")
+				if cp, err = c.Checkpoint(cmd.Context(), height); err != nil {
 					return err
 				}
-				if err := cp.Verify(g); err != nil {
-					return fmt.Errorf("the node's checkpoint does not verify; nothing written: %w", err)
+			case height > 0:
+				if cp, err = c.VerifiedCheckpoint(cmd.Context(), g, height); err != nil {
+					if errors.Is(err, proof.ErrCheckpoint) {
+						return &exitError{code: 1, msg: "the node's checkpoint does not verify; nothing written: " + err.Error()}
+					}
+					return err
 				}
-				verified = true
+			default:
+				if survey, err = latestCheckpoint(cmd, c, g); err != nil {
+					return err
+				}
+				cp = survey.Checkpoint
 			}
+			verified := g != nil
 			if err := genesis.WriteFileAtomic(out, cp.Encode(), 0o644); err != nil {
 				return err
 			}
 			v := struct {
-				File     string     `json:"file"`
-				Height   uint64     `json:"height"`
-				LogSize  uint64     `json:"log_size"`
-				LogRoot  block.Hash `json:"log_root"`
-				Time     string     `json:"time"`
-				Verified bool       `json:"verified"`
-			}{out, cp.Height(), cp.Header.LogSize, cp.Header.LogRoot, time.UnixMilli(cp.Header.TimeUnixMilli).UTC().Format(time.RFC3339), verified}
+				File     string         `json:"file"`
+				Height   uint64         `json:"height"`
+				LogSize  uint64         `json:"log_size"`
+				LogRoot  block.Hash     `json:"log_root"`
+				Time     string         `json:"time"`
+				Verified bool           `json:"verified"`
+				Survey   *client.Survey `json:"survey,omitempty"`
+			}{out, cp.Height(), cp.Header.LogSize, cp.Header.LogRoot, time.UnixMilli(cp.Header.TimeUnixMilli).UTC().Format(time.RFC3339), verified, survey}
 			return emit(cmd, v, func(w io.Writer) {
 				fmt.Fprintf(w, "wrote %s: block %d (%s), record log of %d records, root %s\n", out, v.Height, v.Time, v.LogSize, v.LogRoot)
+				if verified {
+					fmt.Fprintln(w, "verified: certified by a quorum of the genesis validators")
+				} else {
+					fmt.Fprintln(w, "UNVERIFIED: no genesis file given")
+				}
 			})
 		},
 	}

@@ -32,7 +32,10 @@ func newTestnetCmd() *cobra.Command {
 		Long: `Write DIR/genesis.json, one node home per validator (DIR/node0 … DIR/node<N-1>,
 all addresses on 127.0.0.1) and a keyring DIR/keys holding one registered
 member key per role, named after the role (admin, sponsor, site, regulator,
-committee). Then start each validator:
+committee), and DIR/client.toml naming the genesis, the nodes' API URLs and
+the keyring: a client given --keyring DIR/keys finds it, and with it the
+genesis, so it verifies what nodes serve by default. Then start each
+validator:
 
   trialchain testnet --validators 4 --out net
   trialchain start --home net/node0   # and node1, node2, node3`,

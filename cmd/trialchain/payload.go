@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trialchain/trialchain/chain/block"
-	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 )

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -9,7 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/proof"
 	"github.com/trialchain/trialchain/chain/view"
+	"github.com/trialchain/trialchain/sdk/client"
 )
 
 func init() {
@@ -63,8 +66,14 @@ func newBlockCmd() *cobra.Command {
 	c := &cobra.Command{Use: "block", Short: "Read committed blocks"}
 	c.AddCommand(&cobra.Command{
 		Use:   "get HEIGHT|latest",
-		Short: "Show the block at HEIGHT (or the latest)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show the block at HEIGHT (or the latest), its certificate verified against the genesis",
+		Long: `Show a committed block. With the genesis (--genesis, $TRIALCHAIN_GENESIS,
+--home, or the client.toml beside the keyring) the block's commit
+certificate is checked against the genesis validators and its transactions
+against its header; a block that does not verify is refused (exit 1).
+Without a genesis the block is printed UNVERIFIED and its signers are not
+called signers.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var h uint64
 			if args[0] != "latest" {
@@ -77,9 +86,28 @@ func newBlockCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := c.Block(cmd.Context(), h)
+			g, err := optionalGenesis(cmd)
 			if err != nil {
 				return err
+			}
+			var b blockView
+			if g != nil {
+				cb, err := c.VerifiedBlock(cmd.Context(), g, h)
+				if err != nil {
+					if errors.Is(err, client.ErrBlock) {
+						return &exitError{code: 1, msg: "REFUSED: " + err.Error()}
+					}
+					return err
+				}
+				b = blockView{Block: view.FromCommitted(cb), Verified: true}
+			} else {
+				warnUnverified(cmd, "the block")
+				v, err := c.Block(cmd.Context(), h)
+				if err != nil {
+					return err
+				}
+				v.Raw = ""
+				b = blockView{Block: v}
 			}
 			return emit(cmd, b, func(w io.Writer) {
 				hd := b.Header
@@ -87,7 +115,12 @@ func newBlockCmd() *cobra.Command {
 				fmt.Fprintf(w, "  time:        %s\n  proposer:    %d\n  prev hash:   %s\n", hd.Time, hd.Proposer, hd.PrevHash)
 				fmt.Fprintf(w, "  tx root:     %s\n  state root:  %s (after block %d)\n", hd.TxRoot, hd.StateRoot, hd.Height-1)
 				fmt.Fprintf(w, "  record log:  %d records, root %s (after block %d)\n", hd.LogSize, hd.LogRoot, hd.Height-1)
-				fmt.Fprintf(w, "  validators:  %s\n  signed by:   %v\n", hd.ValidatorsHash, b.Signers)
+				fmt.Fprintf(w, "  validators:  %s\n", hd.ValidatorsHash)
+				if b.Verified {
+					fmt.Fprintf(w, "  signed by:   %v (commit certificate verified against the genesis validators; transactions match the header)\n", b.Signers)
+				} else {
+					fmt.Fprintf(w, "  signatures:  NOT CHECKED (the node names validators %v; no genesis given)\n", b.Signers)
+				}
 				fmt.Fprintf(w, "  %d transactions\n", len(b.Txs))
 				for _, t := range b.Txs {
 					fmt.Fprintf(w, "    %s\n", t)
@@ -98,12 +131,35 @@ func newBlockCmd() *cobra.Command {
 	return c
 }
 
+// blockView is what block get prints: the block and whether its
+// certificate was verified.
+type blockView struct {
+	*view.Block
+	Verified bool `json:"verified"`
+}
+
+// txView is what tx get prints: the transaction and receipt, and what was
+// verified of them.
+type txView struct {
+	*view.TxWithReceipt
+	Verified        bool   `json:"verified"`         // the transaction is in a certified block
+	ReceiptVerified bool   `json:"receipt_verified"` // its receipt is proven under a certified checkpoint
+	Note            string `json:"note,omitempty"`
+}
+
 func newTxCmd() *cobra.Command {
 	c := &cobra.Command{Use: "tx", Short: "Read committed transactions and receipts"}
 	c.AddCommand(&cobra.Command{
 		Use:   "get HASH",
-		Short: "Show a committed transaction and its receipt",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show a committed transaction and its receipt, verified against the genesis",
+		Long: `Show a committed transaction and its receipt. With the genesis (--genesis,
+$TRIALCHAIN_GENESIS, --home, or the client.toml beside the keyring) the
+signed transaction must be in a block certified by the genesis validators,
+and its receipt is proven by an inclusion proof under a certified
+checkpoint (a receipt of the newest block, which no checkpoint covers yet,
+is labelled unverified); anything that does not verify is refused (exit 1).
+Without a genesis it is printed UNVERIFIED.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := block.ParseHash(args[0])
 			if err != nil {
@@ -113,14 +169,51 @@ func newTxCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t, err := c.Tx(cmd.Context(), h)
+			g, err := optionalGenesis(cmd)
 			if err != nil {
 				return err
+			}
+			var t txView
+			if g != nil {
+				vt, err := c.VerifiedTx(cmd.Context(), g, h)
+				if err != nil {
+					if errors.Is(err, client.ErrBlock) || errors.Is(err, client.ErrTxNotInBlock) || errors.Is(err, proof.ErrInclusion) || errors.Is(err, proof.ErrCheckpoint) {
+						return &exitError{code: 1, msg: "REFUSED: " + err.Error()}
+					}
+					return err
+				}
+				t = txView{TxWithReceipt: &view.TxWithReceipt{Tx: view.FromTx(vt.Tx)}, Verified: true}
+				if vt.Receipt != nil {
+					t.Receipt, t.ReceiptVerified = view.FromReceipt(vt.Receipt), true
+				} else {
+					// The node's receipt, shown but labelled: no checkpoint covers it yet.
+					nt, err := c.Tx(cmd.Context(), h)
+					if err != nil {
+						return err
+					}
+					t.Receipt = nt.Receipt
+					t.Note = fmt.Sprintf("the receipt is in the newest block (%d), which no checkpoint covers yet: it is the node's word until the next block", vt.Block.Block.Header.Height)
+				}
+			} else {
+				warnUnverified(cmd, "the transaction and its receipt")
+				nt, err := c.Tx(cmd.Context(), h)
+				if err != nil {
+					return err
+				}
+				t = txView{TxWithReceipt: nt}
 			}
 			return emit(cmd, t, func(w io.Writer) {
 				fmt.Fprintf(w, "transaction %s\n  kind:    %s\n  sender:  %s\n  nonce:   %d\n  gas:     limit %d\n",
 					t.Tx.Hash, t.Tx.Kind, t.Tx.Sender, t.Tx.Nonce, t.Tx.GasLimit)
 				printReceipt(w, t.Receipt)
+				switch {
+				case t.ReceiptVerified:
+					fmt.Fprintln(w, "verified: the signed transaction is in a block certified by the genesis validators, and its receipt is proven in the record log under a certified checkpoint")
+				case t.Verified:
+					fmt.Fprintf(w, "verified: the signed transaction is in a certified block; receipt UNVERIFIED: %s\n", t.Note)
+				default:
+					fmt.Fprintln(w, "UNVERIFIED: no genesis file given")
+				}
 			})
 		},
 	})

@@ -956,7 +956,7 @@ func newTrialShowCmd() *cobra.Command {
 sites, the pre-specified outcomes and when they were frozen, the forms with
 their fields, types, units and ranges, the amendment history and the lock.
 --entry ID shows one case-report-form entry and its corrections; --list
-KIND lists the trial's subjects, entries, adverse events or amendments.`,
+KIND lists the trial's subjects, entries, adverse events or amendments.` + queryNote,
 		Example: `  trialchain trial show NCT05503693 --home devnet/node2
   trialchain trial show NCT05503693 --entry crf-000000001 --home devnet/node2
   trialchain trial show NCT05503693 --list aes --output json --home devnet/node2`,
@@ -1051,7 +1051,7 @@ func newTrialReportCmd() *cobra.Command {
 		Long: `Show the outcome-reporting report the contract stored when the results were
 submitted: the outcomes pre-specified before the first enrolment compared
 with the outcomes reported — missing, added, changed, a switched primary
-outcome — and the amendments made after enrolment began.`,
+outcome — and the amendments made after enrolment began.` + queryNote,
 		Example: `  trialchain trial report NCT05503693 --home devnet/node3`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

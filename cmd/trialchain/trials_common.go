@@ -286,6 +286,7 @@ func queryCall(cmd *cobra.Command, cl *client.Client, call trials.Call) (json.Ra
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintln(cmd.ErrOrStderr(), unverifiedQuery)
 	if q.Status != "ok" {
 		msg := q.Error
 		if m, ok := abortMessage(q.Error); ok {
@@ -299,6 +300,19 @@ func queryCall(cmd *cobra.Command, cl *client.Client, call trials.Call) (json.Ra
 	}
 	return b, nil
 }
+
+// unverifiedQuery is what a read through a contract query says: the node
+// computes the answer from its own state, and no proof comes with it.
+const unverifiedQuery = "UNVERIFIED: a contract query is the node's answer, computed from its state without a proof; " +
+	"for evidence checked against the validators' signatures use 'trialchain export --trial ID' and 'trialchain verify' or 'trialchain audit'"
+
+// queryNote is the help text's word on it.
+const queryNote = `
+
+Unverified: the answer is a contract query that the node computes from its
+own state; no proof comes with it, and the command says so on stderr. For
+evidence checked against the validators' signatures, export the trial
+('trialchain export --trial ID') and verify or audit the bundle.`
 
 // emitQuery prints a query's result: the JSON itself with --output json,
 // else trials.Describe's words.

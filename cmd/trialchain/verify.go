@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -10,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,8 +77,19 @@ func VerifyBundleFile(path string, g *genesis.Genesis) (*bundle.Result, error) {
 	return bundle.Verify(b, g)
 }
 
+// checkMaxAge fails when the checkpoint's block time is more than maxAge before now.
+func checkMaxAge(cp *bundle.CheckpointInfo, now time.Time, maxAge time.Duration) error {
+	t := time.UnixMilli(cp.TimeUnixMilli).UTC()
+	if age := now.Sub(t); age > maxAge {
+		return fmt.Errorf("the bundle is too old: its latest checkpoint is block %d at %s (UTC), %s ago, more than --max-age %s; export a fresh one",
+			cp.Height, t.Format("2006-01-02 15:04:05"), age.Round(time.Second), maxAge)
+	}
+	return nil
+}
+
 func newVerifyCmd() *cobra.Command {
 	var trial string
+	var maxAge time.Duration
 	cmd := &cobra.Command{
 		Use:   "verify FILE --genesis genesis.json",
 		Short: "Verify an exported bundle offline (or, with 'consistency', that the log extends a checkpoint)",
@@ -99,7 +110,9 @@ block H"; --trial X refuses a bundle of any other trial.
 
 Exit status 0 means everything verified; 1 means some check failed, and the
 failing records are named (position in the bundle, transaction hash, log
-record number, what failed).
+record number, what failed). With --max-age DURATION a bundle whose latest
+checkpoint is older than that fails too (exit 1): the evidence says nothing
+about what happened after its checkpoint.
 
   trialchain verify consistency cp.json   proves against a node that the
                                           current log extends a saved checkpoint`,
@@ -151,6 +164,14 @@ record number, what failed).
 			}); err != nil {
 				return err
 			}
+			if verr == nil && maxAge > 0 {
+				if v.Checkpoint == nil {
+					return &exitError{code: 1, msg: "verification FAILED: --max-age: the bundle has no checkpoint"}
+				}
+				if err := checkMaxAge(v.Checkpoint, time.Now(), maxAge); err != nil {
+					return &exitError{code: 1, msg: "verification FAILED: " + err.Error()}
+				}
+			}
 			if verr != nil {
 				var e *bundle.Error
 				msg := "verification FAILED: " + verr.Error()
@@ -167,6 +188,7 @@ record number, what failed).
 	}
 	cmd.Flags().String("genesis", "", "the network's genesis file (default: --home's genesis.json)")
 	cmd.Flags().StringVar(&trial, "trial", "", "require a bundle of this trial that proves it holds all of the trial's records")
+	cmd.Flags().DurationVar(&maxAge, "max-age", 0, "fail (exit 1) when the bundle's latest checkpoint is older than this, e.g. 24h (default: no limit)")
 	cmd.AddCommand(newVerifyConsistencyCmd())
 	return cmd
 }
@@ -257,7 +279,7 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 	if reader != nil {
 		opt.Fetch = (&nodeDocuments{c: c, key: reader, chainID: g.ChainID}).fetch
 	}
-	b, err := bundle.Export(ctx, clientSource{c}, g.ChainID, g.Hash(), opt)
+	b, err := bundle.Export(ctx, &client.Source{Node: c, Vals: g}, g.ChainID, g.Hash(), opt)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,20 @@
 //	st, err := c.Status(ctx)
 //	tx, err := client.Sign(key, st.ChainID, block.KindAnchor, payload, 100_000)
 //	res, err := c.Submit(ctx, tx, true) // wait for the receipt
+//
+// # Trust
+//
+// A node is not trusted. The plain readers (Block, Tx, Anchors,
+// Checkpoint, Query, ...) return what the node sent, unchecked. The
+// verifying readers check it against the genesis validator set and
+// refuse what does not chain to a quorum certificate: VerifiedBlock (the
+// block's own certificate), VerifiedTx and ProveTx (certified block and
+// inclusion proof), VerifiedAnchors, ProveState, VerifiedCheckpoint and
+// ProveExtends. SurveyCheckpoints asks every validator for its latest
+// checkpoint, so that no single node can hide newer blocks, and reports
+// lagging, invalid and forked answers; Source feeds a verified checkpoint
+// to chain/proof/bundle.Export, which checks every block against its hash
+// chain. Contract queries (Query) carry no proof: label them unverified.
 package client
 
 import (
@@ -32,6 +46,16 @@ import (
 type Client struct {
 	Base string
 	HTTP *http.Client
+	Name string // optional, for reports: e.g. the validator's name in the genesis
+}
+
+// Label names the node for people: "node1 (http://127.0.0.1:26603)", or
+// its URL.
+func (c *Client) Label() string {
+	if c.Name == "" {
+		return c.Base
+	}
+	return c.Name + " (" + c.Base + ")"
 }
 
 // New returns a client for the node API at base (e.g. "http://127.0.0.1:26601").

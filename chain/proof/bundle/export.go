@@ -85,8 +85,13 @@ var ErrNothing = errors.New("bundle: no certified record matches the selection")
 // (a header commits to the log after the previous block); they are left
 // out: commit another block first (e.g. an anchor) to include them.
 //
-// Export does not verify what src sent: call Verify with the genesis
-// before trusting or writing the bundle.
+// Every scanned block must chain to the checkpoint src names: its
+// transactions match its header's root, and its header hash is the
+// previous-block hash of the header above it, down from the checkpoint
+// (ErrChain otherwise), so a source cannot leave a transaction out of the
+// scan. Export does not check the checkpoint's certificate or the proofs:
+// call Verify with the genesis before trusting or writing the bundle (or
+// give a source that verifies its checkpoint, like sdk/client's).
 func Export(ctx context.Context, src Source, chainID string, genesisHash block.Hash, opt Options) (*Bundle, error) {
 	cp, err := src.Checkpoint(ctx, 0)
 	if err != nil {
@@ -120,13 +125,25 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		targets    [][]block.Hash
 		registers  = map[block.Hash]txRef{} // member registrations by hash
 	)
-	// Blocks 1 .. cp.Height-1 are those whose records the checkpoint's log covers.
+	// Blocks 1 .. cp.Height-1 are those whose records the checkpoint's log
+	// covers. Each must be the block the checkpoint's hash chain names
+	// (header h+1's previous-block hash, down from the certified header)
+	// with the body its header commits to: a source that leaves a
+	// transaction out, even with the header recomputed, is refused.
 	last := cp.Height() - 1
+	links := make([]link, 0, last)
 	for h := uint64(1); h <= last; h++ {
 		c, err := src.Block(ctx, h)
 		if err != nil {
 			return nil, fmt.Errorf("bundle: block %d: %w", h, err)
 		}
+		if c.Block.Header.Height != h {
+			return nil, fmt.Errorf("%w: asked for block %d, the source sent block %d", ErrChain, h, c.Block.Header.Height)
+		}
+		if err := c.Block.CheckBody(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrChain, err)
+		}
+		links = append(links, link{hash: c.Block.Hash(), prev: c.Block.Header.PrevHash})
 		for _, raw := range c.Block.Txs {
 			tx, err := block.DecodeTx(raw)
 			if err != nil {
@@ -167,6 +184,9 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 			}
 		}
 		progress("scan", h, last)
+	}
+	if err := checkChain(links, cp); err != nil {
+		return nil, err
 	}
 	if len(selected) == 0 {
 		return nil, fmt.Errorf("%w (blocks 1..%d, certified by the checkpoint at height %d)", ErrNothing, last, cp.Height())
@@ -406,6 +426,31 @@ func addSets(sets *setLoader, contracts map[block.Hash]bool, deploys map[block.H
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// ErrChain is returned by Export when a block the source sent is not the
+// one the certified checkpoint's header hash chain names.
+var ErrChain = errors.New("bundle: block does not chain to the certified checkpoint")
+
+// link is a scanned block's hash and the previous-block hash its header names.
+type link struct{ hash, prev block.Hash }
+
+// checkChain checks that links[i] is block i+1 of the chain that ends in
+// cp: walking down from the certified header, each block must hash to
+// the previous-block hash its successor's header names.
+func checkChain(links []link, cp *proof.Checkpoint) error {
+	if uint64(len(links)) != cp.Height()-1 {
+		return fmt.Errorf("%w: %d blocks scanned below the checkpoint at height %d", ErrChain, len(links), cp.Height())
+	}
+	want := cp.Header.PrevHash
+	for h := len(links); h >= 1; h-- {
+		if links[h-1].hash != want {
+			return fmt.Errorf("%w: block %d hashes to %s, but the certified chain (down from block %d) names %s: the source left out, added or changed something in it",
+				ErrChain, h, links[h-1].hash, cp.Height(), want)
+		}
+		want = links[h-1].prev
 	}
 	return nil
 }

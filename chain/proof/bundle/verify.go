@@ -43,7 +43,7 @@ type Result struct {
 	// could not include.
 	Withheld []*Withheld
 	Counts   Counts
-	Failures    Failures
+	Failures Failures
 }
 
 // Counts summarises a verification.
