@@ -46,14 +46,16 @@ func (r *Report) Write(w io.Writer, format, generated string) error {
 func (r *Report) writeCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"seq", "time_utc", "block", "who", "organisation", "signer_key", "signature_meaning", "action",
-		"subject", "entry", "reason", "original_values", "corrected_values", "status", "refusal", "transaction", "log_record", "contract_code", "verified"})
+		"subject", "entry", "reason", "original_values", "corrected_values", "status", "refusal", "transaction", "log_record", "contract_code", "verified",
+		"role", "member", "refusal_raw"})
 	verified := "yes"
 	if !r.Verification.OK {
 		verified = "see verification failures"
 	}
 	for _, e := range r.Trail {
 		_ = cw.Write([]string{strconv.Itoa(e.Seq), e.Time, strconv.FormatUint(e.Block, 10), e.Who, e.Org, e.Signer, e.Meaning, e.Action,
-			e.Subject, e.Entry, e.Reason, e.Original, e.Corrected, e.Status, e.Refusal, e.Tx, strconv.FormatUint(e.Leaf, 10), e.CodeHash, verified})
+			e.Subject, e.Entry, e.Reason, e.Original, e.Corrected, e.Status, e.Refusal, e.Tx, strconv.FormatUint(e.Leaf, 10), e.CodeHash, verified,
+			e.Role, e.Member, e.RawError})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -71,6 +73,15 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 			return s[:16] + "…"
 		}
 		return s
+	},
+	"banner": func(v Verification) string {
+		switch {
+		case !v.OK:
+			return "fail"
+		case v.Proof.Complete && v.Proof.LeftOut <= 0:
+			return "ok"
+		}
+		return "partial"
 	},
 }).Parse(pageText))
 
