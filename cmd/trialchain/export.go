@@ -176,6 +176,12 @@ type exportSummary struct {
 
 // exportBundle seals (optionally) and exports from the node the flags name.
 func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, error) {
+	return exportBundleFrom(cmd, trial, all, nil)
+}
+
+// exportBundleFrom is exportBundle reading the node through wrap (nil:
+// directly), e.g. a bundle.HeaderLog that keeps the headers it serves.
+func exportBundleFrom(cmd *cobra.Command, trial string, all bool, wrap func(bundle.Source) bundle.Source) (*bundle.Bundle, error) {
 	if (trial == "") == !all {
 		return nil, errors.New("give --trial ID or --all")
 	}
@@ -225,7 +231,11 @@ func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, e
 	if j, _ := jsonOutput(cmd); j {
 		opt.Progress = nil
 	}
-	b, err := bundle.Export(ctx, clientSource{c}, st.ChainID, st.GenesisHash, opt)
+	var src bundle.Source = clientSource{c}
+	if wrap != nil {
+		src = wrap(src)
+	}
+	b, err := bundle.Export(ctx, src, st.ChainID, st.GenesisHash, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,11 +34,21 @@ type verifyView struct {
 	Counts     bundle.Counts          `json:"counts"`
 	Checkpoint *bundle.CheckpointInfo `json:"checkpoint,omitempty"`
 	Failures   []string               `json:"failures,omitempty"`
+	InWords    []string               `json:"failures_in_words,omitempty"` // bundle.Words: one sentence per failure
 }
 
 // VerifyBundleFile reads and verifies a bundle file against a genesis file,
 // offline. It is what `trialchain verify FILE` and the demo run.
 func VerifyBundleFile(path string, g *genesis.Genesis) (*bundle.Result, error) {
+	b, err := ReadBundleFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return bundle.Verify(b, g)
+}
+
+// ReadBundleFile reads and decodes (strictly, without verifying) a bundle file.
+func ReadBundleFile(path string) (*bundle.Bundle, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -53,7 +64,19 @@ func VerifyBundleFile(path string, g *genesis.Genesis) (*bundle.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return bundle.Verify(b, g)
+	return b, nil
+}
+
+// failureWords is verify's message on failure: each failure in plain words
+// (bundle.Words), then the verifier's own text for the record.
+func failureWords(b *bundle.Bundle, verr error) string {
+	var sb strings.Builder
+	sb.WriteString("verification FAILED: what was changed, in words:")
+	for _, w := range bundle.Words(b, verr, audit.Describe) {
+		sb.WriteString("\n  - " + w)
+	}
+	sb.WriteString("\ndetails (the verifier's own words):\n  " + strings.ReplaceAll(verr.Error(), "\n", "\n  "))
+	return sb.String()
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -80,11 +103,15 @@ record number, what failed).
 			if err != nil {
 				return err
 			}
-			res, verr := VerifyBundleFile(args[0], g)
-			if res == nil {
-				return &exitError{code: 1, msg: fmt.Sprintf("verification FAILED: %v", verr)}
+			b, err := ReadBundleFile(args[0])
+			if errors.Is(err, bundle.ErrMalformed) {
+				return &exitError{code: 1, msg: failureWords(nil, err)}
+			} else if err != nil {
+				return &exitError{code: 1, msg: fmt.Sprintf("verification FAILED: %v", err)}
 			}
-			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts}
+			res, verr := bundle.Verify(b, g)
+			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts,
+				InWords: bundle.Words(b, verr, audit.Describe)}
 			if n := len(res.Checkpoints); n > 0 {
 				v.Checkpoint = &res.Checkpoints[n-1]
 			}
@@ -113,15 +140,7 @@ record number, what failed).
 				return err
 			}
 			if verr != nil {
-				var e *bundle.Error
-				msg := "verification FAILED: " + verr.Error()
-				switch {
-				case errors.As(verr, &e) && e.Record >= 0 && !e.TxHash.IsZero():
-					msg = fmt.Sprintf("verification FAILED at record %d (tx %s, log record %d):\n%v", e.Record, e.TxHash, e.Leaf, verr)
-				case errors.As(verr, &e) && e.Record >= 0:
-					msg = fmt.Sprintf("verification FAILED at record %d (log record %d):\n%v", e.Record, e.Leaf, verr)
-				}
-				return &exitError{code: 1, msg: msg}
+				return &exitError{code: 1, msg: failureWords(b, verr)}
 			}
 			return nil
 		},
@@ -214,7 +233,12 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 	if reader != nil {
 		opt.Fetch = (&nodeDocuments{c: c, key: reader, chainID: g.ChainID}).fetch
 	}
-	b, err := bundle.Export(ctx, clientSource{c}, g.ChainID, g.Hash(), opt)
+	hl := bundle.NewHeaderLog(clientSource{c})
+	b, err := bundle.Export(ctx, hl, g.ChainID, g.Hash(), opt)
+	if err != nil {
+		return nil, err
+	}
+	left, err := leftOut(ctx, c, b.Latest().Height(), opt.Select)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +273,8 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 		return nil, errors.New("demo: the tampered bundle verified")
 	}
 	s.TamperError = terr.Error()
-	rep, err := WriteAuditReport(b, g, trial, "html", s.Report, time.Now())
+	rep, err := WriteAuditReportWith(b, g, "html", s.Report, time.Now(), audit.Options{Trial: trial, LeftOut: left,
+		Times: &audit.BlockTimes{Checkpoint: b.Latest().Hash(), Times: hl.BlockTimes(b.Latest())}})
 	if err != nil {
 		return nil, err
 	}

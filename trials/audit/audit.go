@@ -59,6 +59,18 @@ func Selector(id string) bundle.Selector {
 	}
 }
 
+// CountSelected counts the canonical transactions txs that sel picks (an
+// undecodable one is not counted).
+func CountSelected(txs [][]byte, sel bundle.Selector) int {
+	n := 0
+	for _, raw := range txs {
+		if tx, err := block.DecodeTx(raw); err == nil && (sel == nil || sel(tx)) {
+			n++
+		}
+	}
+	return n
+}
+
 // Report is the audit report.
 type Report struct {
 	Trial        string        `json:"trial"`
@@ -280,6 +292,7 @@ func BuildWith(res *bundle.Result, verr error, o Options) *Report {
 		}
 	}
 	r.sameBlockTimes()
+	r.attestedOrgs()
 	for i := range r.Trail {
 		r.Trail[i].Seq = i + 1
 	}
@@ -315,6 +328,27 @@ func (r *Report) sameBlockTimes() {
 	for i := range r.Redactions {
 		if r.Redactions[i].Time == "" {
 			r.Redactions[i].Time = at[r.Redactions[i].Block]
+		}
+	}
+}
+
+// attestedOrgs gives a row whose signing key the membership does not
+// name (a member registered after the genesis, whose registration is not
+// in the bundle) the organisation the contract recorded for the same key
+// in an accepted action (its manifestation: the chain's membership as
+// the verified contract code read it).
+func (r *Report) attestedOrgs() {
+	org := map[string]string{}
+	for _, e := range r.Trail {
+		if e.Signer != "" && e.Org != "" && e.Status == "accepted" {
+			if _, ok := org[e.Signer]; !ok {
+				org[e.Signer] = e.Org
+			}
+		}
+	}
+	for i := range r.Trail {
+		if e := &r.Trail[i]; e.Org == "" && e.Signer != "" {
+			e.Org = org[e.Signer]
 		}
 	}
 }
@@ -400,13 +434,20 @@ func summary(res *bundle.Result, v *Verification) string {
 	b.WriteString(".")
 	switch {
 	case p.LeftOut > 0:
-		fmt.Fprintf(&b, " %d record(s) committed after block %d are NOT in this evidence (the log was not sealed before export).", p.LeftOut, p.Height)
+		fmt.Fprintf(&b, " %d record(s) of the %s committed in block %d or later are NOT in this evidence (the log was not sealed before export).", p.LeftOut, scopeWord(p.Scope), p.Height)
 	case p.Sealed:
 		b.WriteString(" The log was sealed before export: every record committed before the export is covered.")
 	case p.LeftOut < 0:
-		b.WriteString(" Records committed after that block, if any, are not in this evidence.")
+		fmt.Fprintf(&b, " Records committed in block %d or later, if any, are not in this evidence.", p.Height)
 	}
 	return b.String()
+}
+
+func scopeWord(scope string) string {
+	if strings.HasPrefix(scope, "trial:") {
+		return "trial"
+	}
+	return "export"
 }
 
 // member is what the network's membership says about a key.

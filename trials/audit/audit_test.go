@@ -70,7 +70,7 @@ func TestBuild(t *testing.T) {
 		t.Fatalf("trail: %+v", rep.Trail)
 	}
 	if e := rep.Trail[2]; e.Status != "refused" || !strings.HasPrefix(e.Action, "Attempted: Submitted form VITALS") || e.Who != "Dr. Sam Site" ||
-		e.Refusal != "SYSBP 999" && e.Refusal != "A value is outside its allowed range: SYSBP 999" || e.RawError != "contract: out-of-range: SYSBP 999" {
+		e.Refusal != "SYSBP 999" && e.Refusal != "A value is outside its allowed range: SYSBP 999" || e.RawError != "contract: out-of-range: SYSBP 999" || e.Org != "Site A" {
 		t.Fatalf("refused submission: %+v", e)
 	}
 	e := rep.Trail[3]
@@ -291,7 +291,7 @@ func TestSummary(t *testing.T) {
 		{"incomplete", true, func(*Proof) {}, []string{"5 records verified; completeness NOT proven (no proof of the count)", "as of block 40 (2026-03-01T10:00:00.000Z UTC)", "certified by 3 of the network's 4 validators", "no independent witness"}, []string{"VERIFIED"}},
 		{"complete, witnessed", true, func(p *Proof) { p.Complete, p.Witnesses = true, []string{"Regulator Agency", "Ethics Board"} },
 			[]string{"VERIFIED COMPLETE: all 5 records of trial T1, as of block 40", "witnessed by Regulator Agency, Ethics Board"}, []string{"NOT proven"}},
-		{"left out", true, func(p *Proof) { p.LeftOut = 2 }, []string{"2 record(s) committed after block 40 are NOT in this evidence"}, []string{"VERIFIED"}},
+		{"left out", true, func(p *Proof) { p.LeftOut = 2 }, []string{"2 record(s) of the trial committed in block 40 or later are NOT in this evidence"}, []string{"VERIFIED"}},
 		{"sealed", true, func(p *Proof) { p.Sealed, p.LeftOut = true, 0 }, []string{"sealed before export"}, nil},
 		{"failed", false, func(p *Proof) { p.Complete = true }, []string{"FAILED"}, []string{"VERIFIED"}},
 	}

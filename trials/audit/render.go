@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -73,6 +74,15 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 			return s[:16] + "…"
 		}
 		return s
+	},
+	// date and clock split a UTC time "2006-01-02T15:04:05.000Z" in two
+	// lines' worth, so a narrow column breaks it where people expect.
+	"date": func(s string) string { d, _, _ := strings.Cut(s, "T"); return d },
+	"clock": func(s string) string {
+		if _, c, ok := strings.Cut(s, "T"); ok {
+			return c
+		}
+		return ""
 	},
 	"banner": func(v Verification) string {
 		switch {
