@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -190,7 +191,9 @@ func sealKey(cmd *cobra.Command, g *genesis.Genesis) (string, error) {
 
 // leftOut counts the transactions sel picks in the blocks from height
 // (the checkpoint's block, whose records no checkpoint covers yet) to the
-// node's newest: the records an unsealed export leaves out.
+// node's newest: the records an unsealed export leaves out. Seal anchors
+// (label "export seal …", see sealLog) are the exporter's own marker and
+// are not counted.
 func leftOut(ctx context.Context, c *client.Client, height uint64, sel bundle.Selector) (int, error) {
 	st, err := c.Status(ctx)
 	if err != nil {
@@ -202,7 +205,14 @@ func leftOut(ctx context.Context, c *client.Client, height uint64, sel bundle.Se
 		if err != nil {
 			return 0, err
 		}
-		n += audit.CountSelected(blk.Block.Txs, sel)
+		n += audit.CountSelected(blk.Block.Txs, func(tx *block.Tx) bool {
+			if tx.Kind == block.KindAnchor {
+				if a, err := block.DecodeAnchor(tx.Payload); err == nil && strings.HasPrefix(a.Label, sealLabel) {
+					return false
+				}
+			}
+			return sel == nil || sel(tx)
+		})
 	}
 	return n, nil
 }

@@ -245,13 +245,16 @@ func exportBundleFrom(cmd *cobra.Command, trial string, all bool, wrap func(bund
 	return b, nil
 }
 
+// sealLabel begins the label of a seal anchor.
+const sealLabel = "export seal "
+
 // sealLog commits one anchor transaction (a seal naming the export) and
 // waits until a later block certifies it, so that every record committed
 // before the export is covered by the latest checkpoint.
 func sealLog(cmd *cobra.Command, c *client.Client, from, scope string, height uint64) error {
 	doc := sha256.Sum256([]byte(fmt.Sprintf("trialchain export seal\x00%s\x00%d", scope, height)))
 	res, err := submitTx(cmd, from, true, func(k ed25519.PrivateKey, chainID string) *block.Tx {
-		return client.Sign(k, chainID, block.KindAnchor, (&block.AnchorPayload{Hash: doc, Label: "export seal " + scope}).Encode(), 100_000)
+		return client.Sign(k, chainID, block.KindAnchor, (&block.AnchorPayload{Hash: doc, Label: sealLabel + scope}).Encode(), 100_000)
 	})
 	if err != nil {
 		return fmt.Errorf("--seal: %w", err)

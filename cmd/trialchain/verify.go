@@ -273,7 +273,7 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 		return nil, errors.New("demo: the tampered bundle verified")
 	}
 	s.TamperError = terr.Error()
-	rep, err := WriteAuditReportWith(b, g, "html", s.Report, time.Now(), audit.Options{Trial: trial, LeftOut: left,
+	rep, err := WriteAuditReportWith(b, g, "html", s.Report, time.Now(), audit.Options{Trial: trial, LeftOut: left, Sealed: left == 0,
 		Times: &audit.BlockTimes{Checkpoint: b.Latest().Hash(), Times: hl.BlockTimes(b.Latest())}})
 	if err != nil {
 		return nil, err

@@ -351,6 +351,11 @@ func (r *Report) attestedOrgs() {
 			e.Org = org[e.Signer]
 		}
 	}
+	for i := range r.Redactions {
+		if d := &r.Redactions[i]; d.Org == "" {
+			d.Org = org[d.Signer]
+		}
+	}
 }
 
 // blockTimes are the block times the evidence proves: the verified

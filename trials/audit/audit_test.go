@@ -176,7 +176,7 @@ func TestBuildRedaction(t *testing.T) {
 	if !strings.Contains(e.Action, "redacted (mistaken-phi)") || !strings.Contains(e.Action, target.String()) || e.Reason != p.Reason || e.Meaning != p.Meaning {
 		t.Fatalf("trail: %+v", e)
 	}
-	if len(rep.Redactions) != 1 || rep.Redactions[0].SHA256 != target.String() || rep.Redactions[0].Block != 16 {
+	if len(rep.Redactions) != 1 || rep.Redactions[0].SHA256 != target.String() || rep.Redactions[0].Block != 16 || rep.Redactions[0].Org != "Site A" {
 		t.Fatalf("redactions: %+v", rep.Redactions)
 	}
 	var html bytes.Buffer
