@@ -89,9 +89,13 @@ validators, every record's signature, receipt, inclusion proof and contract
 code version, every consent and every included document, all re-hashed
 from the bytes.
 
-Exit status 0 means everything verified; 1 means some check failed, and the
-failing records are named (position in the bundle, transaction hash, log
-record number, what failed).
+Exit status 0 means everything verified; 1 means some check failed. Each
+failure is then said in plain words for an inspector — what was changed and
+the record it concerns ("record 12 of 31 (an adverse event report at block
+26, tx 3f2a…): the receipt was changed — it no longer matches the record log
+certified at block 40") — followed by the verifier's technical details
+(position in the bundle, transaction hash, log record number, what failed).
+With --output json they are "failures_in_words" and "failures".
 
   trialchain verify consistency cp.json   proves against a node that the
                                           current log extends a saved checkpoint`,
