@@ -2,16 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
+	"github.com/trialchain/trialchain/sdk/client"
 	"github.com/trialchain/trialchain/trials/audit"
 )
 
@@ -21,8 +26,16 @@ func init() { register(newAuditCmd) }
 // trial in format to path; the report is written even if verification
 // fails (rep.Verification says what failed). The demo calls it too.
 func WriteAuditReport(b *bundle.Bundle, g *genesis.Genesis, trial, format, path string, now time.Time) (*audit.Report, error) {
+	return WriteAuditReportWith(b, g, format, path, now, audit.Options{Trial: trial, LeftOut: -1})
+}
+
+// WriteAuditReportWith is WriteAuditReport with what the exporter knows
+// beyond the bundle (proven block times, sealing); the genesis and the
+// bundle are set from g and b.
+func WriteAuditReportWith(b *bundle.Bundle, g *genesis.Genesis, format, path string, now time.Time, o audit.Options) (*audit.Report, error) {
 	res, verr := bundle.Verify(b, g)
-	rep := audit.Build(res, verr, trial)
+	o.Genesis, o.Bundle = g, b
+	rep := audit.BuildWith(res, verr, o)
 	var buf bytes.Buffer
 	if err := rep.Write(&buf, format, audit.GeneratedAt(now)); err != nil {
 		return nil, err
@@ -34,7 +47,8 @@ func WriteAuditReport(b *bundle.Bundle, g *genesis.Genesis, trial, format, path 
 }
 
 func newAuditCmd() *cobra.Command {
-	var trial, format, out, from string
+	var trial, format, out, from, seal string
+	var noSeal bool
 	cmd := &cobra.Command{
 		Use:   "audit --trial ID --format html|csv|json --out FILE",
 		Short: "Write a Part 11 audit report of a trial, verified from the evidence",
@@ -45,7 +59,15 @@ outcome-reporting report, the documents, and the result of verifying all
 of it against the genesis file.
 
 The evidence comes from a node (exported like 'trialchain export --trial')
-or, offline, from a bundle file (--bundle FILE). The report is written even
+or, offline, from a bundle file (--bundle FILE).
+
+From a node, audit first seals the record log: it commits one anchor
+transaction (signed with --seal NAME, by default the keyring's regulator or
+another member allowed to anchor) and waits for the next block, so that the
+newest records are covered by a certified checkpoint. --no-seal leaves the
+newest block out; the report then says how many of the trial's records were
+left out. The block time of every record is proven by the header hash chain
+from the certified checkpoint. The report is written even
 when verification fails (it then says which records failed), and the exit
 status is 1.
 
@@ -67,6 +89,7 @@ action), json (the whole report).`,
 				return err
 			}
 			var b *bundle.Bundle
+			o := audit.Options{LeftOut: -1}
 			if from != "" {
 				data, err := os.ReadFile(from)
 				if err != nil {
@@ -82,11 +105,31 @@ action), json (the whole report).`,
 				if trial == "" {
 					return errors.New("give --trial ID (from a node) or --bundle FILE (offline)")
 				}
-				if b, _, _, err = exportBundle(cmd, trial, false); err != nil {
+				if !noSeal && seal == "" {
+					if seal, err = sealKey(cmd, g); err != nil {
+						return err
+					}
+				}
+				if noSeal {
+					seal = ""
+				}
+				_ = cmd.Flags().Set("seal", seal)
+				var hl *bundle.HeaderLog
+				if b, _, _, err = exportBundleFrom(cmd, trial, false, func(s bundle.Source) bundle.Source { hl = bundle.NewHeaderLog(s); return hl }); err != nil {
+					return err
+				}
+				o.Times = &audit.BlockTimes{Checkpoint: b.Latest().Hash(), Times: hl.BlockTimes(b.Latest())}
+				o.Sealed = seal != ""
+				c, err := clientFor(cmd)
+				if err != nil {
+					return err
+				}
+				if o.LeftOut, err = leftOut(cmd.Context(), c, b.Latest().Height(), audit.Selector(trial)); err != nil {
 					return err
 				}
 			}
-			rep, err := WriteAuditReport(b, g, trial, format, out, time.Now())
+			o.Trial = trial
+			rep, err := WriteAuditReportWith(b, g, format, out, time.Now(), o)
 			if err != nil {
 				return err
 			}
@@ -114,7 +157,62 @@ action), json (the whole report).`,
 	f.Bool("with-code", false, "with a node: include the contracts' code in the evidence")
 	f.StringArray("payload", nil, "with a node: off-chain document (file or directory) to include and re-hash; repeatable")
 	f.String("payloads-as", "", "with a node: include the off-chain documents the node holds that keyring member NAME may read")
-	f.String("seal", "", "with a node: key NAME to sign a seal anchor with first, so the newest records are certified")
+	f.StringVar(&seal, "seal", "", "with a node: key NAME that signs the seal anchor (default: the keyring's regulator, else another member allowed to anchor)")
+	f.BoolVar(&noSeal, "no-seal", false, "with a node: do not seal; the records of the newest block are then left out (the report says how many)")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// sealKey picks the keyring member that signs audit's seal: the first
+// regulator of the genesis whose key is in the keyring, else an admin,
+// sponsor, site or committee member (the roles that may anchor).
+func sealKey(cmd *cobra.Command, g *genesis.Genesis) (string, error) {
+	ring, err := keyring(cmd)
+	if err != nil {
+		return "", fmt.Errorf("audit seals the record log first so that the newest records are certified: %w; or pass --no-seal", err)
+	}
+	ks, err := ring.List()
+	if err != nil {
+		return "", err
+	}
+	have := map[string]string{} // public key hex → key name
+	for _, k := range ks {
+		have[k.PublicHex()] = k.Name
+	}
+	for _, role := range []block.Role{block.RoleRegulator, block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleCommittee} {
+		for _, m := range g.Members {
+			if name, ok := have[hex.EncodeToString(m.Key)]; ok && m.Role == role {
+				return name, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("audit seals the record log first: keyring %s holds no key of a member allowed to anchor; pass --seal NAME, or --no-seal", ring.Dir)
+}
+
+// leftOut counts the transactions sel picks in the blocks from height
+// (the checkpoint's block, whose records no checkpoint covers yet) to the
+// node's newest: the records an unsealed export leaves out. Seal anchors
+// (label "export seal …", see sealLog) are the exporter's own marker and
+// are not counted.
+func leftOut(ctx context.Context, c *client.Client, height uint64, sel bundle.Selector) (int, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for h := height; h <= st.Height; h++ {
+		blk, err := (&client.Source{Node: c}).Block(ctx, h)
+		if err != nil {
+			return 0, err
+		}
+		n += audit.CountSelected(blk.Block.Txs, func(tx *block.Tx) bool {
+			if tx.Kind == block.KindAnchor {
+				if a, err := block.DecodeAnchor(tx.Payload); err == nil && strings.HasPrefix(a.Label, sealLabel) {
+					return false
+				}
+			}
+			return sel == nil || sel(tx)
+		})
+	}
+	return n, nil
 }

@@ -26,7 +26,7 @@ func demoRegulator(d *demoEnv) error {
 	// A header certifies the record log as it was before its block: one
 	// more block certifies the trial's last records.
 	seal := []byte("export of " + td.protocol.ID + " for inspection")
-	if _, _, err := d.submit(0, "regulator", block.KindAnchor, (&block.AnchorPayload{Hash: sha256.Sum256(seal), Label: "inspection " + td.protocol.ID}).Encode(), 100_000); err != nil {
+	if _, _, err := d.submit(0, "regulator", block.KindAnchor, (&block.AnchorPayload{Hash: sha256.Sum256(seal), Label: sealLabel + "trial:" + td.protocol.ID + " (inspection)"}).Encode(), 100_000); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(d.out, 0o755); err != nil {

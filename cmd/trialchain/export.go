@@ -161,6 +161,12 @@ func latestCheckpoint(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) 
 // validator certifies (see latestCheckpoint) and every block chains to it;
 // without, it says that the export is unverified.
 func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, *client.Survey, *genesis.Genesis, error) {
+	return exportBundleFrom(cmd, trial, all, nil)
+}
+
+// exportBundleFrom is exportBundle reading the node through wrap (nil:
+// directly), e.g. a bundle.HeaderLog that keeps the headers it serves.
+func exportBundleFrom(cmd *cobra.Command, trial string, all bool, wrap func(bundle.Source) bundle.Source) (*bundle.Bundle, *client.Survey, *genesis.Genesis, error) {
 	if (trial == "") == !all {
 		return nil, nil, nil, errors.New("give --trial ID or --all")
 	}
@@ -229,7 +235,11 @@ func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, *
 	if j, _ := jsonOutput(cmd); j {
 		opt.Progress = nil
 	}
-	b, err := bundle.Export(ctx, src, st.ChainID, st.GenesisHash, opt)
+	var from bundle.Source = src
+	if wrap != nil {
+		from = wrap(src)
+	}
+	b, err := bundle.Export(ctx, from, st.ChainID, st.GenesisHash, opt)
 	if err != nil {
 		if errors.Is(err, bundle.ErrChain) {
 			return nil, nil, nil, &exitError{code: 1, msg: fmt.Sprintf("node %s served a block that is not the certified one; nothing written:\n  %v", src.Node.Label(), err)}
@@ -242,13 +252,16 @@ func exportBundle(cmd *cobra.Command, trial string, all bool) (*bundle.Bundle, *
 	return b, survey, g, nil
 }
 
+// sealLabel begins the label of a seal anchor.
+const sealLabel = "export seal "
+
 // sealLog commits one anchor transaction (a seal naming the export) and
 // waits until a later block certifies it, so that every record committed
 // before the export is covered by the latest checkpoint.
 func sealLog(cmd *cobra.Command, c *client.Client, from, scope string, height uint64) error {
 	doc := sha256.Sum256([]byte(fmt.Sprintf("trialchain export seal\x00%s\x00%d", scope, height)))
 	res, err := submitTx(cmd, from, true, func(k ed25519.PrivateKey, chainID string) *block.Tx {
-		return client.Sign(k, chainID, block.KindAnchor, (&block.AnchorPayload{Hash: doc, Label: "export seal " + scope}).Encode(), 100_000)
+		return client.Sign(k, chainID, block.KindAnchor, (&block.AnchorPayload{Hash: doc, Label: sealLabel + scope}).Encode(), 100_000)
 	})
 	if err != nil {
 		return fmt.Errorf("--seal: %w", err)

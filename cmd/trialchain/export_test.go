@@ -18,6 +18,7 @@ import (
 	"github.com/trialchain/trialchain/chain/node"
 	"github.com/trialchain/trialchain/chain/proof"
 	"github.com/trialchain/trialchain/sdk/client"
+	"github.com/trialchain/trialchain/trials/audit"
 )
 
 // TestExportVerifyProcess is the regulator's flow with real processes:
@@ -110,7 +111,7 @@ func TestExportVerifyProcess(t *testing.T) {
 	bad := []byte(strings.Replace(string(good), `"tx": "01`, `"tx": "00`, 1)) // version byte of the first record's transaction
 	badFile := filepath.Join(dir, "tampered.json")
 	os.WriteFile(badFile, bad, 0o644)
-	if out, errs, code := run(t, "verify", badFile, "--genesis", gen); code != 1 || !strings.Contains(errs, "FAILED at record 0 (tx") || !strings.Contains(out, "FAILED") {
+	if out, errs, code := run(t, "verify", badFile, "--genesis", gen); code != 1 || !strings.Contains(errs, "record 1 of 2 (") || !strings.Contains(errs, "the transaction was changed") || !strings.Contains(errs, "record 0 (tx") || !strings.Contains(out, "FAILED") {
 		t.Fatalf("verify of a tampered bundle: %d\n%s\n%s", code, out, errs)
 	}
 	for _, f := range []string{"html", "csv", "json"} {
@@ -123,7 +124,7 @@ func TestExportVerifyProcess(t *testing.T) {
 			t.Fatalf("audit %s lacks the anchored document:\n%s", f, b)
 		}
 	}
-	if out, errs, code := run(t, "audit", "--bundle", badFile, "--genesis", gen, "--format", "html", "--out", filepath.Join(dir, "bad.html")); code != 1 || !strings.Contains(errs, "record 0") {
+	if out, errs, code := run(t, "audit", "--bundle", badFile, "--genesis", gen, "--format", "html", "--out", filepath.Join(dir, "bad.html")); code != 1 || !strings.Contains(errs, "record 1 of 2 (") {
 		t.Fatalf("audit of a tampered bundle: %d %s %s", code, out, errs)
 	}
 
@@ -136,6 +137,38 @@ func TestExportVerifyProcess(t *testing.T) {
 	// Two more records since the first export: the seals of the two above.
 	if err != nil || steps.Records != 4 || !strings.Contains(steps.TamperError, "record 3 (") {
 		t.Fatalf("DemoProve: %v %+v", err, steps)
+	}
+
+	// From a node, audit seals first by default (with the keyring's
+	// regulator): nothing is left out, and every row has its block time
+	// (proven by the header chain) and its signer's organisation and role.
+	onlineAudit := func(args ...string) audit.Report {
+		t.Helper()
+		f := filepath.Join(dir, "online.json")
+		out, errs, code := run(t, append([]string{"audit", "--trial", "T1", "--home", home0, "--keyring", keyring, "--format", "json", "--out", f}, args...)...)
+		var r audit.Report
+		data, _ := os.ReadFile(f)
+		if code != 0 || json.Unmarshal(data, &r) != nil {
+			t.Fatalf("audit %v: %d %s %s", args, code, out, errs)
+		}
+		for _, e := range r.Trail {
+			if e.Time == "" || e.Org == "" || e.Role == "" {
+				t.Fatalf("audit %v: row without time, organisation or role: %+v", args, e)
+			}
+		}
+		if strings.Contains(out, "VERIFIED: all") || !strings.Contains(r.Verification.Summary, "completeness NOT proven") {
+			t.Fatalf("audit %v: banner %q", args, r.Verification.Summary)
+		}
+		return r
+	}
+	if r := onlineAudit(); !r.Verification.Proof.Sealed || r.Verification.Proof.LeftOut != 0 || r.Verification.Proof.Of != 4 {
+		t.Fatalf("sealed audit: %+v", r.Verification.Proof)
+	}
+	if out, errs, code := run(t, "anchor", filepath.Join(docs, "doc0.txt"), "--label", "T1 document 0 again", "--from", "sponsor", "--keyring", keyring, "--home", home0, "--wait"); code != 0 {
+		t.Fatalf("anchor: %d %s %s", code, out, errs)
+	}
+	if r := onlineAudit("--no-seal"); r.Verification.Proof.Sealed || r.Verification.Proof.LeftOut != 1 || !strings.Contains(r.Verification.Summary, "1 record(s) of the trial committed in block") {
+		t.Fatalf("unsealed audit: %+v", r.Verification.Proof)
 	}
 
 	// The log extends the saved checkpoint; a forged one does not.

@@ -19,6 +19,7 @@ import (
 	"github.com/trialchain/trialchain/chain/proof"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
 	"github.com/trialchain/trialchain/sdk/client"
+	"github.com/trialchain/trialchain/trials/audit"
 )
 
 func init() { register(newVerifyCmd) }
@@ -36,6 +37,7 @@ type verifyView struct {
 	// certified record set (nil: completeness not proven).
 	Complete *bundle.Completeness `json:"complete,omitempty"`
 	Failures []string             `json:"failures,omitempty"`
+	InWords  []string             `json:"failures_in_words,omitempty"` // bundle.Words: one sentence per failure
 }
 
 // completeLine says what completeness was proven, for people.
@@ -59,6 +61,15 @@ func checkTrial(res *bundle.Result, trial string) error {
 // VerifyBundleFile reads and verifies a bundle file against a genesis file,
 // offline. It is what `trialchain verify FILE` and the demo run.
 func VerifyBundleFile(path string, g *genesis.Genesis) (*bundle.Result, error) {
+	b, err := ReadBundleFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return bundle.Verify(b, g)
+}
+
+// ReadBundleFile reads and decodes (strictly, without verifying) a bundle file.
+func ReadBundleFile(path string) (*bundle.Bundle, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -74,7 +85,19 @@ func VerifyBundleFile(path string, g *genesis.Genesis) (*bundle.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return bundle.Verify(b, g)
+	return b, nil
+}
+
+// failureWords is verify's message on failure: each failure in plain words
+// (bundle.Words), then the verifier's own text for the record.
+func failureWords(b *bundle.Bundle, verr error) string {
+	var sb strings.Builder
+	sb.WriteString("verification FAILED: what was changed, in words:")
+	for _, w := range bundle.Words(b, verr, audit.Describe) {
+		sb.WriteString("\n  - " + w)
+	}
+	sb.WriteString("\ndetails (the verifier's own words):\n  " + strings.ReplaceAll(verr.Error(), "\n", "\n  "))
+	return sb.String()
 }
 
 // checkMaxAge fails when the checkpoint's block time is more than maxAge before now.
@@ -108,11 +131,17 @@ version they ran is there, and that every signer was an active member
 with its role at the record's block. It prints "complete for trial X as of
 block H"; --trial X refuses a bundle of any other trial.
 
-Exit status 0 means everything verified; 1 means some check failed, and the
-failing records are named (position in the bundle, transaction hash, log
-record number, what failed). With --max-age DURATION a bundle whose latest
-checkpoint is older than that fails too (exit 1): the evidence says nothing
-about what happened after its checkpoint.
+With --max-age DURATION a bundle whose latest checkpoint is older than that
+fails too (exit 1): the evidence says nothing about what happened after its
+checkpoint.
+
+Exit status 0 means everything verified; 1 means some check failed. Each
+failure is then said in plain words for an inspector — what was changed and
+the record it concerns ("record 12 of 31 (an adverse event report at block
+26, tx 3f2a…): the receipt was changed — it no longer matches the record log
+certified at block 40") — followed by the verifier's technical details
+(position in the bundle, transaction hash, log record number, what failed).
+With --output json they are "failures_in_words" and "failures".
 
   trialchain verify consistency cp.json   proves against a node that the
                                           current log extends a saved checkpoint`,
@@ -124,16 +153,20 @@ about what happened after its checkpoint.
 			if err != nil {
 				return err
 			}
-			res, verr := VerifyBundleFile(args[0], g)
-			if res == nil {
-				return &exitError{code: 1, msg: fmt.Sprintf("verification FAILED: %v", verr)}
+			b, err := ReadBundleFile(args[0])
+			if errors.Is(err, bundle.ErrMalformed) {
+				return &exitError{code: 1, msg: failureWords(nil, err)}
+			} else if err != nil {
+				return &exitError{code: 1, msg: fmt.Sprintf("verification FAILED: %v", err)}
 			}
+			res, verr := bundle.Verify(b, g)
 			if verr == nil {
 				if err := checkTrial(res, trial); err != nil {
 					return &exitError{code: 1, msg: "verification FAILED: " + err.Error()}
 				}
 			}
-			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts, Complete: res.Complete}
+			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts, Complete: res.Complete,
+				InWords: bundle.Words(b, verr, audit.Describe)}
 			if n := len(res.Checkpoints); n > 0 {
 				v.Checkpoint = &res.Checkpoints[n-1]
 			}
@@ -173,15 +206,7 @@ about what happened after its checkpoint.
 				}
 			}
 			if verr != nil {
-				var e *bundle.Error
-				msg := "verification FAILED: " + verr.Error()
-				switch {
-				case errors.As(verr, &e) && e.Record >= 0 && !e.TxHash.IsZero():
-					msg = fmt.Sprintf("verification FAILED at record %d (tx %s, log record %d):\n%v", e.Record, e.TxHash, e.Leaf, verr)
-				case errors.As(verr, &e) && e.Record >= 0:
-					msg = fmt.Sprintf("verification FAILED at record %d (log record %d):\n%v", e.Record, e.Leaf, verr)
-				}
-				return &exitError{code: 1, msg: msg}
+				return &exitError{code: 1, msg: failureWords(b, verr)}
 			}
 			return nil
 		},
@@ -279,7 +304,12 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 	if reader != nil {
 		opt.Fetch = (&nodeDocuments{c: c, key: reader, chainID: g.ChainID}).fetch
 	}
-	b, err := bundle.Export(ctx, &client.Source{Node: c, Vals: g}, g.ChainID, g.Hash(), opt)
+	hl := bundle.NewHeaderLog(&client.Source{Node: c, Vals: g})
+	b, err := bundle.Export(ctx, hl, g.ChainID, g.Hash(), opt)
+	if err != nil {
+		return nil, err
+	}
+	left, err := leftOut(ctx, c, b.Latest().Height(), audit.Selector(trial))
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +375,8 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 		return nil, errors.New("demo: the tampered bundle verified")
 	}
 	s.TamperError = terr.Error()
-	rep, err := WriteAuditReport(b, g, trial, "html", s.Report, time.Now())
+	rep, err := WriteAuditReportWith(b, g, "html", s.Report, time.Now(), audit.Options{Trial: trial, LeftOut: left, Sealed: left == 0,
+		Times: &audit.BlockTimes{Checkpoint: b.Latest().Hash(), Times: hl.BlockTimes(b.Latest())}})
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
 	"github.com/trialchain/trialchain/trials/model"
 )
@@ -58,6 +59,18 @@ func Selector(id string) bundle.Selector {
 	}
 }
 
+// CountSelected counts the canonical transactions txs that sel picks (an
+// undecodable one is not counted).
+func CountSelected(txs [][]byte, sel bundle.Selector) int {
+	n := 0
+	for _, raw := range txs {
+		if tx, err := block.DecodeTx(raw); err == nil && (sel == nil || sel(tx)) {
+			n++
+		}
+	}
+	return n
+}
+
 // Report is the audit report.
 type Report struct {
 	Trial        string        `json:"trial"`
@@ -80,9 +93,28 @@ type Report struct {
 type Verification struct {
 	OK         bool          `json:"ok"`
 	Summary    string        `json:"summary"`
+	Proof      Proof         `json:"proven"`
 	Counts     bundle.Counts `json:"counts"`
 	Checkpoint *Checkpoint   `json:"checkpoint,omitempty"`
-	Failures   []string      `json:"failures,omitempty"`
+	Failures   []string      `json:"failures,omitempty"`        // one plain sentence per failure (bundle.Words)
+	Details    []string      `json:"failure_details,omitempty"` // the verifier's own text of each
+}
+
+// Proof is exactly what the verification proved, for the banner: whether
+// the evidence is complete, as of which certified block and time, against
+// how many of the network's validators, and witnessed by whom. Build fills
+// it from the bundle.Result (see proofOf).
+type Proof struct {
+	Complete   bool     `json:"complete"`             // the bundle proved it holds every record of its scope
+	Scope      string   `json:"scope"`                // "trial:ID", "all"
+	Height     uint64   `json:"block"`                // the newest verified checkpoint
+	Time       string   `json:"time_utc"`             // its block time
+	Validators int      `json:"validators"`           // validators whose signatures certify it
+	Of         int      `json:"of_validators"`        // validators in the genesis (0: not known)
+	Witnesses  []string `json:"witnesses"`            // independent organisations that cosigned it
+	Sealed     bool     `json:"sealed"`               // the log was sealed before export: every earlier record is covered
+	LeftOut    int      `json:"left_out"`             // records of the scope committed after the checkpoint, not in the evidence (-1: not known)
+	Reason     string   `json:"completeness_unknown"` // why completeness is not proven
 }
 
 // Checkpoint is the certified state of the record log the evidence is
@@ -107,11 +139,14 @@ type Protocol struct {
 // Event is one line of the audit trail.
 type Event struct {
 	Seq       int    `json:"seq"`
-	Time      string `json:"time_utc"` // the block time from the signature manifestation; empty if the record carries none
+	Time      string `json:"time_utc"` // the block time (UTC); empty if the evidence does not prove it
 	Block     uint64 `json:"block"`
-	Who       string `json:"who"` // printed name
-	Org       string `json:"org"` // organisation of the signer
+	Who       string `json:"who"`  // printed name
+	Org       string `json:"org"`  // organisation of the signer
+	Role      string `json:"role"` // the signer's role on the network (genesis or member registration)
+	Member    string `json:"member,omitempty"`
 	Signer    string `json:"signer_key"`
+	KeyFP     string `json:"signer_key_short"`
 	Meaning   string `json:"meaning"` // of the signature
 	Action    string `json:"action"`  // in plain words
 	Subject   string `json:"subject,omitempty"`
@@ -119,8 +154,9 @@ type Event struct {
 	Reason    string `json:"reason,omitempty"`
 	Original  string `json:"original_values,omitempty"`
 	Corrected string `json:"corrected_values,omitempty"`
-	Status    string `json:"status"` // accepted | refused
-	Refusal   string `json:"refusal,omitempty"`
+	Status    string `json:"status"`            // accepted | refused
+	Refusal   string `json:"refusal,omitempty"` // in plain words
+	RawError  string `json:"refusal_raw,omitempty"`
 	Tx        string `json:"transaction"`
 	Leaf      uint64 `json:"log_record"`
 	CodeHash  string `json:"contract_code,omitempty"`
@@ -183,7 +219,12 @@ type Redaction struct {
 	Basis   string `json:"basis"`
 	Reason  string `json:"reason"`
 	Meaning string `json:"meaning"`
+	Who     string `json:"who"`
+	Org     string `json:"org"`
+	Role    string `json:"role"`
 	Signer  string `json:"signer_key"`
+	KeyFP   string `json:"signer_key_short"`
+	Time    string `json:"time_utc"`
 	Block   uint64 `json:"block"`
 	Tx      string `json:"transaction"`
 }
@@ -199,16 +240,59 @@ type Contract struct {
 
 func utc(ms int64) string { return model.FormatMilli(ms) }
 
+// Options of BuildWith. Every field may be left zero.
+type Options struct {
+	Trial string // for the title; "" for a whole-chain export
+	// Genesis gives the members (printed name, organisation, role of each
+	// key) and the size of the validator set; member registration records
+	// in the bundle update it in log order.
+	Genesis *genesis.Genesis
+	// Bundle is the bundle that was verified: failing records are named
+	// from it (kind, block) in the verification section.
+	Bundle *bundle.Bundle
+	// Times are block times proven by the hash chain from a verified
+	// checkpoint (bundle.HeaderLog.BlockTimes); used only if that
+	// checkpoint is one of the result's.
+	Times *BlockTimes
+	// Sealed says the exporter sealed the log first (every record
+	// committed before the export is covered by the checkpoint); LeftOut
+	// counts the records of the scope committed after the checkpoint
+	// (-1: not known, e.g. a bundle read from a file).
+	Sealed  bool
+	LeftOut int
+}
+
+// BlockTimes are the times of blocks proven from the checkpoint whose
+// block hash is Checkpoint.
+type BlockTimes struct {
+	Checkpoint block.Hash
+	Times      map[uint64]int64 // height → Unix ms
+}
+
 // Build makes the report of a verification (res from bundle.Verify, verr
-// its error) for trial (for the title; "" for a whole-chain export).
+// its error) for trial (for the title; "" for a whole-chain export), with
+// nothing else known: see BuildWith.
 func Build(res *bundle.Result, verr error, trial string) *Report {
-	r := &Report{Trial: trial, ChainID: res.ChainID, GenesisHash: res.GenesisHash.String(), Scope: res.Scope,
+	return BuildWith(res, verr, Options{Trial: trial, LeftOut: -1})
+}
+
+// BuildWith makes the report of a verification (res from bundle.Verify,
+// verr its error).
+func BuildWith(res *bundle.Result, verr error, o Options) *Report {
+	r := &Report{Trial: o.Trial, ChainID: res.ChainID, GenesisHash: res.GenesisHash.String(), Scope: res.Scope,
 		Trail: []Event{}, Corrections: []Correction{}, Consents: []Consent{}, Documents: []Document{}, Redactions: []Redaction{}, Contracts: []Contract{}}
-	r.verification(res, verr)
+	r.verification(res, verr, o)
+	dir := newDirectory(o.Genesis)
+	times := blockTimes(res, o.Times)
 	entries := map[string]model.Entry{}
 	for _, v := range res.Records {
-		r.record(v, entries)
+		r.record(v, entries, dir, times)
+		if v.Tx != nil && v.Tx.Kind == block.KindRegister && v.Receipt.Status == block.StatusOK {
+			dir.apply(v.Tx.Payload)
+		}
 	}
+	r.sameBlockTimes()
+	r.attestedOrgs()
 	for i := range r.Trail {
 		r.Trail[i].Seq = i + 1
 	}
@@ -217,37 +301,202 @@ func Build(res *bundle.Result, verr error, trial string) *Report {
 	}
 	r.Notes = []string{
 		"Every line of this report comes from a record whose digital signature, position in the tamper-evident record log and certification by a quorum of the network's validators were re-checked from the raw bytes when the report was made.",
-		"Times are the UTC times of the blocks that recorded each action, as stated in the signature manifestation.",
-		"The export proves that these records exist unaltered; it does not by itself prove that no other record of the trial exists.",
+		"Times are the UTC times of the blocks that recorded each action. Where the evidence does not prove a block's time, the block number alone is given.",
+		"Who: the printed name the signer stated, with the organisation and role the network's membership gives the signing key, and the key itself (shortened; the full key is in the JSON and CSV).",
+	}
+	if !r.Verification.Proof.Complete {
+		r.Notes = append(r.Notes, "This evidence proves that these records exist unaltered; it does not prove that no other record of the trial exists.")
 	}
 	return r
 }
 
-func (r *Report) verification(res *bundle.Result, verr error) {
+// sameBlockTimes gives an event whose block time is not proven otherwise
+// the time a verified contract recorded for another action of the same
+// block (a block has one time), and the redactions their event's time.
+func (r *Report) sameBlockTimes() {
+	at := map[uint64]string{}
+	for _, e := range r.Trail {
+		if e.Time != "" {
+			at[e.Block] = e.Time
+		}
+	}
+	for i := range r.Trail {
+		if r.Trail[i].Time == "" {
+			r.Trail[i].Time = at[r.Trail[i].Block]
+		}
+	}
+	for i := range r.Redactions {
+		if r.Redactions[i].Time == "" {
+			r.Redactions[i].Time = at[r.Redactions[i].Block]
+		}
+	}
+}
+
+// attestedOrgs gives a row whose signing key the membership does not
+// name (a member registered after the genesis, whose registration is not
+// in the bundle) the organisation the contract recorded for the same key
+// in an accepted action (its manifestation: the chain's membership as
+// the verified contract code read it).
+func (r *Report) attestedOrgs() {
+	org := map[string]string{}
+	for _, e := range r.Trail {
+		if e.Signer != "" && e.Org != "" && e.Status == "accepted" {
+			if _, ok := org[e.Signer]; !ok {
+				org[e.Signer] = e.Org
+			}
+		}
+	}
+	for i := range r.Trail {
+		if e := &r.Trail[i]; e.Org == "" && e.Signer != "" {
+			e.Org = org[e.Signer]
+		}
+	}
+	for i := range r.Redactions {
+		if d := &r.Redactions[i]; d.Org == "" {
+			d.Org = org[d.Signer]
+		}
+	}
+}
+
+// blockTimes are the block times the evidence proves: the verified
+// checkpoints' and, if their checkpoint verified, the caller's.
+func blockTimes(res *bundle.Result, bt *BlockTimes) map[uint64]int64 {
+	times := map[uint64]int64{}
+	for _, cp := range res.Checkpoints {
+		times[cp.Height] = cp.TimeUnixMilli
+		if bt != nil && cp.BlockHash == bt.Checkpoint {
+			for h, t := range bt.Times {
+				times[h] = t
+			}
+		}
+	}
+	return times
+}
+
+// proofOf says what the result proves. Completeness, witnesses and
+// membership are not in bundle.Result yet: Complete stays false with the
+// reason, Witnesses empty.
+func proofOf(res *bundle.Result, o Options) Proof {
+	p := Proof{Scope: res.Scope, Sealed: o.Sealed, LeftOut: o.LeftOut, Witnesses: []string{},
+		Reason: "the evidence file carries no proof of the number of the trial's records"}
+	if o.Genesis != nil {
+		p.Of = len(o.Genesis.Validators)
+	}
+	if n := len(res.Checkpoints); n > 0 {
+		cp := res.Checkpoints[n-1]
+		p.Height, p.Time, p.Validators = cp.Height, utc(cp.TimeUnixMilli), len(cp.Signers)
+	}
+	return p
+}
+
+func (r *Report) verification(res *bundle.Result, verr error, o Options) {
 	v := &r.Verification
 	v.OK = verr == nil
 	v.Counts = res.Counts
+	v.Proof = proofOf(res, o)
 	if len(res.Checkpoints) > 0 {
 		cp := res.Checkpoints[len(res.Checkpoints)-1]
 		v.Checkpoint = &Checkpoint{Height: cp.Height, Time: utc(cp.TimeUnixMilli), Records: cp.LogSize, Root: cp.LogRoot.String(), Validators: cp.Signers}
 	}
 	for _, f := range res.Failures {
-		v.Failures = append(v.Failures, f.Error())
+		v.Details = append(v.Details, f.Error())
 	}
-	if v.OK {
-		v.Summary = fmt.Sprintf("VERIFIED: all %d records, %d consents and %d documents match the certified record log", res.Counts.Records, res.Counts.Consents, res.Counts.Payloads)
-		if v.Checkpoint != nil {
-			v.Summary += fmt.Sprintf(" (block %d, %s, %d records, signed by validators %v)", v.Checkpoint.Height, v.Checkpoint.Time, v.Checkpoint.Records, v.Checkpoint.Validators)
-		}
-		v.Summary += "."
-	} else {
-		v.Summary = fmt.Sprintf("FAILED: %d check(s) failed; %d of %d records verified. Do not rely on the records named below.", len(res.Failures), res.Counts.Verified, res.Counts.Records)
+	if verr != nil {
+		v.Failures = bundle.Words(o.Bundle, verr, Describe)
 	}
+	v.Summary = summary(res, v)
 }
 
-// manifestation finds the Part 11 manifestation in a contract result: its
-// "manifestation", a registration's "registered", a lock's "lock.manifestation".
-func manifestation(result []byte) (model.Manifestation, bool) {
+// summary is the banner: exactly what was proven.
+func summary(res *bundle.Result, v *Verification) string {
+	p := v.Proof
+	if !v.OK {
+		return fmt.Sprintf("FAILED: %d check(s) failed; %d of %d records verified. Do not rely on the records named below.", len(res.Failures), res.Counts.Verified, res.Counts.Records)
+	}
+	var b strings.Builder
+	what := p.Scope
+	if t, ok := strings.CutPrefix(p.Scope, "trial:"); ok {
+		what = "trial " + t
+	}
+	if p.Complete {
+		fmt.Fprintf(&b, "VERIFIED COMPLETE: all %d records of %s", res.Counts.Records, what)
+	} else {
+		fmt.Fprintf(&b, "%d records verified; completeness NOT proven (%s)", res.Counts.Records, p.Reason)
+	}
+	if p.Height > 0 {
+		fmt.Fprintf(&b, ", as of block %d (%s UTC)", p.Height, p.Time)
+		if p.Of > 0 {
+			fmt.Fprintf(&b, ", certified by %d of the network's %d validators", p.Validators, p.Of)
+		} else {
+			fmt.Fprintf(&b, ", certified by %d validators", p.Validators)
+		}
+	}
+	if len(p.Witnesses) > 0 {
+		fmt.Fprintf(&b, ", witnessed by %s", strings.Join(p.Witnesses, ", "))
+	} else {
+		b.WriteString("; no independent witness cosigned it")
+	}
+	b.WriteString(".")
+	switch {
+	case p.LeftOut > 0:
+		fmt.Fprintf(&b, " %d record(s) of the %s committed in block %d or later are NOT in this evidence (the log was not sealed before export).", p.LeftOut, scopeWord(p.Scope), p.Height)
+	case p.Sealed:
+		b.WriteString(" The log was sealed before export: every record committed before the export is covered.")
+	case p.LeftOut < 0:
+		fmt.Fprintf(&b, " Records committed in block %d or later, if any, are not in this evidence.", p.Height)
+	}
+	return b.String()
+}
+
+func scopeWord(scope string) string {
+	if strings.HasPrefix(scope, "trial:") {
+		return "trial"
+	}
+	return "export"
+}
+
+// member is what the network's membership says about a key.
+type member struct {
+	Name, Org, Role string
+	Revoked         bool
+}
+
+// directory is the membership as of a point of the log: the genesis
+// members, then each member registration record in log order.
+type directory map[string]member
+
+func newDirectory(g *genesis.Genesis) directory {
+	d := directory{}
+	if g != nil {
+		for _, m := range g.Members {
+			d[hex.EncodeToString(m.Key)] = member{Name: m.Name, Org: m.Org, Role: m.Role.String()}
+		}
+	}
+	return d
+}
+
+func (d directory) apply(payload []byte) {
+	p, err := block.DecodeRegister(payload)
+	if err != nil {
+		return
+	}
+	d[hex.EncodeToString(p.Key)] = member{Name: p.Name, Org: p.Org, Role: p.Role.String(), Revoked: p.Revoke}
+}
+
+// fingerprint shortens a key for people: its first 8 and last 4 hex digits.
+func fingerprint(key string) string {
+	if len(key) <= 16 {
+		return key
+	}
+	return key[:8] + "…" + key[len(key)-4:]
+}
+
+// manifestation finds a call's own Part 11 manifestation in its contract
+// result: a registration's "registered", a lock's "lock.manifestation",
+// every other method's "manifestation". A result that only repeats the
+// trial's state (activation returns the trial, whose "registered" is the
+// registration's) gives none.
+func manifestation(method string, result []byte) (model.Manifestation, bool) {
 	var m struct {
 		Manifestation *model.Manifestation `json:"manifestation"`
 		Registered    *model.Manifestation `json:"registered"`
@@ -258,25 +507,41 @@ func manifestation(result []byte) (model.Manifestation, bool) {
 	if json.Unmarshal(result, &m) != nil {
 		return model.Manifestation{}, false
 	}
-	switch {
-	case m.Manifestation != nil && m.Manifestation.PrintedName != "":
-		return *m.Manifestation, true
-	case m.Registered != nil && m.Registered.PrintedName != "":
-		return *m.Registered, true
-	case m.Lock != nil && m.Lock.Manifestation != nil:
-		return *m.Lock.Manifestation, true
+	var got *model.Manifestation
+	switch method {
+	case "register":
+		got = m.Registered
+	case "lock":
+		if m.Lock != nil {
+			got = m.Lock.Manifestation
+		}
+	default:
+		got = m.Manifestation
 	}
-	return model.Manifestation{}, false
+	if got == nil || got.PrintedName == "" {
+		return model.Manifestation{}, false
+	}
+	return *got, true
 }
 
-func (r *Report) record(v *bundle.Verified, entries map[string]model.Entry) {
+func (r *Report) record(v *bundle.Verified, entries map[string]model.Entry, dir directory, times map[uint64]int64) {
 	rc := v.Receipt
 	e := Event{Block: rc.Height, Leaf: v.Leaf, Tx: v.TxHash.String(), Status: "accepted"}
+	if t, ok := times[rc.Height]; ok {
+		e.Time = utc(t)
+	}
 	if rc.Status != block.StatusOK {
-		e.Status, e.Refusal = "refused", rc.Error
+		e.Status, e.Refusal, e.RawError = "refused", Refusal(rc.Error), rc.Error
 	}
 	if v.Tx != nil {
 		e.Signer = hex.EncodeToString(v.Tx.Sender)
+		e.KeyFP = fingerprint(e.Signer)
+		if m, ok := dir[e.Signer]; ok {
+			e.Org, e.Role, e.Member = m.Org, m.Role, m.Name
+			if m.Revoked {
+				e.Role += " (revoked)"
+			}
+		}
 	}
 	switch {
 	case v.Tx == nil || v.Tx.Kind == block.KindDeploy || v.Tx.Kind == block.KindUpgrade:
@@ -289,6 +554,15 @@ func (r *Report) record(v *bundle.Verified, entries map[string]model.Entry) {
 		}
 	case v.Tx.Kind == block.KindConsentGroup:
 		e.Action = fmt.Sprintf("Consent group %s registered (its members approve amendments and sign-offs together)", short(rc.Result))
+	case v.Tx.Kind == block.KindRegister:
+		e.Action = "Network membership changed"
+		if p, err := block.DecodeRegister(v.Tx.Payload); err == nil {
+			verb := "admitted"
+			if p.Revoke {
+				verb = "revoked"
+			}
+			e.Action = fmt.Sprintf("Member %s (%s, role %s, key %s) %s", p.Name, p.Org, p.Role, fingerprint(hex.EncodeToString(p.Key)), verb)
+		}
 	case v.Anchor != nil:
 		e.Action = fmt.Sprintf("Document %q recorded by its fingerprint (SHA-256 %s)", v.Anchor.Label, v.Anchor.Hash)
 	case v.Redact != nil:
@@ -297,7 +571,7 @@ func (r *Report) record(v *bundle.Verified, entries map[string]model.Entry) {
 			hs = append(hs, h.String())
 			if rc.Status == block.StatusOK {
 				r.Redactions = append(r.Redactions, Redaction{SHA256: h.String(), Basis: v.Redact.Basis.String(), Reason: v.Redact.Reason,
-					Meaning: v.Redact.Meaning, Signer: e.Signer, Block: rc.Height, Tx: v.TxHash.String()})
+					Meaning: v.Redact.Meaning, Who: e.Member, Org: e.Org, Role: e.Role, Signer: e.Signer, KeyFP: e.KeyFP, Time: e.Time, Block: rc.Height, Tx: v.TxHash.String()})
 			}
 		}
 		e.Action = fmt.Sprintf("Off-chain document redacted (%s): every node's copy destroyed; its fingerprint stays (SHA-256 %s)", v.Redact.Basis, strings.Join(hs, ", "))
@@ -307,6 +581,9 @@ func (r *Report) record(v *bundle.Verified, entries map[string]model.Entry) {
 		r.call(v, &e, entries)
 	default:
 		e.Action = fmt.Sprintf("%s transaction", v.Tx.Kind)
+	}
+	if e.Who == "" {
+		e.Who = e.Member // no printed name stated: the member's name on the network
 	}
 	for _, p := range v.Payloads {
 		r.Documents = append(r.Documents, Document{Name: p.Name, SHA256: p.SHA256.String(), Bytes: len(p.Data), Field: p.Field, Tx: v.TxHash.String()})
@@ -361,8 +638,14 @@ func (r *Report) call(v *bundle.Verified, e *Event, entries map[string]model.Ent
 	var a callArgs
 	_ = json.Unmarshal(c.Args, &a) // a call of another contract: words from the method alone
 	e.Who, e.Meaning, e.Subject, e.Reason = a.Signature.PrintedName, a.Signature.Meaning, a.Subject, a.Reason
-	if m, ok := manifestation(rc.Result); ok && rc.Status == block.StatusOK {
-		e.Who, e.Meaning, e.Time, e.Org = m.PrintedName, m.Meaning, m.Time, m.Org
+	if m, ok := manifestation(c.Method, rc.Result); ok && rc.Status == block.StatusOK {
+		e.Who, e.Meaning = m.PrintedName, m.Meaning
+		if m.Org != "" {
+			e.Org = m.Org
+		}
+		if e.Time == "" {
+			e.Time = m.Time // the contract's record of its block time
+		}
 	}
 	ok := rc.Status == block.StatusOK
 	switch c.Method {

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,14 +47,16 @@ func (r *Report) Write(w io.Writer, format, generated string) error {
 func (r *Report) writeCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"seq", "time_utc", "block", "who", "organisation", "signer_key", "signature_meaning", "action",
-		"subject", "entry", "reason", "original_values", "corrected_values", "status", "refusal", "transaction", "log_record", "contract_code", "verified"})
+		"subject", "entry", "reason", "original_values", "corrected_values", "status", "refusal", "transaction", "log_record", "contract_code", "verified",
+		"role", "member", "refusal_raw"})
 	verified := "yes"
 	if !r.Verification.OK {
 		verified = "see verification failures"
 	}
 	for _, e := range r.Trail {
 		_ = cw.Write([]string{strconv.Itoa(e.Seq), e.Time, strconv.FormatUint(e.Block, 10), e.Who, e.Org, e.Signer, e.Meaning, e.Action,
-			e.Subject, e.Entry, e.Reason, e.Original, e.Corrected, e.Status, e.Refusal, e.Tx, strconv.FormatUint(e.Leaf, 10), e.CodeHash, verified})
+			e.Subject, e.Entry, e.Reason, e.Original, e.Corrected, e.Status, e.Refusal, e.Tx, strconv.FormatUint(e.Leaf, 10), e.CodeHash, verified,
+			e.Role, e.Member, e.RawError})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -71,6 +74,24 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 			return s[:16] + "…"
 		}
 		return s
+	},
+	// date and clock split a UTC time "2006-01-02T15:04:05.000Z" in two
+	// lines' worth, so a narrow column breaks it where people expect.
+	"date": func(s string) string { d, _, _ := strings.Cut(s, "T"); return d },
+	"clock": func(s string) string {
+		if _, c, ok := strings.Cut(s, "T"); ok {
+			return c
+		}
+		return ""
+	},
+	"banner": func(v Verification) string {
+		switch {
+		case !v.OK:
+			return "fail"
+		case v.Proof.Complete && v.Proof.LeftOut <= 0:
+			return "ok"
+		}
+		return "partial"
 	},
 }).Parse(pageText))
 
