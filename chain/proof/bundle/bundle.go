@@ -9,6 +9,7 @@ import (
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/witness"
 )
 
 // Format names the file type in the "format" field.
@@ -53,6 +54,9 @@ type Bundle struct {
 	Consistency []*proof.ConsistencyProof
 	Records     []*Record // in ascending leaf index, each leaf once
 	Payloads    []*Payload
+	// Witnesses are witness cosignatures of the latest checkpoint;
+	// VerifyWitnesses (witness.go) checks them, Verify does not.
+	Witnesses []*witness.Cosignature
 }
 
 // Record is one committed transaction: its bytes, its receipt (the leaf
@@ -102,6 +106,7 @@ type bundleJSON struct {
 	Consistency []*proof.ConsistencyProof `json:"consistency"`
 	Records     []*recordJSON             `json:"records"`
 	Payloads    []*payloadJSON            `json:"payloads"`
+	Witnesses   []*witness.Cosignature    `json:"witnesses,omitempty"`
 }
 
 type recordJSON struct {
@@ -123,7 +128,7 @@ type payloadJSON struct {
 // bundle (Decode refuses any other form).
 func (b *Bundle) Encode() []byte {
 	j := bundleJSON{Format: Format, Version: Version, ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope,
-		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}}
+		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}, Witnesses: b.Witnesses}
 	if j.Checkpoints == nil {
 		j.Checkpoints = []*proof.Checkpoint{}
 	}
@@ -188,7 +193,10 @@ func Decode(data []byte) (*Bundle, error) {
 	case len(j.Payloads) > MaxRecords:
 		return nil, fmt.Errorf("%w: %d payloads, limit %d", ErrMalformed, len(j.Payloads), MaxRecords)
 	}
-	b := &Bundle{ChainID: j.ChainID, GenesisHash: j.GenesisHash, Scope: j.Scope, Checkpoints: j.Checkpoints, Consistency: j.Consistency}
+	if err := checkWitnesses(j.Witnesses); err != nil {
+		return nil, err
+	}
+	b := &Bundle{ChainID: j.ChainID, GenesisHash: j.GenesisHash, Scope: j.Scope, Checkpoints: j.Checkpoints, Consistency: j.Consistency, Witnesses: j.Witnesses}
 	for i, cp := range j.Checkpoints {
 		if cp == nil {
 			return nil, fmt.Errorf("%w: checkpoint %d is null", ErrMalformed, i)

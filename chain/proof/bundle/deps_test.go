@@ -19,7 +19,8 @@ func TestDependencies(t *testing.T) {
 			strings.Contains(dep, "spf13/cobra"),
 			strings.HasPrefix(dep, "github.com/trialchain/trialchain/") && !strings.HasPrefix(dep, "github.com/trialchain/trialchain/chain/block") &&
 				!strings.HasPrefix(dep, "github.com/trialchain/trialchain/chain/proof") && !strings.HasPrefix(dep, "github.com/trialchain/trialchain/chain/consent") &&
-				!strings.HasPrefix(dep, "github.com/trialchain/trialchain/chain/genesis"):
+				!strings.HasPrefix(dep, "github.com/trialchain/trialchain/chain/genesis") &&
+				!strings.HasPrefix(dep, "github.com/trialchain/trialchain/chain/witness") && dep != "github.com/trialchain/trialchain/chain/keys":
 			t.Errorf("depends on %s", dep)
 		}
 	}
