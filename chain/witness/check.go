@@ -189,3 +189,66 @@ func Check(g *genesis.Genesis, last *Cosignature, req *Request) (Statement, erro
 		return Prefix, nil
 	}
 }
+
+// APIError is the JSON body of a refusal from a witness's HTTP API: the
+// message, a stable code (RefusalCode) and, for "old_size", the
+// witness's latest cosigned size.
+type APIError struct {
+	Error string  `json:"error"`
+	Code  string  `json:"code"`
+	Size  *uint64 `json:"size,omitempty"`
+}
+
+// refusalCodes maps each refusal to its stable API code, most specific first.
+var refusalCodes = []struct {
+	err  error
+	code string
+}{
+	{ErrWrongChain, "wrong_chain"},
+	{ErrNotCertified, "not_certified"},
+	{ErrOldSize, "old_size"},
+	{ErrBlockConflict, "block_conflict"},
+	{ErrRootConflict, "root_conflict"},
+	{ErrInconsistent, "inconsistent"},
+	{ErrRollback, "rollback"},
+	{ErrBadRequest, "bad_request"},
+}
+
+// RefusalCode is the API code of a refusal ("internal" for anything else).
+func RefusalCode(err error) string {
+	for _, rc := range refusalCodes {
+		if errors.Is(err, rc.err) {
+			return rc.code
+		}
+	}
+	return "internal"
+}
+
+// Err turns an API refusal back into an error that matches the same
+// sentinels as the witness's own (errors.Is), so clients tell a fork from
+// a stale size.
+func (e *APIError) Err() error {
+	if e.Code == "old_size" && e.Size != nil {
+		return &remoteConflict{ConflictError{Size: *e.Size}, e.Error}
+	}
+	for _, rc := range refusalCodes {
+		if rc.code == e.Code {
+			if rc.err == ErrBlockConflict || rc.err == ErrRootConflict || rc.err == ErrInconsistent {
+				return fmt.Errorf("%w: %w: witness says: %s", ErrFork, rc.err, e.Error)
+			}
+			return fmt.Errorf("%w: witness says: %s", rc.err, e.Error)
+		}
+	}
+	return fmt.Errorf("witness: %s (%s)", e.Error, e.Code)
+}
+
+// remoteConflict is a ConflictError received over the API, with the
+// witness's own words.
+type remoteConflict struct {
+	ConflictError
+	msg string
+}
+
+func (e *remoteConflict) Error() string { return "witness says: " + e.msg }
+
+func (e *remoteConflict) Unwrap() error { return &e.ConflictError }
