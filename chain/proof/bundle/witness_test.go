@@ -212,10 +212,18 @@ func TestDecodeWitnesses(t *testing.T) {
 	b.Witnesses = []*witness.Cosignature{c}
 	enc := b.Encode()
 	for name, edit := range map[string]func([]byte) []byte{
-		"null cosignature":  func(e []byte) []byte { return bytes.Replace(e, []byte(`"witnesses": [`), []byte(`"witnesses": [null,`), 1) },
-		"unknown statement": func(e []byte) []byte { return bytes.Replace(e, []byte(`"statement": "latest"`), []byte(`"statement": "maybe"`), 1) },
-		"short signature":   func(e []byte) []byte { return bytes.Replace(e, []byte(`"signature": "`), []byte(`"signature": "00`), 1) },
-		"unknown field":     func(e []byte) []byte { return bytes.Replace(e, []byte(`"witness": "regulator"`), []byte(`"witness": "regulator", "x": 1`), 1) },
+		"null cosignature": func(e []byte) []byte {
+			return bytes.Replace(e, []byte(`"witnesses": [`), []byte(`"witnesses": [null,`), 1)
+		},
+		"unknown statement": func(e []byte) []byte {
+			return bytes.Replace(e, []byte(`"statement": "latest"`), []byte(`"statement": "maybe"`), 1)
+		},
+		"short signature": func(e []byte) []byte {
+			return bytes.Replace(e, []byte(`"signature": "`), []byte(`"signature": "00`), 1)
+		},
+		"unknown field": func(e []byte) []byte {
+			return bytes.Replace(e, []byte(`"witness": "regulator"`), []byte(`"witness": "regulator", "x": 1`), 1)
+		},
 	} {
 		bad := edit(bytes.Clone(enc))
 		if bytes.Equal(bad, enc) {
