@@ -100,11 +100,12 @@ func chainNext(prev block.Hash, rec []byte) block.Hash {
 // (fsync), then the state file (temp file, fsync, rename, fsync dir). A
 // Store is not safe for concurrent use; Witness serialises it.
 type Store struct {
-	dir    string
-	st     *stateJSON
-	log    *os.File
-	size   int64 // bytes of complete records in the log
-	unlock func()
+	dir      string
+	st       *stateJSON
+	log      *os.File
+	size     int64 // bytes of complete records in the log
+	unlock   func()
+	readOnly bool
 	// Recovered says what Open repaired after a crash ("" if nothing).
 	Recovered string
 }
@@ -197,9 +198,21 @@ func writeState(dir string, st *stateJSON) error {
 // cosignatures the witness already published help: a client holding a
 // newer cosignature of this witness sees it cosign an older or forked
 // checkpoint. Keep the home on storage that is not restored from backups.
-func Open(dir string, pk PublicKey) (*Store, error) {
+func Open(dir string, pk PublicKey) (*Store, error) { return open(dir, pk, false) }
+
+// Inspect runs Open's checks without taking the lock or repairing
+// anything (for `witness show` beside a running witness). The returned
+// store is read-only: Append and Bind fail. A repair Open would make is
+// reported in Recovered ("would ...").
+func Inspect(dir string, pk PublicKey) (*Store, error) { return open(dir, pk, true) }
+
+func open(dir string, pk PublicKey, readOnly bool) (*Store, error) {
+	flag := os.O_RDWR
+	if readOnly {
+		flag = os.O_RDONLY
+	}
 	sb, serr := os.ReadFile(filepath.Join(dir, StateFile))
-	lf, lerr := os.OpenFile(filepath.Join(dir, LogFile), os.O_RDWR, 0)
+	lf, lerr := os.OpenFile(filepath.Join(dir, LogFile), flag, 0)
 	switch {
 	case errors.Is(serr, os.ErrNotExist) && errors.Is(lerr, os.ErrNotExist):
 		return nil, fmt.Errorf("%w: %s holds neither %s nor %s", ErrNotInitialized, dir, StateFile, LogFile)
@@ -208,18 +221,20 @@ func Open(dir string, pk PublicKey) (*Store, error) {
 	case lerr != nil:
 		return nil, fmt.Errorf("witness: %w", lerr)
 	}
-	s := &Store{dir: dir, log: lf}
+	s := &Store{dir: dir, log: lf, readOnly: readOnly}
 	ok := false
 	defer func() {
 		if !ok {
 			s.Close()
 		}
 	}()
-	unlock, err := lockFile(lf)
-	if err != nil {
-		return nil, fmt.Errorf("witness: %s is in use by another witness process: %w", dir, err)
+	if !readOnly {
+		unlock, err := lockFile(lf)
+		if err != nil {
+			return nil, fmt.Errorf("witness: %s is in use by another witness process: %w", dir, err)
+		}
+		s.unlock = unlock
 	}
-	s.unlock = unlock
 	recs, heads, good, torn, err := scanLog(lf, pk)
 	if err != nil {
 		return nil, err
@@ -255,6 +270,19 @@ func Open(dir string, pk PublicKey) (*Store, error) {
 		return nil, fmt.Errorf("%w: the state's latest cosignature is not the log's record %d", ErrDisagree, st.Count)
 	}
 	s.st, s.size = st, good
+	if readOnly {
+		switch {
+		case n == st.Count+1:
+			s.Recovered = fmt.Sprintf("would roll the state file forward to the log's last record (block %d): a write in progress, or a crash", recs[n-1].Height)
+			next := *st
+			next.Count, next.Head, next.Latest = n, heads[n], recs[n-1]
+			s.st = &next
+		case torn:
+			s.Recovered = fmt.Sprintf("would cut a partial record off the end of %s: a write in progress, or a crash", LogFile)
+		}
+		ok = true
+		return s, nil
+	}
 	if torn {
 		if err := lf.Truncate(good); err != nil {
 			return nil, fmt.Errorf("witness: cutting the partial record off %s: %w", LogFile, err)
@@ -368,6 +396,9 @@ func (s *Store) Bind(g *genesis.Genesis) error {
 		}
 		return nil
 	}
+	if s.readOnly {
+		return errors.New("witness: store opened read-only (Inspect)")
+	}
 	next := *s.st
 	next.ChainID, next.GenesisHash = g.ChainID, gh
 	if err := writeState(s.dir, &next); err != nil {
@@ -381,8 +412,8 @@ func (s *Store) Bind(g *genesis.Genesis) error {
 // and fsynced, then the state file replaced atomically. Only after it
 // returns may c be handed out.
 func (s *Store) Append(c *Cosignature) error {
-	if s.log == nil {
-		return errors.New("witness: store is closed")
+	if s.log == nil || s.readOnly {
+		return errors.New("witness: store is closed or read-only")
 	}
 	body := c.Encode()
 	head := chainNext(s.st.Head, body)

@@ -33,6 +33,7 @@ type verifyView struct {
 	Counts     bundle.Counts          `json:"counts"`
 	Checkpoint *bundle.CheckpointInfo `json:"checkpoint,omitempty"`
 	Failures   []string               `json:"failures,omitempty"`
+	Witnesses  *bundleWitnesses       `json:"witnesses,omitempty"`
 }
 
 // VerifyBundleFile reads and verifies a bundle file against a genesis file,
@@ -84,7 +85,14 @@ record number, what failed).
 			if res == nil {
 				return &exitError{code: 1, msg: fmt.Sprintf("verification FAILED: %v", verr)}
 			}
-			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts}
+			wv, werr := verifyWitnessFlags(cmd, args[0]) // --witness KEYFILE (witness.go)
+			if werr != nil && wv == nil {
+				return werr
+			}
+			if verr == nil {
+				verr = werr
+			}
+			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts, Witnesses: wv}
 			if n := len(res.Checkpoints); n > 0 {
 				v.Checkpoint = &res.Checkpoints[n-1]
 			}
@@ -109,6 +117,7 @@ record number, what failed).
 						cp.Height, time.UnixMilli(cp.TimeUnixMilli).UTC().Format(time.RFC3339), cp.LogSize, cp.LogRoot, cp.Signers)
 				}
 				fmt.Fprintf(w, "  genesis     %s\n", v.Genesis)
+				printWitnesses(w, v.Witnesses)
 			}); err != nil {
 				return err
 			}
@@ -127,6 +136,8 @@ record number, what failed).
 		},
 	}
 	cmd.Flags().String("genesis", "", "the network's genesis file (default: --home's genesis.json)")
+	cmd.Flags().StringArray("witness", nil, "a witness's public-key file (witness.pub) whose cosignature of the bundle's checkpoint is required (repeatable)")
+	cmd.Flags().Int("witness-threshold", 0, "how many of the --witness keys must have cosigned (default: all of them)")
 	cmd.AddCommand(newVerifyConsistencyCmd())
 	return cmd
 }

@@ -179,7 +179,7 @@ func FollowOnce(ctx context.Context, w *witness.Witness, timeout time.Duration, 
 		c.HTTP.Timeout = timeout
 		err := followNode(ctx, w, c, logf, v.Name)
 		switch {
-		case err == nil:
+		case err == nil, errors.Is(err, client.ErrNotFound): // not found: no block committed yet
 		case errors.Is(err, witness.ErrFork):
 			logf("FORK: validator %s (%s) serves a certified history this witness refuses: %v", v.Name, v.API, err)
 		default:
