@@ -239,3 +239,29 @@ func TestDecodeWitnesses(t *testing.T) {
 		t.Fatal("an unwitnessed bundle mentions witnesses")
 	}
 }
+
+// FuzzDecodeWitnessed: Decode of a bundle carrying witness cosignatures
+// never panics, accepts only the canonical form, and VerifyWitnesses never
+// panics on what it accepts.
+func FuzzDecodeWitnessed(f *testing.F) {
+	fx := newTrialFixture(f, 1, 0)
+	b := fx.export(f, false)
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
+	c, err := witness.Sign(priv, "regulator", time.Unix(1_760_000_600, 0), witness.Latest, b.Latest())
+	if err != nil {
+		f.Fatal(err)
+	}
+	b.Witnesses = []*witness.Cosignature{c}
+	pk := witness.PublicKey{Name: "regulator", Key: priv.Public().(ed25519.PublicKey)}
+	f.Add(b.Encode())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := Decode(data)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(got.Encode(), data) {
+			t.Fatal("decoded a non-canonical bundle")
+		}
+		_, _ = VerifyWitnesses(got, []witness.PublicKey{pk}, 1)
+	})
+}
