@@ -324,6 +324,9 @@ UNVERIFIED.`,
 				}
 				sum.Verified, sum.Counts = true, res.Counts
 			}
+			if err := witnessBundle(cmd, b); err != nil { // --witness URL (witness.go)
+				return err
+			}
 			enc := b.Encode()
 			if err := genesis.WriteFileAtomic(out, enc, 0o644); err != nil {
 				return err
@@ -349,6 +352,7 @@ UNVERIFIED.`,
 	f.StringArray("payload", nil, "off-chain document to include (a record must commit to its SHA-256), or a directory of candidates; repeatable")
 	f.String("payloads-as", "", "include the off-chain documents the node holds that keyring member NAME may read (signed reads)")
 	f.String("seal", "", "key NAME to sign a seal anchor with first, so the newest records are certified")
+	f.StringArray("witness", nil, "witness API URL to cosign the exported checkpoint (repeatable); a refusal (e.g. FORK) writes nothing")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }

@@ -35,9 +35,10 @@ type verifyView struct {
 	Checkpoint *bundle.CheckpointInfo `json:"checkpoint,omitempty"`
 	// Complete says the bundle holds every record of its trial's
 	// certified record set (nil: completeness not proven).
-	Complete *bundle.Completeness `json:"complete,omitempty"`
-	Failures []string             `json:"failures,omitempty"`
-	InWords  []string             `json:"failures_in_words,omitempty"` // bundle.Words: one sentence per failure
+	Complete  *bundle.Completeness `json:"complete,omitempty"`
+	Failures  []string             `json:"failures,omitempty"`
+	InWords   []string             `json:"failures_in_words,omitempty"` // bundle.Words: one sentence per failure
+	Witnesses *bundleWitnesses     `json:"witnesses,omitempty"`
 }
 
 // completeLine says what completeness was proven, for people.
@@ -160,13 +161,20 @@ With --output json they are "failures_in_words" and "failures".
 				return &exitError{code: 1, msg: fmt.Sprintf("verification FAILED: %v", err)}
 			}
 			res, verr := bundle.Verify(b, g)
+			wv, werr := verifyWitnessFlags(cmd, args[0]) // --witness KEYFILE (witness.go)
+			if werr != nil && wv == nil {
+				return werr
+			}
+			if verr == nil {
+				verr = werr
+			}
 			if verr == nil {
 				if err := checkTrial(res, trial); err != nil {
 					return &exitError{code: 1, msg: "verification FAILED: " + err.Error()}
 				}
 			}
 			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts, Complete: res.Complete,
-				InWords: bundle.Words(b, verr, audit.Describe)}
+				InWords: bundle.Words(b, verr, audit.Describe), Witnesses: wv}
 			if n := len(res.Checkpoints); n > 0 {
 				v.Checkpoint = &res.Checkpoints[n-1]
 			}
@@ -194,6 +202,7 @@ With --output json they are "failures_in_words" and "failures".
 						cp.Height, time.UnixMilli(cp.TimeUnixMilli).UTC().Format(time.RFC3339), cp.LogSize, cp.LogRoot, cp.Signers)
 				}
 				fmt.Fprintf(w, "  genesis     %s\n", v.Genesis)
+				printWitnesses(w, v.Witnesses)
 			}); err != nil {
 				return err
 			}
@@ -214,6 +223,8 @@ With --output json they are "failures_in_words" and "failures".
 	cmd.Flags().String("genesis", "", "the network's genesis file (default: --home's genesis.json)")
 	cmd.Flags().StringVar(&trial, "trial", "", "require a bundle of this trial that proves it holds all of the trial's records")
 	cmd.Flags().DurationVar(&maxAge, "max-age", 0, "fail (exit 1) when the bundle's latest checkpoint is older than this, e.g. 24h (default: no limit)")
+	cmd.Flags().StringArray("witness", nil, "a witness's public-key file (witness.pub) whose cosignature of the bundle's checkpoint is required (repeatable)")
+	cmd.Flags().Int("witness-threshold", 0, "how many of the --witness keys must have cosigned (default: all of them)")
 	cmd.AddCommand(newVerifyConsistencyCmd())
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/witness"
 )
 
 // Format names the file type in the "format" field.
@@ -64,6 +65,9 @@ type Bundle struct {
 	// neither carries, nor shows redacted, nor declares here; the report
 	// lists what was withheld.
 	Withheld []*Withheld
+	// Witnesses are witness cosignatures of the latest checkpoint;
+	// VerifyWitnesses (witness.go) checks them, Verify does not.
+	Witnesses []*witness.Cosignature
 }
 
 // Withheld is a document the exporter did not include, and why.
@@ -121,6 +125,7 @@ type bundleJSON struct {
 	Payloads    []*payloadJSON            `json:"payloads"`
 	Scopes      []*scopeJSON              `json:"scopes"`
 	Withheld    []*withheldJSON           `json:"withheld"`
+	Witnesses   []*witness.Cosignature    `json:"witnesses,omitempty"`
 }
 
 type withheldJSON struct {
@@ -147,7 +152,7 @@ type payloadJSON struct {
 // bundle (Decode refuses any other form).
 func (b *Bundle) Encode() []byte {
 	j := bundleJSON{Format: Format, Version: Version, ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope,
-		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}, Scopes: encodeScopes(b.Scopes), Withheld: []*withheldJSON{}}
+		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}, Scopes: encodeScopes(b.Scopes), Withheld: []*withheldJSON{}, Witnesses: b.Witnesses}
 	for _, w := range b.Withheld {
 		j.Withheld = append(j.Withheld, &withheldJSON{SHA256: w.SHA256, Reason: w.Reason})
 	}
@@ -215,7 +220,10 @@ func Decode(data []byte) (*Bundle, error) {
 	case len(j.Payloads) > MaxRecords:
 		return nil, fmt.Errorf("%w: %d payloads, limit %d", ErrMalformed, len(j.Payloads), MaxRecords)
 	}
-	b := &Bundle{ChainID: j.ChainID, GenesisHash: j.GenesisHash, Scope: j.Scope, Checkpoints: j.Checkpoints, Consistency: j.Consistency}
+	if err := checkWitnesses(j.Witnesses); err != nil {
+		return nil, err
+	}
+	b := &Bundle{ChainID: j.ChainID, GenesisHash: j.GenesisHash, Scope: j.Scope, Checkpoints: j.Checkpoints, Consistency: j.Consistency, Witnesses: j.Witnesses}
 	scopes, err := decodeScopes(j.Scopes)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,217 @@
+// Package witnessd serves a witness (package witness) over HTTP and,
+// optionally, follows the chain by itself by polling the genesis
+// validators' client APIs.
+//
+// # HTTP API
+//
+//	POST /witness/v1/add-checkpoint  witness.Request JSON → 200 witness.Cosignature JSON
+//	GET  /witness/v1/latest          → 200 the latest cosignature, 404 (code "none") before the first
+//	GET  /witness/v1/key             → the witness.pub file
+//
+// Refusals are a witness.APIError JSON body with the C2SP tlog-witness
+// status codes: 400 bad_request, 403 not_certified, 404 wrong_chain, 409
+// old_size (with the witness's size), block_conflict, root_conflict or
+// rollback, 422 inconsistent, 413 too large.
+//
+// # Usage
+//
+//	h := witnessd.Handler(w, logf)
+//	go witnessd.Follow(ctx, w, 5*time.Second, logf)   // optional
+//	err := witnessd.Serve(ctx, ln, h)                   // returns after ctx is done and requests drained
+package witnessd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/trialchain/trialchain/chain/witness"
+	"github.com/trialchain/trialchain/sdk/client"
+)
+
+// Paths of the API.
+const (
+	PathAdd    = "/witness/v1/add-checkpoint"
+	PathLatest = "/witness/v1/latest"
+	PathKey    = "/witness/v1/key"
+)
+
+// Handler serves the witness API. logf (may be nil) is told of every
+// cosignature and refusal.
+func Handler(w *witness.Witness, logf func(format string, args ...any)) http.Handler {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+PathAdd, func(rw http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, witness.MaxRequestBytes+1))
+		if err != nil {
+			writeErr(rw, http.StatusBadRequest, &witness.APIError{Error: fmt.Sprintf("reading the request: %v", err), Code: "bad_request"})
+			return
+		}
+		if len(body) > witness.MaxRequestBytes {
+			writeErr(rw, http.StatusRequestEntityTooLarge, &witness.APIError{Error: fmt.Sprintf("request over %d bytes", witness.MaxRequestBytes), Code: "too_large"})
+			return
+		}
+		req, err := witness.DecodeRequest(body)
+		if err == nil {
+			var c *witness.Cosignature
+			if c, err = w.Add(req); err == nil {
+				logf("cosigned block %d (%s), log of %d records, as %s, for %s", c.Height, c.BlockHash, c.LogSize, c.Statement, r.RemoteAddr)
+				writeJSON(rw, http.StatusOK, c)
+				return
+			}
+		}
+		status, body2 := refusal(err)
+		if errors.Is(err, witness.ErrFork) {
+			logf("FORK refused from %s: %v", r.RemoteAddr, err)
+		} else {
+			logf("refused from %s: %v", r.RemoteAddr, err)
+		}
+		writeErr(rw, status, body2)
+	})
+	mux.HandleFunc("GET "+PathLatest, func(rw http.ResponseWriter, r *http.Request) {
+		c := w.Latest()
+		if c == nil {
+			writeErr(rw, http.StatusNotFound, &witness.APIError{Error: "this witness has cosigned no checkpoint yet", Code: "none"})
+			return
+		}
+		writeJSON(rw, http.StatusOK, c)
+	})
+	mux.HandleFunc("GET "+PathKey, func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = rw.Write(w.PublicKey().Encode())
+	})
+	return mux
+}
+
+// refusal maps a witness error to its HTTP status and body.
+func refusal(err error) (int, *witness.APIError) {
+	code := witness.RefusalCode(err)
+	body := &witness.APIError{Error: err.Error(), Code: code}
+	switch code {
+	case "bad_request":
+		return http.StatusBadRequest, body
+	case "not_certified":
+		return http.StatusForbidden, body
+	case "wrong_chain":
+		return http.StatusNotFound, body
+	case "old_size":
+		var ce *witness.ConflictError
+		if errors.As(err, &ce) {
+			body.Size = &ce.Size
+		}
+		return http.StatusConflict, body
+	case "block_conflict", "root_conflict", "rollback":
+		return http.StatusConflict, body
+	case "inconsistent":
+		return http.StatusUnprocessableEntity, body
+	}
+	return http.StatusInternalServerError, body
+}
+
+func writeJSON(rw http.ResponseWriter, status int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(status)
+	enc := json.NewEncoder(rw)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeErr(rw http.ResponseWriter, status int, e *witness.APIError) { writeJSON(rw, status, e) }
+
+// Serve serves h on ln until ctx is done, then shuts down gracefully
+// (requests in flight finish, for at most 10 s).
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("witnessd: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("witnessd: shutdown: %w", err)
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("witnessd: %w", err)
+	}
+	return nil
+}
+
+// Follow polls the client API of every validator in the witness's genesis
+// every interval until ctx is done, and submits each newer certified
+// checkpoint with a consistency proof from the same node. Each outcome
+// goes to logf; a fork is logged with "FORK". One node's answer is never
+// trusted: Witness.Add checks the certificate and the proof.
+func Follow(ctx context.Context, w *witness.Witness, interval time.Duration, logf func(format string, args ...any)) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		FollowOnce(ctx, w, interval, logf)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// FollowOnce is one round of Follow: every validator with an API address
+// is asked once, each call bounded by timeout.
+func FollowOnce(ctx context.Context, w *witness.Witness, timeout time.Duration, logf func(format string, args ...any)) {
+	for _, v := range w.Genesis().Validators {
+		if v.API == "" || ctx.Err() != nil {
+			continue
+		}
+		c := client.New("http://" + v.API)
+		c.HTTP.Timeout = timeout
+		err := followNode(ctx, w, c, logf, v.Name)
+		switch {
+		case err == nil, errors.Is(err, client.ErrNotFound): // not found: no block committed yet
+		case errors.Is(err, witness.ErrFork):
+			logf("FORK: validator %s (%s) serves a certified history this witness refuses: %v", v.Name, v.API, err)
+		default:
+			logf("validator %s (%s): %v", v.Name, v.API, err)
+		}
+	}
+}
+
+func followNode(ctx context.Context, w *witness.Witness, c *client.Client, logf func(string, ...any), name string) error {
+	cp, err := c.Checkpoint(ctx, 0)
+	if err != nil {
+		return err
+	}
+	last := w.Latest()
+	req := &witness.Request{Checkpoint: cp}
+	if last != nil {
+		if cp.Height() < last.Height || cp.Hash() == last.BlockHash {
+			return nil // behind, or nothing new (another block at the same height is submitted: a fork)
+		}
+		req.OldSize = last.LogSize
+		if cp.Header.LogSize >= last.LogSize {
+			p, err := c.ConsistencyProof(ctx, last.LogSize, cp.Header.LogSize)
+			if err != nil {
+				return err
+			}
+			req.Proof = p.Hashes
+		}
+	}
+	cs, err := w.Add(req)
+	if err != nil {
+		return err
+	}
+	logf("cosigned block %d (%s), log of %d records, from validator %s", cs.Height, cs.BlockHash, cs.LogSize, name)
+	return nil
+}
