@@ -56,7 +56,7 @@ func TestSeal(t *testing.T) {
 	mustSealed("put", `{"key":"entry/T1/crf-1","value":"SYSBP=120"}`, `key "entry/T1/crf-1" is sealed`)
 	mustSealed("del", `{"key":"entry/T1/crf-1"}`, "is sealed")
 	mustOK("put", `{"key":"entry/T1/crf-2","value":"x"}`) // a neighbour is not sealed
-	mustOK("seal", `{"key":"entry/T1/crf-1"}`)          // idempotent
+	mustOK("seal", `{"key":"entry/T1/crf-1"}`)            // idempotent
 	// Sealing an absent key keeps it absent.
 	mustOK("seal", `{"key":"decided/r1"}`)
 	mustSealed("put", `{"key":"decided/r1","value":"x"}`, "is sealed")

@@ -417,7 +417,7 @@ type consentCheck struct {
 	events   []block.Event // one "consent.used" per accepted consent
 	verified []block.Hash  // the groups whose consent this call verified, in order
 	lastErr  error         // the reason of the last refusal
-	nodeErr error         // a read failure: the call's outcome is void
+	nodeErr  error         // a read failure: the call's outcome is void
 }
 
 // verify implements vm.ConsentVerifier: group is the 64-hex group id.
