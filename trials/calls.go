@@ -50,6 +50,21 @@ func RegisterCall(p model.Protocol, sig model.Signature) (Call, error) {
 	return mkCall(TrialProtocol, "register", model.RegisterArgs{Protocol: p, Signature: sig}), nil
 }
 
+// RegisterPinnedCall registers a protocol and pins the addresses (64 hex)
+// of the other contracts the trial uses, by name (e.g. GenomeAccess):
+// clients then resolve them through the trial.
+func RegisterPinnedCall(p model.Protocol, sig model.Signature, contracts map[string]string) (Call, error) {
+	c, err := RegisterCall(p, sig)
+	if err != nil {
+		return c, err
+	}
+	if err := model.ValidateContracts(contracts); err != nil {
+		return Call{}, err
+	}
+	p.Version, p.Sponsor = 1, ""
+	return mkCall(TrialProtocol, "register", model.RegisterArgs{Protocol: p, Signature: sig, Contracts: contracts}), nil
+}
+
 // ActivateCall opens enrolment (trial register --activate, or its own verb).
 func ActivateCall(trial string, sig model.Signature) Call {
 	return mkCall(TrialProtocol, "activate", model.TrialArgs{Trial: trial, Signature: sig})
@@ -353,6 +368,11 @@ func RevokeCall(grant, reason string) Call {
 // LogCall reads a dataset's log (genome log).
 func LogCall(dataset string) Call {
 	return mkCall(GenomeAccess, "log", model.DatasetArgs{Dataset: dataset})
+}
+
+// ShowDatasetCall shows a dataset (genome show): never its location.
+func ShowDatasetCall(dataset string) Call {
+	return mkCall(GenomeAccess, "show", model.DatasetArgs{Dataset: dataset})
 }
 
 // GrantCall shows a grant.

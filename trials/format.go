@@ -308,6 +308,17 @@ func FormatTrial(v *model.TrialView) string {
 	fmt.Fprintf(&b, "Trial %s version %d: %s\n", p.ID, p.Version, p.Title)
 	fmt.Fprintf(&b, "Status %s; sponsor %s; sites %s; consent group %s…\n", v.Status, p.Sponsor, strings.Join(p.Sites, ", "), short(p.ConsentGroup))
 	fmt.Fprintf(&b, "%d subjects, %d entries, %d adverse events (%d serious reported late)\n", v.Subjects, v.Entries, v.AEs, v.LateAEs)
+	if len(v.Contracts) > 0 {
+		names := make([]string, 0, len(v.Contracts))
+		for n := range v.Contracts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		b.WriteString("Contracts pinned at registration (use these, not a label):\n")
+		for _, n := range names {
+			fmt.Fprintf(&b, "  %-17s %s\n", n, v.Contracts[n])
+		}
+	}
 	if v.BaselineAt != "" {
 		fmt.Fprintf(&b, "Outcomes committed at the first enrolment (%s, version %d): %d\n", v.BaselineAt, v.BaselineVer, len(v.Baseline))
 	}

@@ -131,6 +131,8 @@ type chain struct {
 	e      *vm.Engine
 	mods   map[string]*vm.Module
 	kv     map[string]*vm.Overlay
+	seals  map[string]*vm.Overlay // per contract, as the chain keeps them (outside the contract's state)
+	govern map[string]string      // the consent group each contract's upgrades were handed to
 	height uint64
 	now    time.Time
 	groups map[string]*testgroups.Group
@@ -165,9 +167,11 @@ func loadGroups(t testing.TB) map[string]*testgroups.Group {
 func newChain(t testing.TB) *chain {
 	e, mods := sharedEngine(t)
 	gs := loadGroups(t)
-	c := &chain{t: t, e: e, mods: mods, kv: map[string]*vm.Overlay{}, now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), groups: gs}
+	c := &chain{t: t, e: e, mods: mods, kv: map[string]*vm.Overlay{}, seals: map[string]*vm.Overlay{}, govern: map[string]string{},
+		now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), groups: gs}
 	for _, n := range contracts {
 		c.kv[n] = vm.NewMemKV()
+		c.seals[n] = vm.NewMemKV()
 	}
 	return c
 }
@@ -193,13 +197,31 @@ func (c *chain) run(a actor, call trials.Call) vm.Result {
 	defer s.Close(ctx)
 	gs := c.groups
 	verify := testgroups.Verifier(chainID, addr(call.Contract), call.Method, gs[testgroups.AmendmentBoard], gs[testgroups.SurgicalTeam], gs[testgroups.DataAccessCommittee])
+	seals := vm.NewOverlay(c.seals[call.Contract]) // a failed call's seals are dropped, as on chain
+	governed := ""
 	res, err := s.Call(ctx, c.mods[call.Contract], &vm.Call{
 		Contract: addr(call.Contract), Caller: a.key, CallerOrg: a.org, CallerRole: a.role,
 		TxHash: sha256.Sum256([]byte(fmt.Sprint(c.height))), Method: call.Method, Args: call.Args,
 		GasLimit: 2_000_000_000, KV: c.kv[call.Contract], ConsentVerify: verify,
+		Seals: vm.NewSealStore(seals, c.height),
+		Govern: func(g string) error { // the chain's rules are tested in chain/contracts; here: one group per contract
+			if cur := c.govern[call.Contract]; cur != "" && cur != g {
+				return fmt.Errorf("governed by %s already", cur)
+			}
+			governed = g
+			return nil
+		},
 	})
 	if err != nil {
 		c.t.Fatalf("%s.%s: node error: %v", call.Contract, call.Method, err)
+	}
+	if res.Err == nil {
+		if err := seals.Commit(); err != nil {
+			c.t.Fatal(err)
+		}
+		if governed != "" {
+			c.govern[call.Contract] = governed
+		}
 	}
 	c.log = append(c.log, logged{who: a, call: call, height: c.height, now: c.now, res: res})
 	return res

@@ -89,7 +89,9 @@
 //	emit_event(tptr, tlen, dptr, dlen)
 //	sha256(ptr, len, out)
 //	ed25519_verify(pk, msg, msglen, sig) -> i32      1 valid, 0 not
-//	consent_verify(gptr, glen, mptr, mlen, sptr, slen) -> i32   via Call.ConsentVerify
+//	consent_verify(gptr, glen, nptr, nlen, mptr, mlen, sptr, slen) -> i32   via Call.ConsentVerify; n = the required meaning
+//	state_seal(kptr, klen, prefix)           make a key (or every key under a prefix ending in '/') write-once, via Call.Seals
+//	govern(gptr, glen)                       hand the contract's upgrades to a consent group, via Call.Govern
 //	abort(ptr, len)                          fail the call with a message
 //
 // A state key is scoped by the KV the chain passes (Prefixed with the
@@ -106,5 +108,6 @@
 // signature), ErrNoMethods, or ErrInitFailed (start function or _initialize
 // trapped or did not finish within Config.InitGasLimit). Call failures are
 // a *CallError with a Code: OutOfGas, CallDepth, Trap, Abort, BadPointer,
-// Limit, BadInput, NoMethod, Unsupported.
+// Limit, BadInput, NoMethod, Unsupported, Sealed (a write or delete of a
+// sealed key), Denied (govern refused).
 package vm

@@ -57,6 +57,11 @@ type GasTable struct {
 	SHA256Per64Bytes uint64
 	// Ed25519Verify and ConsentVerify price a signature verification.
 	Ed25519Verify, ConsentVerify uint64
+	// SealCheck is charged per seal lookup of a state write or delete
+	// (one for the key, one per prefix of it ending with abi.SealSep) when
+	// the chain keeps seals; Seal prices recording one seal, on top of
+	// HostCall and StateWritePerByte per byte of the sealed key.
+	SealCheck, Seal uint64
 	// Instantiate is the fixed price of creating a contract instance (charged
 	// to the call that caused it, see Session), on top of the metered gas of
 	// the module's start function and _initialize.
@@ -91,6 +96,8 @@ func DefaultGasTable() GasTable {
 		SHA256Per64Bytes:  100,
 		Ed25519Verify:     60000,
 		ConsentVerify:     200000,
+		SealCheck:         200,
+		Seal:              2000,
 		Instantiate:       500000,
 	}
 }

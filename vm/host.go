@@ -182,6 +182,7 @@ func hostFuncs() []hostFunc {
 				st.fail(CodeLimit, "value of %d bytes exceeds %d", n, abi.MaxValueLen)
 			}
 			st.charge(g.HostCall + g.StateWrite + (g.HostPerByte+g.StateWritePerByte)*uint64(len(k)+int(n)))
+			st.checkSealed(k, abi.FnStateSet)
 			v := st.read(mod, uint32(s[2]), n, abi.FnStateSet)
 			if err := st.kv.Set(k, v); err != nil { // the overlay copies
 				st.nodeFail(err)
@@ -192,6 +193,7 @@ func hostFuncs() []hostFunc {
 			g := &st.e.cfg.Gas
 			k := st.key(mod, s[0], s[1], abi.FnStateDelete)
 			st.charge(g.HostCall + g.StateDelete + g.HostPerByte*uint64(len(k)))
+			st.checkSealed(k, abi.FnStateDelete)
 			if err := st.kv.Delete(k); err != nil {
 				st.nodeFail(err)
 			}
@@ -270,27 +272,7 @@ func hostFuncs() []hostFunc {
 				s[0] = 1
 			}
 		}},
-		{abi.Module, abi.FnConsentVerify, p(i32, i32, i32, i32, i32, i32), p(i32), func(st *callState, mod api.Module, s []uint64) {
-			st.needCall(abi.FnConsentVerify)
-			g := &st.e.cfg.Gas
-			gl, ml, sl := uint32(s[1]), uint32(s[3]), uint32(s[5])
-			switch {
-			case gl > abi.MaxGroupLen:
-				st.fail(CodeLimit, "consent group of %d bytes exceeds %d", gl, abi.MaxGroupLen)
-			case sl > abi.MaxConsentSig:
-				st.fail(CodeLimit, "consent signature of %d bytes exceeds %d", sl, abi.MaxConsentSig)
-			case st.call.ConsentVerify == nil:
-				st.fail(CodeUnsupported, "consent_verify is not available")
-			}
-			st.charge(g.HostCall + g.ConsentVerify + g.HostPerByte*uint64(gl+ml+sl))
-			grp := append([]byte{}, st.read(mod, uint32(s[0]), gl, abi.FnConsentVerify)...)
-			msg := append([]byte{}, st.read(mod, uint32(s[2]), ml, abi.FnConsentVerify)...)
-			sig := append([]byte{}, st.read(mod, uint32(s[4]), sl, abi.FnConsentVerify)...)
-			s[0] = 0
-			if st.call.ConsentVerify(string(grp), msg, sig) == nil {
-				s[0] = 1
-			}
-		}},
+		{abi.Module, abi.FnConsentVerify, p(i32, i32, i32, i32, i32, i32, i32, i32), p(i32), hostConsentVerify},
 		{abi.Module, abi.FnRecordScope, p(i32, i32), none, hostRecordScope},
 		{abi.Module, abi.FnAbort, p(i32, i32), none, func(st *callState, mod api.Module, s []uint64) {
 			n := min(uint32(s[1]), abi.MaxAbortLen)
@@ -298,6 +280,7 @@ func hostFuncs() []hostFunc {
 			st.fail(CodeAbort, "%s", string(msg))
 		}},
 	}
+	fs = append(fs, sealHostFuncs()...)
 	return append(fs, wasiFuncs()...)
 }
 
@@ -325,6 +308,91 @@ func hostRecordScope(st *callState, mod api.Module, s []uint64) {
 		st.fail(CodeLimit, "record_scope: a call joins at most %d record sets", abi.MaxScopes)
 	}
 	st.scopes = append(st.scopes, name)
+}
+
+// hostConsentVerify is consent_verify(group, meaning, msg, sig) -> 1 | 0.
+func hostConsentVerify(st *callState, mod api.Module, s []uint64) {
+	st.needCall(abi.FnConsentVerify)
+	g := &st.e.cfg.Gas
+	gl, nl, ml, sl := uint32(s[1]), uint32(s[3]), uint32(s[5]), uint32(s[7])
+	switch {
+	case gl > abi.MaxGroupLen:
+		st.fail(CodeLimit, "consent group of %d bytes exceeds %d", gl, abi.MaxGroupLen)
+	case nl > abi.MaxMeaningLen:
+		st.fail(CodeLimit, "consent meaning of %d bytes exceeds %d", nl, abi.MaxMeaningLen)
+	case sl > abi.MaxConsentSig:
+		st.fail(CodeLimit, "consent signature of %d bytes exceeds %d", sl, abi.MaxConsentSig)
+	case st.call.ConsentVerify == nil:
+		st.fail(CodeUnsupported, "consent_verify is not available")
+	}
+	st.charge(g.HostCall + g.ConsentVerify + g.HostPerByte*uint64(gl+nl+ml+sl))
+	grp := string(st.read(mod, uint32(s[0]), gl, abi.FnConsentVerify))
+	meaning := string(st.read(mod, uint32(s[2]), nl, abi.FnConsentVerify))
+	msg := append([]byte{}, st.read(mod, uint32(s[4]), ml, abi.FnConsentVerify)...)
+	sig := append([]byte{}, st.read(mod, uint32(s[6]), sl, abi.FnConsentVerify)...)
+	s[0] = 0
+	if st.call.ConsentVerify(grp, meaning, msg, sig) == nil {
+		s[0] = 1
+	}
+}
+
+// checkSealed fails the call with CodeSealed if key is sealed (charging a
+// SealCheck per lookup first). Without a seal store nothing is sealed.
+func (st *callState) checkSealed(key []byte, what string) {
+	if st.call.Seals == nil {
+		return
+	}
+	st.charge(st.e.cfg.Gas.SealCheck * sealLookups(key))
+	sealed, by, err := st.call.Seals.Sealed(key)
+	if err != nil {
+		st.nodeFail(err)
+	}
+	if sealed {
+		if by == string(key) {
+			st.fail(CodeSealed, "%s: key %q is sealed (write-once): it can never be changed or deleted; append a correction that references it", what, key)
+		}
+		st.fail(CodeSealed, "%s: key %q is under the sealed prefix %q (write-once): it can never be written or deleted; append a correction that references it", what, key, by)
+	}
+}
+
+// sealHostFuncs are the write-once and governance host functions.
+func sealHostFuncs() []hostFunc {
+	p := func(ts ...api.ValueType) []api.ValueType { return ts }
+	var none []api.ValueType
+	return []hostFunc{
+		{abi.Module, abi.FnStateSeal, p(i32, i32, i32), none, func(st *callState, mod api.Module, s []uint64) {
+			st.needCall(abi.FnStateSeal)
+			g := &st.e.cfg.Gas
+			k := st.key(mod, s[0], s[1], abi.FnStateSeal)
+			if st.call.Seals == nil {
+				st.fail(CodeUnsupported, "state_seal is not available")
+			}
+			st.charge(g.HostCall + g.Seal + (g.HostPerByte+g.StateWritePerByte)*uint64(len(k)))
+			prefix := uint32(s[2]) != 0
+			if prefix && (len(k) == 0 || k[len(k)-1] != abi.SealSep) {
+				st.fail(CodeBadInput, "state_seal: a sealed prefix must end with %q, have %q", abi.SealSep, k)
+			}
+			if err := st.call.Seals.Seal(append([]byte{}, k...), prefix); err != nil {
+				st.nodeFail(err)
+			}
+		}},
+		{abi.Module, abi.FnGovern, p(i32, i32), none, func(st *callState, mod api.Module, s []uint64) {
+			st.needCall(abi.FnGovern)
+			g := &st.e.cfg.Gas
+			n := uint32(s[1])
+			if n > abi.MaxGroupLen {
+				st.fail(CodeLimit, "govern: group of %d bytes exceeds %d", n, abi.MaxGroupLen)
+			}
+			if st.call.Govern == nil {
+				st.fail(CodeUnsupported, "govern is not available")
+			}
+			st.charge(g.HostCall + g.StateRead + g.StateWrite + g.HostPerByte*uint64(n))
+			grp := string(st.read(mod, uint32(s[0]), n, abi.FnGovern))
+			if err := st.call.Govern(grp); err != nil {
+				st.fail(CodeDenied, "govern: %v", err)
+			}
+		}},
+	}
 }
 
 // key reads and bounds-checks a state key.

@@ -20,8 +20,14 @@ type BlockInfo struct {
 }
 
 // ConsentVerifier checks a combined threshold consent signature of a
-// consent group over msg; nil error means valid. It must be deterministic.
-type ConsentVerifier func(group string, msg, sig []byte) error
+// consent group over msg whose signed meaning must equal meaning; nil
+// error means valid. It must be deterministic.
+type ConsentVerifier func(group, meaning string, msg, sig []byte) error
+
+// Governor backs the govern host function: it hands the running
+// contract's upgrades to the consent group (64-hex id) or returns why not.
+// It must be deterministic.
+type Governor func(group string) error
 
 // Call is one contract call.
 type Call struct {
@@ -44,6 +50,15 @@ type Call struct {
 	// ConsentVerify backs the consent_verify host function; nil: the
 	// function fails the call with CodeUnsupported.
 	ConsentVerify ConsentVerifier
+	// Seals holds the contract's sealed keys and prefixes (see SealStore):
+	// state_set and state_delete of a sealed key fail the call with
+	// CodeSealed, state_seal records a seal in it. nil: nothing is sealed
+	// and state_seal fails the call with CodeUnsupported. Seals are
+	// written to it directly (not buffered with the call's writes): the
+	// caller discards them if the call fails.
+	Seals *SealStore
+	// Govern backs the govern host function; nil: CodeUnsupported.
+	Govern Governor
 }
 
 // Event is emitted by a contract.
@@ -85,10 +100,12 @@ const (
 	CodeBadInput         // bad call: arguments too large, host API misuse
 	CodeNoMethod         // the method is not exported
 	CodeUnsupported      // a host function not available on this chain
+	CodeSealed           // a write or delete of a sealed key
+	CodeDenied           // the chain refused a governance request (govern)
 )
 
 var codeNames = [...]string{"ok", "out of gas", "call depth exceeded", "trap", "abort",
-	"bad pointer", "limit exceeded", "bad input", "no such method", "unsupported"}
+	"bad pointer", "limit exceeded", "bad input", "no such method", "unsupported", "sealed", "denied"}
 
 func (c Code) String() string {
 	if int(c) < len(codeNames) {

@@ -149,8 +149,8 @@ func TestCounter(t *testing.T) {
 		t.Fatalf("consent without verifier: %v", o)
 	}
 	c := baseCall(addrCounter, kv, "consent", `{"msg":"AQ==","sig":"Ag=="}`)
-	c.ConsentVerify = func(group string, msg, sig []byte) error {
-		if group == "irb" && bytes.Equal(msg, []byte{1}) && bytes.Equal(sig, []byte{2}) {
+	c.ConsentVerify = func(group, meaning string, msg, sig []byte) error {
+		if group == "irb" && meaning == "approve" && bytes.Equal(msg, []byte{1}) && bytes.Equal(sig, []byte{2}) {
 			return nil
 		}
 		return fmt.Errorf("bad")

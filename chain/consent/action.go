@@ -24,6 +24,8 @@ const (
 	MeaningApproveAmendment     = "approve amendment"
 	MeaningReleaseGenomeData    = "release genome data"
 	MeaningAttestSurgicalRecord = "attest surgical record"
+	MeaningRefuseGenomeData     = "refuse genome data"
+	MeaningApproveUpgrade       = "approve upgrade"
 )
 
 // Action is the exact act a consent authorises: a kind and the bytes that

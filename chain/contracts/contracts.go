@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/trialchain/trialchain/chain/block"
@@ -255,17 +256,25 @@ func (rt *Runtime) run(ctx context.Context, sess *vm.Session, bc state.BlockCont
 		return nil, nil, nodeFault(err)
 	}
 	cc := &consentCheck{ov: ov, chainID: rt.chainID, contract: inv.contract, method: inv.method, height: bc.Height}
+	gv := &governor{ov: ov, rec: rec, caller: inv.caller, cc: cc}
 	res, err := sess.Call(ctx, mod, &vm.Call{
 		Contract: inv.contract, Caller: inv.caller, CallerOrg: inv.org, CallerRole: inv.role, TxHash: inv.txHash,
 		Method: inv.method, Args: inv.args, GasLimit: m.limit - m.used,
 		KV:            vm.Prefixed(stateKV{ov}, state.StoragePrefix(inv.contract)),
 		ConsentVerify: cc.verify,
+		// Seals go straight to the transaction's overlay: dropped with it
+		// if the call fails, like a used consent.
+		Seals:  vm.NewSealStore(vm.Prefixed(stateKV{ov}, state.SealPrefix(inv.contract)), bc.Height),
+		Govern: gv.govern,
 	})
 	if err != nil {
 		return nil, nil, nodeFault(fmt.Errorf("contracts: call %s.%s: %w", inv.contract, inv.method, err))
 	}
 	if cc.nodeErr != nil {
 		return nil, nil, nodeFault(cc.nodeErr)
+	}
+	if gv.nodeErr != nil {
+		return nil, nil, nodeFault(gv.nodeErr)
 	}
 	for _, name := range res.Scopes { // held even if the call failed (the VM checked the names)
 		ov.JoinScope(name)
@@ -277,7 +286,7 @@ func (rt *Runtime) run(ctx context.Context, sess *vm.Session, bc state.BlockCont
 		}
 		return nil, nil, res.Err
 	}
-	events := cc.events
+	events := append(cc.events, gv.events...)
 	for _, e := range res.Events {
 		if len(e.Topic) > block.MaxNameBytes {
 			return nil, nil, fmt.Errorf("%w: topic of %d bytes exceeds %d", ErrBadEvent, len(e.Topic), block.MaxNameBytes)
@@ -339,11 +348,15 @@ func (b *blockRunner) upgrade(bc state.BlockContext, ov *state.Overlay, tx *bloc
 			return nil, nil, fmt.Errorf("%w: contract %s is upgraded by its owner; a consent is not expected", ErrNotAllowed, rec.Address)
 		}
 	case block.PolicyGroup:
+		if len(p.Consent) == 0 {
+			return nil, nil, fmt.Errorf("%w: contract %s is governed by consent group %s%s: an upgrade needs that group's threshold consent (meaning %q) for the new code %s; no single party, its owner or deployer included, can upgrade it alone",
+				ErrNotAllowed, rec.Address, block.Hash(rec.Owner), groupName(ov, block.Hash(rec.Owner)), consent.MeaningApproveUpgrade, newHash)
+		}
 		if err := m.charge(GasConsentVerify+state.GasPerStorage*8, "consent verification"); err != nil {
 			return nil, nil, err
 		}
 		cc := &consentCheck{ov: ov, chainID: b.rt.chainID, height: bc.Height}
-		if err := cc.check(block.Hash(rec.Owner), UpgradeAction(rec.Address, newHash), p.Consent); err != nil {
+		if err := cc.check(block.Hash(rec.Owner), UpgradeAction(rec.Address, newHash), p.Consent, consent.MeaningApproveUpgrade); err != nil {
 			if cc.nodeErr != nil {
 				return nil, nil, nodeFault(cc.nodeErr)
 			}
@@ -378,6 +391,16 @@ func (b *blockRunner) registerGroup(ov *state.Overlay, tx *block.Tx, m *meter) (
 	if err := m.charge(state.GasPerStorage*uint64(len(enc)), "storing the consent group"); err != nil {
 		return nil, nil, err
 	}
+	for _, party := range g.Parties { // an approver is a person the chain knows, not a key anyone made up
+		mem, ok, err := state.LookupMember(ov, party.MemberKey)
+		if err != nil {
+			return nil, nil, nodeFault(fmt.Errorf("contracts: read member: %w", err))
+		}
+		if !ok || mem.Revoked {
+			return nil, nil, fmt.Errorf("%w: party %d (%s) of group %q: member key %x is not an active member of this chain; register it first",
+				ErrGroupParty, party.Index, party.Name, g.Name, []byte(party.MemberKey))
+		}
+	}
 	if _, ok, err := ov.Get(state.GroupKey(id)); err != nil {
 		return nil, nil, nodeFault(fmt.Errorf("contracts: read consent group: %w", err))
 	} else if ok {
@@ -396,28 +419,31 @@ type consentCheck struct {
 	method   string
 	height   uint64
 
-	events  []block.Event // one "consent.used" per accepted consent
-	lastErr error         // the reason of the last refusal
-	nodeErr error         // a read failure: the call's outcome is void
+	events   []block.Event // one "consent.used" per accepted consent
+	verified []block.Hash  // the groups whose consent this call verified, in order
+	lastErr  error         // the reason of the last refusal
+	nodeErr  error         // a read failure: the call's outcome is void
 }
 
 // verify implements vm.ConsentVerifier: group is the 64-hex group id.
-func (c *consentCheck) verify(group string, msg, sig []byte) error {
+func (c *consentCheck) verify(group, meaning string, msg, sig []byte) error {
 	id, err := block.ParseHash(group)
 	if err != nil {
 		c.lastErr = fmt.Errorf("%w: group must be the 64-hex consent group id: %w", ErrConsentRefuse, err)
 		return c.lastErr
 	}
-	if err := c.check(id, CallAction(c.contract, c.method, msg), sig); err != nil {
+	if err := c.check(id, CallAction(c.contract, c.method, msg), sig, meaning); err != nil {
 		c.lastErr = err
 		return err
 	}
+	c.verified = append(c.verified, id)
 	return nil
 }
 
-// check verifies consentBytes for action by group id, refuses a used
-// consent, and marks it used.
-func (c *consentCheck) check(id block.Hash, action consent.Action, consentBytes []byte) error {
+// check verifies consentBytes for action by group id with the meaning
+// the caller requires, refuses a used consent, and marks it used (so a
+// consent attached twice, even in one call, counts once).
+func (c *consentCheck) check(id block.Hash, action consent.Action, consentBytes []byte, meaning string) error {
 	gb, err := groupBytes(c.ov, id)
 	if errors.Is(err, ErrNoGroup) {
 		return fmt.Errorf("%w: %w", ErrConsentRefuse, err)
@@ -429,6 +455,16 @@ func (c *consentCheck) check(id block.Hash, action consent.Action, consentBytes 
 	cons, signers, err := consent.VerifyEncoded(gb, c.chainID, action, consentBytes)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConsentRefuse, err)
+	}
+	if cons.Request.Meaning != meaning {
+		// Every signer signed the consent's meaning (the threshold signature
+		// and each attestation cover it), so every listed signer differs.
+		names := make([]string, len(signers))
+		for i, s := range signers {
+			names[i] = fmt.Sprintf("%s (party %d, %q)", s.Manifestation.PrintedName, s.Party, s.Manifestation.Meaning)
+		}
+		return fmt.Errorf("%w: %w: this needs signers meaning %q, but %s signed meaning %q",
+			ErrConsentRefuse, ErrWrongMeaning, meaning, strings.Join(names, ", "), cons.Request.Meaning)
 	}
 	cid := block.Hash(cons.ID())
 	at, used, err := ConsentUsed(c.ov, cid)

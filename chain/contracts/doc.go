@@ -54,14 +54,39 @@
 //
 // upgrade (block.UpgradePayload): replaces the code under the contract's
 // policy: immutable refuses; owner needs the owner as sender (and no
-// consent); group needs a consent of the owner group for UpgradeAction
-// (contract address ‖ new code hash) on this chain, single-use like any
-// consent. The new code is checked as at deploy. Storage is kept. Event
+// consent); group needs a consent of the owner group, meaning
+// consent.MeaningApproveUpgrade, for UpgradeAction (contract address ‖ new
+// code hash) on this chain, single-use like any consent; the sender does
+// not matter. The new code is checked as at deploy. Storage is kept, and
+// so are seals: no code version can write a sealed key. Event
 // "contract.upgraded": address ‖ old code hash ‖ new code hash.
+//
+// # Governance
+//
+// The govern host function (vm.Governor) hands the running contract's
+// upgrades to a registered consent group: an owner-policy contract
+// becomes group-policy with that group when the call's sender is its
+// owner; a group-policy contract is unchanged for the same group and
+// moves to another group only if the call verified a consent of the
+// current group before (consent_verify); an immutable contract stays
+// immutable (no change). Anything else fails the call (vm.CodeDenied,
+// ErrGovern). Event "contract.governed": address ‖ old owner bytes ‖ new
+// group id. trial-protocol governs itself at registration.
+//
+// # Seals
+//
+// state_seal records a seal in vm.SealStore's layout under
+// state.SealPrefix(address) (z ‖ address ‖ 'k'|'p' ‖ key → height), in
+// the transaction's overlay; the VM refuses a write or delete of a sealed
+// key with vm.CodeSealed. The contract's own keys are under
+// state.StoragePrefix, so it cannot name a seal record; no transaction
+// kind writes either namespace otherwise.
 //
 // consent-group (payload: the group's canonical encoding, group.bin):
 // registers a consent.Group under its id (SHA-256 of the encoding).
-// Groups are immutable: registering the same id twice is refused. Result:
+// Every party's member key must be an active member (ErrGroupParty): an
+// approver is a person the chain knows. Groups are immutable:
+// registering the same id twice is refused. Result:
 // the group id; event "consent.group": the group id.
 //
 // # Who may send what
@@ -80,13 +105,15 @@
 //
 // # Consent
 //
-// consent_verify(group, msg, sig) in a call verifies that sig is the
-// canonical encoding of a consent (consent.Consent) of the group whose id
-// is the 64-hex string group, registered on chain, for this chain id and
-// the action CallAction(contract address, method, msg): a consent is bound
-// to the contract and method it is used in, and to msg, which the contract
-// chooses (e.g. the amendment document, or its hash). Any meaning is
-// accepted; it is recorded. On success the consent id (consent.Consent.ID)
+// consent_verify(group, meaning, msg, sig) in a call verifies that sig is
+// the canonical encoding of a consent (consent.Consent) of the group whose
+// id is the 64-hex string group, registered on chain, for this chain id
+// and the action CallAction(contract address, method, msg): a consent is
+// bound to the contract and method it is used in, and to msg, which the
+// contract chooses (e.g. the amendment document, or its hash). Its meaning
+// must be exactly the meaning the method requires: otherwise it is
+// refused (ErrWrongMeaning) and the reason names every signer and the
+// meaning they signed ("REJECT amendment" never counts as an approval). On success the consent id (consent.Consent.ID)
 // is marked used in state (state.UsedConsentKey → height) in the
 // transaction's overlay and a "consent.used" event is added: a second use,
 // in this or any later transaction, is refused; a call that fails records
@@ -107,5 +134,6 @@
 //
 // Keys are those of chain/state/keys.go: c ‖ address → Contract.Encode;
 // k ‖ code hash → code; s ‖ address ‖ key → the contract's own values;
-// g ‖ group id → group encoding; u ‖ consent id → height (8 bytes, BE).
+// g ‖ group id → group encoding; u ‖ consent id → height (8 bytes, BE);
+// z ‖ address ‖ kind ‖ key → height (seals, see Seals).
 package contracts

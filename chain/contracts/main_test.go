@@ -26,7 +26,10 @@ var (
 	cacheDir string
 )
 
-var testContracts = []string{"counter", "hostile", "initloop", "minimal", "consented"}
+var testContracts = []string{"counter", "hostile", "initloop", "minimal", "consented", "trial-protocol"}
+
+// exampleContracts are built from contracts-examples/ rather than vm/testdata/.
+var exampleContracts = map[string]bool{"trial-protocol": true}
 
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
@@ -62,7 +65,11 @@ func buildContracts(out string) error {
 					return
 				}
 			}
-			cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", file, "../../vm/testdata/"+name)
+			src := "../../vm/testdata/" + name
+			if exampleContracts[name] {
+				src = "../../contracts-examples/" + name
+			}
+			cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", file, src)
 			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 			if b, err := cmd.CombinedOutput(); err != nil {
 				errs[i] = fmt.Errorf("build %s: %v\n%s", name, err, b)

@@ -241,7 +241,7 @@ var warmOnce sync.Once
 func warmCache(t *testing.T) {
 	warmOnce.Do(func() {
 		e := newEngine(t, false)
-		for _, name := range []string{"counter", "hostile", "minimal", "consented"} {
+		for _, name := range []string{"counter", "hostile", "minimal", "consented", "trial-protocol"} {
 			if _, err := e.Compile(context.Background(), wasmCode[name]); err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,9 @@ var (
 	ErrConsentUsed   = errors.New("contracts: consent already used")
 	ErrConsentRefuse = errors.New("contracts: consent refused")
 	ErrBadEvent      = errors.New("contracts: event not representable in a receipt")
+	ErrWrongMeaning  = errors.New("contracts: the consent means something else")
+	ErrGroupParty    = errors.New("contracts: consent group party is not a member")
+	ErrGovern        = errors.New("contracts: governance change refused")
 )
 
 // Contract is the record of a deployed contract. Encoding (stored under

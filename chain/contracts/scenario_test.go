@@ -146,6 +146,9 @@ func runScenario(t *testing.T, c testChain, full bool) *scenario {
 	chain := c.ChainID()
 
 	t.Run("groups", func(t *testing.T) {
+		// A group's parties must be members: the approvers are people the chain knows.
+		s.fail(t, client.ConsentGroupTx(c.Key("committee"), chain, s.amend.bin), "is not an active member of this chain")
+		registerParties(t, s, s.amend, s.safety)
 		rc := s.ok(t, client.ConsentGroupTx(c.Key("committee"), chain, s.amend.bin))
 		if !bytes.Equal(rc.Result, s.amend.id[:]) {
 			t.Fatalf("group id %x, want %x", rc.Result, s.amend.id)
@@ -301,7 +304,10 @@ func runScenario(t *testing.T, c testChain, full bool) *scenario {
 		newCode := wasmCode["counter"]
 		req := consent.Request{ChainID: chain, Action: contracts.UpgradeAction(s.consentedC, block.Sum(newCode)), Meaning: "approve upgrade"}
 		good := s.amend.consent(t, req, 1, 2, 4)
-		s.fail(t, client.UpgradeTx(c.Key("sponsor"), chain, s.consentedC, newCode, nil), "consent: malformed")
+		s.fail(t, client.UpgradeTx(c.Key("sponsor"), chain, s.consentedC, newCode, nil), "no single party, its owner or deployer included, can upgrade it alone")
+		s.fail(t, client.UpgradeTx(c.Key("sponsor"), chain, s.consentedC, newCode, []byte{1}), "consent: malformed")
+		reject := consent.Request{ChainID: chain, Action: req.Action, Meaning: "REJECT upgrade"}
+		s.fail(t, client.UpgradeTx(c.Key("sponsor"), chain, s.consentedC, newCode, s.amend.consent(t, reject, 1, 2, 4)), `this needs signers meaning "approve upgrade"`)
 		s.fail(t, client.UpgradeTx(c.Key("sponsor"), chain, s.consentedC, newCode, s.safety.consent(t, req, 1, 2)), "for another consent group")
 		s.fail(t, client.UpgradeTx(c.Key("sponsor"), chain, s.consentedC, wasmCode["minimal"], good), "for another action")
 		rc := s.ok(t, client.UpgradeTx(c.Key("admin"), chain, s.consentedC, newCode, good))
@@ -314,6 +320,23 @@ func runScenario(t *testing.T, c testChain, full bool) *scenario {
 		}
 	})
 	return s
+}
+
+// registerParties registers every party key of the boards as a committee
+// member (the admin's transaction), once per key.
+func registerParties(t *testing.T, s *scenario, boards ...*board) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, b := range boards {
+		for i, p := range b.group.Parties {
+			if seen[string(p.MemberKey)] {
+				continue
+			}
+			seen[string(p.MemberKey)] = true
+			reg := &block.RegisterPayload{Key: b.keys[i].Public().(ed25519.PublicKey), Org: "board " + p.Name, Name: p.Name, Role: block.RoleCommittee}
+			s.ok(t, client.Sign(s.c.Key("admin"), s.c.ChainID(), block.KindRegister, reg.Encode(), 100_000))
+		}
+	}
 }
 
 func (s *scenario) consentFlow(t *testing.T) {

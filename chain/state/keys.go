@@ -20,6 +20,7 @@ const (
 	prefixStorage  = 's' // s ‖ addr32 ‖ contract key → value (the contract's own namespace)
 	prefixGroup    = 'g' // g ‖ groupid32 → consent group canonical encoding (group.bin)
 	prefixUsed     = 'u' // u ‖ consentid32 → height8 (single-use consents)
+	prefixSeal     = 'z' // z ‖ addr32 ‖ kind1 ‖ contract key → height8 (write-once seals, see vm.SealStore)
 )
 
 // MemberKey is the state key of a member record.
@@ -48,6 +49,11 @@ func CodeKey(h block.Hash) []byte { return append([]byte{prefixCode}, h[:]...) }
 
 // StoragePrefix is the prefix of a contract's own keys.
 func StoragePrefix(addr block.Hash) []byte { return append([]byte{prefixStorage}, addr[:]...) }
+
+// SealPrefix is the prefix of a contract's seals (vm.SealStore's layout
+// follows it). The contract cannot name these keys: its own state is
+// under StoragePrefix.
+func SealPrefix(addr block.Hash) []byte { return append([]byte{prefixSeal}, addr[:]...) }
 
 // GroupKey is the state key of a consent group.
 func GroupKey(id block.Hash) []byte { return append([]byte{prefixGroup}, id[:]...) }

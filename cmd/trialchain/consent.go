@@ -436,7 +436,7 @@ to whoever combines.`,
 	c.Flags().StringVar(&sharePath, "share", "", "your sealed share file (share-NN-NAME.bin)")
 	c.Flags().StringVar(&as, "as", "", "your member key's name in --keyring")
 	c.Flags().StringVar(&actionPath, "action", "", "action file (see 'consent action'), or any file whose SHA-256 is the action")
-	c.Flags().StringVar(&meaning, "meaning", "", `what your signature means, e.g. "approve amendment"`)
+	c.Flags().StringVar(&meaning, "meaning", "", `what your signature means; the contract requires an exact meaning: "approve amendment" (trial amend), "release genome data" / "refuse genome data" (genome decide), "attest surgical record" (surgery cosign), "approve upgrade" (contract upgrade of a governed contract)`)
 	c.Flags().StringVar(&printed, "printed-name", "", "your printed name (default: your party name)")
 	c.Flags().StringVar(&out, "out", "", "write the signed share here instead of stdout")
 	addChainFlags(c)

@@ -199,6 +199,7 @@ func init() {
 		demoStep{"consent groups", demoGroups},
 		demoStep{"protocol", demoProtocol},
 		demoStep{"amendment", demoAmendment},
+		demoStep{"code governance", demoGovernance},
 		demoStep{"enrolment", demoEnrolment},
 		demoStep{"case-report forms", demoForms},
 		demoStep{"adverse events", demoAE},
@@ -392,7 +393,12 @@ func demoProtocol(d *demoEnv) error {
 		return fmt.Errorf("import %s: %w", src, err)
 	}
 	d.say("The sponsor registers trial %s from the FHIR R5 ResearchStudy (%s)", p.ID, src)
-	call, err := trials.RegisterCall(p, d.sig("sponsor", "registration"))
+	pins := map[string]string{}
+	for _, n := range []string{trials.GenomeAccess, trials.SurgicalRecords} {
+		a := d.trial.addr[n]
+		pins[n] = hex.EncodeToString(a[:])
+	}
+	call, err := trials.RegisterPinnedCall(p, d.sig("sponsor", "registration"), pins)
 	if err != nil {
 		return err
 	}
@@ -417,6 +423,7 @@ func demoProtocol(d *demoEnv) error {
 		d.detail("  %-9s %-12s %s%s", o.Type, o.ID, o.Measure, tf)
 	}
 	d.detail("sites %v; amendments need 3 of 5 of the amendment board", st.Protocol.Sites)
+	d.detail("from now on the trial-protocol contract's code changes only with the amendment board's consent; %d contracts pinned to the trial", len(st.Contracts))
 	d.fact("trial %s registered with %d pre-specified outcomes", p.ID, len(st.Protocol.Outcomes))
 	return nil
 }
@@ -432,6 +439,20 @@ func demoAmendment(d *demoEnv) error {
 		return err
 	}
 	d.detail("without consent: REFUSED — %s", why)
+	rej, err := d.consentOf("amendment-board", trials.TrialProtocol, "amend", am.Digest(), "REJECT amendment: we object", "ethics", "site-a", "dsmb")
+	if err != nil {
+		return err
+	}
+	err = d.call("sponsor", trials.AmendCall(am, d.sig("sponsor", "amendment"), rej), nil)
+	var r *refusal
+	if !errors.As(err, &r) {
+		return fmt.Errorf("an amendment with a REJECT consent was not refused: %v", err)
+	}
+	if !strings.Contains(r.msg, `signed meaning "REJECT amendment: we object"`) || !strings.Contains(r.msg, `needs signers meaning "approve amendment"`) {
+		return fmt.Errorf("REJECT consent refused for another reason: %s", r.msg)
+	}
+	d.detail("with 3 board members signing \"REJECT amendment: we object\": REFUSED — the chain reads what each signature")
+	d.detail("  means; %s, %s and %s said no, and a no never counts as an approval", d.trial.printed["ethics"], d.trial.printed["site-a"], d.trial.printed["dsmb"])
 	cs, err := d.consentOf("amendment-board", trials.TrialProtocol, "amend", am.Digest(), consent.MeaningApproveAmendment, "sponsor", "ethics", "dsmb")
 	if err != nil {
 		return err
@@ -447,7 +468,41 @@ func demoAmendment(d *demoEnv) error {
 		return err
 	}
 	d.detail("the same amendment and consent again: REFUSED — %s", why)
-	d.fact("amendment refused without consent, accepted with a 3-of-5 consent, replay refused")
+	d.fact("amendment refused without consent and with a 3-of-5 REJECT, accepted with a 3-of-5 approval, replay refused")
+	return nil
+}
+
+// demoGovernance: the sponsor cannot change the code that holds the
+// trial's records on its own.
+func demoGovernance(d *demoEnv) error {
+	d.say("The sponsor tries to replace the trial-protocol contract's code on its own")
+	code, err := os.ReadFile(filepath.Join(d.contracts, trials.TrialProtocol+".wasm"))
+	if err != nil {
+		return err
+	}
+	// Other code: the same module with one custom section ("rewrite") added.
+	code = append(code, 0x00, 0x08, 0x07, 'r', 'e', 'w', 'r', 'i', 't', 'e')
+	k, err := d.key("sponsor")
+	if err != nil {
+		return err
+	}
+	res, err := d.clients[0].Submit(d.ctx, client.UpgradeTx(k, d.chainID, d.trial.addr[trials.TrialProtocol], code, nil), true)
+	if err != nil {
+		return err
+	}
+	if res.Receipt == nil {
+		return fmt.Errorf("upgrade %s not committed in time", res.Hash)
+	}
+	if err := d.settle(res.Receipt.Height); err != nil {
+		return err
+	}
+	if res.Receipt.Status == "ok" || !strings.Contains(res.Receipt.Error, "is governed by consent group") {
+		return fmt.Errorf("the sponsor's lone upgrade was not refused as it should be: %s %s", res.Receipt.Status, res.Receipt.Error)
+	}
+	d.detail("sponsor upgrades trial-protocol alone: REFUSED — the contract holding trial %s's records answers to", d.trial.protocol.ID)
+	d.detail("  the amendment board: new code needs 3 of its 5 members to approve that exact code (%s…);", block.Sum(code).String()[:16])
+	d.detail("  no single party — sponsor, deployer or admin — can change it, and signed entries are sealed even then")
+	d.fact("the sponsor's lone code change refused by every validator")
 	return nil
 }
 

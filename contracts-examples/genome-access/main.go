@@ -21,6 +21,19 @@
 //	grant     model.GrantArgs            anyone: model.Grant
 //
 // Every refusal aborts the call with a reason and writes nothing.
+//
+// # Locations, decisions and sealed records
+//
+// A dataset's location is released only through access, to the holder of
+// a valid grant: show and register return the dataset without it. (The
+// chain's state is readable by its members and in state proofs; a
+// custodian who must hide the location from them registers a location
+// encrypted off chain, or a pointer to a gated service.) The committee's
+// consent must mean "release genome data" to approve and "refuse genome
+// data" to refuse. A decided request and every log entry are sealed
+// (contract.Seal): no transaction, under any code version, can change or
+// delete them. Request, grant and log ids are derived from counters and
+// created only if free.
 package main
 
 import (
@@ -69,9 +82,13 @@ func now() string { return model.FormatMilli(contract.BlockTimeMilli()) }
 
 func logEntry(dataset, kind, ref, outcome, detail string) {
 	n := next("log/" + dataset)
-	logs.Set(dataset+"/"+model.Seq("", n), model.LogEntry{Seq: n, Kind: kind, Ref: ref, Actor: callerHex(),
+	k := dataset + "/" + model.Seq("", n)
+	if !logs.Create(k, model.LogEntry{Seq: n, Kind: kind, Ref: ref, Actor: callerHex(),
 		Org: contract.CallerOrg(), Role: contract.CallerRole(), Outcome: outcome, Detail: detail,
-		Time: now(), Height: contract.BlockHeight()})
+		Time: now(), Height: contract.BlockHeight()}) {
+		contract.Abortf("exists: log entry %s exists; it is never overwritten", k)
+	}
+	logs.Seal(k)
 }
 
 //go:wasmexport register
@@ -90,10 +107,12 @@ func register() {
 		}
 		v := model.DatasetView{Dataset: d, Registered: model.Manifestation{
 			PrintedName: d.Custodian, Meaning: "custodian registration", Time: now(), Signer: callerHex(), Org: d.Custodian}}
-		datasets.Set(d.ID, v)
+		if !datasets.Create(d.ID, v) {
+			return nil, refuse("exists", "dataset %q is already registered", d.ID)
+		}
 		logEntry(d.ID, "register", d.ID, "", "codes "+join(d.Codes))
 		contract.EmitJSON("genome.registered", map[string]any{"dataset": d.ID, "codes": d.Codes})
-		return v, nil
+		return public(v), nil
 	})
 }
 
@@ -115,8 +134,17 @@ func issue(r *model.Request, d *model.Dataset, dec model.Decision, byCommittee b
 	g := model.Grant{ID: model.Seq("grant-", n), Request: r.ID, Dataset: d.ID, Researcher: r.Researcher, Org: r.Org,
 		Project: r.Request.Project, Conditions: dec.Conditions, IssuedAt: model.FormatMilli(nowMs),
 		ExpiresAt: model.FormatMilli(exp), ExpiresMs: exp, ByCommittee: byCommittee, ConsentHash: consentHash}
-	grants.Set(g.ID, g)
+	if !grants.Create(g.ID, g) {
+		contract.Abortf("exists: grant %s exists; it is never overwritten", g.ID)
+	}
 	return g
+}
+
+// public is a dataset as anyone may see it: without its location, which
+// access releases to a grant holder only.
+func public(v model.DatasetView) model.DatasetView {
+	v.Dataset.Location = ""
+	return v
 }
 
 //go:wasmexport request
@@ -143,7 +171,12 @@ func request() {
 		} else {
 			logEntry(a.Dataset, "decision", r.ID, dec.Outcome, dec.Rule+": "+dec.Reason)
 		}
-		requests.Set(r.ID, r)
+		if !requests.Create(r.ID, r) {
+			return nil, refuse("exists", "request %s exists; it is never overwritten", r.ID)
+		}
+		if r.Status != model.Held {
+			requests.Seal(r.ID) // decided
+		}
 		dv.Requests++
 		datasets.Set(a.Dataset, dv)
 		contract.EmitJSON("genome.decision", map[string]any{"request": r.ID, "outcome": dec.Outcome, "rule": dec.Rule, "grant": r.Grant})
@@ -169,7 +202,11 @@ func decide() {
 		}
 		dv, _ := datasets.Get(r.Request.Dataset)
 		digest := model.DecisionDigest(r.ID, dv.Dataset.ID, a.Approve, a.Days, a.Reason)
-		ch, err := consentcheck.Check(dv.Dataset.CommitteeGroup, digest, a.Consent)
+		meaning := consentcheck.RefuseGenomeData
+		if a.Approve {
+			meaning = consentcheck.ReleaseGenomeData
+		}
+		ch, err := consentcheck.Check(dv.Dataset.CommitteeGroup, meaning, digest, a.Consent)
 		if err != nil {
 			return nil, err
 		}
@@ -189,6 +226,7 @@ func decide() {
 			logEntry(dv.Dataset.ID, "committee", r.ID, "refused", a.Reason)
 		}
 		requests.Set(r.ID, r)
+		requests.Seal(r.ID) // decided
 		contract.EmitJSON("genome.committee", map[string]any{"request": r.ID, "status": r.Status, "grant": r.Grant})
 		return r, nil
 	})
@@ -285,7 +323,7 @@ func show() {
 		if !ok {
 			return nil, refuse("not-found", "no dataset %q is registered", a.Dataset)
 		}
-		return dv, nil
+		return public(dv), nil
 	})
 }
 

@@ -18,6 +18,19 @@
 //	show    model.RecordQuery       anyone: model.RecordView
 //
 // Every refusal aborts the call with a reason and writes nothing.
+//
+// # Fixed approvers and sealed records
+//
+// The team group that must co-sign a record is fixed when the original is
+// recorded: an addendum or correction is co-signed by the original's team
+// group, and a correction naming another group is refused, so the party
+// seeking approval never picks its approvers. The co-signing consent must
+// mean "attest surgical record". A final record is sealed
+// (contract.Seal): no transaction, under any code version, can change or
+// delete it; so are amendment index entries and links. An amendment's id
+// is derived from the original's (ORIGINAL.c1, .a2, ...) and skips any id
+// already taken, and every new record id is checked free: a record is
+// never silently replaced.
 package main
 
 import (
@@ -103,6 +116,9 @@ func record() {
 		if _, ok := records.Get(p.ID); ok {
 			return nil, refuse("exists", "record %q exists; add an addendum or correction instead", p.ID)
 		}
+		if p.TeamGroup == "" {
+			return nil, refuse("invalid", "teamGroup: the consent group that must co-sign the record is required")
+		}
 		m, err := manifest(a.Signature)
 		if err != nil {
 			return nil, err
@@ -111,7 +127,9 @@ func record() {
 			Manifestation: m, Height: contract.BlockHeight()}
 		d := model.SignDigest(&r)
 		r.Digest = hex.EncodeToString(d[:])
-		records.Set(r.ID, r)
+		if !records.Create(r.ID, r) {
+			return nil, refuse("exists", "record %q exists", r.ID)
+		}
 		contract.EmitJSON("surgery.recorded", map[string]any{"record": r.ID, "digest": r.Digest})
 		return r, nil
 	})
@@ -128,13 +146,14 @@ func cosign() {
 			return nil, refuse("wrong-state", "record %s is already final", r.ID)
 		}
 		d := model.SignDigest(&r)
-		ch, err := consentcheck.Check(r.Procedure.TeamGroup, d, a.Consent)
+		ch, err := consentcheck.Check(r.Procedure.TeamGroup, consentcheck.AttestSurgicalRecord, d, a.Consent)
 		if err != nil {
 			return nil, err
 		}
 		r.Status = model.RecordFinal
 		r.Cosign = &model.Cosign{ConsentHash: ch, Group: r.Procedure.TeamGroup, Time: model.FormatMilli(contract.BlockTimeMilli()), Height: contract.BlockHeight()}
 		records.Set(r.ID, r)
+		records.Seal(r.ID) // final: never changed again
 		contract.EmitJSON("surgery.final", map[string]any{"record": r.ID})
 		return r, nil
 	})
@@ -172,6 +191,9 @@ func amend() {
 			if p.ID != orig.ID || p.Site != orig.Procedure.Site || p.Patient != orig.Procedure.Patient {
 				return nil, refuse("invalid", "a correction keeps the record id, site and patient of %s", orig.ID)
 			}
+			if p.TeamGroup != orig.Procedure.TeamGroup {
+				return nil, refuse("forbidden", "a correction is co-signed by the team group of %s (%s), fixed when it was recorded; it cannot name group %s", orig.ID, orig.Procedure.TeamGroup, p.TeamGroup)
+			}
 			if err := p.Validate(contract.BlockTimeMilli()); err != nil {
 				return nil, err
 			}
@@ -186,10 +208,21 @@ func amend() {
 		}
 		r.Manifestation = m
 		r.ID = orig.ID + "." + a.Kind[:1] + itoa(next("amd/"+orig.ID))
+		for { // derived, and never an id someone else recorded (an original may be named "X.c1")
+			if _, taken := records.Get(r.ID); !taken {
+				break
+			}
+			r.ID = orig.ID + "." + a.Kind[:1] + itoa(next("amd/"+orig.ID))
+		}
 		d := model.SignDigest(&r)
 		r.Digest = hex.EncodeToString(d[:])
-		records.Set(r.ID, r)
-		amds.Set(orig.ID+"/"+r.ID, r.ID)
+		if !records.Create(r.ID, r) {
+			return nil, refuse("exists", "record %q exists", r.ID)
+		}
+		if !amds.Create(orig.ID+"/"+r.ID, r.ID) {
+			return nil, refuse("exists", "amendment %s of %s exists", r.ID, orig.ID)
+		}
+		amds.Seal(orig.ID + "/" + r.ID)
 		contract.EmitJSON("surgery.amended", map[string]any{"record": r.ID, "amends": orig.ID, "kind": a.Kind, "digest": r.Digest})
 		return r, nil
 	})
@@ -224,7 +257,11 @@ func link() {
 			return nil, err
 		}
 		l := model.Link{Trial: a.Trial, Subject: a.Subject, Manifestation: m, Height: contract.BlockHeight()}
-		links.Set(r.ID+"/"+model.Seq("", next("link/"+r.ID)), l)
+		lk := r.ID + "/" + model.Seq("", next("link/"+r.ID))
+		if !links.Create(lk, l) {
+			return nil, refuse("exists", "link %s exists", lk)
+		}
+		links.Seal(lk)
 		contract.EmitJSON("surgery.linked", map[string]any{"record": r.ID, "trial": a.Trial, "subject": a.Subject})
 		return l, nil
 	})

@@ -24,6 +24,27 @@
 //
 // Every refusal aborts the call with a reason ("code: what to fix") and
 // writes nothing.
+//
+// # Governance and sealed records
+//
+// register hands the contract's upgrades to the trial's consent group
+// (contract.Govern): from then on neither the sponsor nor the deployer can
+// change the code alone; an upgrade needs the group's threshold consent
+// for the exact new code hash. All trials of one contract share that
+// group (a trial with another group needs its own contract), and an
+// amendment that changes the group moves the governance with the current
+// group's consent. register also pins the contract addresses the trial
+// uses (its own included), so clients never pick a contract by label.
+//
+// Every record is written once and sealed (contract.Seal): an amendment,
+// a subject, a case-report form, a correction, an adverse event, the
+// results and the report. A correction is a new entry that references the
+// original, which stays byte-identical. lock seals every key under the
+// trial's entries, subjects, corrections and adverse events, present or
+// future; results seal the trial itself. No later transaction, under any
+// code an upgrade brings, can write or delete a sealed key: the chain
+// refuses it. Record ids are derived from counters and created only if
+// free (a collision is refused, never overwritten).
 package main
 
 import (
@@ -134,12 +155,28 @@ func register() {
 		if _, ok := trials.Get(p.ID); ok {
 			return nil, refuse("exists", "trial %q is already registered; change it with an amendment", p.ID)
 		}
+		if err := model.ValidateContracts(a.Contracts); err != nil {
+			return nil, err
+		}
 		m, err := manifest(a.Signature)
 		if err != nil {
 			return nil, err
 		}
-		t := model.TrialState{Protocol: p, Status: model.StatusRegistered, Registered: m}
-		trials.Set(p.ID, t)
+		self := contract.Self()
+		pins := map[string]string{"trial-protocol": hex.EncodeToString(self[:])}
+		for n, addr := range a.Contracts {
+			if n == "trial-protocol" && addr != pins[n] {
+				return nil, refuse("invalid", "the trial-protocol contract of %s is this one (%s), not %s", p.ID, pins[n], addr)
+			}
+			pins[n] = addr
+		}
+		t := model.TrialState{Protocol: p, Status: model.StatusRegistered, Registered: m, Contracts: pins}
+		if !trials.Create(p.ID, t) {
+			return nil, refuse("exists", "trial %q is already registered", p.ID)
+		}
+		// The trial's consent group, not the sponsor, decides this
+		// contract's code from now on.
+		contract.Govern(p.ConsentGroup)
 		contract.EmitJSON("trial.registered", map[string]any{"trial": p.ID, "version": 1, "outcomes": len(p.Outcomes), "hash": model.Hash(p)})
 		return t, nil
 	})
@@ -208,7 +245,7 @@ func amend() {
 			}
 		}
 		digest := model.AmendmentDigest(a.Trial, a.Version, a.Reason, a.Changes)
-		ch, err := consentcheck.Check(t.Protocol.ConsentGroup, digest, a.Consent)
+		ch, err := consentcheck.Check(t.Protocol.ConsentGroup, consentcheck.ApproveAmendment, digest, a.Consent)
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +255,15 @@ func amend() {
 			AfterEnrolment: t.Subjects > 0, Digest: hex.EncodeToString(digest[:]), ConsentHash: ch,
 			ConsentGroup: t.Protocol.ConsentGroup, Manifestation: m, Height: contract.BlockHeight(),
 		}
-		amends.Set(a.Trial+"/"+model.Seq("", int64(a.Version)), am)
+		ak := a.Trial + "/" + model.Seq("", int64(a.Version))
+		if !amends.Create(ak, am) {
+			return nil, refuse("exists", "amendment %d of %s exists", a.Version, a.Trial)
+		}
+		amends.Seal(ak)
+		if np.ConsentGroup != t.Protocol.ConsentGroup {
+			// The current group consented (above): the contract's upgrades move with the trial's approvers.
+			contract.Govern(np.ConsentGroup)
+		}
 		t.Protocol = np
 		t.Amendments++
 		trials.Set(a.Trial, t)
@@ -262,7 +307,10 @@ func enroll() {
 		}
 		s := model.Subject{ID: a.Subject, Trial: a.Trial, Site: contract.CallerOrg(), Arm: a.Arm,
 			ConsentDocHash: a.ConsentDocHash, ProtocolVersion: a.ProtocolVersion, Manifestation: m, Height: contract.BlockHeight()}
-		subjects.Set(key, s)
+		if !subjects.Create(key, s) {
+			return nil, refuse("exists", "subject %s is already enrolled in %s", a.Subject, a.Trial)
+		}
+		subjects.Seal(key)
 		if t.Subjects == 0 { // the first enrolment commits the outcomes
 			t.Baseline = append([]model.Outcome(nil), t.Protocol.Outcomes...)
 			t.BaselineAt = m.Time
@@ -404,12 +452,27 @@ func submit() {
 		t.Entries++
 		e.ID = model.Seq("crf-", t.Entries)
 		e.Kind = model.KindSubmission
-		entries.Set(a.Trial+"/"+e.ID, e)
-		done.Set(dk, e.ID)
+		if err := createEntry(a.Trial, e); err != nil {
+			return nil, err
+		}
+		if !done.Create(dk, e.ID) {
+			return nil, refuse("exists", "form %s of visit %s for subject %s was already submitted", a.Form, a.Visit, a.Subject)
+		}
+		done.Seal(dk)
 		trials.Set(a.Trial, t)
 		contract.EmitJSON("crf.submitted", map[string]any{"trial": a.Trial, "entry": e.ID, "subject": a.Subject, "visit": a.Visit, "form": a.Form, "recordHash": a.RecordHash})
 		return e, nil
 	})
+}
+
+// createEntry stores e as a new, sealed entry of trial: its id must be free.
+func createEntry(trial string, e model.Entry) error {
+	k := trial + "/" + e.ID
+	if !entries.Create(k, e) {
+		return refuse("exists", "entry %s of %s exists; it is never overwritten", e.ID, trial)
+	}
+	entries.Seal(k)
+	return nil
 }
 
 //go:wasmexport correct
@@ -438,8 +501,14 @@ func correct() {
 		e.Kind = model.KindCorrection
 		e.Corrects = orig.ID
 		e.Reason = a.Reason
-		entries.Set(a.Trial+"/"+e.ID, e)
-		corrs.Set(a.Trial+"/"+orig.ID+"/"+e.ID, e.ID)
+		if err := createEntry(a.Trial, e); err != nil {
+			return nil, err
+		}
+		ck := a.Trial + "/" + orig.ID + "/" + e.ID
+		if !corrs.Create(ck, e.ID) {
+			return nil, refuse("exists", "correction %s of %s exists", e.ID, orig.ID)
+		}
+		corrs.Seal(ck)
 		trials.Set(a.Trial, t)
 		contract.EmitJSON("crf.corrected", map[string]any{"trial": a.Trial, "entry": e.ID, "corrects": orig.ID, "reason": a.Reason})
 		return e, nil
@@ -480,7 +549,10 @@ func ae() {
 			ev.MinutesLate = (now - aware - model.SeriousReportWindowMilli) / 60000
 			t.LateAEs++
 		}
-		aes.Set(a.Trial+"/"+ev.ID, ev)
+		if !aes.Create(a.Trial+"/"+ev.ID, ev) {
+			return nil, refuse("exists", "adverse event %s of %s exists; it is never overwritten", ev.ID, a.Trial)
+		}
+		aes.Seal(a.Trial + "/" + ev.ID)
 		trials.Set(a.Trial, t)
 		contract.EmitJSON("ae.reported", map[string]any{"trial": a.Trial, "ae": ev.ID, "serious": a.Serious, "late": late})
 		return ev, nil
@@ -507,6 +579,14 @@ func lock() {
 		t.Status = model.StatusLocked
 		t.Lock = &model.Lock{Manifestation: m, Height: contract.BlockHeight(), Entries: t.Entries, Subjects: t.Subjects, AEs: t.AEs}
 		trials.Set(a.Trial, t)
+		// Database lock: no entry, subject, correction or adverse event of
+		// the trial can be added, changed or deleted any more.
+		under := a.Trial + "/"
+		entries.SealUnder(under)
+		subjects.SealUnder(under)
+		corrs.SealUnder(under)
+		done.SealUnder(under)
+		aes.SealUnder(under)
 		contract.EmitJSON("trial.locked", map[string]any{"trial": a.Trial, "entries": t.Entries, "subjects": t.Subjects})
 		return t, nil
 	})
@@ -557,10 +637,15 @@ func resultsM() {
 		r.ResultsHash = model.Hash(a.Results)
 		r.Time = m.Time
 		r.Height = contract.BlockHeight()
-		results.Set(a.Trial, storedResults{ResultsArgs: a, Manifestation: m, Height: r.Height})
-		reports.Set(a.Trial, r)
+		if !results.Create(a.Trial, storedResults{ResultsArgs: a, Manifestation: m, Height: r.Height}) || !reports.Create(a.Trial, r) {
+			return nil, refuse("exists", "results of %s were already submitted", a.Trial)
+		}
+		results.Seal(a.Trial)
+		reports.Seal(a.Trial)
 		t.Status = model.StatusReported
 		trials.Set(a.Trial, t)
+		trials.Seal(a.Trial) // reported: the trial record is final
+		amends.SealUnder(a.Trial + "/")
 		contract.EmitJSON("trial.results", map[string]any{"trial": a.Trial, "faithful": r.Faithful, "missing": len(r.Missing), "added": len(r.Added), "changed": len(r.Changed), "primarySwitched": r.PrimarySwitched})
 		return r, nil
 	})

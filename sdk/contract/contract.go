@@ -149,8 +149,25 @@ func (m Map[V]) Get(k string) (V, bool) {
 	return v, true
 }
 
-// Set stores v under k.
+// Set stores v under k. A sealed key fails the call.
 func (m Map[V]) Set(k string, v V) { Set(m.key(k), mustJSON(v)) }
+
+// Create stores v under k only if k is free, and reports whether it did: a
+// record id a contract creates must never silently replace another record.
+func (m Map[V]) Create(k string, v V) bool {
+	if _, ok := Get(m.key(k)); ok {
+		return false
+	}
+	m.Set(k, v)
+	return true
+}
+
+// Seal makes the value under k write-once (see Seal).
+func (m Map[V]) Seal(k string) { Seal(m.key(k)) }
+
+// SealUnder seals every key of the map starting with sub, which must end
+// with '/' (e.g. "T1/": every entry of trial T1, present or future).
+func (m Map[V]) SealUnder(sub string) { SealPrefix(m.key(sub)) }
 
 // Delete removes k.
 func (m Map[V]) Delete(k string) { Delete(m.key(k)) }
@@ -230,11 +247,15 @@ func VerifyEd25519(pk [32]byte, msg []byte, sig [64]byte) bool {
 	return host.ed25519Verify(&pk, msg, &sig)
 }
 
-// VerifyConsent reports whether sig is a valid combined threshold signature
-// of the consent group over msg. The call fails if the chain has no consent
-// verifier.
-func VerifyConsent(group string, msg, sig []byte) bool {
-	return host.consentVerify(group, msg, sig)
+// VerifyConsent reports whether sig is a valid combined threshold consent
+// of the consent group over msg whose signers all signed with exactly
+// meaning (e.g. "approve amendment"): a consent that means something else
+// ("REJECT amendment") is refused, and the chain's receipt names its
+// signers. The chain also refuses a consent used before, in this call or
+// any earlier transaction, so one consent counts once however often it is
+// attached. The call fails if the chain has no consent verifier.
+func VerifyConsent(group, meaning string, msg, sig []byte) bool {
+	return host.consentVerify(group, meaning, msg, sig)
 }
 
 // RecordScope puts the running transaction's record in the record set
@@ -247,6 +268,30 @@ func VerifyConsent(group string, msg, sig []byte) bool {
 // afterwards. At most 4 sets per call; a name is 1..128 printable ASCII
 // bytes; "code:" and "member:" names are the chain's own and trap.
 func RecordScope(name string) { host.recordScope(name) }
+
+// Seal makes key write-once: from now on no transaction, under this code
+// or any code the contract is upgraded to, can Set or Delete it (the call
+// fails with status "sealed"). Write the final value first, then seal it;
+// to change a sealed record, append a new record that references it.
+// Sealing is recorded by the chain outside the contract's namespace and
+// shows in state proofs.
+func Seal(key []byte) { host.seal(key, false) }
+
+// SealPrefix seals every key that starts with prefix, present or future:
+// no key under it can be created, changed or deleted afterwards (e.g. the
+// entries of a locked trial). prefix must end with '/' (a Map's prefix
+// does).
+func SealPrefix(prefix []byte) { host.seal(prefix, true) }
+
+// Govern hands this contract's upgrades to the consent group (64-hex id):
+// from then on an upgrade needs a threshold consent of that group for the
+// exact new code hash; the owner alone can no longer upgrade. The chain
+// allows it when the contract is owner-upgradable and the caller is its
+// owner, or is governed by the same group already (no change); moving to
+// another group needs a consent of the current group verified earlier in
+// the same call. An immutable contract stays immutable. Otherwise the
+// call fails with status "denied".
+func Govern(group string) { host.govern(group) }
 
 // Limits re-exported for contract authors.
 const (

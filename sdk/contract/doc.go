@@ -48,5 +48,19 @@
 //
 //	func main() {}
 //
+// # Records that must not change
+//
+// Write a record once, then Seal it (or Map.Seal): no later transaction,
+// under this code or any code the contract is upgraded to, can change or
+// delete it; change means a new record that references the sealed one.
+// SealPrefix (Map.SealUnder) closes a whole prefix, present and future
+// keys (a database lock). Create record ids with Map.Create, which never
+// replaces an existing record. A method that needs a group's approval
+// passes the meaning it requires to VerifyConsent ("approve amendment"): a
+// consent that means anything else is refused. Govern hands the
+// contract's upgrades to a consent group, so that no single party can
+// change the code that holds the records. vm/RATIONALE.md explains what an
+// upgrade may and may not touch.
+//
 // The package imports only vm/abi and the standard library.
 package contract

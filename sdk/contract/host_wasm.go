@@ -62,7 +62,13 @@ func hSHA256(p unsafe.Pointer, n uint32, out unsafe.Pointer)
 func hEd25519Verify(pk unsafe.Pointer, msg unsafe.Pointer, n uint32, sig unsafe.Pointer) uint32
 
 //go:wasmimport trialchain_v1 consent_verify
-func hConsentVerify(g unsafe.Pointer, gn uint32, m unsafe.Pointer, mn uint32, s unsafe.Pointer, sn uint32) uint32
+func hConsentVerify(g unsafe.Pointer, gn uint32, n unsafe.Pointer, nn uint32, m unsafe.Pointer, mn uint32, s unsafe.Pointer, sn uint32) uint32
+
+//go:wasmimport trialchain_v1 state_seal
+func hStateSeal(k unsafe.Pointer, kn uint32, prefix uint32)
+
+//go:wasmimport trialchain_v1 govern
+func hGovern(g unsafe.Pointer, gn uint32)
 
 //go:wasmimport trialchain_v1 abort
 func hAbort(ptr unsafe.Pointer, n uint32)
@@ -151,11 +157,21 @@ func (wasmHost) ed25519Verify(pk *[32]byte, msg []byte, sig *[64]byte) bool {
 	return hEd25519Verify(unsafe.Pointer(&pk[0]), ptr(msg), uint32(len(msg)), unsafe.Pointer(&sig[0])) == 1
 }
 
-func (wasmHost) consentVerify(group string, msg, sig []byte) bool {
-	return hConsentVerify(strptr(group), uint32(len(group)), ptr(msg), uint32(len(msg)), ptr(sig), uint32(len(sig))) == 1
+func (wasmHost) consentVerify(group, meaning string, msg, sig []byte) bool {
+	return hConsentVerify(strptr(group), uint32(len(group)), strptr(meaning), uint32(len(meaning)), ptr(msg), uint32(len(msg)), ptr(sig), uint32(len(sig))) == 1
 }
 
 func (wasmHost) recordScope(name string) { hRecordScope(strptr(name), uint32(len(name))) }
+
+func (wasmHost) seal(key []byte, prefix bool) {
+	var p uint32
+	if prefix {
+		p = 1
+	}
+	hStateSeal(ptr(key), uint32(len(key)), p)
+}
+
+func (wasmHost) govern(group string) { hGovern(strptr(group), uint32(len(group))) }
 
 func (wasmHost) abort(msg string) {
 	hAbort(strptr(msg), uint32(len(msg)))

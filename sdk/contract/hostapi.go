@@ -19,7 +19,9 @@ type hostAPI interface {
 	emit(topic string, data []byte)
 	sha256(b []byte) [32]byte
 	ed25519Verify(pk *[32]byte, msg []byte, sig *[64]byte) bool
-	consentVerify(group string, msg, sig []byte) bool
+	consentVerify(group, meaning string, msg, sig []byte) bool
+	seal(key []byte, prefix bool)
+	govern(group string)
 	abort(msg string)
 	recordScope(name string)
 }

@@ -11,6 +11,27 @@ import (
 type RegisterArgs struct {
 	Protocol  Protocol  `json:"protocol"`
 	Signature Signature `json:"signature"`
+	// Contracts pins the addresses (64 hex) of the other contracts the
+	// trial uses, by name (e.g. "surgical-records"): clients resolve them
+	// through the trial, never by a label anyone can deploy. The
+	// trial-protocol contract pins itself.
+	Contracts map[string]string `json:"contracts,omitempty"`
+}
+
+// ValidateContracts checks pinned contract names and addresses.
+func ValidateContracts(cs map[string]string) error {
+	if len(cs) > 16 {
+		return errf("invalid", "at most 16 pinned contracts, have %d", len(cs))
+	}
+	for n, a := range cs {
+		if err := ident("contract name", n); err != nil {
+			return err
+		}
+		if !IsHash(a) {
+			return errf("invalid", "contract %s: address must be 64 lowercase hex digits, have %q", n, clip(a))
+		}
+	}
+	return nil
 }
 
 // TrialArgs names a trial (activate, show, report, list) and signs (activate, lock).
@@ -353,6 +374,8 @@ type TrialState struct {
 	LateAEs      int64         `json:"lateSeriousAdverseEvents"`
 	Amendments   int           `json:"amendments"`
 	Lock         *Lock         `json:"lock,omitempty"`
+	// Contracts are the contracts pinned at registration, by name → address.
+	Contracts map[string]string `json:"contracts,omitempty"`
 }
 
 // TrialView is what show returns.

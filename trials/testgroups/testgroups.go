@@ -152,20 +152,24 @@ func (g *Group) Consent(rand io.Reader, chainID string, action consent.Action, m
 // Verifier returns a consent verifier for one VM call (vm.Call.ConsentVerify)
 // of method on the contract at address contract, backed by
 // consent.VerifyEncoded as the chain does it: group is the hex id of one of
-// groups, and the consent must be for Action(contract, method, msg).
+// groups, the consent must be for Action(contract, method, msg) and mean
+// exactly meaning.
 // (Replay protection is the chain's; the trial contracts also refuse a
 // consent they have seen.)
-func Verifier(chainID string, contract [32]byte, method string, groups ...*Group) func(group string, msg, sig []byte) error {
+func Verifier(chainID string, contract [32]byte, method string, groups ...*Group) func(group, meaning string, msg, sig []byte) error {
 	byID := map[string][]byte{}
 	for _, g := range groups {
 		byID[g.ID] = g.Bin
 	}
-	return func(group string, msg, sig []byte) error {
+	return func(group, meaning string, msg, sig []byte) error {
 		bin, ok := byID[group]
 		if !ok {
 			return fmt.Errorf("testgroups: unknown consent group %q", group)
 		}
-		_, _, err := consent.VerifyEncoded(bin, chainID, consent.CallAction(contract[:], method, msg), sig)
+		c, _, err := consent.VerifyEncoded(bin, chainID, consent.CallAction(contract[:], method, msg), sig)
+		if err == nil && c.Request.Meaning != meaning {
+			err = fmt.Errorf("testgroups: the consent means %q, not %q", c.Request.Meaning, meaning)
+		}
 		return err
 	}
 }

@@ -76,9 +76,11 @@ const (
 	// FnEd25519Verify (pk, msg, msglen, sig i32) -> i32: 1 valid, 0 invalid;
 	// pk is 32 bytes, sig 64 bytes.
 	FnEd25519Verify = "ed25519_verify"
-	// FnConsentVerify (gptr, glen, mptr, mlen, sptr, slen i32) -> i32:
+	// FnConsentVerify (gptr, glen, nptr, nlen, mptr, mlen, sptr, slen i32) -> i32:
 	// 1 valid, 0 invalid. Verifies a combined threshold consent signature of
-	// a consent group over a message (the verifier is supplied by the chain).
+	// a consent group over a message (the verifier is supplied by the chain)
+	// whose signed meaning is exactly the meaning at nptr (e.g. "approve
+	// amendment"): a consent that means something else is refused.
 	FnConsentVerify = "consent_verify"
 	// FnAbort (ptr, len i32): fails the call with a message; never returns.
 	FnAbort = "abort"
@@ -118,6 +120,27 @@ func ValidScopeName(name string) string {
 	return ""
 }
 
+// Write-once state and code governance (see vm/RATIONALE.md, "Sealed
+// state and code governance").
+const (
+	// FnStateSeal (kptr, klen, prefix i32): seals the key (prefix 0) or
+	// every key starting with it (prefix 1; the prefix must end with
+	// [SealSep]): from then on state_set and state_delete of a sealed key
+	// fail the call with status Sealed, in this call and in every later
+	// transaction, under any code the contract is upgraded to. Sealing is
+	// idempotent and cannot be undone.
+	FnStateSeal = "state_seal"
+	// FnGovern (gptr, glen i32): hands the contract's upgrades to the
+	// consent group whose 64-hex id is at gptr (see chain/contracts); a
+	// refusal fails the call with status Denied.
+	FnGovern = "govern"
+)
+
+// SealSep ends every sealed prefix: a write checks its own key and each
+// prefix of it that ends with SealSep, so the cost of the check is bounded
+// by the key's separators, not by the number of seals.
+const SealSep = '/'
+
 // Absent is returned by FnStateGet for a missing key.
 const Absent = -1
 
@@ -134,6 +157,7 @@ const (
 	MaxAbortLen   = 1024
 	MaxScanBytes  = 128 << 10
 	MaxGroupLen   = 256
+	MaxMeaningLen = 256
 	MaxConsentSig = 4096
 	MaxScopeLen   = 128 // a record set name (FnRecordScope)
 	MaxScopes     = 4   // record sets one call joins

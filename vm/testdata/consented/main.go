@@ -55,7 +55,7 @@ func amend() {
 		if !ok {
 			return nil, errors.New("no board set")
 		}
-		if !contract.VerifyConsent(g, a.Doc, a.Consent) {
+		if !contract.VerifyConsent(g, "approve amendment", a.Doc, a.Consent) {
 			return nil, errors.New("consent refused")
 		}
 		n, _ := amendments.Get()
@@ -64,6 +64,40 @@ func amend() {
 		h := contract.SHA256(a.Doc)
 		lastDoc.Set(hex.EncodeToString(h[:]))
 		contract.EmitJSON("amended", map[string]any{"n": n, "doc": hex.EncodeToString(h[:])})
+		return n, nil
+	})
+}
+
+type twiceArgs struct {
+	Doc      []byte   `json:"doc"`
+	Consents [][]byte `json:"consents"` // the same consent attached several times counts once
+	Need     int      `json:"need"`
+	Govern   string   `json:"govern,omitempty"` // after the consents: hand upgrades to this group
+}
+
+// quorum counts the valid consents of the board over doc among those
+// attached and requires need of them; then it may hand the contract's
+// upgrades to another group.
+//
+//go:wasmexport quorum
+func quorum() {
+	contract.Handle(func(a twiceArgs) (any, error) {
+		g, ok := board.Get()
+		if !ok {
+			return nil, errors.New("no board set")
+		}
+		n := 0
+		for _, c := range a.Consents {
+			if contract.VerifyConsent(g, "approve amendment", a.Doc, c) {
+				n++
+			}
+		}
+		if n < a.Need {
+			return nil, errors.New("not enough consents")
+		}
+		if a.Govern != "" {
+			contract.Govern(a.Govern)
+		}
 		return n, nil
 	})
 }

@@ -52,6 +52,44 @@ func put() {
 	})
 }
 
+type sealArgs struct {
+	Key    string `json:"key"`
+	Prefix bool   `json:"prefix"`
+	Then   string `json:"then"` // "", "put" or "del": write the key after sealing, in the same call
+}
+
+// seal seals a key or prefix (and optionally writes it afterwards).
+//
+//go:wasmexport seal
+func seal() {
+	contract.Handle(func(a sealArgs) (any, error) {
+		if a.Prefix {
+			contract.SealPrefix([]byte(a.Key))
+		} else {
+			contract.Seal([]byte(a.Key))
+		}
+		switch a.Then {
+		case "put":
+			contract.Set([]byte(a.Key), []byte("after"))
+		case "del":
+			contract.Delete([]byte(a.Key))
+		}
+		return nil, nil
+	})
+}
+
+// govern hands the contract's upgrades to a consent group.
+//
+//go:wasmexport govern
+func govern() {
+	contract.Handle(func(a struct {
+		Group string `json:"group"`
+	}) (any, error) {
+		contract.Govern(a.Group)
+		return nil, nil
+	})
+}
+
 //go:wasmexport getkv
 func getkv() {
 	contract.Handle(func(a kvArgs) (any, error) {
@@ -156,7 +194,7 @@ func verify() {
 //go:wasmexport consent
 func consent() {
 	contract.Handle(func(a verifyArgs) (any, error) {
-		return contract.VerifyConsent("irb", a.Msg, a.Sig), nil
+		return contract.VerifyConsent("irb", "approve", a.Msg, a.Sig), nil
 	})
 }
 
