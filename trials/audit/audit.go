@@ -260,6 +260,10 @@ type Options struct {
 	// (-1: not known, e.g. a bundle read from a file).
 	Sealed  bool
 	LeftOut int
+	// Witnesses name the independent witnesses whose cosignatures of the
+	// bundle's checkpoint were verified with their trusted keys
+	// (bundle.VerifyWitnesses), e.g. "regulator (key 3fa2…)".
+	Witnesses []string
 }
 
 // BlockTimes are the times of blocks proven from the checkpoint whose
@@ -373,12 +377,15 @@ func blockTimes(res *bundle.Result, bt *BlockTimes) map[uint64]int64 {
 	return times
 }
 
-// proofOf says what the result proves. Completeness, witnesses and
-// membership are not in bundle.Result yet: Complete stays false with the
-// reason, Witnesses empty.
+// proofOf says what the result proves: completeness from the bundle's
+// certified record set (bundle.Result.Complete), the checkpoint, and the
+// witnesses the caller verified.
 func proofOf(res *bundle.Result, o Options) Proof {
-	p := Proof{Scope: res.Scope, Sealed: o.Sealed, LeftOut: o.LeftOut, Witnesses: []string{},
+	p := Proof{Scope: res.Scope, Sealed: o.Sealed, LeftOut: o.LeftOut, Witnesses: append([]string{}, o.Witnesses...),
 		Reason: "the evidence file carries no proof of the number of the trial's records"}
+	if c := res.Complete; c != nil {
+		p.Complete, p.Reason = true, ""
+	}
 	if o.Genesis != nil {
 		p.Of = len(o.Genesis.Validators)
 	}
@@ -419,7 +426,14 @@ func summary(res *bundle.Result, v *Verification) string {
 		what = "trial " + t
 	}
 	if p.Complete {
-		fmt.Fprintf(&b, "VERIFIED COMPLETE: all %d records of %s", res.Counts.Records, what)
+		n := res.Counts.Records
+		if res.Complete != nil {
+			n = res.Complete.Records
+		}
+		fmt.Fprintf(&b, "VERIFIED COMPLETE: all %d records of %s", n, what)
+		if extra := res.Counts.Records - n; extra > 0 {
+			fmt.Fprintf(&b, " (with %d records of supporting evidence: contract versions, memberships, consent groups)", extra)
+		}
 	} else {
 		fmt.Fprintf(&b, "%d records verified; completeness NOT proven (%s)", res.Counts.Records, p.Reason)
 	}

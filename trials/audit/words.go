@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"github.com/trialchain/trialchain/chain/proof/bundle"
 	"regexp"
 	"strings"
 
@@ -40,6 +41,26 @@ var methodNames = map[string]string{
 }
 
 func quote(s string) string { return "“" + s + "”" }
+
+// The verifier names a record set's missing entries by their kind
+// ("call:ae"); the trial's words are clearer ("an adverse event report").
+func init() {
+	plain := bundle.DescribeKind
+	bundle.DescribeKind = func(kind string) string {
+		if m, ok := strings.CutPrefix(kind, "call:"); ok {
+			if n := methodNames[m]; n != "" {
+				return n
+			}
+		}
+		if kind == "anchor" {
+			return "a document anchor"
+		}
+		if kind == "redact" {
+			return "a redaction"
+		}
+		return plain(kind)
+	}
+}
 
 // refusalCodes turn the trial contract's error codes (trials/model
 // errors: "CODE: detail") into the reason in plain words.

@@ -414,3 +414,19 @@ func TestSignersHeldTheirRole(t *testing.T) {
 		})
 	}
 }
+
+// TestCompleteWords: an inspector reads each completeness failure in
+// words, naming the missing record.
+func TestCompleteWords(t *testing.T) {
+	f := newCompleteFixture(t)
+	b, err := Decode(f.good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropRecord(t, b, method("lock"))
+	_, verr := Verify(roundTrip(t, b), f.fc.g)
+	ws := Words(b, verr, nil)
+	if len(ws) != 1 || !strings.Contains(ws[0], "a call of lock at block") || !strings.Contains(ws[0], "the file leaves out a record of the trial") {
+		t.Fatalf("words: %q", ws)
+	}
+}

@@ -13,15 +13,20 @@ import (
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/witness"
 )
 
 // fork copies a fake chain: blocks committed to either afterwards are not
 // seen by the other; both stay certified by the same validator keys.
 func (fc *fakeChain) fork() *fakeChain {
-	return &fakeChain{g: fc.g, valKeys: fc.valKeys, signers: fc.signers, member: fc.member, nonce: fc.nonce,
+	f := &fakeChain{g: fc.g, valKeys: fc.valKeys, signers: fc.signers, member: fc.member, nonce: fc.nonce,
 		blocks: slices.Clone(fc.blocks), receipts: maps.Clone(fc.receipts), logStart: slices.Clone(fc.logStart),
-		log: proof.Frontier{Size: fc.log.Size, Hashes: slices.Clone(fc.log.Hashes)}, nodes: maps.Clone(fc.nodes), now: fc.now}
+		log: proof.Frontier{Size: fc.log.Size, Hashes: slices.Clone(fc.log.Hashes)}, nodes: maps.Clone(fc.nodes), now: fc.now,
+		st: &state.MemState{MemKV: maps.Clone(fc.st.MemKV), MemStore: maps.Clone(fc.st.MemStore), Root: fc.st.Root},
+		roots: slices.Clone(fc.roots), anchorScope: maps.Clone(fc.anchorScope)}
+	f.ov = state.NewOverlay(f.st)
+	return f
 }
 
 // newTestWitness starts a witness for fc's genesis in a temp home.

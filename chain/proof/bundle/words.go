@@ -259,7 +259,33 @@ func (e *Error) what(b *Bundle) string {
 		case has("is not a verified record of the bundle"):
 			return doc + " refers to a record the file does not hold"
 		}
+		switch {
+		case has("was renamed"):
+			return "the document's name was changed: " + detail(msg)
+		case has("it was removed"):
+			return "a document anchored for the trial was removed from the file without saying so: " + detail(msg)
+		case has("no record of the trial anchors it"):
+			return "a document is declared withheld that no record of the trial anchors (" + e.Part + ")"
+		}
 		return doc + " is not attached where the record commits to it (" + detail(msg) + ")"
+	case errors.Is(e, ErrIncomplete):
+		switch {
+		case has("is missing from the bundle"):
+			return detail(msg) + ": the file leaves out a record of the trial"
+		case has("which are not the set certified"):
+			return "the list of the trial's records (" + strings.Trim(strings.TrimPrefix(e.Part, "record set "), `"`) + ") is not the one the network certified: " + detail(msg)
+		case has("carries no certified record set"):
+			return "the file does not prove which records the trial has: " + detail(msg)
+		case has("does not prove its code history"):
+			return "the history of the program versions is not in the file, so an upgrade could be hidden: " + detail(msg)
+		case has("does not prove its membership history"):
+			return "the membership history of a signer is not in the file, so nobody can tell whether the signer held its role: " + detail(msg)
+		}
+		return "the trial's record is incomplete: " + detail(msg)
+	case errors.Is(e, ErrForeign):
+		return "it belongs to another trial or to none: it was spliced into this trial's file (" + detail(msg) + ")"
+	case errors.Is(e, ErrSigner):
+		return "its signer did not hold an active membership of the network when it was recorded (" + detail(msg) + ")"
 	}
 	return detail(msg)
 }
@@ -267,7 +293,7 @@ func (e *Error) what(b *Bundle) string {
 // detail is an error's text without the package prefixes ("bundle: ",
 // "proof: ", "genesis: ").
 func detail(msg string) string {
-	for _, e := range []error{ErrMalformed, ErrGenesis, ErrCheckpoint, ErrConsistency, ErrInclusion, ErrTx, ErrSignature, ErrReceipt, ErrCodeHash, ErrConsent, ErrPayload} {
+	for _, e := range []error{ErrMalformed, ErrGenesis, ErrCheckpoint, ErrConsistency, ErrInclusion, ErrTx, ErrSignature, ErrReceipt, ErrCodeHash, ErrConsent, ErrPayload, ErrIncomplete, ErrForeign, ErrSigner} {
 		msg = strings.ReplaceAll(msg, e.Error()+": ", "")
 	}
 	for _, p := range []string{"bundle: ", "proof: ", "genesis: ", "block: "} {

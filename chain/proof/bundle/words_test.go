@@ -72,7 +72,7 @@ func TestWords(t *testing.T) {
 		{"document byte", func(b *Bundle) { flip(b.Payloads[0].Data, 10) },
 			"submit", "a case-report form at block 2", `document "crf-V1.json" was changed: its contents no longer match its fingerprint (SHA-256)`},
 		{"document and its listed hash", func(b *Bundle) { p := b.Payloads[1]; flip(p.Data, 0); p.SHA256 = block.Sum(p.Data) },
-			"anchor", "a document anchor at block 2", `document "sap-v1.txt" was changed: its contents no longer match the fingerprint the record holds`},
+			"anchor", "a document anchor at block 2", `document "T1 SAP v1" was changed: its contents no longer match the fingerprint the record holds`},
 		{"claimed code version", func(b *Bundle) { _, r := recordOf(b, "submit"); r.CodeHash = block.Sum(f.code2) },
 			"submit", "a case-report form", "names a program version other than the one that ran it"},
 		{"upgrade removed", func(b *Bundle) { i, _ := recordOf(b, "upgrade"); b.Records = append(b.Records[:i], b.Records[i+1:]...) },
