@@ -23,7 +23,7 @@ func (fc *fakeChain) fork() *fakeChain {
 	f := &fakeChain{g: fc.g, valKeys: fc.valKeys, signers: fc.signers, member: fc.member, nonce: fc.nonce,
 		blocks: slices.Clone(fc.blocks), receipts: maps.Clone(fc.receipts), logStart: slices.Clone(fc.logStart),
 		log: proof.Frontier{Size: fc.log.Size, Hashes: slices.Clone(fc.log.Hashes)}, nodes: maps.Clone(fc.nodes), now: fc.now,
-		st: &state.MemState{MemKV: maps.Clone(fc.st.MemKV), MemStore: maps.Clone(fc.st.MemStore), Root: fc.st.Root},
+		st:    &state.MemState{MemKV: maps.Clone(fc.st.MemKV), MemStore: maps.Clone(fc.st.MemStore), Root: fc.st.Root},
 		roots: slices.Clone(fc.roots), anchorScope: maps.Clone(fc.anchorScope)}
 	f.ov = state.NewOverlay(f.st)
 	return f
