@@ -18,6 +18,7 @@ import (
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/proof"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
+	"github.com/trialchain/trialchain/chain/witness"
 	"github.com/trialchain/trialchain/sdk/client"
 	"github.com/trialchain/trialchain/trials/audit"
 )
@@ -288,6 +289,13 @@ Exit status 1 with "FORK" if the histories disagree.`,
 	return cmd
 }
 
+// DemoWitness is a witness DemoProve asks to cosign: its API and the key a
+// verifier trusts for it.
+type DemoWitness struct {
+	URL string
+	Key witness.PublicKey
+}
+
 // ProveSteps is what DemoProve did, for the demo's summary.
 type ProveSteps struct {
 	Bundle      string // path of the exported bundle
@@ -300,6 +308,7 @@ type ProveSteps struct {
 	Removed     string // path of a copy with one trial record removed
 	RemoveError string // how verification of that copy failed
 	Complete    *bundle.Completeness
+	Witnessed   []string // witnesses whose cosignature of the checkpoint verified
 	Report      string // path of the HTML audit report
 }
 
@@ -310,7 +319,11 @@ type ProveSteps struct {
 // byte changed and check that it fails naming the record, and write
 // DIR/TRIAL.audit.html. With reader (a member's key), the off-chain
 // documents the node holds that the member may read go into the bundle.
-func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial, dir string, reader ed25519.PrivateKey) (*ProveSteps, error) {
+//
+// Each witness (its API URL and trusted public key) is asked to cosign the
+// bundle's checkpoint; the cosignatures travel in the bundle and the
+// report names the witnesses whose cosignature verified.
+func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial, dir string, reader ed25519.PrivateKey, witnesses ...DemoWitness) (*ProveSteps, error) {
 	opt := bundle.Options{Scope: "trial:" + trial}
 	if reader != nil {
 		opt.Fetch = (&nodeDocuments{c: c, key: reader, chainID: g.ChainID}).fetch
@@ -324,7 +337,26 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 	if err != nil {
 		return nil, err
 	}
-	s := &ProveSteps{Bundle: filepath.Join(dir, trial+".bundle.json"), Tampered: filepath.Join(dir, trial+".tampered.bundle.json"),
+	var trusted []witness.PublicKey
+	for _, w := range witnesses {
+		cs, err := client.Cosign(ctx, c, client.NewWitness(w.URL), b.Latest())
+		if err != nil {
+			return nil, fmt.Errorf("witness %s: %w", w.URL, err)
+		}
+		b.Witnesses = append(b.Witnesses, cs)
+		trusted = append(trusted, w.Key)
+	}
+	var witnessed []string
+	if len(trusted) > 0 {
+		wr, err := bundle.VerifyWitnesses(b, trusted, len(trusted))
+		if err != nil {
+			return nil, fmt.Errorf("the witnesses' cosignatures: %w", err)
+		}
+		for _, w := range wr.Witnessed {
+			witnessed = append(witnessed, w.Witness.String())
+		}
+	}
+	s := &ProveSteps{Witnessed: witnessed,Bundle: filepath.Join(dir, trial+".bundle.json"), Tampered: filepath.Join(dir, trial+".tampered.bundle.json"),
 		Report: filepath.Join(dir, trial+".audit.html"), Records: len(b.Records), Documents: len(b.Payloads), Checkpoint: b.Latest().Height()}
 	enc := b.Encode()
 	if err := genesis.WriteFileAtomic(s.Bundle, enc, 0o644); err != nil {
@@ -386,7 +418,7 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 		return nil, errors.New("demo: the tampered bundle verified")
 	}
 	s.TamperError = terr.Error()
-	rep, err := WriteAuditReportWith(b, g, "html", s.Report, time.Now(), audit.Options{Trial: trial, LeftOut: left, Sealed: left == 0,
+	rep, err := WriteAuditReportWith(b, g, "html", s.Report, time.Now(), audit.Options{Trial: trial, LeftOut: left, Sealed: left == 0, Witnesses: witnessed,
 		Times: &audit.BlockTimes{Checkpoint: b.Latest().Hash(), Times: hl.BlockTimes(b.Latest())}})
 	if err != nil {
 		return nil, err

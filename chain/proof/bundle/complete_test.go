@@ -430,3 +430,20 @@ func TestCompleteWords(t *testing.T) {
 		t.Fatalf("words: %q", ws)
 	}
 }
+
+// TestDamagedReceiptNotAlsoMissing: a trial record whose receipt was
+// damaged is reported once, as damaged, not a second time as missing.
+func TestDamagedReceiptNotAlsoMissing(t *testing.T) {
+	f := newCompleteFixture(t)
+	b, err := Decode(f.good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := recordWhere(b, method("lock"))
+	b.Records[i].Proof.Record = append(proof.HexBytes(nil), 0xff)
+	_, err = Verify(roundTrip(t, b), f.fc.g)
+	var fs Failures
+	if !errors.As(err, &fs) || len(fs) != 1 || !errors.Is(fs[0], ErrInclusion) {
+		t.Fatalf("got %v, want one receipt failure", err)
+	}
+}

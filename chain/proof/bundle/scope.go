@@ -157,6 +157,8 @@ func (v *verifier) scopes() {
 	for i, r := range v.b.Records {
 		if rc, err := r.Proof.Receipt(); err == nil {
 			all[rc.TxHash] = i
+		} else if len(r.Tx) > 0 {
+			all[block.Sum(r.Tx)] = i // a damaged receipt: its record is here, and failed
 		}
 	}
 	inSet := map[block.Hash]string{} // record → the set that justifies it
