@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -215,4 +216,33 @@ func leftOut(ctx context.Context, c *client.Client, height uint64, sel bundle.Se
 		})
 	}
 	return n, nil
+}
+
+// verifiedOutcomeReport exports the trial from the node the flags name
+// (asking every validator for the newest checkpoint), verifies the bundle
+// against the genesis, requires it complete for the trial, and returns the
+// outcome-reporting report of its verified results record as JSON.
+func verifiedOutcomeReport(cmd *cobra.Command, trial string) ([]byte, error) {
+	b, _, g, err := exportBundle(cmd, trial, false)
+	if err != nil {
+		return nil, err
+	}
+	res, verr := bundle.Verify(b, g)
+	if verr != nil {
+		return nil, &exitError{code: 1, msg: failureWords(b, verr)}
+	}
+	if err := res.CompleteFor(trial); err != nil {
+		return nil, &exitError{code: 1, msg: "verification FAILED: " + err.Error()}
+	}
+	rep := audit.BuildWith(res, nil, audit.Options{Trial: trial, Genesis: g, Bundle: b, LeftOut: -1})
+	if rep.Outcomes == nil {
+		hint := ""
+		if seal, _ := cmd.Flags().GetString("seal"); seal == "" {
+			hint = "; results submitted in the newest block are certified by the next one: pass --seal NAME to commit it"
+		}
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("no results of trial %s are recorded in the certified log (verified as of block %d)%s", trial, res.Complete.Height, hint)}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "VERIFIED: the report stored with the trial's results record, from an export complete for trial %s as of block %d (%s UTC), certified by %d validators\n",
+		trial, res.Complete.Height, time.UnixMilli(res.Complete.TimeUnixMilli).UTC().Format("2006-01-02 15:04:05"), res.Complete.Validators)
+	return json.Marshal(rep.Outcomes)
 }

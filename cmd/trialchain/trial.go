@@ -1051,7 +1051,13 @@ func newTrialReportCmd() *cobra.Command {
 		Long: `Show the outcome-reporting report the contract stored when the results were
 submitted: the outcomes pre-specified before the first enrolment compared
 with the outcomes reported — missing, added, changed, a switched primary
-outcome — and the amendments made after enrolment began.` + queryNote,
+outcome — and the amendments made after enrolment began.
+
+With a genesis (--genesis, $TRIALCHAIN_GENESIS, --home or client.toml) the
+report is VERIFIED: it is read from the trial's results record in an export
+of the trial, checked like 'trialchain verify' (certified by the
+validators, complete for the trial); without one it is the node's
+unverified answer.` + queryNote,
 		Example: `  trialchain trial report NCT05503693 --home devnet/node3`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -1059,11 +1065,22 @@ outcome — and the amendments made after enrolment began.` + queryNote,
 			if err != nil {
 				return err
 			}
+			call := trials.ReportCall(trial)
+			if g, err := optionalGenesis(cmd); err != nil {
+				return err
+			} else if g != nil {
+				// With the genesis: the report stored with the verified
+				// results record, from a complete bundle of the trial.
+				b, err := verifiedOutcomeReport(cmd, trial)
+				if err != nil {
+					return err
+				}
+				return emitQuery(cmd, call, b)
+			}
 			cl, err := clientFor(cmd)
 			if err != nil {
 				return err
 			}
-			call := trials.ReportCall(trial)
 			b, err := queryCall(cmd, cl, call)
 			if err != nil {
 				return err
@@ -1071,6 +1088,7 @@ outcome — and the amendments made after enrolment began.` + queryNote,
 			return emitQuery(cmd, call, b)
 		},
 	}
+	c.Flags().String("seal", "", "with a genesis: key NAME that commits one anchor first, so that results in the newest block are certified")
 	addTrialFlag(c)
 	return c
 }
