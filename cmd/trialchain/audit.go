@@ -17,6 +17,7 @@ import (
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
+	"github.com/trialchain/trialchain/chain/witness"
 	"github.com/trialchain/trialchain/sdk/client"
 	"github.com/trialchain/trialchain/trials/audit"
 )
@@ -102,6 +103,9 @@ action), json (the whole report).`,
 				if trial == "" && len(b.Scope) > 6 && b.Scope[:6] == "trial:" {
 					trial = b.Scope[6:]
 				}
+				if trial != "" && b.Scope != "trial:"+trial {
+					return &exitError{code: 1, msg: fmt.Sprintf("%s is evidence for %q, not for trial %s; no report written", from, b.Scope, trial)}
+				}
 			} else {
 				if trial == "" {
 					return errors.New("give --trial ID (from a node) or --bundle FILE (offline)")
@@ -130,6 +134,26 @@ action), json (the whole report).`,
 				}
 			}
 			o.Trial = trial
+			if files, _ := cmd.Flags().GetStringArray("witness"); len(files) > 0 {
+				if from == "" {
+					return errors.New("--witness checks the cosignatures a bundle carries: export with 'trialchain export --witness URL', then 'trialchain audit --bundle FILE --witness KEYFILE'")
+				}
+				var keys []witness.PublicKey
+				for _, f := range files {
+					pk, err := witness.LoadPublicKey(f)
+					if err != nil {
+						return fmt.Errorf("--witness: %w", err)
+					}
+					keys = append(keys, pk)
+				}
+				wr, err := bundle.VerifyWitnesses(b, keys, len(keys))
+				if err != nil {
+					return &exitError{code: 1, msg: "verification FAILED: " + err.Error() + "; no report written"}
+				}
+				for _, w := range wr.Witnessed {
+					o.Witnesses = append(o.Witnesses, w.Witness.String())
+				}
+			}
 			rep, err := WriteAuditReportWith(b, g, format, out, time.Now(), o)
 			if err != nil {
 				return err
@@ -154,6 +178,7 @@ action), json (the whole report).`,
 	f.StringVar(&format, "format", "html", "html, csv or json")
 	f.StringVar(&out, "out", "", "report file to write (required)")
 	f.StringVar(&from, "bundle", "", "read the evidence from this bundle file instead of a node (offline)")
+	f.StringArray("witness", nil, "a witness's public-key file: its cosignature of the bundle's checkpoint is required, and the report names it (repeatable)")
 	f.String("genesis", "", "the network's genesis file (default: --home's genesis.json)")
 	f.Bool("with-code", false, "with a node: include the contracts' code in the evidence")
 	f.StringArray("payload", nil, "with a node: off-chain document (file or directory) to include and re-hash; repeatable")

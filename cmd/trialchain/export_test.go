@@ -65,11 +65,11 @@ func TestExportVerifyProcess(t *testing.T) {
 	for i, text := range []string{"T1 protocol v1\n", "T1 statistical analysis plan v1\n", "another trial's document\n"} {
 		p := filepath.Join(docs, fmt.Sprintf("doc%d.txt", i))
 		os.WriteFile(p, []byte(text), 0o644)
-		label := "T1 document " + fmt.Sprint(i)
+		label, trial := "T1 document "+fmt.Sprint(i), "T1"
 		if i == 2 {
-			label = "T2 document"
+			label, trial = "T2 document", "T2"
 		}
-		if out, errs, code := run(t, "anchor", p, "--label", label, "--from", "sponsor", "--keyring", keyring, "--home", home0, "--wait"); code != 0 {
+		if out, errs, code := run(t, "anchor", p, "--label", label, "--trial", trial, "--from", "sponsor", "--keyring", keyring, "--home", home0, "--wait"); code != 0 {
 			t.Fatalf("anchor: %d %s %s", code, out, errs)
 		}
 	}
@@ -134,9 +134,45 @@ func TestExportVerifyProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps, err := DemoProve(context.Background(), client.New(urls[1]), g, "T1", dir, nil)
-	// Two more records since the first export: the seals of the two above.
-	if err != nil || steps.Records != 4 || !strings.Contains(steps.TamperError, "record 3 (") {
+	// The seals of the exports above are not T1's records: still its two documents.
+	if err != nil || steps.Records != 2 || steps.Complete == nil || steps.Complete.Records != 2 || !strings.Contains(steps.TamperError, "record 1 (") ||
+		!strings.Contains(steps.RemoveError, "of trial:T1, a document anchor at block") {
 		t.Fatalf("DemoProve: %v %+v", err, steps)
+	}
+	// A bundle of T1 is not evidence for T2.
+	if out, errs, code := run(t, "verify", bfile, "--genesis", gen, "--trial", "T2"); code != 1 || !strings.Contains(errs, "not for trial T2") {
+		t.Fatalf("verify --trial T2 of a T1 bundle: %d %s %s", code, out, errs)
+	}
+	if out, errs, code := run(t, "audit", "--bundle", bfile, "--genesis", gen, "--trial", "T2", "--out", filepath.Join(dir, "t2.html")); code != 1 || !strings.Contains(errs, "not for trial T2") {
+		t.Fatalf("audit --trial T2 of a T1 bundle: %d %s %s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "t2.html")); err == nil {
+		t.Fatal("audit wrote a report for the wrong trial")
+	}
+
+	// Key rotation: the sponsor's organisation rotates its key; records
+	// signed before verify under the old key, the old key is refused after,
+	// the new key signs on with the same role.
+	if out, errs, code := run(t, "keys", "new", "sponsor-2027", "--keyring", keyring); code != 0 {
+		t.Fatalf("keys new: %d %s %s", code, out, errs)
+	}
+	if out, errs, code := run(t, "member", "rotate", "sponsor", "sponsor-2027", "--keyring", keyring, "--home", home0); code != 0 || !strings.Contains(out, "rotated") {
+		t.Fatalf("member rotate: %d %s %s", code, out, errs)
+	}
+	late := filepath.Join(docs, "late.txt")
+	os.WriteFile(late, []byte("T1 amendment after the rotation\n"), 0o644)
+	if out, errs, code := run(t, "anchor", late, "--label", "T1 late", "--trial", "T1", "--from", "sponsor", "--keyring", keyring, "--home", home0, "--wait"); code == 0 {
+		t.Fatalf("the old key anchored after its rotation: %s %s", out, errs)
+	}
+	if out, errs, code := run(t, "anchor", late, "--label", "T1 late", "--trial", "T1", "--from", "sponsor-2027", "--keyring", keyring, "--home", home0, "--wait"); code != 0 {
+		t.Fatalf("the new key: %d %s %s", code, out, errs)
+	}
+	rotated := filepath.Join(dir, "rotated.bundle.json")
+	if out, errs, code := run(t, "export", "--trial", "T1", "--out", rotated, "--home", home0, "--seal", "sponsor-2027", "--keyring", keyring); code != 0 {
+		t.Fatalf("export after rotation: %d %s %s", code, out, errs)
+	}
+	if out, errs, code := run(t, "verify", rotated, "--genesis", gen, "--trial", "T1"); code != 0 || !strings.Contains(out, "complete for trial T1") || !strings.Contains(out, "3 records of its certified record set") {
+		t.Fatalf("verify after rotation: %d %s %s", code, out, errs)
 	}
 
 	// From a node, audit seals first by default (with the keyring's
@@ -156,7 +192,7 @@ func TestExportVerifyProcess(t *testing.T) {
 				t.Fatalf("audit %v: row without time, organisation or role: %+v", args, e)
 			}
 		}
-		if strings.Contains(out, "VERIFIED: all") || !strings.Contains(r.Verification.Summary, "completeness NOT proven") {
+		if strings.Contains(out, "VERIFIED: all") || !strings.Contains(r.Verification.Summary, "VERIFIED COMPLETE: all 3 records of trial T1") {
 			t.Fatalf("audit %v: banner %q", args, r.Verification.Summary)
 		}
 		return r
@@ -164,7 +200,7 @@ func TestExportVerifyProcess(t *testing.T) {
 	if r := onlineAudit(); !r.Verification.Proof.Sealed || r.Verification.Proof.LeftOut != 0 || r.Verification.Proof.Of != 4 {
 		t.Fatalf("sealed audit: %+v", r.Verification.Proof)
 	}
-	if out, errs, code := run(t, "anchor", filepath.Join(docs, "doc0.txt"), "--label", "T1 document 0 again", "--from", "sponsor", "--keyring", keyring, "--home", home0, "--wait"); code != 0 {
+	if out, errs, code := run(t, "anchor", filepath.Join(docs, "doc0.txt"), "--label", "T1 document 0 again", "--trial", "T1", "--from", "sponsor-2027", "--keyring", keyring, "--home", home0, "--wait"); code != 0 {
 		t.Fatalf("anchor: %d %s %s", code, out, errs)
 	}
 	if r := onlineAudit("--no-seal"); r.Verification.Proof.Sealed || r.Verification.Proof.LeftOut != 1 || !strings.Contains(r.Verification.Summary, "1 record(s) of the trial committed in block") {

@@ -373,20 +373,25 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 	// Remove one record of the trial (the last adverse event report, else
 	// the last call) and re-encode: a partial export.
 	s.Removed = filepath.Join(dir, trial+".partial.bundle.json")
-	drop, dropAE := -1, -1
-	for _, r := range res.Records {
-		if r.Call != nil {
-			drop = r.Index
-			if r.Call.Method == "ae" {
-				dropAE = r.Index
-			}
+	// the trial's last adverse event report, else its last record
+	if len(b.Scopes) == 0 || len(b.Scopes[0].Entries) == 0 {
+		return nil, errors.New("demo: the bundle lists no record of the trial")
+	}
+	entries := b.Scopes[0].Entries
+	target := entries[len(entries)-1].TxHash
+	for _, e := range entries {
+		if e.Kind == "call:ae" {
+			target = e.TxHash
 		}
 	}
-	if dropAE >= 0 {
-		drop = dropAE
+	drop := -1
+	for _, r := range res.Records {
+		if r.TxHash == target {
+			drop = r.Index
+		}
 	}
 	if drop < 0 {
-		return nil, errors.New("demo: no call record to remove")
+		return nil, errors.New("demo: the record to remove is not in the bundle")
 	}
 	partial := *b
 	partial.Records = append(append([]*bundle.Record(nil), b.Records[:drop]...), b.Records[drop+1:]...)
