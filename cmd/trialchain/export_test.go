@@ -94,7 +94,7 @@ func TestExportVerifyProcess(t *testing.T) {
 		as   string
 		docs int
 		says string
-	}{{"regulator", 1, "1 included"}, {"site", 0, "0 included, 4 reads refused to this member"}} {
+	}{{"regulator", 1, "1 included"}, {"site", 0, "0 included, 2 reads refused to this member"}} {
 		f := filepath.Join(dir, tc.as+".bundle.json")
 		out, errs, code := run(t, "export", "--trial", "T1", "--out", f, "--home", filepath.Join(net, "node2"), "--seal", "sponsor", "--keyring", keyring, "--payloads-as", tc.as, "--output", "json")
 		var s exportSummary
