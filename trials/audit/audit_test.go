@@ -329,6 +329,8 @@ func TestRefusal(t *testing.T) {
 		{"vm: trap: unreachable", "The program stopped with an internal error: unreachable"},
 		{"out of gas: anchoring needs 5, limit 1", "It ran out of its computation allowance: anchoring needs 5, limit 1"},
 		{"state: sender is not a member", "Sender is not a member"},
+		{`vm: abort: consent-required: the consent is not a valid consent of group 86 meaning "approve amendment" for action b1 (consent_verify: contracts: consent refused: contracts: the consent means something else: this needs signers meaning "approve amendment", but Prof. Ben Ethics (party 2, "REJECT amendment: we object") signed meaning "REJECT amendment: we object")`,
+			`The multi-party consent does not approve it (its signers meant something else): this needs signers meaning "approve amendment", but Prof. Ben Ethics (party 2, "REJECT amendment: we object") signed meaning "REJECT amendment: we object"`},
 		{"", ""},
 	} {
 		if got := Refusal(tc.raw); got != tc.want {

@@ -142,6 +142,11 @@ func Refusal(raw string) string {
 			}
 		}
 	}
+	// A consent whose signers meant something else (e.g. "REJECT"): say
+	// who meant what, without the layers of the error's origin.
+	if _, rest, ok := strings.Cut(s, "the consent means something else: "); ok {
+		reason, s = "the multi-party consent does not approve it (its signers meant something else)", strings.TrimSuffix(rest, ")")
+	}
 	s = shortenHex(s)
 	if reason == "" {
 		return upper(s)
