@@ -234,8 +234,14 @@ func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, er
 
 	chains, failures := checkSafety(ctx, c, h, lg.acks)
 	rep.Failures = append(rep.Failures, failures...)
+	longest := 0
+	for i := range chains {
+		if len(chains[i]) > len(chains[longest]) {
+			longest = i
+		}
+	}
 	if len(chains) > 0 {
-		figures(rep, chains[0], start, end)
+		figures(rep, chains[longest], start, end)
 	}
 	return rep, nil
 }
