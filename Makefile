@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 RACE_PKGS  := ./chain/... ./transport/...
 PLAIN_PKGS := ./vm/... ./sdk/... ./cmd/... $(shell test -d trials && echo ./trials/...)
 
-.PHONY: all build contracts test test-race test-plain demo bench fuzz vet clean
+.PHONY: all build contracts test test-race test-plain demo bench fuzz vet clean e2e
 
 all: build
 
@@ -39,6 +39,15 @@ test-plain:
 
 vet:
 	$(GO) vet ./...
+
+# Fault injection: every scenario manifest of chain/e2e/scenarios on 4
+# validator processes on 127.0.0.1 (kill, pause, all-kill, crash loop,
+# partition, loss, Byzantine proposer) under a bounded load, with safety
+# checks and liveness figures (appended to bin/e2e-report.md). `make test`
+# runs the short ones. E2E=NAME runs only the scenarios matching NAME.
+e2e:
+	@mkdir -p bin
+	$(GO) test -count=1 -timeout 15m -run 'TestScenarios$$' -v ./chain/e2e -e2e.all -e2e.run '$(E2E)' -e2e.report $(CURDIR)/bin/e2e-report.md
 
 # The main job: a local 4-validator network, the example contracts, a whole
 # trial scenario and an offline verification. Pass ARGS=--keep to keep it.

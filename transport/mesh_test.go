@@ -12,6 +12,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -732,4 +733,73 @@ func TestCloseWithoutStart(t *testing.T) {
 	if _, err := pc.WriteTo([]byte("x"), pc.LocalAddr()); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("PacketConn not closed: %v", err)
 	}
+}
+
+// mute is a PacketConn that drops every write once muted: closing a mesh
+// over it sends nothing, like a process killed with SIGKILL.
+type mute struct {
+	net.PacketConn
+	muted atomic.Bool
+}
+
+func (m *mute) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if m.muted.Load() {
+		return len(p), nil
+	}
+	return m.PacketConn.WriteTo(p, addr)
+}
+
+// TestRestartedPeerResetsStaleLink: a peer that crashes (no CONNECTION_CLOSE)
+// and restarts on the same address answers its old connection with a
+// stateless reset (the key is derived from its node key), so the surviving
+// side drops the dead link and redials within a second, long before its
+// idle timeout, instead of writing frames into the void.
+func TestRestartedPeerResetsStaleLink(t *testing.T) {
+	t.Parallel()
+	const idle = 60 * time.Second
+	var crashing *mute
+	c := newCluster(t, 2, nil, func(i int, cfg *Config) {
+		cfg.IdleTimeout = idle
+		if i == 1 {
+			crashing = &mute{PacketConn: cfg.PacketConn}
+			cfg.PacketConn = crashing
+		}
+	})
+	c.waitConnected(t)
+	a := c.meshes[0]
+	if err := a.Send(2, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "first frame", func() bool { return c.recs[1].count(1) == 1 })
+	addr := c.meshes[1].Addr().String()
+	crashing.muted.Store(true)
+	if err := c.meshes[1].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Connected()) != 1 {
+		t.Fatal("the crash was announced: the test needs a silent one")
+	}
+
+	cfg := testConfig(2, c.keys[1], c.peers)
+	cfg.ListenAddr = addr
+	cfg.IdleTimeout = idle
+	rec := newRecorder()
+	b, err := New(cfg, rec.handle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	deadline := start.Add(5 * time.Second)
+	for i := 0; rec.count(1) == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("no frame reached the restarted peer within 5 s (idle timeout %v): the stale link was not reset", idle)
+		}
+		_ = a.Send(2, []byte(fmt.Sprintf("ping %d", i)))
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("frames reach the restarted peer %v after its restart", time.Since(start).Round(time.Millisecond))
 }

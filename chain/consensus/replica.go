@@ -51,7 +51,16 @@ type Config struct {
 	Now func() time.Time
 	// Tick drives SmartBFT's timers (default 50ms).
 	Tick time.Duration
+	// Fault makes this replica a Byzantine test double (fault-injection
+	// tests only; "" in production): FaultWrongParent proposes blocks whose
+	// header names a wrong parent hash, which honest followers refuse.
+	Fault string
 }
+
+// Byzantine behaviours a replica can be told to show (Config.Fault).
+const (
+	FaultWrongParent = "wrong-parent"
+)
 
 // Replica is one validator's consensus: the SmartBFT instance and our
 // implementations of its plug points (Comm, Assembler, Verifier, Signer,
@@ -84,6 +93,11 @@ func New(cfg Config, net Network) (*Replica, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch cfg.Fault {
+	case "", FaultWrongParent:
+	default:
+		return nil, fmt.Errorf("consensus: unknown fault %q (known: %s)", cfg.Fault, FaultWrongParent)
 	}
 	if _, ok := cfg.Genesis.Validator(cfg.SelfID); !ok {
 		return nil, fmt.Errorf("consensus: node id %d is not a validator in genesis", cfg.SelfID)
@@ -321,6 +335,9 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 	h := block.Header{ChainID: r.cfg.Genesis.ChainID, Height: head.Height + 1, PrevHash: head.Hash,
 		Proposer: r.cfg.SelfID, TimeUnixMilli: now, TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs),
 		StateRoot: head.StateRoot, LogSize: head.Log.Size, LogRoot: head.Log.Root(), ValidatorsHash: r.valHash}
+	if r.cfg.Fault == FaultWrongParent {
+		h.PrevHash = block.Sum(append([]byte("byzantine "), h.PrevHash[:]...))
+	}
 	return bft.Proposal{Header: h.Encode(), Payload: block.EncodeTxs(txs), Metadata: metadata}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
+	"sync"
 	"time"
 
 	bft "github.com/hyperledger-labs/SmartBFT/pkg/types"
@@ -17,8 +19,10 @@ const (
 	reqHead   = 'H' // → height 8 ‖ hash 32
 	reqBlocks = 'B' // from 8 ‖ max 4 → uvarint n ‖ committed blocks as bytes
 	// syncMaxBlocks and syncMaxBytes bound one sync response.
-	syncMaxBlocks = 64
-	syncMaxBytes  = 8 << 20
+	// Catch-up moves blocks in large batches (a paused follower hundreds of
+	// blocks behind needs a few round trips, not hundreds).
+	syncMaxBlocks = 512
+	syncMaxBytes  = 8 << 20 // below the transport's default frame cap (16 MiB)
 )
 
 // HandleRequest serves block sync to peers (transport RequestHandler).
@@ -67,8 +71,13 @@ func (r *Replica) HandleRequest(ctx context.Context, from uint64, req []byte) ([
 // Sync implements api.Synchronizer: fetch missing blocks from peers, check
 // each one's certificate against the genesis validators and its parent
 // link, execute and store it, and report the latest decision.
+//
+// A node that has just started (or resumed from a pause) may have no live
+// link yet: Sync first waits, briefly, for links to a quorum of peers, so
+// its first catch-up does not fail with "not connected" and leave the node
+// behind until SmartBFT's next sync.
 func (r *Replica) Sync() bft.SyncResponse {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), syncRoundTimeout)
 	defer cancel()
 	go func() {
 		select {
@@ -77,8 +86,46 @@ func (r *Replica) Sync() bft.SyncResponse {
 		case <-ctx.Done():
 		}
 	}()
+	r.waitLinks(ctx, linkWait)
 	r.syncBlocks(ctx, 0)
 	return bft.SyncResponse{Latest: r.latestDecision()}
+}
+
+// Bounds of one catch-up.
+const (
+	syncRoundTimeout = 30 * time.Second      // one Sync call
+	linkWait         = 3 * time.Second       // for links before syncing
+	headTimeout      = 2 * time.Second       // one head query
+	blocksTimeout    = 10 * time.Second      // one batch of blocks
+	linkPoll         = 20 * time.Millisecond // how often links are checked
+)
+
+// connected is implemented by networks that know which links are up
+// (transport.Mesh).
+type connected interface{ Connected() []uint64 }
+
+// waitLinks waits up to d until links to at least quorum-1 peers are up
+// (with ourselves, a quorum), if the network can tell.
+func (r *Replica) waitLinks(ctx context.Context, d time.Duration) {
+	c, ok := r.net.(connected)
+	if !ok {
+		return
+	}
+	need := r.cfg.Genesis.Quorum() - 1
+	t := time.NewTimer(d)
+	defer t.Stop()
+	tick := time.NewTicker(linkPoll)
+	defer tick.Stop()
+	for len(c.Connected()) < need {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.log.Info("syncing with fewer links than a quorum", "connected", c.Connected())
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 func (r *Replica) latestDecision() bft.Decision {
@@ -95,47 +142,99 @@ func (r *Replica) latestDecision() bft.Decision {
 	return bft.Decision{Proposal: p, Signatures: sigs}
 }
 
-// syncBlocks catches up to the highest head any peer reports (or at least
-// to target), peer by peer, until no peer has more.
+// peerHead is one peer's answer to a head query.
+type peerHead struct {
+	peer   uint64
+	height uint64
+	err    error
+}
+
+// heads asks every peer for its head at once (a dead peer costs one
+// timeout, not one per peer) and returns the answers, highest first.
+func (r *Replica) heads(ctx context.Context) []peerHead {
+	var peers []uint64
+	for _, p := range r.cfg.Genesis.IDs() {
+		if p != r.cfg.SelfID {
+			peers = append(peers, p)
+		}
+	}
+	out := make([]peerHead, len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h, err := r.peerHeight(ctx, p)
+			out[i] = peerHead{peer: p, height: h, err: err}
+		}()
+	}
+	wg.Wait()
+	sort.SliceStable(out, func(a, b int) bool { return out[a].height > out[b].height })
+	return out
+}
+
+func (r *Replica) peerHeight(ctx context.Context, peer uint64) (uint64, error) {
+	rctx, cancel := context.WithTimeout(ctx, headTimeout)
+	defer cancel()
+	resp, err := r.net.Request(rctx, peer, []byte{reqHead})
+	if err != nil {
+		return 0, fmt.Errorf("head: %w", err)
+	}
+	if len(resp) != 40 {
+		return 0, fmt.Errorf("head: reply of %d bytes", len(resp))
+	}
+	return binary.BigEndian.Uint64(resp[:8]), nil
+}
+
+// syncBlocks catches up to the highest head any peer reports, from the
+// highest peer first, falling back to the next when one fails.
 func (r *Replica) syncBlocks(ctx context.Context, target uint64) {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
-	for _, peer := range r.cfg.Genesis.IDs() {
-		if peer == r.cfg.SelfID {
+	_ = target
+	for _, ph := range r.heads(ctx) {
+		if ph.err != nil {
+			r.log.Info("sync: no head from peer", "peer", ph.peer, "err", ph.err)
 			continue
 		}
-		if err := r.syncFrom(ctx, peer); err != nil {
-			r.log.Info("sync from peer stopped", "peer", peer, "err", err)
+		if ph.height <= r.cfg.Ledger.Head().Height {
+			return // sorted: no later peer is ahead of us
+		}
+		if err := r.syncFrom(ctx, ph.peer, ph.height); err != nil {
+			r.log.Info("sync from peer stopped", "peer", ph.peer, "err", err)
 		}
 		if ctx.Err() != nil {
 			return
 		}
 	}
-	_ = target
 }
 
-// SyncFrom fetches and commits every block peer has beyond our head.
-func (r *Replica) syncFrom(ctx context.Context, peer uint64) error {
+// syncFrom fetches and commits the blocks peer has beyond our head, up to
+// at least theirs (the height it reported), in batches of up to
+// syncMaxBlocks.
+func (r *Replica) syncFrom(ctx context.Context, peer, theirs uint64) error {
+	start := r.cfg.Ledger.Head().Height
+	began := time.Now()
+	defer func() {
+		if got := r.cfg.Ledger.Head().Height; got > start {
+			r.log.Info("synced blocks", "from", peer, "first", start+1, "last", got, "took", time.Since(began).Round(time.Millisecond))
+		}
+	}()
 	for {
-		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		resp, err := r.net.Request(rctx, peer, []byte{reqHead})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("head: %w", err)
-		}
-		if len(resp) != 40 {
-			return fmt.Errorf("head: reply of %d bytes", len(resp))
-		}
-		theirs := binary.BigEndian.Uint64(resp[:8])
 		head := r.cfg.Ledger.Head()
-		if theirs <= head.Height {
-			return nil
+		if head.Height >= theirs {
+			// The peer may have moved on meanwhile: ask again.
+			h, err := r.peerHeight(ctx, peer)
+			if err != nil || h <= head.Height {
+				return err
+			}
+			theirs = h
 		}
 		req := []byte{reqBlocks}
 		req = binary.BigEndian.AppendUint64(req, head.Height+1)
 		req = binary.BigEndian.AppendUint32(req, syncMaxBlocks)
-		rctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		resp, err = r.net.Request(rctx, peer, req)
+		rctx, cancel := context.WithTimeout(ctx, blocksTimeout)
+		resp, err := r.net.Request(rctx, peer, req)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("blocks from %d: %w", head.Height+1, err)
@@ -163,11 +262,27 @@ func (r *Replica) syncFrom(ctx context.Context, peer uint64) error {
 			if _, err := r.cfg.Ledger.Commit(c); err != nil {
 				return fmt.Errorf("commit synced block: %w", err)
 			}
-			r.log.Info("synced block", "height", c.Block.Header.Height, "from", peer)
+			r.dropFromPool(c.Block.Txs)
+			r.log.Debug("synced block", "height", c.Block.Header.Height, "from", peer)
 		}
 		if err := rd.Done(); err != nil {
 			return err
 		}
+	}
+}
+
+// dropFromPool removes the transactions of a block committed by catch-up
+// from SmartBFT's request pool. SmartBFT removes the requests of blocks it
+// decides itself, but not of blocks the Synchronizer stored: left there,
+// they are forwarded to the leader again (which refuses them: nonce
+// already used), and after RequestComplainTimeout the follower complains
+// about a healthy leader and forces a view change.
+func (r *Replica) dropFromPool(txs [][]byte) {
+	if r.bft == nil || r.bft.Pool == nil {
+		return
+	}
+	for _, raw := range txs {
+		_ = r.bft.Pool.RemoveRequest(r.RequestID(raw))
 	}
 }
 

@@ -111,17 +111,25 @@ type Params struct {
 	RequestComplainTimeout   Duration `json:"request_complain_timeout"`
 	RequestAutoRemoveTimeout Duration `json:"request_auto_remove_timeout"`
 	// LeaderHeartbeatTimeout: followers start a view change when the leader
-	// is silent this long.
+	// is silent this long. The leader sends a heartbeat every
+	// LeaderHeartbeatTimeout/LeaderHeartbeatCount from its own goroutine,
+	// also while it executes a block in Deliver, so a slow block does not
+	// make a live leader look dead.
 	//
-	// Sizing: Deliver executes a block before consensus moves on, and a
-	// contract deployment compiles the module there (about 4 s for a 4 MB
-	// Go contract on one core; up to ~35 s measured with 4 validators
-	// sharing 2 busy cores). Every timer that can start a view change
-	// (request complaint, heartbeat, view change) must outlast the longest
-	// Deliver, or validators change views while their peers are still
-	// executing and the view changes do not settle. The defaults allow
-	// 60 s; the price is that a crashed leader is replaced after about a
-	// minute (tests of view changes use seconds, with no deployments).
+	// Sizing for a LAN (defaults): a crashed or paused leader is suspected
+	// after 5 s, the view change completes in about a round trip, so commits
+	// resume within 10 s. A request that stays pending is forwarded after
+	// 2 s and the leader is accused of censorship after 15 s more: this
+	// timer, unlike the heartbeat, runs while Deliver executes, so it is
+	// kept above the longest Deliver we expect. Until contract compilation
+	// leaves Deliver (the VM issue), a 4 MB Go contract deployment compiles
+	// there (about 4 s on one idle core; tens of seconds measured with 4
+	// validators on 2 busy cores): such a deployment may cost one view
+	// change (seconds) on a loaded machine, never a stall, because the
+	// compiled module is cached by code hash and the re-proposed block
+	// executes fast. The view-change timeout (10 s) bounds a view change
+	// whose next leader is itself down; resends every 2 s cover lost
+	// view-change messages.
 	LeaderHeartbeatTimeout Duration `json:"leader_heartbeat_timeout"`
 	LeaderHeartbeatCount   uint64   `json:"leader_heartbeat_count"`
 	// ViewChangeResendInterval ≤ ViewChangeTimeout.
@@ -146,13 +154,13 @@ func DefaultParams() Params {
 		BatchMaxBytes:            block.MaxTxBytes + 1<<20,
 		BatchMaxInterval:         Duration(20 * time.Millisecond),
 		RequestPoolSize:          20000,
-		RequestForwardTimeout:    Duration(5 * time.Second),
-		RequestComplainTimeout:   Duration(60 * time.Second),
-		RequestAutoRemoveTimeout: Duration(3 * time.Minute),
-		LeaderHeartbeatTimeout:   Duration(60 * time.Second),
+		RequestForwardTimeout:    Duration(2 * time.Second),
+		RequestComplainTimeout:   Duration(15 * time.Second),
+		RequestAutoRemoveTimeout: Duration(2 * time.Minute),
+		LeaderHeartbeatTimeout:   Duration(5 * time.Second),
 		LeaderHeartbeatCount:     10,
-		ViewChangeResendInterval: Duration(5 * time.Second),
-		ViewChangeTimeout:        Duration(60 * time.Second),
+		ViewChangeResendInterval: Duration(2 * time.Second),
+		ViewChangeTimeout:        Duration(10 * time.Second),
 		CollectTimeout:           Duration(1 * time.Second),
 		DecisionsPerLeader:       0,
 		MaxClockSkew:             Duration(10 * time.Second),

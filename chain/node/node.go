@@ -76,6 +76,9 @@ type Options struct {
 	// contracts.Runtime on a vm.Engine whose compilation cache is
 	// DATA_DIR/vm (so a restart does not recompile), closed by Stop.
 	Contracts state.Contracts
+	// Fault makes the node's replica a Byzantine test double (see
+	// consensus.Config.Fault); fault-injection tests only.
+	Fault string
 }
 
 // New opens the node's store and prepares its components.
@@ -130,7 +133,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	n.ledger = led
 	var netw netRef
 	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
-		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base}, &netw)
+		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base, Fault: opts.Fault}, &netw)
 	if err != nil {
 		n.closeStorage()
 		return nil, err
@@ -186,6 +189,14 @@ type netRef struct{ n consensus.Network }
 func (r *netRef) Send(to uint64, f []byte) error { return r.n.Send(to, f) }
 func (r *netRef) Request(ctx context.Context, to uint64, req []byte) ([]byte, error) {
 	return r.n.Request(ctx, to, req)
+}
+
+// Connected lets the replica wait for links before its first catch-up.
+func (r *netRef) Connected() []uint64 {
+	if c, ok := r.n.(interface{ Connected() []uint64 }); ok {
+		return c.Connected()
+	}
+	return nil
 }
 
 // Start starts the mesh, consensus and the client API.

@@ -89,7 +89,8 @@ kill -9) loses nothing committed: every block is one synced write.`,
 			if err != nil {
 				return err
 			}
-			n, err := node.New(cfg, node.Options{})
+			fault, _ := cmd.Flags().GetString("byzantine")
+			n, err := node.New(cfg, node.Options{Fault: fault})
 			if err != nil {
 				return err
 			}
@@ -103,6 +104,8 @@ kill -9) loses nothing committed: every block is one synced write.`,
 			return nil
 		},
 	}
+	c.Flags().String("byzantine", "", "fault-injection tests only: run as a Byzantine validator (wrong-parent)")
+	_ = c.Flags().MarkHidden("byzantine")
 	return c
 }
 

@@ -1,0 +1,410 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/sdk/client"
+)
+
+// Ack is a transaction a client saw committed (a receipt came back).
+type Ack struct {
+	Hash   block.Hash
+	Height uint64
+}
+
+// Event is a perturbation as it happened.
+type Event struct {
+	At   time.Time
+	What string
+	Node int
+}
+
+// Report holds a scenario's safety verdict and liveness figures.
+type Report struct {
+	Scenario  string
+	Acked     int
+	Submitted int
+	Height    uint64
+	Events    []Event
+	// MaxGap is the longest time without a commit while the load ran.
+	MaxGap time.Duration
+	// Windows and EmptyWindows count the 10-s windows of the load and
+	// those without a commit.
+	Windows, EmptyWindows int
+	// Resume is, per disruptive step, the longest commit gap from the step
+	// to the next step (or the end): how long commits stopped.
+	Resume []time.Duration
+	// CatchUp is, per start/resume step, how long the node took to reach
+	// the height the others had when it came back (-1: never, in 60 s).
+	CatchUp []time.Duration
+	// Settle is how long the whole network took, after the last fault was
+	// lifted, to agree on one height again.
+	Settle   time.Duration
+	Failures []string
+}
+
+// Run runs s on c: starts the nodes, applies the schedule under load,
+// lifts every fault, and checks safety on every node.
+func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, error) {
+	rep := &Report{Scenario: s.Name}
+	for k, mode := range s.Byzantine {
+		i, _ := strconv.Atoi(k)
+		c.SetFault(i, mode)
+	}
+	for i := range c.Homes {
+		if err := c.Start(i); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.WaitHealthy(30 * time.Second); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	lg := newLoad(c, s.Load.Rate, s.Load.Workers)
+	start := time.Now()
+	loadCtx, stopLoad := context.WithTimeout(ctx, s.Duration.D())
+	defer stopLoad()
+	var loadWG sync.WaitGroup
+	loadWG.Add(1)
+	go func() { defer loadWG.Done(); lg.run(loadCtx) }()
+
+	var bg sync.WaitGroup // catch-up watchers and crash loops
+	var mu sync.Mutex
+	catchIdx := map[int]int{}
+	last := -1
+	record := func(what string, i int) {
+		mu.Lock()
+		rep.Events = append(rep.Events, Event{At: time.Now(), What: what, Node: i})
+		mu.Unlock()
+		c.Log("%6.1fs %s node %d", time.Since(start).Seconds(), what, i)
+	}
+	watchCatchUp := func(i int) {
+		target := int64(0)
+		for _, h := range c.Heights() {
+			target = max(target, h)
+		}
+		mu.Lock()
+		slot := len(rep.CatchUp)
+		rep.CatchUp = append(rep.CatchUp, -1)
+		catchIdx[slot] = i
+		mu.Unlock()
+		began := time.Now()
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			for time.Since(began) < 60*time.Second && ctx.Err() == nil {
+				if st, err := c.Status(i); err == nil && int64(st.Height) >= target {
+					mu.Lock()
+					rep.CatchUp[slot] = time.Since(began)
+					mu.Unlock()
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+	}
+	pick := func(sel string) int {
+		switch sel {
+		case "leader":
+			return c.Leader()
+		case "follower":
+			l := c.Leader()
+			for _, i := range rng.Perm(c.N()) {
+				if i != l && c.Up(i) {
+					return i
+				}
+			}
+			return -1
+		case "same":
+			return last
+		case "random", "":
+			return rng.IntN(c.N())
+		}
+		i, err := strconv.Atoi(sel)
+		if err != nil || i < 0 || i >= c.N() {
+			return -1
+		}
+		return i
+	}
+
+	for _, st := range s.Steps {
+		wait := time.Until(start.Add(st.At.D()))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		switch st.Do {
+		case "kill", "start", "restart", "pause", "resume":
+			i := pick(st.Node)
+			if i < 0 {
+				rep.Failures = append(rep.Failures, fmt.Sprintf("step %s: no node matches %q", st.Do, st.Node))
+				continue
+			}
+			last = i
+			switch st.Do {
+			case "kill":
+				c.Kill(i)
+			case "start":
+				_ = c.Start(i)
+				watchCatchUp(i)
+			case "restart":
+				c.Kill(i)
+				time.Sleep(st.Down.D())
+				_ = c.Start(i)
+				watchCatchUp(i)
+			case "pause":
+				c.Pause(i)
+			case "resume":
+				c.Resume(i)
+				watchCatchUp(i)
+			}
+			record(st.Do, i)
+		case "kill-all":
+			for i := range c.Homes {
+				c.Kill(i)
+			}
+			record(st.Do, -1)
+		case "start-all":
+			for i := range c.Homes {
+				_ = c.Start(i)
+			}
+			record(st.Do, -1)
+		case "crash-loop":
+			record(st.Do, -1)
+			end := time.Now().Add(st.For.D())
+			for time.Now().Before(end) && ctx.Err() == nil {
+				i := rng.IntN(c.N())
+				if st.FollowersOnly && i == c.Leader() {
+					i = (i + 1) % c.N()
+				}
+				c.Kill(i)
+				c.Log("%6.1fs crash-loop kill node %d", time.Since(start).Seconds(), i)
+				time.Sleep(st.Down.D())
+				_ = c.Start(i)
+				time.Sleep(st.Every.D() - st.Down.D())
+			}
+		case "partition":
+			c.Rules.Partition(st.Groups)
+			record(fmt.Sprintf("partition %v", st.Groups), -1)
+		case "heal":
+			c.Rules.Heal()
+			record(st.Do, -1)
+		case "loss":
+			c.Rules.SetLoss(st.Rate)
+			record(fmt.Sprintf("loss %.0f%%", st.Rate*100), -1)
+		}
+	}
+	<-loadCtx.Done()
+	loadWG.Wait()
+	end := time.Now()
+
+	// Lift every fault and let the network agree again.
+	c.Rules.Heal()
+	for i := range c.Homes {
+		c.Resume(i)
+		_ = c.Start(i)
+	}
+	settleStart := time.Now()
+	if err := c.WaitHealthy(30 * time.Second); err != nil {
+		rep.Failures = append(rep.Failures, err.Error())
+	}
+	probe, err := lg.probe(ctx, 60*time.Second)
+	if err != nil {
+		rep.Failures = append(rep.Failures, fmt.Sprintf("liveness: a transaction after the faults were lifted did not commit: %v", err))
+	} else {
+		lg.addAck(probe)
+	}
+	h, err := waitSameHeight(ctx, c, 90*time.Second)
+	rep.Settle = time.Since(settleStart)
+	if err != nil {
+		rep.Failures = append(rep.Failures, err.Error())
+	}
+	bg.Wait()
+	rep.Height = h
+	rep.Acked, rep.Submitted = len(lg.acks), lg.submitted
+
+	chains, failures := checkSafety(ctx, c, h, lg.acks)
+	rep.Failures = append(rep.Failures, failures...)
+	longest := 0
+	for i := range chains {
+		if len(chains[i]) > len(chains[longest]) {
+			longest = i
+		}
+	}
+	if len(chains) > 0 {
+		figures(rep, chains[longest], start, end)
+	}
+	return rep, nil
+}
+
+// waitSameHeight waits until every node reports the same height and hash.
+func waitSameHeight(ctx context.Context, c *Cluster, limit time.Duration) (uint64, error) {
+	deadline := time.Now().Add(limit)
+	var hs []int64
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		hs = c.Heights()
+		same := hs[0] > 0
+		for _, h := range hs {
+			same = same && h == hs[0]
+		}
+		if same {
+			return uint64(hs[0]), nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("liveness: nodes did not converge on one height within %v after the faults were lifted: heights %v", limit, hs)
+}
+
+// figures computes the liveness figures from the commit times of a chain.
+func figures(rep *Report, chain []*block.Committed, start, end time.Time) {
+	var times []time.Time
+	for _, b := range chain {
+		t := time.UnixMilli(b.Block.Header.TimeUnixMilli)
+		if !t.Before(start) && !t.After(end) {
+			times = append(times, t)
+		}
+	}
+	gapIn := func(from, to time.Time) time.Duration {
+		prev, worst := from, time.Duration(0)
+		for _, t := range times {
+			if t.Before(from) || t.After(to) {
+				continue
+			}
+			worst = max(worst, t.Sub(prev))
+			prev = t
+		}
+		return max(worst, to.Sub(prev))
+	}
+	rep.MaxGap = gapIn(start, end)
+	for w := start; w.Before(end); w = w.Add(10 * time.Second) {
+		if end.Sub(w) < 5*time.Second {
+			break // a partial last window says nothing
+		}
+		rep.Windows++
+		we, n := w.Add(10*time.Second), 0
+		for _, t := range times {
+			if !t.Before(w) && t.Before(we) {
+				n++
+			}
+		}
+		if n == 0 {
+			rep.EmptyWindows++
+		}
+	}
+	for k, ev := range rep.Events {
+		next := end
+		if k+1 < len(rep.Events) {
+			next = rep.Events[k+1].At
+		}
+		if next.After(ev.At) {
+			rep.Resume = append(rep.Resume, gapIn(ev.At, next))
+		}
+	}
+}
+
+// load offers a bounded load of anchor transactions and records every
+// acknowledged one.
+type load struct {
+	c         *Cluster
+	rate      int
+	workers   int
+	mu        sync.Mutex
+	acks      []Ack
+	submitted int
+	seq       uint64
+}
+
+func newLoad(c *Cluster, rate, workers int) *load { return &load{c: c, rate: rate, workers: workers} }
+
+func (l *load) next() *block.Tx {
+	l.mu.Lock()
+	l.seq++
+	n := l.seq
+	l.submitted++
+	l.mu.Unlock()
+	var doc [8]byte
+	binary.BigEndian.PutUint64(doc[:], n)
+	p := &block.AnchorPayload{Hash: sha256.Sum256(doc[:]), Label: fmt.Sprintf("e2e %d", n)}
+	return client.Sign(l.c.Sponsor, l.c.Genesis.ChainID, block.KindAnchor, p.Encode(), 100_000)
+}
+
+func (l *load) addAck(a Ack) {
+	l.mu.Lock()
+	l.acks = append(l.acks, a)
+	l.mu.Unlock()
+}
+
+func (l *load) submit(ctx context.Context, node int, timeout time.Duration) (Ack, error) {
+	tx := l.next()
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := l.c.Clients[node].Submit(sctx, tx, true)
+	if err != nil {
+		return Ack{}, err
+	}
+	if res.Receipt == nil {
+		return Ack{}, fmt.Errorf("no receipt: %s", res.Pending)
+	}
+	return Ack{Hash: res.Hash, Height: res.Receipt.Height}, nil
+}
+
+func (l *load) run(ctx context.Context) {
+	tick := time.NewTicker(time.Second / time.Duration(l.rate))
+	defer tick.Stop()
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < l.workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for node := range jobs {
+				if a, err := l.submit(ctx, node, 15*time.Second); err == nil {
+					l.addAck(a)
+				}
+			}
+		}()
+	}
+	n := 0
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+		}
+		n++
+		node := n % l.c.N()
+		if !l.c.Up(node) {
+			continue
+		}
+		select {
+		case jobs <- node:
+		default: // every worker busy: the offered load is bounded
+		}
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// probe submits one transaction, retrying on other nodes, until it commits.
+func (l *load) probe(ctx context.Context, limit time.Duration) (Ack, error) {
+	deadline := time.Now().Add(limit)
+	var err error
+	for i := 0; time.Now().Before(deadline); i++ {
+		var a Ack
+		if a, err = l.submit(ctx, i%l.c.N(), 10*time.Second); err == nil {
+			return a, nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return Ack{}, err
+}
