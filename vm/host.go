@@ -93,10 +93,7 @@ func (st *callState) nodeFail(err error) {
 
 // charge takes n gas from the guest's gas global.
 func (st *callState) charge(n uint64) {
-	g := st.inst.gas
-	if g == nil { // the module's start section runs before its globals are reachable
-		return
-	}
+	g := st.inst.gas // set before any host function runs, start section included
 	left := g.Get()
 	if left < n {
 		g.Set(0)
@@ -461,6 +458,13 @@ func (e *Engine) instantiateHostModules(ctx context.Context) error {
 					st, _ := ctx.Value(stateKey{}).(*callState)
 					if st == nil {
 						panic(errAbortInit) // not called through a Session: internal misuse
+					}
+					if st.inst.gas == nil { // the start section runs before instantiate returns: meter it too
+						g, ok := mod.ExportedGlobal(exportGas).(api.MutableGlobal)
+						if !ok {
+							panic(errAbortInit) // every instrumented module exports it
+						}
+						st.inst.gas = g
 					}
 					fn(st, mod, stack)
 				}), f.params, f.results).
