@@ -409,7 +409,9 @@ func hostStateScan(st *callState, mod api.Module, s []uint64) {
 	prefix := append([]byte{}, st.key(mod, s[0], s[1], abi.FnStateScan)...)
 	after := st.key(mod, s[2], s[3], abi.FnStateScan)
 	max := int(min(uint32(s[4]), maxScanEntries))
-	st.charge(g.HostCall + g.StateRead + g.HostPerByte*uint64(len(prefix)+len(after)))
+	// Every scan merges the call's buffered writes (sorted per scan): each
+	// is paid for, or 10,000 buffered writes make every page cost ms.
+	st.charge(g.HostCall + g.StateRead + g.HostPerByte*uint64(len(prefix)+len(after)) + g.ScanEntry*uint64(st.kv.Len()))
 	var start []byte
 	if len(after) > 0 {
 		start = append(append([]byte{}, after...), 0) // the successor of after

@@ -39,7 +39,7 @@ func DefaultLimits() Limits {
 		// functions, ≤ 21 locals, nesting ≤ 634, ≤ 879 blocks per function,
 		// 12,986 locals in all, a table of 6,604, 1.1 MB of data in 43,771
 		// segments.
-		MaxFunctions:      8_192,
+		MaxFunctions:      3_072, // 8,192 empty functions took 2.6 s to compile (wazero's per-function cost)
 		MaxFunctionLocals: 512,
 		MaxTotalLocals:    131_072,
 		MaxNesting:        1_024,
