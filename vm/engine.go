@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tetratelabs/wabin/wasm"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -39,6 +40,11 @@ type Config struct {
 	InitGasLimit uint64
 	// Gas is the price table (consensus).
 	Gas GasTable
+	// Limits bound module shapes (consensus).
+	Limits Limits
+	// Compilers is how many background compilations (Prepare) may run at
+	// once; 0 means 1.
+	Compilers int
 	// MaxDebugBytes is how much of what a contract writes to stdout/stderr is
 	// kept (the tail of a Go panic message is reported in CallError.Message).
 	MaxDebugBytes int
@@ -56,6 +62,7 @@ func DefaultConfig() Config {
 		MaxCallDepth:   1000,
 		InitGasLimit:   500_000_000,
 		Gas:            DefaultGasTable(),
+		Limits:         DefaultLimits(),
 		MaxDebugBytes:  1024,
 	}
 }
@@ -77,7 +84,7 @@ func (c Config) Validate() error {
 	if err := c.Gas.validate(); err != nil {
 		return fmt.Errorf("vm: %w", err)
 	}
-	return nil
+	return c.Limits.validate()
 }
 
 // maxGasLimit bounds every gas limit so the instrumented arithmetic on the
@@ -103,9 +110,36 @@ type Engine struct {
 	iconf   instrumentConfig
 	cfgHash [32]byte // key of the instrumentation cache
 
-	mu      sync.Mutex
-	modules map[[32]byte]*Module // by sha256 of the original code
-	closed  bool
+	mu       sync.Mutex
+	modules  map[[32]byte]*Module // by sha256 of the original code
+	refused  map[[32]byte]error   // code that failed Compile for a reason of the code (remembered)
+	checked  map[[32]byte]*Static // Check results (refusals are in refused)
+	inflight map[[32]byte]*flight // compilations under way
+	sem      chan struct{}        // background compiler slots
+	closed   bool
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+}
+
+// flight is one compilation under way; waiters block on done.
+type flight struct {
+	done chan struct{}
+	m    *Module
+	err  error
+}
+
+// maxRemembered bounds the refused and checked maps: when full, they are
+// cleared (the outcome is a pure function of the code, so forgetting only
+// costs time).
+const maxRemembered = 4096
+
+// Static is the outcome of Check: what is known of a module without
+// compiling it.
+type Static struct {
+	Hash    [32]byte
+	Size    int
+	Methods []string // callable exports, sorted
 }
 
 // Module is a validated, instrumented and compiled contract module. It is
@@ -148,7 +182,9 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		WithCloseOnContextDone(false). // gas bounds every call; see RATIONALE.md
 		WithCustomSections(false).
 		WithDebugInfoEnabled(false)
-	e := &Engine{cfg: cfg, modules: make(map[[32]byte]*Module)}
+	e := &Engine{cfg: cfg, modules: make(map[[32]byte]*Module), refused: make(map[[32]byte]error),
+		checked: make(map[[32]byte]*Static), inflight: make(map[[32]byte]*flight), sem: make(chan struct{}, max(cfg.Compilers, 1))}
+	e.bgCtx, e.bgCancel = context.WithCancel(context.Background())
 	if cfg.CacheDir != "" {
 		dir := filepath.Join(cfg.CacheDir, "wazero")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -165,12 +201,15 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		rc = rc.WithCompilationCache(c)
 	}
 	e.rt = wazero.NewRuntimeWithConfig(ctx, rc)
-	e.iconf = instrumentConfig{gas: cfg.Gas, maxCallDepth: cfg.MaxCallDepth, initGas: cfg.InitGasLimit}
+	e.iconf = instrumentConfig{gas: cfg.Gas, maxCallDepth: cfg.MaxCallDepth, initGas: cfg.InitGasLimit, limits: cfg.Limits}
 	h := sha256.New()
 	fp := cfg.Gas.fingerprint()
 	h.Write(fp[:])
 	var b [8]byte
-	for _, v := range []uint64{instrumenterVersion, uint64(cfg.MaxCallDepth), cfg.InitGasLimit} {
+	l := cfg.Limits
+	for _, v := range []uint64{instrumenterVersion, uint64(cfg.MaxCallDepth), cfg.InitGasLimit,
+		uint64(l.MaxFunctions), uint64(l.MaxFunctionLocals), l.MaxTotalLocals, uint64(l.MaxNesting),
+		uint64(l.MaxBlocks), uint64(l.MaxTableElems), uint64(l.MaxDataBytes), uint64(l.MaxSectionEntries)} {
 		binary.LittleEndian.PutUint64(b[:], v)
 		h.Write(b[:])
 	}
@@ -188,6 +227,8 @@ func (e *Engine) Config() Config { return e.cfg }
 // Close releases the runtime and every compiled module. Sessions must be
 // closed first.
 func (e *Engine) Close(ctx context.Context) error {
+	e.bgCancel()
+	e.bg.Wait()
 	e.mu.Lock()
 	e.closed = true
 	e.modules = nil
@@ -219,7 +260,10 @@ func (e *Engine) Close(ctx context.Context) error {
 // ErrCodeTooLarge, ErrInvalidModule, ErrForbiddenImport, ErrNoMethods,
 // ErrInitFailed (wrapped with detail), ErrClosed, or a context error.
 func (e *Engine) Compile(ctx context.Context, code []byte) (*Module, error) {
-	hash := sha256.Sum256(code)
+	return e.compileHash(ctx, code, sha256.Sum256(code))
+}
+
+func (e *Engine) compileHash(ctx context.Context, code []byte, hash [32]byte) (*Module, error) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -229,24 +273,203 @@ func (e *Engine) Compile(ctx context.Context, code []byte) (*Module, error) {
 		e.mu.Unlock()
 		return m, nil
 	}
+	if err, ok := e.refused[hash]; ok {
+		e.mu.Unlock()
+		return nil, err
+	}
+	if f, ok := e.inflight[hash]; ok { // a background compilation: wait for it
+		e.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.err != nil && !isCodeError(f.err) { // its context ended: try ourselves
+				return e.compileHash(ctx, code, hash)
+			}
+			return f.m, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	e.inflight[hash] = f
 	e.mu.Unlock()
 
 	m, err := e.compile(ctx, code, hash)
+	e.mu.Lock()
+	delete(e.inflight, hash)
+	switch {
+	case err == nil && e.closed:
+		_ = m.compiled.Close(ctx)
+		m, err = nil, ErrClosed
+	case err == nil:
+		e.modules[hash] = m
+	case isCodeError(err):
+		if len(e.refused) >= maxRemembered {
+			clear(e.refused)
+		}
+		e.refused[hash] = err
+	}
+	f.m, f.err = m, err
+	close(f.done)
+	e.mu.Unlock()
+	return m, err
+}
+
+// isCodeError reports whether err is a refusal of the code itself (a pure
+// function of the code and the Config), not a failure of this node.
+func isCodeError(err error) bool {
+	for _, e := range []error{ErrCodeTooLarge, ErrInvalidModule, ErrForbiddenImport, ErrNoMethods, ErrInitFailed} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Compiled reports whether code's module is compiled and cached (a call
+// will not wait for a compiler), or refused.
+func (e *Engine) Compiled(hash [32]byte) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.modules[hash]
+	_, bad := e.refused[hash]
+	return ok || bad
+}
+
+// Prepare starts compiling code in the background (at most
+// Config.Compilers at once) unless it is compiled, refused or under way,
+// and returns at once. A later Compile of the same code waits for it
+// rather than compiling again. The node calls it when a deploy is admitted,
+// proposed or executed, so that no block waits for a compiler.
+func (e *Engine) Prepare(code []byte) {
+	hash := sha256.Sum256(code)
+	e.mu.Lock()
+	_, have := e.modules[hash]
+	_, bad := e.refused[hash]
+	_, busy := e.inflight[hash]
+	if have || bad || busy || e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.bg.Add(1)
+	e.mu.Unlock()
+	code = slices.Clone(code)
+	go func() {
+		defer e.bg.Done()
+		select {
+		case e.sem <- struct{}{}:
+		case <-e.bgCtx.Done():
+			return
+		}
+		defer func() { <-e.sem }()
+		_, _ = e.compileHash(e.bgCtx, code, hash)
+	}()
+}
+
+// Check validates code without compiling it: size, module shape (Limits),
+// decoding, every instruction, imports and exports. It is deterministic
+// and linear in the size of the code (no third-party compiler runs), so
+// a block may run it; its outcome, refusals included, is remembered by
+// hash. A module Check accepts can still be refused by Compile (wazero's
+// type validation, or an initialisation that does not finish): then every
+// call to it fails the same way on every node.
+func (e *Engine) Check(code []byte) (*Static, error) {
+	hash := sha256.Sum256(code)
+	e.mu.Lock()
+	if st, ok := e.checked[hash]; ok {
+		e.mu.Unlock()
+		return st, nil
+	}
+	if err, ok := e.refused[hash]; ok && !errors.Is(err, ErrInitFailed) && !errors.Is(err, errCompilerRefused) {
+		e.mu.Unlock()
+		return nil, err
+	}
+	e.mu.Unlock()
+	st, err := e.check(code, hash)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		if len(e.refused) >= maxRemembered {
+			clear(e.refused)
+		}
+		e.refused[hash] = err
+		return nil, err
+	}
+	if len(e.checked) >= maxRemembered {
+		clear(e.checked)
+	}
+	e.checked[hash] = st
+	return st, nil
+}
+
+// errCompilerRefused marks a module wazero refused after Check accepted it.
+var errCompilerRefused = errors.New("refused by the compiler's validation")
+
+func (e *Engine) check(code []byte, hash [32]byte) (*Static, error) {
+	if len(code) > e.cfg.MaxCodeBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrCodeTooLarge, len(code), e.cfg.MaxCodeBytes)
+	}
+	ins, err := instrument(code, e.iconf)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
+	}
+	methods, err := staticExports(ins.mod)
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		_ = m.compiled.Close(ctx)
-		return nil, ErrClosed
+	return &Static{Hash: hash, Size: len(code), Methods: methods}, nil
+}
+
+// staticExports checks imports and exports on the decoded module, as
+// checkImportsExports does on the compiled one, and returns the methods.
+func staticExports(m *wasm.Module) ([]string, error) {
+	vt := func(ts []wasm.ValueType) []api.ValueType { return ts }
+	var nImported uint32
+	for _, im := range m.ImportSection {
+		ft := m.TypeSection[im.DescFunc] // index checked by instrument
+		sig, ok := allowedImports[im.Module+"."+im.Name]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s.%s", ErrForbiddenImport, im.Module, im.Name)
+		}
+		if !sig.matches(vt(ft.Params), vt(ft.Results)) {
+			return nil, fmt.Errorf("%w: %s.%s has signature %s, want %s", ErrForbiddenImport, im.Module, im.Name,
+				sigString(ft.Params, ft.Results), sigString(sig.params, sig.results))
+		}
+		nImported++
 	}
-	if prev, ok := e.modules[hash]; ok { // lost a race: keep the first
-		_ = m.compiled.Close(ctx)
-		return prev, nil
+	hasMemory := false
+	var methods []string
+	for _, ex := range m.ExportSection {
+		switch ex.Type {
+		case wasm.ExternTypeMemory:
+			hasMemory = hasMemory || ex.Name == "memory"
+		case wasm.ExternTypeFunc:
+			if ex.Index < nImported || int(ex.Index-nImported) >= len(m.FunctionSection) {
+				continue // an import re-exported, or an index wazero will refuse
+			}
+			ti := m.FunctionSection[ex.Index-nImported]
+			if int(ti) >= len(m.TypeSection) {
+				return nil, fmt.Errorf("%w: export %q: type index out of range", ErrInvalidModule, ex.Name)
+			}
+			ft := m.TypeSection[ti]
+			switch {
+			case ex.Name == "_initialize":
+				if len(ft.Params) != 0 || len(ft.Results) != 0 {
+					return nil, fmt.Errorf("%w: _initialize must take and return nothing", ErrInvalidModule)
+				}
+			case ex.Name == "_start" || strings.HasPrefix(ex.Name, reservedPrefix):
+			case len(ft.Params) == 0 && len(ft.Results) == 0 && ex.Name != "" && len(ex.Name) <= maxMethodLen:
+				methods = append(methods, ex.Name)
+			}
+		}
 	}
-	e.modules[hash] = m
-	return m, nil
+	if !hasMemory {
+		return nil, fmt.Errorf("%w: no exported memory named \"memory\"", ErrInvalidModule)
+	}
+	if len(methods) == 0 {
+		return nil, ErrNoMethods
+	}
+	slices.Sort(methods)
+	return slices.Compact(methods), nil
 }
 
 func (e *Engine) compile(ctx context.Context, code []byte, hash [32]byte) (*Module, error) {
@@ -262,7 +485,7 @@ func (e *Engine) compile(ctx context.Context, code []byte, hash [32]byte) (*Modu
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, firstLine(err.Error()))
+		return nil, fmt.Errorf("%w: %w: %v", ErrInvalidModule, errCompilerRefused, firstLine(err.Error()))
 	}
 	m := &Module{Hash: hash, Size: len(code), compiled: compiled, instrumentedSz: len(icode)}
 	if err := e.checkImportsExports(compiled, m); err != nil {

@@ -93,10 +93,7 @@ func (st *callState) nodeFail(err error) {
 
 // charge takes n gas from the guest's gas global.
 func (st *callState) charge(n uint64) {
-	g := st.inst.gas
-	if g == nil { // the module's start section runs before its globals are reachable
-		return
-	}
+	g := st.inst.gas // set before any host function runs, start section included
 	left := g.Get()
 	if left < n {
 		g.Set(0)
@@ -412,7 +409,9 @@ func hostStateScan(st *callState, mod api.Module, s []uint64) {
 	prefix := append([]byte{}, st.key(mod, s[0], s[1], abi.FnStateScan)...)
 	after := st.key(mod, s[2], s[3], abi.FnStateScan)
 	max := int(min(uint32(s[4]), maxScanEntries))
-	st.charge(g.HostCall + g.StateRead + g.HostPerByte*uint64(len(prefix)+len(after)))
+	// Every scan merges the call's buffered writes (sorted per scan): each
+	// is paid for, or 10,000 buffered writes make every page cost ms.
+	st.charge(g.HostCall + g.StateRead + g.HostPerByte*uint64(len(prefix)+len(after)) + g.ScanEntry*uint64(st.kv.Len()))
 	var start []byte
 	if len(after) > 0 {
 		start = append(append([]byte{}, after...), 0) // the successor of after
@@ -461,6 +460,13 @@ func (e *Engine) instantiateHostModules(ctx context.Context) error {
 					st, _ := ctx.Value(stateKey{}).(*callState)
 					if st == nil {
 						panic(errAbortInit) // not called through a Session: internal misuse
+					}
+					if st.inst.gas == nil { // the start section runs before instantiate returns: meter it too
+						g, ok := mod.ExportedGlobal(exportGas).(api.MutableGlobal)
+						if !ok {
+							panic(errAbortInit) // every instrumented module exports it
+						}
+						st.inst.gas = g
 					}
 					fn(st, mod, stack)
 				}), f.params, f.results).

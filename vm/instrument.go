@@ -34,6 +34,7 @@ type instrumentConfig struct {
 	gas          GasTable
 	maxCallDepth uint32
 	initGas      uint64 // initial value of the gas global (start + _initialize budget)
+	limits       Limits
 }
 
 // Errors returned by instrument, wrapped with detail. All are deploy-time
@@ -52,8 +53,15 @@ const decodeFeatures = wasm.CoreFeaturesV2
 
 // instrumented is the result of instrument.
 type instrumented struct {
-	code []byte
-	mod  *wasm.Module // the original, decoded
+	code  []byte
+	mod   *wasm.Module // the original, decoded
+	shape moduleShape
+}
+
+// moduleShape is what the limits measure of an accepted module.
+type moduleShape struct {
+	Functions, MaxLocals, MaxNesting, MaxBlocks int
+	TotalLocals                                 uint64
 }
 
 // instrument decodes code, checks it structurally, and returns an equivalent
@@ -65,7 +73,7 @@ func instrument(code []byte, cfg instrumentConfig) (out *instrumented, err error
 			out, err = nil, fmt.Errorf("decode: %v", r)
 		}
 	}()
-	code, err = precheck(code)
+	code, err = precheck(code, cfg.limits)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +167,8 @@ func instrument(code []byte, cfg instrumentConfig) (out *instrumented, err error
 		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportDepth, Index: depthIdx},
 		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportStatus, Index: statusIdx},
 	)
-	return &instrumented{code: binary.EncodeModule(&om), mod: m}, nil
+	r.shape.Functions = int(numFuncs)
+	return &instrumented{code: binary.EncodeModule(&om), mod: m, shape: r.shape}, nil
 }
 
 // rewriter rewrites function bodies.
@@ -169,6 +178,8 @@ type rewriter struct {
 	numImported                          uint32
 	numFuncs                             uint64
 	numGlobals                           uint32
+
+	shape moduleShape
 
 	// per function
 	out, seg []byte
@@ -190,8 +201,8 @@ func (r *rewriter) tmp(slot *uint32, vt wasm.ValueType) uint32 {
 // rewrite returns the instrumented body and the extra locals it needs.
 // nlocals is params + declared locals.
 func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueType, error) {
-	if nlocals > math.MaxUint32-8 {
-		return nil, nil, errors.New("too many locals")
+	if nlocals > uint64(r.cfg.limits.MaxFunctionLocals) {
+		return nil, nil, fmt.Errorf("%w: %d parameters and locals, limit %d", ErrTooManyLocals, nlocals, r.cfg.limits.MaxFunctionLocals)
 	}
 	r.out = make([]byte, 0, len(body)+len(body)/2+32)
 	r.seg = r.seg[:0]
@@ -202,6 +213,8 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 	g := &r.cfg.gas
 
 	depth := 1 // control nesting; the function body is one level
+	blocks := uint32(0)
+	maxDepth := 1
 	pc := 0
 	for pc < len(body) {
 		if depth == 0 {
@@ -222,6 +235,14 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 		case op == wasm.OpcodeBlock || op == wasm.OpcodeLoop || op == wasm.OpcodeIf:
 			pc, err = skipBlockType(body, pc)
 			depth++
+			blocks++
+			maxDepth = max(maxDepth, depth)
+			switch {
+			case uint32(depth-1) > r.cfg.limits.MaxNesting:
+				return nil, nil, fmt.Errorf("%w: deeper than %d", ErrNestingTooDeep, r.cfg.limits.MaxNesting)
+			case blocks > r.cfg.limits.MaxBlocks:
+				return nil, nil, fmt.Errorf("%w: more than %d", ErrTooManyBlocks, r.cfg.limits.MaxBlocks)
+			}
 			endsSeg = true
 			if op != wasm.OpcodeIf {
 				cost = 0
@@ -404,6 +425,10 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 	if depth != 0 {
 		return nil, nil, errTruncated
 	}
+	r.shape.MaxBlocks = max(r.shape.MaxBlocks, int(blocks))
+	r.shape.MaxNesting = max(r.shape.MaxNesting, maxDepth-1)
+	r.shape.MaxLocals = max(r.shape.MaxLocals, int(nlocals))
+	r.shape.TotalLocals += nlocals
 	r.flush()
 	return r.out, r.extra, nil
 }

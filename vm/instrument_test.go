@@ -69,7 +69,7 @@ func TestGasOutOfGasExactLimit(t *testing.T) {
 }
 
 func TestInstrumentRejects(t *testing.T) {
-	cfg := instrumentConfig{gas: DefaultGasTable(), maxCallDepth: 100, initGas: 1000}
+	cfg := instrumentConfig{gas: DefaultGasTable(), maxCallDepth: 100, initGas: 1000, limits: DefaultLimits()}
 	fn := func(body ...byte) []byte {
 		return buildModule(nil, nil, []testFunc{{locals: []wasm.ValueType{wasm.ValueTypeI32}, body: body}},
 			map[string]uint32{"run": 0}, nil)
@@ -106,7 +106,7 @@ func FuzzInstrument(f *testing.F) {
 	f.Add(buildModule(nil, nil, []testFunc{{results: []wasm.ValueType{wasm.ValueTypeF64},
 		body: []byte{wasm.OpcodeF64Const, 0, 0, 0, 0, 0, 0, 0, 0, wasm.OpcodeF64Const, 0, 0, 0, 0, 0, 0, 0, 0, wasm.OpcodeF64Div, wasm.OpcodeEnd}}},
 		map[string]uint32{"run": 0}, nil))
-	cfg := instrumentConfig{gas: DefaultGasTable(), maxCallDepth: 100, initGas: 1000}
+	cfg := instrumentConfig{gas: DefaultGasTable(), maxCallDepth: 100, initGas: 1000, limits: DefaultLimits()}
 	f.Fuzz(func(t *testing.T, code []byte) {
 		out, err := instrument(code, cfg)
 		if err != nil {

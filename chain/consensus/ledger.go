@@ -45,7 +45,8 @@ func NewLedger(g *genesis.Genesis, s *store.Store, ex *state.Executor) (*Ledger,
 
 // Params returns the admission parameters of this chain.
 func Params(g *genesis.Genesis) state.Params {
-	return state.Params{ChainID: g.ChainID, MaxTxBytes: int(g.Params.RequestMaxBytes), MaxTxGas: g.Params.MaxTxGas}
+	return state.Params{ChainID: g.ChainID, MaxTxBytes: int(g.Params.RequestMaxBytes), MaxTxGas: g.Params.MaxTxGas,
+		BlockGasLimit: g.Params.BlockGasLimit}
 }
 
 // Head returns the last committed head.

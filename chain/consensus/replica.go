@@ -55,6 +55,11 @@ type Config struct {
 	// tests only; "" in production): FaultWrongParent proposes blocks whose
 	// header names a wrong parent hash, which honest followers refuse.
 	Fault string
+	// Precompile, if set, is told of every deploy and upgrade the replica
+	// sees (a forwarded request, a proposal it assembles or verifies) so
+	// the node can compile the code in the background before the block
+	// that runs it. It must return at once.
+	Precompile func(tx *block.Tx)
 }
 
 // Byzantine behaviours a replica can be told to show (Config.Fault).
@@ -218,6 +223,9 @@ func (r *Replica) Submit(raw []byte) error {
 	if err := r.bft.SubmitRequest(raw); err != nil {
 		return fmt.Errorf("consensus: submit: %w", err)
 	}
+	if tx, err := block.DecodeTx(raw); err == nil {
+		r.precompile(tx)
+	}
 	if leader := r.bft.GetLeaderID(); leader != 0 && leader != r.cfg.SelfID {
 		r.SendTransaction(leader, raw)
 	}
@@ -318,7 +326,11 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 	batch := state.NewBatch(r.params, r.cfg.Ledger.Store)
 	txs := make([][]byte, 0, len(requests))
 	for _, raw := range requests {
-		if _, err := batch.Add(raw); err != nil {
+		if tx, err := batch.Add(raw); errors.Is(err, state.ErrBlockFull) {
+			break // the rest stay in the pool for the next block
+		} else if err == nil {
+			r.precompile(tx)
+		} else {
 			r.log.Info("leaving transaction out of proposal", "tx", block.Sum(raw), "err", err)
 			select {
 			case r.removal <- r.RequestID(raw):
@@ -339,6 +351,13 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 		h.PrevHash = block.Sum(append([]byte("byzantine "), h.PrevHash[:]...))
 	}
 	return bft.Proposal{Header: h.Encode(), Payload: block.EncodeTxs(txs), Metadata: metadata}
+}
+
+// precompile hands a deploy or upgrade to Config.Precompile.
+func (r *Replica) precompile(tx *block.Tx) {
+	if r.cfg.Precompile != nil && (tx.Kind == block.KindDeploy || tx.Kind == block.KindUpgrade) {
+		r.cfg.Precompile(tx)
+	}
 }
 
 // --- Application ---

@@ -58,9 +58,11 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 	batch := state.NewBatch(r.params, r.cfg.Ledger.Store)
 	infos := make([]bft.RequestInfo, 0, len(txs))
 	for i, raw := range txs {
-		if _, err := batch.Add(raw); err != nil {
+		tx, err := batch.Add(raw)
+		if err != nil {
 			return nil, fmt.Errorf("%w: transaction %d (%s): %w", ErrBadTx, i, block.Sum(raw), err)
 		}
+		r.precompile(tx)
 		infos = append(infos, r.RequestID(raw))
 	}
 	return infos, nil
@@ -114,6 +116,7 @@ func (r *Replica) VerifyRequest(raw []byte) (bft.RequestInfo, error) {
 	if err := state.CheckSender(r.cfg.Ledger.Store, tx); err != nil {
 		return bft.RequestInfo{}, err
 	}
+	r.precompile(tx)
 	return r.RequestID(raw), nil
 }
 

@@ -33,6 +33,7 @@ const (
 type Runtime struct {
 	engine  *vm.Engine
 	chainID string
+	delay   int64 // activation delay, ms (SetActivationDelay)
 
 	mu      sync.Mutex
 	modules map[block.Hash]*vm.Module // by code hash: a call neither reads nor hashes the code again
@@ -43,6 +44,33 @@ type Runtime struct {
 // closes it after the last Apply or Query.
 func New(engine *vm.Engine, chainID string) *Runtime {
 	return &Runtime{engine: engine, chainID: chainID, modules: make(map[block.Hash]*vm.Module)}
+}
+
+// SetActivationDelay sets how long after its deploy or upgrade block new
+// code starts to run (genesis parameter code_activation_delay; consensus:
+// equal on every validator). Every node compiles the code in the
+// background meanwhile, so no block waits for a compiler. 0 (the default
+// of New, for tests) activates code at once: the first call compiles it.
+func (rt *Runtime) SetActivationDelay(ms int64) *Runtime {
+	rt.delay = max(ms, 0)
+	return rt
+}
+
+// PrepareTx starts compiling the code of a deploy or upgrade in the
+// background (vm.Engine.Prepare) and returns at once; other kinds are
+// ignored. The node calls it when it admits, proposes or verifies one.
+// Refusals are remembered; execution checks again.
+func (rt *Runtime) PrepareTx(tx *block.Tx) {
+	switch tx.Kind {
+	case block.KindDeploy:
+		if p, err := block.DecodeDeploy(tx.Payload); err == nil {
+			rt.engine.Prepare(p.Code)
+		}
+	case block.KindUpgrade:
+		if p, err := block.DecodeUpgrade(tx.Payload); err == nil {
+			rt.engine.Prepare(p.Code)
+		}
+	}
 }
 
 // Engine returns the VM engine.
@@ -130,7 +158,7 @@ func (b *blockRunner) deploy(bc state.BlockContext, ov *state.Overlay, tx *block
 	}
 	addr := block.ContractAddress(tx.Sender, tx.Nonce)
 	rec := &Contract{Address: addr, CodeHash: block.Sum(p.Code), Deployer: tx.Sender, Policy: p.Policy,
-		Owner: owner, Label: p.Label, Height: bc.Height}
+		Owner: owner, Label: p.Label, Height: bc.Height, Active: bc.TimeUnixMilli + b.rt.delay}
 	if err := b.storeCode(ov, p.Code, rec, m, "deploy"); err != nil {
 		return nil, nil, err
 	}
@@ -145,8 +173,9 @@ func (b *blockRunner) deploy(bc state.BlockContext, ov *state.Overlay, tx *block
 	return addr[:], []block.Event{{Type: "contract.deployed", Data: data}}, nil
 }
 
-// storeCode charges for code and rec, compiles code, and stores code under
-// its hash if it is new. what names the transaction in errors.
+// storeCode charges for code and rec, checks code (vm.Engine.Check: no
+// compiler runs here), stores it under its hash if it is new, and starts
+// its compilation in the background. what names the transaction in errors.
 func (b *blockRunner) storeCode(ov *state.Overlay, code []byte, rec *Contract, m *meter, what string) error {
 	_, have, err := ov.Get(state.CodeKey(rec.CodeHash))
 	if err != nil {
@@ -159,12 +188,13 @@ func (b *blockRunner) storeCode(ov *state.Overlay, code []byte, rec *Contract, m
 	if err := m.charge(gas, fmt.Sprintf("%s of %d bytes of code", what, len(code))); err != nil {
 		return err
 	}
-	if _, err := b.rt.engine.Compile(context.Background(), code); err != nil {
+	if _, err := b.rt.engine.Check(code); err != nil {
 		if isModuleError(err) {
 			return fmt.Errorf("contracts: %s refused: %w", what, err)
 		}
-		return nodeFault(fmt.Errorf("contracts: %s: compile: %w", what, err))
+		return nodeFault(fmt.Errorf("contracts: %s: check: %w", what, err))
 	}
+	b.rt.engine.Prepare(code)
 	if !have {
 		ov.Set(state.CodeKey(rec.CodeHash), code)
 	}
@@ -250,9 +280,21 @@ func (rt *Runtime) run(ctx context.Context, sess *vm.Session, bc state.BlockCont
 	if err != nil {
 		return nil, nil, nodeFault(err)
 	}
-	mod, err := rt.module(ctx, ov, rec)
+	running, ok := rec.Running(bc.TimeUnixMilli)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: contract %s runs from block time %d (Unix ms; its code is being compiled on every node), %d ms after this block",
+			ErrNotActive, rec.Address, rec.Active, rec.Active-bc.TimeUnixMilli)
+	}
+	mod, err := rt.module(ctx, ov, rec, running)
 	if err != nil {
-		// It compiled when it was deployed: failing now is this node's problem.
+		if isModuleError(err) {
+			// Check accepted it, the compiler or its initialisation did not:
+			// the same on every node (a pure function of the code).
+			if cerr := m.charge(rt.engine.Config().Gas.Instantiate, "loading the module"); cerr != nil {
+				return nil, nil, cerr
+			}
+			return nil, nil, fmt.Errorf("%w: %w", ErrCannotRun, err)
+		}
 		return nil, nil, nodeFault(err)
 	}
 	cc := &consentCheck{ov: ov, chainID: rt.chainID, contract: inv.contract, method: inv.method, height: bc.Height}
@@ -299,17 +341,18 @@ func (rt *Runtime) run(ctx context.Context, sess *vm.Session, bc state.BlockCont
 	return res.Output, events, nil
 }
 
-// module returns the compiled module of rec's code: from the runtime's
-// map, else read from r and compiled (a cache hit of the engine, in memory
-// or on disk, after the first time).
-func (rt *Runtime) module(ctx context.Context, r state.Reader, rec *Contract) (*vm.Module, error) {
+// module returns the compiled module of rec's code h: from the runtime's
+// map, else read from r and compiled (waiting for the background
+// compilation if it is under way; a cache hit of the engine, in memory or
+// on disk, after the first time).
+func (rt *Runtime) module(ctx context.Context, r state.Reader, rec *Contract, h block.Hash) (*vm.Module, error) {
 	rt.mu.Lock()
-	m := rt.modules[rec.CodeHash]
+	m := rt.modules[h]
 	rt.mu.Unlock()
 	if m != nil {
 		return m, nil
 	}
-	code, err := Code(r, rec)
+	code, err := codeByHash(r, rec, h)
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +360,7 @@ func (rt *Runtime) module(ctx context.Context, r state.Reader, rec *Contract) (*
 		return nil, fmt.Errorf("contracts: load contract %s: %w", rec.Address, err)
 	}
 	rt.mu.Lock()
-	rt.modules[rec.CodeHash] = m
+	rt.modules[h] = m
 	rt.mu.Unlock()
 	return m, nil
 }
@@ -367,7 +410,8 @@ func (b *blockRunner) upgrade(bc state.BlockContext, ov *state.Overlay, tx *bloc
 		return nil, nil, fmt.Errorf("%w: contract %s is %s", ErrNotAllowed, rec.Address, rec.Policy)
 	}
 	old := rec.CodeHash
-	rec.CodeHash, rec.Upgraded = newHash, bc.Height
+	rec.Previous, _ = rec.Running(bc.TimeUnixMilli) // runs until the new code is active
+	rec.CodeHash, rec.Upgraded, rec.Active = newHash, bc.Height, bc.TimeUnixMilli+b.rt.delay
 	if err := b.storeCode(ov, p.Code, rec, m, "upgrade"); err != nil {
 		return nil, nil, err
 	}

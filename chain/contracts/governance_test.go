@@ -15,7 +15,6 @@ import (
 	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/contracts"
 	"github.com/trialchain/trialchain/chain/genesis"
-	"github.com/trialchain/trialchain/chain/node"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/sdk/client"
 	"github.com/trialchain/trialchain/trials"
@@ -224,9 +223,7 @@ func TestSponsorRewriteNetwork(t *testing.T) {
 	}
 	warmCache(t)
 	dir := filepath.Join(t.TempDir(), "net")
-	if _, err := node.NewTestnet(dir, node.TestnetOptions{Validators: 4}); err != nil {
-		t.Fatal(err)
-	}
+	netTestnet(t, dir)
 	g, err := genesis.Load(filepath.Join(dir, "genesis.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func (c *localChain) State() state.Reader                { return c.kv }
 func (c *localChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
 	t.Helper()
 	c.height++
-	b := &block.Block{Header: block.Header{ChainID: c.id, Height: c.height, TimeUnixMilli: 1_790_000_000_000 + int64(c.height)*1000}, Txs: [][]byte{tx.Encode()}}
+	b := &block.Block{Header: block.Header{ChainID: c.id, Height: c.height, TimeUnixMilli: c.time(c.height)}, Txs: [][]byte{tx.Encode()}}
 	res, err := c.ex.Apply(c.kv, c.kv.Root, b)
 	if err != nil {
 		t.Fatalf("apply block %d: %v", c.height, err)
@@ -70,9 +70,12 @@ func (c *localChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
 	return res.Receipts[0]
 }
 
+// time is the block time at height h: one block a second.
+func (c *localChain) time(h uint64) int64 { return 1_790_000_000_000 + int64(h)*1000 }
+
 func (c *localChain) Query(t *testing.T, addr block.Hash, method string, args []byte) ([]byte, string) {
 	t.Helper()
-	res, err := c.rt.Query(context.Background(), c.kv, state.BlockContext{Height: c.height}, contracts.Query{Contract: addr, Method: method, Args: args})
+	res, err := c.rt.Query(context.Background(), c.kv, state.BlockContext{Height: c.height, TimeUnixMilli: c.time(c.height)}, contracts.Query{Contract: addr, Method: method, Args: args})
 	if err != nil {
 		t.Fatalf("query %s: %v", method, err)
 	}
@@ -105,7 +108,7 @@ func TestNodeFault(t *testing.T) {
 	s := &scenario{c: c}
 	addr := s.deploy(t, "sponsor", "counter", block.PolicyImmutable, nil)
 	tx := s.callTx("site", addr, "get", nil)
-	b := &block.Block{Header: block.Header{Height: c.height + 1}, Txs: [][]byte{tx.Encode()}}
+	b := &block.Block{Header: block.Header{Height: c.height + 1, TimeUnixMilli: c.time(c.height + 1)}, Txs: [][]byte{tx.Encode()}}
 	_, err := c.ex.Apply(failingReader{c.kv, state.StoragePrefix(addr)}, c.kv.Root, b)
 	if err == nil || !errors.Is(err, state.ErrNodeFault) {
 		t.Fatalf("apply over a failing store: %v", err)

@@ -107,7 +107,24 @@ func (c *netChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
 		t.Fatal(err)
 	}
 	c.txs = append(c.txs, tx)
+	if rc.Status == block.StatusOK && (tx.Kind == block.KindDeploy || tx.Kind == block.KindUpgrade) {
+		time.Sleep(netActivation + 50*time.Millisecond) // the code runs from block time + the delay
+	}
 	return rc
+}
+
+// netActivation is the test networks' code_activation_delay: short, so the
+// scenario waits little, but not 0, so the two-step activation runs.
+const netActivation = 300 * time.Millisecond
+
+// netTestnet creates a testnet in dir with netActivation.
+func netTestnet(t *testing.T, dir string) {
+	t.Helper()
+	p := genesis.DefaultParams()
+	p.CodeActivationDelay = genesis.Duration(netActivation)
+	if _, err := node.NewTestnet(dir, node.TestnetOptions{Validators: 4, Params: &p}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (c *netChain) Query(t *testing.T, addr block.Hash, method string, args []byte) ([]byte, string) {
@@ -179,9 +196,7 @@ func TestNetwork(t *testing.T) {
 	}
 	warmCache(t)
 	dirA := filepath.Join(t.TempDir(), "net")
-	if _, err := node.NewTestnet(dirA, node.TestnetOptions{Validators: 4}); err != nil {
-		t.Fatal(err)
-	}
+	netTestnet(t, dirA)
 	dirB := filepath.Join(t.TempDir(), "net")
 	if err := copyDir(dirA, dirB); err != nil {
 		t.Fatal(err)

@@ -90,9 +90,13 @@ func (rt *Runtime) Info(ctx context.Context, r state.Reader, addr block.Hash) (*
 	if err != nil {
 		return nil, err
 	}
-	mod, err := rt.module(ctx, r, rec)
+	code, err := Code(r, rec)
 	if err != nil {
 		return nil, err
 	}
-	return &Info{Contract: *rec, CodeSize: mod.Size, Methods: append([]string(nil), mod.Methods...)}, nil
+	st, err := rt.engine.Check(code) // remembered by hash; compiles nothing
+	if err != nil {
+		return nil, fmt.Errorf("contracts: contract %s: %w", addr, err)
+	}
+	return &Info{Contract: *rec, CodeSize: st.Size, Methods: append([]string(nil), st.Methods...)}, nil
 }

@@ -26,13 +26,20 @@ var (
 	ErrWrongMeaning  = errors.New("contracts: the consent means something else")
 	ErrGroupParty    = errors.New("contracts: consent group party is not a member")
 	ErrGovern        = errors.New("contracts: governance change refused")
+	ErrNotActive     = errors.New("contracts: contract code not active yet")
+	ErrCannotRun     = errors.New("contracts: contract code cannot run")
 )
 
 // Contract is the record of a deployed contract. Encoding (stored under
 // state.ContractKey(address)):
 //
 //	code hash 32 ‖ deployer 32 ‖ policy 1 ‖ owner bytes(≤64) ‖ label string(≤256) ‖
-//	height 8 ‖ upgraded 8
+//	height 8 ‖ upgraded 8 ‖ active 8 ‖ previous 32
+//
+// Code is activated in two steps (RATIONALE in vm): the deploy or upgrade
+// stores it, checked, and every node compiles it in the background; calls
+// run it from the first block whose time is at least Active. Until then an
+// upgraded contract runs its Previous code and a new one refuses calls.
 type Contract struct {
 	Address  block.Hash        // not encoded: it is the key
 	CodeHash block.Hash        // SHA-256 of the current code
@@ -45,6 +52,20 @@ type Contract struct {
 	Label    string
 	Height   uint64 // deployed at
 	Upgraded uint64 // last upgraded at, 0 if never
+	// Active is the block time (Unix ms) from which CodeHash runs.
+	Active int64
+	// Previous is the code that runs before Active after an upgrade (zero
+	// for a new contract: calls are refused until Active).
+	Previous block.Hash
+}
+
+// Running returns the hash of the code a call at block time t runs, or
+// false if the contract has no active code yet.
+func (c *Contract) Running(t int64) (block.Hash, bool) {
+	if t >= c.Active {
+		return c.CodeHash, true
+	}
+	return c.Previous, c.Previous != (block.Hash{})
 }
 
 // Encode returns the canonical encoding.
@@ -57,6 +78,8 @@ func (c *Contract) Encode() []byte {
 	w.String(c.Label)
 	w.Uint64(c.Height)
 	w.Uint64(c.Upgraded)
+	w.Int64(c.Active)
+	w.Fixed(c.Previous[:])
 	return w.Bytes()
 }
 
@@ -71,6 +94,8 @@ func DecodeContract(addr block.Hash, b []byte) (*Contract, error) {
 	c.Label = r.String(block.MaxLabelBytes, "label")
 	c.Height = r.Uint64("height")
 	c.Upgraded = r.Uint64("upgraded")
+	c.Active = r.Int64("active")
+	c.Previous = r.Hash("previous")
 	if err := r.Done(); err != nil {
 		return nil, fmt.Errorf("contracts: contract record %s: %w", addr, err)
 	}
@@ -95,12 +120,16 @@ func Lookup(r state.Reader, addr block.Hash) (*Contract, error) {
 
 // Code reads the code of the contract c from r.
 func Code(r state.Reader, c *Contract) ([]byte, error) {
-	code, ok, err := r.Get(state.CodeKey(c.CodeHash))
+	return codeByHash(r, c, c.CodeHash)
+}
+
+func codeByHash(r state.Reader, c *Contract, h block.Hash) ([]byte, error) {
+	code, ok, err := r.Get(state.CodeKey(h))
 	if err != nil {
-		return nil, fmt.Errorf("contracts: read code %s: %w", c.CodeHash, err)
+		return nil, fmt.Errorf("contracts: read code %s: %w", h, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("contracts: code %s of contract %s is missing from state", c.CodeHash, c.Address)
+		return nil, fmt.Errorf("contracts: code %s of contract %s is missing from state", h, c.Address)
 	}
 	return code, nil
 }

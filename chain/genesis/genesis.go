@@ -144,6 +144,23 @@ type Params struct {
 	MaxClockSkew Duration `json:"max_clock_skew"`
 	// MaxTxGas caps the gas limit of one transaction.
 	MaxTxGas uint64 `json:"max_tx_gas"`
+	// BlockGasLimit caps the sum of the gas limits of a block's
+	// transactions: the leader never proposes more and followers refuse a
+	// proposal that does, so no block executes longer than this much gas
+	// (≥ max_tx_gas). One unit is about a nanosecond with the compiler (1e9
+	// gas of a loop ran in 1.1 s on the 2-core test machine), so the
+	// default, 4e9, bounds a block's execution to about 4.5 s on that
+	// machine, under the view-change timers.
+	BlockGasLimit uint64 `json:"block_gas_limit"`
+	// CodeActivationDelay is how long after its deploy or upgrade block
+	// (block time) new contract code starts to run. Meanwhile every node
+	// compiles it in the background, so no block waits for a compiler
+	// (vm/RATIONALE.md). Sized from the compile time of the largest example
+	// contract (4 MB trial-protocol: 2.5–7 s with wazero's compiler on the
+	// 2-core test machine, depending on load) and the chance that a
+	// validator starts compiling only when it sees the deploy block. 0
+	// activates at once: the first call then compiles (tests only).
+	CodeActivationDelay Duration `json:"code_activation_delay"`
 }
 
 // DefaultParams are tuned for a local or LAN network (see each field).
@@ -165,6 +182,8 @@ func DefaultParams() Params {
 		DecisionsPerLeader:       0,
 		MaxClockSkew:             Duration(10 * time.Second),
 		MaxTxGas:                 1_000_000_000,
+		BlockGasLimit:            4_000_000_000,
+		CodeActivationDelay:      Duration(8 * time.Second),
 	}
 }
 
@@ -294,6 +313,10 @@ func (p Params) Validate() error {
 		return errors.New("genesis: max_clock_skew must be > 0")
 	case p.MaxTxGas == 0:
 		return errors.New("genesis: max_tx_gas must be > 0")
+	case p.BlockGasLimit < p.MaxTxGas:
+		return errors.New("genesis: block_gas_limit must be at least max_tx_gas")
+	case p.CodeActivationDelay < 0 || p.CodeActivationDelay > Duration(time.Hour):
+		return errors.New("genesis: code_activation_delay must be between 0 and 1h")
 	}
 	return nil
 }

@@ -121,7 +121,7 @@ func (n *Node) handleContract(w http.ResponseWriter, r *http.Request) {
 	}
 	v := view.Contract{Address: addr, CodeHash: info.CodeHash, CodeSize: info.CodeSize, Policy: info.Policy.String(),
 		Owner: hex.EncodeToString(info.Owner), Deployer: hex.EncodeToString(info.Deployer), Label: info.Label,
-		Height: info.Height, Upgraded: info.Upgraded, Methods: info.Methods}
+		Height: info.Height, Upgraded: info.Upgraded, Active: info.Active, Methods: info.Methods}
 	if m, ok, _ := state.LookupMember(n.store, info.Deployer); ok {
 		v.DeployerName = m.Name
 	}

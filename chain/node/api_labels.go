@@ -92,7 +92,7 @@ func contractsByLabel(rd state.Reader, label string) ([]*contracts.Contract, err
 func contractView(rd state.Reader, info *contracts.Info) view.Contract {
 	v := view.Contract{Address: info.Address, CodeHash: info.CodeHash, CodeSize: info.CodeSize, Policy: info.Policy.String(),
 		Owner: fmt.Sprintf("%x", info.Owner), Deployer: fmt.Sprintf("%x", []byte(info.Deployer)), Label: info.Label,
-		Height: info.Height, Upgraded: info.Upgraded, Methods: info.Methods}
+		Height: info.Height, Upgraded: info.Upgraded, Active: info.Active, Methods: info.Methods}
 	if m, ok, _ := state.LookupMember(rd, info.Deployer); ok {
 		v.DeployerName = m.Name
 	}

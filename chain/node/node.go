@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consensus"
 	"github.com/trialchain/trialchain/chain/contracts"
 	"github.com/trialchain/trialchain/chain/genesis"
@@ -132,8 +133,14 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	}
 	n.ledger = led
 	var netw netRef
+	var precompile func(*block.Tx)
+	if n.contracts != nil {
+		// Code runs code_activation_delay after its block; compile it now.
+		n.contracts.SetActivationDelay(time.Duration(g.Params.CodeActivationDelay).Milliseconds())
+		precompile = n.contracts.PrepareTx
+	}
 	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
-		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base, Fault: opts.Fault}, &netw)
+		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base, Fault: opts.Fault, Precompile: precompile}, &netw)
 	if err != nil {
 		n.closeStorage()
 		return nil, err

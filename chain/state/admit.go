@@ -19,6 +19,9 @@ var (
 	ErrRevoked       = errors.New("state: sender's membership is revoked")
 	ErrForbidden     = errors.New("state: sender's role may not send this kind")
 	ErrNonceUsed     = errors.New("state: nonce already used")
+	// ErrBlockFull: the transaction is valid but its gas limit does not fit
+	// in this block (Params.BlockGasLimit); it waits for the next one.
+	ErrBlockFull = errors.New("state: block gas limit reached")
 )
 
 // Params are the chain parameters the transition depends on.
@@ -26,6 +29,10 @@ type Params struct {
 	ChainID    string
 	MaxTxBytes int
 	MaxTxGas   uint64
+	// BlockGasLimit caps the sum of the gas limits of a block's
+	// transactions (0: no cap). Batch enforces it, so a leader never
+	// proposes more and a follower refuses a proposal that does.
+	BlockGasLimit uint64
 }
 
 // allowed lists, per kind, the roles that may send it (least privilege).
@@ -143,8 +150,9 @@ func CheckSender(r Reader, tx *block.Tx) error {
 // by the ones before it. It is what a leader uses to assemble a proposal
 // and a follower to verify one.
 type Batch struct {
-	p  Params
-	ov *Overlay
+	p   Params
+	ov  *Overlay
+	gas uint64 // sum of the admitted transactions' gas limits
 }
 
 // NewBatch starts a batch over committed state r.
@@ -160,6 +168,10 @@ func (b *Batch) Add(raw []byte) (*block.Tx, error) {
 	if err := CheckSender(b.ov, tx); err != nil {
 		return nil, err
 	}
+	if b.p.BlockGasLimit > 0 && tx.GasLimit > b.p.BlockGasLimit-b.gas {
+		return nil, fmt.Errorf("%w: %d of %d gas taken, this transaction asks %d", ErrBlockFull, b.gas, b.p.BlockGasLimit, tx.GasLimit)
+	}
+	b.gas += tx.GasLimit
 	b.ov.Set(NonceKey(tx.Sender, tx.Nonce), nil)
 	if tx.Kind == block.KindRegister {
 		p, _ := block.DecodeRegister(tx.Payload)

@@ -183,3 +183,25 @@ func join(ss []string) string {
 	}
 	return out
 }
+
+// TestBatchBlockGasLimit: a batch admits transactions while the sum of
+// their gas limits fits Params.BlockGasLimit; the next one is ErrBlockFull
+// (it waits for the next block), and exactly at the limit is accepted.
+func TestBatchBlockGasLimit(t *testing.T) {
+	p := Params{ChainID: "c1", MaxTxBytes: block.MaxTxBytes, MaxTxGas: 100_000, BlockGasLimit: 250_000}
+	b := NewBatch(p, genesisKV())
+	for n := uint64(1); n <= 2; n++ {
+		if _, err := b.Add(anchorTx(siteKey, n, "a").Encode()); err != nil {
+			t.Fatalf("tx %d: %v", n, err)
+		}
+	}
+	if _, err := b.Add(anchorTx(siteKey, 3, "a").Encode()); !errors.Is(err, ErrBlockFull) {
+		t.Fatalf("third 100,000-gas tx under a 250,000 block limit: %v", err)
+	}
+	small := &block.Tx{ChainID: "c1", Nonce: 4, Kind: block.KindAnchor, GasLimit: 50_000,
+		Payload: (&block.AnchorPayload{Hash: block.Sum([]byte("s")), Label: "s"}).Encode()}
+	small.Sign(siteKey)
+	if _, err := b.Add(small.Encode()); err != nil { // exactly at the limit
+		t.Fatalf("tx filling the block exactly: %v", err)
+	}
+}

@@ -45,7 +45,11 @@ type Contract struct {
 	Label        string     `json:"label"`
 	Height       uint64     `json:"height"`             // deployed at
 	Upgraded     uint64     `json:"upgraded,omitempty"` // last upgrade height
-	Methods      []string   `json:"methods"`
+	// Active is the block time (Unix ms) from which CodeHash runs: code is
+	// activated code_activation_delay after its deploy or upgrade (before
+	// that, calls run the previous code, or are refused for a new contract).
+	Active  int64    `json:"active_unix_ms"`
+	Methods []string `json:"methods"`
 }
 
 // ConsentGroup is GET /v1/consent-groups/{id}: the group as registered.

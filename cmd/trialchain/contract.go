@@ -113,6 +113,15 @@ immutable (nobody), owner (the deployer, or --owner MEMBERKEY), or group
 			if res.Receipt != nil && res.Receipt.Status != "ok" {
 				return &exitError{code: 1, msg: "deploy failed: " + res.Receipt.Error}
 			}
+			if res.Receipt != nil { // --wait: also until the code runs (code_activation_delay)
+				cl, err := clientFor(cmd)
+				if err != nil {
+					return err
+				}
+				if err := cl.WaitActive(cmd.Context(), addr); err != nil {
+					return err
+				}
+			}
 			return nil
 		},
 	}
@@ -120,7 +129,7 @@ immutable (nobody), owner (the deployer, or --owner MEMBERKEY), or group
 	c.Flags().StringVar(&policy, "policy", "immutable", "upgrade policy: immutable, owner or group")
 	c.Flags().StringVar(&owner, "owner", "", "owner member key (policy owner) or consent group id (policy group), 64 hex")
 	c.Flags().StringVar(&label, "label", "", "a name for the contract (default: the file name)")
-	c.Flags().BoolVar(&wait, "wait", false, "wait for the receipt")
+	c.Flags().BoolVar(&wait, "wait", false, "wait for the receipt, then until the code runs (code_activation_delay after its block, while every node compiles it)")
 	_ = c.MarkFlagRequired("from")
 	return c
 }

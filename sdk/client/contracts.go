@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/state"
@@ -100,4 +101,27 @@ func (c *Client) ConsentGroup(ctx context.Context, id block.Hash) (*view.Consent
 		return nil, err
 	}
 	return &out, nil
+}
+
+// WaitActive waits until the code of the contract at addr runs: a deploy
+// or upgrade activates its code code_activation_delay after its block
+// (block time), while every node compiles it in the background; calls
+// before then are refused (a new contract) or run the previous code.
+func (c *Client) WaitActive(ctx context.Context, addr block.Hash) error {
+	info, err := c.Contract(ctx, addr)
+	if err != nil {
+		return err
+	}
+	wait := time.Until(time.UnixMilli(info.Active))
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait + 100*time.Millisecond) // the next block's time is at least the proposer's clock
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("client: waiting for contract %s to activate: %w", addr, ctx.Err())
+	}
 }
