@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 	"github.com/trialchain/trialchain/chain/view"
@@ -109,14 +110,20 @@ func (n *Node) Admit(raw []byte) (*block.Tx, error) {
 	if err := state.CheckSender(n.store, tx); err != nil {
 		return nil, err
 	}
+	// The shape of payload kinds the state package leaves opaque.
+	if tx.Kind == block.KindConsentGroup {
+		if _, err := consent.ParseGroup(tx.Payload); err != nil {
+			return nil, fmt.Errorf("%w: consent group: %w", state.ErrMalformed, err)
+		}
+	}
 	return tx, nil
 }
 
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	limit := int64(n.exec.Params.MaxTxBytes)
-	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	raw, err := readBody(r, limit)
 	if err != nil && !isTooLarge(err) {
-		writeErr(w, http.StatusBadRequest, "read", fmt.Errorf("reading the transaction: %w", err))
+		readErr(w, "the transaction", err)
 		return
 	}
 	if int64(len(raw)) > limit || isTooLarge(err) {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,13 +70,13 @@ func (n *Node) handlePutPayload(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusForbidden, "forbidden", err)
 		return
 	}
-	data, err := io.ReadAll(r.Body)
+	data, err := readBody(r, MaxPayloadBytes)
 	if isTooLarge(err) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("payload over %d bytes", MaxPayloadBytes))
 		return
 	}
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "bad_body", err)
+		readErr(w, "the payload", err)
 		return
 	}
 	switch err := n.store.PutPayload(h, data); {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -193,17 +194,99 @@ func (g *guard) wrap(h http.Handler) http.Handler {
 		if r.ContentLength >= 0 && r.ContentLength < limit {
 			reserve = r.ContentLength
 		}
-		if reserve > 0 {
-			if err := g.bodies.acquire(ctx, reserve); err != nil {
-				g.log.Warn("API request refused: body budget exhausted", "remote", r.RemoteAddr, "path", r.URL.Path, "bytes", reserve)
-				busy(w, "too many uploads in progress")
-				return
-			}
-			defer g.bodies.release(reserve)
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, reserve)
+		// The budget is taken when the handler first reads the body, so a
+		// request refused from its headers (unsigned, not anchored) never
+		// holds any of it.
+		bb := &budgetBody{ReadCloser: http.MaxBytesReader(w, r.Body, reserve), g: g, n: reserve, r: r}
+		defer bb.release()
+		r.Body = bb
 		h.ServeHTTP(w, r)
 	})
+}
+
+// ErrBusy is a request body the node would not read now: its body budget
+// stayed exhausted for QueueWait.
+var ErrBusy = errors.New("node busy: too many uploads in progress; try again shortly")
+
+// budgetBody reserves its bytes from the body budget on the first Read.
+type budgetBody struct {
+	io.ReadCloser
+	g    *guard
+	n    int64
+	r    *http.Request
+	held bool
+	err  error
+}
+
+func (b *budgetBody) Read(p []byte) (int, error) {
+	if !b.held && b.err == nil && b.n > 0 {
+		ctx, cancel := context.WithTimeout(b.r.Context(), b.g.lim.QueueWait)
+		err := b.g.bodies.acquire(ctx, b.n)
+		cancel()
+		if err != nil {
+			b.g.log.Warn("API request refused: body budget exhausted", "remote", b.r.RemoteAddr, "path", b.r.URL.Path, "bytes", b.n)
+			b.err = ErrBusy
+		} else {
+			b.held = true
+		}
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	return b.ReadCloser.Read(p)
+}
+
+func (b *budgetBody) release() {
+	if b.held {
+		b.held = false
+		b.g.bodies.release(b.n)
+	}
+}
+
+// readBody reads a request body of at most limit bytes into one buffer
+// sized up front (its Content-Length, or limit when none is given), so an
+// upload costs what the body budget reserved for it and no regrowth. It
+// returns a *http.MaxBytesError past limit.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	size := limit
+	if r.ContentLength >= 0 && r.ContentLength < limit {
+		size = r.ContentLength
+	}
+	// A first empty read takes the body budget (budgetBody) before the
+	// buffer exists: waiting uploads hold no memory.
+	if _, err := r.Body.Read(nil); err != nil && err != io.EOF {
+		return nil, err
+	}
+	buf := make([]byte, 0, size+1)
+	for {
+		if len(buf) == cap(buf) { // over its Content-Length (net/http stops that) or over limit
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		k, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if int64(len(buf)) > limit {
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readErr answers a failed body read: 503 when the budget was exhausted,
+// 413 over the route's limit, else 400.
+func readErr(w http.ResponseWriter, what string, err error) {
+	switch {
+	case errors.Is(err, ErrBusy):
+		busy(w, "too many uploads in progress")
+	case isTooLarge(err):
+		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("%s: %w", what, err))
+	default:
+		writeErr(w, http.StatusBadRequest, "read", fmt.Errorf("reading %s: %w", what, err))
+	}
 }
 
 // heavyAnswer takes a slot for a large answer, or answers 503 and
