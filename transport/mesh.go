@@ -138,6 +138,7 @@ func New(cfg Config, onMessage Handler, onRequest RequestHandler) (*Mesh, error)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.refusals = NewRateLog(m.log, 10, time.Minute)
 	m.guard = NewConnGuard(cfg.MaxHandshakes, 0, m.log)
+	m.guard.log = m.refusals // one rate limit for every kind of refusal
 	for _, p := range cfg.Peers {
 		if p.ID == cfg.SelfID {
 			continue
