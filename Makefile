@@ -59,12 +59,15 @@ demo: build contracts
 bench: build
 	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256
 
-# A short run of every fuzz target (FUZZTIME each).
+# A short run of every fuzz target (FUZZTIME each), one worker each so the
+# shared machine stays usable; prints the executions each target ran.
 fuzz:
 	@for p in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$p 2>/dev/null | grep '^Fuzz'); do \
-			echo "fuzz $$p $$f"; \
-			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+			out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 1 $$p 2>&1); rc=$$?; \
+			execs=$$(printf '%s\n' "$$out" | grep -o 'execs: [0-9]*' | tail -1 | grep -o '[0-9]*'); \
+			printf 'fuzz %-45s %-28s %10s execs\n' $$p $$f "$${execs:-0}"; \
+			if [ $$rc -ne 0 ]; then printf '%s\n' "$$out"; exit 1; fi; \
 		done; \
 	done
 

@@ -64,6 +64,8 @@ type Mesh struct {
 	links     map[uint64]*link  // outbound side per peer, fixed at New
 	ids       []uint64          // sorted keys of links
 	serverTLS *tls.Config
+	guard     *ConnGuard
+	refusals  *RateLog
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -135,6 +137,9 @@ func New(cfg Config, onMessage Handler, onRequest RequestHandler) (*Mesh, error)
 		inbound:   make(map[uint64]*quic.Conn),
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.refusals = NewRateLog(m.log, 10, time.Minute)
+	m.guard = NewConnGuard(cfg.MaxHandshakes, 0, m.log)
+	m.guard.log = m.refusals // one rate limit for every kind of refusal
 	for _, p := range cfg.Peers {
 		if p.ID == cfg.SelfID {
 			continue
@@ -146,14 +151,14 @@ func New(cfg Config, onMessage Handler, onRequest RequestHandler) (*Mesh, error)
 			q:    fifo.New(cfg.QueueMaxFrames, cfg.QueueMaxBytes),
 			tls: clientTLS(cert, p.Key, func(err error) {
 				m.stats.refused.Add(1)
-				m.log.Warn("transport: refused server", "peer", p.ID, "addr", p.Addr, "err", err)
+				m.refusals.Warn("transport: refused server", "peer", p.ID, "addr", p.Addr, "err", err)
 			}),
 		}
 	}
 	slices.Sort(m.ids)
-	m.serverTLS = serverTLS(cert, m.lookup, func(err error) {
+	m.serverTLS = serverTLS(cert, m.lookup, func(remote net.Addr, err error) {
 		m.stats.refused.Add(1)
-		m.log.Warn("transport: refused client", "err", err)
+		m.refusals.Warn("transport: refused client", "remote", addrString(remote), "err", err)
 	})
 	return m, nil
 }
@@ -209,6 +214,7 @@ func (m *Mesh) Start(ctx context.Context) error {
 		}
 	}
 	tr := &quic.Transport{Conn: pconn, StatelessResetKey: resetKey(m.cfg.Key)}
+	m.guard.Apply(tr)
 	ln, err := tr.Listen(m.serverTLS, m.quicConfig(true))
 	if err != nil {
 		_ = tr.Close()
@@ -553,6 +559,7 @@ func (m *Mesh) acceptLoop() {
 			}
 			return
 		}
+		m.guard.Authenticated(conn.Context())
 		id, ok := m.connPeer(conn)
 		if !ok { // unreachable: the handshake checked the pin
 			_ = conn.CloseWithError(codeProtocol, "unknown peer")
@@ -703,4 +710,11 @@ func (m *Mesh) serveRequest(id uint64, st *quic.Stream) {
 		return
 	}
 	_ = st.Close()
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "unknown"
+	}
+	return a.String()
 }

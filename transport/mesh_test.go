@@ -348,7 +348,7 @@ func rawServer(t *testing.T, key ed25519.PrivateKey) *quic.Listener {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := serverTLS(cert, func(ed25519.PublicKey) (uint64, bool) { return 0, true }, func(error) {})
+	conf := serverTLS(cert, func(ed25519.PublicKey) (uint64, bool) { return 0, true }, func(net.Addr, error) {})
 	ln, err := quic.ListenAddr("127.0.0.1:0", conf, &quic.Config{})
 	if err != nil {
 		t.Fatal(err)

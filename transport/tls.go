@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
+	"net"
 	"time"
 )
 
@@ -89,21 +90,37 @@ func baseTLS(cert tls.Certificate) *tls.Config {
 }
 
 // serverTLS accepts any client whose key is pinned; lookup maps a key to
-// its peer ID. refused is called for each refusal.
-func serverTLS(cert tls.Certificate, lookup func(ed25519.PublicKey) (uint64, bool), refused func(error)) *tls.Config {
+// its peer ID. refused is called for each refusal, with the client's
+// address.
+func serverTLS(cert tls.Certificate, lookup func(ed25519.PublicKey) (uint64, bool), refused func(net.Addr, error)) *tls.Config {
+	verify := func(remote net.Addr) func([][]byte, [][]*x509.Certificate) error {
+		return func(rawCerts [][]byte, _ [][]*x509.Certificate) error {
+			pub, err := peerKey(rawCerts)
+			if err == nil {
+				if _, ok := lookup(pub); !ok {
+					err = fmt.Errorf("%w: %x", ErrUnknownKey, []byte(pub))
+				}
+			}
+			if err != nil {
+				refused(remote, err)
+			}
+			return err
+		}
+	}
 	c := baseTLS(cert)
 	c.ClientAuth = tls.RequireAnyClientCert
-	c.VerifyPeerCertificate = func(rawCerts [][]byte, _ [][]*x509.Certificate) error {
-		pub, err := peerKey(rawCerts)
-		if err == nil {
-			if _, ok := lookup(pub); !ok {
-				err = fmt.Errorf("%w: %x", ErrUnknownKey, []byte(pub))
-			}
+	c.VerifyPeerCertificate = verify(nil)
+	// quic-go fills the hello's Conn with the connection's addresses, so
+	// a refusal can name who was refused.
+	c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		var remote net.Addr
+		if hello.Conn != nil {
+			remote = hello.Conn.RemoteAddr()
 		}
-		if err != nil {
-			refused(err)
-		}
-		return err
+		cc := baseTLS(cert)
+		cc.ClientAuth = tls.RequireAnyClientCert
+		cc.VerifyPeerCertificate = verify(remote)
+		return cc, nil
 	}
 	return c
 }

@@ -130,8 +130,13 @@ type Config struct {
 	// runs the RequestHandler. Default 30 s.
 	RequestTimeout time.Duration
 
-	// Logger receives link events (debug) and refusals (warn). Default:
-	// discard.
+	// MaxHandshakes caps inbound handshakes in progress (connections not
+	// yet authenticated as a pinned peer). Every new source address is
+	// validated with a QUIC Retry first. Default 64.
+	MaxHandshakes int
+
+	// Logger receives link events (debug) and refusals (warn, with the
+	// remote address, rate-limited). Default: discard.
 	Logger *slog.Logger
 }
 
@@ -147,6 +152,7 @@ func DefaultConfig() Config {
 		BackoffMax:     5 * time.Second,
 		IdleTimeout:    15 * time.Second,
 		RequestTimeout: 30 * time.Second,
+		MaxHandshakes:  64,
 	}
 }
 
@@ -176,6 +182,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = d.RequestTimeout
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = d.MaxHandshakes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

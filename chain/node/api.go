@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 	"github.com/trialchain/trialchain/chain/view"
@@ -109,17 +110,23 @@ func (n *Node) Admit(raw []byte) (*block.Tx, error) {
 	if err := state.CheckSender(n.store, tx); err != nil {
 		return nil, err
 	}
+	// The shape of payload kinds the state package leaves opaque.
+	if tx.Kind == block.KindConsentGroup {
+		if _, err := consent.ParseGroup(tx.Payload); err != nil {
+			return nil, fmt.Errorf("%w: consent group: %w", state.ErrMalformed, err)
+		}
+	}
 	return tx, nil
 }
 
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	limit := int64(n.exec.Params.MaxTxBytes)
-	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		writeErr(w, http.StatusBadRequest, "read", fmt.Errorf("reading the transaction: %w", err))
+	raw, err := readBody(r, limit)
+	if err != nil && !isTooLarge(err) {
+		readErr(w, "the transaction", err)
 		return
 	}
-	if int64(len(raw)) > limit {
+	if int64(len(raw)) > limit || isTooLarge(err) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, limit))
 		return
 	}
@@ -195,7 +202,22 @@ func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", errors.New("no blocks yet: height 0 is the genesis state"))
 		return
 	}
-	c, err := n.store.Block(height)
+	// A block can be block.MaxBlockBytes: loading one takes one of the few
+	// heavy slots, and its raw form is streamed, not built in memory.
+	if n.guard != nil {
+		done, ok := n.guard.heavyAnswer(w, r)
+		if !ok {
+			return
+		}
+		defer done()
+	}
+	rawBlock, err := n.store.BlockRaw(height)
+	var c *block.Committed
+	if err == nil {
+		if c, err = block.DecodeCommitted(rawBlock); err != nil {
+			err = fmt.Errorf("store: block %d is corrupt: %w", height, err)
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeErr(w, http.StatusNotFound, "not_found", fmt.Errorf("block %d not found (head is %d)", height, n.ledger.Head().Height))
 		return
@@ -206,9 +228,35 @@ func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
 	}
 	v := view.FromCommitted(c)
 	if raw, _ := strconv.ParseBool(r.URL.Query().Get("raw")); raw {
-		v.Raw = hex.EncodeToString(c.Encode())
+		writeBlockRaw(w, v, rawBlock)
+		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// writeBlockRaw writes v as JSON with "raw" the hex of rawBlock, encoding
+// the hex in small chunks straight to w.
+func writeBlockRaw(w http.ResponseWriter, v *view.Block, rawBlock []byte) {
+	v.Raw = "" // omitted; spliced in below
+	head, err := json.Marshal(v)
+	if err != nil || len(head) < 2 || head[len(head)-1] != '}' {
+		writeErr(w, http.StatusInternalServerError, "encode", fmt.Errorf("encoding block: %v", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(head[:len(head)-1])
+	_, _ = io.WriteString(w, `,"raw":"`)
+	var buf [32 << 10]byte
+	for len(rawBlock) > 0 {
+		k := min(len(rawBlock), len(buf)/2)
+		hex.Encode(buf[:], rawBlock[:k])
+		if _, err := w.Write(buf[:2*k]); err != nil {
+			return
+		}
+		rawBlock = rawBlock[k:]
+	}
+	_, _ = io.WriteString(w, "\"}\n")
 }
 
 // Status returns what GET /v1/status serves.

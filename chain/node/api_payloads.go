@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,15 +20,14 @@ import (
 // Off-chain payloads (see chain/store/payloads.go for how a node keeps
 // them and how redaction shreds them).
 //
-//	PUT /v1/payloads/{sha256}   body = the payload; accepted only if its hash is anchored and not redacted
+//	PUT /v1/payloads/{sha256}   body = the payload, from a member who signs the upload (view.PayloadAuthHeader)
+//	                            and may read it; the signature, the anchor and the size are checked
+//	                            from the headers before one byte of the body is read
 //	GET /v1/payloads/{sha256}   the payload, to a member who signs the read (view.PayloadAuthHeader)
 //	GET /v1/redactions/{sha256} the redaction record, 404 if not redacted
 
 // MaxPayloadBytes bounds one off-chain payload.
 const MaxPayloadBytes = 8 << 20
-
-// payloadAuthSkew is how far a signed read's time may be from the node's clock.
-const payloadAuthSkew = 5 * time.Minute
 
 func (n *Node) payloadHash(w http.ResponseWriter, r *http.Request) (block.Hash, bool) {
 	h, err := block.ParseHash(r.PathValue("hash"))
@@ -45,15 +43,13 @@ func (n *Node) handlePutPayload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
-	if err != nil {
-		writeErr(w, http.StatusBadRequest, "bad_body", err)
-		return
-	}
-	if len(data) > MaxPayloadBytes {
+	if r.ContentLength > MaxPayloadBytes {
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("payload over %d bytes", MaxPayloadBytes))
 		return
 	}
+	// Everything that can be checked from the headers is checked before
+	// the body is read: an anchored hash, not redacted, a signed request
+	// from a member who may hold this payload.
 	anchors, err := state.Anchors(n.store, h)
 	if err != nil {
 		writeErr(w, http.StatusInternalServerError, "store", err)
@@ -61,6 +57,26 @@ func (n *Node) handlePutPayload(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(anchors) == 0 {
 		writeErr(w, http.StatusNotFound, "not_anchored", fmt.Errorf("payload %s is not anchored on chain: anchor its hash first (trialchain anchor)", h))
+		return
+	}
+	if x, redacted, err := state.LookupRedaction(n.store, h); err != nil {
+		writeErr(w, http.StatusInternalServerError, "store", err)
+		return
+	} else if redacted {
+		writeErr(w, http.StatusGone, "redacted", fmt.Errorf("payload %s was redacted at block %d: it may not be stored again", h, x.Height))
+		return
+	}
+	if err := n.authorisePayload(r, h, time.Now()); err != nil {
+		writeErr(w, http.StatusForbidden, "forbidden", err)
+		return
+	}
+	data, err := readBody(r, MaxPayloadBytes)
+	if isTooLarge(err) {
+		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("payload over %d bytes", MaxPayloadBytes))
+		return
+	}
+	if err != nil {
+		readErr(w, "the payload", err)
 		return
 	}
 	switch err := n.store.PutPayload(h, data); {
@@ -87,9 +103,16 @@ func (n *Node) handleGetPayload(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusGone, "redacted", fmt.Errorf("payload %s was redacted at block %d (%s): %s", h, x.Height, x.Basis, x.Reason))
 		return
 	}
-	if err := n.authorisePayloadRead(r, h, time.Now()); err != nil {
+	if err := n.authorisePayload(r, h, time.Now()); err != nil {
 		writeErr(w, http.StatusForbidden, "forbidden", err)
 		return
+	}
+	if n.guard != nil {
+		done, ok := n.guard.heavyAnswer(w, r)
+		if !ok {
+			return
+		}
+		defer done()
 	}
 	data, err := n.store.Payload(h)
 	switch {
@@ -106,19 +129,22 @@ func (n *Node) handleGetPayload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authorisePayloadRead checks the signed read: an active member, signing
-// within payloadAuthSkew of now, who is a regulator or an admin or belongs
-// to the organisation of a member who anchored the payload.
-func (n *Node) authorisePayloadRead(r *http.Request, h block.Hash, now time.Time) error {
-	key, ms, sig, err := parsePayloadAuth(r.Header.Get(view.PayloadAuthHeader))
+// authorisePayload checks a signed payload request: bound to this node's
+// key, the request's method and path, within view.RequestAuthWindow of
+// now, with a nonce never seen before, from an active member who is a
+// regulator or an admin or belongs to the organisation of a member who
+// anchored the payload.
+func (n *Node) authorisePayload(r *http.Request, h block.Hash, now time.Time) error {
+	key, ms, nonce, sig, err := parsePayloadAuth(r.Header.Get(view.PayloadAuthHeader))
 	if err != nil {
 		return err
 	}
-	if d := now.Sub(time.UnixMilli(ms)); d > payloadAuthSkew || d < -payloadAuthSkew {
-		return fmt.Errorf("signed read is %s away from this node's clock (limit %s)", d.Round(time.Second), payloadAuthSkew)
+	if d := now.Sub(time.UnixMilli(ms)); d > view.RequestAuthWindow || d < -view.RequestAuthWindow {
+		return fmt.Errorf("signed request is %s away from this node's clock (limit %s)", d.Round(time.Second), view.RequestAuthWindow)
 	}
-	if !ed25519.Verify(key, view.PayloadReadMessage(n.gen.ChainID, h, ms), sig) {
-		return errors.New("bad signature on the payload read")
+	self := n.key.Public().(ed25519.PublicKey)
+	if !ed25519.Verify(key, view.RequestMessage(n.gen.ChainID, self, r.Method, r.URL.Path, ms, nonce), sig) {
+		return errors.New("bad signature on the request (it must name this node's key, the method and the path)")
 	}
 	m, ok, err := state.LookupMember(n.store, key)
 	switch {
@@ -128,7 +154,11 @@ func (n *Node) authorisePayloadRead(r *http.Request, h block.Hash, now time.Time
 		return errors.New("the signer is not a member")
 	case m.Revoked:
 		return fmt.Errorf("%s's membership is revoked", m.Name)
-	case m.Role == block.RoleRegulator || m.Role == block.RoleAdmin:
+	}
+	if err := n.nonces.use(key, nonce, now); err != nil {
+		return err
+	}
+	if m.Role == block.RoleRegulator || m.Role == block.RoleAdmin {
 		return nil
 	}
 	anchors, err := state.Anchors(n.store, h)
@@ -143,25 +173,28 @@ func (n *Node) authorisePayloadRead(r *http.Request, h block.Hash, now time.Time
 			return nil
 		}
 	}
-	return fmt.Errorf("%s (%s, %s) may not read payload %s: it was anchored by another organisation", m.Name, m.Org, m.Role, h)
+	return fmt.Errorf("%s (%s, %s) may not hold payload %s: it was anchored by another organisation", m.Name, m.Org, m.Role, h)
 }
 
-// parsePayloadAuth parses a view.PayloadAuthHeader value: KEYHEX.UNIXMILLI.SIGHEX.
-func parsePayloadAuth(v string) (ed25519.PublicKey, int64, []byte, error) {
+// parsePayloadAuth parses a view.PayloadAuthHeader value:
+// KEYHEX.UNIXMILLI.NONCEHEX.SIGHEX.
+func parsePayloadAuth(v string) (ed25519.PublicKey, int64, []byte, []byte, error) {
 	if v == "" {
-		return nil, 0, nil, fmt.Errorf("reading a payload needs a member's signature in the %s header (trialchain payload get signs it)", view.PayloadAuthHeader)
+		return nil, 0, nil, nil, fmt.Errorf("a payload request needs a member's signature in the %s header (trialchain payload get/put signs it)", view.PayloadAuthHeader)
 	}
 	parts := strings.Split(v, ".")
-	if len(parts) != 3 {
-		return nil, 0, nil, fmt.Errorf("malformed %s header: want KEY.UNIXMILLI.SIGNATURE", view.PayloadAuthHeader)
+	if len(parts) != 4 {
+		return nil, 0, nil, nil, fmt.Errorf("malformed %s header: want KEY.UNIXMILLI.NONCE.SIGNATURE", view.PayloadAuthHeader)
 	}
 	key, err1 := hex.DecodeString(parts[0])
 	ms, err2 := strconv.ParseInt(parts[1], 10, 64)
-	sig, err3 := hex.DecodeString(parts[2])
-	if err := errors.Join(err1, err2, err3); err != nil || len(key) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
-		return nil, 0, nil, fmt.Errorf("malformed %s header: want KEY.UNIXMILLI.SIGNATURE in hex and decimal", view.PayloadAuthHeader)
+	nonce, err3 := hex.DecodeString(parts[2])
+	sig, err4 := hex.DecodeString(parts[3])
+	if err := errors.Join(err1, err2, err3, err4); err != nil || len(key) != ed25519.PublicKeySize ||
+		len(nonce) != view.RequestNonceBytes || len(sig) != ed25519.SignatureSize {
+		return nil, 0, nil, nil, fmt.Errorf("malformed %s header: want KEY.UNIXMILLI.NONCE.SIGNATURE in hex and decimal", view.PayloadAuthHeader)
 	}
-	return key, ms, sig, nil
+	return key, ms, nonce, sig, nil
 }
 
 func (n *Node) handleRedaction(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,7 @@ type cluster struct {
 	mu    sync.Mutex
 	nodes []*Node // nil when stopped
 	site  ed25519.PrivateKey
+	tune  func(i int, cfg *Config) // optional, before each start
 }
 
 func testParams() *genesis.Params {
@@ -37,7 +38,10 @@ func testParams() *genesis.Params {
 	return &p
 }
 
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t *testing.T, n int) *cluster { t.Helper(); return newClusterWith(t, n, nil) }
+
+// newClusterWith is newCluster with tune applied to each node's config.
+func newClusterWith(t *testing.T, n int, tune func(i int, cfg *Config)) *cluster {
 	t.Helper()
 	tn, err := NewTestnet(t.TempDir(), TestnetOptions{Validators: n, Params: testParams()})
 	if err != nil {
@@ -47,7 +51,7 @@ func newCluster(t *testing.T, n int) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, tn: tn, nodes: make([]*Node, n), site: site.Private}
+	c := &cluster{t: t, tn: tn, nodes: make([]*Node, n), site: site.Private, tune: tune}
 	for i := range tn.Homes {
 		c.start(i)
 	}
@@ -75,6 +79,9 @@ func (c *cluster) start(i int) {
 	}
 	f := false
 	cfg.HTTP3 = &f
+	if c.tune != nil {
+		c.tune(i, cfg)
+	}
 	n, err := New(cfg, Options{Logger: testLogger()})
 	if err != nil {
 		c.t.Fatal(err)

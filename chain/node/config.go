@@ -31,12 +31,21 @@ type Config struct {
 	// Listen is the UDP address of the validator mesh (default: the
 	// validator's addr in genesis).
 	Listen string `toml:"listen"`
-	// API is the client API address: plain HTTP on TCP (only when it is a
-	// loopback address) and HTTP/3 on UDP, same port (default: the
-	// validator's api in genesis). Empty in both places disables the API.
+	// API is the client API address: TLS on TCP (with the node key's
+	// self-signed certificate, which clients pin from the genesis), plain
+	// HTTP on the same TCP port when allowed (PlainHTTP), and HTTP/3 on
+	// UDP, same port (default: the validator's api in genesis). Empty in
+	// both places disables the API.
 	API string `toml:"api"`
 	// HTTP3 serves the API over HTTP/3 too (default true).
 	HTTP3 *bool `toml:"http3"`
+	// PlainHTTP also serves plain HTTP on the API's TCP port. It is only
+	// ever honoured on a loopback address (default true there); set it
+	// false to serve TLS only.
+	PlainHTTP *bool `toml:"plain_http"`
+	// Limits bound what clients can make the node spend (DefaultLimits
+	// for any field left zero).
+	Limits Limits `toml:"limits"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `toml:"log_level"`
 	// LogFormat is text or json (default text).
@@ -81,6 +90,11 @@ func (c *Config) defaults() {
 		t := true
 		c.HTTP3 = &t
 	}
+	if c.PlainHTTP == nil {
+		t := true
+		c.PlainHTTP = &t
+	}
+	c.Limits = c.Limits.withDefaults()
 }
 
 // Save writes home/config.toml.

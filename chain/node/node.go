@@ -57,9 +57,14 @@ type Node struct {
 	engine    *vm.Engine
 	contracts *contracts.Runtime
 
-	httpSrv *http.Server
-	httpLn  net.Listener
+	httpSrv *http.Server // plain HTTP (loopback only, when allowed)
+	tlsSrv  *http.Server // TLS on TCP
+	httpLn  net.Listener // the API's TCP listener (nil: no API)
+	limLn   *limitedListener
+	split   *splitListener
+	guard   *guard
 	h3Srv   *h3.Server
+	nonces  nonceCache
 	wg      sync.WaitGroup
 	stopMu  sync.Mutex
 	stopped bool
@@ -71,7 +76,8 @@ type Options struct {
 	Logger *slog.Logger
 	// PacketConn, if set, is the mesh's UDP socket (tests bind port 0 first).
 	PacketConn net.PacketConn
-	// APIListener, if set, serves the plain-HTTP API.
+	// APIListener, if set, is the API's TCP listener (TLS, and plain HTTP
+	// when the config allows it).
 	APIListener net.Listener
 	// Contracts executes contract transactions. Nil: the node's own
 	// contracts.Runtime on a vm.Engine whose compilation cache is
@@ -235,35 +241,54 @@ func (n *Node) startAPI(ctx context.Context) error {
 	if addr == "" && n.httpLn == nil {
 		return nil
 	}
-	h := n.Handler()
+	lim := n.cfg.Limits.withDefaults()
+	n.guard = newGuard(lim, n.bodyLimit, n.log)
+	h := n.guard.wrap(n.Handler())
 	if n.httpLn == nil {
-		if !IsLoopback(addr) {
-			n.log.Warn("plain HTTP API disabled: only served on loopback addresses; use HTTP/3", "addr", addr)
-		} else {
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return fmt.Errorf("node: API listen %s: %w", addr, err)
-			}
-			n.httpLn = ln
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("node: API listen %s: %w", addr, err)
 		}
+		n.httpLn = ln
 	}
-	if n.httpLn != nil {
-		n.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	addr = n.httpLn.Addr().String()
+	plain := *n.cfg.PlainHTTP && IsLoopback(addr)
+	if *n.cfg.PlainHTTP && !plain {
+		n.log.Info("plain HTTP API off: only served on loopback addresses; clients use TLS with the node key pinned", "addr", addr)
+	}
+	cert, err := transport.SelfSignedCertificate(n.key)
+	if err != nil {
+		return fmt.Errorf("node: API certificate: %w", err)
+	}
+	n.limLn = newLimitedListener(n.httpLn, lim, n.guard.log, "tcp")
+	n.split = newSplitListener(n.limLn, lim.ReadHeaderTimeout, plain)
+	newSrv := func() *http.Server {
+		return &http.Server{Handler: h, ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout,
+			WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout, MaxHeaderBytes: 64 << 10,
+			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	}
+	n.tlsSrv = newSrv()
+	n.tlsSrv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.tlsSrv.ServeTLS(n.split.tls, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("TLS API server stopped", "err", err)
+		}
+	}()
+	if plain {
+		n.httpSrv = newSrv()
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			if err := n.httpSrv.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := n.httpSrv.Serve(n.split.plain); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				n.log.Error("API server stopped", "err", err)
 			}
 		}()
-		addr = n.httpLn.Addr().String()
 	}
-	if *n.cfg.HTTP3 && addr != "" {
-		cert, err := transport.SelfSignedCertificate(n.key)
-		if err != nil {
-			return fmt.Errorf("node: API certificate: %w", err)
-		}
-		srv, err := h3.Serve(ctx, addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}, h)
+	if *n.cfg.HTTP3 {
+		srv, err := h3.Serve(ctx, addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}, h,
+			h3.Limits{MaxConns: lim.MaxConns, MaxConnsPerIP: lim.MaxConnsPerIP, IdleTimeout: lim.IdleTimeout}, n.log)
 		if err != nil {
 			n.log.Warn("HTTP/3 API not started", "err", err)
 		} else {
@@ -273,12 +298,33 @@ func (n *Node) startAPI(ctx context.Context) error {
 	return nil
 }
 
-// APIURL is the plain-HTTP URL of the client API ("" if none).
+// APIURL is the plain-HTTP URL of the client API, or its TLS URL when
+// plain HTTP is off ("" if there is no API).
 func (n *Node) APIURL() string {
 	if n.httpLn == nil {
 		return ""
 	}
+	if n.httpSrv == nil {
+		return n.TLSURL()
+	}
 	return "http://" + n.httpLn.Addr().String()
+}
+
+// TLSURL is the https URL of the client API ("" if none). Its certificate
+// carries the node's key, which clients pin from the genesis.
+func (n *Node) TLSURL() string {
+	if n.httpLn == nil {
+		return ""
+	}
+	return "https://" + n.httpLn.Addr().String()
+}
+
+// H3Addr is the UDP address of the HTTP/3 API (nil if not serving).
+func (n *Node) H3Addr() net.Addr {
+	if n.h3Srv == nil {
+		return nil
+	}
+	return n.h3Srv.Addr()
 }
 
 // Ledger gives access to committed state (tests, tools).
@@ -302,10 +348,17 @@ func (n *Node) Stop() {
 		return
 	}
 	n.stopped = true
-	if n.httpSrv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_ = n.httpSrv.Shutdown(ctx)
-		cancel()
+	for _, srv := range []*http.Server{n.httpSrv, n.tlsSrv} {
+		if srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			if srv.Shutdown(ctx) != nil {
+				_ = srv.Close()
+			}
+			cancel()
+		}
+	}
+	if n.split != nil {
+		_ = n.split.Close()
 	}
 	if n.h3Srv != nil {
 		_ = n.h3Srv.Close()

@@ -67,19 +67,19 @@ func TestRedactionAcrossNodes(t *testing.T) {
 	for i, n := range c.nodes {
 		srv := httptest.NewServer(n.Handler()) // the handler reads the node's store; restarts reopen it below
 		defer srv.Close()
-		clients[i] = client.New(srv.URL)
+		clients[i] = client.Pinned(srv.URL, n.key.Public().(ed25519.PublicKey))
 	}
 
 	phi := []byte(`{"subject":"3f2a…","form":"ae","narrative":"Mr John Smith, MRN 0042317, fell at home"}`)
 	h := block.Sum(phi)
-	if _, err := clients[0].PutPayload(ctx, phi); !errors.Is(err, client.ErrNotFound) {
+	if _, err := clients[0].PutPayload(ctx, c.site, g.ChainID, phi); !errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("payload accepted before its hash is anchored: %v", err)
 	}
 	anchor := sign(c.site, block.KindAnchor, (&block.AnchorPayload{Hash: h, Label: "ae-narrative"}).Encode())
 	if rc := c.send(anchor); rc.Status != block.StatusOK {
 		t.Fatalf("anchor: %s", rc.Error)
 	}
-	if n, err := client.Replicate(ctx, clients, phi); n != 4 || err != nil {
+	if n, err := client.Replicate(ctx, clients, c.site, g.ChainID, phi); n != 4 || err != nil {
 		t.Fatalf("replicated to %d nodes: %v", n, err)
 	}
 	for _, who := range []struct {
@@ -118,7 +118,7 @@ func TestRedactionAcrossNodes(t *testing.T) {
 		if _, err := clients[i].Payload(ctx, c.site, g.ChainID, h); !errors.Is(err, client.ErrGone) {
 			t.Fatalf("node %d serves the redacted payload: %v", n.cfg.ID, err)
 		}
-		if _, err := clients[i].PutPayload(ctx, phi); !errors.Is(err, client.ErrGone) {
+		if _, err := clients[i].PutPayload(ctx, c.site, g.ChainID, phi); !errors.Is(err, client.ErrGone) {
 			t.Fatalf("node %d takes the redacted payload back: %v", n.cfg.ID, err)
 		}
 	}

@@ -106,7 +106,7 @@ func NewTestnet(dir string, o TestnetOptions) (*Testnet, error) {
 	}
 	cc := &ClientConfig{Genesis: "genesis.json", Keyring: "keys"}
 	for _, v := range g.Validators {
-		cc.Nodes = append(cc.Nodes, "http://"+v.API)
+		cc.Nodes = append(cc.Nodes, "https://"+v.API)
 	}
 	if err := cc.Save(filepath.Join(dir, ClientConfigFile)); err != nil {
 		return nil, err

@@ -96,7 +96,22 @@ func CheckTx(p Params, raw []byte) (*block.Tx, error) {
 	return tx, nil
 }
 
+// MaxPayloadBytes caps a payload per kind, at admission and in every
+// proposal: a kind whose payload is small by nature may not be used to
+// carry megabytes. Deploys, upgrades and calls are bounded by the chain's
+// MaxTxBytes (a contract is ~2 MB). A consent group of MaxParties parties
+// encodes to well under 64 KiB.
+var MaxPayloadBytes = map[block.Kind]int{
+	block.KindRegister:     16 << 10,
+	block.KindAnchor:       16 << 10,
+	block.KindRedact:       64 << 10,
+	block.KindConsentGroup: 64 << 10,
+}
+
 func checkPayload(tx *block.Tx) error {
+	if limit, ok := MaxPayloadBytes[tx.Kind]; ok && len(tx.Payload) > limit {
+		return fmt.Errorf("%s payload of %d bytes, limit %d", tx.Kind, len(tx.Payload), limit)
+	}
 	var err error
 	switch tx.Kind {
 	case block.KindRegister:

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"strconv"
+	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/smt"
@@ -30,22 +31,33 @@ type PayloadStored struct {
 	Bytes   int        `json:"bytes"`
 }
 
-// PayloadAuthHeader carries a member's signature on a payload read:
-// "KEYHEX.UNIXMILLI.SIGHEX" (see PayloadReadMessage).
+// PayloadAuthHeader carries a member's signature on one payload request
+// (read or upload): "KEYHEX.UNIXMILLI.NONCEHEX.SIGHEX" over
+// RequestMessage. A node accepts it only if it names that node's key, the
+// request's method and path, is within RequestAuthWindow of the node's
+// clock, and its nonce was not seen before: a captured header cannot be
+// replayed, to the same node or another.
 const PayloadAuthHeader = "X-Trialchain-Payload-Auth"
 
-// PayloadReadMessage is what a member signs (ed25519) to read payload h
-// from a node at time unixMilli: the node accepts it within a few minutes
-// of its own clock, from an active member entitled to the payload.
-func PayloadReadMessage(chainID string, h block.Hash, unixMilli int64) []byte {
-	return []byte("trialchain/payload-read/v1\n" + chainID + "\n" + h.String() + "\n" + strconv.FormatInt(unixMilli, 10))
+// RequestAuthWindow is how far a signed request's time may be from the
+// node's clock; the node remembers nonces for twice this long.
+const RequestAuthWindow = 30 * time.Second
+
+// RequestNonceBytes is the length of a signed request's nonce.
+const RequestNonceBytes = 16
+
+// RequestMessage is what a member signs (ed25519) for one request to the
+// node whose key is nodeKey on chain chainID.
+func RequestMessage(chainID string, nodeKey ed25519.PublicKey, method, path string, unixMilli int64, nonce []byte) []byte {
+	return []byte("trialchain/request/v1\n" + chainID + "\n" + hex.EncodeToString(nodeKey) + "\n" + method + "\n" + path + "\n" +
+		strconv.FormatInt(unixMilli, 10) + "\n" + hex.EncodeToString(nonce))
 }
 
-// PayloadAuth returns the PayloadAuthHeader value for reading h.
-func PayloadAuth(key ed25519.PrivateKey, chainID string, h block.Hash, unixMilli int64) string {
+// RequestAuth returns the PayloadAuthHeader value for one request.
+func RequestAuth(key ed25519.PrivateKey, chainID string, nodeKey ed25519.PublicKey, method, path string, unixMilli int64, nonce []byte) string {
 	pub := key.Public().(ed25519.PublicKey)
-	sig := ed25519.Sign(key, PayloadReadMessage(chainID, h, unixMilli))
-	return hex.EncodeToString(pub) + "." + strconv.FormatInt(unixMilli, 10) + "." + hex.EncodeToString(sig)
+	sig := ed25519.Sign(key, RequestMessage(chainID, nodeKey, method, path, unixMilli, nonce))
+	return hex.EncodeToString(pub) + "." + strconv.FormatInt(unixMilli, 10) + "." + hex.EncodeToString(nonce) + "." + hex.EncodeToString(sig)
 }
 
 // StateProof is GET /v1/proof/state: a key's value (or absence) in the

@@ -46,7 +46,9 @@ func clientConfig(cmd *cobra.Command) (*node.ClientConfig, error) {
 }
 
 // nodeURL resolves the node to talk to: --node, else --home's API address,
-// else $TRIALCHAIN_NODE, else the client configuration's first node.
+// else $TRIALCHAIN_NODE, else the client configuration's first node. A
+// URL without a scheme is https (the node's TLS listener, its key pinned
+// from the genesis).
 func nodeURL(cmd *cobra.Command) (string, error) {
 	u, _ := cmd.Flags().GetString("node")
 	home, _ := cmd.Flags().GetString("home")
@@ -57,7 +59,7 @@ func nodeURL(cmd *cobra.Command) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("--home %s: %w", home, err)
 		}
-		u = "http://" + addr
+		u = "https://" + addr
 	case os.Getenv("TRIALCHAIN_NODE") != "":
 		u = os.Getenv("TRIALCHAIN_NODE")
 	default:
@@ -71,18 +73,46 @@ func nodeURL(cmd *cobra.Command) (string, error) {
 		u = cc.Nodes[0]
 	}
 	if !strings.Contains(u, "://") {
-		u = "http://" + u
+		u = "https://" + u
 	}
 	return u, nil
 }
 
-// clientFor returns an API client for the node the flags name.
+// clientFor returns an API client for the node the flags name. With a
+// genesis (genesisPath) the client pins the node's key from it: over
+// https a node presenting another key is refused, and signed requests
+// are bound to that node. https without a genesis is refused: there would
+// be nothing to check the node's key against.
 func clientFor(cmd *cobra.Command) (*client.Client, error) {
 	u, err := nodeURL(cmd)
 	if err != nil {
 		return nil, err
 	}
-	return client.New(u), nil
+	gp, err := genesisPath(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if gp == "" {
+		if strings.HasPrefix(u, "https://") {
+			return nil, fmt.Errorf("%s: a TLS connection pins the node's key from the genesis: pass --genesis FILE (or $TRIALCHAIN_GENESIS, --home, a client.toml)", u)
+		}
+		return client.New(u), nil
+	}
+	g, err := genesis.Load(gp)
+	if err != nil {
+		return nil, err
+	}
+	return client.ForGenesis(g, u)
+}
+
+// chainID is the chain the genesis names: transactions and signed
+// requests are built for it, never for whatever chain a node claims.
+func chainID(cmd *cobra.Command) (string, error) {
+	g, _, err := genesisFor(cmd)
+	if err != nil {
+		return "", fmt.Errorf("which chain? %w", err)
+	}
+	return g.ChainID, nil
 }
 
 // keyring returns the keyring the flags name (--keyring, $TRIALCHAIN_KEYRING).
@@ -159,11 +189,11 @@ func submitTx(cmd *cobra.Command, from string, wait bool, build func(k ed25519.P
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.Status(cmd.Context())
+	id, err := chainID(cmd)
 	if err != nil {
 		return nil, err
 	}
-	tx := build(key, st.ChainID)
+	tx := build(key, id)
 	res, err := c.Submit(cmd.Context(), tx, wait)
 	if err != nil {
 		return nil, fmt.Errorf("%s transaction refused: %w", tx.Kind, err)

@@ -346,32 +346,25 @@ for it is valid for that contract, method and message only.`,
 	return c
 }
 
-// chainIDFor returns --chain-id, or the chain id of --genesis, or the
-// node's (--node/--home).
+// chainIDFor returns --chain-id, or the chain id of the genesis
+// (genesisPath: --genesis, $TRIALCHAIN_GENESIS, --home, client.toml);
+// never a node's word.
 func chainIDFor(cmd *cobra.Command) (string, error) {
 	if id, _ := cmd.Flags().GetString("chain-id"); id != "" {
 		return id, nil
 	}
-	if gp, _ := cmd.Flags().GetString("genesis"); gp != "" {
+	if gp, _ := genesisPath(cmd); gp != "" {
 		g, err := genesis.Load(gp)
 		if err != nil {
 			return "", err
 		}
 		return g.ChainID, nil
 	}
-	c, err := clientFor(cmd)
-	if err != nil {
-		return "", fmt.Errorf("which chain? pass --chain-id, --genesis FILE, or a node (%w)", err)
-	}
-	st, err := c.Status(cmd.Context())
-	if err != nil {
-		return "", err
-	}
-	return st.ChainID, nil
+	return "", errors.New("which chain? pass --chain-id or the genesis (--genesis FILE, $TRIALCHAIN_GENESIS, --home, or a client.toml beside the keyring)")
 }
 
 func addChainFlags(c *cobra.Command) {
-	c.Flags().String("chain-id", "", "chain id (default: from --genesis or the node)")
+	c.Flags().String("chain-id", "", "chain id (default: from the genesis)")
 	c.Flags().String("genesis", "", "genesis file to take the chain id from")
 }
 

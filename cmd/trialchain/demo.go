@@ -184,14 +184,18 @@ func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out str
 		}
 	}()
 	for _, u := range pn.urls {
-		d.clients = append(d.clients, client.New(u))
+		// Over TLS, each node's key pinned from the genesis.
+		c, err := client.ForGenesis(tn.Genesis, strings.Replace(u, "http://", "https://", 1))
+		if err != nil {
+			return err
+		}
+		d.clients = append(d.clients, c)
 	}
-	st, err := d.clients[0].Status(ctx)
-	if err != nil {
+	if _, err := d.clients[0].Status(ctx); err != nil {
 		return err
 	}
-	d.chainID = st.ChainID
-	d.detail("chain %s, validators at %v", st.ChainID, pn.urls)
+	d.chainID = tn.Genesis.ChainID // from the genesis, never from a node
+	d.detail("chain %s, validators at %v (TLS, keys pinned from the genesis)", d.chainID, pn.urls)
 	d.detail("members: admin, sponsor, site, regulator, committee (keyring %s)", tn.Keyring)
 
 	for _, s := range demoSteps {
@@ -233,7 +237,11 @@ func init() {
 			return err
 		}
 		d.detail("SHA-256 %s recorded in tx %s", h, tx)
-		if n, err := client.Replicate(d.ctx, d.clients, sap); n != len(d.clients) {
+		sp, err := d.key("sponsor")
+		if err != nil {
+			return err
+		}
+		if n, err := client.Replicate(d.ctx, d.clients, sp, d.chainID, sap); n != len(d.clients) {
 			return fmt.Errorf("analysis plan held by %d of %d validators: %w", n, len(d.clients), err)
 		}
 		d.plan = h

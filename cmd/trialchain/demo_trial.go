@@ -658,7 +658,11 @@ func demoAE(d *demoEnv) error {
 	if _, _, err := d.submit(0, "site-b", block.KindAnchor, (&block.AnchorPayload{Hash: h, Label: "SAE narrative " + p.ID, Scope: state.TrialScope(p.ID)}).Encode(), 100_000); err != nil {
 		return err
 	}
-	if n, err := client.Replicate(d.ctx, d.clients, narrative); n != len(d.clients) {
+	sb, err := d.key("site-b")
+	if err != nil {
+		return err
+	}
+	if n, err := client.Replicate(d.ctx, d.clients, sb, d.chainID, narrative); n != len(d.clients) {
 		return fmt.Errorf("narrative held by %d of %d validators: %w", n, len(d.clients), err)
 	}
 	d.trial.narrative = narrative

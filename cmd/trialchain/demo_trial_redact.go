@@ -53,7 +53,7 @@ func demoRedact(d *demoEnv) error {
 		if _, err := c.Payload(d.ctx, reg, d.chainID, h); !errors.Is(err, client.ErrGone) {
 			return fmt.Errorf("node%d after the redaction: %v", i, err)
 		}
-		if _, err := c.PutPayload(d.ctx, narrative); !errors.Is(err, client.ErrGone) {
+		if _, err := c.PutPayload(d.ctx, reg, d.chainID, narrative); !errors.Is(err, client.ErrGone) {
 			return fmt.Errorf("node%d takes the redacted payload back: %v", i, err)
 		}
 	}
@@ -64,7 +64,11 @@ func demoRedact(d *demoEnv) error {
 	if _, _, err := d.submit(0, "site-b", block.KindAnchor, (&block.AnchorPayload{Hash: hc, Label: "SAE narrative " + d.trial.protocol.ID + " (corrected)", Scope: state.TrialScope(d.trial.protocol.ID)}).Encode(), 100_000); err != nil {
 		return err
 	}
-	if _, err := client.Replicate(d.ctx, d.clients, corrected); err != nil {
+	sb, err := d.key("site-b")
+	if err != nil {
+		return err
+	}
+	if _, err := client.Replicate(d.ctx, d.clients, sb, d.chainID, corrected); err != nil {
 		return err
 	}
 	d.detail("the corrected narrative (%s…) is anchored and handed to the validators", hc.String()[:16])

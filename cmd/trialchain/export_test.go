@@ -87,7 +87,7 @@ func TestExportVerifyProcess(t *testing.T) {
 	// The node's copies of the documents, fetched with signed reads: the
 	// sponsor's organisation and a regulator may read doc1, a site of
 	// another organisation may not.
-	if out, errs, code := run(t, "payload", "put", filepath.Join(docs, "doc1.txt"), "--keyring", keyring, "--home", home0); code != 0 || !strings.Contains(out, "held by 4 of 4") {
+	if out, errs, code := run(t, "payload", "put", filepath.Join(docs, "doc1.txt"), "--from", "sponsor", "--keyring", keyring, "--home", home0); code != 0 || !strings.Contains(out, "held by 4 of 4") {
 		t.Fatalf("payload put: %d %s %s", code, out, errs)
 	}
 	for _, tc := range []struct {

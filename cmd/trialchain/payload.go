@@ -14,7 +14,6 @@ import (
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/state"
-	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 )
 
@@ -23,21 +22,6 @@ func init() {
 	register(newRedactCmd)
 }
 
-// validatorClients returns a client for every validator's API (from the
-// node's status), the node asked first.
-func validatorClients(c *client.Client, st *view.Status) []*client.Client {
-	out := []*client.Client{c}
-	for _, v := range st.Validators {
-		if v.API == "" {
-			continue
-		}
-		u := "http://" + v.API
-		if strings.TrimRight(u, "/") != c.Base {
-			out = append(out, client.New(u))
-		}
-	}
-	return out
-}
 
 func newPayloadCmd() *cobra.Command {
 	c := &cobra.Command{
@@ -88,12 +72,18 @@ a regulator or an admin may. "redact" destroys every node's copy.`,
 					return fmt.Errorf("anchoring %s failed: %+v", h, res.Receipt)
 				}
 			}
-			st, err := cl.Status(cmd.Context())
+			// Only the validators the genesis names receive the data, each
+			// over TLS with its key pinned: never whatever a node lists.
+			g, _, err := genesisFor(cmd)
 			if err != nil {
 				return err
 			}
-			nodes := validatorClients(cl, st)
-			n, rerr := client.Replicate(cmd.Context(), nodes, data)
+			key, err := signer(cmd, from)
+			if err != nil {
+				return err
+			}
+			nodes := client.NodesOf(g, cl)
+			n, rerr := client.Replicate(cmd.Context(), nodes, key, g.ChainID, data)
 			if errors.Is(rerr, client.ErrGone) {
 				return &exitError{code: 1, msg: fmt.Sprintf("payload %s was redacted: no node takes it back", h)}
 			}
@@ -114,7 +104,7 @@ a regulator or an admin may. "redact" destroys every node's copy.`,
 	}
 	put.Flags().StringVar(&label, "label", "", "what the payload is, e.g. \"AE narrative\" (≤256 bytes)")
 	put.Flags().StringVar(&trial, "trial", "", "the trial the document belongs to (its anchor joins the trial's record set)")
-	put.Flags().StringVar(&from, "from", "", "member key in the keyring that anchors it (required unless already anchored)")
+	put.Flags().StringVar(&from, "from", "", "member key in the keyring that anchors it (if not yet anchored) and signs each upload (required)")
 	get := &cobra.Command{
 		Use:     "get SHA256 --from NAME --out FILE",
 		Short:   "Read a payload back from the node, signing the read (exit 1 if it was redacted)",
@@ -133,11 +123,11 @@ a regulator or an admin may. "redact" destroys every node's copy.`,
 			if err != nil {
 				return err
 			}
-			st, err := cl.Status(cmd.Context())
+			id, err := chainID(cmd)
 			if err != nil {
 				return err
 			}
-			data, err := cl.Payload(cmd.Context(), key, st.ChainID, h)
+			data, err := cl.Payload(cmd.Context(), key, id, h)
 			if errors.Is(err, client.ErrGone) {
 				return &exitError{code: 1, msg: err.Error()}
 			}

@@ -191,13 +191,13 @@ func sendCall(cmd *cobra.Command, cl *client.Client, s *callSender, call trials.
 	if err != nil {
 		return nil, err
 	}
-	st, err := cl.Status(cmd.Context())
+	id, err := chainID(cmd)
 	if err != nil {
 		return nil, err
 	}
 	gas, _ := cmd.Flags().GetUint64("gas")
 	wait, _ := cmd.Flags().GetBool("wait")
-	tx := client.CallTx(s.key, st.ChainID, addr, call.Method, call.Args, gas)
+	tx := client.CallTx(s.key, id, addr, call.Method, call.Args, gas)
 	res, err := cl.Submit(cmd.Context(), tx, wait)
 	if err != nil {
 		return nil, fmt.Errorf("%s.%s transaction refused by the node: %w", call.Contract, call.Method, err)

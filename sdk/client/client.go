@@ -47,6 +47,9 @@ type Client struct {
 	Base string
 	HTTP *http.Client
 	Name string // optional, for reports: e.g. the validator's name in the genesis
+	// NodeKey is the node's key from the genesis (Pinned, ForGenesis): over
+	// https the node must present it, and signed requests are bound to it.
+	NodeKey ed25519.PublicKey
 }
 
 // Label names the node for people: "node1 (http://127.0.0.1:26603)", or

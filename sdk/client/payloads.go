@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,19 +17,53 @@ import (
 // PutPayload hands the node a copy of an off-chain payload whose SHA-256
 // is anchored on chain. The node keeps it encrypted and refuses it if it
 // was redacted (errors.Is(err, ErrGone)).
-func (c *Client) PutPayload(ctx context.Context, data []byte) (*view.PayloadStored, error) {
+//
+// The upload is signed with key (a member entitled to the payload) and
+// bound to this node (NodeKey), so the node checks who sends it before it
+// reads the body.
+func (c *Client) PutPayload(ctx context.Context, key ed25519.PrivateKey, chainID string, data []byte) (*view.PayloadStored, error) {
 	var out view.PayloadStored
 	h := block.Sum(data)
-	return &out, c.do(ctx, http.MethodPut, "/v1/payloads/"+h.String(), data, &out)
+	path := "/v1/payloads/" + h.String()
+	hdr, err := c.signRequest(key, chainID, http.MethodPut, path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.raw(ctx, http.MethodPut, path, data, hdr)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("client: decode answer: %w", err)
+	}
+	return &out, nil
+}
+
+// signRequest signs one request to this node (see view.RequestMessage):
+// a fresh nonce and the current time, bound to the node's key.
+func (c *Client) signRequest(key ed25519.PrivateKey, chainID, method, path string) (http.Header, error) {
+	if len(c.NodeKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("client: signing a request to %s needs the node's key from the genesis (use client.ForGenesis or client.Pinned)", c.Label())
+	}
+	nonce := make([]byte, view.RequestNonceBytes)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("client: nonce: %w", err)
+	}
+	hdr := http.Header{}
+	hdr.Set(view.PayloadAuthHeader, view.RequestAuth(key, chainID, c.NodeKey, method, path, time.Now().UnixMilli(), nonce))
+	return hdr, nil
 }
 
 // Payload reads an off-chain payload, signing the read with key (an active
 // member entitled to it). The bytes are checked against h. A redacted
 // payload fails with ErrGone.
 func (c *Client) Payload(ctx context.Context, key ed25519.PrivateKey, chainID string, h block.Hash) ([]byte, error) {
-	hdr := http.Header{}
-	hdr.Set(view.PayloadAuthHeader, view.PayloadAuth(key, chainID, h, time.Now().UnixMilli()))
-	b, err := c.raw(ctx, http.MethodGet, "/v1/payloads/"+h.String(), nil, hdr)
+	path := "/v1/payloads/" + h.String()
+	hdr, err := c.signRequest(key, chainID, http.MethodGet, path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.raw(ctx, http.MethodGet, path, nil, hdr)
 	if err != nil {
 		return nil, err
 	}
@@ -55,12 +91,15 @@ const ReplicateWait = 10 * time.Second
 // again until it has caught up, for at most ReplicateWait. A node that
 // misses the payload can be given it again later, and every node refuses
 // it once it is redacted.
-func Replicate(ctx context.Context, nodes []*Client, data []byte) (int, error) {
+//
+// Each upload is signed by key; give only clients of genesis validators
+// (ForGenesis) so the data goes to no one else.
+func Replicate(ctx context.Context, nodes []*Client, key ed25519.PrivateKey, chainID string, data []byte) (int, error) {
 	var errs []error
 	ok := 0
 	deadline := time.Now().Add(ReplicateWait)
 	for _, n := range nodes {
-		err := putWhenAnchored(ctx, n, data, deadline)
+		err := putWhenAnchored(ctx, n, key, chainID, data, deadline)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", n.Base, err))
 			continue
@@ -70,9 +109,9 @@ func Replicate(ctx context.Context, nodes []*Client, data []byte) (int, error) {
 	return ok, errors.Join(errs...)
 }
 
-func putWhenAnchored(ctx context.Context, n *Client, data []byte, deadline time.Time) error {
+func putWhenAnchored(ctx context.Context, n *Client, key ed25519.PrivateKey, chainID string, data []byte, deadline time.Time) error {
 	for {
-		_, err := n.PutPayload(ctx, data)
+		_, err := n.PutPayload(ctx, key, chainID, data)
 		var ae *APIError
 		if err == nil || !errors.As(err, &ae) || ae.Code != "not_anchored" || time.Now().After(deadline) {
 			return err

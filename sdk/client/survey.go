@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"strings"
 	"sync"
@@ -111,16 +112,23 @@ func NodesOf(g *genesis.Genesis, primary *Client) []*Client {
 		if v.API == "" {
 			continue
 		}
-		u := "http://" + v.API
+		scheme := "http://"
+		if primary != nil && strings.HasPrefix(primary.Base, "https://") {
+			scheme = "https://"
+		}
+		u := scheme + v.API
 		if primary != nil && strings.TrimRight(primary.Base, "/") == u {
 			if primary.Name == "" {
 				primary.Name = v.Name
 			}
+			if primary.NodeKey == nil {
+				primary.NodeKey = append([]byte(nil), v.Key...)
+			}
 			continue
 		}
-		c := New(u)
+		c := Pinned(u, ed25519.PublicKey(v.Key))
 		c.Name = v.Name
-		if primary != nil && primary.HTTP != nil {
+		if scheme == "http://" && primary != nil && primary.HTTP != nil {
 			c.HTTP = primary.HTTP
 		}
 		out = append(out, c)

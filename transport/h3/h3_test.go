@@ -28,7 +28,7 @@ func TestRoundTrip(t *testing.T) {
 		w.Header().Set("X-Proto", r.Proto)
 		_, _ = w.Write(append([]byte("echo:"), body...))
 	})
-	srv, err := Serve(context.Background(), "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}}, h)
+	srv, err := Serve(context.Background(), "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}}, h, Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
