@@ -323,7 +323,7 @@ func demoContracts(d *demoEnv) error {
 		}
 	}
 	d.detail("deployed, validated, then compiled in the background on all 4 validators and active in %.1fs", time.Since(start).Seconds())
-	d.fact("3 contracts deployed (upgradable only by the sponsor)")
+	d.fact("3 contracts deployed by the sponsor; once a trial registers, trial-protocol's upgrades need the trial's consent group")
 	return nil
 }
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
@@ -162,14 +164,6 @@ func (b *Bundle) Encode() []byte {
 	if j.Consistency == nil {
 		j.Consistency = []*proof.ConsistencyProof{}
 	}
-	for _, r := range b.Records {
-		rj := &recordJSON{Tx: r.Tx, Proof: r.Proof, Consents: r.Consents}
-		if !r.CodeHash.IsZero() {
-			h := r.CodeHash
-			rj.CodeHash = &h
-		}
-		j.Records = append(j.Records, rj)
-	}
 	for _, p := range b.Payloads {
 		j.Payloads = append(j.Payloads, &payloadJSON{Name: p.Name, Tx: p.Tx, Field: p.Field, SHA256: p.SHA256, Data: p.Data})
 	}
@@ -177,7 +171,64 @@ func (b *Bundle) Encode() []byte {
 	if err != nil {
 		panic(fmt.Sprintf("bundle: encode: %v", err)) // only hashes, numbers, strings and byte strings
 	}
-	return append(out, '\n')
+	if len(b.Records) == 0 {
+		return append(out, '\n')
+	}
+	// The records are most of a bundle: they are encoded on every core and
+	// spliced in where the (empty) list stands. Each is indented as
+	// MarshalIndent indents an element of a list at depth 1, so the result
+	// is byte for byte json.MarshalIndent of the whole (TestEncodeReference).
+	const empty = "\n \"records\": [],\n"
+	at := bytes.Index(out, []byte(empty))
+	if at < 0 {
+		panic("bundle: encode: no records list") // the field is always there
+	}
+	recs := encodeRecords(b.Records)
+	size := len(out) + 16
+	for _, r := range recs {
+		size += len(r) + 4
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, out[:at]...)
+	buf = append(buf, "\n \"records\": [\n  "...)
+	for i, r := range recs {
+		if i > 0 {
+			buf = append(buf, ",\n  "...)
+		}
+		buf = append(buf, r...)
+	}
+	buf = append(buf, "\n ],\n"...)
+	buf = append(buf, out[at+len(empty):]...)
+	return append(buf, '\n')
+}
+
+// encodeRecords is each record's JSON as an element of the bundle's
+// records list (indented for depth 2), encoded in parallel.
+func encodeRecords(rs []*Record) [][]byte {
+	out := make([][]byte, len(rs))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(rs)/512))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(rs); i += workers {
+				r := rs[i]
+				rj := &recordJSON{Tx: r.Tx, Proof: r.Proof, Consents: r.Consents}
+				if !r.CodeHash.IsZero() {
+					h := r.CodeHash
+					rj.CodeHash = &h
+				}
+				b, err := json.MarshalIndent(rj, "  ", " ")
+				if err != nil {
+					panic(fmt.Sprintf("bundle: encode record %d: %v", i, err))
+				}
+				out[i] = b
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
 }
 
 // Decode reads a bundle file strictly: unknown fields, trailing data, a
