@@ -202,6 +202,35 @@ func (b *Bundle) Encode() []byte {
 	return append(buf, '\n')
 }
 
+// decodeRecords decodes each record strictly (unknown fields refused), in
+// parallel; the first error in bundle order is returned.
+func decodeRecords(raws []json.RawMessage) ([]*recordJSON, error) {
+	out := make([]*recordJSON, len(raws))
+	errs := make([]error, len(raws))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(raws)/512))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(raws); i += workers {
+				dec := json.NewDecoder(bytes.NewReader(raws[i]))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&out[i]); err != nil {
+					errs[i] = fmt.Errorf("%w: record %d: %w", ErrMalformed, i, err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // encodeRecords is each record's JSON as an element of the bundle's
 // records list (indented for depth 2), encoded in parallel.
 func encodeRecords(rs []*Record) [][]byte {
@@ -246,12 +275,25 @@ func Decode(data []byte) (*Bundle, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var j bundleJSON
-	if err := dec.Decode(&j); err != nil {
+	// The records (most of the bytes) are decoded on every core: first
+	// each as raw JSON, then each into its structure.
+	var w struct {
+		bundleJSON
+		Records []json.RawMessage `json:"records"`
+	}
+	if err := dec.Decode(&w); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: trailing data after the bundle", ErrMalformed)
+	}
+	if len(w.Records) > MaxRecords {
+		return nil, fmt.Errorf("%w: %d records, limit %d", ErrMalformed, len(w.Records), MaxRecords)
+	}
+	j := w.bundleJSON
+	var err error
+	if j.Records, err = decodeRecords(w.Records); err != nil {
+		return nil, err
 	}
 	switch {
 	case j.Format != Format:
