@@ -33,8 +33,10 @@ every request, decision and access is in the dataset's log.
   trialchain genome log wgs-ap303
 
 DUO codes may be given by shorthand (GRU, HMB, DS, POA, NCU, NPU, IRB, GS,
-COL, PUB, TS, …) or id (DUO:0000042). The contract is found by its label
-"genome-access" unless --contract ADDR or $TRIALCHAIN_GENOME_ACCESS is given.`,
+COL, PUB, TS, …) or id (DUO:0000042). The contract is the one an admin
+pinned as "genome-access" in the chain's contract registry (trialchain
+contract pin; never a deploy label) unless --contract ADDR or
+$TRIALCHAIN_GENOME_ACCESS is given.`,
 		trials.GenomeAccess)
 	c.AddCommand(newGenomeRegisterCmd(), newGenomeRequestCmd(), newGenomeDecideCmd(), newGenomeAccessCmd(), newGenomeRevokeCmd(), newGenomeLogCmd())
 	return c
