@@ -263,8 +263,9 @@ func TestTrialsCLI(t *testing.T) {
 	}
 	// With the genesis (--home) the report comes from a verified, complete
 	// export; the results are in the newest block, so it seals first.
-	if out = mustLogged(t, at(3, "trial", "report", "NCT05503693", "--seal", "sponsor")...); !strings.Contains(out, "primary outcome was switched") || !strings.Contains(out, "not reported") || !strings.Contains(out, "VERIFIED") {
-		t.Fatalf("report: %s", out)
+	// (VERIFIED goes to stderr, the report to stdout.)
+	if out, errs, code := run(t, at(3, "trial", "report", "NCT05503693", "--seal", "sponsor")...); code != 0 || !strings.Contains(out, "primary outcome was switched") || !strings.Contains(out, "not reported") || !strings.Contains(errs, "VERIFIED") {
+		t.Fatalf("report: exit %d\n%s%s", code, out, errs)
 	}
 
 	// An explicit, wrong contract address is named.
@@ -316,7 +317,7 @@ func addCLITestMember(t *testing.T, net, home, name, org string, role block.Role
 func TestTrialsHelp(t *testing.T) {
 	want := map[string][]string{
 		"trial":   {"register", "amend", "enroll", "submit", "correct", "ae", "lock", "results", "show", "report"},
-		"genome":  {"register", "request", "decide", "revoke", "log"},
+		"genome":  {"register", "request", "decide", "release", "access", "revoke", "log"},
 		"surgery": {"record", "cosign", "amend", "show"},
 	}
 	for _, g := range []*cobra.Command{newTrialCmd(), newGenomeCmd(), newSurgeryCmd()} {
