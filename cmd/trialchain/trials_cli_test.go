@@ -220,7 +220,19 @@ func TestTrialsCLI(t *testing.T) {
 		"--ethics-approval", file("irb.txt", "IRB approval 2026-17"), "--days", "90", "--from", "researcher")...); !strings.Contains(out, "GRANTED as grant-000000001") {
 		t.Fatalf("genome request: %s", out)
 	}
-	mustLogged(t, at(2, "genome", "access", "grant-000000001", "--from", "researcher")...)
+	// Granted, but the location is not released yet; then the custodian
+	// releases it sealed to the researcher, who alone opens it.
+	fails([]string{"Refused:", "has not released its location", "genome release"}, at(2, "genome", "access", "grant-000000001", "--from", "researcher")...)
+	fails([]string{"Not sent:", "does not match the commitment"}, at(1, "genome", "release", "grant-000000001", "--location", "blob:wrong", "--from", "site")...)
+	if out = mustLogged(t, at(1, "genome", "release", "grant-000000001", "--location", "blob:wgs-1", "--from", "site")...); !strings.Contains(out, "sealed to the researcher's key") || strings.Contains(out, "blob:wgs-1") {
+		t.Fatalf("genome release: %s", out)
+	}
+	if out = mustLogged(t, at(2, "genome", "access", "grant-000000001", "--from", "researcher")...); !strings.Contains(out, "at blob:wgs-1 (opened with your key") {
+		t.Fatalf("genome access: %s", out)
+	}
+	if out = mustLogged(t, at(3, "genome", "log", "wgs-1")...); strings.Contains(out, "blob:wgs-1") || !strings.Contains(out, "release") {
+		t.Fatalf("genome log: %s", out)
+	}
 	mustLogged(t, at(3, "genome", "revoke", "grant-000000001", "--reason", "subject withdrew consent", "--from", "delegate")...)
 	fails([]string{"Refused:", "revoked", "What to do:"}, at(2, "genome", "access", "grant-000000001", "--from", "researcher")...)
 	if out = mustLogged(t, at(3, "genome", "log", "wgs-1")...); !strings.Contains(out, "register") || !strings.Contains(out, "revoke") {
