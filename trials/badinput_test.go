@@ -181,7 +181,7 @@ func TestGenomeBadInput(t *testing.T) {
 	c := newChain(t)
 	who := newCast()
 	dac := c.groups[testgroups.DataAccessCommittee]
-	ds := model.Dataset{ID: "wgs-1", Hash: trials.HashBytes([]byte("d")), Location: "blob:wgs-1",
+	ds := model.Dataset{ID: "wgs-1", Hash: trials.HashBytes([]byte("d")), LocationCommitment: commitTo(who.siteA, "wgs-1", "blob:wgs-1"),
 		Codes: []string{model.DUOHMB, model.DUOTimeLimit, model.DUOCollaboration}, MaxDays: 10, Delegates: []string{who.delegate.hex()}, CommitteeGroup: dac.ID}
 	call, err := trials.RegisterDatasetCall(ds)
 	if err != nil {
@@ -220,8 +220,12 @@ func TestGenomeBadInput(t *testing.T) {
 	if g.ExpiresMs-c.now.UnixMilli() > 10*24*3600*1000 {
 		t.Fatalf("grant longer than TS maxDays: %+v", g)
 	}
+	c.ok(who.siteA, releaseCall(t, who.siteA, who.researcherA.key, dec.Grant, ds.ID, "blob:wgs-1"), nil)
 	c.ok(who.researcherA, trials.AccessCall(dec.Grant), nil)
 	runRefusals(t, c, []refusal{
+		{"release twice", who.siteA, releaseCall(t, who.siteA, who.researcherA.key, dec.Grant, ds.ID, "blob:wgs-1"), []string{"exists"}},
+		{"release by another organisation", who.siteB, releaseCall(t, who.siteB, who.researcherA.key, dec.Grant, ds.ID, "blob:wgs-1"), []string{"forbidden", "only the custodian"}},
+		{"release that is not hex", who.siteA, rawCall(trials.GenomeAccess, "release", model.ReleaseArgs{Grant: dec.Grant, Sealed: "XYZ"}), []string{"invalid", "hex"}},
 		{"decision replayed", who.regulator, trials.DecideCall(held.ID, true, 0, reason, good), []string{"wrong-state"}},
 		{"access by another researcher", who.researcherB, trials.AccessCall(dec.Grant), []string{"forbidden", "another researcher"}},
 		{"revocation by a researcher", who.researcherB, trials.RevokeCall(dec.Grant, "x"), []string{"forbidden", "delegate"}},

@@ -360,6 +360,16 @@ func AccessCall(grant string) Call {
 	return mkCall(GenomeAccess, "access", model.GrantArgs{Grant: grant})
 }
 
+// ReleaseCall releases a dataset's location to a grant's researcher,
+// sealed to their member key (genome release): sealed is hex.
+func ReleaseCall(grant, sealed string) (Call, error) {
+	a := model.ReleaseArgs{Grant: grant, Sealed: sealed}
+	if err := a.Validate(); err != nil {
+		return Call{}, err
+	}
+	return mkCall(GenomeAccess, "release", a), nil
+}
+
 // RevokeCall revokes a grant (genome revoke).
 func RevokeCall(grant, reason string) Call {
 	return mkCall(GenomeAccess, "revoke", model.GrantArgs{Grant: grant, Reason: reason})

@@ -130,8 +130,8 @@ func Describe(call Call, output []byte) (string, error) {
 		if err := dec(&v); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("Registered dataset %s (custodian %s) with DUO codes %s; stored at %s.", v.Dataset.ID, v.Dataset.Custodian,
-			strings.Join(duoNames(v.Dataset.Codes), ", "), v.Dataset.Location), nil
+		return fmt.Sprintf("Registered dataset %s (custodian %s) with DUO codes %s; its location is not on chain, only a commitment to it (%s…), released sealed to each granted researcher.",
+			v.Dataset.ID, v.Dataset.Custodian, strings.Join(duoNames(v.Dataset.Codes), ", "), shortHex(v.Dataset.LocationCommitment)), nil
 	case GenomeAccess + ".request", GenomeAccess + ".decide":
 		var r model.Request
 		if err := dec(&r); err != nil {
@@ -143,8 +143,19 @@ func Describe(call Call, output []byte) (string, error) {
 		if err := dec(&a); err != nil {
 			return "", err
 		}
+		where := "sealed to the grant's researcher (open it with their key: trialchain genome access)"
+		if a.Location != "" {
+			where = a.Location + " (opened with your key, matches the dataset's commitment)"
+		}
 		return fmt.Sprintf("Access %d under %s to dataset %s at %s (SHA-256 %s…); the grant expires %s. This access is logged.",
-			a.Access, a.Grant, a.Dataset, a.Location, a.Hash[:12], a.ExpiresAt), nil
+			a.Access, a.Grant, a.Dataset, where, shortHex(a.Hash), a.ExpiresAt), nil
+	case GenomeAccess + ".release":
+		var r model.Release
+		if err := dec(&r); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Released the location of dataset %s to %s, sealed to the researcher's key %s…: only they can open it; nobody else, and no state proof, sees it.",
+			r.Dataset, r.Grant, shortHex(r.Researcher)), nil
 	case GenomeAccess + ".revoke", GenomeAccess + ".grant":
 		var g model.Grant
 		if err := dec(&g); err != nil {
@@ -201,6 +212,7 @@ var hints = map[string]string{
 	"forbidden":        "send it from an account with the right role and organisation",
 	"expired":          "request access again",
 	"revoked":          "the grant was revoked; request access again",
+	"not-released":     "ask the dataset's custodian to release the location to your grant (trialchain genome release GRANT --location … --from custodian)",
 }
 
 // ExplainRefusal turns a contract's refusal ("code: message") into a
@@ -383,6 +395,11 @@ func FormatRequest(r *model.Request) string {
 func FormatGrant(g *model.Grant) string {
 	s := fmt.Sprintf("Grant %s: %s (%s) may access dataset %s for project %q from %s until %s; %d accesses so far.",
 		g.ID, g.Org, short(g.Researcher), g.Dataset, g.Project, g.IssuedAt, g.ExpiresAt, g.Accesses)
+	if g.Released {
+		s += fmt.Sprintf("\nThe custodian released the dataset's location to the researcher (sealed to their key) at %s.", g.ReleasedAt)
+	} else if !g.Revoked {
+		s += "\nThe custodian has not released the dataset's location yet (trialchain genome release)."
+	}
 	if g.Revoked {
 		s += fmt.Sprintf("\nREVOKED at %s by %s…: %s", g.RevokedAt, short(g.RevokedBy), g.RevokeWhy)
 	}

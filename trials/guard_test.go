@@ -3,6 +3,7 @@ package trials_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
@@ -169,7 +170,7 @@ func surgery(team, id, site string) model.Procedure {
 }
 
 func dataset(c *chain, who cast) model.Dataset {
-	return model.Dataset{ID: "wgs-ap303", Hash: trials.HashBytes([]byte("encrypted genome dataset")), Location: "s3://secret-bucket/wgs-ap303",
+	return model.Dataset{ID: "wgs-ap303", Hash: trials.HashBytes([]byte("encrypted genome dataset")), LocationCommitment: commitTo(who.siteA, "wgs-ap303", secretLocation),
 		Codes: []string{model.DUOHMB, model.DUOEthics}, Delegates: []string{who.delegate.hex()}, CommitteeGroup: c.groups[testgroups.DataAccessCommittee].ID, MaxDays: 180}
 }
 
@@ -229,28 +230,110 @@ func TestFixedApprovers(t *testing.T) {
 	c.refused(who.siteA, trials.CorrectionCall(a.ID, swapped, "outcome", sig("Dr Cecil Surgeon", "correction")), "forbidden", "fixed when it was recorded")
 }
 
-// TestGenomeShowHidesLocation: show and register never return a dataset's
-// location; access returns it to the grant holder.
-func TestGenomeShowHidesLocation(t *testing.T) {
+const secretLocation = "s3://secret-bucket/wgs-ap303"
+
+// TestGenomeLocationNeverInTheClear: the chain holds only a commitment to a
+// dataset's location; a dataset carrying its location is refused; the
+// custodian alone releases it, once per grant, sealed to the grant's
+// researcher, who opens it and checks it against the commitment; a held
+// or refused request gets nothing, another researcher cannot use or open
+// it; and no state value of the contract, at any point, contains it.
+func TestGenomeLocationNeverInTheClear(t *testing.T) {
 	c, who := newChain(t), newCast()
+	ga := trials.GenomeAccess
+	inTheClear := func(when string) {
+		t.Helper()
+		for _, kv := range []*vm.Overlay{c.kv[ga], c.seals[ga]} {
+			if err := kv.Iterate(nil, nil, func(k, v []byte) bool {
+				if strings.Contains(string(k)+string(v), "secret-bucket") {
+					t.Fatalf("%s: the location is in state in the clear under %q", when, k)
+				}
+				return true
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	ds := dataset(c, who)
+	clear := ds
+	clear.Location = secretLocation
+	if _, err := trials.RegisterDatasetCall(clear); err == nil || !strings.Contains(err.Error(), "never goes on chain in the clear") {
+		t.Fatalf("a dataset with its location in the clear passed the local check: %v", err)
+	}
+	c.refused(who.siteA, trials.Call{Contract: ga, Method: "register", Args: mustJSON(model.RegisterDatasetArgs{Dataset: clear})}, "invalid", "never goes on chain in the clear")
 	call, _ := trials.RegisterDatasetCall(ds)
 	out := c.ok(who.siteA, call, nil)
 	shown := c.ok(who.researcherB, trials.ShowDatasetCall(ds.ID), nil)
 	for _, b := range [][]byte{out, shown} {
-		if strings.Contains(string(b), "secret-bucket") {
-			t.Fatalf("location revealed: %s", b)
+		if strings.Contains(string(b), "secret-bucket") || !strings.Contains(string(b), ds.LocationCommitment) {
+			t.Fatalf("register/show answer: %s", b)
 		}
 	}
+	inTheClear("after register")
+
 	var granted model.Request
 	call, _ = trials.RequestCall(model.AccessRequest{Dataset: ds.ID, Project: "PGx", Purpose: model.DUOHMB, EthicsApproval: trials.HashBytes([]byte("irb")), Days: 30})
 	c.ok(who.researcherA, call, &granted)
+	// Granted but not yet released: access refused, nothing written.
+	c.refused(who.researcherA, trials.AccessCall(granted.Grant), "not-released")
+	// Only the custodian's organisation releases; the researcher cannot release to itself.
+	rel := releaseCall(t, who.siteA, who.researcherA.key, granted.Grant, ds.ID, secretLocation)
+	c.refused(who.researcherA, rel, "forbidden", "only the custodian")
+	c.refused(who.siteB, rel, "forbidden", "only the custodian")
+	c.ok(who.siteA, rel, nil)
+	if !c.sealed(ga, "rel/"+granted.Grant) {
+		t.Fatal("a release is not sealed")
+	}
+	// Once per grant: a second release (say, of another location) is refused.
+	c.refused(who.siteA, releaseCall(t, who.siteA, who.researcherA.key, granted.Grant, ds.ID, "s3://elsewhere"), "exists", "never replaced")
+	inTheClear("after release")
+
 	var acc model.AccessResult
 	c.ok(who.researcherA, trials.AccessCall(granted.Grant), &acc)
-	if acc.Location != ds.Location {
-		t.Fatalf("access location %q", acc.Location)
+	if acc.Location != "" || acc.Sealed == "" || acc.LocationCommitment != ds.LocationCommitment {
+		t.Fatalf("access result %+v", acc)
 	}
-	if !c.sealed(trials.GenomeAccess, "req/"+granted.ID) || !c.sealed(trials.GenomeAccess, "log/"+ds.ID+"/"+model.Seq("", 1)) {
+	if loc, err := openAccess(who.researcherA, acc); err != nil || loc != secretLocation {
+		t.Fatalf("the researcher opens %q, %v", loc, err)
+	}
+	// Another member who copies the sealed bytes learns nothing.
+	if _, err := openAccess(who.researcherB, acc); !errors.Is(err, consent.ErrMemberSeal) {
+		t.Fatalf("another researcher opened the location: %v", err)
+	}
+	// ... nor can it use the grant.
+	c.refused(who.researcherB, trials.AccessCall(granted.Grant), "forbidden")
+	// A custodian who releases a location other than the committed one is caught by the researcher.
+	forged := acc
+	sealed, _ := consent.SealToMember(rand.Reader, who.researcherA.key, trials.LocationSealInfo(addr(ga), acc.Grant, acc.Dataset),
+		trials.LocationPlaintext(trials.LocationSalt(who.siteA.priv(), ds.ID), "s3://decoy"))
+	forged.Sealed = hex.EncodeToString(sealed)
+	if _, err := openAccess(who.researcherA, forged); err == nil || !strings.Contains(err.Error(), "does not match the dataset's commitment") {
+		t.Fatalf("a decoy location passed the commitment check: %v", err)
+	}
+
+	// A request held for the committee, and one denied: no grant, so nothing can be released.
+	col := dataset(c, who)
+	col.ID, col.Codes = "wgs-col", []string{model.DUOGRU, model.DUOCollaboration}
+	col.LocationCommitment = commitTo(who.siteA, col.ID, "s3://secret-bucket/wgs-col")
+	call, _ = trials.RegisterDatasetCall(col)
+	c.ok(who.siteA, call, nil)
+	var held model.Request
+	call, _ = trials.RequestCall(model.AccessRequest{Dataset: col.ID, Project: "Atlas", Purpose: model.DUOGRU, Days: 30})
+	c.ok(who.researcherB, call, &held)
+	if held.Status != model.Held || held.Grant != "" {
+		t.Fatalf("request %+v, want held without a grant", held)
+	}
+	c.refused(who.siteA, releaseCall(t, who.siteA, who.researcherB.key, "grant-000000002", col.ID, "s3://secret-bucket/wgs-col"), "not-found")
+	// A revoked grant gets nothing either.
+	var g2 model.Request
+	call, _ = trials.RequestCall(model.AccessRequest{Dataset: ds.ID, Project: "PGx 2", Purpose: model.DUOHMB, EthicsApproval: trials.HashBytes([]byte("irb")), Days: 30})
+	c.ok(who.researcherB, call, &g2)
+	c.ok(who.delegate, trials.RevokeCall(g2.Grant, "subject withdrew"), nil)
+	c.refused(who.siteA, releaseCall(t, who.siteA, who.researcherB.key, g2.Grant, ds.ID, secretLocation), "revoked")
+	inTheClear("at the end")
+
+	if !c.sealed(ga, "req/"+granted.ID) || !c.sealed(ga, "log/"+ds.ID+"/"+model.Seq("", 1)) {
 		t.Fatal("decided request or log entry not sealed")
 	}
+	c.replay(t)
 }

@@ -212,7 +212,7 @@ func TestDemoScenario(t *testing.T) {
 	}
 
 	// 6. A genome dataset; one request granted, one denied by its DUO rule, one decided by the committee.
-	ds := model.Dataset{ID: "wgs-ap303", Hash: trials.HashBytes([]byte("encrypted genome dataset")), Location: "blob:wgs-ap303",
+	ds := model.Dataset{ID: "wgs-ap303", Hash: trials.HashBytes([]byte("encrypted genome dataset")), LocationCommitment: commitTo(who.siteA, "wgs-ap303", "blob:wgs-ap303"),
 		Codes: []string{model.DUOHMB, model.DUONCU, model.DUOEthics}, Delegates: []string{who.delegate.hex()}, CommitteeGroup: dac.ID, MaxDays: 180}
 	call, err = trials.RegisterDatasetCall(ds)
 	if err != nil {
@@ -232,7 +232,7 @@ func TestDemoScenario(t *testing.T) {
 	if denied.Status != model.Denied || !strings.Contains(denied.Decision.Rule, "NCU") {
 		t.Fatalf("request not denied by NCU: %+v", denied.Decision)
 	}
-	ds2 := model.Dataset{ID: "wgs-col", Hash: trials.HashBytes([]byte("second dataset")), Location: "blob:wgs-col",
+	ds2 := model.Dataset{ID: "wgs-col", Hash: trials.HashBytes([]byte("second dataset")), LocationCommitment: commitTo(who.siteB, "wgs-col", "blob:wgs-col"),
 		Codes: []string{model.DUOGRU, model.DUOCollaboration, model.DUOPublication}, Delegates: []string{who.delegate.hex()}, CommitteeGroup: dac.ID}
 	call, _ = trials.RegisterDatasetCall(ds2)
 	c.ok(who.siteB, call, nil)
@@ -249,10 +249,11 @@ func TestDemoScenario(t *testing.T) {
 	if decided.Status != "approved" || decided.Grant == "" {
 		t.Fatalf("committee decision: %+v", decided)
 	}
+	c.ok(who.siteA, releaseCall(t, who.siteA, who.researcherA.key, granted.Grant, ds.ID, "blob:wgs-ap303"), nil)
 	var acc model.AccessResult
 	c.ok(who.researcherA, trials.AccessCall(granted.Grant), &acc)
-	if acc.Location != "blob:wgs-ap303" || acc.Access != 1 {
-		t.Fatalf("access %+v", acc)
+	if loc, err := openAccess(who.researcherA, acc); err != nil || loc != "blob:wgs-ap303" || acc.Access != 1 {
+		t.Fatalf("access %+v: %q %v", acc, loc, err)
 	}
 	c.ok(who.delegate, trials.RevokeCall(granted.Grant, "subject withdrew consent for genome sharing"), nil)
 	c.refused(who.researcherA, trials.AccessCall(granted.Grant), "revoked")
@@ -262,7 +263,7 @@ func TestDemoScenario(t *testing.T) {
 	for _, e := range log {
 		kinds = append(kinds, e.Kind)
 	}
-	if got, want := strings.Join(kinds, ","), "register,request,decision,request,decision,access,revoke"; got != want {
+	if got, want := strings.Join(kinds, ","), "register,request,decision,request,decision,release,access,revoke"; got != want {
 		t.Fatalf("log %s, want %s", got, want)
 	}
 

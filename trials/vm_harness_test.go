@@ -3,6 +3,7 @@ package trials_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/trials"
+	"github.com/trialchain/trialchain/trials/model"
 	"github.com/trialchain/trialchain/trials/testgroups"
 	"github.com/trialchain/trialchain/vm"
 )
@@ -124,6 +126,45 @@ func newActor(name, org, role string) actor {
 }
 
 func (a actor) hex() string { return hex.EncodeToString(a.key) }
+
+// priv is the actor's member private key (the harness derives it from the name).
+func (a actor) priv() ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("trials test actor " + a.name))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// commitTo is the location commitment custodian registers for dataset.
+func commitTo(custodian actor, dataset, location string) string {
+	return trials.LocationCommitment(trials.LocationSalt(custodian.priv(), dataset), location)
+}
+
+// releaseCall seals location to researcher for grant, as 'genome release' does.
+func releaseCall(t testing.TB, custodian actor, researcher ed25519.PublicKey, grant, dataset, location string) trials.Call {
+	t.Helper()
+	sealed, err := consent.SealToMember(rand.Reader, researcher, trials.LocationSealInfo(addr(trials.GenomeAccess), grant, dataset),
+		trials.LocationPlaintext(trials.LocationSalt(custodian.priv(), dataset), location))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := trials.ReleaseCall(grant, hex.EncodeToString(sealed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return call
+}
+
+// openAccess opens an access result with the researcher's key, as 'genome access' does.
+func openAccess(researcher actor, a model.AccessResult) (string, error) {
+	sealed, err := hex.DecodeString(a.Sealed)
+	if err != nil {
+		return "", err
+	}
+	pt, err := consent.OpenAsMember(researcher.priv(), trials.LocationSealInfo(addr(trials.GenomeAccess), a.Grant, a.Dataset), sealed)
+	if err != nil {
+		return "", err
+	}
+	return trials.OpenedLocation(pt, a.LocationCommitment)
+}
 
 // chain runs calls, one block per call, against per-contract state.
 type chain struct {

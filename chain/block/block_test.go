@@ -282,3 +282,31 @@ func ExampleTx() {
 	fmt.Println(err, back.VerifySignature(), back.Kind)
 	// Output: <nil> <nil> anchor
 }
+
+func TestDecodePin(t *testing.T) {
+	good := PinPayload{Name: "trial-protocol", Contract: Hash{7}, Reason: "the sponsor's audited build"}
+	back, err := DecodePin(good.Encode())
+	if err != nil || *back != good {
+		t.Fatalf("round trip: %+v, %v", back, err)
+	}
+	for _, tc := range []struct {
+		name string
+		p    PinPayload
+	}{
+		{"empty name", PinPayload{Contract: Hash{1}, Reason: "r"}},
+		{"upper case", PinPayload{Name: "Trial-Protocol", Contract: Hash{1}, Reason: "r"}},
+		{"look-alike unicode", PinPayload{Name: "trial-prоtocol", Contract: Hash{1}, Reason: "r"}}, // Cyrillic о
+		{"space", PinPayload{Name: "trial protocol", Contract: Hash{1}, Reason: "r"}},
+		{"leading dash", PinPayload{Name: "-x", Contract: Hash{1}, Reason: "r"}},
+		{"too long", PinPayload{Name: strings.Repeat("a", MaxPinNameBytes+1), Contract: Hash{1}, Reason: "r"}},
+		{"zero address", PinPayload{Name: "x", Reason: "r"}},
+		{"no reason", PinPayload{Name: "x", Contract: Hash{1}, Reason: "  "}},
+	} {
+		if _, err := DecodePin(tc.p.Encode()); err == nil {
+			t.Errorf("%s: accepted %+v", tc.name, tc.p)
+		}
+	}
+	if _, err := DecodePin(append(good.Encode(), 0)); err == nil {
+		t.Error("accepted trailing bytes")
+	}
+}

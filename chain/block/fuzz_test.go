@@ -55,10 +55,11 @@ func FuzzDecodePayloads(f *testing.F) {
 	f.Add(byte(3), (&CallPayload{Method: "m"}).Encode())
 	f.Add(byte(4), (&UpgradePayload{}).Encode())
 	f.Add(byte(6), (&RedactPayload{Targets: []Hash{{1}, {2}}, Basis: BasisMistakenPHI, Reason: "r", Meaning: "m"}).Encode())
+	f.Add(byte(7), (&PinPayload{Name: "trial-protocol", Contract: Hash{1}, Reason: "r"}).Encode())
 	f.Fuzz(func(t *testing.T, which byte, b []byte) {
 		var v interface{ Encode() []byte }
 		var err error
-		switch which % 7 {
+		switch which % 8 {
 		case 0:
 			v, err = DecodeRegister(b)
 		case 1:
@@ -73,6 +74,8 @@ func FuzzDecodePayloads(f *testing.F) {
 			v, err = DecodeHeader(b)
 		case 6:
 			v, err = DecodeRedact(b)
+		case 7:
+			v, err = DecodePin(b)
 		}
 		if err != nil {
 			return

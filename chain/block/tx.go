@@ -61,12 +61,13 @@ const (
 	KindConsentGroup Kind = 5 // register a threshold consent group: opaque group bytes
 	KindUpgrade      Kind = 6 // replace a contract's code under its policy: UpgradePayload
 	KindRedact       Kind = 7 // redact off-chain payloads, keeping their hashes: RedactPayload
+	KindPin          Kind = 8 // admin binds a well-known name to a contract address: PinPayload
 )
 
 var kindNames = map[Kind]string{
 	KindRegister: "register", KindAnchor: "anchor", KindDeploy: "deploy",
 	KindCall: "call", KindConsentGroup: "consent-group", KindUpgrade: "upgrade",
-	KindRedact: "redact",
+	KindRedact: "redact", KindPin: "pin",
 }
 
 // Valid reports whether k is a known kind.

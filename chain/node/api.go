@@ -50,6 +50,8 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/query", n.handleQuery)
 	mux.HandleFunc("GET /v1/contracts/{addr}", n.handleContract)
 	mux.HandleFunc("GET /v1/contracts", n.handleContractsByLabel) // ?label=NAME → []view.Contract, newest first (api_labels.go)
+	mux.HandleFunc("GET /v1/pins", n.handlePins)                  // the contract registry: []view.Pin (api_pins.go)
+	mux.HandleFunc("GET /v1/pins/{name}", n.handlePin)            // → view.PinHistory
 	mux.HandleFunc("GET /v1/consent-groups/{id}", n.handleConsentGroup)
 	mux.HandleFunc("GET /v1/checkpoint", n.handleCheckpoint)
 	mux.HandleFunc("GET /v1/proof/inclusion", n.handleInclusion)

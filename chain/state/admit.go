@@ -45,6 +45,7 @@ var allowed = map[block.Kind][]block.Role{
 	block.KindConsentGroup: {block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleCommittee},
 	block.KindCall:         block.Roles(),
 	block.KindRedact:       {block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleCommittee},
+	block.KindPin:          {block.RoleAdmin}, // the contract registry (pin.go)
 }
 
 // selfRotation reports whether tx is a member rotating its own key (a
@@ -126,6 +127,8 @@ func checkPayload(tx *block.Tx) error {
 		_, err = block.DecodeUpgrade(tx.Payload)
 	case block.KindRedact:
 		_, err = block.DecodeRedact(tx.Payload)
+	case block.KindPin:
+		_, err = block.DecodePin(tx.Payload)
 	case block.KindConsentGroup:
 		if len(tx.Payload) == 0 {
 			err = errors.New("empty consent group")

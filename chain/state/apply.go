@@ -179,6 +179,12 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 			return tx, nil, nil, min(gas, tx.GasLimit), err
 		}
 		return tx, nil, events, gas, nil
+	case block.KindPin:
+		events, err := applyPin(ov, tx, sender, bc, txHash, index, &gas)
+		if err != nil {
+			return tx, nil, nil, min(gas, tx.GasLimit), err
+		}
+		return tx, nil, events, gas, nil
 	default:
 		if contracts == nil {
 			return tx, nil, nil, gas, fmt.Errorf("%s transactions are not enabled on this node's chain version", tx.Kind)

@@ -5,7 +5,10 @@
 // receipts, the new state root (the root of a sparse Merkle tree over all
 // state, chain/smt) and the tree's new nodes. It also owns the redaction
 // records (redact.go): the chain's Part 11 record that an off-chain
-// payload was destroyed.
+// payload was destroyed; and the contract registry (pin.go): the names
+// ("trial-protocol", …) an admin bound to contract addresses with a pin
+// transaction, each binding kept and provable, which clients resolve
+// contracts through instead of deploy labels a look-alike can copy.
 //
 // # Usage
 //

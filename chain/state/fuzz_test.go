@@ -23,3 +23,13 @@ func FuzzDecodeScope(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodePin(f *testing.F) {
+	f.Add((&Pin{Name: "trial-protocol", Contract: block.Hash{1}, Reason: "audited", Sender: make([]byte, 32), Version: 2, Previous: block.Hash{2}}).Encode())
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, err := DecodePin(b); err == nil && !bytes.Equal(got.Encode(), b) {
+			t.Fatalf("pin %x re-encodes as %x", b, got.Encode())
+		}
+	})
+}

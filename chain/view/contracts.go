@@ -58,3 +58,30 @@ type ConsentGroup struct {
 	Group json.RawMessage `json:"group"` // the group.json form (consent.Group JSON)
 	Raw   string          `json:"raw"`   // hex of the canonical encoding stored on chain
 }
+
+// Pin is one binding of a name in the chain's contract registry: GET
+// /v1/pins lists the current ones, GET /v1/pins/{name} one name's with
+// its history. StateKey is the binding's state key (hex), for a state
+// proof (GET /v1/proof/state?key=...).
+type Pin struct {
+	Name          string     `json:"name"`
+	Contract      block.Hash `json:"contract"`
+	Reason        string     `json:"reason"`
+	Sender        string     `json:"sender"` // hex: the admin who bound it
+	SenderName    string     `json:"sender_name,omitempty"`
+	Height        uint64     `json:"height"`
+	Index         uint64     `json:"index"`
+	Time          string     `json:"time"`
+	TimeUnixMilli int64      `json:"time_unix_ms"`
+	TxHash        block.Hash `json:"tx_hash"`
+	Version       uint64     `json:"version"`            // 1 for the name's first binding
+	Previous      string     `json:"previous,omitempty"` // hex address it replaced
+	StateKey      string     `json:"state_key"`
+}
+
+// PinHistory is GET /v1/pins/{name}: the current binding and every one,
+// oldest first.
+type PinHistory struct {
+	Current Pin   `json:"current"`
+	History []Pin `json:"history"`
+}

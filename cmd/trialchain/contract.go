@@ -28,9 +28,12 @@ contracts builds the examples into bin/contracts/).
   trialchain contract deploy bin/contracts/counter.wasm --from sponsor --keyring devnet/keys --home devnet/node0 --wait
   trialchain contract call ADDR add '{"By":2}' --from site --keyring devnet/keys --home devnet/node0 --wait
   trialchain contract query ADDR get --home devnet/node1
-  trialchain contract info ADDR --home devnet/node2`,
+  trialchain contract info ADDR --home devnet/node2
+  trialchain contract pin trial-protocol ADDR --reason "audited build" --from admin --keyring devnet/keys --home devnet/node0
+  trialchain contract pins --home devnet/node1`,
 	}
-	c.AddCommand(newContractDeployCmd(), newContractCallCmd(), newContractQueryCmd(), newContractInfoCmd())
+	c.AddCommand(newContractDeployCmd(), newContractCallCmd(), newContractQueryCmd(), newContractInfoCmd(),
+		newContractPinCmd(), newContractPinsCmd())
 	return c
 }
 
@@ -280,6 +283,10 @@ func newContractInfoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			pins, err := cl.Pins(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("contract registry: %w", err)
+			}
 			return emit(cmd, ci, func(w io.Writer) {
 				fmt.Fprintf(w, "contract  %s (%s)\ncode      %s, %d bytes\npolicy    %s", ci.Address, ci.Label, ci.CodeHash, ci.CodeSize, ci.Policy)
 				if ci.Owner != "" {
@@ -290,6 +297,11 @@ func newContractInfoCmd() *cobra.Command {
 					fmt.Fprintf(w, "upgraded  at height %d\n", ci.Upgraded)
 				}
 				fmt.Fprintf(w, "methods   %s\n", strings.Join(ci.Methods, ", "))
+				for _, p := range pins {
+					if p.Contract == ci.Address {
+						fmt.Fprintf(w, "pinned    as %s (version %d, by %s at height %d)\n", p.Name, p.Version, pinSender(p), p.Height)
+					}
+				}
 			})
 		},
 	}

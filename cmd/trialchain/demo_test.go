@@ -35,7 +35,13 @@ func TestDemo(t *testing.T) {
 		"used as final before co-signature: REFUSED", "status final",
 		"WARNING: the primary outcome was switched",
 		"the sponsor tries to read it: REFUSED", "giving it back is REFUSED", "VERIFIED: the redaction record is in the state",
-		"all 4 validators stopped", "VERIFIED", "FAILED", "verification FAILED at record",
+		"all 4 validators stopped", "VERIFIED", "FAILED", "verification FAILED: what was changed, in words",
+		// The regulator's checks: complete, witnessed, a removed record named.
+		"proven      complete for trial NCT05503693 as of block", "witnesses   1 of 1 required cosigned this checkpoint",
+		"an adverse event report at block", "is missing from the bundle: the file leaves out a record of the trial",
+		// Issue 12: the refused REJECT consent and the sponsor's lone upgrade, the registry.
+		`signing "REJECT amendment: we object": REFUSED`, "sponsor upgrades trial-protocol alone: REFUSED",
+		"the admin pinned the 3 contracts in the chain's registry",
 		"documents   2 re-hashed against their records", "redactions  1 of documents the records commit to", "the redacted narrative is left out",
 		"Summary",
 	} {

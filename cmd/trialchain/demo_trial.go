@@ -324,6 +324,31 @@ func demoContracts(d *demoEnv) error {
 	}
 	d.detail("deployed, validated, then compiled in the background on all 4 validators and active in %.1fs", time.Since(start).Seconds())
 	d.fact("3 contracts deployed by the sponsor; once a trial registers, trial-protocol's upgrades need the trial's consent group")
+
+	// The admin pins them in the contract registry: every client resolves
+	// "trial-protocol" & co. through it, never by deploy label.
+	admin, err := d.key("admin")
+	if err != nil {
+		return err
+	}
+	txs = txs[:0]
+	for _, n := range names {
+		p := &block.PinPayload{Name: n, Contract: d.trial.addr[n], Reason: "the sponsor's " + n + " build, deployed for the demo trial"}
+		txs = append(txs, client.Sign(admin, d.chainID, block.KindPin, p.Encode(), 200_000))
+	}
+	if err := d.submitAll(txs); err != nil {
+		return fmt.Errorf("pinning the contracts: %w", err)
+	}
+	for i, n := range names {
+		got, err := d.clients[(i+1)%len(d.clients)].ResolvePin(d.ctx, n)
+		if err != nil {
+			return err
+		}
+		if got != d.trial.addr[n] {
+			return fmt.Errorf("the registry resolves %s to %s, not the deployed %s", n, got, d.trial.addr[n])
+		}
+	}
+	d.fact("the admin pinned the 3 contracts in the chain's registry: clients find them there, never by a label a look-alike could copy")
 	return nil
 }
 
@@ -687,7 +712,17 @@ func demoGenome(d *demoEnv) error {
 		return err
 	}
 	d.say("A genome dataset is registered with GA4GH DUO codes; three researchers ask for access")
-	ds := model.Dataset{ID: "wgs-" + strings.ToLower(td.protocol.ID), Hash: trials.HashBytes([]byte("encrypted genome dataset")), Location: "blob:wgs-demo",
+	siteA, err := d.key("site-a")
+	if err != nil {
+		return err
+	}
+	siteB, err := d.key("site-b")
+	if err != nil {
+		return err
+	}
+	const location = "blob:wgs-demo"
+	dsID := "wgs-" + strings.ToLower(td.protocol.ID)
+	ds := model.Dataset{ID: dsID, Hash: trials.HashBytes([]byte("encrypted genome dataset")), LocationCommitment: trials.LocationCommitment(trials.LocationSalt(siteA, dsID), location),
 		Codes: []string{model.DUOHMB, model.DUONCU, model.DUOEthics}, Delegates: []string{hex.EncodeToString(delegate.Public().(ed25519.PublicKey))}, CommitteeGroup: dac.id, MaxDays: 180}
 	call, err := trials.RegisterDatasetCall(ds)
 	if err != nil {
@@ -696,7 +731,7 @@ func demoGenome(d *demoEnv) error {
 	if err := d.call("site-a", call, nil); err != nil {
 		return err
 	}
-	d.detail("dataset %s: %s", ds.ID, strings.Join(ds.Codes, ", "))
+	d.detail("dataset %s: %s; its location is not on chain, only a salted commitment %s…", ds.ID, strings.Join(ds.Codes, ", "), ds.LocationCommitment[:16])
 	irb := trials.HashBytes([]byte("IRB approval 2026-17"))
 	var granted, denied, held, decided model.Request
 	call, _ = trials.RequestCall(model.AccessRequest{Dataset: ds.ID, Project: "AP303 pharmacogenomics", Purpose: model.DUOHMB, EthicsApproval: irb, Days: 90})
@@ -709,7 +744,7 @@ func demoGenome(d *demoEnv) error {
 		return err
 	}
 	d.detail("company, commercial use: %s", strings.TrimSpace(trials.FormatRequest(&denied)))
-	ds2 := model.Dataset{ID: ds.ID + "-collab", Hash: trials.HashBytes([]byte("second dataset")), Location: "blob:wgs-collab",
+	ds2 := model.Dataset{ID: ds.ID + "-collab", Hash: trials.HashBytes([]byte("second dataset")), LocationCommitment: trials.LocationCommitment(trials.LocationSalt(siteB, ds.ID+"-collab"), "blob:wgs-collab"),
 		Codes: []string{model.DUOGRU, model.DUOCollaboration, model.DUOPublication}, Delegates: ds.Delegates, CommitteeGroup: dac.id}
 	call, _ = trials.RegisterDatasetCall(ds2)
 	if err := d.call("site-b", call, nil); err != nil {
@@ -729,10 +764,44 @@ func demoGenome(d *demoEnv) error {
 		return err
 	}
 	d.detail("the committee decides with 2 of 3 signatures: %s", strings.TrimSpace(trials.FormatRequest(&decided)))
+	// The custodian releases the location to the grant, sealed to the
+	// researcher's member key; only the researcher opens it.
+	researcher, err := d.key("researcher-a")
+	if err != nil {
+		return err
+	}
+	info := trials.LocationSealInfo(td.addr[trials.GenomeAccess], granted.Grant, ds.ID)
+	sealed, err := consent.SealToMember(rand.Reader, researcher.Public().(ed25519.PublicKey), info, trials.LocationPlaintext(trials.LocationSalt(siteA, ds.ID), location))
+	if err != nil {
+		return err
+	}
+	call, err = trials.ReleaseCall(granted.Grant, hex.EncodeToString(sealed))
+	if err != nil {
+		return err
+	}
+	if err := d.call("site-a", call, nil); err != nil {
+		return err
+	}
 	var acc model.AccessResult
 	if err := d.call("researcher-a", trials.AccessCall(granted.Grant), &acc); err != nil {
 		return err
 	}
+	raw, err := hex.DecodeString(acc.Sealed)
+	if err != nil {
+		return err
+	}
+	pt, err := consent.OpenAsMember(researcher, info, raw)
+	if err != nil {
+		return fmt.Errorf("the researcher cannot open the released location: %w", err)
+	}
+	got, err := trials.OpenedLocation(pt, acc.LocationCommitment)
+	if err != nil || got != location {
+		return fmt.Errorf("released location %q: %v", got, err)
+	}
+	if _, err := consent.OpenAsMember(siteB, info, raw); err == nil {
+		return errors.New("another member opened the location released to the researcher")
+	}
+	d.detail("the custodian releases the location sealed to researcher-a's key; researcher-a opens it (%s, matches the commitment), another member cannot", got)
 	if err := d.call("delegate", trials.RevokeCall(granted.Grant, "subject withdrew consent for genome sharing"), nil); err != nil {
 		return err
 	}

@@ -20,10 +20,10 @@ func newStateCmd() *cobra.Command {
 		Use:   "state",
 		Short: "Proofs over chain state: a key's value, or its absence, at a height",
 	}
-	var keyHex, contract, member, redaction string
+	var keyHex, contract, member, redaction, pin string
 	var height int64
 	prove := &cobra.Command{
-		Use:   "prove (--key HEX | --contract ADDR | --member KEY | --redaction SHA256) [--height H] --genesis genesis.json",
+		Use:   "prove (--key HEX | --contract ADDR | --member KEY | --redaction SHA256 | --pin NAME) [--height H] --genesis genesis.json",
 		Short: "Prove a state key's value or absence at a height, checked against a certified checkpoint",
 		Long: `Ask a node for a state proof and check it with nothing but the genesis file:
 the checkpoint of block H+1 must carry 2f+1 validator signatures, and the
@@ -31,12 +31,13 @@ sparse-Merkle proof must reach the state root its header certifies. The node
 is not trusted, for a value or for an absence (exit 1 when the key is
 absent). Name the key directly (--key, the raw state key in hex) or by what
 it holds: a contract's record (code hash, upgrade height), a member's
-record, a payload's redaction record.`,
+record, a payload's redaction record, a name's binding in the contract
+registry.`,
 		Example: `  trialchain state prove --contract 9f2c… --genesis net/genesis.json --home net/node2
   trialchain state prove --redaction 5d1c… --height 40 --genesis net/genesis.json --home net/node0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := stateKeyFlag(keyHex, contract, member, redaction)
+			key, err := stateKeyFlag(keyHex, contract, member, redaction, pin)
 			if err != nil {
 				return err
 			}
@@ -79,6 +80,7 @@ record, a payload's redaction record.`,
 	prove.Flags().StringVar(&contract, "contract", "", "a contract address: prove its record (code hash, upgrade height)")
 	prove.Flags().StringVar(&member, "member", "", "a member's public key, hex: prove its record")
 	prove.Flags().StringVar(&redaction, "redaction", "", "a payload's SHA-256: prove its redaction record (or that it is not redacted)")
+	prove.Flags().StringVar(&pin, "pin", "", "a contract registry name (e.g. trial-protocol): prove its current binding (or that it has none)")
 	prove.Flags().Int64Var(&height, "height", -1, "the state after this block (default: the latest certified state)")
 	prove.Flags().String("genesis", "", "the network's genesis file (default: --home's genesis.json)")
 	c.AddCommand(prove)
@@ -86,15 +88,15 @@ record, a payload's redaction record.`,
 }
 
 // stateKeyFlag builds the state key from exactly one of the key flags.
-func stateKeyFlag(keyHex, contract, member, redaction string) ([]byte, error) {
+func stateKeyFlag(keyHex, contract, member, redaction, pin string) ([]byte, error) {
 	n := 0
-	for _, s := range []string{keyHex, contract, member, redaction} {
+	for _, s := range []string{keyHex, contract, member, redaction, pin} {
 		if s != "" {
 			n++
 		}
 	}
 	if n != 1 {
-		return nil, errors.New("name exactly one key: --key HEX, --contract ADDR, --member KEY or --redaction SHA256")
+		return nil, errors.New("name exactly one key: --key HEX, --contract ADDR, --member KEY, --redaction SHA256 or --pin NAME")
 	}
 	switch {
 	case keyHex != "":
@@ -115,6 +117,11 @@ func stateKeyFlag(keyHex, contract, member, redaction string) ([]byte, error) {
 			return nil, fmt.Errorf("--member %q: want an ed25519 public key, 64 hex characters", member)
 		}
 		return state.MemberKey(k), nil
+	case pin != "":
+		if err := block.ValidPinName(pin); err != nil {
+			return nil, fmt.Errorf("--pin: %w", err)
+		}
+		return state.PinKey(pin), nil
 	}
 	h, err := block.ParseHash(redaction)
 	if err != nil {

@@ -34,8 +34,9 @@ record can be linked to a trial subject.
   trialchain surgery link surg-0001 --trial NCT05503693 --subject 3f9c0a7e5b2d4c6e8a1b3d5f7e9c1a2b --from site
   trialchain surgery show surg-0001
 
-The contract is found by its label "surgical-records" unless --contract ADDR
-or $TRIALCHAIN_SURGICAL_RECORDS is given.`,
+The contract is the one an admin pinned as "surgical-records" in the
+chain's contract registry (trialchain contract pin; never a deploy label)
+unless --contract ADDR or $TRIALCHAIN_SURGICAL_RECORDS is given.`,
 		trials.SurgicalRecords)
 	c.AddCommand(newSurgeryRecordCmd(), newSurgeryCosignCmd(), newSurgeryAmendCmd(), newSurgeryLinkCmd(), newSurgeryShowCmd())
 	return c

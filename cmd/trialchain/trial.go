@@ -43,8 +43,9 @@ Anyone:
   trialchain trial report NCT05503693
 
 Every command also needs the node (--home DIR or --node URL) and, to sign,
---keyring DIR. The contract is found by its label "trial-protocol" unless
---contract ADDR or $TRIALCHAIN_TRIAL_PROTOCOL says otherwise. --output json
+--keyring DIR. The contract is the one an admin pinned as "trial-protocol"
+in the chain's contract registry (trialchain contract pin; never a deploy
+label) unless --contract ADDR or $TRIALCHAIN_TRIAL_PROTOCOL says otherwise. --output json
 prints the outcome for scripts; the exit status is 1 when anything is refused.`,
 		trials.TrialProtocol)
 	c.AddCommand(newTrialRegisterCmd(), newTrialActivateCmd(), newTrialAmendCmd(), newTrialEnrollCmd(), newTrialSubmitCmd(),

@@ -20,7 +20,8 @@ import (
 var trialsFixturesDir = filepath.Join("..", "..", "..", "shared", "fixtures")
 
 // TestTrialsCLI is a trial coordinator's session on a 4-process network:
-// the three domain contracts deployed (and found by label), a consent
+// a look-alike trial-protocol never picked, the three domain contracts
+// deployed and pinned by the admin (and found only through the registry), a consent
 // group, the NCT05503693 ResearchStudy registered and activated, a subject
 // enrolled, a form submitted, a bad form refused locally and by the
 // contract (each saying what to fix), a correction, a genome dataset
@@ -61,10 +62,39 @@ func TestTrialsCLI(t *testing.T) {
 		return out, errs
 	}
 
-	// Before the contracts exist the CLI says how to deploy them.
-	fails([]string{"no trial-protocol contract", "contract deploy bin/contracts/trial-protocol.wasm"}, at(1, "trial", "show", "NCT05503693")...)
+	deploy := func(file, label string) string {
+		t.Helper()
+		var d struct{ Address string }
+		out := mustLogged(t, at(0, "contract", "deploy", file, "--label", label, "--from", "sponsor", "--wait", "--output", "json")...)
+		if err := json.Unmarshal([]byte(out), &d); err != nil || len(d.Address) != 64 {
+			t.Fatalf("deploy %s: %v %s", label, err, out)
+		}
+		return d.Address
+	}
+	// A look-alike deployed first under the trial's label, alone: the CLI
+	// never picks it (it resolves only through the contract registry), and
+	// the unpinned name is refused with its own error saying what to do.
+	notPinned := []string{`no contract is pinned as "trial-protocol"`, "never picks one by deploy label", "contract pin trial-protocol ADDR"}
+	fails(notPinned, at(1, "trial", "show", "NCT05503693")...)
+	lookalike := deploy(filepath.Join(wasmDir, "genome-access.wasm"), "trial-protocol")
+	fails(notPinned, at(1, "trial", "show", "NCT05503693")...)
+	addrs := map[string]string{}
 	for _, n := range names {
-		mustLogged(t, at(0, "contract", "deploy", filepath.Join(wasmDir, n+".wasm"), "--label", n, "--from", "sponsor", "--wait")...)
+		addrs[n] = deploy(filepath.Join(wasmDir, n+".wasm"), n)
+	}
+	// ... and beside the real one: still not picked.
+	fails(notPinned, at(1, "trial", "show", "NCT05503693")...)
+	// Only an admin pins: a sponsor's pin of its look-alike is refused at admission.
+	fails([]string{"pin transaction refused", "may not send"}, at(0, "contract", "pin", "trial-protocol", lookalike, "--reason", "mine", "--from", "sponsor")...)
+	fails([]string{"--reason is required"}, at(0, "contract", "pin", "trial-protocol", addrs["trial-protocol"], "--from", "admin")...)
+	for _, n := range names {
+		mustLogged(t, at(0, "contract", "pin", n, addrs[n], "--reason", "the sponsor's audited "+n+" build", "--from", "admin")...)
+	}
+	if out := mustLogged(t, at(2, "contract", "pins")...); !strings.Contains(out, "trial-protocol") || !strings.Contains(out, addrs["trial-protocol"]) || strings.Contains(out, lookalike) {
+		t.Fatalf("contract pins: %s", out)
+	}
+	if out := mustLogged(t, at(3, "contract", "info", addrs["genome-access"])...); !strings.Contains(out, "pinned    as genome-access") {
+		t.Fatalf("contract info of a pinned contract: %s", out)
 	}
 
 	// A 2-of-3 consent group (dealt from the stored test key: no safe-prime search).
@@ -74,6 +104,16 @@ func TestTrialsCLI(t *testing.T) {
 		"--dealer-key", "../../chain/consent/testdata/testkey-2048.pem", "--out", team}, kr...)...)
 	group := filepath.Join(team, "group.json")
 	mustLogged(t, at(0, "consent", "group", "register", group, "--from", "sponsor", "--wait")...)
+
+	// The pins are in certified state (a block has followed them): proved
+	// with nothing but the genesis, and so is an unpinned name's absence.
+	if out := mustLogged(t, at(2, "contract", "pins", "trial-protocol", "--prove")...); !strings.Contains(out, `VERIFIED: "trial-protocol" is pinned to `+addrs["trial-protocol"]) {
+		t.Fatalf("pins --prove: %s", out)
+	}
+	if out := mustLogged(t, at(1, "state", "prove", "--pin", "surgical-records")...); !strings.Contains(out, "PRESENT") {
+		t.Fatalf("state prove --pin: %s", out)
+	}
+	fails([]string{`VERIFIED: "lab-results" is NOT pinned`}, at(1, "contract", "pins", "lab-results", "--prove")...)
 
 	// Register and activate the trial from the FHIR R5 ResearchStudy.
 	study := filepath.Join(trialsFixturesDir, "fhir-r5", "ResearchStudy-example-ctgov-study-record.json")
@@ -180,7 +220,19 @@ func TestTrialsCLI(t *testing.T) {
 		"--ethics-approval", file("irb.txt", "IRB approval 2026-17"), "--days", "90", "--from", "researcher")...); !strings.Contains(out, "GRANTED as grant-000000001") {
 		t.Fatalf("genome request: %s", out)
 	}
-	mustLogged(t, at(2, "genome", "access", "grant-000000001", "--from", "researcher")...)
+	// Granted, but the location is not released yet; then the custodian
+	// releases it sealed to the researcher, who alone opens it.
+	fails([]string{"Refused:", "has not released its location", "genome release"}, at(2, "genome", "access", "grant-000000001", "--from", "researcher")...)
+	fails([]string{"Not sent:", "does not match the commitment"}, at(1, "genome", "release", "grant-000000001", "--location", "blob:wrong", "--from", "site")...)
+	if out = mustLogged(t, at(1, "genome", "release", "grant-000000001", "--location", "blob:wgs-1", "--from", "site")...); !strings.Contains(out, "sealed to the researcher's key") || strings.Contains(out, "blob:wgs-1") {
+		t.Fatalf("genome release: %s", out)
+	}
+	if out = mustLogged(t, at(2, "genome", "access", "grant-000000001", "--from", "researcher")...); !strings.Contains(out, "at blob:wgs-1 (opened with your key") {
+		t.Fatalf("genome access: %s", out)
+	}
+	if out = mustLogged(t, at(3, "genome", "log", "wgs-1")...); strings.Contains(out, "blob:wgs-1") || !strings.Contains(out, "release") {
+		t.Fatalf("genome log: %s", out)
+	}
 	mustLogged(t, at(3, "genome", "revoke", "grant-000000001", "--reason", "subject withdrew consent", "--from", "delegate")...)
 	fails([]string{"Refused:", "revoked", "What to do:"}, at(2, "genome", "access", "grant-000000001", "--from", "researcher")...)
 	if out = mustLogged(t, at(3, "genome", "log", "wgs-1")...); !strings.Contains(out, "register") || !strings.Contains(out, "revoke") {
@@ -223,8 +275,9 @@ func TestTrialsCLI(t *testing.T) {
 	}
 	// With the genesis (--home) the report comes from a verified, complete
 	// export; the results are in the newest block, so it seals first.
-	if out = mustLogged(t, at(3, "trial", "report", "NCT05503693", "--seal", "sponsor")...); !strings.Contains(out, "primary outcome was switched") || !strings.Contains(out, "not reported") || !strings.Contains(out, "VERIFIED") {
-		t.Fatalf("report: %s", out)
+	// (VERIFIED goes to stderr, the report to stdout.)
+	if out, errs, code := run(t, at(3, "trial", "report", "NCT05503693", "--seal", "sponsor")...); code != 0 || !strings.Contains(out, "primary outcome was switched") || !strings.Contains(out, "not reported") || !strings.Contains(errs, "VERIFIED") {
+		t.Fatalf("report: exit %d\n%s%s", code, out, errs)
 	}
 
 	// An explicit, wrong contract address is named.
@@ -276,7 +329,7 @@ func addCLITestMember(t *testing.T, net, home, name, org string, role block.Role
 func TestTrialsHelp(t *testing.T) {
 	want := map[string][]string{
 		"trial":   {"register", "amend", "enroll", "submit", "correct", "ae", "lock", "results", "show", "report"},
-		"genome":  {"register", "request", "decide", "revoke", "log"},
+		"genome":  {"register", "request", "decide", "release", "access", "revoke", "log"},
 		"surgery": {"record", "cosign", "amend", "show"},
 	}
 	for _, g := range []*cobra.Command{newTrialCmd(), newGenomeCmd(), newSurgeryCmd()} {

@@ -43,14 +43,16 @@ var contractEnv = map[string]string{
 // surgery) with the flags every verb shares: --contract.
 func domainGroup(use, short, long, contract string) *cobra.Command {
 	c := &cobra.Command{Use: use, Short: short, Long: long}
-	c.PersistentFlags().String("contract", "", fmt.Sprintf("address of the %s contract (default: $%s, else the only contract deployed with --label %s; several: refused)",
+	c.PersistentFlags().String("contract", "", fmt.Sprintf("address of the %s contract (default: $%s, else the contract an admin pinned as %s in the chain's contract registry; never a deploy label)",
 		contract, contractEnv[contract], contract))
 	return c
 }
 
 // resolveContract finds the address of the named contract: --contract,
-// else its environment variable, else the only contract with that label
-// (several carrying it is refused: a label can be copied by a look-alike).
+// else its environment variable, else the chain's contract registry (the
+// contract an admin pinned under name). It never looks at deploy labels:
+// a label can be copied by a look-alike, deployed first or beside the
+// real one. An unpinned name is refused with what to do.
 func resolveContract(cmd *cobra.Command, cl *client.Client, name string) (block.Hash, error) {
 	s, _ := cmd.Flags().GetString("contract")
 	what := "--contract"
@@ -64,24 +66,14 @@ func resolveContract(cmd *cobra.Command, cl *client.Client, name string) (block.
 		}
 		return h, nil
 	}
-	cs, err := cl.ContractsByLabel(cmd.Context(), name)
+	addr, err := cl.ResolvePin(cmd.Context(), name)
+	if errors.Is(err, client.ErrNotPinned) {
+		return block.Hash{}, notPinned(name)
+	}
 	if err != nil {
-		return block.Hash{}, fmt.Errorf("finding the %s contract: %w", name, err)
+		return block.Hash{}, fmt.Errorf("finding the %s contract in the contract registry: %w", name, err)
 	}
-	if len(cs) == 0 {
-		return block.Hash{}, fmt.Errorf("no %s contract on this chain: deploy it with\n  trialchain contract deploy bin/contracts/%s.wasm --label %s --from sponsor --wait\nor pass --contract ADDR (or set $%s)", name, name, name, contractEnv[name])
-	}
-	if len(cs) > 1 {
-		// A label is not an identity: anyone with deploy rights can deploy a
-		// look-alike. Never pick one (the newest, say) silently.
-		var b strings.Builder
-		for _, c := range cs {
-			fmt.Fprintf(&b, "\n  %s  deployed by %s (%s) at height %d, policy %s", c.Address, c.DeployerName, c.Deployer, c.Height, c.Policy)
-		}
-		return block.Hash{}, fmt.Errorf("%d contracts carry the label %q, so the label does not say which one is the trial's:%s\npass --contract ADDR (or set $%s); 'trialchain trial show TRIAL' lists the contracts a trial pinned at registration, and 'trialchain contract info ADDR' who deployed one and who may upgrade it",
-			len(cs), name, b.String(), contractEnv[name])
-	}
-	return cs[0].Address, nil
+	return addr, nil
 }
 
 // addSignFlags adds the flags of a verb that signs a transaction: the

@@ -1,7 +1,7 @@
 // Command genome-access is the TrialChain contract that shares genome
 // datasets under GA4GH Data Use Ontology (DUO) conditions. A custodian
-// registers a dataset with its hash, off-chain location and DUO codes; a
-// researcher requests access with a purpose; the contract decides
+// registers a dataset with its hash, a commitment to its off-chain location
+// and DUO codes; a researcher requests access with a purpose; the contract decides
 // deterministically (model.Decide): grant, deny naming the DUO rule that
 // failed, or hold for the data-access committee, whose threshold consent
 // decides. Grants expire; a subject's delegate can revoke; every request,
@@ -14,7 +14,8 @@
 //	register  model.RegisterDatasetArgs  custodian (role site or sponsor): a dataset
 //	request   model.AccessRequest        researcher: returns model.Request with its decision
 //	decide    model.DecideArgs           anyone relaying the committee's consent: decides a held request
-//	access    model.GrantArgs            the grant's researcher: returns model.AccessResult, logged
+//	release   model.ReleaseArgs          the dataset's custodian: the location sealed to a grant's researcher
+//	access    model.GrantArgs            the grant's researcher: returns model.AccessResult (sealed location), logged
 //	revoke    model.GrantArgs            a delegate of the dataset's subjects (role subject) or its custodian
 //	log       model.DatasetArgs          anyone: []model.LogEntry
 //	show      model.DatasetArgs          anyone: model.DatasetView
@@ -24,11 +25,16 @@
 //
 // # Locations, decisions and sealed records
 //
-// A dataset's location is released only through access, to the holder of
-// a valid grant: show and register return the dataset without it. (The
-// chain's state is readable by its members and in state proofs; a
-// custodian who must hide the location from them registers a location
-// encrypted off chain, or a pointer to a gated service.) The committee's
+// The chain never holds a dataset's location in the clear: register
+// refuses a dataset that carries one and stores only a salted SHA-256
+// commitment to it (trials.LocationCommitment). Once a request is granted
+// (by the DUO rule or by the committee), the dataset's custodian releases
+// the location sealed with HPKE to the grant's researcher's member key
+// (release: write-once and sealed, one per grant); access returns those
+// sealed bytes to that researcher only, whose client opens them and checks
+// them against the commitment. Refused and undecided requests have no
+// grant, so nothing is released for them; other members, state proofs and
+// raw queries see only the commitment and ciphertext. The committee's
 // consent must mean "release genome data" to approve and "refuse genome
 // data" to refuse. A decided request and every log entry are sealed
 // (contract.Seal): no transaction, under any code version, can change or
@@ -51,6 +57,7 @@ import (
 //	ds/<dataset>            model.DatasetView
 //	req/<seq>               model.Request
 //	grant/<seq>             model.Grant
+//	rel/<grant>             model.Release (sealed)
 //	log/<dataset>/<seq>     model.LogEntry
 //	n/<counter>             int64 counters: req, grant, log/<dataset>
 //	consent/<sha256>        a consumed consent
@@ -58,6 +65,7 @@ var (
 	datasets = contract.NewMap[model.DatasetView]("ds")
 	requests = contract.NewMap[model.Request]("req")
 	grants   = contract.NewMap[model.Grant]("grant")
+	releases = contract.NewMap[model.Release]("rel")
 	logs     = contract.NewMap[model.LogEntry]("log")
 	counters = contract.NewMap[int64]("n")
 )
@@ -140,8 +148,9 @@ func issue(r *model.Request, d *model.Dataset, dec model.Decision, byCommittee b
 	return g
 }
 
-// public is a dataset as anyone may see it: without its location, which
-// access releases to a grant holder only.
+// public is a dataset as anyone may see it. The location is never in
+// state (register refuses it); clearing it keeps that true of answers
+// even for state written before this rule.
 func public(v model.DatasetView) model.DatasetView {
 	v.Dataset.Location = ""
 	return v
@@ -256,13 +265,52 @@ func access() {
 		if contract.BlockTimeMilli() >= g.ExpiresMs {
 			return nil, refuse("expired", "grant %s expired at %s", g.ID, g.ExpiresAt)
 		}
+		rel, ok := releases.Get(g.ID)
+		if !ok {
+			return nil, refuse("not-released", "the custodian of dataset %s has not released its location to grant %s yet", g.Dataset, g.ID)
+		}
 		dv, _ := datasets.Get(g.Dataset)
 		g.Accesses++
 		grants.Set(g.ID, g)
 		logEntry(g.Dataset, "access", g.ID, "", fmt.Sprintf("access %d by %s", g.Accesses, g.Org))
 		contract.EmitJSON("genome.access", map[string]any{"grant": g.ID, "dataset": g.Dataset, "access": g.Accesses})
-		return model.AccessResult{Grant: g.ID, Dataset: g.Dataset, Location: dv.Dataset.Location, Hash: dv.Dataset.Hash,
-			ExpiresAt: g.ExpiresAt, Access: g.Accesses}, nil
+		return model.AccessResult{Grant: g.ID, Dataset: g.Dataset, LocationCommitment: dv.Dataset.LocationCommitment, Sealed: rel.Sealed,
+			Hash: dv.Dataset.Hash, ExpiresAt: g.ExpiresAt, Access: g.Accesses}, nil
+	})
+}
+
+//go:wasmexport release
+func release() {
+	contract.Handle(func(a model.ReleaseArgs) (any, error) {
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+		g, err := loadGrant(a.Grant)
+		if err != nil {
+			return nil, err
+		}
+		dv, _ := datasets.Get(g.Dataset)
+		if !((contract.CallerRole() == "site" || contract.CallerRole() == "sponsor") && contract.CallerOrg() == dv.Dataset.Custodian) {
+			return nil, refuse("forbidden", "only the custodian of %s (%s, role site or sponsor) may release its location (caller %s, role %q)",
+				g.Dataset, dv.Dataset.Custodian, contract.CallerOrg(), contract.CallerRole())
+		}
+		if g.Revoked {
+			return nil, refuse("revoked", "grant %s was revoked at %s: nothing is released to it", g.ID, g.RevokedAt)
+		}
+		if contract.BlockTimeMilli() >= g.ExpiresMs {
+			return nil, refuse("expired", "grant %s expired at %s: nothing is released to it", g.ID, g.ExpiresAt)
+		}
+		r := model.Release{Grant: g.ID, Dataset: g.Dataset, Researcher: g.Researcher, Sealed: a.Sealed, Releaser: callerHex(),
+			Org: contract.CallerOrg(), Time: now(), Height: contract.BlockHeight()}
+		if !releases.Create(g.ID, r) {
+			return nil, refuse("exists", "the location of %s was already released to grant %s; a release is never replaced", g.Dataset, g.ID)
+		}
+		releases.Seal(g.ID)
+		g.Released, g.ReleasedAt = true, r.Time
+		grants.Set(g.ID, g)
+		logEntry(g.Dataset, "release", g.ID, "", "location sealed to the researcher of "+g.ID)
+		contract.EmitJSON("genome.released", map[string]any{"grant": g.ID, "dataset": g.Dataset})
+		return r, nil
 	})
 }
 

@@ -10,15 +10,20 @@ import (
 
 // Dataset is a genome dataset registered by its custodian.
 type Dataset struct {
-	ID             string   `json:"id"`
-	Hash           string   `json:"hash"`                // SHA-256 of the (encrypted) dataset
-	Location       string   `json:"location"`            // where it is kept off chain, e.g. blob:… or s3://…
-	Codes          []string `json:"codes"`               // DUO ids: exactly one permission, any modifiers
-	Diseases       []string `json:"diseases,omitempty"`  // disease ontology ids for DS, e.g. MONDO:0005148
-	MaxDays        int      `json:"maxDays,omitempty"`   // longest grant; required with TS
-	Delegates      []string `json:"delegates"`           // hex ed25519 keys of the subjects' delegates (may revoke)
-	CommitteeGroup string   `json:"committeeGroup"`      // consent group id of the data-access committee
-	Custodian      string   `json:"custodian,omitempty"` // set by the contract: the registering organisation
+	ID   string `json:"id"`
+	Hash string `json:"hash"` // SHA-256 of the (encrypted) dataset
+	// Location is never sent or stored: the chain holds only
+	// LocationCommitment, and the custodian releases the location sealed
+	// to a grant's researcher (see trials.LocationCommitment). A dataset
+	// with a Location is refused.
+	Location           string   `json:"location,omitempty"`
+	LocationCommitment string   `json:"locationCommitment"`  // SHA-256 commitment (64 hex) to the salted location
+	Codes              []string `json:"codes"`               // DUO ids: exactly one permission, any modifiers
+	Diseases           []string `json:"diseases,omitempty"`  // disease ontology ids for DS, e.g. MONDO:0005148
+	MaxDays            int      `json:"maxDays,omitempty"`   // longest grant; required with TS
+	Delegates          []string `json:"delegates"`           // hex ed25519 keys of the subjects' delegates (may revoke)
+	CommitteeGroup     string   `json:"committeeGroup"`      // consent group id of the data-access committee
+	Custodian          string   `json:"custodian,omitempty"` // set by the contract: the registering organisation
 }
 
 // Permission returns the dataset's permission term.
@@ -39,7 +44,10 @@ func (d *Dataset) Validate() error {
 	if err := hashField("hash", d.Hash, true); err != nil {
 		return err
 	}
-	if err := text("location", d.Location, MaxName, true); err != nil {
+	if d.Location != "" {
+		return errf("invalid", "a dataset's location never goes on chain in the clear: register only its commitment (locationCommitment), and release the location sealed to each granted researcher")
+	}
+	if err := hashField("locationCommitment", d.LocationCommitment, true); err != nil {
 		return err
 	}
 	perms, seen := 0, map[string]bool{}
@@ -332,22 +340,63 @@ type Grant struct {
 	RevokedAt   string   `json:"revokedAt,omitempty"`
 	RevokeWhy   string   `json:"revokeReason,omitempty"`
 	Accesses    int64    `json:"accesses"`
+	Released    bool     `json:"released,omitempty"` // the custodian released the location to the researcher
+	ReleasedAt  string   `json:"releasedAt,omitempty"`
 }
 
-// AccessResult is what access returns: where the data is and until when.
+// AccessResult is what access returns: the location sealed to the grant's
+// researcher (hex; only their member key opens it), the commitment it must
+// match, and until when. Location is never set by the contract: the
+// researcher's client fills it in after opening Sealed locally.
 type AccessResult struct {
-	Grant     string `json:"grant"`
-	Dataset   string `json:"dataset"`
-	Location  string `json:"location"`
-	Hash      string `json:"hash"`
-	ExpiresAt string `json:"expiresAt"`
-	Access    int64  `json:"access"` // the sequence number of this access under the grant
+	Grant              string `json:"grant"`
+	Dataset            string `json:"dataset"`
+	Location           string `json:"location,omitempty"`
+	LocationCommitment string `json:"locationCommitment"`
+	Sealed             string `json:"sealed"`
+	Hash               string `json:"hash"`
+	ExpiresAt          string `json:"expiresAt"`
+	Access             int64  `json:"access"` // the sequence number of this access under the grant
+}
+
+// MaxSealedLocation bounds a released location's sealed bytes, in hex.
+const MaxSealedLocation = 2 * 1024
+
+// ReleaseArgs releases a dataset's location to a grant's researcher:
+// Sealed is salt ‖ location sealed with HPKE to the researcher's member
+// key (hex).
+type ReleaseArgs struct {
+	Grant  string `json:"grant"`
+	Sealed string `json:"sealed"`
+}
+
+// Validate checks the arguments' shape.
+func (a *ReleaseArgs) Validate() error {
+	if err := ident("grant", a.Grant); err != nil {
+		return err
+	}
+	if len(a.Sealed) == 0 || len(a.Sealed) > MaxSealedLocation || len(a.Sealed)%2 != 0 || !isLowerHex(a.Sealed) {
+		return errf("invalid", "sealed must be the sealed location in lowercase hex (at most %d characters)", MaxSealedLocation)
+	}
+	return nil
+}
+
+// Release is a dataset location released to one grant: write-once, sealed.
+type Release struct {
+	Grant      string `json:"grant"`
+	Dataset    string `json:"dataset"`
+	Researcher string `json:"researcher"` // hex member key it is sealed to
+	Sealed     string `json:"sealed"`
+	Releaser   string `json:"releaser"` // hex member key of the custodian who released it
+	Org        string `json:"org"`
+	Time       string `json:"time"`
+	Height     uint64 `json:"height"`
 }
 
 // LogEntry is one line of a dataset's access log.
 type LogEntry struct {
 	Seq     int64  `json:"seq"`
-	Kind    string `json:"kind"` // register | request | decision | committee | access | revoke
+	Kind    string `json:"kind"` // register | request | decision | committee | release | access | revoke
 	Ref     string `json:"ref"`  // request or grant id
 	Actor   string `json:"actor"`
 	Org     string `json:"org"`

@@ -98,8 +98,9 @@ const (
 
 // ReservedScopePrefixes name the record sets only the chain maintains:
 // every deploy and upgrade of a contract ("code:" + hex address) and every
-// registration of a member key ("member:" + hex key).
-var ReservedScopePrefixes = []string{"code:", "member:"}
+// registration of a member key ("member:" + hex key), every binding of a
+// name in the contract registry ("pin:" + name).
+var ReservedScopePrefixes = []string{"code:", "member:", "pin:"}
 
 // ValidScopeName reports why name cannot name a record set a contract
 // joins ("" if it can).

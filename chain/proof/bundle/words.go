@@ -130,6 +130,8 @@ func describeTx(tx *block.Tx, name Namer) string {
 		return "a consent group registration"
 	case block.KindRedact:
 		return "a redaction"
+	case block.KindPin:
+		return "a contract registry binding"
 	case block.KindRegister:
 		return "a member registration"
 	}
