@@ -86,7 +86,11 @@ func (r *Replica) Sync() bft.SyncResponse {
 		case <-ctx.Done():
 		}
 	}()
-	r.waitLinks(ctx, linkWait)
+	// Waiting for links delays SmartBFT's heartbeat monitor, which judges
+	// the leader's silence by ticks taken before the sync: a wait near the
+	// heartbeat timeout makes a freshly started follower complain about a
+	// healthy leader at once. Keep it well below.
+	r.waitLinks(ctx, min(linkWait, time.Duration(r.cfg.Genesis.Params.LeaderHeartbeatTimeout)/4))
 	r.syncBlocks(ctx, 0)
 	return bft.SyncResponse{Latest: r.latestDecision()}
 }

@@ -113,6 +113,26 @@ func (c *netChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
 	return rc
 }
 
+// Refuse submits tx that must not succeed: the error is the node's
+// refusal at admission, or the failed receipt's error (nil if it succeeded).
+func (c *netChain) Refuse(t *testing.T, tx *block.Tx) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), netTimeout)
+	defer cancel()
+	if _, err := c.cl.Submit(ctx, tx, false); err != nil {
+		return err
+	}
+	rc, err := c.nodes[0].Ledger().WaitReceipt(ctx, tx.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.txs = append(c.txs, tx)
+	if rc.Status == block.StatusOK {
+		return nil
+	}
+	return errors.New(rc.Error)
+}
+
 // netActivation is the test networks' code_activation_delay: short, so the
 // scenario waits little, but not 0, so the two-step activation runs.
 const netActivation = 300 * time.Millisecond
@@ -309,6 +329,13 @@ func checkAPI(t *testing.T, c *netChain, s *scenario) {
 	res, err := c.cl.Query(ctx, s.hostile, "loop", nil, 1_000_000)
 	if err != nil || res.Status != "failed" || res.Code != "out of gas" || res.GasUsed != 1_000_000 {
 		t.Errorf("query loop: %+v, %v", res, err)
+	}
+	// Upgraded code runs from its block's time + code_activation_delay, and
+	// a query sees the newest block's time: one more block after the delay.
+	time.Sleep(netActivation)
+	tick := client.Sign(c.Key("site"), c.chainID, block.KindAnchor, (&block.AnchorPayload{Hash: block.Sum([]byte("tick")), Label: "tick"}).Encode(), 100_000)
+	if rc := c.Exec(t, tick); rc.Status != block.StatusOK {
+		t.Fatalf("anchor: %s", rc.Error)
 	}
 	res, err = c.cl.Query(ctx, s.consentedC, "get", nil, 0) // upgraded to the counter code
 	if err != nil || res.Status != "ok" || len(res.ResultJSON) == 0 {

@@ -1,3 +1,9 @@
+//go:build !race
+
+// The race detector multiplies a process's memory several times, so the
+// resident-memory bounds of this table mean nothing under it: `make test`
+// runs it without -race (test-limits).
+
 package node
 
 import (
