@@ -301,6 +301,16 @@ func ProcedureFromFHIR(b []byte, o ProcedureOptions) (model.Procedure, error) {
 	if !ok {
 		return model.Procedure{}, &ImportError{Format: format, Element: "code.coding", Msg: "missing"}
 	}
+	for _, x := range pr.Code.Coding { // the first coding that names a code
+		if strings.TrimSpace(x.Code) != "" {
+			c, ok = x, true
+			break
+		}
+		ok = false
+	}
+	if !ok {
+		return model.Procedure{}, &ImportError{Format: format, Element: "code.coding.code", Msg: "no coding has a code"}
+	}
 	p.Code = model.Coding{System: c.System, Code: c.Code, Display: c.Display}
 	if p.Code.Display == "" {
 		p.Code.Display = pr.Code.Text

@@ -119,6 +119,35 @@ func TestProcedureHandWritten(t *testing.T) {
 	}
 }
 
+// TestProcedureCoding: a procedure needs a coding that names a code; the
+// first such coding is taken.
+func TestProcedureCoding(t *testing.T) {
+	const rest = `,"performer":[{"actor":{"display":"Dr A"}}],"performedDateTime":"2020-01-01"}`
+	for _, c := range []struct {
+		name, code string
+		want       string // "" : refused
+	}{
+		{"no coding", `{"text":"hip"}`, ""},
+		{"empty coding (fuzz 5120dc3bff7a2089)", `{"coding":[{}]}`, ""},
+		{"blank code", `{"coding":[{"system":"s","code":"  "}]}`, ""},
+		{"first coding blank, second named", `{"coding":[{"display":"d"},{"system":"http://snomed.info/sct","code":"52734007"}]}`, "52734007"},
+		{"code", `{"coding":[{"code":"80146002"}]}`, "80146002"},
+	} {
+		b := []byte(`{"resourceType":"Procedure","code":` + c.code + rest)
+		p, err := trials.ProcedureFromFHIR(b, trials.ProcedureOptions{ID: "r", Patient: "pt", Site: "s", TeamGroup: testGroupID})
+		if c.want == "" {
+			var ie *trials.ImportError
+			if !errors.As(err, &ie) {
+				t.Errorf("%s: accepted (%+v) or wrong error %v", c.name, p.Code, err)
+			}
+			continue
+		}
+		if err != nil || p.Code.Code != c.want {
+			t.Errorf("%s: %q %v, want %q", c.name, p.Code.Code, err, c.want)
+		}
+	}
+}
+
 func TestODMFixtures(t *testing.T) {
 	for _, tc := range []struct {
 		file, form, visit string

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -113,7 +114,20 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	}
 	base := lg // the replica and the mesh tag their logs with the node id themselves
 	lg = lg.With("node", cfg.ID)
-	st, err := store.Open(filepath.Join(cfg.Path(cfg.DataDir), "db"))
+	// The payload data keys are wrapped by a key derived from the node's
+	// key, which lives outside the data directory.
+	wrap, err := store.NodeKeyWrapper(k.Private.Seed())
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	dataDir := cfg.Path(cfg.DataDir)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("node: data directory: %w", err)
+	}
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("node: data directory: %w", err)
+	}
+	st, err := store.OpenWith(filepath.Join(dataDir, "db"), store.Options{KeyWrapper: wrap})
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}

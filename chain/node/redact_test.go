@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"io/fs"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -157,4 +160,19 @@ func TestRedactionAcrossNodes(t *testing.T) {
 		t.Fatalf("late node takes the payload back: %v", err)
 	}
 	c.sameChain()
+	// What the node wrote holding payloads is private: 0700 directories, 0600 files.
+	data := ln.cfg.Path(ln.cfg.DataDir)
+	err = filepath.WalkDir(filepath.Join(data, "db"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		st, err := os.Stat(p)
+		if err == nil && (d.IsDir() && st.Mode().Perm() != 0o700 || !d.IsDir() && st.Mode().Perm() != 0o600) {
+			t.Errorf("%s is %v", p, st.Mode().Perm())
+		}
+		return err
+	})
+	if st, serr := os.Stat(data); err != nil || serr != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory: %v %v", err, serr)
+	}
 }

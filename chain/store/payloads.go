@@ -21,7 +21,14 @@ import (
 // encrypted under its own random AES-256-GCM data key:
 //
 //	main store:  O ‖ payloadhash32 → nonce 12 ‖ AES-GCM(payload, additional data = payload hash)
-//	key store:   payloadhash32 → data key 32   (a second Pebble database, DIR/payload-keys)
+//	key store:   payloadhash32 → wrapped data key (a second Pebble database, DIR/payload-keys)
+//
+// The key store holds the data keys wrapped by a key-encryption key that
+// is not in the data directory (wrap.go): a copied data directory decrypts
+// no payload without the node's key. A store opened without a KeyWrapper
+// refuses payloads. Data keys a store kept in the clear (before wrapping)
+// are wrapped at the first open with a KeyWrapper, and the key store is
+// compacted so that no table keeps them.
 //
 // Redaction is crypto-shredding: the block that records a redaction deletes
 // the ciphertext in its own batch, and Commit then deletes the data key,
@@ -68,6 +75,9 @@ func (s *Store) PutPayload(h block.Hash, data []byte) error {
 	} else if redacted {
 		return fmt.Errorf("%w: %s", ErrRedacted, h)
 	}
+	if s.wrap == nil {
+		return ErrNoKeyWrapper
+	}
 	if _, err := s.getKey(h); err == nil {
 		return nil
 	} else if !errors.Is(err, ErrPayloadMissing) {
@@ -86,11 +96,15 @@ func (s *Store) PutPayload(h block.Hash, data []byte) error {
 		return err
 	}
 	ct := aead.Seal(nonce, nonce, data, h[:])
+	wrapped, err := s.wrap.WrapKey(h, key)
+	if err != nil {
+		return fmt.Errorf("store: payload key %s: %w", h, err)
+	}
 	if err := s.db.Set(payloadKey(h), ct, pebble.Sync); err != nil {
 		return fmt.Errorf("store: payload %s: %w", h, err)
 	}
 	// The key store has no write-ahead log: a flush makes the key durable.
-	if err := s.keys.Set(h[:], key, pebble.NoSync); err != nil {
+	if err := s.keys.Set(h[:], wrapped, pebble.NoSync); err != nil {
 		return fmt.Errorf("store: payload key %s: %w", h, err)
 	}
 	if err := s.keys.Flush(); err != nil {
@@ -108,7 +122,14 @@ func (s *Store) Payload(h block.Hash) ([]byte, error) {
 	} else if redacted {
 		return nil, fmt.Errorf("%w: %s at block %d", ErrRedacted, h, x.Height)
 	}
-	key, err := s.getKey(h)
+	if s.wrap == nil {
+		return nil, ErrNoKeyWrapper
+	}
+	wrapped, err := s.getKey(h)
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.wrap.UnwrapKey(h, wrapped)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +167,7 @@ func (s *Store) HasPayloadKey(h block.Hash) (bool, error) {
 	return false, err
 }
 
+// getKey returns the stored (wrapped) data key of payload h.
 func (s *Store) getKey(h block.Hash) ([]byte, error) {
 	v, closer, err := s.keys.Get(h[:])
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -155,10 +177,57 @@ func (s *Store) getKey(h block.Hash) ([]byte, error) {
 		return nil, fmt.Errorf("store: payload key %s: %w", h, err)
 	}
 	defer closer.Close()
-	if len(v) != dataKeyBytes {
+	if len(v) != wrappedLen && len(v) != dataKeyBytes { // a clear key: until the first open with a KeyWrapper
 		return nil, fmt.Errorf("store: payload key %s is corrupt", h)
 	}
 	return bytes.Clone(v), nil
+}
+
+// wrapLegacyKeys wraps the data keys a store kept in the clear (32 bytes),
+// then flushes and compacts the key store so no table holds them.
+func (s *Store) wrapLegacyKeys() error {
+	if s.wrap == nil {
+		return nil
+	}
+	it, err := s.keys.NewIter(nil)
+	if err != nil {
+		return fmt.Errorf("store: scan payload keys: %w", err)
+	}
+	type kv struct {
+		h   block.Hash
+		key []byte
+	}
+	var legacy []kv
+	for ok := it.First(); ok; ok = it.Next() {
+		if v := it.Value(); len(v) == dataKeyBytes && len(it.Key()) == len(block.Hash{}) {
+			var h block.Hash
+			copy(h[:], it.Key())
+			legacy = append(legacy, kv{h, bytes.Clone(v)})
+		}
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return fmt.Errorf("store: scan payload keys: %w", err)
+	}
+	if len(legacy) == 0 {
+		return nil
+	}
+	for _, l := range legacy {
+		w, err := s.wrap.WrapKey(l.h, l.key)
+		if err != nil {
+			return fmt.Errorf("store: wrap payload key %s: %w", l.h, err)
+		}
+		if err := s.keys.Set(l.h[:], w, pebble.NoSync); err != nil {
+			return fmt.Errorf("store: wrap payload key %s: %w", l.h, err)
+		}
+	}
+	if err := s.keys.Flush(); err != nil {
+		return fmt.Errorf("store: wrap payload keys: %w", err)
+	}
+	hi := bytes.Repeat([]byte{0xff}, len(block.Hash{})+1)
+	if err := s.keys.Compact(context.Background(), nil, hi, false); err != nil {
+		return fmt.Errorf("store: wrap payload keys: %w", err)
+	}
+	return nil
 }
 
 // shred destroys the data keys of the payloads: delete, flush, and compact

@@ -108,32 +108,49 @@ type Store struct {
 	keys  *pebble.DB // payload data keys, no WAL (payloads.go)
 	mu    sync.RWMutex
 	payMu sync.Mutex // orders PutPayload against the commit of a redaction
+	wrap  KeyWrapper // wraps payload data keys; nil: no payloads (wrap.go)
 	head  Head
 	init  bool
 }
 
-// Open opens (or creates) the store in dir.
-func Open(dir string) (*Store, error) { return open(dir, nil) }
+// Options configure Open.
+type Options struct {
+	// KeyWrapper wraps the payloads' data keys (NodeKeyWrapper). Without
+	// one the store serves the chain but refuses to store or read a
+	// payload (ErrNoKeyWrapper).
+	KeyWrapper KeyWrapper
+	fs         vfs.FS // tests: an in-memory or crash-injecting FS
+}
 
-func open(dir string, fs vfs.FS) (*Store, error) {
-	opts := &pebble.Options{Logger: quietLogger{}}
-	if fs != nil {
-		opts.FS = fs
+// Open opens (or creates) the store in dir, without payloads (see
+// OpenWith).
+func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
+
+func open(dir string, fs vfs.FS) (*Store, error) { return OpenWith(dir, Options{fs: fs}) }
+
+// OpenWith opens (or creates) the store in dir. On disk every file it
+// writes is 0600 and every directory 0700 (an existing store's modes are
+// tightened at open).
+func OpenWith(dir string, o Options) (*Store, error) {
+	fs := o.fs
+	if fs == nil {
+		if err := makePrivate(dir); err != nil {
+			return nil, err
+		}
+		fs = privateFS{vfs.Default}
 	}
+	opts := &pebble.Options{Logger: quietLogger{}, FS: fs}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	kopts := &pebble.Options{Logger: quietLogger{}, DisableWAL: true}
-	if fs != nil {
-		kopts.FS = fs
-	}
+	kopts := &pebble.Options{Logger: quietLogger{}, DisableWAL: true, FS: fs}
 	keys, err := pebble.Open(filepath.Join(dir, keyStoreDir), kopts)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open payload key store: %w", err)
 	}
-	s := &Store{db: db, keys: keys}
+	s := &Store{db: db, keys: keys, wrap: o.KeyWrapper}
 	v, closer, err := db.Get([]byte{pHead})
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
@@ -154,6 +171,10 @@ func open(dir string, fs vfs.FS) (*Store, error) {
 		return nil, err
 	}
 	if err := s.reconcilePayloads(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.wrapLegacyKeys(); err != nil {
 		s.Close()
 		return nil, err
 	}

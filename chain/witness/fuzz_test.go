@@ -117,8 +117,12 @@ func FuzzStateFiles(f *testing.F) {
 	f.Add(sb, lb)
 	f.Add(sb[:len(sb)/2], lb)
 	f.Add(sb, lb[:len(lb)-3])
+	// One directory per fuzz worker, its two files rewritten by each input
+	// (a fresh TempDir per input cost more than the input), in memory when
+	// the machine has a tmpfs: Open fsyncs its repairs, and a disk's fsync
+	// made this target run ~300 inputs a second instead of ~10,000.
+	d := memTempDir(f)
 	f.Fuzz(func(t *testing.T, state, log []byte) {
-		d := t.TempDir()
 		if err := os.WriteFile(filepath.Join(d, StateFile), state, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -136,4 +140,14 @@ func FuzzStateFiles(f *testing.F) {
 			}
 		}
 	})
+}
+
+// memTempDir is a temporary directory on /dev/shm when it is usable, else
+// f.TempDir().
+func memTempDir(f *testing.F) string {
+	if d, err := os.MkdirTemp("/dev/shm", "witness-fuzz-"); err == nil {
+		f.Cleanup(func() { os.RemoveAll(d) })
+		return d
+	}
+	return f.TempDir()
 }

@@ -131,7 +131,11 @@ func keyring(cmd *cobra.Command) (keys.Ring, error) {
 	if dir == "" {
 		return keys.Ring{}, fmt.Errorf("no keyring given: pass --keyring DIR (a testnet's is NET/keys)")
 	}
-	return keys.Ring{Dir: dir}, nil
+	r := keys.Ring{Dir: dir}
+	if pf, _ := cmd.Flags().GetString("passphrase-file"); pf != "" {
+		r.Passphrase = keys.PassphraseFile(pf)
+	}
+	return r, nil
 }
 
 // signer loads the member key NAME from the keyring.

@@ -315,6 +315,50 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// TestEncryptedKeysCLI: keys new --encrypt, then the passphrase from a
+// file, the environment, or nowhere (no terminal: a clear refusal).
+func TestEncryptedKeysCLI(t *testing.T) {
+	ring, tmp := t.TempDir(), t.TempDir()
+	pw, bad := filepath.Join(tmp, "pw"), filepath.Join(tmp, "bad")
+	os.WriteFile(pw, []byte("s3cret pass\n"), 0o600)
+	os.WriteFile(bad, []byte("guess\n"), 0o600)
+	t.Setenv("TRIALCHAIN_PASSPHRASE", "")
+	os.Unsetenv("TRIALCHAIN_PASSPHRASE")
+	out, errs, code := run(t, "keys", "new", "bob", "--encrypt", "--passphrase-file", pw, "--keyring", ring, "--output", "json")
+	var kv keyView
+	if code != 0 || json.Unmarshal([]byte(out), &kv) != nil || len(kv.Public) != 64 {
+		t.Fatalf("keys new --encrypt: %d %q %q", code, out, errs)
+	}
+	if b, _ := os.ReadFile(filepath.Join(ring, "bob.key")); !strings.Contains(string(b), `"encrypted"`) || strings.Contains(string(b), "private_key") {
+		t.Fatalf("key file not encrypted: %s", b)
+	}
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		want string // in stdout if ok, else in stderr
+		ok   bool
+	}{
+		{"passphrase file", nil, []string{"--passphrase-file", pw}, kv.Public, true},
+		{"environment", []string{"TRIALCHAIN_PASSPHRASE=s3cret pass"}, nil, kv.Public, true},
+		{"environment file", []string{"TRIALCHAIN_PASSPHRASE_FILE=" + pw}, nil, kv.Public, true},
+		{"wrong passphrase", nil, []string{"--passphrase-file", bad}, "wrong passphrase", false},
+		{"none and no terminal", nil, nil, "a passphrase is needed", false},
+	} {
+		cmd := exec.Command(binPath, append([]string{"keys", "show", "bob", "--keyring", ring}, c.args...)...)
+		cmd.Env = append(os.Environ(), c.env...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		if (err == nil) != c.ok || !strings.Contains(map[bool]string{true: o.String(), false: e.String()}[c.ok], c.want) {
+			t.Errorf("%s: %v\nstdout %q\nstderr %q", c.name, err, o.String(), e.String())
+		}
+	}
+	if out, _, code = run(t, "keys", "list", "--keyring", ring); code != 0 || !strings.Contains(out, kv.Public) {
+		t.Fatalf("keys list needs no passphrase: %d %q", code, out)
+	}
+}
+
 // buildWasm compiles a contract package to a .wasm file.
 func buildWasm(pkgDir, out string) ([]byte, error) {
 	cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, ".")

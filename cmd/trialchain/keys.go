@@ -17,19 +17,32 @@ type keyView struct {
 
 func newKeysCmd() *cobra.Command {
 	c := &cobra.Command{Use: "keys", Short: "Create and list member keys in a keyring (--keyring DIR)"}
-	c.AddCommand(&cobra.Command{
+	newCmd := &cobra.Command{
 		Use:   "new NAME",
 		Short: "Create an ed25519 member key NAME in the keyring",
 		Long: `Create an ed25519 member key NAME in the keyring (a directory of NAME.key
-files, written 0600). The key signs transactions once an admin registers its
-public key with a role.`,
+files, written 0600 in a 0700 directory). The key signs transactions once an
+admin registers its public key with a role.
+
+With --encrypt the private key is stored encrypted under a passphrase
+(scrypt, XChaCha20-Poly1305). Every command that signs with it then needs the
+passphrase: from --passphrase-file FILE, $TRIALCHAIN_PASSPHRASE_FILE or
+$TRIALCHAIN_PASSPHRASE (scripts), else asked on the terminal. Plain keys need
+none.
+
+  trialchain keys new site-a --encrypt --keyring keys
+  trialchain keys new site-b --encrypt --passphrase-file /run/secrets/pw --keyring keys`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := keyring(cmd)
 			if err != nil {
 				return err
 			}
-			k, err := r.New(args[0])
+			newKey := r.New
+			if enc, _ := cmd.Flags().GetBool("encrypt"); enc {
+				newKey = r.NewEncrypted
+			}
+			k, err := newKey(args[0])
 			if err != nil {
 				return err
 			}
@@ -37,7 +50,9 @@ public key with a role.`,
 				fmt.Fprintf(w, "created key %s in %s\npublic key: %s\n", k.Name, r.Dir, k.PublicHex())
 			})
 		},
-	})
+	}
+	newCmd.Flags().Bool("encrypt", false, "encrypt the private key under a passphrase (see --passphrase-file)")
+	c.AddCommand(newCmd)
 	c.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List the keys in the keyring",

@@ -56,6 +56,7 @@ then, in another shell, use the keyring and node it prints:
 	pf.String("node", "", "client API URL of a node, e.g. http://127.0.0.1:26601 (env TRIALCHAIN_NODE)")
 	pf.String("home", "", "home directory of a node, to find its client API (alternative to --node)")
 	pf.String("keyring", "", "directory of member keys (env TRIALCHAIN_KEYRING)")
+	pf.String("passphrase-file", "", "file whose first line is the passphrase of encrypted keys, for scripts (env TRIALCHAIN_PASSPHRASE_FILE or TRIALCHAIN_PASSPHRASE; default: asked on the terminal)")
 	pf.String("genesis", "", "the network's genesis file: with it, what nodes serve is verified against the validators' signatures (env TRIALCHAIN_GENESIS; default: --home's, or the client config's)")
 	pf.String("client-config", "", "client configuration naming genesis, nodes and keyring (env TRIALCHAIN_CLIENT_CONFIG; default: client.toml beside the keyring, which testnet writes)")
 	pf.StringP("output", "o", "text", "output format: text or json")

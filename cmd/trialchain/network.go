@@ -78,7 +78,13 @@ func newStartCmd() *cobra.Command {
 		Long: `Run the validator whose home is --home (config.toml, genesis.json, node.key,
 data/). It joins its peers over QUIC, catches up, takes part in consensus and
 serves the client API. SIGINT or SIGTERM stops it cleanly; a crash (even
-kill -9) loses nothing committed: every block is one synced write.`,
+kill -9) loses nothing committed: every block is one synced write.
+
+Everything the node writes is private (files 0600, directories 0700). The
+payload data keys in data/db/payload-keys are wrapped by a key derived from
+node.key, so a copy of data/ without node.key decrypts no payload; node.key
+may itself be encrypted (keys new --encrypt), its passphrase then read from
+$TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, _ := cmd.Flags().GetString("home")
@@ -89,6 +95,7 @@ kill -9) loses nothing committed: every block is one synced write.`,
 			if err != nil {
 				return err
 			}
+			privateFiles() // the node holds patient data: nothing it writes is readable by others
 			fault, _ := cmd.Flags().GetString("byzantine")
 			n, err := node.New(cfg, node.Options{Fault: fault})
 			if err != nil {
