@@ -100,6 +100,10 @@ func TestDoctor(t *testing.T) {
 			if len(st.StoreDamage) == 0 || !strings.Contains(st.StoreDamage[0], tc.want) {
 				t.Fatalf("status of a node on a damaged store: %+v", st.StoreDamage)
 			}
+			out, errs, code = run(t, "status", "--home", cp)
+			if code != 1 || !strings.Contains(out, "STORE DAMAGED: block") || !strings.Contains(errs, "store is damaged") {
+				t.Fatalf("status of a damaged node: code %d\n%s%s", code, out, errs)
+			}
 			out, errs, code = run(t, "anchor", "verify", doc, "--home", cp)
 			if code == 0 || strings.Contains(out, "protocol v2") || !strings.Contains(errs, "does not match the certified chain") {
 				t.Fatalf("anchor verify on a damaged node: code %d\n%s%s", code, out, errs)
