@@ -37,11 +37,13 @@ func (p Problem) String() string { return fmt.Sprintf("block %d: %s", p.Height, 
 
 // Report is the outcome of a check.
 type Report struct {
-	Head     uint64    `json:"head"`
-	Blocks   uint64    `json:"blocks_checked"`
-	Receipts uint64    `json:"receipts_checked"`
-	States   uint64    `json:"state_values_checked"`
-	Problems []Problem `json:"problems"`
+	Head     uint64 `json:"head"`
+	Blocks   uint64 `json:"blocks_checked"`
+	Receipts uint64 `json:"receipts_checked"`
+	States   uint64 `json:"state_values_checked"`
+	// Abandoned is set when a paced check was stopped before the head.
+	Abandoned bool      `json:"abandoned,omitempty"`
+	Problems  []Problem `json:"problems"`
 }
 
 // OK reports whether nothing was found.
@@ -68,7 +70,12 @@ func (r *Report) add(h uint64, f string, a ...any) {
 // CheckChain verifies the stored blocks, receipts and record log of s
 // against g (not the state). These never change once written, so it is
 // safe while the node commits blocks.
-func CheckChain(g *genesis.Genesis, s *store.Store) *Report {
+func CheckChain(g *genesis.Genesis, s *store.Store) *Report { return CheckChainPaced(g, s, nil) }
+
+// CheckChainPaced is CheckChain calling pace (if not nil) after each
+// block: a running node sleeps there to bound the check's share of the
+// disk, and returns false to abandon the check (Report.Abandoned).
+func CheckChainPaced(g *genesis.Genesis, s *store.Store, pace func() bool) *Report {
 	head := s.Head()
 	r := &Report{Head: head.Height}
 	add := r.add
@@ -117,6 +124,10 @@ func CheckChain(g *genesis.Genesis, s *store.Store) *Report {
 			r.Receipts++
 		}
 		last = c
+		if pace != nil && !pace() {
+			r.Abandoned = true
+			return r
+		}
 	}
 	if last != nil {
 		lh := last.Block.Header
