@@ -11,7 +11,7 @@ import (
 // A node checks its own disk (chain/doctor): the whole store — blocks,
 // receipts, record log and state — when it is opened, before anything is
 // served or executed on it, and its blocks, receipts and record log again
-// every Config.DiskCheckInterval while it runs. A store found damaged is
+// every Config.DiskCheckInterval while it runs, paced by diskCheckPause. A store found damaged is
 // never served: the API answers 503 store_damaged to everything but
 // /v1/status, which lists the damage; the node takes no part in consensus
 // (a node executing blocks on altered state would diverge). It cannot
