@@ -11,7 +11,9 @@
 //	fmt.Println(rep.Row(scenario), rep.Failures)
 //
 // A scenario's steps kill (SIGKILL), restart, pause (SIGSTOP/SIGCONT),
-// kill all, crash-loop, partition, heal or make links lossy; partitions and
+// kill all, crash-loop, partition, heal, make links lossy, tamper with a
+// stopped node's store (doctor must find it, the restarted node must
+// refuse to serve it) or repair a node by removing its data directory; partitions and
 // loss need "proxy": true, which puts a UDP relay (Proxy) in front of each
 // node's mesh socket (genesis names the relay, the node listens elsewhere).
 // A Byzantine test double is a node started with --byzantine MODE.

@@ -103,8 +103,8 @@ func TestScenarioManifestsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(scs) < 9 {
-		t.Fatalf("%d scenarios, want at least 9", len(scs))
+	if len(scs) < 10 {
+		t.Fatalf("%d scenarios, want at least 10", len(scs))
 	}
 	bad := []string{
 		`{"name": "x", "duration": "10s", "load": {"rate": 1, "workers": 1}, "steps": [{"at": "1s", "do": "explode"}]}`,

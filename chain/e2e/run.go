@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -168,6 +169,36 @@ func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, er
 				watchCatchUp(i)
 			}
 			record(st.Do, i)
+		case "tamper", "repair":
+			i := pick(st.Node)
+			if i < 0 {
+				rep.Failures = append(rep.Failures, fmt.Sprintf("step %s: no node matches %q", st.Do, st.Node))
+				continue
+			}
+			last = i
+			c.Kill(i)
+			if st.Do == "repair" {
+				if err := c.Repair(i); err != nil {
+					rep.Failures = append(rep.Failures, err.Error())
+				}
+				_ = c.Start(i)
+				watchCatchUp(i)
+				record(st.Do, i)
+				continue
+			}
+			t, err := c.Tamper(i)
+			if err != nil {
+				rep.Failures = append(rep.Failures, err.Error())
+				_ = c.Start(i)
+				continue
+			}
+			code, out, err := c.Doctor(i)
+			if err != nil || code != 1 || !strings.Contains(out, "DAMAGED") {
+				rep.Failures = append(rep.Failures, fmt.Sprintf("tamper: doctor on node %d's altered store: exit %d, %v\n%s", i, code, err, out))
+			}
+			_ = c.Start(i)
+			record(st.Do, i)
+			rep.Failures = append(rep.Failures, checkRefuses(ctx, c, i, t)...)
 		case "kill-all":
 			for i := range c.Homes {
 				c.Kill(i)

@@ -44,7 +44,11 @@ type Scenario struct {
 type Step struct {
 	At Duration `json:"at"`
 	// Do is one of: kill, start, restart, pause, resume, kill-all,
-	// start-all, crash-loop, partition, heal, loss.
+	// start-all, crash-loop, partition, heal, loss, tamper (stop the node,
+	// alter an anchor label, a receipt and a header time in its store,
+	// check that `trialchain doctor` finds it, restart the node and check
+	// that it serves none of it), repair (stop the node, remove its data
+	// directory, restart it: it catches up from its peers).
 	Do string `json:"do"`
 	// Node chooses the target: "leader", "follower", "same" (the previous
 	// step's), "random" or an index.
@@ -145,7 +149,7 @@ func (s *Scenario) Validate() error {
 		switch st.Do {
 		case "kill", "start", "pause", "resume":
 		case "restart":
-		case "kill-all", "start-all", "heal":
+		case "kill-all", "start-all", "heal", "tamper", "repair":
 		case "crash-loop":
 			if st.For <= 0 || st.Every <= 0 || st.Down <= 0 || st.Down >= st.Every*4 {
 				return fmt.Errorf("step %d: crash-loop needs for, every and down (down < 4 every)", i)

@@ -271,6 +271,9 @@ func (n *Node) Status() view.Status {
 	if head.Height > 0 {
 		s.LastBlockTime = view.FormatMilli(head.TimeUnixMilli)
 	}
+	for _, p := range n.Damage() {
+		s.StoreDamage = append(s.StoreDamage, p.String())
+	}
 	if s.ConnectedPeers == nil {
 		s.ConnectedPeers = []uint64{}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -46,6 +47,11 @@ type Config struct {
 	// Limits bound what clients can make the node spend (DefaultLimits
 	// for any field left zero).
 	Limits Limits `toml:"limits"`
+	// DiskCheckInterval is how often a running node re-checks its stored
+	// blocks, receipts and record log against the certified headers in the
+	// background (default 10m; the full check, state included, runs at
+	// every start). Negative turns the background check off.
+	DiskCheckInterval time.Duration `toml:"disk_check_interval"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `toml:"log_level"`
 	// LogFormat is text or json (default text).
@@ -82,6 +88,9 @@ func (c *Config) defaults() {
 	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
+	}
+	if c.DiskCheckInterval == 0 {
+		c.DiskCheckInterval = 10 * time.Minute
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"

@@ -27,11 +27,13 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consensus"
 	"github.com/trialchain/trialchain/chain/contracts"
+	"github.com/trialchain/trialchain/chain/doctor"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/keys"
 	"github.com/trialchain/trialchain/chain/state"
@@ -66,6 +68,8 @@ type Node struct {
 	guard   *guard
 	h3Srv   *h3.Server
 	nonces  nonceCache
+	damage  atomic.Pointer[[]doctor.Problem] // set when the store is found damaged (diskcheck.go)
+	quit    chan struct{}                    // closed by Stop
 	wg      sync.WaitGroup
 	stopMu  sync.Mutex
 	stopped bool
@@ -131,7 +135,12 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st}
+	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st, quit: make(chan struct{})}
+	if rep := doctor.Check(g, st); !rep.OK() {
+		n.markDamaged(rep, "start")
+	} else {
+		lg.Info("store checked against the certified chain", "blocks", rep.Blocks, "receipts", rep.Receipts, "state_values", rep.States)
+	}
 	ex := &state.Executor{Params: consensus.Params(g), Contracts: opts.Contracts}
 	if opts.Contracts == nil {
 		vcfg := vm.DefaultConfig()
@@ -227,7 +236,18 @@ func (r *netRef) Connected() []uint64 {
 }
 
 // Start starts the mesh, consensus and the client API.
+//
+// A node whose store was found damaged at start (diskcheck.go) starts only
+// its API, which refuses everything but /v1/status.
 func (n *Node) Start(ctx context.Context) error {
+	if len(n.Damage()) > 0 {
+		if err := n.startAPI(ctx); err != nil {
+			n.Stop()
+			return err
+		}
+		n.log.Error("node started without consensus: its store is damaged", "api", n.APIURL())
+		return nil
+	}
 	if err := n.mesh.Start(ctx); err != nil {
 		n.closeStorage()
 		return fmt.Errorf("node: mesh: %w", err)
@@ -240,6 +260,10 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.startAPI(ctx); err != nil {
 		n.Stop()
 		return err
+	}
+	if n.cfg.DiskCheckInterval > 0 {
+		n.wg.Add(1)
+		go n.diskCheckLoop(n.cfg.DiskCheckInterval)
 	}
 	head := n.ledger.Head()
 	n.log.Info("node started", "chain", n.gen.ChainID, "height", head.Height, "mesh", n.mesh.Addr().String(), "api", n.APIURL())
@@ -257,7 +281,7 @@ func (n *Node) startAPI(ctx context.Context) error {
 	}
 	lim := n.cfg.Limits.withDefaults()
 	n.guard = newGuard(lim, n.bodyLimit, n.log)
-	h := n.guard.wrap(n.Handler())
+	h := n.guard.wrap(n.refuseDamaged(n.Handler()))
 	if n.httpLn == nil {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -362,6 +386,7 @@ func (n *Node) Stop() {
 		return
 	}
 	n.stopped = true
+	close(n.quit)
 	for _, srv := range []*http.Server{n.httpSrv, n.tlsSrv} {
 		if srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

@@ -25,6 +25,10 @@ type Status struct {
 	ConnectedPeers []uint64   `json:"connected_peers"`
 	Leader         uint64     `json:"leader"`
 	View           uint64     `json:"view"`
+	// StoreDamage lists what the node found altered or missing in its own
+	// store; a node with damage serves nothing else and takes no part in
+	// consensus.
+	StoreDamage []string `json:"store_damage,omitempty"`
 }
 
 // Peer is a validator as the status shows it.

@@ -25,9 +25,10 @@ first: the store is locked while it runs). Every stored block must carry a
 certificate of a quorum of the genesis validators, link to its parent and
 hold the transactions its header commits to; every receipt must be the
 record committed for it in the record log; the record log's root must be
-the one the last certified header names. Problems are listed with their
-block height and the command exits 1. Contract state values are not
-re-hashed yet.
+the one the last certified header names; every stored state value
+(anchors, members, contract state) must be the one the state tree under
+the head's state root holds, and together make that root. Problems are
+listed with their block height and the command exits 1.
 
   trialchain doctor --home net/node0`,
 		Args: cobra.NoArgs,
@@ -51,7 +52,7 @@ re-hashed yet.
 			defer s.Close()
 			rep := doctor.Check(g, s)
 			if err := emit(cmd, rep, func(w io.Writer) {
-				fmt.Fprintf(w, "checked %d blocks and %d receipts up to height %d\n", rep.Blocks, rep.Receipts, rep.Head)
+				fmt.Fprintf(w, "checked %d blocks, %d receipts and %d state values up to height %d\n", rep.Blocks, rep.Receipts, rep.States, rep.Head)
 				for _, p := range rep.Problems {
 					fmt.Fprintf(w, "DAMAGED %s\n", p)
 				}

@@ -25,7 +25,10 @@ func newStatusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show a node's chain id, height, last block, state root, validators and peers",
-		Args:  cobra.NoArgs,
+		Long: `Show a node's status. A node that found its own store damaged (it
+re-checks it against the certified chain at start and in the background)
+lists the damage; status then exits 1.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := clientFor(cmd)
 			if err != nil {
@@ -35,13 +38,22 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return emit(cmd, s, func(w io.Writer) { printStatus(w, s) })
+			if err := emit(cmd, s, func(w io.Writer) { printStatus(w, s) }); err != nil {
+				return err
+			}
+			if len(s.StoreDamage) > 0 {
+				return &exitError{code: 1, msg: fmt.Sprintf("node %d's store is damaged (%d problems): it serves nothing else and takes no part in consensus", s.NodeID, len(s.StoreDamage))}
+			}
+			return nil
 		},
 	}
 }
 
 func printStatus(w io.Writer, s *view.Status) {
 	fmt.Fprintf(w, "chain:       %s (node %d)\n", s.ChainID, s.NodeID)
+	for _, d := range s.StoreDamage {
+		fmt.Fprintf(w, "STORE DAMAGED: %s\n", d)
+	}
 	fmt.Fprintf(w, "height:      %d\n", s.Height)
 	fmt.Fprintf(w, "last block:  %s", s.LastBlockHash)
 	if s.LastBlockTime != "" {
