@@ -22,7 +22,6 @@ func init() {
 	register(newRedactCmd)
 }
 
-
 func newPayloadCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "payload",

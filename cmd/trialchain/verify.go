@@ -309,7 +309,7 @@ type ProveSteps struct {
 	RemoveError string // how verification of that copy failed
 	Complete    *bundle.Completeness
 	Witnessed   []string // witnesses whose cosignature of the checkpoint verified
-	Report      string // path of the HTML audit report
+	Report      string   // path of the HTML audit report
 }
 
 // DemoProve is issue 6 item 8 as one call for `make demo`: export trial
@@ -356,7 +356,7 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 			witnessed = append(witnessed, w.Witness.String())
 		}
 	}
-	s := &ProveSteps{Witnessed: witnessed,Bundle: filepath.Join(dir, trial+".bundle.json"), Tampered: filepath.Join(dir, trial+".tampered.bundle.json"),
+	s := &ProveSteps{Witnessed: witnessed, Bundle: filepath.Join(dir, trial+".bundle.json"), Tampered: filepath.Join(dir, trial+".tampered.bundle.json"),
 		Report: filepath.Join(dir, trial+".audit.html"), Records: len(b.Records), Documents: len(b.Payloads), Checkpoint: b.Latest().Height()}
 	enc := b.Encode()
 	if err := genesis.WriteFileAtomic(s.Bundle, enc, 0o644); err != nil {
