@@ -337,6 +337,7 @@ func checkAPI(t *testing.T, c *netChain, s *scenario) {
 	if rc := c.Exec(t, tick); rc.Status != block.StatusOK {
 		t.Fatalf("anchor: %s", rc.Error)
 	}
+	c.txs = c.txs[:len(c.txs)-1] // not part of the scenario the second network replays
 	res, err = c.cl.Query(ctx, s.consentedC, "get", nil, 0) // upgraded to the counter code
 	if err != nil || res.Status != "ok" || len(res.ResultJSON) == 0 {
 		t.Errorf("query get: %+v, %v", res, err)
