@@ -93,6 +93,9 @@ func (st *callState) nodeFail(err error) {
 
 // charge takes n gas from the guest's gas global.
 func (st *callState) charge(n uint64) {
+	if w := st.inst.watch; w != nil {
+		w.check(st) // a long host function (a scan) stops at its next charge
+	}
 	g := st.inst.gas // set before any host function runs, start section included
 	left := g.Get()
 	if left < n {
@@ -467,6 +470,11 @@ func (e *Engine) instantiateHostModules(ctx context.Context) error {
 							panic(errAbortInit) // every instrumented module exports it
 						}
 						st.inst.gas = g
+					}
+					if w := st.inst.watch; w != nil { // a query: exclude the watchdog's writes of the gas global
+						w.mu.Lock()
+						defer w.mu.Unlock()
+						w.check(st)
 					}
 					fn(st, mod, stack)
 				}), f.params, f.results).

@@ -69,6 +69,11 @@ func startNetwork(t *testing.T, dir string, validators int) *netChain {
 		}
 		off := false
 		cfg.HTTP3 = &off
+		// Query limits small enough to test (checkQueryLimits): gas high
+		// enough that the deadline, not the gas, stops a loop.
+		cfg.Limits.QueryGas = 1 << 50
+		cfg.Limits.QueryTimeout = netQueryTimeout
+		cfg.Limits.MaxQueries = netMaxQueries
 		n, err := node.New(cfg, node.Options{Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
@@ -313,5 +318,79 @@ func checkAPI(t *testing.T, c *netChain, s *scenario) {
 	res, err = c.cl.Query(ctx, s.consentedC, "get", nil, 0) // upgraded to the counter code
 	if err != nil || res.Status != "ok" || len(res.ResultJSON) == 0 {
 		t.Errorf("query get: %+v, %v", res, err)
+	}
+	checkQueryLimits(t, c, s)
+}
+
+const (
+	netQueryTimeout = 400 * time.Millisecond
+	netMaxQueries   = 2
+)
+
+// checkQueryLimits: a query looping forever answers 504 within its
+// deadline; one query over the concurrency limit is refused at once with
+// 429; a client that goes away stops its guest (its slot is free at once,
+// not at the deadline).
+func checkQueryLimits(t *testing.T, c *netChain, s *scenario) {
+	apiStatus := func(err error) int {
+		var ae *client.APIError
+		if errors.As(err, &ae) {
+			return ae.Status
+		}
+		return 0
+	}
+	ctx := context.Background()
+	start := time.Now()
+	_, err := c.cl.Query(ctx, s.hostile, "loop", nil, 0)
+	took := time.Since(start)
+	if apiStatus(err) != 504 || took > netQueryTimeout+300*time.Millisecond {
+		t.Errorf("looping query: %v after %v, want 504 within %v", err, took, netQueryTimeout)
+	} else {
+		t.Logf("looping query: %v after %v", err, took)
+	}
+
+	// netMaxQueries loops run; one more is refused at once.
+	var wg sync.WaitGroup
+	loops := func(ctx context.Context, n int, errs []error) {
+		for i := range n {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, errs[i] = c.cl.Query(ctx, s.hostile, "loop", nil, 0) }()
+		}
+	}
+	errs := make([]error, netMaxQueries)
+	loops(ctx, netMaxQueries, errs)
+	time.Sleep(netQueryTimeout / 4) // they are running
+	start = time.Now()
+	_, err = c.cl.Query(ctx, s.consentedC, "get", nil, 0)
+	if took := time.Since(start); apiStatus(err) != 429 || took > 100*time.Millisecond {
+		t.Errorf("query over the limit: %v after %v, want 429 at once", err, took)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if apiStatus(err) != 504 {
+			t.Errorf("loop %d: %v, want 504", i, err)
+		}
+	}
+
+	// Clients that give up: their guests stop, so their slots are free
+	// long before the deadline.
+	cctx, cancel := context.WithCancel(ctx)
+	start = time.Now()
+	loops(cctx, netMaxQueries, errs)
+	time.Sleep(netQueryTimeout / 4)
+	cancel()
+	wg.Wait()
+	time.Sleep(20 * time.Millisecond) // the node notices the closed connections
+	for i, err := range errs {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled loop %d: %v", i, err)
+		}
+	}
+	res, err := c.cl.Query(ctx, s.consentedC, "get", nil, 0)
+	if err != nil || res.Status != "ok" {
+		t.Errorf("query after cancelled ones (their guests must have stopped): %+v, %v", res, err)
+	}
+	if since := time.Since(start); since > netQueryTimeout {
+		t.Errorf("test too slow to tell: %v", since)
 	}
 }

@@ -63,6 +63,7 @@ type Node struct {
 	limLn   *limitedListener
 	split   *splitListener
 	guard   *guard
+	queries querySlots
 	h3Srv   *h3.Server
 	nonces  nonceCache
 	wg      sync.WaitGroup
