@@ -549,13 +549,9 @@ func (s stateKV) Get(k []byte) ([]byte, bool, error) { return s.ov.Get(k) }
 func (s stateKV) Set(k, v []byte) error              { s.ov.Set(k, v); return nil }
 func (s stateKV) Delete(k []byte) error              { s.ov.Delete(k); return nil }
 
-// Iterate implements vm.KV. state.Reader has no seek, so keys below start
-// are skipped (a page of a scan costs the keys before it).
+// Iterate implements vm.KV. It seeks to start (state.Seeker: the block's
+// overlay, then Pebble), so a page of a scan costs the entries it returns,
+// not the keys before it.
 func (s stateKV) Iterate(prefix, start []byte, fn func(k, v []byte) bool) error {
-	return s.ov.Iterate(prefix, func(k, v []byte) bool {
-		if start != nil && bytes.Compare(k, start) < 0 {
-			return true
-		}
-		return fn(k, v)
-	})
+	return s.ov.IterateFrom(prefix, start, fn)
 }
