@@ -68,15 +68,16 @@ type callState struct {
 	inst *instance
 	init bool // instantiating: no call context, fixed clocks
 
-	call    *Call
-	block   BlockInfo
-	kv      *Overlay
-	stage   []byte
-	output  []byte
-	events  []Event
-	scopes  []string   // record sets joined (FnRecordScope), kept on failure
-	failure *CallError // set by a host function before it panics
-	nodeErr error      // a KV failure: not a contract outcome
+	call       *Call
+	block      BlockInfo
+	kv         *Overlay
+	stage      []byte
+	output     []byte
+	events     []Event
+	eventBytes uint64     // topics and data of events, against abi.MaxEventBytes
+	scopes     []string   // record sets joined (FnRecordScope), kept on failure
+	failure    *CallError // set by a host function before it panics
+	nodeErr    error      // a KV failure: not a contract outcome
 }
 
 // fail records a deterministic failure of the call and unwinds the guest.
@@ -247,7 +248,10 @@ func hostFuncs() []hostFunc {
 				st.fail(CodeLimit, "event data of %d bytes exceeds %d", dl, abi.MaxEventLen)
 			case len(st.events) >= abi.MaxEvents:
 				st.fail(CodeLimit, "more than %d events", abi.MaxEvents)
+			case st.eventBytes+uint64(tl+dl) > abi.MaxEventBytes:
+				st.fail(CodeLimit, "events of one call exceed %d bytes (topics and data)", abi.MaxEventBytes)
 			}
+			st.eventBytes += uint64(tl + dl)
 			st.charge(g.HostCall + g.Event + (g.HostPerByte+g.EventPerByte)*uint64(tl+dl))
 			t := st.read(mod, uint32(s[0]), tl, abi.FnEmitEvent)
 			d := st.read(mod, uint32(s[2]), dl, abi.FnEmitEvent)

@@ -18,6 +18,12 @@ import (
 // watchEvery until the call returns. Host functions run under mu (the
 // watchdog never writes the global while one reads or writes it) and stop
 // at their next charge once stopped is set.
+//
+// The watchdog is a goroutine: it needs a free scheduler slot (P) while
+// guests run, because a goroutine in compiled wasm is not preemptible. The
+// node raises GOMAXPROCS above its cores plus its query limit for that
+// (node.reserveProcs). A garbage collection that stops the world waits
+// for running guests too; then the query's gas cap is what ends it.
 type watchdog struct {
 	mu      sync.Mutex
 	stopped atomic.Bool

@@ -70,8 +70,9 @@ func startNetwork(t *testing.T, dir string, validators int) *netChain {
 		off := false
 		cfg.HTTP3 = &off
 		// Query limits small enough to test (checkQueryLimits): gas high
-		// enough that the deadline, not the gas, stops a loop.
-		cfg.Limits.QueryGas = 1 << 50
+		// enough that the deadline, not the gas, stops a loop (2e10: about
+		// 20 s of a loop, the bound if the watchdog could not run).
+		cfg.Limits.QueryGas = 20_000_000_000
 		cfg.Limits.QueryTimeout = netQueryTimeout
 		cfg.Limits.MaxQueries = netMaxQueries
 		n, err := node.New(cfg, node.Options{Logger: quiet})

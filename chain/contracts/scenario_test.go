@@ -63,6 +63,7 @@ var hostileCases = []struct{ method, wantErr string }{
 	{"membomb", "vm: trap"},
 	{"badptr", "vm: bad pointer"},
 	{"hugeevent", "vm: limit exceeded"},
+	{"manyevents", "vm: limit exceeded: events of one call exceed 262144 bytes"},
 	{"abort", "vm: abort: no consent on file for subject S-042"},
 	{"panics", "vm: trap"},
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"sync"
 
 	"github.com/trialchain/trialchain/chain/block"
@@ -41,8 +42,23 @@ func (n *Node) queryLimits() *querySlots {
 	n.queries.once.Do(func() {
 		n.queries.lim = n.cfg.Limits.withDefaults()
 		n.queries.sem = make(chan struct{}, n.queries.lim.MaxQueries)
+		reserveProcs(n.queries.lim.MaxQueries)
 	})
 	return &n.queries
+}
+
+// reserveProcs makes sure a Go scheduler slot (P) stays free while
+// maxQueries queries and a block run wasm at once: a goroutine running
+// compiled wasm cannot be preempted, so with every P in a guest the
+// watchdog that stops a query at its deadline would never run (seen: two
+// looping queries on a 2-core machine ran on past their deadline). It
+// only ever raises GOMAXPROCS (threads beyond the cores cost little: they
+// are what the guests would otherwise block).
+func reserveProcs(maxQueries int) {
+	want := runtime.NumCPU() + maxQueries + 1
+	if runtime.GOMAXPROCS(0) < want {
+		runtime.GOMAXPROCS(want)
+	}
 }
 
 // Query runs a read-only contract call against the latest committed state

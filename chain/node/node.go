@@ -215,6 +215,7 @@ func (r *netRef) Connected() []uint64 {
 
 // Start starts the mesh, consensus and the client API.
 func (n *Node) Start(ctx context.Context) error {
+	n.queryLimits() // reserves the scheduler slots the query watchdogs need
 	if err := n.mesh.Start(ctx); err != nil {
 		n.closeStorage()
 		return fmt.Errorf("node: mesh: %w", err)

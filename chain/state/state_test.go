@@ -1,10 +1,10 @@
 package state
 
 import (
-	"fmt"
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/trialchain/trialchain/chain/block"
