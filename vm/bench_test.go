@@ -54,7 +54,7 @@ func BenchmarkInstantiate(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		in, _, err := e.instantiate(ctx, m)
+		in, _, err := e.instantiate(ctx, m, false)
 		if err != nil {
 			b.Fatal(err)
 		}

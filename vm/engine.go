@@ -571,7 +571,7 @@ const maxMethodLen = 128
 // trialInstantiate instantiates m once, outside any block, to prove its
 // initialisation finishes, and measures its gas.
 func (e *Engine) trialInstantiate(ctx context.Context, m *Module) (uint64, error) {
-	inst, initGas, err := e.instantiate(ctx, m)
+	inst, initGas, err := e.instantiate(ctx, m, false)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()

@@ -68,15 +68,16 @@ type callState struct {
 	inst *instance
 	init bool // instantiating: no call context, fixed clocks
 
-	call    *Call
-	block   BlockInfo
-	kv      *Overlay
-	stage   []byte
-	output  []byte
-	events  []Event
-	scopes  []string   // record sets joined (FnRecordScope), kept on failure
-	failure *CallError // set by a host function before it panics
-	nodeErr error      // a KV failure: not a contract outcome
+	call       *Call
+	block      BlockInfo
+	kv         *Overlay
+	stage      []byte
+	output     []byte
+	events     []Event
+	eventBytes uint64     // topics and data of events, against abi.MaxEventBytes
+	scopes     []string   // record sets joined (FnRecordScope), kept on failure
+	failure    *CallError // set by a host function before it panics
+	nodeErr    error      // a KV failure: not a contract outcome
 }
 
 // fail records a deterministic failure of the call and unwinds the guest.
@@ -93,6 +94,9 @@ func (st *callState) nodeFail(err error) {
 
 // charge takes n gas from the guest's gas global.
 func (st *callState) charge(n uint64) {
+	if w := st.inst.watch; w != nil {
+		w.check(st) // a long host function (a scan) stops at its next charge
+	}
 	g := st.inst.gas // set before any host function runs, start section included
 	left := g.Get()
 	if left < n {
@@ -244,7 +248,10 @@ func hostFuncs() []hostFunc {
 				st.fail(CodeLimit, "event data of %d bytes exceeds %d", dl, abi.MaxEventLen)
 			case len(st.events) >= abi.MaxEvents:
 				st.fail(CodeLimit, "more than %d events", abi.MaxEvents)
+			case st.eventBytes+uint64(tl+dl) > abi.MaxEventBytes:
+				st.fail(CodeLimit, "events of one call exceed %d bytes (topics and data)", abi.MaxEventBytes)
 			}
+			st.eventBytes += uint64(tl + dl)
 			st.charge(g.HostCall + g.Event + (g.HostPerByte+g.EventPerByte)*uint64(tl+dl))
 			t := st.read(mod, uint32(s[0]), tl, abi.FnEmitEvent)
 			d := st.read(mod, uint32(s[2]), dl, abi.FnEmitEvent)
@@ -467,6 +474,11 @@ func (e *Engine) instantiateHostModules(ctx context.Context) error {
 							panic(errAbortInit) // every instrumented module exports it
 						}
 						st.inst.gas = g
+					}
+					if w := st.inst.watch; w != nil { // a query: exclude the watchdog's writes of the gas global
+						w.mu.Lock()
+						defer w.mu.Unlock()
+						w.check(st)
 					}
 					fn(st, mod, stack)
 				}), f.params, f.results).

@@ -138,14 +138,26 @@ func (e *CallError) Error() string {
 // A Session is not safe for concurrent use: calls run in block order. Close
 // it at the end of the block; nothing survives to the next block.
 type Session struct {
-	e     *Engine
-	block BlockInfo
-	insts map[[32]byte]*instance // looked up only, never iterated for results
+	e             *Engine
+	block         BlockInfo
+	insts         map[[32]byte]*instance // looked up only, never iterated for results
+	interruptible bool                   // a query session: see NewQuerySession
 }
 
 // NewSession starts the execution of a block.
 func (e *Engine) NewSession(block BlockInfo) *Session {
 	return &Session{e: e, block: block, insts: make(map[[32]byte]*instance)}
+}
+
+// NewQuerySession starts a session outside consensus (a read-only query)
+// whose calls stop when their context ends: a deadline or a client gone
+// away stops a guest that is looping, within about a millisecond, and the
+// call returns the context's error. Block sessions (NewSession) are not
+// interruptible: gas alone bounds them, at no cost per instruction.
+func (e *Engine) NewQuerySession(block BlockInfo) *Session {
+	s := e.NewSession(block)
+	s.interruptible = true
+	return s
 }
 
 // Close discards every instance of the session.
@@ -166,8 +178,9 @@ type instance struct {
 	depth, status api.MutableGlobal
 	st            *callState
 	fns           map[string]api.Function
-	mono          uint64 // monotonic clock, advanced by guest sleeps
-	debug         []byte // tail of stdout/stderr
+	mono          uint64    // monotonic clock, advanced by guest sleeps
+	watch         *watchdog // non-nil in a query session
+	debug         []byte    // tail of stdout/stderr
 }
 
 func (in *instance) close(ctx context.Context) error {
@@ -201,8 +214,13 @@ func (in *instance) debugTail() string {
 
 // instantiate creates an instance of m and runs its initialisation with the
 // module's built-in InitGasLimit. It returns the gas initialisation used.
-func (e *Engine) instantiate(ctx context.Context, m *Module) (*instance, uint64, error) {
+//
+// With interruptible, the instance stops when ctx ends (NewQuerySession).
+func (e *Engine) instantiate(ctx context.Context, m *Module, interruptible bool) (*instance, uint64, error) {
 	in := &instance{module: m, fns: make(map[string]api.Function), mono: monoStart}
+	if interruptible {
+		in.watch = &watchdog{}
+	}
 	st := &callState{e: e, inst: in, init: true}
 	in.st = st
 	cctx := context.WithValue(ctx, stateKey{}, st)
@@ -218,7 +236,10 @@ func (e *Engine) instantiate(ctx context.Context, m *Module) (*instance, uint64,
 	in.depth = mod.ExportedGlobal(exportDepth).(api.MutableGlobal)
 	in.status = mod.ExportedGlobal(exportStatus).(api.MutableGlobal)
 	if m.hasInitialize {
-		if _, err := mod.ExportedFunction("_initialize").Call(cctx); err != nil {
+		done := in.watch.guard(ctx, in)
+		_, err := mod.ExportedFunction("_initialize").Call(cctx)
+		done()
+		if err != nil {
 			cerr := in.classify(err)
 			_ = mod.Close(ctx)
 			if ctx.Err() != nil {
@@ -274,7 +295,7 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 	if in == nil {
 		var initGas uint64
 		var err error
-		in, initGas, err = s.e.instantiate(ctx, m)
+		in, initGas, err = s.e.instantiate(ctx, m, s.interruptible)
 		if err != nil {
 			if ctx.Err() != nil {
 				return Result{}, ctx.Err()
@@ -303,7 +324,9 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		fn = in.mod.ExportedFunction(c.Method)
 		in.fns[c.Method] = fn
 	}
+	done := in.watch.guard(ctx, in)
 	_, err := fn.Call(context.WithValue(ctx, stateKey{}, st))
+	done()
 	left := in.gas.Get()
 	if err != nil {
 		if st.nodeErr != nil || ctx.Err() != nil {

@@ -197,6 +197,7 @@ var hostileCases = []struct {
 	{"membomb", CodeTrap, "out of memory"},
 	{"badptr", CodeBadPointer, "outside guest memory"},
 	{"hugeevent", CodeLimit, "event data of 1048576 bytes exceeds 16384"},
+	{"manyevents", CodeLimit, "events of one call exceed 262144 bytes"},
 	{"abort", CodeAbort, "no consent on file for subject S-042"},
 	{"panics", CodeTrap, "panic: assignment to entry in nil map"},
 }

@@ -33,6 +33,9 @@ const (
 	MaxErrorBytes  = 1024
 	MaxEvents      = 256
 	MaxEventBytes  = 16 << 10
+	// MaxReceiptEventBytes caps the types and data of all the events of
+	// one receipt (a contract's, abi.MaxEventBytes, and the chain's own).
+	MaxReceiptEventBytes = 256 << 10
 )
 
 // Event is something a transaction announces. Source is the contract address,

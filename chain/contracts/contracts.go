@@ -338,6 +338,13 @@ func (rt *Runtime) run(ctx context.Context, sess *vm.Session, bc state.BlockCont
 	if len(events) > block.MaxEvents {
 		return nil, nil, fmt.Errorf("%w: %d events exceed %d", ErrBadEvent, len(events), block.MaxEvents)
 	}
+	size := 0
+	for _, e := range events {
+		size += len(e.Type) + len(e.Data)
+	}
+	if size > block.MaxReceiptEventBytes {
+		return nil, nil, fmt.Errorf("%w: %d events of %d bytes exceed %d", ErrReceiptSize, len(events), size, block.MaxReceiptEventBytes)
+	}
 	return res.Output, events, nil
 }
 
@@ -488,6 +495,21 @@ func (c *consentCheck) verify(group, meaning string, msg, sig []byte) error {
 // the caller requires, refuses a used consent, and marks it used (so a
 // consent attached twice, even in one call, counts once).
 func (c *consentCheck) check(id block.Hash, action consent.Action, consentBytes []byte, meaning string) error {
+	// "Already used" first, from the decoded consent alone: a replayed
+	// consent costs a decode and a read, never the signature checks.
+	parsed, err := consent.ParseConsent(consentBytes)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConsentRefuse, err)
+	}
+	cid := block.Hash(parsed.ID())
+	at, used, err := ConsentUsed(c.ov, cid)
+	if err != nil {
+		c.nodeErr = err
+		return err
+	}
+	if used {
+		return fmt.Errorf("%w: consent %s was used at height %d", ErrConsentUsed, cid, at)
+	}
 	gb, err := groupBytes(c.ov, id)
 	if errors.Is(err, ErrNoGroup) {
 		return fmt.Errorf("%w: %w", ErrConsentRefuse, err)
@@ -510,14 +532,8 @@ func (c *consentCheck) check(id block.Hash, action consent.Action, consentBytes 
 		return fmt.Errorf("%w: %w: this needs signers meaning %q, but %s signed meaning %q",
 			ErrConsentRefuse, ErrWrongMeaning, meaning, strings.Join(names, ", "), cons.Request.Meaning)
 	}
-	cid := block.Hash(cons.ID())
-	at, used, err := ConsentUsed(c.ov, cid)
-	if err != nil {
-		c.nodeErr = err
-		return err
-	}
-	if used {
-		return fmt.Errorf("%w: consent %s was used at height %d", ErrConsentUsed, cid, at)
+	if block.Hash(cons.ID()) != cid { // the same bytes: cannot differ
+		return fmt.Errorf("%w: consent id changed in verification", ErrConsentRefuse)
 	}
 	c.ov.Set(state.UsedConsentKey(cid), binary.BigEndian.AppendUint64(nil, c.height))
 	c.events = append(c.events, block.Event{Type: "consent.used", Data: usedEvent(cid, id, cons.Request.Meaning, signers)})
@@ -549,13 +565,9 @@ func (s stateKV) Get(k []byte) ([]byte, bool, error) { return s.ov.Get(k) }
 func (s stateKV) Set(k, v []byte) error              { s.ov.Set(k, v); return nil }
 func (s stateKV) Delete(k []byte) error              { s.ov.Delete(k); return nil }
 
-// Iterate implements vm.KV. state.Reader has no seek, so keys below start
-// are skipped (a page of a scan costs the keys before it).
+// Iterate implements vm.KV. It seeks to start (state.Seeker: the block's
+// overlay, then Pebble), so a page of a scan costs the entries it returns,
+// not the keys before it.
 func (s stateKV) Iterate(prefix, start []byte, fn func(k, v []byte) bool) error {
-	return s.ov.Iterate(prefix, func(k, v []byte) bool {
-		if start != nil && bytes.Compare(k, start) < 0 {
-			return true
-		}
-		return fn(k, v)
-	})
+	return s.ov.IterateFrom(prefix, start, fn)
 }

@@ -69,6 +69,12 @@ func startNetwork(t *testing.T, dir string, validators int) *netChain {
 		}
 		off := false
 		cfg.HTTP3 = &off
+		// Query limits small enough to test (checkQueryLimits): gas high
+		// enough that the deadline, not the gas, stops a loop (2e10: about
+		// 20 s of a loop, the bound if the watchdog could not run).
+		cfg.Limits.QueryGas = 20_000_000_000
+		cfg.Limits.QueryTimeout = netQueryTimeout
+		cfg.Limits.MaxQueries = netMaxQueries
 		n, err := node.New(cfg, node.Options{Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
@@ -341,5 +347,86 @@ func checkAPI(t *testing.T, c *netChain, s *scenario) {
 	res, err = c.cl.Query(ctx, s.consentedC, "get", nil, 0) // upgraded to the counter code
 	if err != nil || res.Status != "ok" || len(res.ResultJSON) == 0 {
 		t.Errorf("query get: %+v, %v", res, err)
+	}
+	checkQueryLimits(t, c, s)
+}
+
+const (
+	netQueryTimeout = time.Second
+	netMaxQueries   = 2
+)
+
+// checkQueryLimits: a query looping forever answers 504 within its
+// deadline; one query over the concurrency limit is refused at once with
+// 429; a client that goes away stops its guest (its slot is free at once,
+// not at the deadline).
+func checkQueryLimits(t *testing.T, c *netChain, s *scenario) {
+	apiStatus := func(err error) int {
+		var ae *client.APIError
+		if errors.As(err, &ae) {
+			return ae.Status
+		}
+		return 0
+	}
+	ctx := context.Background()
+	start := time.Now()
+	_, err := c.cl.Query(ctx, s.hostile, "loop", nil, 0)
+	took := time.Since(start)
+	if apiStatus(err) != 504 || took > netQueryTimeout+300*time.Millisecond {
+		t.Errorf("looping query: %v after %v, want 504 within %v", err, took, netQueryTimeout)
+	} else {
+		t.Logf("looping query: %v after %v", err, took)
+	}
+
+	// netMaxQueries loops run; one more is refused at once.
+	var wg sync.WaitGroup
+	loops := func(ctx context.Context, n int, errs []error) {
+		for i := range n {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, errs[i] = c.cl.Query(ctx, s.hostile, "loop", nil, 0) }()
+		}
+	}
+	errs := make([]error, netMaxQueries)
+	loops(ctx, netMaxQueries, errs)
+	time.Sleep(netQueryTimeout / 4) // they are running
+	start = time.Now()
+	_, err = c.cl.Query(ctx, s.consentedC, "get", nil, 0)
+	if took := time.Since(start); apiStatus(err) != 429 || took > 100*time.Millisecond {
+		t.Errorf("query over the limit: %v after %v, want 429 at once", err, took)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if apiStatus(err) != 504 {
+			t.Errorf("loop %d: %v, want 504", i, err)
+		}
+	}
+
+	// Clients that give up: their guests stop, so their slots are free
+	// long before the deadline.
+	cctx, cancel := context.WithCancel(ctx)
+	start = time.Now()
+	loops(cctx, netMaxQueries, errs)
+	time.Sleep(netQueryTimeout / 4)
+	cancel()
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled loop %d: %v", i, err)
+		}
+	}
+	// The node notices the closed connections and stops the guests: a
+	// query is served again well before the loops' deadline.
+	for {
+		_, err := c.cl.Query(ctx, s.hostile, "noSuchMethod", nil, 0)
+		if apiStatus(err) != 429 {
+			t.Logf("slots free %v after the loops started (cancelled at %v, deadline %v): %v",
+				time.Since(start), netQueryTimeout/4, netQueryTimeout, err)
+			break
+		}
+		if since := time.Since(start); since > netQueryTimeout*3/4 {
+			t.Errorf("cancelled queries still hold their slots %v after they started", since)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

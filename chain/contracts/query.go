@@ -11,18 +11,25 @@ import (
 	"github.com/trialchain/trialchain/vm"
 )
 
-// DefaultQueryGas is the gas limit of a query that names none, and the cap
-// of any query's limit: a query runs on the node's API, outside consensus,
-// and gas is what bounds its time.
-const DefaultQueryGas = 100_000_000
+// DefaultQueryGas is the gas cap of a query when its caller sets none
+// (Query.MaxGas): a query runs on the node's API, outside consensus, for
+// anyone, so its cap is far below a transaction's (genesis max_tx_gas,
+// 1e9 by default): 20M gas is about 20 ms of a loop on this machine.
+const DefaultQueryGas = 20_000_000
+
+// ErrQueryStopped is a query stopped by its context (its deadline, or the
+// client went away) before it finished; it wraps the context's error.
+var ErrQueryStopped = errors.New("contracts: query stopped")
 
 // Query is a read-only call.
 type Query struct {
 	Contract block.Hash
 	Method   string
 	Args     []byte
-	// GasLimit bounds the call (0: DefaultQueryGas; capped at it).
+	// GasLimit bounds the call (0: the cap; capped at it).
 	GasLimit uint64
+	// MaxGas is the cap of GasLimit, set by the node (0: DefaultQueryGas).
+	MaxGas uint64
 }
 
 // QueryResult is the outcome of a query. A failed call is a result, not an
@@ -43,15 +50,22 @@ type QueryResult struct {
 //
 // # Errors
 //
-// ErrNoContract if there is no contract at q.Contract, or a node failure
-// (storage, a closed engine, ctx). A contract's failure is reported in
+// ErrNoContract if there is no contract at q.Contract; ErrQueryStopped
+// (wrapping ctx's error) if ctx ended first; or a node failure (storage,
+// a closed engine). A contract's failure is reported in
 // QueryResult.Err.
 func (rt *Runtime) Query(ctx context.Context, r state.Reader, bc state.BlockContext, q Query) (*QueryResult, error) {
-	limit := q.GasLimit
-	if limit == 0 || limit > DefaultQueryGas {
-		limit = DefaultQueryGas
+	capGas := q.MaxGas
+	if capGas == 0 {
+		capGas = DefaultQueryGas
 	}
-	sess := rt.engine.NewSession(vm.BlockInfo{Height: bc.Height, TimeUnixMilli: bc.TimeUnixMilli})
+	limit := q.GasLimit
+	if limit == 0 || limit > capGas {
+		limit = capGas
+	}
+	// A query session stops the guest when ctx ends (vm.NewQuerySession):
+	// the node gives ctx its deadline and the client's connection.
+	sess := rt.engine.NewQuerySession(vm.BlockInfo{Height: bc.Height, TimeUnixMilli: bc.TimeUnixMilli})
 	defer sess.Close(context.Background())
 	ov := state.NewOverlay(r)
 	m := &meter{limit: limit}
@@ -61,7 +75,7 @@ func (rt *Runtime) Query(ctx context.Context, r state.Reader, bc state.BlockCont
 	switch {
 	case errors.Is(err, state.ErrNodeFault):
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("contracts: query: %w", ctx.Err())
+			return nil, fmt.Errorf("%w: %w", ErrQueryStopped, context.Cause(ctx))
 		}
 		return nil, fmt.Errorf("contracts: query: %w", err)
 	case errors.Is(err, ErrNoContract):

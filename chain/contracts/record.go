@@ -23,6 +23,7 @@ var (
 	ErrConsentUsed   = errors.New("contracts: consent already used")
 	ErrConsentRefuse = errors.New("contracts: consent refused")
 	ErrBadEvent      = errors.New("contracts: event not representable in a receipt")
+	ErrReceiptSize   = errors.New("contracts: events too large for a receipt")
 	ErrWrongMeaning  = errors.New("contracts: the consent means something else")
 	ErrGroupParty    = errors.New("contracts: consent group party is not a member")
 	ErrGovern        = errors.New("contracts: governance change refused")

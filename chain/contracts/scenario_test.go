@@ -63,6 +63,7 @@ var hostileCases = []struct{ method, wantErr string }{
 	{"membomb", "vm: trap"},
 	{"badptr", "vm: bad pointer"},
 	{"hugeevent", "vm: limit exceeded"},
+	{"manyevents", "vm: limit exceeded: events of one call exceed 262144 bytes"},
 	{"abort", "vm: abort: no consent on file for subject S-042"},
 	{"panics", "vm: trap"},
 }
@@ -435,6 +436,12 @@ func (s *scenario) consentFlow(t *testing.T) {
 	// Replays are refused: the same bytes, or other signers of the same request.
 	s.fail(t, amend(good), "consent already used")
 	s.fail(t, amend(s.amend.consent(t, req, 2, 3, 4)), "consent already used")
+	// "Already used" is checked before any signature: a replay with a
+	// broken signature is refused as used, its RSA and attestations never
+	// checked.
+	broken := append([]byte{}, good...)
+	broken[len(broken)-1] ^= 0xff // the last attestation
+	s.fail(t, amend(broken), "consent already used")
 	out, f := c.Query(t, s.consentedC, "status", nil)
 	var st struct {
 		Amendments int    `json:"amendments"`

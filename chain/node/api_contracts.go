@@ -2,12 +2,15 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
+	"sync"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/contracts"
@@ -24,14 +27,62 @@ const maxQueryBody = 2*block.MaxArgsBytes + 4096
 // another state.Contracts).
 func (n *Node) Contracts() *contracts.Runtime { return n.contracts }
 
+// ErrTooManyQueries refuses a query while Limits.MaxQueries are running.
+var ErrTooManyQueries = errors.New("node: too many queries running; try again shortly")
+
+// querySlots holds the running queries (Limits.MaxQueries), made on first
+// use from the node's configuration.
+type querySlots struct {
+	once sync.Once
+	lim  Limits
+	sem  chan struct{}
+}
+
+func (n *Node) queryLimits() *querySlots {
+	n.queries.once.Do(func() {
+		n.queries.lim = n.cfg.Limits.withDefaults()
+		n.queries.sem = make(chan struct{}, n.queries.lim.MaxQueries)
+		reserveProcs(n.queries.lim.MaxQueries)
+	})
+	return &n.queries
+}
+
+// reserveProcs makes sure a Go scheduler slot (P) stays free while
+// maxQueries queries and a block run wasm at once: a goroutine running
+// compiled wasm cannot be preempted, so with every P in a guest the
+// watchdog that stops a query at its deadline would never run (seen: two
+// looping queries on a 2-core machine ran on past their deadline). It
+// only ever raises GOMAXPROCS (threads beyond the cores cost little: they
+// are what the guests would otherwise block).
+func reserveProcs(maxQueries int) {
+	want := runtime.NumCPU() + maxQueries + 1
+	if runtime.GOMAXPROCS(0) < want {
+		runtime.GOMAXPROCS(want)
+	}
+}
+
 // Query runs a read-only contract call against the latest committed state
-// (see contracts.Runtime.Query).
-func (n *Node) Query(r *http.Request, q contracts.Query) (*contracts.QueryResult, uint64, error) {
+// (see contracts.Runtime.Query) under the node's query limits: at most
+// Limits.QueryGas, stopped at Limits.QueryTimeout or when ctx ends (the
+// client went away), and refused with ErrTooManyQueries while
+// Limits.MaxQueries others run.
+func (n *Node) Query(ctx context.Context, q contracts.Query) (*contracts.QueryResult, uint64, error) {
 	if n.contracts == nil {
 		return nil, 0, errors.New("node: contracts are not enabled on this node")
 	}
+	qs := n.queryLimits()
+	select {
+	case qs.sem <- struct{}{}:
+		defer func() { <-qs.sem }()
+	default:
+		return nil, 0, ErrTooManyQueries
+	}
+	q.MaxGas = qs.lim.QueryGas
+	ctx, cancel := context.WithTimeoutCause(ctx, qs.lim.QueryTimeout,
+		fmt.Errorf("query deadline of %v passed: %w", qs.lim.QueryTimeout, context.DeadlineExceeded))
+	defer cancel()
 	head := n.ledger.Head()
-	res, err := n.contracts.Query(r.Context(), n.store, state.BlockContext{Height: head.Height, TimeUnixMilli: head.TimeUnixMilli}, q)
+	res, err := n.contracts.Query(ctx, n.store, state.BlockContext{Height: head.Height, TimeUnixMilli: head.TimeUnixMilli}, q)
 	return res, head.Height, err
 }
 
@@ -67,10 +118,20 @@ func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "malformed", fmt.Errorf("query: method must be 1..%d bytes", block.MaxMethodBytes))
 		return
 	}
-	res, height, err := n.Query(r, contracts.Query{Contract: req.Contract, Method: req.Method, Args: args, GasLimit: req.Gas})
+	res, height, err := n.Query(r.Context(), contracts.Query{Contract: req.Contract, Method: req.Method, Args: args, GasLimit: req.Gas})
 	switch {
 	case errors.Is(err, contracts.ErrNoContract):
 		writeErr(w, http.StatusNotFound, "not_found", err)
+		return
+	case errors.Is(err, ErrTooManyQueries):
+		w.Header().Set("Retry-After", "1")
+		writeErr(w, http.StatusTooManyRequests, "busy", err)
+		return
+	case errors.Is(err, contracts.ErrQueryStopped) && errors.Is(err, context.DeadlineExceeded):
+		writeErr(w, http.StatusGatewayTimeout, "deadline", err)
+		return
+	case errors.Is(err, contracts.ErrQueryStopped):
+		writeErr(w, http.StatusServiceUnavailable, "cancelled", err) // the client is gone: nobody reads this
 		return
 	case err != nil:
 		writeErr(w, http.StatusServiceUnavailable, "unavailable", err)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trialchain/trialchain/chain/contracts"
 	"github.com/trialchain/trialchain/transport"
 )
 
@@ -49,6 +50,15 @@ type Limits struct {
 	WriteTimeout time.Duration `toml:"write_timeout"`
 	// IdleTimeout closes a keep-alive connection idle this long.
 	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// QueryGas caps the gas of one read-only query (POST /v1/query), far
+	// below a transaction's cap: anyone may send queries.
+	QueryGas uint64 `toml:"query_gas"`
+	// QueryTimeout is the wall-clock deadline of one query; past it the
+	// guest is stopped and the client gets 504 deadline.
+	QueryTimeout time.Duration `toml:"query_timeout"`
+	// MaxQueries caps queries running at once; one more is refused at
+	// once with 429 (it does not wait: a query holds a core).
+	MaxQueries int `toml:"max_queries"`
 }
 
 // DefaultLimits are sized for a validator on a small machine: at most
@@ -66,6 +76,9 @@ func DefaultLimits() Limits {
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      MaxWait + 30*time.Second,
 		IdleTimeout:       60 * time.Second,
+		QueryGas:          contracts.DefaultQueryGas,
+		QueryTimeout:      2 * time.Second,
+		MaxQueries:        4,
 	}
 }
 
@@ -94,6 +107,11 @@ func (l Limits) withDefaults() Limits {
 	setD(&l.ReadTimeout, d.ReadTimeout)
 	setD(&l.WriteTimeout, d.WriteTimeout)
 	setD(&l.IdleTimeout, d.IdleTimeout)
+	setD(&l.QueryTimeout, d.QueryTimeout)
+	set(&l.MaxQueries, d.MaxQueries)
+	if l.QueryGas == 0 {
+		l.QueryGas = d.QueryGas
+	}
 	return l
 }
 

@@ -66,6 +66,7 @@ type Node struct {
 	limLn   *limitedListener
 	split   *splitListener
 	guard   *guard
+	queries querySlots
 	h3Srv   *h3.Server
 	nonces  nonceCache
 	damage  atomic.Pointer[[]doctor.Problem] // set when the store is found damaged (diskcheck.go)
@@ -240,6 +241,7 @@ func (r *netRef) Connected() []uint64 {
 // A node whose store was found damaged at start (diskcheck.go) starts only
 // its API, which refuses everything but /v1/status.
 func (n *Node) Start(ctx context.Context) error {
+	n.queryLimits() // reserves the scheduler slots the query watchdogs need
 	if len(n.Damage()) > 0 {
 		if err := n.startAPI(ctx); err != nil {
 			n.Stop()

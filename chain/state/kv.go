@@ -73,9 +73,36 @@ func (o *Overlay) Delete(key []byte) {
 	o.writes[k] = &Write{Key: []byte(k), Delete: true}
 }
 
+// Seeker is a Reader that starts an iteration at a key: IterateFrom walks
+// the keys with prefix that are >= start (nil: all of them) without
+// visiting those below start. Store, MemKV and Overlay are Seekers.
+type Seeker interface {
+	IterateFrom(prefix, start []byte, fn func(key, value []byte) bool) error
+}
+
+// IterateFrom iterates r's keys with prefix that are >= start, seeking
+// when r is a Seeker (else the keys below start are walked and skipped).
+func IterateFrom(r Reader, prefix, start []byte, fn func(key, value []byte) bool) error {
+	if s, ok := r.(Seeker); ok {
+		return s.IterateFrom(prefix, start, fn)
+	}
+	return r.Iterate(prefix, func(k, v []byte) bool {
+		if start != nil && bytes.Compare(k, start) < 0 {
+			return true
+		}
+		return fn(k, v)
+	})
+}
+
 // Iterate merges buffered writes with the base, in ascending key order.
 func (o *Overlay) Iterate(prefix []byte, fn func(key, value []byte) bool) error {
-	local := o.sorted(prefix)
+	return o.IterateFrom(prefix, nil, fn)
+}
+
+// IterateFrom implements Seeker: the base is entered at start (through
+// its own seek), and only the buffered writes >= start are merged.
+func (o *Overlay) IterateFrom(prefix, start []byte, fn func(key, value []byte) bool) error {
+	local := o.sortedFrom(prefix, start)
 	i := 0
 	stopped := false
 	emitLocalBelow := func(k []byte) bool {
@@ -88,7 +115,7 @@ func (o *Overlay) Iterate(prefix []byte, fn func(key, value []byte) bool) error 
 		}
 		return true
 	}
-	err := o.base.Iterate(prefix, func(k, v []byte) bool {
+	err := IterateFrom(o.base, prefix, start, func(k, v []byte) bool {
 		if !emitLocalBelow(k) {
 			stopped = true
 			return false
@@ -139,10 +166,14 @@ func (o *Overlay) Writes() []Write {
 	return res
 }
 
-func (o *Overlay) sorted(prefix []byte) []*Write {
+func (o *Overlay) sorted(prefix []byte) []*Write { return o.sortedFrom(prefix, nil) }
+
+// sortedFrom returns the buffered writes with prefix that are >= start,
+// in ascending key order.
+func (o *Overlay) sortedFrom(prefix, start []byte) []*Write {
 	out := make([]*Write, 0, len(o.writes))
 	for _, w := range o.writes {
-		if bytes.HasPrefix(w.Key, prefix) {
+		if bytes.HasPrefix(w.Key, prefix) && (start == nil || bytes.Compare(w.Key, start) >= 0) {
 			out = append(out, w)
 		}
 	}
@@ -161,9 +192,14 @@ func (m MemKV) Get(key []byte) ([]byte, bool, error) {
 
 // Iterate implements Reader.
 func (m MemKV) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	return m.IterateFrom(prefix, nil, fn)
+}
+
+// IterateFrom implements Seeker.
+func (m MemKV) IterateFrom(prefix, start []byte, fn func(k, v []byte) bool) error {
 	keys := make([]string, 0, len(m))
 	for k := range m {
-		if bytes.HasPrefix([]byte(k), prefix) {
+		if bytes.HasPrefix([]byte(k), prefix) && (start == nil || k >= string(start)) {
 			keys = append(keys, k)
 		}
 	}

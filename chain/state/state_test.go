@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/trialchain/trialchain/chain/block"
@@ -203,5 +204,73 @@ func TestBatchBlockGasLimit(t *testing.T) {
 	small.Sign(siteKey)
 	if _, err := b.Add(small.Encode()); err != nil { // exactly at the limit
 		t.Fatalf("tx filling the block exactly: %v", err)
+	}
+}
+
+// countingReader counts the keys its Iterate visits (no seek).
+type countingReader struct {
+	MemKV
+	visited int
+}
+
+func (c *countingReader) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	return c.MemKV.Iterate(prefix, func(k, v []byte) bool { c.visited++; return fn(k, v) })
+}
+
+// seekingReader counts the keys its IterateFrom visits.
+type seekingReader struct{ countingReader }
+
+func (c *seekingReader) IterateFrom(prefix, start []byte, fn func(k, v []byte) bool) error {
+	return c.MemKV.IterateFrom(prefix, start, func(k, v []byte) bool { c.visited++; return fn(k, v) })
+}
+
+// TestOverlayIterateFromSeeks: nested overlays over a Seeker visit only
+// the base keys >= start (over a plain Reader every key is walked), and
+// give the same merge as Iterate filtered at start.
+func TestOverlayIterateFromSeeks(t *testing.T) {
+	base := MemKV{}
+	for i := range 1000 {
+		base[fmt.Sprintf("p%04d", i)] = []byte("b")
+	}
+	base["q"] = []byte("x")
+	for _, c := range []struct {
+		name     string
+		maxVisit int
+	}{
+		{"seeker", 3},
+		{"plain reader", 1001},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var r Reader
+			var visited *int
+			if c.name == "seeker" {
+				s := &seekingReader{countingReader{MemKV: base}}
+				r, visited = s, &s.visited
+			} else {
+				p := &countingReader{MemKV: base}
+				r, visited = p, &p.visited
+			}
+			ov := NewOverlay(r)
+			ov.Set([]byte("p0998a"), []byte("o"))
+			ov.Delete([]byte("p0999"))
+			ov.Set([]byte("p0001"), []byte("o")) // below start: not merged
+			child := ov.Child()
+			child.Set([]byte("p1000"), []byte("c"))
+			var got []string
+			err := child.IterateFrom([]byte("p"), []byte("p0998"), func(k, v []byte) bool {
+				got = append(got, string(k)+"="+string(v))
+				return true
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, want := join(got), "p0998=b p0998a=o p1000=c"; s != want {
+				t.Fatalf("got %s\nwant %s", s, want)
+			}
+			if *visited > c.maxVisit {
+				t.Fatalf("visited %d base keys, want at most %d", *visited, c.maxVisit)
+			}
+			t.Logf("visited %d base keys", *visited)
+		})
 	}
 }

@@ -555,8 +555,21 @@ func (s *Store) Get(key []byte) ([]byte, bool, error) {
 
 // Iterate implements state.Reader over committed state.
 func (s *Store) Iterate(prefix []byte, fn func(k, v []byte) bool) error {
+	return s.IterateFrom(prefix, nil, fn)
+}
+
+// IterateFrom implements state.Seeker: Pebble seeks to start, so the keys
+// below it cost nothing.
+func (s *Store) IterateFrom(prefix, start []byte, fn func(k, v []byte) bool) error {
 	lo := stateKey(prefix)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: upperBound(lo)})
+	hi := upperBound(lo)
+	if start != nil && bytes.Compare(start, prefix) > 0 {
+		lo = stateKey(start)
+	}
+	if hi != nil && bytes.Compare(lo, hi) >= 0 {
+		return nil
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return fmt.Errorf("store: iterate: %w", err)
 	}

@@ -146,3 +146,57 @@ func TestCrashLeavesWholeBlocks(t *testing.T) {
 		s2.Close()
 	}
 }
+
+// TestIterateFrom: Pebble seeks to start within the prefix; a start below
+// the prefix means the whole prefix, one past it nothing; and a Store is
+// a state.Seeker, so an Overlay's scans seek too.
+func TestIterateFrom(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var gw []state.Write
+	for _, k := range []string{"a9", "p1", "p2", "p3", "q0"} {
+		gw = append(gw, state.Write{Key: []byte(k), Value: []byte("v" + k)})
+	}
+	groot, gnodes, err := state.GenesisRoot(gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Init(block.Sum([]byte("g")), gw, groot, gnodes); err != nil {
+		t.Fatal(err)
+	}
+	var _ state.Seeker = s
+	for _, c := range []struct {
+		start string
+		nilS  bool
+		want  string
+	}{
+		{"", true, "p1 p2 p3"},
+		{"a", false, "p1 p2 p3"},
+		{"p2", false, "p2 p3"},
+		{"p21", false, "p3"},
+		{"p4", false, ""},
+		{"z", false, ""},
+	} {
+		var start []byte
+		if !c.nilS {
+			start = []byte(c.start)
+		}
+		got := ""
+		err := s.IterateFrom([]byte("p"), start, func(k, v []byte) bool {
+			if string(v) != "v"+string(k) {
+				t.Errorf("%s = %s", k, v)
+			}
+			if got != "" {
+				got += " "
+			}
+			got += string(k)
+			return true
+		})
+		if err != nil || got != c.want {
+			t.Errorf("from %q: %q, %v; want %q", c.start, got, err, c.want)
+		}
+	}
+}

@@ -150,9 +150,10 @@ const Absent = -1
 const (
 	MaxKeyLen     = 1024
 	MaxValueLen   = 64 << 10
-	MaxTopicLen   = 128      // = block.MaxNameBytes: a receipt event type holds it
-	MaxEventLen   = 16 << 10 // event data
-	MaxEvents     = 256      // events per call
+	MaxTopicLen   = 128       // = block.MaxNameBytes: a receipt event type holds it
+	MaxEventLen   = 16 << 10  // event data
+	MaxEvents     = 256       // events per call
+	MaxEventBytes = 256 << 10 // topics and data of all the events of one call (a receipt's size cap)
 	MaxArgsLen    = 64 << 10
 	MaxResultLen  = 64 << 10
 	MaxAbortLen   = 1024

@@ -66,6 +66,17 @@ func hugeevent() {
 	contract.Emit("huge", make([]byte, 1<<20))
 }
 
+// manyevents emits 17 events of 16 KiB each (topic and data): each is
+// within the per-event limit, together one over the call's receipt cap
+// (abi.MaxEventBytes, 256 KiB).
+//
+//go:wasmexport manyevents
+func manyevents() {
+	for range 17 {
+		contract.Emit("e", make([]byte, 16<<10-1))
+	}
+}
+
 // foreign tries to write a key of another contract: its own write, and a key
 // that spells out the other contract's address as a prefix.
 //
