@@ -372,8 +372,11 @@ func checkQueryLimits(t *testing.T, c *netChain, s *scenario) {
 	start := time.Now()
 	_, err := c.cl.Query(ctx, s.hostile, "loop", nil, 0)
 	took := time.Since(start)
-	if apiStatus(err) != 504 || took > netQueryTimeout+300*time.Millisecond {
-		t.Errorf("looping query: %v after %v, want 504 within %v", err, took, netQueryTimeout)
+	// 504 says the deadline stopped the guest (its gas would last far
+	// longer); the time bound only catches a guest that was not stopped,
+	// generous for a loaded machine (no timing assertion beyond that).
+	if apiStatus(err) != 504 || took > 10*netQueryTimeout {
+		t.Errorf("looping query: %v after %v, want 504 after about %v", err, took, netQueryTimeout)
 	} else {
 		t.Logf("looping query: %v after %v", err, took)
 	}
@@ -391,8 +394,9 @@ func checkQueryLimits(t *testing.T, c *netChain, s *scenario) {
 	time.Sleep(netQueryTimeout / 4) // they are running
 	start = time.Now()
 	_, err = c.cl.Query(ctx, s.consentedC, "get", nil, 0)
-	if took := time.Since(start); apiStatus(err) != 429 || took > 100*time.Millisecond {
-		t.Errorf("query over the limit: %v after %v, want 429 at once", err, took)
+	// Refused while every slot is taken, not queued until a loop ends.
+	if took := time.Since(start); apiStatus(err) != 429 || took >= netQueryTimeout {
+		t.Errorf("query over the limit: %v after %v, want 429 before the running loops end", err, took)
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -423,7 +427,7 @@ func checkQueryLimits(t *testing.T, c *netChain, s *scenario) {
 				time.Since(start), netQueryTimeout/4, netQueryTimeout, err)
 			break
 		}
-		if since := time.Since(start); since > netQueryTimeout*3/4 {
+		if since := time.Since(start); since >= netQueryTimeout {
 			t.Errorf("cancelled queries still hold their slots %v after they started", since)
 			break
 		}
