@@ -2,11 +2,13 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/trialchain/trialchain/chain/block"
@@ -231,6 +233,88 @@ func decodeRecords(raws []json.RawMessage) ([]*recordJSON, error) {
 	return out, nil
 }
 
+// encodeRecord writes r as json.MarshalIndent(recordJSON, "  ", " ")
+// does (an element of the records list), without reflection: the records
+// are most of a bundle's bytes, and Decode re-encodes every one to check
+// the canonical form. TestEncodeReference holds it to MarshalIndent.
+func encodeRecord(r *Record) []byte {
+	p := r.Proof
+	if p == nil {
+		rj := &recordJSON{Tx: r.Tx, Proof: r.Proof, Consents: r.Consents}
+		if !r.CodeHash.IsZero() {
+			h := r.CodeHash
+			rj.CodeHash = &h
+		}
+		b, err := json.MarshalIndent(rj, "  ", " ")
+		if err != nil {
+			panic(fmt.Sprintf("bundle: encode record: %v", err))
+		}
+		return b
+	}
+	n := 2*len(r.Tx) + 2*len(p.Record) + 70*len(p.Hashes) + 70*len(r.Consents) + 256
+	for _, c := range r.Consents {
+		n += 2 * len(c)
+	}
+	b := make([]byte, 0, n)
+	hexStr := func(b []byte, v []byte) []byte {
+		b = append(b, '"')
+		b = hex.AppendEncode(b, v)
+		return append(b, '"')
+	}
+	b = append(b, '{')
+	sep := "\n   "
+	if len(r.Tx) > 0 {
+		b = append(b, sep+`"tx": `...)
+		b = hexStr(b, r.Tx)
+		sep = ",\n   "
+	}
+	b = append(b, sep+`"proof": {`...)
+	b = append(b, "\n    \"leaf_index\": "...)
+	b = strconv.AppendUint(b, p.LeafIndex, 10)
+	b = append(b, ",\n    \"size\": "...)
+	b = strconv.AppendUint(b, p.Size, 10)
+	b = append(b, ",\n    \"leaf\": "...)
+	b = hexStr(b, p.Leaf[:])
+	if len(p.Record) > 0 {
+		b = append(b, ",\n    \"record\": "...)
+		b = hexStr(b, p.Record)
+	}
+	b = append(b, ",\n    \"hashes\": "...)
+	switch {
+	case p.Hashes == nil:
+		b = append(b, "null"...)
+	case len(p.Hashes) == 0:
+		b = append(b, "[]"...)
+	default:
+		b = append(b, '[')
+		for k, h := range p.Hashes {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n     "...)
+			b = hexStr(b, h[:])
+		}
+		b = append(b, "\n    ]"...)
+	}
+	b = append(b, "\n   }"...)
+	if !r.CodeHash.IsZero() {
+		b = append(b, ",\n   \"code_hash\": "...)
+		b = hexStr(b, r.CodeHash[:])
+	}
+	if len(r.Consents) > 0 {
+		b = append(b, ",\n   \"consents\": ["...)
+		for k, c := range r.Consents {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n    "...)
+			b = hexStr(b, c)
+		}
+		b = append(b, "\n   ]"...)
+	}
+	return append(b, "\n  }"...)
+}
+
 // encodeRecords is each record's JSON as an element of the bundle's
 // records list (indented for depth 2), encoded in parallel.
 func encodeRecords(rs []*Record) [][]byte {
@@ -242,17 +326,7 @@ func encodeRecords(rs []*Record) [][]byte {
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < len(rs); i += workers {
-				r := rs[i]
-				rj := &recordJSON{Tx: r.Tx, Proof: r.Proof, Consents: r.Consents}
-				if !r.CodeHash.IsZero() {
-					h := r.CodeHash
-					rj.CodeHash = &h
-				}
-				b, err := json.MarshalIndent(rj, "  ", " ")
-				if err != nil {
-					panic(fmt.Sprintf("bundle: encode record %d: %v", i, err))
-				}
-				out[i] = b
+				out[i] = encodeRecord(rs[i])
 			}
 		}(w)
 	}

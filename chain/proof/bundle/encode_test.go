@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
 )
 
@@ -55,7 +56,24 @@ func TestEncodeReference(t *testing.T) {
 	tricky := *full
 	tricky.Scope = "trial:T1\n \"records\": [],\n"
 	tricky.Payloads = append([]*Payload{{Name: "\n \"records\": [],\n", Field: FieldAnchor}}, full.Payloads...)
-	for name, b := range map[string]*Bundle{"complete": full, "1500 records": big, "no records": &noRecords, "names like the list": &tricky} {
+	noCode := newTrialFixture(t, 4, 3).export(t, false) // deploys by receipt alone (no tx)
+	edges := *full
+	edges.Records = nil
+	for i, r := range full.Records {
+		c := *r
+		p := *r.Proof
+		c.Proof = &p
+		switch i % 3 {
+		case 0:
+			p.Hashes = nil // "hashes": null
+		case 1:
+			p.Hashes = []block.Hash{} // "hashes": []
+			p.Record = nil            // record left out
+		}
+		edges.Records = append(edges.Records, &c)
+	}
+	for name, b := range map[string]*Bundle{"complete": full, "1500 records": big, "no records": &noRecords, "names like the list": &tricky,
+		"receipt-only deploys": noCode, "empty and null lists": &edges} {
 		if got, want := b.Encode(), encodeReference(b); !bytes.Equal(got, want) {
 			t.Errorf("%s: Encode differs from the reference (%d vs %d bytes)", name, len(got), len(want))
 		}
