@@ -20,7 +20,6 @@ import (
 	"github.com/trialchain/trialchain/chain/proof"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
 	"github.com/trialchain/trialchain/sdk/client"
-	"github.com/trialchain/trialchain/trials/audit"
 )
 
 func init() {
@@ -190,7 +189,7 @@ func exportBundleFrom(cmd *cobra.Command, trial string, all bool, wrap func(bund
 	}
 	opt := bundle.Options{Scope: "all"}
 	if trial != "" {
-		opt.Scope, opt.Select = "trial:"+trial, audit.Selector(trial)
+		opt.Scope = "trial:" + trial // the trial's certified record set decides what is exported
 	}
 	opt.WithCode, _ = cmd.Flags().GetBool("with-code")
 	paths, _ := cmd.Flags().GetStringArray("payload")

@@ -110,7 +110,6 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		for _, e := range s.Entries {
 			want[e.TxHash] = true
 		}
-		opt.Select = func(*block.Tx) bool { return false } // decided by hash below
 	}
 	progress := func(stage string, done, total uint64) {
 		if opt.Progress != nil {
