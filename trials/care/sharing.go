@@ -230,7 +230,12 @@ func Decide(consents []Consent, r Read) (Decision, error) {
 	return *permit, nil
 }
 
-func what(r Read) string { return r.Class + " " + r.Code }
+func what(r Read) string {
+	if w := strings.TrimSpace(r.Class + " " + r.Code); w != "" {
+		return w
+	}
+	return "a record"
+}
 
 func matches(root, p *Provision, r Read) bool {
 	actors := p.Actors

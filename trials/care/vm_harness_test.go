@@ -21,7 +21,7 @@ import (
 	"github.com/trialchain/trialchain/vm"
 )
 
-// The three care contracts are built from contracts-examples/ by TestMain
+// The three care contracts are built from contracts-examples/ on first use
 // into a temp dir (never committed) and run in the real VM: vm.Engine with
 // an on-disk compilation cache, one session per call (a block), state in a
 // vm.MemKV per contract, seals kept beside it as the chain keeps them.
@@ -42,6 +42,12 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	wasmDir, cacheDir = filepath.Join(dir, "wasm"), filepath.Join(dir, "cache")
+	return m.Run()
+}
+
+// buildContracts builds the contracts on first use, so the pure tests and
+// the fuzz workers never wait for it.
+func buildContracts() error {
 	_, self, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(self), "..", "..")
 	for _, name := range contracts { // one build at a time: 2-core machines
@@ -50,15 +56,14 @@ func runTests(m *testing.M) int {
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", name, err, b)
-			return 1
+			return fmt.Errorf("build %s: %v\n%s", name, err, b)
 		}
+		var err error
 		if wasmCode[name], err = os.ReadFile(out); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			return err
 		}
 	}
-	return m.Run()
+	return nil
 }
 
 var (
@@ -71,6 +76,9 @@ var (
 func sharedEngine(t testing.TB) (*vm.Engine, map[string]*vm.Module) {
 	t.Helper()
 	engineOnce.Do(func() {
+		if engineErr = buildContracts(); engineErr != nil {
+			return
+		}
 		cfg := vm.DefaultConfig()
 		cfg.CacheDir = cacheDir
 		engine, engineErr = vm.NewEngine(context.Background(), cfg)
