@@ -20,6 +20,8 @@
 //	release  care.ReleaseArgs  the record's custodian: the record sealed to the access's reader
 //	read     care.AccessArgs   the access's reader: decided again, returns care.Access with the sealed record
 //	consent  {patient, consent} anyone: care.Consent
+//	access   care.AccessArgs   anyone: care.Access (its sealed record opens only with the reader's key)
+//	show     {record}          anyone: care.SharedRecord
 //	log      care.PatientArgs  anyone: []care.Entry, the patient's access log
 //
 // # Where refusals are logged
@@ -289,6 +291,26 @@ func consentM() {
 			return nil, contract.Refuse("not-found", "patient %s has no consent %q", a.Patient, a.Consent)
 		}
 		return c, nil
+	})
+}
+
+//go:wasmexport access
+func accessM() {
+	contract.Handle(func(a care.AccessArgs) (any, error) {
+		acc, ok := accesses.Get(a.Access)
+		if !ok {
+			return nil, contract.Refuse("not-found", "no access %q", a.Access)
+		}
+		return acc, nil
+	})
+}
+
+//go:wasmexport show
+func show() {
+	contract.Handle(func(a struct {
+		Record string `json:"record"`
+	}) (any, error) {
+		return loadRecord(a.Record)
 	})
 }
 
