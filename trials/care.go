@@ -116,3 +116,53 @@ func OpenedRecord(pt []byte, commitment string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+func init() {
+	hints[care.CodeNoConsent] = "the patient (or their delegate) must grant a FHIR Consent that permits your organisation, this purpose and this class and code of data now"
+	hints[care.CodeDeniedByConsent] = "the patient's consent denies this; only the patient can change it"
+	hints[care.CodeRevoked] = "the patient revoked the consent this access relied on; request again under another consent"
+	hints[care.CodeNotReleased] = "ask the record's custodian to release it (trialchain share release)"
+	hints[care.CodeProcedureUnknown] = "record the procedure (method procedure) from the organisation that claims it, then claim"
+	hints[care.CodeAlreadyClaimed] = "a procedure is claimed once; see the existing claim (method show)"
+	hints[care.CodeNotHolder] = "only the organisation holding a pack (received, not in transit) may move it; check its events"
+	hints[care.CodeAlreadyDispensed] = "the pack left the supply chain; if it is in hand, it may be a copy: report it"
+	hints[care.CodeRecalled] = "the pack's lot is recalled: quarantine it and return it to the manufacturer"
+}
+
+// describeCare puts a care contract's result in words (ok false: not one).
+func describeCare(call Call, output []byte) (string, bool) {
+	switch call.Contract + "." + call.Method {
+	case RecordSharing + ".grant", RecordSharing + ".revoke":
+		var c care.Consent
+		if json.Unmarshal(output, &c) != nil {
+			return "", false
+		}
+		if c.Status == care.StatusInactive {
+			return fmt.Sprintf("Consent %s of patient %s revoked at %s: later reads under it are refused.", c.ID, c.Patient, c.RevokedAt), true
+		}
+		return fmt.Sprintf("Consent %s of patient %s granted at %s: %d provisions.", c.ID, c.Patient, c.GrantedAt, len(c.Provisions)), true
+	case RecordSharing + ".record":
+		var r care.SharedRecord
+		if json.Unmarshal(output, &r) != nil {
+			return "", false
+		}
+		return fmt.Sprintf("Record %s of patient %s registered by %s (commitment %s…); the bytes stay with the custodian.", r.ID, r.Patient, r.Custodian, shortHex(r.Commitment)), true
+	case RecordSharing + ".request", RecordSharing + ".release":
+		var a care.Access
+		if json.Unmarshal(output, &a) != nil {
+			return "", false
+		}
+		if call.Method == "release" {
+			return fmt.Sprintf("Record %s released to the reader of %s, sealed to its member key.", a.Record, a.ID), true
+		}
+		return fmt.Sprintf("Permitted: access %s to record %s for %s (%s).", a.ID, a.Record, a.Org, a.Decision), true
+	case Claims + ".submit", Claims + ".review", Claims + ".pay", Claims + ".confirm", Claims + ".show":
+		var v care.ClaimView
+		if json.Unmarshal(output, &v) != nil {
+			return "", false
+		}
+		r := v.Response
+		return fmt.Sprintf("Claim %s: %s (%s), payable %d %s, payment %s.", v.Claim.ID, r.Decision, r.Reason, r.Payable, r.Currency, r.Payment), true
+	}
+	return "", false
+}
