@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -118,7 +119,7 @@ func printScope(w io.Writer, name string, recs []scopeRecord, count uint64) {
 		line := fmt.Sprintf("  block %-5d %-10s by %s…  %s", r.Height, what, shortID(r.Sender), r.Status)
 		if r.Error != "" {
 			if m, ok := abortMessage(r.Error); ok {
-				line += ": " + m
+				line = strings.TrimSuffix(line, r.Status) + "refused: " + m
 			} else {
 				line += ": " + r.Error
 			}
