@@ -169,7 +169,7 @@ func demoSharing(d *demoEnv) error {
 	}
 	consentDoc := care.Consent{ID: "c-2026-001", Patient: demoPatient, Status: care.StatusActive,
 		Scope: care.SystemConsentScope + "|patient-privacy", PolicyRule: care.SystemActCode + "|OPTIN",
-		Root: care.Provision{Start: "2026-01-01", End: "2030-12-31", Actors: []care.Actor{{Role: care.SystemParticipation + "|PRCP", Reference: care.OrgActor("hospital-b")}}},
+		Root:       care.Provision{Start: "2026-01-01", End: "2030-12-31", Actors: []care.Actor{{Role: care.SystemParticipation + "|PRCP", Reference: care.OrgActor("hospital-b")}}},
 		Provisions: []care.Provision{{Type: care.Permit, Purposes: []string{demoTreat}, Classes: []string{demoClass}}}}
 	fhir, err := care.ExportConsent(&consentDoc)
 	if err != nil {
