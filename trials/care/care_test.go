@@ -133,6 +133,7 @@ func TestConsentValidate(t *testing.T) {
 		{"bad actor", func(c *care.Consent) { c.Provisions[0].Actors = []care.Actor{{Reference: "hospital"}} }, "not a reference"},
 		{"bad period", func(c *care.Consent) { c.Root.End = "next year" }, "period.end"},
 		{"patient with a slash", func(c *care.Consent) { c.Patient = "Patient/1" }, "consent.patient"},
+		{"overlong category", func(c *care.Consent) { c.Categories = []string{strings.Repeat("x", model.MaxName+1)} }, "longer than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok

@@ -128,6 +128,11 @@ func (c *Claim) Validate() error {
 	if !model.IsHash(c.Procedure) {
 		return errf("invalid", "claim %s: procedure must be the 64-hex hash of a recorded procedure", c.ID)
 	}
+	if c.PreAuthRef != "" {
+		if err := model.Ident("claim.preAuthRef", c.PreAuthRef); err != nil {
+			return err
+		}
+	}
 	if len(c.Items) == 0 || len(c.Items) > model.MaxList {
 		return errf("invalid", "claim %s: 1..%d items", c.ID, model.MaxList)
 	}

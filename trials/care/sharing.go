@@ -99,6 +99,14 @@ func (c *Consent) Validate() error {
 	if c.Status != StatusActive {
 		return errf("invalid", "consent %s: status %q: only an active consent can be granted", c.ID, c.Status)
 	}
+	for _, f := range append([]string{c.Scope, c.DateTime, c.PolicyRule, c.Identifier}, append(c.Categories, c.Organization...)...) {
+		if len(f) > model.MaxName {
+			return errf("invalid", "consent %s: a field longer than %d bytes", c.ID, model.MaxName)
+		}
+	}
+	if len(c.Categories) > model.MaxList || len(c.Organization) > model.MaxList {
+		return errf("invalid", "consent %s: more than %d categories or organizations", c.ID, model.MaxList)
+	}
 	if len(c.Provisions) > model.MaxList {
 		return errf("invalid", "consent %s: more than %d provisions", c.ID, model.MaxList)
 	}
