@@ -20,9 +20,18 @@
 // # Usage
 //
 // A client builds the arguments here and sends them with package trials
-// (trials.CareCall, trials.SealRecord, trials.OpenRecord) or the generic
-// "trialchain contract call"; the contract decides with the same functions
-// (Decide, Adjudicate, Verify) on the block's time.
+// (trials.CareCall, trials.GrantConsentCall; trials.RecordCommitment and
+// trials.RecordPlaintext / trials.OpenedRecord around chain/consent's HPKE
+// seal for a released record), the "trialchain share" verbs or the
+// generic "trialchain contract call"; the contract decides with the same
+// functions (Decide, Adjudicate, Verify) on the block's time:
+//
+//	c, err := care.ImportConsent(fhirJSON)          // FHIR R4 Consent → Consent
+//	d, err := care.Decide([]care.Consent{c}, care.Read{Actor: care.OrgActor("hospital-b"),
+//		Purpose: "TREAT", Class: cls, Code: code, AtMilli: blockMs}) // no-consent, denied-by-consent or a permit
+//	b, err := care.ExportConsent(&c)                // back to FHIR (revoked: status inactive)
+//	r := care.Adjudicate(&plan, &proc, &claim)      // approved / denied (rule) / pended
+//	ans := care.Verify(&pack, found, recalled, nowMs) // genuine, already-dispensed, unknown, recalled, expired
 //
 // # Determinism
 //
