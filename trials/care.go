@@ -118,15 +118,22 @@ func OpenedRecord(pt []byte, commitment string) ([]byte, error) {
 }
 
 func init() {
-	hints[care.CodeNoConsent] = "the patient (or their delegate) must grant a FHIR Consent that permits your organisation, this purpose and this class and code of data now"
-	hints[care.CodeDeniedByConsent] = "the patient's consent denies this; only the patient can change it"
-	hints[care.CodeRevoked] = "the patient revoked the consent this access relied on; request again under another consent"
-	hints[care.CodeNotReleased] = "ask the record's custodian to release it (trialchain share release)"
-	hints[care.CodeProcedureUnknown] = "record the procedure (method procedure) from the organisation that claims it, then claim"
-	hints[care.CodeAlreadyClaimed] = "a procedure is claimed once; see the existing claim (method show)"
-	hints[care.CodeNotHolder] = "only the organisation holding a pack (received, not in transit) may move it; check its events"
-	hints[care.CodeAlreadyDispensed] = "the pack left the supply chain; if it is in hand, it may be a copy: report it"
-	hints[care.CodeRecalled] = "the pack's lot is recalled: quarantine it and return it to the manufacturer"
+	for code, h := range map[string]string{
+		care.CodeNoConsent:        "the patient (or their delegate) must grant a FHIR Consent that permits your organisation, this purpose and this class and code of data now",
+		care.CodeDeniedByConsent:  "the patient's consent denies this; only the patient can change it",
+		care.CodeRevoked:          "the patient revoked the consent this access relied on; request again under another consent",
+		care.CodeNotReleased:      "ask the record's custodian to release it (trialchain share release)",
+		care.CodeProcedureUnknown: "record the procedure (method procedure) from the organisation that claims it, then claim",
+		care.CodeAlreadyClaimed:   "a procedure is claimed once; see the existing claim (method show)",
+		care.CodeNotHolder:        "only the organisation holding a pack (received, not in transit) may move it; check its events",
+		care.CodeAlreadyDispensed: "the pack left the supply chain; if it is in hand, it may be a copy: report it",
+		care.CodeRecalled:         "the pack's lot is recalled: quarantine it and return it to the manufacturer",
+	} {
+		if _, taken := hints[code]; taken {
+			panic("trials: care refusal code " + code + " has a hint already") // codes must stay distinct
+		}
+		hints[code] = h
+	}
 }
 
 // describeCare puts a care contract's result in words (ok false: not one).

@@ -10,20 +10,20 @@ import (
 
 // Refusal codes of the scenarios: each bad input has its own.
 const (
-	CodeNoConsent        = "no-consent"        // no active consent permits this read
-	CodeDeniedByConsent  = "denied-by-consent" // a deny provision matches the read
-	CodeRevoked          = "consent-revoked"   // the consent an access relied on was revoked
-	CodeNotPatient       = "not-patient"       // the caller does not hold the patient's pseudonym
-	CodeNotCustodian     = "not-custodian"     // only the record's custodian may do this
-	CodeNotReader        = "not-reader"        // the access belongs to another reader
-	CodeNotReleased      = "not-released"      // the custodian has not released the record yet
-	CodeProcedureUnknown = "procedure-unknown" // a claim for a procedure never recorded
-	CodeAlreadyClaimed   = "already-claimed"   // a claim for a procedure already claimed
-	CodeNotHolder        = "not-holder"        // a pack moved by an organisation that does not hold it
-	CodeAlreadyDispensed = "already-dispensed" // a pack dispensed (or moved) after dispensing
-	CodeRecalled         = "recalled"          // a pack of a recalled lot
-	CodeExpired          = "expired"           // a pack past its expiry
-	CodeUnknownPack      = "unknown-pack"      // no such GTIN + serial was commissioned
+	CodeNoConsent        = "no-consent"          // no active consent permits this read
+	CodeDeniedByConsent  = "denied-by-consent"   // a deny provision matches the read
+	CodeRevoked          = "consent-revoked"     // the consent an access relied on was revoked
+	CodeNotPatient       = "not-patient"         // the caller does not hold the patient's pseudonym
+	CodeNotCustodian     = "not-custodian"       // only the record's custodian may do this
+	CodeNotReader        = "not-reader"          // the access belongs to another reader
+	CodeNotReleased      = "record-not-released" // the custodian has not released the record yet
+	CodeProcedureUnknown = "procedure-unknown"   // a claim for a procedure never recorded
+	CodeAlreadyClaimed   = "already-claimed"     // a claim for a procedure already claimed
+	CodeNotHolder        = "not-holder"          // a pack moved by an organisation that does not hold it
+	CodeAlreadyDispensed = "already-dispensed"   // a pack dispensed (or moved) after dispensing
+	CodeRecalled         = "recalled"            // a pack of a recalled lot
+	CodeExpired          = "expired"             // a pack past its expiry
+	CodeUnknownPack      = "unknown-pack"        // no such GTIN + serial was commissioned
 )
 
 // Refuse returns a refusal with code.
