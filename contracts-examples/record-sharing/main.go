@@ -31,7 +31,7 @@
 // (a hospital reading without consent, or after revocation) writes nothing
 // to state but its failed receipt, with the refusal's code and reason, is
 // a record of the patient's set that the chain keeps and proves complete
-// ("trialchain state scope patient:ID" lists it). Permitted decisions,
+// ("trialchain scope patient:ID" lists it). Permitted decisions,
 // grants, revocations, releases and reads are also appended to the
 // patient's sealed journal (log).
 package main
