@@ -15,7 +15,7 @@ FUZZMINIMIZE ?= 200x
 RACE_PKGS  := $(shell $(GO) list ./chain/... ./transport/... | grep -v '/chain/proof/bundle$$')
 PLAIN_PKGS := ./vm/... ./sdk/... ./cmd/... ./chain/proof/bundle $(shell test -d trials && echo ./trials/...)
 
-.PHONY: all build contracts test test-race test-plain test-limits demo bench fuzz vet clean e2e
+.PHONY: all build contracts test test-race test-plain test-limits demo demo-more bench fuzz vet clean e2e
 
 all: build
 
@@ -63,6 +63,11 @@ e2e:
 # trial scenario and an offline verification. Pass ARGS=--keep to keep it.
 demo: build contracts
 	./$(BIN) demo --contracts $(WASM) $(ARGS)
+
+# Healthcare beyond trials on the same kind of network: record sharing
+# under FHIR R4 Consents, claims, drug traceability (three contracts).
+demo-more: build contracts
+	./$(BIN) demo --contracts $(WASM) --chapter care $(ARGS)
 
 # 4 validators on loopback QUIC, a bounded load of anchor transactions.
 # Package benchmarks: go test -run '^$$' -bench . ./vm ./chain/consent ./chain/store ./chain/proof/bundle

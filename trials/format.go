@@ -194,6 +194,9 @@ func Describe(call Call, output []byte) (string, error) {
 		}
 		return fmt.Sprintf("Linked to subject %s of trial %s.", l.Subject, l.Trial), nil
 	}
+	if d, ok := describeCare(call, output); ok {
+		return d, nil
+	}
 	return string(output), nil
 }
 

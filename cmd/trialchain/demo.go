@@ -131,7 +131,7 @@ type demoStep struct {
 
 func newDemoCmd() *cobra.Command {
 	var keep bool
-	var contracts, dir, fixtures, out string
+	var contracts, dir, fixtures, out, chapter string
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Play a whole clinical trial on a local 4-validator network, then verify it offline",
@@ -141,21 +141,34 @@ printing each step in plain words and ending with a summary. The network is
 stopped and removed at the end unless --keep is given.
 
   make demo               # builds the binary and the contracts, then runs this
-  trialchain demo --contracts bin/contracts --keep`,
+  trialchain demo --contracts bin/contracts --keep
+
+--chapter care plays instead healthcare beyond trials on the same kind of
+network: record sharing under FHIR R4 Consents, claims, drug traceability
+(make demo-more).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, fixtures, out, keep)
+			steps := demoSteps
+			switch chapter {
+			case "", "trial":
+			case "care":
+				steps = careSteps
+			default:
+				return fmt.Errorf("--chapter %q: want trial (the default) or care", chapter)
+			}
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, fixtures, out, keep, steps)
 		},
 	}
 	c.Flags().BoolVar(&keep, "keep", false, "keep the network running and its directory after the demo (Ctrl-C stops it)")
 	c.Flags().StringVar(&contracts, "contracts", "bin/contracts", "directory of the built contracts (make contracts)")
 	c.Flags().StringVar(&dir, "dir", "", "directory for the network (default: a new temporary directory)")
 	c.Flags().StringVar(&out, "out", "demo-output", "directory for the exported bundle, its genesis file and the audit report (kept after the demo)")
+	c.Flags().StringVar(&chapter, "chapter", "trial", "what to play: trial (the clinical trial) or care (record sharing, claims, drug traceability)")
 	c.Flags().StringVar(&fixtures, "fixtures", "../shared/fixtures", "standards bodies' files (FHIR, CDISC, DUO); embedded stand-ins are used if absent")
 	return c
 }
 
-func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out string, keep bool) error {
+func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out string, keep bool, steps []demoStep) error {
 	start := time.Now()
 	if dir == "" {
 		var err error
@@ -198,7 +211,7 @@ func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out str
 	d.detail("chain %s, validators at %v (TLS, keys pinned from the genesis)", d.chainID, pn.urls)
 	d.detail("members: admin, sponsor, site, regulator, committee (keyring %s)", tn.Keyring)
 
-	for _, s := range demoSteps {
+	for _, s := range steps {
 		if err := s.run(d); err != nil {
 			return fmt.Errorf("demo step %q: %w", s.name, err)
 		}

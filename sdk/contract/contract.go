@@ -183,6 +183,19 @@ func (m Map[V]) Each(fn func(k string, v V) bool) {
 	})
 }
 
+// EachUnder calls fn for every entry whose key starts with sub (e.g. "P1/":
+// the consents of patient P1), in ascending key order, until fn returns
+// false; k is the whole key within the map.
+func (m Map[V]) EachUnder(sub string, fn func(k string, v V) bool) {
+	Scan(m.key(sub), func(key, b []byte) bool {
+		var v V
+		if err := json.Unmarshal(b, &v); err != nil {
+			Abortf("contract: corrupt value %q: %v", key, err)
+		}
+		return fn(string(key[len(m.prefix):]), v)
+	})
+}
+
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {

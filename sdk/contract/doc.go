@@ -62,5 +62,16 @@
 // change the code that holds the records. vm/RATIONALE.md explains what an
 // upgrade may and may not touch.
 //
+// # Refusals, logs and record sets
+//
+// Refuse returns an error whose message starts with a code
+// ("not-holder: ..."), so the failed receipt says which rule refused the
+// call. Journal is an append-only log per subject whose entries are
+// created once and sealed; Counter numbers records. Call TryRecordScope
+// (or RecordScope) with the subject's record set before any check: a
+// refused call writes nothing, but its receipt is then a record of the set,
+// where an auditor finds every refusal (contracts-examples/record-sharing,
+// claims, drug-trace).
+//
 // The package imports only vm/abi and the standard library.
 package contract
