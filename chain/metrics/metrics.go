@@ -193,7 +193,9 @@ func storeCollector(stats func() store.Stats) prometheus.Collector {
 		collect: func(ch chan<- prometheus.Metric) {
 			s := stats()
 			g := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
-			c := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v) }
+			c := func(d *prometheus.Desc, v float64) {
+				ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+			}
 			g(disk, float64(s.DiskBytes))
 			g(mem, float64(s.MemtableBytes))
 			g(wal, float64(s.WALBytes))

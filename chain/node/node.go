@@ -76,11 +76,11 @@ type Node struct {
 	pend           pending
 	metricsLn      net.Listener
 	metricsSrv     *http.Server
-	metricsStarted atomic.Bool // consensus and the metrics loop run
-	quit    chan struct{}                    // closed by Stop
-	wg      sync.WaitGroup
-	stopMu  sync.Mutex
-	stopped bool
+	metricsStarted atomic.Bool   // consensus and the metrics loop run
+	quit           chan struct{} // closed by Stop
+	wg             sync.WaitGroup
+	stopMu         sync.Mutex
+	stopped        bool
 }
 
 // Options are hooks for embedding a node (tests, tools).

@@ -131,6 +131,7 @@ type demoStep struct {
 
 func newDemoCmd() *cobra.Command {
 	var keep bool
+	var basePort int
 	var contracts, dir, fixtures, out string
 	c := &cobra.Command{
 		Use:   "demo",
@@ -144,9 +145,10 @@ stopped and removed at the end unless --keep is given.
   trialchain demo --contracts bin/contracts --keep`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, fixtures, out, keep)
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, fixtures, out, basePort, keep)
 		},
 	}
+	c.Flags().IntVar(&basePort, "base-port", 0, "first port of the network (see testnet: validator i uses base+2i and base+2i+1); 0 picks free ports")
 	c.Flags().BoolVar(&keep, "keep", false, "keep the network running and its directory after the demo (Ctrl-C stops it)")
 	c.Flags().StringVar(&contracts, "contracts", "bin/contracts", "directory of the built contracts (make contracts)")
 	c.Flags().StringVar(&dir, "dir", "", "directory for the network (default: a new temporary directory)")
@@ -155,7 +157,7 @@ stopped and removed at the end unless --keep is given.
 	return c
 }
 
-func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out string, keep bool) error {
+func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out string, basePort int, keep bool) error {
 	start := time.Now()
 	if dir == "" {
 		var err error
@@ -168,7 +170,7 @@ func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out str
 	}
 	d := &demoEnv{ctx: ctx, w: w, dir: dir, contracts: contracts, fixturesDir: fixtures, out: out, keep: keep}
 	d.say("Starting a local network of 4 validators in %s", dir)
-	tn, err := node.NewTestnet(filepath.Join(dir, "net"), node.TestnetOptions{Validators: 4})
+	tn, err := node.NewTestnet(filepath.Join(dir, "net"), node.TestnetOptions{Validators: 4, BasePort: basePort})
 	if err != nil {
 		return err
 	}
