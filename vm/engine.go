@@ -1,8 +1,6 @@
 package vm
 
 import (
-	"time"
-
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -14,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wabin/wasm"
 	"github.com/tetratelabs/wazero"
