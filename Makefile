@@ -88,7 +88,7 @@ demo: build contracts
 # 4 validators on loopback QUIC, a bounded load of anchor transactions.
 # Package benchmarks: go test -run '^$$' -bench . ./vm ./chain/consent ./chain/store ./chain/proof/bundle
 bench: build
-	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256
+	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256 $(ARGS)
 
 # A short run of every fuzz target (FUZZTIME each), one worker each so the
 # shared machine stays usable; prints the executions each target ran.
