@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"encoding/json"
 	"image/png"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,8 +63,16 @@ func TestExplorerAuditInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	counter := filepath.Join(dir, "counter.wasm")
+	if out, err := buildWasm("../../contracts-examples/counter", counter); err != nil {
+		t.Fatalf("build counter: %v\n%s", err, out)
+	}
 	net, homes := procNetwork(t)
 	keyring := filepath.Join(net, "keys")
+	var dep struct{ Address string }
+	if err := json.Unmarshal([]byte(must(t, "contract", "deploy", counter, "--label", "counter", "--from", "sponsor", "--keyring", keyring, "--home", homes[0], "--wait", "--output", "json")), &dep); err != nil || len(dep.Address) != 64 {
+		t.Fatalf("deploy: %v %+v", err, dep)
+	}
 	doc := filepath.Join(dir, "protocol.txt")
 	os.WriteFile(doc, []byte("T1 protocol v1\n"), 0o644)
 	for i := 0; i < 2; i++ {
@@ -125,13 +135,43 @@ func TestExplorerAuditInChromium(t *testing.T) {
 		t.Logf("screenshot %s", shot)
 	}
 
-	// The blocks page and a block's page show what the node committed.
+	// The node's pages: blocks, a block's transactions, a trial's records,
+	// a transaction, the contract and its code history.
+	pageOf := func(path string) string {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s %s", path, resp.Status, b)
+		}
+		return string(b)
+	}
 	if dom := chromiumRun(t, bin, dir, "--dump-dom", srv.URL+"/"); !strings.Contains(dom, `href="/block/1"`) {
 		t.Errorf("the front page lists no block 1:\n%.2000s", dom)
 	}
-	if dom := chromiumRun(t, bin, dir, "--dump-dom", srv.URL+"/block/1"); !strings.Contains(dom, "anchor") {
-		t.Errorf("block 1's page shows no anchor transaction:\n%.2000s", dom)
+	trial := pageOf("/trial?id=T1")
+	if !strings.Contains(trial, "2 records") || strings.Count(trial, `href="/tx/`) != 2 {
+		t.Errorf("trial T1's page does not list its 2 anchors:\n%s", trial)
 	}
+	txPath := trial[strings.Index(trial, `href="/tx/`)+6:]
+	txPath = txPath[:strings.IndexByte(txPath, '"')]
+	if page := pageOf(txPath); !strings.Contains(page, "anchor") || !strings.Contains(page, "ok") {
+		t.Errorf("%s does not show a committed anchor:\n%s", txPath, page)
+	}
+	contract := pageOf("/contract/" + dep.Address)
+	if !strings.Contains(contract, "Contract counter") || !strings.Contains(contract, "Code history") || !strings.Contains(contract, "<td>deploy</td>") {
+		t.Errorf("the contract's page lacks its deploy in the code history:\n%s", contract)
+	}
+	if page := pageOf("/contracts"); !strings.Contains(page, "Contracts (the registry)") {
+		t.Errorf("the registry page:\n%s", page)
+	}
+	shot := filepath.Join(shots, "contract.png")
+	chromiumRun(t, bin, dir, "--screenshot="+shot, srv.URL+"/contract/"+dep.Address)
+	t.Logf("screenshot %s", shot)
 }
 
 func chromiumRun(t *testing.T, bin, dir string, args ...string) string {

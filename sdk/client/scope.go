@@ -54,3 +54,14 @@ func (c *Client) RawStateProof(ctx context.Context, key []byte, height uint64) (
 	}
 	return sp.Proof, sp.Found, value, nil
 }
+
+// Scope fetches one page of the record set name from entry from (the node's
+// word, unverified: for display; see ScopeEntries and ProveState to check).
+func (c *Client) Scope(ctx context.Context, name string, from uint64) (*view.Scope, error) {
+	q := url.Values{"name": {name}, "from": {strconv.FormatUint(from, 10)}}
+	var page view.Scope
+	if err := c.do(ctx, http.MethodGet, "/v1/scope?"+q.Encode(), nil, &page); err != nil {
+		return nil, fmt.Errorf("record set %q from %d: %w", name, from, err)
+	}
+	return &page, nil
+}

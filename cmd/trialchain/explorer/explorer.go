@@ -32,6 +32,33 @@ type Node interface {
 	Status(ctx context.Context) (*view.Status, error)
 	Block(ctx context.Context, height uint64) (*view.Block, error)
 	Tx(ctx context.Context, h block.Hash) (*view.TxWithReceipt, error)
+	Scope(ctx context.Context, name string, from uint64) (*view.Scope, error)
+	Pins(ctx context.Context) ([]view.Pin, error)
+	Contract(ctx context.Context, addr block.Hash) (*view.Contract, error)
+}
+
+// maxEntries bounds the records a record-set page lists.
+const maxEntries = 500
+
+// entries reads up to maxEntries of a record set.
+func entries(ctx context.Context, node Node, name string) ([]view.ScopeEntry, uint64, error) {
+	var out []view.ScopeEntry
+	var count uint64
+	for len(out) < maxEntries {
+		page, err := node.Scope(ctx, name, uint64(len(out)))
+		if err != nil {
+			return nil, 0, err
+		}
+		count = page.Count
+		if len(page.Entries) == 0 {
+			break
+		}
+		out = append(out, page.Entries...)
+	}
+	if len(out) > maxEntries {
+		out = out[:maxEntries]
+	}
+	return out, count, nil
 }
 
 // Options configure Handler.
@@ -112,6 +139,76 @@ func Handler(node Node, o Options) http.Handler {
 			txs = append(txs, tx)
 		}
 		page(w, "block.html", map[string]any{"Block": b, "Txs": txs})
+	})
+	mux.HandleFunc("GET /tx/{hash}", func(w http.ResponseWriter, r *http.Request) {
+		h, err := block.ParseHash(r.PathValue("hash"))
+		if err != nil {
+			http.Error(w, "transaction hash: want 64 hex characters", http.StatusBadRequest)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		tx, err := node.Tx(ctx, h)
+		if err != nil {
+			http.Error(w, "node: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		page(w, "tx.html", tx)
+	})
+	mux.HandleFunc("GET /trial", func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("id")
+		if id == "" {
+			http.Error(w, "trial: give ?id=TRIAL", http.StatusBadRequest)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		es, count, err := entries(ctx, node, "trial:"+id)
+		if err != nil {
+			http.Error(w, "node: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		page(w, "trial.html", map[string]any{"ID": id, "Entries": es, "Count": count})
+	})
+	mux.HandleFunc("GET /contracts", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		pins, err := node.Pins(ctx)
+		if err != nil {
+			http.Error(w, "node: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		page(w, "contracts.html", pins)
+	})
+	mux.HandleFunc("GET /contract/{addr}", func(w http.ResponseWriter, r *http.Request) {
+		addr, err := block.ParseHash(r.PathValue("addr"))
+		if err != nil {
+			http.Error(w, "contract address: want 64 hex characters", http.StatusBadRequest)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		c, err := node.Contract(ctx, addr)
+		if err != nil {
+			http.Error(w, "node: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		// The code history: the deploy and every upgrade, in order.
+		es, _, err := entries(ctx, node, "code:"+addr.String())
+		if err != nil {
+			http.Error(w, "node: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		var code []*view.TxWithReceipt
+		for _, e := range es {
+			tx, err := node.Tx(ctx, e.TxHash)
+			if err != nil {
+				http.Error(w, "node: "+err.Error(), http.StatusBadGateway)
+				return
+			}
+			code = append(code, tx)
+		}
+		page(w, "contract.html", map[string]any{"Contract": c, "Code": code, "Entries": es})
 	})
 	return mux
 }
