@@ -15,12 +15,33 @@ FUZZMINIMIZE ?= 200x
 RACE_PKGS  := $(shell $(GO) list ./chain/... ./transport/... | grep -v '/chain/proof/bundle$$')
 PLAIN_PKGS := ./vm/... ./sdk/... ./cmd/... ./chain/proof/bundle $(shell test -d trials && echo ./trials/...)
 
-.PHONY: all build contracts test test-race test-plain test-limits demo demo-more bench fuzz vet clean e2e
+.PHONY: all build contracts test test-race test-plain test-limits demo demo-more bench fuzz vet clean e2e image wasm
 
 all: build
 
-build:
-	$(GO) build -o $(BIN) ./cmd/trialchain
+# The commit is stamped for `trialchain version` (Go's own VCS stamping is
+# off when GOFLAGS has -buildvcs=false, and in git worktrees).
+LDVERSION := -X main.buildCommit=$(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -modified)
+
+build: wasm
+	$(GO) build -ldflags '$(LDVERSION)' -o $(BIN) ./cmd/trialchain
+
+# The explorer's in-browser bundle verifier (chain/proof/bundle compiled to
+# js/wasm) and Go's wasm_exec.js, embedded by the next build of the binary
+# (generated, not committed; a binary built without them says so on /audit).
+EXPLORER_WEB := cmd/trialchain/explorer/web
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags=-s -o $(EXPLORER_WEB)/verify.wasm ./cmd/trialchain/explorer/verifywasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(EXPLORER_WEB)/wasm_exec.js
+
+# The node image: the static binary FROM scratch (nothing pulled), tagged
+# $(IMAGE). cmd/trialchain/deploy/compose.yaml runs four organisations on it.
+IMAGE ?= trialchain:latest
+image: wasm
+	@rm -rf bin/image && mkdir -p bin/image/empty
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDVERSION)' -o bin/image/trialchain ./cmd/trialchain
+	cp cmd/trialchain/deploy/Dockerfile bin/image/
+	docker build -q -t $(IMAGE) bin/image
 
 # Every contract under contracts-examples/ to bin/contracts/NAME.wasm and
 # every test contract under vm/testdata/ to bin/contracts/testdata/NAME.wasm.
@@ -72,7 +93,7 @@ demo-more: build contracts
 # 4 validators on loopback QUIC, a bounded load of anchor transactions.
 # Package benchmarks: go test -run '^$$' -bench . ./vm ./chain/consent ./chain/store ./chain/proof/bundle
 bench: build
-	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256
+	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256 $(ARGS)
 
 # A short run of every fuzz target (FUZZTIME each), one worker each so the
 # shared machine stays usable; prints the executions each target ran.

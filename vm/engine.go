@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wabin/wasm"
 	"github.com/tetratelabs/wazero"
@@ -48,6 +49,9 @@ type Config struct {
 	// MaxDebugBytes is how much of what a contract writes to stdout/stderr is
 	// kept (the tail of a Go panic message is reported in CallError.Message).
 	MaxDebugBytes int
+	// OnCompile, if set, is called with the duration of each successful
+	// compilation (metrics; not consensus, never affects a result).
+	OnCompile func(time.Duration)
 	// Interpreter selects wazero's interpreter instead of its compiler. The
 	// compiler is used by default where wazero supports it; results are the
 	// same (tested), only speed differs.
@@ -473,6 +477,18 @@ func staticExports(m *wasm.Module) ([]string, error) {
 }
 
 func (e *Engine) compile(ctx context.Context, code []byte, hash [32]byte) (*Module, error) {
+	if e.cfg.OnCompile != nil {
+		start := time.Now()
+		m, err := e.compileTimed(ctx, code, hash)
+		if err == nil {
+			e.cfg.OnCompile(time.Since(start))
+		}
+		return m, err
+	}
+	return e.compileTimed(ctx, code, hash)
+}
+
+func (e *Engine) compileTimed(ctx context.Context, code []byte, hash [32]byte) (*Module, error) {
 	if len(code) > e.cfg.MaxCodeBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrCodeTooLarge, len(code), e.cfg.MaxCodeBytes)
 	}

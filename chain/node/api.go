@@ -129,20 +129,24 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if int64(len(raw)) > limit || isTooLarge(err) {
+		n.metrics.Refused("too_large")
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, limit))
 		return
 	}
 	tx, err := n.Admit(raw)
 	if err != nil {
 		code, c := admissionCode(err)
+		n.metrics.Refused(c)
 		writeErr(w, code, c, err)
 		return
 	}
 	h := tx.Hash()
 	if err := n.replica.Submit(raw); err != nil {
+		n.metrics.Refused("unavailable")
 		writeErr(w, http.StatusServiceUnavailable, "unavailable", err)
 		return
 	}
+	n.admitted(h, len(raw))
 	out := view.Submitted{Hash: h}
 	if wait, _ := strconv.ParseBool(r.URL.Query().Get("wait")); wait {
 		d := 60 * time.Second

@@ -52,6 +52,11 @@ type Config struct {
 	// background (default 10m; the full check, state included, runs at
 	// every start). Negative turns the background check off.
 	DiskCheckInterval time.Duration `toml:"disk_check_interval"`
+	// Metrics is the address of the metrics listener: Prometheus metrics
+	// at /metrics, liveness at /healthz, readiness at /readyz (empty: none;
+	// start --metrics sets it). Plain HTTP: bind it where only monitoring
+	// reaches.
+	Metrics string `toml:"metrics"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `toml:"log_level"`
 	// LogFormat is text or json (default text).

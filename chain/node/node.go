@@ -36,6 +36,7 @@ import (
 	"github.com/trialchain/trialchain/chain/doctor"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/keys"
+	"github.com/trialchain/trialchain/chain/metrics"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 	"github.com/trialchain/trialchain/transport"
@@ -70,10 +71,16 @@ type Node struct {
 	h3Srv   *h3.Server
 	nonces  nonceCache
 	damage  atomic.Pointer[[]doctor.Problem] // set when the store is found damaged (diskcheck.go)
-	quit    chan struct{}                    // closed by Stop
-	wg      sync.WaitGroup
-	stopMu  sync.Mutex
-	stopped bool
+
+	metrics        *metrics.Metrics // metrics.go
+	pend           pending
+	metricsLn      net.Listener
+	metricsSrv     *http.Server
+	metricsStarted atomic.Bool   // consensus and the metrics loop run
+	quit           chan struct{} // closed by Stop
+	wg             sync.WaitGroup
+	stopMu         sync.Mutex
+	stopped        bool
 }
 
 // Options are hooks for embedding a node (tests, tools).
@@ -85,6 +92,8 @@ type Options struct {
 	// APIListener, if set, is the API's TCP listener (TLS, and plain HTTP
 	// when the config allows it).
 	APIListener net.Listener
+	// MetricsListener, if set, is the metrics listener (metrics.go).
+	MetricsListener net.Listener
 	// Contracts executes contract transactions. Nil: the node's own
 	// contracts.Runtime on a vm.Engine whose compilation cache is
 	// DATA_DIR/vm (so a restart does not recompile), closed by Stop.
@@ -136,7 +145,8 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st, quit: make(chan struct{})}
+	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st, quit: make(chan struct{}), metricsLn: opts.MetricsListener}
+	n.metrics = metrics.New(cfg.ID, metrics.Sources{Store: st.Stats, Peers: n.peers})
 	if rep := doctor.Check(g, st); !rep.OK() {
 		n.markDamaged(rep, "start")
 	} else {
@@ -146,6 +156,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	if opts.Contracts == nil {
 		vcfg := vm.DefaultConfig()
 		vcfg.CacheDir = filepath.Join(cfg.Path(cfg.DataDir), "vm")
+		vcfg.OnCompile = n.metrics.ObserveCompile
 		if n.engine, err = vm.NewEngine(context.Background(), vcfg); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("node: %w", err)
@@ -243,6 +254,10 @@ func (r *netRef) Connected() []uint64 {
 func (n *Node) Start(ctx context.Context) error {
 	n.queryLimits() // reserves the scheduler slots the query watchdogs need
 	if len(n.Damage()) > 0 {
+		if err := n.startMetrics(); err != nil {
+			n.Stop()
+			return err
+		}
 		if err := n.startAPI(ctx); err != nil {
 			n.Stop()
 			return err
@@ -257,6 +272,13 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.replica.Start(); err != nil {
 		n.mesh.Close()
 		n.closeStorage()
+		return err
+	}
+	n.metricsStarted.Store(true)
+	n.wg.Add(1)
+	go n.metricsLoop()
+	if err := n.startMetrics(); err != nil {
+		n.Stop()
 		return err
 	}
 	if err := n.startAPI(ctx); err != nil {
@@ -404,6 +426,7 @@ func (n *Node) Stop() {
 	if n.h3Srv != nil {
 		_ = n.h3Srv.Close()
 	}
+	n.stopMetrics()
 	n.wg.Wait()
 	n.replica.Stop()
 	_ = n.mesh.Close()

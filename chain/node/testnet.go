@@ -34,6 +34,17 @@ type TestnetOptions struct {
 	BasePort   int // validator i: mesh UDP BasePort+2i, API BasePort+2i+1 (0: pick free ports)
 	ChainID    string
 	Params     *genesis.Params
+	// Hosts, if set, name one host per validator (a container's name on a
+	// private network): validator i's mesh is Hosts[i]:BasePort and its API
+	// Hosts[i]:BasePort+1, and its node listens on every interface
+	// (0.0.0.0) on those ports, since each host has its own address.
+	Hosts []string
+	// Names, if set, name each validator (default node<i>), e.g. the
+	// organisation running it.
+	Names []string
+	// DataDir, if set, is every node's data directory (an absolute path
+	// such as a container's volume; default "data" in the node's home).
+	DataDir string
 }
 
 // NewTestnet writes DIR/genesis.json, one node home per validator
@@ -59,19 +70,43 @@ func NewTestnet(dir string, o TestnetOptions) (*Testnet, error) {
 	}
 	g := &genesis.Genesis{ChainID: o.ChainID, Time: time.Now().UTC().Truncate(time.Millisecond), Params: params}
 	tn := &Testnet{Dir: dir, Genesis: g, Keyring: filepath.Join(dir, "keys")}
-	ports, err := pickPorts(o)
-	if err != nil {
-		return nil, err
+	if len(o.Hosts) > 0 && len(o.Hosts) != o.Validators {
+		return nil, fmt.Errorf("testnet: %d hosts for %d validators", len(o.Hosts), o.Validators)
+	}
+	if len(o.Names) > 0 && len(o.Names) != o.Validators {
+		return nil, fmt.Errorf("testnet: %d names for %d validators", len(o.Names), o.Validators)
+	}
+	var ports []int
+	if len(o.Hosts) > 0 {
+		if o.BasePort <= 0 || o.BasePort+1 > 65535 {
+			return nil, fmt.Errorf("testnet: hosts need a fixed base port, not %d", o.BasePort)
+		}
+		for range o.Hosts {
+			ports = append(ports, o.BasePort, o.BasePort+1)
+		}
+	} else {
+		var err error
+		if ports, err = pickPorts(o); err != nil {
+			return nil, err
+		}
 	}
 	var nodeKeys []*keys.Key
 	for i := 0; i < o.Validators; i++ {
-		k, err := keys.Generate(fmt.Sprintf("node%d", i))
+		name := fmt.Sprintf("node%d", i)
+		if len(o.Names) > 0 {
+			name = o.Names[i]
+		}
+		k, err := keys.Generate(name)
 		if err != nil {
 			return nil, err
 		}
 		nodeKeys = append(nodeKeys, k)
+		host := "127.0.0.1"
+		if len(o.Hosts) > 0 {
+			host = o.Hosts[i]
+		}
 		g.Validators = append(g.Validators, genesis.Validator{ID: uint64(i + 1), Name: k.Name, Key: genesis.Key(k.Public()),
-			Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i])), API: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i+1]))})
+			Addr: net.JoinHostPort(host, strconv.Itoa(ports[2*i])), API: net.JoinHostPort(host, strconv.Itoa(ports[2*i+1]))})
 	}
 	ring := keys.Ring{Dir: tn.Keyring}
 	for _, role := range TestnetRoles {
@@ -99,6 +134,13 @@ func NewTestnet(dir string, o TestnetOptions) (*Testnet, error) {
 			return nil, err
 		}
 		cfg := &Config{ID: uint64(i + 1), Genesis: "genesis.json", Key: "node.key", DataDir: "data", LogLevel: "info"}
+		if o.DataDir != "" {
+			cfg.DataDir = o.DataDir
+		}
+		if len(o.Hosts) > 0 {
+			cfg.Listen = net.JoinHostPort("0.0.0.0", strconv.Itoa(ports[2*i]))
+			cfg.API = net.JoinHostPort("0.0.0.0", strconv.Itoa(ports[2*i+1]))
+		}
 		if err := cfg.Save(home); err != nil {
 			return nil, err
 		}

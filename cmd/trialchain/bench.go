@@ -38,6 +38,7 @@ type benchResult struct {
 
 func newBenchCmd() *cobra.Command {
 	var validators, txs, conc int
+	var metricsAddr string
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure committed tx/s and submit-to-commit latency on a local loopback network",
@@ -51,7 +52,10 @@ to the committed receipt.`,
 			if txs < 1 || conc < 1 || validators < 1 {
 				return fmt.Errorf("--txs, --concurrency and --validators must be ≥ 1")
 			}
-			r, err := runBench(cmd.Context(), validators, txs, conc)
+			if metricsAddr != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "node 1's metrics on http://%s/metrics while the load runs\n", metricsAddr)
+			}
+			r, err := runBench(cmd.Context(), validators, txs, conc, metricsAddr)
 			if err != nil {
 				return err
 			}
@@ -68,10 +72,11 @@ to the committed receipt.`,
 	c.Flags().IntVar(&validators, "validators", 4, "number of validators")
 	c.Flags().IntVar(&txs, "txs", 5000, "transactions to submit (the load is bounded)")
 	c.Flags().IntVar(&conc, "concurrency", 64, "transactions in flight at once")
+	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve the first validator's metrics listener here during the run (e.g. 127.0.0.1:9100; see start --metrics)")
 	return c
 }
 
-func runBench(ctx context.Context, validators, txs, conc int) (*benchResult, error) {
+func runBench(ctx context.Context, validators, txs, conc int, metricsAddr string) (*benchResult, error) {
 	dir, err := os.MkdirTemp("", "trialchain-bench-")
 	if err != nil {
 		return nil, err
@@ -89,10 +94,13 @@ func runBench(ctx context.Context, validators, txs, conc int) (*benchResult, err
 		}
 	}()
 	var urls []string
-	for _, h := range tn.Homes {
+	for i, h := range tn.Homes {
 		cfg, err := node.LoadConfig(h)
 		if err != nil {
 			return nil, err
+		}
+		if i == 0 {
+			cfg.Metrics = metricsAddr
 		}
 		n, err := node.New(cfg, node.Options{Logger: quiet})
 		if err != nil {

@@ -131,6 +131,7 @@ type demoStep struct {
 
 func newDemoCmd() *cobra.Command {
 	var keep bool
+	var basePort int
 	var contracts, dir, fixtures, out, chapter string
 	c := &cobra.Command{
 		Use:   "demo",
@@ -156,9 +157,10 @@ network: record sharing under FHIR R4 Consents, claims, drug traceability
 			default:
 				return fmt.Errorf("--chapter %q: want trial (the default) or care", chapter)
 			}
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, fixtures, out, keep, steps)
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), dir, contracts, fixtures, out, basePort, keep, steps)
 		},
 	}
+	c.Flags().IntVar(&basePort, "base-port", 0, "first port of the network (see testnet: validator i uses base+2i and base+2i+1); 0 picks free ports")
 	c.Flags().BoolVar(&keep, "keep", false, "keep the network running and its directory after the demo (Ctrl-C stops it)")
 	c.Flags().StringVar(&contracts, "contracts", "bin/contracts", "directory of the built contracts (make contracts)")
 	c.Flags().StringVar(&dir, "dir", "", "directory for the network (default: a new temporary directory)")
@@ -168,7 +170,7 @@ network: record sharing under FHIR R4 Consents, claims, drug traceability
 	return c
 }
 
-func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out string, keep bool, steps []demoStep) error {
+func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out string, basePort int, keep bool, steps []demoStep) error {
 	start := time.Now()
 	if dir == "" {
 		var err error
@@ -181,7 +183,7 @@ func runDemo(ctx context.Context, w io.Writer, dir, contracts, fixtures, out str
 	}
 	d := &demoEnv{ctx: ctx, w: w, dir: dir, contracts: contracts, fixturesDir: fixtures, out: out, keep: keep}
 	d.say("Starting a local network of 4 validators in %s", dir)
-	tn, err := node.NewTestnet(filepath.Join(dir, "net"), node.TestnetOptions{Validators: 4})
+	tn, err := node.NewTestnet(filepath.Join(dir, "net"), node.TestnetOptions{Validators: 4, BasePort: basePort})
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,9 @@ then, in another shell, use the keyring and node it prints:
   trialchain anchor README.md --label readme --from sponsor --keyring devnet/keys --home devnet/node0 --wait`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.String("node", "", "client API URL of a node, e.g. http://127.0.0.1:26601 (env TRIALCHAIN_NODE)")
 	pf.String("home", "", "home directory of a node, to find its client API (alternative to --node)")

@@ -26,6 +26,7 @@ func init() {
 func newTestnetCmd() *cobra.Command {
 	var o node.TestnetOptions
 	var out string
+	var existOK bool
 	c := &cobra.Command{
 		Use:   "testnet",
 		Short: "Write a local network: genesis, one home per validator, a keyring with one key per role",
@@ -41,6 +42,12 @@ validator:
   trialchain start --home net/node0   # and node1, node2, node3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if existOK {
+				if _, err := os.Stat(filepath.Join(out, "genesis.json")); err == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s already holds a network; kept as it is\n", out)
+					return nil
+				}
+			}
 			tn, err := node.NewTestnet(out, o)
 			if err != nil {
 				return err
@@ -52,6 +59,10 @@ validator:
 	c.Flags().StringVar(&out, "out", "", "directory to write the network to (required)")
 	c.Flags().IntVar(&o.BasePort, "base-port", 26600, "first port: validator i uses UDP base+2i (mesh) and base+2i+1 (API); 0 picks free ports")
 	c.Flags().StringVar(&o.ChainID, "chain-id", "trialchain-local", "chain id")
+	c.Flags().StringSliceVar(&o.Hosts, "hosts", nil, "one host name per validator (e.g. containers on a private network): validator i is HOST_i:base-port (mesh) and HOST_i:base-port+1 (API), and listens on all interfaces")
+	c.Flags().StringSliceVar(&o.Names, "names", nil, "one name per validator, e.g. its organisation (default node0 … node<N-1>)")
+	c.Flags().StringVar(&o.DataDir, "data-dir", "", "every node's data directory, e.g. a container volume (default: data in the node's home)")
+	c.Flags().BoolVar(&existOK, "exist-ok", false, "do nothing if --out already holds a network (for a one-shot step run again)")
 	_ = c.MarkFlagRequired("out")
 	return c
 }
@@ -59,7 +70,7 @@ validator:
 func printTestnet(w io.Writer, tn *node.Testnet) {
 	fmt.Fprintf(w, "network %s written to %s (%d validators)\n", tn.Genesis.ChainID, tn.Dir, len(tn.Homes))
 	for i, v := range tn.Genesis.Validators {
-		fmt.Fprintf(w, "  %s  mesh %s  api http://%s\n", tn.Homes[i], v.Addr, v.API)
+		fmt.Fprintf(w, "  %s  %s  mesh %s  api %s\n", tn.Homes[i], v.Name, v.Addr, v.API)
 	}
 	fmt.Fprintf(w, "keyring %s: ", tn.Keyring)
 	for i, m := range tn.Genesis.Members {
@@ -95,6 +106,9 @@ $TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 			if err != nil {
 				return err
 			}
+			if m, _ := cmd.Flags().GetString("metrics"); m != "" {
+				cfg.Metrics = m
+			}
 			privateFiles() // the node holds patient data: nothing it writes is readable by others
 			fault, _ := cmd.Flags().GetString("byzantine")
 			n, err := node.New(cfg, node.Options{Fault: fault})
@@ -106,11 +120,15 @@ $TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "node %d of %s running; API %s\n", cfg.ID, n.Genesis().ChainID, n.APIURL())
+			if u := n.MetricsURL(); u != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "metrics %s/metrics, liveness %s/healthz, readiness %s/readyz\n", u, u, u)
+			}
 			<-cmd.Context().Done()
 			n.Stop()
 			return nil
 		},
 	}
+	c.Flags().String("metrics", "", "address of the metrics listener, e.g. 127.0.0.1:9100: Prometheus /metrics, liveness /healthz, readiness /readyz (default: config.toml's metrics, else none)")
 	c.Flags().String("byzantine", "", "fault-injection tests only: run as a Byzantine validator (wrong-parent)")
 	_ = c.Flags().MarkHidden("byzantine")
 	return c
