@@ -74,7 +74,10 @@ func FuzzODM(f *testing.F) {
 
 func FuzzDatasetJSON(f *testing.F) {
 	addSeeds(f, nil, []string{"cdisc-dataset-json/ts.json", "cdisc-dataset-json/dm.json"})
-	f.Add([]byte(`{"datasetJSONVersion":"1.1.0","records":1,"columns":[{"name":"PARAMCD","dataType":"string"},{"name":"TRTA","dataType":"string"},{"name":"AVAL","dataType":"float"},{"name":"CNSR","dataType":"integer"}],"rows":[["T","A",1.5,0]]}`))
+	f.Add([]byte(`{"datasetJSONVersion":"1.1.0","datasetJSONCreationDateTime":"2026-01-02T03:04:05","itemGroupOID":"IG.ADTTE","name":"ADTTE","label":"TTE","records":1,"columns":[` +
+		`{"itemOID":"s","label":"s","name":"STUDYID","dataType":"string"},{"itemOID":"u","label":"u","name":"USUBJID","dataType":"string"},{"itemOID":"p","label":"p","name":"PARAM","dataType":"string"},` +
+		`{"itemOID":"c","label":"c","name":"PARAMCD","dataType":"string"},{"itemOID":"t","label":"t","name":"TRTA","dataType":"string"},{"itemOID":"a","label":"a","name":"AVAL","dataType":"float"},{"itemOID":"n","label":"n","name":"CNSR","dataType":"integer"}],` +
+		`"rows":[["S","1","T","T","A",1.5,0]]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ds, err := trials.ParseDatasetJSON(b)
 		if err != nil {
@@ -85,7 +88,7 @@ func FuzzDatasetJSON(f *testing.F) {
 				t.Fatalf("row %d has %d values for %d columns", i, len(r), len(ds.Columns))
 			}
 		}
-		res, err := trials.ResultsFromADaM(ds, nil, nil, "")
+		res, err := trials.ResultsFromADaM(ds, nil, trials.ADaMOptions{})
 		if err != nil {
 			return
 		}

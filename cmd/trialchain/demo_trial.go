@@ -898,7 +898,7 @@ func demoResults(d *demoEnv) error {
 		if err != nil {
 			return err
 		}
-		tte, err := trials.ResultsFromADaM(adtte, adsl, map[string]string{"TTDE": model.Primary}, "")
+		tte, err := trials.ResultsFromADaM(adtte, adsl, trials.ADaMOptions{Types: map[string]string{"TTDE": model.Primary}})
 		if err != nil {
 			return err
 		}

@@ -833,7 +833,7 @@ func newTrialLockCmd() *cobra.Command {
 
 func newTrialResultsCmd() *cobra.Command {
 	var resultsPath, adttePath, adslPath, timeFrame, source, datasetHash string
-	var primary []string
+	var primary, armMaps []string
 	c := &cobra.Command{
 		Use:   "results --trial ID (--results FILE | --adtte FILE [--adsl FILE] --primary PARAMCD) --from NAME",
 		Short: "Submit results after lock; prints the outcome-reporting report (missing, added, changed outcomes)",
@@ -848,8 +848,12 @@ a switched primary outcome.
     "arms": [{"arm": "ap303", "n": 120, "events": 14}]}]
 --adtte (with --adsl for the arm sizes) computes them from CDISC
 Dataset-JSON ADaM datasets: each PARAMCD is an outcome (secondary unless
-named by --primary), per arm N, events and median time. The datasets'
-SHA-256 is registered with the results (or --dataset-hash).`,
+named by --primary), per arm N, events and median time. Each file must be
+the dataset it is given as (Dataset-JSON 1.1, named ADTTE/ADSL, with the
+variables results need); results that cannot be right (events > N,
+subjects not in ADSL, arms not in the protocol — map them with --arm-map
+"Xanomeline High Dose=ap303") are refused with every problem listed. The
+datasets' SHA-256 is registered with the results (or --dataset-hash).`,
 		Example: `  trialchain trial results --trial NCT05503693 --adtte adtte.json --adsl adsl.json --primary TTDE \
       --from sponsor --printed-name "Eve Statistician" --keyring devnet/keys --home devnet/node0
   trialchain trial results --trial NCT05503693 --results results.json --dataset-hash SHA256 --from sponsor --keyring devnet/keys --home devnet/node0`,
@@ -907,8 +911,21 @@ SHA-256 is registered with the results (or --dataset-hash).`,
 				for _, p := range primary {
 					types[p] = model.Primary
 				}
-				if results, err = trials.ResultsFromADaM(adtte, adsl, types, timeFrame); err != nil {
+				armMap, err := parseKVFlags("arm-map", armMaps)
+				if err != nil {
 					return err
+				}
+				cl, err := clientFor(cmd)
+				if err != nil {
+					return err
+				}
+				v, err := fetchTrial(cmd, cl, trial)
+				if err != nil {
+					return err
+				}
+				opt := trials.ADaMOptions{Types: types, TimeFrame: timeFrame, Arms: v.Protocol.Arms, ArmMap: armMap}
+				if results, err = trials.ResultsFromADaM(adtte, adsl, opt); err != nil {
+					return notSent(err)
 				}
 				if source == "" {
 					source = "CDISC Dataset-JSON " + filepath.Base(adttePath)
@@ -941,6 +958,7 @@ SHA-256 is registered with the results (or --dataset-hash).`,
 	c.Flags().StringVar(&adttePath, "adtte", "", "CDISC Dataset-JSON ADTTE (time-to-event) dataset")
 	c.Flags().StringVar(&adslPath, "adsl", "", "CDISC Dataset-JSON ADSL (subject-level) dataset, for the arm sizes")
 	c.Flags().StringArrayVar(&primary, "primary", nil, "PARAMCD or PARAM reported as primary (repeat)")
+	c.Flags().StringArrayVar(&armMaps, "arm-map", nil, "DATASET_ARM=PROTOCOL_ARM_ID, for an ADTTE arm named otherwise than in the protocol (repeat)")
 	c.Flags().StringVar(&timeFrame, "time-frame", "", "time frame of the ADaM outcomes")
 	c.Flags().StringVar(&source, "source", "", "where the results come from (default: the file name)")
 	c.Flags().StringVar(&datasetHash, "dataset-hash", "", "SHA-256 of the analysis datasets (default: of the files given)")
