@@ -116,7 +116,7 @@ template's sites): use the organisation of the sites' member keys.
 --activate opens enrolment right after registering.`
 
 func newTrialRegisterCmd() *cobra.Command {
-	var tmplPath, group, plan string
+	var tmplPath, group, plan, odmForms string
 	var sites []string
 	var activate bool
 	c := &cobra.Command{
@@ -146,6 +146,11 @@ func newTrialRegisterCmd() *cobra.Command {
 			if err != nil {
 				return notSent(err)
 			}
+			if odmForms != "" {
+				if err := addODMForms(&p, odmForms); err != nil {
+					return notSent(err)
+				}
+			}
 			cl, s, sig, err := clientAndSender(cmd)
 			if err != nil {
 				return err
@@ -174,8 +179,37 @@ func newTrialRegisterCmd() *cobra.Command {
 	c.Flags().StringArrayVar(&sites, "site", nil, "organisation allowed to enrol and submit (repeat; replaces the template's)")
 	c.Flags().StringVar(&plan, "analysis-plan", "", "statistical analysis plan: a file (its SHA-256 is registered) or a SHA-256")
 	c.Flags().BoolVar(&activate, "activate", false, "open enrolment right after registering")
+	c.Flags().StringVar(&odmForms, "odm-forms", "", "CDISC ODM file whose MetaDataVersion adds forms (FormDef, ItemDef, CodeList, DataType) and visits (StudyEventDef); no field is public")
 	addSignFlags(c, "registration")
 	return c
+}
+
+// addODMForms adds the forms and visits of an ODM file's metadata to p.
+func addODMForms(p *model.Protocol, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	forms, err := trials.FormsFromODM(b)
+	if err != nil {
+		return fmt.Errorf("--odm-forms %s: %w", path, err)
+	}
+	visits, err := trials.VisitsFromODM(b)
+	if err != nil {
+		return fmt.Errorf("--odm-forms %s: %w", path, err)
+	}
+	for _, f := range forms {
+		if _, dup := p.Form(f.ID); dup {
+			return fmt.Errorf("--odm-forms %s: form %s is already in the protocol", path, f.ID)
+		}
+		p.Forms = append(p.Forms, f)
+	}
+	for _, v := range visits {
+		if _, dup := p.Visit(v.ID); !dup {
+			p.Visits = append(p.Visits, v)
+		}
+	}
+	return p.Validate()
 }
 
 // loadProtocol reads a ResearchStudy (completed by the template) or a
@@ -416,7 +450,7 @@ encrypted record store), or you cannot later show what was submitted.`
 
 func newTrialSubmitCmd() *cobra.Command {
 	var subject, visit, form, odmPath, saveDir string
-	var subjMap, visitMap, formMap []string
+	var o odmFlags
 	var noCheck bool
 	c := &cobra.Command{
 		Use:   "submit --trial ID --subject SUBJECT --visit VISIT --form FORM NAME=VALUE... --from NAME",
@@ -426,9 +460,15 @@ func newTrialSubmitCmd() *cobra.Command {
 ` + fieldsHelp + `
 
 --odm FILE submits every form of a CDISC ODM 1.3.2 ClinicalData file, one
-transaction each; --subject-map maps each ODM SubjectKey to the subject's
-pseudonymous id (no sponsor key reaches the chain), --visit-map and
---form-map rename StudyEventOIDs and ItemGroupOIDs to the protocol's ids.
+transaction each; --subject-map (or --subject-map-file, one KEY=ID a line)
+maps each ODM SubjectKey to the subject's pseudonymous id (no sponsor key
+reaches the chain), --visit-map, --form-map and --item-map (or
+--item-map-file) rename StudyEventOIDs, FormOIDs and ItemOIDs to the
+protocol's ids (or register the protocol with forms built from the
+file's MetaDataVersion: trial register --odm-forms). Every form is checked
+first; every problem is listed with its subject, event, form, item and
+line, and nothing is sent unless --import-valid asks to send the forms
+that pass.
 
 --no-check sends the form without the local checks, so that the contract
 judges it (it refuses bad data the same way); private fields still go only
@@ -436,8 +476,8 @@ as commitments.`,
 		Example: `  trialchain trial submit --trial NCT05503693 --subject 3f9c0a7e5b2d4c6e8a1b3d5f7e9c1a2b --visit day1 --form vitals \
       SYSBP="128 mm[Hg]" DIABP="82 mm[Hg]" HR="71 /min" NOTES="calm" --save records/ \
       --from site --printed-name "Dr. Site PI" --keyring devnet/keys --home devnet/node1
-  trialchain trial submit --trial NCT05503693 --odm clinical-data.xml --subject-map SUBJ-001=3f9c0a7e5b2d4c6e8a1b3d5f7e9c1a2b \
-      --visit-map SE.VISIT1=day1 --form-map IG.VS=vitals --save records/ --from site --keyring devnet/keys --home devnet/node1`,
+  trialchain trial submit --trial NCT05503693 --odm clinical-data.xml --subject-map-file subjects.map \
+      --visit-map SE.VISIT1=day1 --form-map F.VS=vitals --item-map-file items.map --save records/ --from site --keyring devnet/keys --home devnet/node1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			trial, err := trialFlag(cmd)
 			if err != nil {
@@ -447,9 +487,6 @@ as commitments.`,
 			if odmPath != "" {
 				if len(args) > 0 || subject != "" || visit != "" || form != "" {
 					return fmt.Errorf("with --odm the file gives subjects, visits, forms and values: drop --subject/--visit/--form and the NAME=VALUE arguments")
-				}
-				if recs, err = odmRecords(trial, odmPath, subjMap, visitMap, formMap); err != nil {
-					return err
 				}
 			} else {
 				switch {
@@ -471,7 +508,16 @@ as commitments.`,
 			if err != nil {
 				return err
 			}
-			if odmPath == "" {
+			var skipped error
+			if odmPath != "" {
+				o.path = odmPath
+				if recs, skipped, err = odmRecords(&v.Protocol, o); err != nil {
+					return err
+				}
+				if skipped != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%v\nsending the %d valid forms (--import-valid)\n", skipped, len(recs))
+				}
+			} else {
 				fields, err := parseFields(&v.Protocol, form, args)
 				if err != nil {
 					return err
@@ -514,7 +560,13 @@ as commitments.`,
 			if saveDir == "" && anyOK(rs) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note: the full record (every value and its salt) was not saved; pass --save DIR to keep it in the site's record store")
 			}
-			return emitResults(cmd, rs...)
+			if err := emitResults(cmd, rs...); err != nil {
+				return err
+			}
+			if skipped != nil {
+				return &exitError{code: 1, msg: fmt.Sprintf("%d valid forms sent; the others were not (listed above)", len(recs))}
+			}
+			return nil
 		},
 	}
 	addTrialFlag(c)
@@ -522,9 +574,13 @@ as commitments.`,
 	c.Flags().StringVar(&visit, "visit", "", "visit id of the protocol, e.g. day1")
 	c.Flags().StringVar(&form, "form", "", "form id of the protocol, e.g. vitals")
 	c.Flags().StringVar(&odmPath, "odm", "", "submit every form of this CDISC ODM ClinicalData file")
-	c.Flags().StringArrayVar(&subjMap, "subject-map", nil, "ODM SubjectKey=pseudonymous subject id (repeat)")
-	c.Flags().StringArrayVar(&visitMap, "visit-map", nil, "ODM StudyEventOID=visit id (repeat)")
-	c.Flags().StringArrayVar(&formMap, "form-map", nil, "ODM ItemGroupOID=form id (repeat)")
+	c.Flags().StringArrayVar(&o.subjMap, "subject-map", nil, "ODM SubjectKey=pseudonymous subject id (repeat)")
+	c.Flags().StringVar(&o.subjectFile, "subject-map-file", "", "file of SubjectKey=subject id lines (the site's table)")
+	c.Flags().StringArrayVar(&o.visitMap, "visit-map", nil, "ODM StudyEventOID=visit id (repeat)")
+	c.Flags().StringArrayVar(&o.formMap, "form-map", nil, "ODM FormOID (or ItemGroupOID)=form id (repeat)")
+	c.Flags().StringArrayVar(&o.itemMap, "item-map", nil, "ODM ItemOID=field id (repeat)")
+	c.Flags().StringVar(&o.itemFile, "item-map-file", "", "file of ItemOID=field id lines")
+	c.Flags().BoolVar(&o.importValid, "import-valid", false, "with --odm: send the forms that pass and list the others (default: any problem refuses the file)")
 	c.Flags().StringVar(&saveDir, "save", "", "the site's record store: full records encrypted with a per-subject key (DIR/RECORDHASH.rec, keys in DIR/keys)")
 	c.Flags().BoolVar(&noCheck, "no-check", false, "send without the local checks: the contract judges the form")
 	addSignFlags(c, "author")
@@ -590,32 +646,66 @@ func parseKVFlags(flag string, kvs []string) (map[string]string, error) {
 	return m, nil
 }
 
-func odmRecords(trial, path string, subjMap, visitMap, formMap []string) ([]trials.Record, error) {
-	b, err := os.ReadFile(path)
+// odmFlags are trial submit's ODM import options.
+type odmFlags struct {
+	path, subjectFile, itemFile         string
+	subjMap, visitMap, formMap, itemMap []string
+	importValid                         bool
+}
+
+// odmRecords reads the ODM file and the maps, and checks every form
+// against the trial's protocol. With --import-valid the forms that pass
+// are returned with the problems of the others (printed by the caller);
+// otherwise any problem refuses the whole file, every problem listed.
+func odmRecords(p *model.Protocol, o odmFlags) ([]trials.Record, error, error) {
+	b, err := os.ReadFile(o.path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	forms, err := trials.ParseODMClinicalData(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", o.path, err)
 	}
-	sm, err := parseKVFlags("subject-map", subjMap)
-	if err != nil {
-		return nil, err
+	var maps trials.ODMMaps
+	for _, m := range []struct {
+		flag, file string
+		kvs        []string
+		dst        *map[string]string
+	}{
+		{"subject-map", o.subjectFile, o.subjMap, &maps.Subjects},
+		{"visit-map", "", o.visitMap, &maps.Visits},
+		{"form-map", "", o.formMap, &maps.Forms},
+		{"item-map", o.itemFile, o.itemMap, &maps.Items},
+	} {
+		kv, err := parseKVFlags(m.flag, m.kvs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if m.file != "" {
+			fb, err := os.ReadFile(m.file)
+			if err != nil {
+				return nil, nil, err
+			}
+			fm, err := trials.ParseMapFile(fb)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--%s-file %s: %w", m.flag, m.file, err)
+			}
+			for k, v := range kv {
+				fm[k] = v // a flag overrides the file
+			}
+			kv = fm
+		}
+		*m.dst = kv
 	}
-	vm, err := parseKVFlags("visit-map", visitMap)
-	if err != nil {
-		return nil, err
+	recs, probs := trials.ImportODM(rand.Reader, p, forms, maps)
+	if len(probs) == 0 {
+		return recs, nil, nil
 	}
-	fm, err := parseKVFlags("form-map", formMap)
-	if err != nil {
-		return nil, err
+	perr := fmt.Errorf("%s: %d of %d forms not importable: %w", o.path, len(forms)-len(recs), len(forms), probs)
+	if !o.importValid {
+		return nil, nil, fmt.Errorf("%w\nnothing was sent: fix the file or the maps (--subject-map-file, --item-map-file), or pass --import-valid to send the %d valid forms", perr, len(recs))
 	}
-	recs, err := trials.RecordsFromODM(rand.Reader, trial, forms, sm, vm, fm)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w (pass --subject-map KEY=ID for each subject)", path, err)
-	}
-	return recs, nil
+	return recs, perr, nil
 }
 
 // uncheckedSubmit builds a submission without the local checks: public
