@@ -275,6 +275,21 @@ func CorrectCall(p *model.Protocol, entry string, rec Record, reason string, sig
 		RecordHash: rec.Hash(), Reason: reason, Signature: sig}), nil
 }
 
+// CorrectQueryCall is CorrectCall answering query: the correction is the
+// site's answer (trial correct --query).
+func CorrectQueryCall(p *model.Protocol, entry, query string, rec Record, reason string, sig model.Signature) (Call, error) {
+	c, err := CorrectCall(p, entry, rec, reason, sig)
+	if err != nil {
+		return c, err
+	}
+	var a model.CorrectArgs
+	if err := json.Unmarshal(c.Args, &a); err != nil {
+		return c, err
+	}
+	a.Query = query
+	return mkCall(TrialProtocol, "correct", a), nil
+}
+
 // AECall reports an adverse event (trial ae).
 func AECall(trial, subject, term string, serious bool, severity string, awareAt time.Time, onset, recordHash string, sig model.Signature) Call {
 	return mkCall(TrialProtocol, "ae", model.AEArgs{Trial: trial, Subject: subject, Term: term, Serious: serious,
@@ -283,7 +298,41 @@ func AECall(trial, subject, term string, serious bool, severity string, awareAt 
 
 // LockCall locks the database (trial lock).
 func LockCall(trial string, sig model.Signature) Call {
-	return mkCall(TrialProtocol, "lock", model.TrialArgs{Trial: trial, Signature: sig})
+	return mkCall(TrialProtocol, "lock", model.LockArgs{Trial: trial, Signature: sig})
+}
+
+// LockOverrideCall locks the database although queries are open, saying
+// why (trial lock --override REASON); the reason is kept in the lock's
+// checklist.
+func LockOverrideCall(trial, override string, sig model.Signature) Call {
+	return mkCall(TrialProtocol, "lock", model.LockArgs{Trial: trial, Override: override, Signature: sig})
+}
+
+// QueryRaiseCall raises a query on an entry (trial query raise).
+func QueryRaiseCall(trial, entry, field, text string, sig model.Signature) (Call, error) {
+	a := model.QueryArgs{Trial: trial, Entry: entry, Field: field, Text: text, Signature: sig}
+	if err := a.Validate(); err != nil {
+		return Call{}, err
+	}
+	return mkCall(TrialProtocol, "query_raise", a), nil
+}
+
+// QueryAnswerCall answers a query (trial query answer).
+func QueryAnswerCall(trial, query, text string, sig model.Signature) (Call, error) {
+	a := model.AnswerArgs{Trial: trial, Query: query, Text: text, Signature: sig}
+	if err := a.Validate(); err != nil {
+		return Call{}, err
+	}
+	return mkCall(TrialProtocol, "query_answer", a), nil
+}
+
+// QueryCloseCall closes a query, saying why (trial query close).
+func QueryCloseCall(trial, query, reason string, sig model.Signature) (Call, error) {
+	a := model.AnswerArgs{Trial: trial, Query: query, Text: reason, Signature: sig}
+	if err := a.Validate(); err != nil {
+		return Call{}, err
+	}
+	return mkCall(TrialProtocol, "query_close", a), nil
 }
 
 // ResultsCall submits results (trial results).

@@ -31,12 +31,15 @@ The sponsor:
   trialchain trial register ResearchStudy.json --consent-group board/group.json --site "Melbourne Hospital" --activate --from sponsor
   trialchain trial amend amendment.json --action-out amend-action.json --from sponsor     (then consent sign/combine)
   trialchain trial amend amendment.json --consent consent.sig --from sponsor
-  trialchain trial lock NCT05503693 --from sponsor
+  trialchain trial query raise --trial NCT05503693 --entry crf-000000001 --field SYSBP --text "130 in the source?" --from sponsor
+  trialchain trial query close --trial NCT05503693 --query q-000000001 --reason "answer accepted" --from sponsor
+  trialchain trial lock NCT05503693 --from sponsor              (shows the checklist; open queries block it)
   trialchain trial results --trial NCT05503693 --adtte adtte.json --adsl adsl.json --primary TTDE --from sponsor
 A site:
   trialchain trial enroll --trial NCT05503693 --consent-doc signed-consent.pdf --from site
   trialchain trial submit --trial NCT05503693 --subject SUBJECT --visit day1 --form vitals SYSBP="128 mm[Hg]" DIABP="82 mm[Hg]" HR="71 /min" --from site
   trialchain trial correct --trial NCT05503693 --entry crf-000000001 --reason "transcription error" SYSBP="118 mm[Hg]" --from site
+  trialchain trial query answer --trial NCT05503693 --query q-000000001 --text "Confirmed against the source" --from site
   trialchain trial ae --trial NCT05503693 --subject SUBJECT --term Anaphylaxis --serious --severity severe --aware-at 2026-03-01T14:30:00Z --from site
 Anyone:
   trialchain trial show NCT05503693
@@ -49,7 +52,7 @@ label) unless --contract ADDR or $TRIALCHAIN_TRIAL_PROTOCOL says otherwise. --ou
 prints the outcome for scripts; the exit status is 1 when anything is refused.`,
 		trials.TrialProtocol)
 	c.AddCommand(newTrialRegisterCmd(), newTrialActivateCmd(), newTrialAmendCmd(), newTrialEnrollCmd(), newTrialSubmitCmd(),
-		newTrialCorrectCmd(), newTrialAECmd(), newTrialLockCmd(), newTrialResultsCmd(), newTrialShowCmd(), newTrialReportCmd())
+		newTrialCorrectCmd(), newTrialQueryCmd(), newTrialAECmd(), newTrialLockCmd(), newTrialResultsCmd(), newTrialShowCmd(), newTrialReportCmd())
 	return c
 }
 
@@ -758,7 +761,7 @@ func loadRecord(path string) (trials.Record, error) {
 }
 
 func newTrialCorrectCmd() *cobra.Command {
-	var entry, reason, recPath, saveDir string
+	var entry, reason, recPath, saveDir, query string
 	c := &cobra.Command{
 		Use:   "correct --trial ID --entry ENTRY --reason TEXT NAME=VALUE... --from NAME",
 		Short: "Correct a submitted form: a new entry referencing the original, with a reason (the original stays)",
@@ -825,7 +828,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 			if err != nil {
 				return err
 			}
-			call, err := trials.CorrectCall(&v.Protocol, entry, rec, reason, sig)
+			call, err := trials.CorrectQueryCall(&v.Protocol, entry, query, rec, reason, sig)
 			if err != nil {
 				if recPath == "" && len(ev.Entry.Private) > 0 {
 					err = fmt.Errorf("%w (the original's private fields %s come only from its saved record: pass --record FILE)", err, strings.Join(ev.Entry.Private, ", "))
@@ -851,6 +854,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 	c.Flags().StringVar(&entry, "entry", "", "id of the entry to correct")
 	c.Flags().StringVar(&reason, "reason", "", "why the data changes (stored with the correction)")
 	c.Flags().StringVar(&recPath, "record", "", "the original's saved full record, DIR/RECORDHASH.rec (for its private fields)")
+	c.Flags().StringVar(&query, "query", "", "the query this correction answers (e.g. q-000000001)")
 	c.Flags().StringVar(&saveDir, "save", "", "directory to keep the corrected full record in")
 	addSignFlags(c, "correction")
 	return c
@@ -913,12 +917,6 @@ more than 24 hours after awareness as late. --severity is one of
 	c.Flags().StringVar(&narrative, "narrative", "", "SHA-256 of the full event narrative kept off chain (e.g. given to the validators with 'payload put')")
 	addSignFlags(c, "author")
 	return c
-}
-
-func newTrialLockCmd() *cobra.Command {
-	return trialStateCmd("lock TRIAL --from NAME", "Lock the trial's database: no more site data; results may then be submitted",
-		`  trialchain trial lock NCT05503693 --from sponsor --printed-name "Dr. Ada Sponsor" --keyring devnet/keys --home devnet/node0`,
-		"database lock", trials.LockCall)
 }
 
 func newTrialResultsCmd() *cobra.Command {
@@ -1059,7 +1057,7 @@ datasets' SHA-256 is registered with the results (or --dataset-hash).`,
 func newTrialShowCmd() *cobra.Command {
 	var entry, list string
 	c := &cobra.Command{
-		Use:   "show TRIAL [--entry ID | --list subjects|entries|aes|amendments]",
+		Use:   "show TRIAL [--entry ID | --list subjects|entries|aes|amendments|queries]",
 		Short: "Show a trial: status, outcomes, forms, amendments, counts; or one entry, or a list",
 		Long: `Show a trial as on chain (read-only, no transaction): status, sponsor,
 sites, the pre-specified outcomes and when they were frozen, the forms with
@@ -1087,9 +1085,9 @@ KIND lists the trial's subjects, entries, adverse events or amendments.` + query
 				call = trials.EntryCall(trial, entry)
 			case list != "":
 				switch list {
-				case "subjects", "entries", "aes", "amendments":
+				case "subjects", "entries", "aes", "amendments", "queries":
 				default:
-					return fmt.Errorf("--list %q: want subjects, entries, aes or amendments", list)
+					return fmt.Errorf("--list %q: want subjects, entries, aes, amendments or queries", list)
 				}
 				call = trials.ListCall(trial, list)
 			}
@@ -1133,6 +1131,11 @@ func printList(w io.Writer, kind string, b []byte) {
 			var x model.AdverseEvent
 			if json.Unmarshal(it, &x) == nil {
 				s = trials.FormatAE(&x)
+			}
+		case "queries":
+			var x model.Query
+			if json.Unmarshal(it, &x) == nil {
+				s = trials.FormatQuery(&x)
 			}
 		case "amendments":
 			var x model.Amendment
