@@ -44,6 +44,7 @@ A site:
 Anyone:
   trialchain trial show NCT05503693
   trialchain trial report NCT05503693
+  trialchain trial export --trial NCT05503693 --sdtm sdtm/ --odm clinical.xml --records records/
 
 Every command also needs the node (--home DIR or --node URL) and, to sign,
 --keyring DIR. The contract is the one an admin pinned as "trial-protocol"
@@ -52,7 +53,8 @@ label) unless --contract ADDR or $TRIALCHAIN_TRIAL_PROTOCOL says otherwise. --ou
 prints the outcome for scripts; the exit status is 1 when anything is refused.`,
 		trials.TrialProtocol)
 	c.AddCommand(newTrialRegisterCmd(), newTrialActivateCmd(), newTrialAmendCmd(), newTrialEnrollCmd(), newTrialSubmitCmd(),
-		newTrialCorrectCmd(), newTrialQueryCmd(), newTrialAECmd(), newTrialLockCmd(), newTrialResultsCmd(), newTrialShowCmd(), newTrialReportCmd())
+		newTrialCorrectCmd(), newTrialQueryCmd(), newTrialAECmd(), newTrialLockCmd(), newTrialResultsCmd(), newTrialShowCmd(), newTrialReportCmd(),
+		newTrialExportCmd())
 	return c
 }
 

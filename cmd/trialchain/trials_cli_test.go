@@ -328,7 +328,7 @@ func addCLITestMember(t *testing.T, net, home, name, org string, role block.Role
 // example with the right command line and a short description.
 func TestTrialsHelp(t *testing.T) {
 	want := map[string][]string{
-		"trial":   {"register", "amend", "enroll", "submit", "correct", "query", "ae", "lock", "results", "show", "report"},
+		"trial":   {"register", "amend", "enroll", "submit", "correct", "query", "ae", "lock", "results", "show", "report", "export"},
 		"genome":  {"register", "request", "decide", "release", "access", "revoke", "log"},
 		"surgery": {"record", "cosign", "amend", "show"},
 	}
