@@ -438,14 +438,23 @@ func FormatRecord(r *model.SurgicalRecord) string {
 		fmt.Fprintf(&b, " of %s, reason: %s", r.Amends, r.Reason)
 	}
 	fmt.Fprintf(&b, "): %s\n", strings.ToUpper(r.Status))
-	fmt.Fprintf(&b, "  %s %s (%s) on patient %s at %s by %s, %s to %s\n", p.Code.System, p.Code.Code, p.Code.Display, p.Patient, p.Site, p.Surgeon, p.Start, p.End)
+	by := ""
+	if p.Surgeon != "" {
+		by = " by " + p.Surgeon
+	}
+	fmt.Fprintf(&b, "  %s %s (%s) on patient %s at %s%s, %s to %s\n", p.Code.System, p.Code.Code, p.Code.Display, p.Patient, p.Site, by, p.Start, p.End)
+	if p.Status != "" {
+		fmt.Fprintf(&b, "  status %s; full record (surgeon, exact times, notes, device) off chain, SHA-256 %s\n", p.Status, p.RecordHash)
+	}
 	if p.Device != "" {
 		fmt.Fprintf(&b, "  device %s\n", p.Device)
 	}
 	if len(p.Complications) > 0 {
 		fmt.Fprintf(&b, "  complications: %s\n", strings.Join(p.Complications, "; "))
 	}
-	fmt.Fprintf(&b, "  outcome: %s\n", p.Outcome)
+	if p.Outcome != "" {
+		fmt.Fprintf(&b, "  outcome: %s\n", p.Outcome)
+	}
 	if r.Text != "" {
 		fmt.Fprintf(&b, "  %s: %s\n", r.Kind, r.Text)
 	}

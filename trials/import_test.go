@@ -97,7 +97,7 @@ func TestProcedureFixture(t *testing.T) {
 	want := model.Procedure{ID: "example-implant", Patient: "pt-0001", Site: "site-melbourne", Surgeon: "Dr Cecil Surgeon",
 		Code:   model.Coding{System: "http://snomed.info/sct", Code: "25267002", Display: "Insertion of intracardiac pacemaker (procedure)"},
 		Device: "Device/example-pacemaker", Start: "2015-04-05T00:00:00Z", End: "2015-04-05T00:00:00Z",
-		Outcome: "completed: Routine Appendectomy. Appendix was inflamed and in retro-caecal position", TeamGroup: testGroupID, Source: "FHIR R4 Procedure example-implant"}
+		Outcome: "completed: Routine Appendectomy. Appendix was inflamed and in retro-caecal position", TeamGroup: testGroupID, Source: "FHIR R4 Procedure example-implant", Status: "completed"}
 	if got := mustJSON(p); !bytes.Equal(got, mustJSON(want)) {
 		t.Fatalf("got  %s\nwant %s", got, mustJSON(want))
 	}
