@@ -548,7 +548,7 @@ as commitments.`,
 			}
 			var rs []*callResult
 			for i, call := range calls {
-				path, err := saveRecord(saveDir, recs[i])
+				path, err := saveRecord(cmd, saveDir, recs[i])
 				if err != nil {
 					return err
 				}
@@ -588,6 +588,7 @@ as commitments.`,
 	c.Flags().BoolVar(&o.importValid, "import-valid", false, "with --odm: send the forms that pass and list the others (default: any problem refuses the file)")
 	c.Flags().StringVar(&saveDir, "save", "", "the site's record store: full records encrypted with a per-subject key (DIR/RECORDHASH.rec, keys in DIR/keys)")
 	c.Flags().BoolVar(&noCheck, "no-check", false, "send without the local checks: the contract judges the form")
+	addRecordKeysFlag(c)
 	addSignFlags(c, "author")
 	return c
 }
@@ -738,18 +739,24 @@ func uncheckedSubmit(p *model.Protocol, rec trials.Record, sig model.Signature) 
 // saveRecord encrypts the full record into the site's record store DIR
 // (trials.RecordStore: one data key per subject) and returns its path
 // ("" if no dir).
-func saveRecord(dir string, rec trials.Record) (string, error) {
+func saveRecord(cmd *cobra.Command, dir string, rec trials.Record) (string, error) {
 	if dir == "" {
 		return "", nil
 	}
-	return trials.RecordStore{Dir: dir}.Put(rec)
+	return trials.RecordStore{Dir: dir, KeyDir: flagString(cmd, "record-keys")}.Put(rec)
+}
+
+// addRecordKeysFlag adds --record-keys: where the record store's data keys
+// live, apart from the records.
+func addRecordKeysFlag(c *cobra.Command) {
+	c.Flags().String("record-keys", os.Getenv("TRIALCHAIN_RECORD_KEYS"), "keyring DIR for the record store's per-subject data keys, kept apart from the records (default $TRIALCHAIN_RECORD_KEYS, else RECORDS/keys)")
 }
 
 // loadRecord reads a saved full record: an encrypted DIR/HASH.rec of a
 // record store, or a plain JSON record file.
-func loadRecord(path string) (trials.Record, error) {
+func loadRecord(cmd *cobra.Command, path string) (trials.Record, error) {
 	if filepath.Ext(path) == ".rec" {
-		return trials.RecordStore{Dir: filepath.Dir(path)}.Open(path, "")
+		return trials.RecordStore{Dir: filepath.Dir(path), KeyDir: flagString(cmd, "record-keys")}.Open(path, "")
 	}
 	var rec trials.Record
 	b, err := os.ReadFile(path)
@@ -812,7 +819,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 				fields[n] = fv
 			}
 			if recPath != "" {
-				old, err := loadRecord(recPath)
+				old, err := loadRecord(cmd, recPath)
 				if err != nil {
 					return err
 				}
@@ -837,7 +844,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 				}
 				return notSent(err)
 			}
-			path, err := saveRecord(saveDir, rec)
+			path, err := saveRecord(cmd, saveDir, rec)
 			if err != nil {
 				return err
 			}
@@ -858,6 +865,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 	c.Flags().StringVar(&recPath, "record", "", "the original's saved full record, DIR/RECORDHASH.rec (for its private fields)")
 	c.Flags().StringVar(&query, "query", "", "the query this correction answers (e.g. q-000000001)")
 	c.Flags().StringVar(&saveDir, "save", "", "directory to keep the corrected full record in")
+	addRecordKeysFlag(c)
 	addSignFlags(c, "correction")
 	return c
 }

@@ -98,6 +98,7 @@ as trial submit --save wrote it); without it only public fields export.` + query
 	c.Flags().StringVar(&sdtmDir, "sdtm", "", "write SDTM Dataset-JSON 1.1 datasets into this directory")
 	c.Flags().StringVar(&odmPath, "odm", "", "write ODM 1.3.2 ClinicalData with audit records to this file")
 	c.Flags().StringVar(&recordsDir, "records", "", "the site's record store (full records, for values kept off chain)")
+	addRecordKeysFlag(c)
 	c.Flags().StringVar(&created, "created", "", "creation date-time written into the files, YYYY-MM-DDThh:mm:ss (default: now, UTC)")
 	return c
 }
@@ -140,7 +141,7 @@ func loadTrialData(cmd *cobra.Command, cl *client.Client, trial, recordsDir stri
 	}
 	d.Subjects, d.Entries, d.AEs = sl.Items, el.Items, al.Items
 	if recordsDir != "" {
-		st := trials.RecordStore{Dir: recordsDir}
+		st := trials.RecordStore{Dir: recordsDir, KeyDir: flagString(cmd, "record-keys")}
 		for _, e := range d.Entries {
 			r, err := st.Get(e.RecordHash)
 			switch {
