@@ -24,6 +24,9 @@ func FormatReport(r *model.Report) string {
 	if r.PrimarySwitched {
 		b.WriteString("WARNING: the primary outcome was switched.\n")
 	}
+	if r.PrimaryDropped && !r.PrimarySwitched {
+		b.WriteString("WARNING: a pre-specified primary outcome was not reported (dropped, not replaced).\n")
+	}
 	if n := len(r.Missing); n > 0 {
 		fmt.Fprintf(&b, "%d registered outcome(s) not reported:\n", n)
 		for i, o := range r.Missing {

@@ -118,7 +118,8 @@ func TestTrialsCLI(t *testing.T) {
 	// Register and activate the trial from the FHIR R5 ResearchStudy.
 	study := filepath.Join(trialsFixturesDir, "fhir-r5", "ResearchStudy-example-ctgov-study-record.json")
 	var reg []callResult
-	out := mustLogged(t, at(0, "trial", "register", study, "--consent-group", group, "--site", "Local site",
+	// No --site: the devnet's site key belongs to the template's first site (the README's flow).
+	out := mustLogged(t, at(0, "trial", "register", study, "--consent-group", group,
 		"--printed-name", "Dr. Ada Sponsor", "--activate", "--from", "sponsor", "--output", "json")...)
 	if err := json.Unmarshal([]byte(out), &reg); err != nil || len(reg) != 2 || reg[0].Status != "ok" || reg[1].Status != "ok" {
 		t.Fatalf("register --activate: %v %s", err, out)
@@ -205,13 +206,13 @@ func TestTrialsCLI(t *testing.T) {
 		t.Fatalf("amend: %s", out)
 	}
 
-	// Genome: a researcher and a subject delegate join (the testnet has
-	// neither); a dataset registered by its custodian; a request granted,
+	// Genome: a subject delegate joins (the testnet has a researcher, not
+	// a delegate); a dataset registered by its custodian; a request granted,
 	// used, revoked by the delegate, then refused; the log shows it all.
 	for _, m := range []struct {
 		name string
 		role block.Role
-	}{{"researcher", block.RoleResearcher}, {"delegate", block.RoleSubject}} {
+	}{{"delegate", block.RoleSubject}} {
 		addCLITestMember(t, net, homes[0], m.name, "Local "+m.name, m.role)
 	}
 	mustLogged(t, at(1, "genome", "register", "--dataset", "wgs-1", "--file", file("wgs-1.vcf.enc", "encrypted genome"), "--location", "blob:wgs-1",

@@ -172,6 +172,16 @@ func TestCompareOutcomes(t *testing.T) {
 	if r.Changed[0].What != "type" || r.Changed[1].What != "timeFrame" || r.Missing[0].ID != "p1" {
 		t.Fatalf("%+v", r)
 	}
+	// Two primaries registered, one dropped, the other reported: dropped, not switched.
+	two := append([]Outcome{{ID: "p2", Type: Primary, Measure: "Fasting glucose"}}, base...)
+	r = CompareOutcomes(two, []OutcomeResult{
+		{Type: Primary, Measure: "Fasting glucose"},
+		{Type: Secondary, Measure: "Body weight", TimeFrame: "week 26"},
+		{Type: Secondary, Measure: "Hypoglycaemia events"},
+	})
+	if r.PrimarySwitched || !r.PrimaryDropped || len(r.Missing) != 1 {
+		t.Fatalf("a dropped primary: %+v", r)
+	}
 }
 
 func TestDigestsDomainSeparated(t *testing.T) {

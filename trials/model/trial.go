@@ -515,6 +515,7 @@ type Report struct {
 	Changed         []OutcomeChange `json:"changed"`
 	AmendedOutcomes []string        `json:"amendedOutcomes,omitempty"` // outcome changes by amendments after enrolment began
 	PrimarySwitched bool            `json:"primarySwitched"`
+	PrimaryDropped  bool            `json:"primaryDropped,omitempty"` // a pre-specified primary outcome is not reported
 	Faithful        bool            `json:"faithful"` // nothing missing, added or changed
 	ResultsHash     string          `json:"resultsHash"`
 	Time            string          `json:"time"`
@@ -563,7 +564,9 @@ func CompareOutcomes(baseline []Outcome, results []OutcomeResult) Report {
 		if !matched[i] {
 			r.Missing = append(r.Missing, o)
 			if o.Type == Primary {
-				r.PrimarySwitched = r.PrimarySwitched || hasPrimary(results)
+				// Dropped: "switched" only if a primary not pre-specified as
+				// such was reported instead (added or retyped, above).
+				r.PrimaryDropped = true
 			}
 		}
 	}
@@ -571,11 +574,3 @@ func CompareOutcomes(baseline []Outcome, results []OutcomeResult) Report {
 	return r
 }
 
-func hasPrimary(rs []OutcomeResult) bool {
-	for _, r := range rs {
-		if r.Type == Primary {
-			return true
-		}
-	}
-	return false
-}
