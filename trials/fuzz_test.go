@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/trialchain/trialchain/trials"
@@ -150,6 +151,22 @@ func FuzzFields(f *testing.F) {
 		}
 		if len(m) != 2 {
 			t.Fatalf("%d fields from 2 arguments", len(m))
+		}
+	})
+}
+
+func FuzzMapFile(f *testing.F) {
+	f.Add([]byte("# site table\nSUBJ-001=3f9c0a7e5b2d4c6e8a1b3d5f7e9c1a2b\n002,ab\n"))
+	f.Add([]byte("a=1\na=2\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := trials.ParseMapFile(b)
+		if err != nil {
+			return
+		}
+		for k, v := range m {
+			if k == "" || v == "" || strings.TrimSpace(k) != k || strings.TrimSpace(v) != v {
+				t.Fatalf("entry %q=%q", k, v)
+			}
 		}
 	})
 }

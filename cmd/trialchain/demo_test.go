@@ -66,6 +66,11 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	scanForPHI(t, netDir, outDir)
+	// The control: the scan does read what the chain stores in the clear
+	// (a query's text, on chain by design), so a miss above means absent.
+	if !filesContain(t, netDir, "118 in the source document") {
+		t.Error("the PHI scan cannot see the chain's own plain data: it proves nothing")
+	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", out)
 	}
@@ -113,4 +118,24 @@ func scanForPHI(t *testing.T, dirs ...string) {
 		t.Errorf("PHI scan read only %d files: the demo's stores were not where the scan looked", files)
 	}
 	t.Logf("PHI scan: %d files, %d bytes, %d needles", files, bytesRead, len(phiNeedles))
+}
+
+func filesContain(t *testing.T, dir, needle string) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(dir, func(path string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() || found {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		found = bytes.Contains(b, []byte(needle))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
 }
