@@ -955,9 +955,9 @@ datasets' SHA-256 is registered with the results (or --dataset-hash).`,
 		Example: `  trialchain trial results --trial NCT05503693 --adtte adtte.json --adsl adsl.json --primary TTDE \
       --from sponsor --printed-name "Eve Statistician" --keyring devnet/keys --home devnet/node0
   trialchain trial results --trial NCT05503693 --results results.json --dataset-hash SHA256 --from sponsor --keyring devnet/keys --home devnet/node0`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			trial, err := trialFlag(cmd)
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			trial, err := trialArg(cmd, args) // TRIAL or --trial, as every trial verb
 			if err != nil {
 				return err
 			}
