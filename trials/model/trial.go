@@ -516,7 +516,7 @@ type Report struct {
 	AmendedOutcomes []string        `json:"amendedOutcomes,omitempty"` // outcome changes by amendments after enrolment began
 	PrimarySwitched bool            `json:"primarySwitched"`
 	PrimaryDropped  bool            `json:"primaryDropped,omitempty"` // a pre-specified primary outcome is not reported
-	Faithful        bool            `json:"faithful"` // nothing missing, added or changed
+	Faithful        bool            `json:"faithful"`                 // nothing missing, added or changed
 	ResultsHash     string          `json:"resultsHash"`
 	Time            string          `json:"time"`
 	Height          uint64          `json:"height"`
@@ -573,4 +573,3 @@ func CompareOutcomes(baseline []Outcome, results []OutcomeResult) Report {
 	r.Faithful = len(r.Missing) == 0 && len(r.Added) == 0 && len(r.Changed) == 0
 	return r
 }
-
