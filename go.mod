@@ -9,6 +9,7 @@ require (
 	github.com/hyperledger-labs/SmartBFT v1.0.1
 	github.com/prometheus/client_golang v1.16.0
 	github.com/quic-go/quic-go v0.65.0
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 	github.com/spf13/cobra v1.10.2
 	github.com/tetratelabs/wabin v0.0.0-20230304001439-f6f874872834
 	github.com/tetratelabs/wazero v1.12.0

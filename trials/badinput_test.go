@@ -280,12 +280,20 @@ func TestSurgeryBadInput(t *testing.T) {
 	var r model.SurgicalRecord
 	c.ok(who.siteA, call, &r)
 	subj := newSubject(t)
-	backwards := proc
-	backwards.ID, backwards.End = "surg-2", "2026-03-01T09:00:00Z"
-	future := proc
-	future.ID, future.End = "surg-3", "2027-01-01T00:00:00Z"
-	otherSite := proc
+	onChain := proc.Deidentified(trials.HashBytes([]byte("full record")))
+	backwards := onChain
+	backwards.ID, backwards.End = "surg-2", "2026-02"
+	future := onChain
+	future.ID, future.End = "surg-3", "2027-01"
+	otherSite := onChain
 	otherSite.ID, otherSite.Site = "surg-4", "site-sydney"
+	// No PHI on the ledger: the contract refuses what the client would not send.
+	named := proc
+	named.ID, named.RecordHash = "surg-5", trials.HashBytes([]byte("x"))
+	exactDate := onChain
+	exactDate.ID, exactDate.Start, exactDate.End = "surg-6", "2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z"
+	noHash := onChain
+	noHash.ID, noHash.RecordHash = "surg-7", ""
 	runRefusals(t, c, []refusal{
 		{"unsigned record used as final", who.regulator, trials.FinalCall(r.ID), []string{"wrong-state", "not final", "co-signed"}},
 		{"unsigned record linked to a trial subject", who.siteA, trials.LinkCall(r.ID, "NCT05503693", subj, sig("Dr A", "link")), []string{"not final"}},
@@ -296,6 +304,9 @@ func TestSurgeryBadInput(t *testing.T) {
 		{"record ending before it starts", who.siteA, rawCall(trials.SurgicalRecords, "record", model.RecordArgs{Procedure: backwards, Signature: sig("Dr A", "author")}), []string{"before start"}},
 		{"record ending in the future", who.siteA, rawCall(trials.SurgicalRecords, "record", model.RecordArgs{Procedure: future, Signature: sig("Dr A", "author")}), []string{"in the future"}},
 		{"record for another site", who.siteA, rawCall(trials.SurgicalRecords, "record", model.RecordArgs{Procedure: otherSite, Signature: sig("Dr A", "author")}), []string{"forbidden"}},
+		{"record with the surgeon's name and outcome text", who.siteA, rawCall(trials.SurgicalRecords, "record", model.RecordArgs{Procedure: named, Signature: sig("Dr A", "author")}), []string{"phi", "off-chain"}},
+		{"record with exact dates", who.siteA, rawCall(trials.SurgicalRecords, "record", model.RecordArgs{Procedure: exactDate, Signature: sig("Dr A", "author")}), []string{"phi", "month only"}},
+		{"record without the full record's hash", who.siteA, rawCall(trials.SurgicalRecords, "record", model.RecordArgs{Procedure: noHash, Signature: sig("Dr A", "author")}), []string{"recordHash"}},
 		{"record by a sponsor", who.sponsor, call, []string{"forbidden"}},
 		{"record twice", who.siteA, call, []string{"exists"}},
 	})
@@ -308,7 +319,7 @@ func TestSurgeryBadInput(t *testing.T) {
 	c.ok(who.siteA, trials.CorrectionCall(r.ID, fixed, "outcome incomplete", sig("Dr A", "correction")), &corr)
 	var orig model.SurgicalRecord
 	c.ok(who.regulator, trials.FinalCall(r.ID), &orig)
-	if orig.Procedure.Outcome != "uneventful" || corr.Amends != r.ID || corr.Status != model.RecordPending {
+	if orig.Procedure.RecordHash == corr.Procedure.RecordHash || orig.Procedure.Surgeon != "" || orig.Procedure.Outcome != "" || corr.Amends != r.ID || corr.Status != model.RecordPending {
 		t.Fatalf("original %+v correction %+v", orig, corr)
 	}
 	renamed := fixed
@@ -319,6 +330,7 @@ func TestSurgeryBadInput(t *testing.T) {
 		{"correction changing the patient", who.siteA, trials.CorrectionCall(r.ID, renamed, "x", sig("Dr A", "correction")), []string{"keeps the record id, site and patient"}},
 		{"addendum without reason", who.siteA, trials.AddendumCall(r.ID, "text", "", sig("Dr A", "addendum")), []string{"needs a reason"}},
 		{"amendment by another site", who.siteB, trials.AddendumCall(r.ID, "text", "reason", sig("Dr B", "addendum")), []string{"forbidden"}},
+		{"addendum with its text in the clear", who.siteA, rawCall(trials.SurgicalRecords, "amend", model.SurgeryAmendArgs{Record: r.ID, Kind: model.RecordAddendum, Text: "wound healing well", Reason: "follow-up", Signature: sig("Dr A", "addendum")}), []string{"phi", "SHA-256"}},
 		{"link with a non-random subject id", who.siteA, trials.LinkCall(r.ID, "NCT05503693", "subject-1", sig("Dr A", "link")), []string{"32 lowercase hex"}},
 	})
 }

@@ -275,6 +275,21 @@ func CorrectCall(p *model.Protocol, entry string, rec Record, reason string, sig
 		RecordHash: rec.Hash(), Reason: reason, Signature: sig}), nil
 }
 
+// CorrectQueryCall is CorrectCall answering query: the correction is the
+// site's answer (trial correct --query).
+func CorrectQueryCall(p *model.Protocol, entry, query string, rec Record, reason string, sig model.Signature) (Call, error) {
+	c, err := CorrectCall(p, entry, rec, reason, sig)
+	if err != nil {
+		return c, err
+	}
+	var a model.CorrectArgs
+	if err := json.Unmarshal(c.Args, &a); err != nil {
+		return c, err
+	}
+	a.Query = query
+	return mkCall(TrialProtocol, "correct", a), nil
+}
+
 // AECall reports an adverse event (trial ae).
 func AECall(trial, subject, term string, serious bool, severity string, awareAt time.Time, onset, recordHash string, sig model.Signature) Call {
 	return mkCall(TrialProtocol, "ae", model.AEArgs{Trial: trial, Subject: subject, Term: term, Serious: serious,
@@ -283,7 +298,41 @@ func AECall(trial, subject, term string, serious bool, severity string, awareAt 
 
 // LockCall locks the database (trial lock).
 func LockCall(trial string, sig model.Signature) Call {
-	return mkCall(TrialProtocol, "lock", model.TrialArgs{Trial: trial, Signature: sig})
+	return mkCall(TrialProtocol, "lock", model.LockArgs{Trial: trial, Signature: sig})
+}
+
+// LockOverrideCall locks the database although queries are open, saying
+// why (trial lock --override REASON); the reason is kept in the lock's
+// checklist.
+func LockOverrideCall(trial, override string, sig model.Signature) Call {
+	return mkCall(TrialProtocol, "lock", model.LockArgs{Trial: trial, Override: override, Signature: sig})
+}
+
+// QueryRaiseCall raises a query on an entry (trial query raise).
+func QueryRaiseCall(trial, entry, field, text string, sig model.Signature) (Call, error) {
+	a := model.QueryArgs{Trial: trial, Entry: entry, Field: field, Text: text, Signature: sig}
+	if err := a.Validate(); err != nil {
+		return Call{}, err
+	}
+	return mkCall(TrialProtocol, "query_raise", a), nil
+}
+
+// QueryAnswerCall answers a query (trial query answer).
+func QueryAnswerCall(trial, query, text string, sig model.Signature) (Call, error) {
+	a := model.AnswerArgs{Trial: trial, Query: query, Text: text, Signature: sig}
+	if err := a.Validate(); err != nil {
+		return Call{}, err
+	}
+	return mkCall(TrialProtocol, "query_answer", a), nil
+}
+
+// QueryCloseCall closes a query, saying why (trial query close).
+func QueryCloseCall(trial, query, reason string, sig model.Signature) (Call, error) {
+	a := model.AnswerArgs{Trial: trial, Query: query, Text: reason, Signature: sig}
+	if err := a.Validate(); err != nil {
+		return Call{}, err
+	}
+	return mkCall(TrialProtocol, "query_close", a), nil
 }
 
 // ResultsCall submits results (trial results).
@@ -392,12 +441,48 @@ func GrantCall(grant string) Call {
 
 // ---- surgery verbs: surgery record|cosign|amend|show
 
-// RecordCall records a procedure (surgery record). now bounds its end.
+// RecordCall records a procedure (surgery record): p is the full
+// procedure, checked whole; only its de-identified part goes on chain
+// (model.Procedure.Deidentified), committing to the full record by
+// p.RecordHash (set it with SealProcedure, whose salted record the site
+// keeps encrypted; if empty, the hash of p itself). now bounds its end.
 func RecordCall(p model.Procedure, sig model.Signature, now time.Time) (Call, error) {
 	if err := p.Validate(now.UnixMilli()); err != nil {
 		return Call{}, err
 	}
-	return mkCall(SurgicalRecords, "record", model.RecordArgs{Procedure: p, Signature: sig}), nil
+	return mkCall(SurgicalRecords, "record", model.RecordArgs{Procedure: onChainProcedure(p), Signature: sig}), nil
+}
+
+func onChainProcedure(p model.Procedure) model.Procedure {
+	h := p.RecordHash
+	if h == "" {
+		h = model.Hash(p)
+	}
+	return p.Deidentified(h)
+}
+
+// ProcedureRecord is a procedure's full record, kept off chain: the whole
+// procedure (surgeon, exact times, notes, device) with a random salt, so
+// its hash on chain cannot be confirmed by guessing.
+type ProcedureRecord struct {
+	Salt      string          `json:"salt"`
+	Procedure model.Procedure `json:"procedure"`
+}
+
+// Hash is what the chain holds as the procedure's RecordHash.
+func (r *ProcedureRecord) Hash() string { return model.Hash(r) }
+
+// SealProcedure makes the full record of p with a fresh salt from rand and
+// returns p with RecordHash set to its hash, ready for RecordCall.
+func SealProcedure(rand io.Reader, p model.Procedure) (model.Procedure, ProcedureRecord, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(rand, b[:]); err != nil {
+		return p, ProcedureRecord{}, fmt.Errorf("trials: procedure salt: %w", err)
+	}
+	p.RecordHash = ""
+	rec := ProcedureRecord{Salt: hex.EncodeToString(b[:]), Procedure: p}
+	p.RecordHash = rec.Hash()
+	return p, rec, nil
 }
 
 // RecordDigest is the digest the surgical team signs for a record as
@@ -410,14 +495,19 @@ func CosignCall(record string, consent []byte) Call {
 }
 
 // AddendumCall adds an addendum to a final record (surgery amend --addendum).
+// The text stays off chain: the chain holds its SHA-256 (keep the text in
+// the site's record, e.g. beside the ProcedureRecord).
 func AddendumCall(record, text, reason string, sig model.Signature) Call {
-	return mkCall(SurgicalRecords, "amend", model.SurgeryAmendArgs{Record: record, Kind: model.RecordAddendum, Text: text, Reason: reason, Signature: sig})
+	return mkCall(SurgicalRecords, "amend", model.SurgeryAmendArgs{Record: record, Kind: model.RecordAddendum, Text: HashBytes([]byte(text)), Reason: reason, Signature: sig})
 }
 
 // CorrectionCall corrects a final record with the whole corrected
 // procedure (surgery amend --correction).
+// p is the full corrected procedure; only its de-identified part goes on
+// chain, as with RecordCall.
 func CorrectionCall(record string, p model.Procedure, reason string, sig model.Signature) Call {
-	return mkCall(SurgicalRecords, "amend", model.SurgeryAmendArgs{Record: record, Kind: model.RecordCorrection, Procedure: &p, Reason: reason, Signature: sig})
+	on := onChainProcedure(p)
+	return mkCall(SurgicalRecords, "amend", model.SurgeryAmendArgs{Record: record, Kind: model.RecordCorrection, Procedure: &on, Reason: reason, Signature: sig})
 }
 
 // LinkCall links a final record to a trial subject (surgery record --trial/--subject after co-signing).

@@ -29,7 +29,7 @@
 //	trial correct    CorrectCall(protocol, entryID, correctedRec, reason, sig)
 //	trial ae         AECall(trial, subject, term, serious, severity, awareAt, onset, recordHash, sig)
 //	trial lock       LockCall
-//	trial results    ParseDatasetJSON(adtte/adsl) + ResultsFromADaM(adtte, adsl, {"TTDE": "primary"}, timeFrame),
+//	trial results    ParseDatasetJSON(adtte/adsl) + ResultsFromADaM(adtte, adsl, ADaMOptions{Types: {"TTDE": "primary"}, Arms: protocol arms}),
 //	                 or a JSON list of model.OutcomeResult; ResultsCall (returns the report)
 //	trial show       ShowCall; ListCall(trial, "subjects"|"entries"|"aes"|"amendments"); EntryCall
 //	trial report     ReportCall

@@ -293,7 +293,7 @@ func ProcedureFromFHIR(b []byte, o ProcedureOptions) (model.Procedure, error) {
 	if o.Patient == "" {
 		return model.Procedure{}, &ImportError{Format: format, Element: "subject", Msg: fmt.Sprintf("%s identifies the patient; give a pseudonymous patient id instead", pr.Subject.Reference)}
 	}
-	p := model.Procedure{ID: o.ID, Patient: o.Patient, Site: o.Site, TeamGroup: o.TeamGroup, Source: format + " " + pr.ID}
+	p := model.Procedure{ID: o.ID, Patient: o.Patient, Site: o.Site, TeamGroup: o.TeamGroup, Source: format + " " + pr.ID, Status: pr.Status}
 	if p.ID == "" {
 		p.ID = pr.ID
 	}

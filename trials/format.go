@@ -24,6 +24,9 @@ func FormatReport(r *model.Report) string {
 	if r.PrimarySwitched {
 		b.WriteString("WARNING: the primary outcome was switched.\n")
 	}
+	if r.PrimaryDropped && !r.PrimarySwitched {
+		b.WriteString("WARNING: a pre-specified primary outcome was not reported (dropped, not replaced).\n")
+	}
 	if n := len(r.Missing); n > 0 {
 		fmt.Fprintf(&b, "%d registered outcome(s) not reported:\n", n)
 		for i, o := range r.Missing {
@@ -75,9 +78,19 @@ func Describe(call Call, output []byte) (string, error) {
 		case "activate":
 			return fmt.Sprintf("Trial %s is active: allowed sites may enrol subjects.", t.Protocol.ID), nil
 		default:
-			return fmt.Sprintf("Database of %s locked by %s at %s: %d subjects, %d entries, %d adverse events. Results may now be submitted.",
-				t.Protocol.ID, t.Lock.Manifestation.PrintedName, t.Lock.Manifestation.Time, t.Lock.Subjects, t.Lock.Entries, t.Lock.AEs), nil
+			s := fmt.Sprintf("Database of %s locked by %s at %s: %d subjects, %d entries, %d adverse events. Results may now be submitted.",
+				t.Protocol.ID, t.Lock.Manifestation.PrintedName, t.Lock.Manifestation.Time, t.Lock.Subjects, t.Lock.Entries, t.Lock.AEs)
+			if cl := t.Lock.Checklist; cl != nil {
+				s += "\n" + FormatChecklist(cl)
+			}
+			return s, nil
 		}
+	case TrialProtocol + ".query_raise", TrialProtocol + ".query_answer", TrialProtocol + ".query_close":
+		var q model.Query
+		if err := dec(&q); err != nil {
+			return "", err
+		}
+		return FormatQuery(&q), nil
 	case TrialProtocol + ".amend":
 		var a model.Amendment
 		if err := dec(&a); err != nil {
@@ -431,14 +444,23 @@ func FormatRecord(r *model.SurgicalRecord) string {
 		fmt.Fprintf(&b, " of %s, reason: %s", r.Amends, r.Reason)
 	}
 	fmt.Fprintf(&b, "): %s\n", strings.ToUpper(r.Status))
-	fmt.Fprintf(&b, "  %s %s (%s) on patient %s at %s by %s, %s to %s\n", p.Code.System, p.Code.Code, p.Code.Display, p.Patient, p.Site, p.Surgeon, p.Start, p.End)
+	by := ""
+	if p.Surgeon != "" {
+		by = " by " + p.Surgeon
+	}
+	fmt.Fprintf(&b, "  %s %s (%s) on patient %s at %s%s, %s to %s\n", p.Code.System, p.Code.Code, p.Code.Display, p.Patient, p.Site, by, p.Start, p.End)
+	if p.Status != "" {
+		fmt.Fprintf(&b, "  status %s; full record (surgeon, exact times, notes, device) off chain, SHA-256 %s\n", p.Status, p.RecordHash)
+	}
 	if p.Device != "" {
 		fmt.Fprintf(&b, "  device %s\n", p.Device)
 	}
 	if len(p.Complications) > 0 {
 		fmt.Fprintf(&b, "  complications: %s\n", strings.Join(p.Complications, "; "))
 	}
-	fmt.Fprintf(&b, "  outcome: %s\n", p.Outcome)
+	if p.Outcome != "" {
+		fmt.Fprintf(&b, "  outcome: %s\n", p.Outcome)
+	}
 	if r.Text != "" {
 		fmt.Fprintf(&b, "  %s: %s\n", r.Kind, r.Text)
 	}
@@ -447,6 +469,47 @@ func FormatRecord(r *model.SurgicalRecord) string {
 		fmt.Fprintf(&b, "\n  co-signed by the team's consent group %s… at %s", short(r.Cosign.Group), r.Cosign.Time)
 	} else {
 		fmt.Fprintf(&b, "\n  awaiting co-signature of consent group %s… over digest %s", short(p.TeamGroup), r.Digest)
+	}
+	return b.String()
+}
+
+// FormatQuery says in words where a query stands.
+func FormatQuery(q *model.Query) string {
+	var b strings.Builder
+	on := q.Entry
+	if q.Field != "" {
+		on += " field " + q.Field
+	}
+	fmt.Fprintf(&b, "Query %s on entry %s (subject %s, site %s): %s — %q, raised by %s at %s", q.ID, on, q.Subject, q.Site, q.Status, q.Text,
+		q.Manifestation.PrintedName, q.Manifestation.Time)
+	for _, st := range q.Steps {
+		switch st.Kind {
+		case "correction":
+			fmt.Fprintf(&b, "\n  corrected by %s as entry %s: %q (%s)", st.Manifestation.PrintedName, st.Correction, st.Text, st.Manifestation.Time)
+		case "close":
+			fmt.Fprintf(&b, "\n  closed by %s: %q (%s)", st.Manifestation.PrintedName, st.Text, st.Manifestation.Time)
+		default:
+			fmt.Fprintf(&b, "\n  answered by %s: %q (%s)", st.Manifestation.PrintedName, st.Text, st.Manifestation.Time)
+		}
+	}
+	return b.String()
+}
+
+// FormatChecklist is the lock checklist in words, one item a line.
+func FormatChecklist(cl *model.LockChecklist) string {
+	mark := func(ok bool) string {
+		if ok {
+			return "[x]"
+		}
+		return "[!]"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Lock checklist:\n")
+	fmt.Fprintf(&b, "  %s %d entries (%d corrections) from %d subjects\n", mark(cl.Entries > 0), cl.Entries, cl.Corrections, cl.Subjects)
+	fmt.Fprintf(&b, "  %s %d queries raised, %d not closed\n", mark(cl.OpenQueries == 0), cl.QueriesRaised, cl.OpenQueries)
+	fmt.Fprintf(&b, "  %s %d serious adverse events, %d reported late (reconcile with the safety database)", mark(cl.LateSeriousAEs == 0), cl.SeriousAEs, cl.LateSeriousAEs)
+	if cl.Override != "" {
+		fmt.Fprintf(&b, "\n  override: %q", cl.Override)
 	}
 	return b.String()
 }

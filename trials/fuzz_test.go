@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/trialchain/trialchain/trials"
@@ -74,7 +75,10 @@ func FuzzODM(f *testing.F) {
 
 func FuzzDatasetJSON(f *testing.F) {
 	addSeeds(f, nil, []string{"cdisc-dataset-json/ts.json", "cdisc-dataset-json/dm.json"})
-	f.Add([]byte(`{"datasetJSONVersion":"1.1.0","records":1,"columns":[{"name":"PARAMCD","dataType":"string"},{"name":"TRTA","dataType":"string"},{"name":"AVAL","dataType":"float"},{"name":"CNSR","dataType":"integer"}],"rows":[["T","A",1.5,0]]}`))
+	f.Add([]byte(`{"datasetJSONVersion":"1.1.0","datasetJSONCreationDateTime":"2026-01-02T03:04:05","itemGroupOID":"IG.ADTTE","name":"ADTTE","label":"TTE","records":1,"columns":[` +
+		`{"itemOID":"s","label":"s","name":"STUDYID","dataType":"string"},{"itemOID":"u","label":"u","name":"USUBJID","dataType":"string"},{"itemOID":"p","label":"p","name":"PARAM","dataType":"string"},` +
+		`{"itemOID":"c","label":"c","name":"PARAMCD","dataType":"string"},{"itemOID":"t","label":"t","name":"TRTA","dataType":"string"},{"itemOID":"a","label":"a","name":"AVAL","dataType":"float"},{"itemOID":"n","label":"n","name":"CNSR","dataType":"integer"}],` +
+		`"rows":[["S","1","T","T","A",1.5,0]]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ds, err := trials.ParseDatasetJSON(b)
 		if err != nil {
@@ -85,7 +89,7 @@ func FuzzDatasetJSON(f *testing.F) {
 				t.Fatalf("row %d has %d values for %d columns", i, len(r), len(ds.Columns))
 			}
 		}
-		res, err := trials.ResultsFromADaM(ds, nil, nil, "")
+		res, err := trials.ResultsFromADaM(ds, nil, trials.ADaMOptions{})
 		if err != nil {
 			return
 		}
@@ -147,6 +151,22 @@ func FuzzFields(f *testing.F) {
 		}
 		if len(m) != 2 {
 			t.Fatalf("%d fields from 2 arguments", len(m))
+		}
+	})
+}
+
+func FuzzMapFile(f *testing.F) {
+	f.Add([]byte("# site table\nSUBJ-001=3f9c0a7e5b2d4c6e8a1b3d5f7e9c1a2b\n002,ab\n"))
+	f.Add([]byte("a=1\na=2\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := trials.ParseMapFile(b)
+		if err != nil {
+			return
+		}
+		for k, v := range m {
+			if k == "" || v == "" || strings.TrimSpace(k) != k || strings.TrimSpace(v) != v {
+				t.Fatalf("entry %q=%q", k, v)
+			}
 		}
 	})
 }

@@ -97,7 +97,7 @@ func TestProcedureFixture(t *testing.T) {
 	want := model.Procedure{ID: "example-implant", Patient: "pt-0001", Site: "site-melbourne", Surgeon: "Dr Cecil Surgeon",
 		Code:   model.Coding{System: "http://snomed.info/sct", Code: "25267002", Display: "Insertion of intracardiac pacemaker (procedure)"},
 		Device: "Device/example-pacemaker", Start: "2015-04-05T00:00:00Z", End: "2015-04-05T00:00:00Z",
-		Outcome: "completed: Routine Appendectomy. Appendix was inflamed and in retro-caecal position", TeamGroup: testGroupID, Source: "FHIR R4 Procedure example-implant"}
+		Outcome: "completed: Routine Appendectomy. Appendix was inflamed and in retro-caecal position", TeamGroup: testGroupID, Source: "FHIR R4 Procedure example-implant", Status: "completed"}
 	if got := mustJSON(p); !bytes.Equal(got, mustJSON(want)) {
 		t.Fatalf("got  %s\nwant %s", got, mustJSON(want))
 	}
@@ -260,7 +260,7 @@ func TestDatasetJSONFixtures(t *testing.T) {
 	if len(adsl.Rows) != 254 || len(adtte.Rows) != 254 || adtte.Name != "ADTTE" {
 		t.Fatalf("rows %d %d", len(adsl.Rows), len(adtte.Rows))
 	}
-	res, err := trials.ResultsFromADaM(adtte, adsl, map[string]string{"TTDE": model.Primary}, "up to week 26")
+	res, err := trials.ResultsFromADaM(adtte, adsl, trials.ADaMOptions{Types: map[string]string{"TTDE": model.Primary}, TimeFrame: "up to week 26"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,12 +287,13 @@ func TestDatasetJSONFixtures(t *testing.T) {
 }
 
 func TestDatasetJSONMalformed(t *testing.T) {
+	const head = `"datasetJSONCreationDateTime":"2026-01-02T03:04:05","itemGroupOID":"IG.X","name":"X","label":"X",`
 	for _, tc := range []struct{ doc, want string }{
-		{`{"columns":[],"rows":[]}`, "datasetJSONVersion"},
-		{`{"datasetJSONVersion":"2.0","columns":[{"name":"A","dataType":"string"}],"rows":[]}`, "1.x"},
-		{`{"datasetJSONVersion":"1.1.0","records":2,"columns":[{"name":"A","dataType":"string"}],"rows":[["x"]]}`, "records"},
-		{`{"datasetJSONVersion":"1.1.0","columns":[{"name":"A","dataType":"integer"}],"rows":[["x"]]}`, "rows[0].A"},
-		{`{"datasetJSONVersion":"1.1.0","columns":[{"name":"A","dataType":"string"}],"rows":[["x","y"]]}`, "rows[0]"},
+		{`{"columns":[],"rows":[]}`, "datasetJSONVersion: missing"},
+		{`{` + head + `"datasetJSONVersion":"2.0","records":0,"columns":[{"itemOID":"a","label":"A","name":"A","dataType":"string"}],"rows":[]}`, "not a 1.1 version"},
+		{`{` + head + `"datasetJSONVersion":"1.1.0","records":2,"columns":[{"itemOID":"a","label":"A","name":"A","dataType":"string"}],"rows":[["x"]]}`, "records"},
+		{`{` + head + `"datasetJSONVersion":"1.1.0","records":1,"columns":[{"itemOID":"a","label":"A","name":"A","dataType":"integer"}],"rows":[["x"]]}`, "rows[0].A"},
+		{`{` + head + `"datasetJSONVersion":"1.1.0","records":1,"columns":[{"itemOID":"a","label":"A","name":"A","dataType":"string"}],"rows":[["x","y"]]}`, "rows[0]"},
 	} {
 		if _, err := trials.ParseDatasetJSON([]byte(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.doc, err, tc.want)
@@ -326,17 +327,19 @@ func TestDUOVocabulary(t *testing.T) {
 }
 
 func TestResultsFromDatasetJSONHandWritten(t *testing.T) {
-	adtte := `{"datasetJSONVersion":"1.1.0","name":"ADTTE","records":5,"columns":[
-{"itemOID":"a","name":"USUBJID","dataType":"string"},{"itemOID":"b","name":"TRTA","dataType":"string"},
-{"itemOID":"c","name":"PARAMCD","dataType":"string"},{"itemOID":"d","name":"PARAM","dataType":"string"},
-{"itemOID":"e","name":"AVAL","dataType":"integer"},{"itemOID":"f","name":"CNSR","dataType":"integer"}],
-"rows":[["1","Drug","TTE","Time to event",10,0],["2","Drug","TTE","Time to event",13,0],["3","Drug","TTE","Time to event",40,1],
-["4","Placebo","TTE","Time to event",5,0],["5","Placebo","TTE","Time to event",7,1]]}`
+	adtte := `{"datasetJSONVersion":"1.1.0","datasetJSONCreationDateTime":"2026-01-02T03:04:05","itemGroupOID":"IG.ADTTE",
+"name":"ADTTE","label":"Time to event","records":5,"columns":[
+{"itemOID":"s","name":"STUDYID","label":"Study","dataType":"string"},
+{"itemOID":"a","name":"USUBJID","label":"Subject","dataType":"string"},{"itemOID":"b","name":"TRTA","label":"Arm","dataType":"string"},
+{"itemOID":"c","name":"PARAMCD","label":"Code","dataType":"string"},{"itemOID":"d","name":"PARAM","label":"Parameter","dataType":"string"},
+{"itemOID":"e","name":"AVAL","label":"Value","dataType":"integer"},{"itemOID":"f","name":"CNSR","label":"Censored","dataType":"integer"}],
+"rows":[["S","1","Drug","TTE","Time to event",10,0],["S","2","Drug","TTE","Time to event",13,0],["S","3","Drug","TTE","Time to event",40,1],
+["S","4","Placebo","TTE","Time to event",5,0],["S","5","Placebo","TTE","Time to event",7,1]]}`
 	ds, err := trials.ParseDatasetJSON([]byte(adtte))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := trials.ResultsFromADaM(ds, nil, nil, "")
+	res, err := trials.ResultsFromADaM(ds, nil, trials.ADaMOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,8 @@ type ODMForm struct {
 	Visit      string // StudyEventOID (with #StudyEventRepeatKey if repeated)
 	Form       string // ItemGroupOID of the top-level ItemGroupData
 	Fields     map[string]model.FieldValue
+	Line       int            // line of the form's start in the document
+	ItemLines  map[string]int // line of each item
 }
 
 // ODM import limits.
@@ -73,6 +75,7 @@ type odmGroup struct {
 }
 
 type odmItem struct {
+	line              int
 	name, value, unit string
 	hasValue          bool
 	text              strings.Builder
@@ -227,7 +230,8 @@ func (p *odmParser) start(se xml.StartElement) error {
 		if err != nil {
 			return err
 		}
-		it := &odmItem{name: oid}
+		line, _ := p.d.InputPos()
+		it := &odmItem{name: oid, line: line}
 		if rk := p.groups[len(p.groups)-1].repeat; rk != "" {
 			it.name += "#" + rk
 		}
@@ -263,7 +267,9 @@ func (p *odmParser) start(se xml.StartElement) error {
 }
 
 func (p *odmParser) openForm(oid string) {
-	p.form = &ODMForm{StudyOID: p.study, SubjectKey: p.subject, Visit: p.visit, Form: oid, Fields: map[string]model.FieldValue{}}
+	line, _ := p.d.InputPos()
+	p.form = &ODMForm{StudyOID: p.study, SubjectKey: p.subject, Visit: p.visit, Form: oid, Fields: map[string]model.FieldValue{},
+		Line: line, ItemLines: map[string]int{}}
 }
 
 func (p *odmParser) end(ee xml.EndElement) error {
@@ -293,6 +299,7 @@ func (p *odmParser) end(ee xml.EndElement) error {
 			return p.fail("item %s is given twice in form %s", it.name, p.form.Form)
 		}
 		p.form.Fields[it.name] = model.FieldValue{Value: it.value, Unit: it.unit}
+		p.form.ItemLines[it.name] = it.line
 	case name == "ItemGroupData":
 		p.groups = p.groups[:len(p.groups)-1]
 		if len(p.groups) == 0 && p.parent() == "StudyEventData" {
@@ -317,10 +324,13 @@ func (p *odmParser) closeForm() error {
 }
 
 // FormsFromODM reads the form definitions of an ODM document's metadata:
-// each ItemGroupDef of Type Form (or referenced by a StudyEventDef) with
-// the items of the item groups it references, as contract form
-// definitions. ODM data types map to integer, decimal (float, double),
-// date, datetime, boolean, text; an item with a CodeListRef becomes a code
+// each FormDef (ODM 1.3.2), and each ItemGroupDef of Type Form (or
+// referenced by a StudyEventDef), with the items of the item groups it
+// references, as contract form definitions. ODM 1.3.2 data types map to
+// integer, decimal (float, double), date, partialDatetime (datetime and
+// partialDatetime: xs:dateTime need not carry seconds or a zone),
+// partialDate, partialTime (time, partialTime), boolean (xs:boolean,
+// "1"/"0" too), text (the rest); an item with a CodeListRef becomes a code
 // field with the code list's coded values; Mandatory="Yes" makes it
 // required; items of Repeating item groups are repeating. No field is
 // public: declare the de-identified ones public before registering.
@@ -358,10 +368,16 @@ func FormsFromODM(b []byte) ([]model.Form, error) {
 			Value string `xml:"CodedValue,attr"`
 		} `xml:"CodeListItem"`
 	}
+	type formDef struct {
+		OID    string     `xml:"OID,attr"`
+		Name   string     `xml:"Name,attr"`
+		Groups []groupRef `xml:"ItemGroupRef"`
+	}
 	type mdv struct {
 		StudyEvents []struct {
 			Groups []groupRef `xml:"ItemGroupRef"`
 		} `xml:"StudyEventDef"`
+		Forms     []formDef  `xml:"FormDef"`
 		Groups    []groupDef `xml:"ItemGroupDef"`
 		Items     []itemDef  `xml:"ItemDef"`
 		CodeLists []codeList `xml:"CodeList"`
@@ -401,11 +417,31 @@ func FormsFromODM(b []byte) ([]model.Form, error) {
 					isForm[g.ItemGroupOID] = true
 				}
 			}
-			for _, g := range m.Groups {
-				if g.Type != "Form" && !isForm[g.OID] {
-					continue
+			// ODM 1.3.2 forms are FormDefs referencing item groups; older
+			// and 2.0-style files make an ItemGroupDef the form.
+			type formSpec struct {
+				id, name string
+				groups   []groupDef
+			}
+			var specs []formSpec
+			for _, fd := range m.Forms {
+				sp := formSpec{id: fd.OID, name: fd.Name}
+				for _, gr := range fd.Groups {
+					g, ok := groups[gr.ItemGroupOID]
+					if !ok {
+						return nil, &ImportError{Format: "CDISC ODM", Element: "FormDef " + fd.OID + "/ItemGroupRef", Msg: fmt.Sprintf("ItemGroupOID %q has no ItemGroupDef", gr.ItemGroupOID)}
+					}
+					sp.groups = append(sp.groups, g)
 				}
-				f := model.Form{ID: g.OID, Name: g.Name}
+				specs = append(specs, sp)
+			}
+			for _, g := range m.Groups {
+				if g.Type == "Form" || isForm[g.OID] {
+					specs = append(specs, formSpec{id: g.OID, name: g.Name, groups: []groupDef{g}})
+				}
+			}
+			for _, sp := range specs {
+				f := model.Form{ID: sp.id, Name: sp.name}
 				seen := map[string]bool{}
 				var add func(g groupDef, repeating bool, depth int) error
 				add = func(g groupDef, repeating bool, depth int) error {
@@ -430,8 +466,14 @@ func FormsFromODM(b []byte) ([]model.Form, error) {
 							fd.Type = model.TypeDecimal
 						case "date":
 							fd.Type = model.TypeDate
-						case "datetime":
-							fd.Type = model.TypeDateTime
+						case "datetime", "partialDatetime":
+							// xs:dateTime need not carry a zone; EDC exports often drop seconds:
+							// keep the value as given, precision and all.
+							fd.Type = model.TypePartialDateTime
+						case "partialDate":
+							fd.Type = model.TypePartialDate
+						case "time", "partialTime":
+							fd.Type = model.TypePartialTime
 						case "boolean":
 							fd.Type = model.TypeBoolean
 						default:
@@ -455,8 +497,10 @@ func FormsFromODM(b []byte) ([]model.Form, error) {
 					}
 					return nil
 				}
-				if err := add(g, false, 0); err != nil {
-					return nil, err
+				for _, g := range sp.groups {
+					if err := add(g, false, 0); err != nil {
+						return nil, err
+					}
 				}
 				if len(f.Fields) > 0 {
 					forms = append(forms, f)
@@ -493,6 +537,55 @@ func RecordsFromODM(rand io.Reader, trial string, forms []ODMForm, subjects, vis
 			return nil, err
 		}
 		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// VisitsFromODM reads the visits of an ODM document's metadata: each
+// StudyEventDef with the forms it references (FormRef, or ItemGroupRef in
+// files whose item groups are the forms), for FormsFromODM's forms.
+// Day and window are not in ODM metadata: they are left 0.
+func VisitsFromODM(b []byte) ([]model.Visit, error) {
+	var doc struct {
+		XMLName xml.Name
+		Studies []struct {
+			MDV []struct {
+				Events []struct {
+					OID   string `xml:"OID,attr"`
+					Name  string `xml:"Name,attr"`
+					Forms []struct {
+						OID string `xml:"FormOID,attr"`
+					} `xml:"FormRef"`
+					Groups []struct {
+						OID string `xml:"ItemGroupOID,attr"`
+					} `xml:"ItemGroupRef"`
+				} `xml:"StudyEventDef"`
+			} `xml:"MetaDataVersion"`
+		} `xml:"Study"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		return nil, &ImportError{Format: "CDISC ODM", Element: "document", Msg: "malformed XML: " + err.Error()}
+	}
+	if doc.XMLName.Local != "ODM" {
+		return nil, &ImportError{Format: "CDISC ODM", Element: doc.XMLName.Local, Msg: "root element is not ODM"}
+	}
+	var out []model.Visit
+	for _, st := range doc.Studies {
+		for _, m := range st.MDV {
+			for _, e := range m.Events {
+				v := model.Visit{ID: e.OID, Name: e.Name}
+				for _, f := range e.Forms {
+					v.Forms = append(v.Forms, f.OID)
+				}
+				for _, g := range e.Groups {
+					v.Forms = append(v.Forms, g.OID)
+				}
+				if v.ID == "" {
+					return nil, &ImportError{Format: "CDISC ODM", Element: "StudyEventDef", Msg: "missing OID attribute"}
+				}
+				out = append(out, v)
+			}
+		}
 	}
 	return out, nil
 }

@@ -26,7 +26,14 @@ import (
 // with erasure) while the on-chain hashes, and every proof over them,
 // stay valid. The pseudonymous subject id is stored in clear to find the
 // key; it is not identifying.
-type RecordStore struct{ Dir string }
+//
+// KeyDir, if set, holds the data keys instead of DIR/keys: a keyring the
+// user chooses (another disk, an encrypted volume, a hardware-backed
+// mount), so that a copy of the records alone reads nothing.
+type RecordStore struct {
+	Dir    string
+	KeyDir string
+}
 
 const recMagic = "TCREC1\n"
 
@@ -38,6 +45,9 @@ var (
 )
 
 func (s RecordStore) keyPath(subject string) string {
+	if s.KeyDir != "" {
+		return filepath.Join(s.KeyDir, subject+".key")
+	}
 	return filepath.Join(s.Dir, "keys", subject+".key")
 }
 

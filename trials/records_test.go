@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,5 +53,19 @@ func TestRecordStore(t *testing.T) {
 	}
 	if _, err := st.Get("nothex"); err == nil {
 		t.Fatal("bad hash accepted")
+	}
+	// Keys apart from the records: the records' directory alone reads nothing.
+	apart := trials.RecordStore{Dir: t.TempDir(), KeyDir: t.TempDir()}
+	if _, err := apart.Put(rec); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(apart.Dir, "keys", "*")); len(m) != 0 {
+		t.Fatalf("keys beside the records: %v", m)
+	}
+	if _, err := (trials.RecordStore{Dir: apart.Dir}).Get(rec.Hash()); !errors.Is(err, trials.ErrShredded) {
+		t.Fatalf("records read without their keyring: %v", err)
+	}
+	if got, err := apart.Get(rec.Hash()); err != nil || got.Hash() != rec.Hash() {
+		t.Fatalf("with the keyring: %v", err)
 	}
 }

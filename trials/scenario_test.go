@@ -368,7 +368,7 @@ func switchedResults(t *testing.T, p model.Protocol) []model.OutcomeResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tte, err := trials.ResultsFromADaM(adtte, adsl, map[string]string{"TTDE": model.Primary}, "")
+	tte, err := trials.ResultsFromADaM(adtte, adsl, trials.ADaMOptions{Types: map[string]string{"TTDE": model.Primary}})
 	if err != nil {
 		t.Fatal(err)
 	}

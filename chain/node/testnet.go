@@ -18,7 +18,21 @@ import (
 
 // TestnetRoles are the member keys a testnet keyring holds, one per role,
 // each named after its role.
-var TestnetRoles = []block.Role{block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleRegulator, block.RoleCommittee}
+var TestnetRoles = []block.Role{block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleRegulator, block.RoleCommittee, block.RoleResearcher}
+
+// testnetOrg is the organisation of a testnet member: "Local ROLE", except
+// the site, which is the first site of the built-in protocol template
+// (trials/assets/protocol-template.json), so that the README's trial flow
+// (register, then enrol --from site) works on a fresh devnet as written.
+func testnetOrg(r block.Role) string {
+	switch r {
+	case block.RoleSite:
+		return "site-melbourne"
+	case block.RoleResearcher:
+		return "uni-genomics"
+	}
+	return "Local " + r.String()
+}
 
 // Testnet describes a generated local network.
 type Testnet struct {
@@ -114,7 +128,7 @@ func NewTestnet(dir string, o TestnetOptions) (*Testnet, error) {
 		if err != nil {
 			return nil, err
 		}
-		g.Members = append(g.Members, genesis.Member{Name: role.String(), Org: "Local " + role.String(), Role: role, Key: genesis.Key(k.Public())})
+		g.Members = append(g.Members, genesis.Member{Name: role.String(), Org: testnetOrg(role), Role: role, Key: genesis.Key(k.Public())})
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err

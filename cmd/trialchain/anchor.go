@@ -80,7 +80,7 @@ carries it, and proves it carries every document anchored for the trial.`,
 				if res.Receipt != nil {
 					printReceipt(w, res.Receipt)
 				} else {
-					fmt.Fprintln(w, "submitted; use --wait to wait for the block")
+					fmt.Fprintln(w, "submitted (--wait=false); trialchain tx get TXHASH shows its receipt")
 				}
 			}); err != nil {
 				return err
@@ -94,7 +94,7 @@ carries it, and proves it carries every document anchored for the trial.`,
 	c.Flags().StringVar(&label, "label", "", "what the document is, e.g. \"protocol v2\" (≤256 bytes)")
 	c.Flags().StringVar(&trial, "trial", "", "the trial the document belongs to (it joins the trial's record set)")
 	c.Flags().StringVar(&from, "from", "", "member key in the keyring that signs (required)")
-	c.Flags().BoolVar(&wait, "wait", false, "wait until the transaction is committed and print its receipt")
+	c.Flags().BoolVar(&wait, "wait", true, "wait until the transaction is committed and print its receipt (--wait=false: only submit)")
 	c.Flags().Uint64Var(&gas, "gas", 100_000, "gas limit")
 	_ = c.MarkFlagRequired("from")
 	c.AddCommand(&cobra.Command{

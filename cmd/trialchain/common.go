@@ -213,7 +213,7 @@ func emitReceipt(cmd *cobra.Command, res *view.Submitted, what string) error {
 		if res.Receipt != nil {
 			printReceipt(w, res.Receipt)
 		} else {
-			fmt.Fprintln(w, "submitted; use --wait to wait for the block")
+			fmt.Fprintln(w, "submitted (--wait=false); trialchain tx get TXHASH shows its receipt")
 		}
 	}); err != nil {
 		return err

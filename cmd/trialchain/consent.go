@@ -238,7 +238,7 @@ func newConsentGroupRegisterCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&from, "from", "", "member key that signs (admin, sponsor, site or committee)")
-	c.Flags().BoolVar(&wait, "wait", false, "wait for the receipt")
+	c.Flags().BoolVar(&wait, "wait", true, "wait for the receipt (--wait=false: only submit)")
 	_ = c.MarkFlagRequired("from")
 	return c
 }

@@ -26,7 +26,7 @@ func newContractCmd() *cobra.Command {
 contracts builds the examples into bin/contracts/).
 
   trialchain contract deploy bin/contracts/counter.wasm --from sponsor --keyring devnet/keys --home devnet/node0 --wait
-  trialchain contract call ADDR add '{"By":2}' --from site --keyring devnet/keys --home devnet/node0 --wait
+  trialchain contract call ADDR add '{"by":2}' --from site --keyring devnet/keys --home devnet/node0 --wait
   trialchain contract query ADDR get --home devnet/node1
   trialchain contract info ADDR --home devnet/node2
   trialchain contract pin trial-protocol ADDR --reason "audited build" --from admin --keyring devnet/keys --home devnet/node0
@@ -132,7 +132,7 @@ immutable (nobody), owner (the deployer, or --owner MEMBERKEY), or group
 	c.Flags().StringVar(&policy, "policy", "immutable", "upgrade policy: immutable, owner or group")
 	c.Flags().StringVar(&owner, "owner", "", "owner member key (policy owner) or consent group id (policy group), 64 hex")
 	c.Flags().StringVar(&label, "label", "", "a name for the contract (default: the file name)")
-	c.Flags().BoolVar(&wait, "wait", false, "wait for the receipt, then until the code runs (code_activation_delay after its block, while every node compiles it)")
+	c.Flags().BoolVar(&wait, "wait", true, "wait for the receipt, then until the code runs (code_activation_delay after its block, while every node compiles it)")
 	_ = c.MarkFlagRequired("from")
 	return c
 }
@@ -172,7 +172,7 @@ func newContractCallCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&from, "from", "", "member key that signs")
 	c.Flags().Uint64Var(&gas, "gas", 50_000_000, "gas limit")
-	c.Flags().BoolVar(&wait, "wait", false, "wait for the receipt")
+	c.Flags().BoolVar(&wait, "wait", true, "wait for the receipt (--wait=false: only submit)")
 	_ = c.MarkFlagRequired("from")
 	return c
 }
@@ -183,7 +183,7 @@ func emitCall(cmd *cobra.Command, res *view.Submitted, what string) error {
 		fmt.Fprintf(w, "%s\ntx %s\n", what, res.Hash)
 		r := res.Receipt
 		if r == nil {
-			fmt.Fprintln(w, "submitted; use --wait to wait for the block")
+			fmt.Fprintln(w, "submitted (--wait=false); trialchain tx get TXHASH shows its receipt")
 			return
 		}
 		fmt.Fprintf(w, "status:   %s in block %d, gas used %d\n", r.Status, r.Height, r.GasUsed)

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/hex"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,8 +21,8 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("build %s: %v\n%s", n, err, out)
 		}
 	}
-	outDir := t.TempDir()
-	out, errs, code := run(t, "demo", "--contracts", wasm, "--out", outDir, "--fixtures", "../../../shared/fixtures")
+	outDir, netDir := t.TempDir(), t.TempDir()
+	out, errs, code := run(t, "demo", "--contracts", wasm, "--out", outDir, "--dir", netDir, "--fixtures", "../../../shared/fixtures")
 	if code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, errs)
 	}
@@ -43,14 +47,17 @@ func TestDemo(t *testing.T) {
 		`signing "REJECT amendment: we object": REFUSED`, "sponsor upgrades trial-protocol alone: REFUSED",
 		"the admin pinned the 3 contracts in the chain's registry",
 		"documents   2 re-hashed against their records", "redactions  1 of documents the records commit to", "the redacted narrative is left out",
+		// Issue 17: one query, one export.
+		"database lock while query q-000000001 is open: REFUSED", "answers query q-000000001", "query q-000000001 closed by the sponsor",
+		"SDTM Dataset-JSON 1.1 written to", "re-imported: ", "forms identical",
 		"Summary",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	if n := strings.Count(out, "  ✓ "); n < 14 {
-		t.Errorf("summary has %d checked outcomes, want 14", n)
+	if n := strings.Count(out, "  ✓ "); n < 15 {
+		t.Errorf("summary has %d checked outcomes, want 15", n)
 	}
 	for _, f := range []string{"genesis.json", "audit.html"} {
 		m, _ := filepath.Glob(filepath.Join(outDir, "*"+f))
@@ -58,7 +65,77 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo wrote no %s in %s", f, outDir)
 		}
 	}
+	scanForPHI(t, netDir, outDir)
+	// The control: the scan does read what the chain stores in the clear
+	// (a query's text, on chain by design), so a miss above means absent.
+	if !filesContain(t, netDir, "118 in the source document") {
+		t.Error("the PHI scan cannot see the chain's own plain data: it proves nothing")
+	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", out)
 	}
+}
+
+// phiNeedles are what the demo's inputs say about people: the FHIR
+// Procedure fixture's performer, date of service, note and device, and
+// the SAE narrative's patient name and record number.
+var phiNeedles = []string{"Dr Cecil Surgeon", "2015-04-05", "05/04/2015", "Routine Appendectomy", "Appendix was inflamed", "retro-caecal",
+	"Device/example-pacemaker", "Patient/example", "Jane Roe", "0042317", "wound healing well"}
+
+// scanForPHI reads every file the demo network stored (blocks, state and
+// WAL in each node's Pebble store, logs, payload stores, the site's record
+// store, exports, bundles) and fails on any needle, in the clear or
+// hex-encoded. The checked-in de-identification rule: these live only in
+// encrypted payloads and the site's encrypted records.
+func scanForPHI(t *testing.T, dirs ...string) {
+	t.Helper()
+	files, bytesRead := 0, 0
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(path string, de fs.DirEntry, err error) error {
+			if err != nil || de.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files++
+			bytesRead += len(b)
+			for _, n := range phiNeedles {
+				for _, form := range []string{n, hex.EncodeToString([]byte(n))} {
+					if i := bytes.Index(b, []byte(form)); i >= 0 {
+						t.Errorf("PHI %q found in %s at byte %d", n, path, i)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files < 20 {
+		t.Errorf("PHI scan read only %d files: the demo's stores were not where the scan looked", files)
+	}
+	t.Logf("PHI scan: %d files, %d bytes, %d needles", files, bytesRead, len(phiNeedles))
+}
+
+func filesContain(t *testing.T, dir, needle string) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(dir, func(path string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() || found {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		found = bytes.Contains(b, []byte(needle))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
 }

@@ -50,7 +50,7 @@ var demoMembers = []demoMember{
 	{"researcher-a", "Dr. Uma Genomics", "uni-genomics", block.RoleResearcher},
 	{"researcher-b", "Dr. Pat Pharma", "pharma-co", block.RoleResearcher},
 	{"delegate", "J. Doe (subject's delegate)", "patient-advocates", block.RoleSubject},
-	{"surgeon", "Dr Cecil Surgeon", "site-melbourne", block.RoleSite},
+	{"surgeon", "Dr Cora Cutter (surgeon)", "site-melbourne", block.RoleSite},
 	{"clinician", "Dr Lena Second", "site-melbourne", block.RoleSite},
 	{"anaesthetist", "Dr Omar Gas", "site-melbourne", block.RoleSite},
 	{"site-perth", "Dr. Pia Perth (not a trial site)", "site-perth", block.RoleSite},
@@ -206,6 +206,7 @@ func init() {
 		demoStep{"genome access", demoGenome},
 		demoStep{"surgical record", demoSurgery},
 		demoStep{"lock and results", demoResults},
+		demoStep{"data export", demoExport},
 	)
 }
 
@@ -658,9 +659,23 @@ func demoForms(d *demoEnv) error {
 		}
 		d.detail("%s: REFUSED — %s", b.what, why)
 	}
+	// The monitor queries SYSBP; the site corrects it citing the query; the query closes.
+	qcall, err := trials.QueryRaiseCall(p.ID, e.ID, "SYSBP", "SYSBP 128 here, 118 in the source document: please check", d.sig("sponsor", "query"))
+	if err != nil {
+		return err
+	}
+	var q model.Query
+	if err := d.call("sponsor", qcall, &q); err != nil {
+		return err
+	}
+	d.detail("query %s raised by the sponsor on entry %s field SYSBP: %q", q.ID, e.ID, q.Text)
+	if _, err := d.refused("sponsor", trials.LockCall(p.ID, d.sig("sponsor", "database lock"))); err != nil {
+		return fmt.Errorf("lock with an open query: %w", err)
+	}
+	d.detail("database lock while query %s is open: REFUSED", q.ID)
 	fixed := rec
 	fixed.Fields = vitals("118", "82", "71")
-	call, err = trials.CorrectCall(&p, e.ID, fixed, "transcription error: 118 read as 128", d.sig("site-a", "correction"))
+	call, err = trials.CorrectQueryCall(&p, e.ID, q.ID, fixed, "transcription error: 118 read as 128", d.sig("site-a", "correction"))
 	if err != nil {
 		return err
 	}
@@ -668,8 +683,125 @@ func demoForms(d *demoEnv) error {
 	if err := d.call("site-a", call, &corr); err != nil {
 		return err
 	}
-	d.detail("correction %s of %s: SYSBP 128 → %s, reason %q; the original stays", corr.ID, e.ID, corr.Public["SYSBP"].Value, corr.Reason)
-	d.fact("form validated on chain; invalid forms (range, required field, unknown visit/form/subject, site not allowed) refused with their reasons; correction kept beside the original")
+	if _, err := store.Put(fixed); err != nil {
+		return err
+	}
+	d.detail("correction %s of %s answers query %s: SYSBP 128 → %s, reason %q; the original stays", corr.ID, e.ID, q.ID, corr.Public["SYSBP"].Value, corr.Reason)
+	ccall, err := trials.QueryCloseCall(p.ID, q.ID, "corrected against the source", d.sig("sponsor", "query close"))
+	if err != nil {
+		return err
+	}
+	if err := d.call("sponsor", ccall, &q); err != nil {
+		return err
+	}
+	d.detail("query %s %s by the sponsor: %q", q.ID, q.Status, q.Steps[len(q.Steps)-1].Text)
+	d.fact("form validated on chain; invalid forms (range, required field, unknown visit/form/subject, site not allowed) refused with their reasons; a query raised, answered by a correction kept beside the original, closed")
+	return nil
+}
+
+// query reads a contract method without a transaction.
+func (d *demoEnv) query(c trials.Call, out any) error {
+	addr, ok := d.trial.addr[c.Contract]
+	if !ok {
+		return fmt.Errorf("contract %s is not deployed", c.Contract)
+	}
+	q, err := d.clients[0].Query(d.ctx, addr, c.Method, c.Args, 0)
+	if err != nil {
+		return err
+	}
+	if q.Status != "ok" {
+		return &refusal{msg: q.Error}
+	}
+	b, err := hex.DecodeString(q.Result)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+// demoExport exports the locked trial's data as SDTM and ODM and reads the
+// ODM back through the importer.
+func demoExport(d *demoEnv) error {
+	p := d.trial.protocol
+	d.say("The data manager exports the locked trial: SDTM Dataset-JSON and ODM with its audit trail")
+	td := &trials.TrialData{Records: map[string]trials.Record{}}
+	var aml model.List[model.Amendment]
+	var sl model.List[model.Subject]
+	var el model.List[model.Entry]
+	var al model.List[model.AdverseEvent]
+	for _, q := range []struct {
+		c   trials.Call
+		out any
+	}{{trials.ListCall(p.ID, "amendments"), &aml}, {trials.ListCall(p.ID, "subjects"), &sl}, {trials.ListCall(p.ID, "entries"), &el}, {trials.ListCall(p.ID, "aes"), &al}} {
+		if err := d.query(q.c, q.out); err != nil {
+			return fmt.Errorf("%s %s: %w", q.c.Method, string(q.c.Args), err)
+		}
+	}
+	// The protocol as registered, with its amendments applied in order.
+	for _, am := range aml.Items {
+		p = am.Changes.Apply(p)
+		p.Version = am.Version
+	}
+	td.Protocol, td.Subjects, td.Entries, td.AEs = p, sl.Items, el.Items, al.Items
+	store := trials.RecordStore{Dir: filepath.Join(d.dir, "site-melbourne-records")}
+	for _, e := range td.Entries {
+		if r, err := store.Get(e.RecordHash); err == nil {
+			td.Records[e.RecordHash] = r
+		}
+	}
+	const created = "2026-03-01T12:00:00"
+	files, err := trials.SDTM(td, trials.SDTMOptions{Created: created})
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(d.dir, "sdtm")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rows := 0
+	for _, n := range []string{"dm.json", "ae.json", "vs.json", "ts.json", "tv.json"} {
+		ds, err := trials.ParseDatasetJSON(files[n])
+		if err != nil {
+			return fmt.Errorf("exported %s: %w", n, err)
+		}
+		rows += len(ds.Rows)
+		if err := os.WriteFile(filepath.Join(dir, n), files[n], 0o644); err != nil {
+			return err
+		}
+	}
+	d.detail("SDTM Dataset-JSON 1.1 written to %s: DM, AE, VS, TS, TV (%d rows, each naming its on-chain record and hash)", dir, rows)
+	odm, err := trials.ODM(td, created)
+	if err != nil {
+		return err
+	}
+	odmPath := filepath.Join(d.dir, "clinical-data.odm.xml")
+	if err := os.WriteFile(odmPath, odm, 0o644); err != nil {
+		return err
+	}
+	forms, err := trials.ParseODMClinicalData(odm)
+	if err != nil {
+		return err
+	}
+	ids := map[string]string{}
+	for _, s := range td.Subjects {
+		ids[s.ID] = s.ID
+	}
+	back, probs := trials.ImportODM(rand.Reader, &td.Protocol, forms, trials.ODMMaps{Subjects: ids})
+	if len(probs) > 0 {
+		return fmt.Errorf("the exported ODM does not import: %w", probs)
+	}
+	cur, _ := trials.CurrentEntries(td.Entries)
+	for i, e := range cur {
+		want := e.Public
+		if r, ok := td.Records[e.RecordHash]; ok {
+			want = r.Fields
+		}
+		if model.Hash(back[i].Fields) != model.Hash(want) {
+			return fmt.Errorf("ODM round trip: form %d (%s) came back different", i, e.ID)
+		}
+	}
+	d.detail("ODM 1.3.2 with %d audit records written to %s; re-imported: %d forms identical", strings.Count(string(odm), "<UserRef"), odmPath, len(back))
+	d.fact("trial data exported as SDTM (Dataset-JSON 1.1) and ODM 1.3.2; the ODM re-imports identical")
 	return nil
 }
 
@@ -826,6 +958,31 @@ func demoSurgery(d *demoEnv) error {
 		return fmt.Errorf("import %s: %w", src, err)
 	}
 	d.say("The surgeon records a procedure imported from a FHIR R4 Procedure (%s)", src)
+	// No PHI on the ledger: the full record (surgeon's name, exact date,
+	// notes, device) is an encrypted payload on the validators, committed by
+	// its hash; the chain gets the code, the month and the status.
+	proc, full, err := trials.SealProcedure(rand.Reader, proc)
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(full)
+	if err != nil {
+		return err
+	}
+	h := block.Sum(payload)
+	if h.String() != proc.RecordHash {
+		return fmt.Errorf("the procedure's payload hashes to %s, its record hash is %s", h, proc.RecordHash)
+	}
+	if _, _, err := d.submit(0, "surgeon", block.KindAnchor, (&block.AnchorPayload{Hash: h, Label: "surgical record " + proc.ID}).Encode(), 100_000); err != nil {
+		return err
+	}
+	sk, err := d.key("surgeon")
+	if err != nil {
+		return err
+	}
+	if n, err := client.Replicate(d.ctx, d.clients, sk, d.chainID, payload); n != len(d.clients) {
+		return fmt.Errorf("procedure record held by %d of %d validators: %w", n, len(d.clients), err)
+	}
 	call, err := trials.RecordCall(proc, d.sig("surgeon", "author"), time.Now())
 	if err != nil {
 		return err
@@ -834,7 +991,8 @@ func demoSurgery(d *demoEnv) error {
 	if err := d.call("surgeon", call, &sr); err != nil {
 		return err
 	}
-	d.detail("record %s: %s %s, device %s", sr.ID, sr.Procedure.Code.Code, sr.Procedure.Code.Display, sr.Procedure.Device)
+	d.detail("record %s: %s %s in %s, status %s; the surgeon's name, the exact date, the notes and the device stay off chain (encrypted payload %s…)",
+		sr.ID, sr.Procedure.Code.Code, sr.Procedure.Code.Display, sr.Procedure.Start, sr.Procedure.Status, proc.RecordHash[:16])
 	why, err := d.refused("regulator", trials.FinalCall(sr.ID))
 	if err != nil {
 		return err
@@ -898,7 +1056,7 @@ func demoResults(d *demoEnv) error {
 		if err != nil {
 			return err
 		}
-		tte, err := trials.ResultsFromADaM(adtte, adsl, map[string]string{"TTDE": model.Primary}, "")
+		tte, err := trials.ResultsFromADaM(adtte, adsl, trials.ADaMOptions{Types: map[string]string{"TTDE": model.Primary}})
 		if err != nil {
 			return err
 		}

@@ -203,7 +203,7 @@ payload may redact it.`,
 	c.Flags().StringVar(&basis, "basis", "", "why: mistaken-phi, withdrawal-erasure or legal-order (required)")
 	c.Flags().StringVar(&reason, "reason", "", "the reason, in words, for the audit trail (required)")
 	c.Flags().StringVar(&meaning, "meaning", "approval of redaction", "the meaning of your signature (21 CFR 11.50)")
-	c.Flags().BoolVar(&wait, "wait", false, "wait until the transaction is committed and print its receipt")
+	c.Flags().BoolVar(&wait, "wait", true, "wait until the transaction is committed and print its receipt (--wait=false: only submit)")
 	_ = c.MarkFlagRequired("from")
 	_ = c.MarkFlagRequired("basis")
 	return c

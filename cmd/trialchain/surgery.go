@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -122,16 +123,23 @@ func (f *procedureFlags) load(s *callSender) (model.Procedure, error) {
 
 func newSurgeryRecordCmd() *cobra.Command {
 	var pf procedureFlags
+	var fullOut string
 	c := &cobra.Command{
 		Use:   "record (--fhir Procedure.json | --procedure FILE) --patient PSEUDONYM --team-group GROUP --from NAME",
 		Short: "Record a procedure (pending until the surgical team co-signs it)",
 		Long: `Record a surgical procedure from a FHIR R4 Procedure (code, performer,
 performed time, complications, outcome, implanted device) or a procedure
 JSON. The patient is a pseudonym you give with --patient: the FHIR subject
-reference is never copied. The record is pending; the surgical team's
-consent group (--team-group) makes it final with 'surgery cosign'.`,
+reference is never copied. No PHI goes on chain: the chain gets the
+procedure code, the site, the pseudonym, the month (YYYY-MM), the FHIR
+status and the SHA-256 of the full record; the surgeon's name, the exact
+times, notes, complications and device stay in the full record
+(--full-out FILE writes it, salted; keep it encrypted, e.g. as a payload
+on the validators: trialchain payload). The record is pending; the
+surgical team's consent group (--team-group) makes it final with
+'surgery cosign'.`,
 		Example: `  trialchain surgery record --fhir Procedure-example-implant.json --id surg-0001 --patient pt-7f3a9c \
-      --team-group team/group.json --from site --printed-name "Dr Cecil Surgeon" --keyring devnet/keys --home devnet/node1`,
+      --team-group team/group.json --from site --printed-name "Dr Cora Cutter" --full-out surg-0001.full.json --keyring devnet/keys --home devnet/node1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, s, sig, err := clientAndSender(cmd)
@@ -142,6 +150,23 @@ consent group (--team-group) makes it final with 'surgery cosign'.`,
 			if err != nil {
 				return err
 			}
+			if fullOut != "" {
+				if pf.fullRecord != "" {
+					return fmt.Errorf("give --full-record (the hash of a full record you keep) or --full-out (write one), not both")
+				}
+				sealed, full, err := trials.SealProcedure(rand.Reader, p)
+				if err != nil {
+					return err
+				}
+				b, err := json.MarshalIndent(full, "", "  ")
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(fullOut, append(b, '\n'), 0o600); err != nil {
+					return err
+				}
+				p = sealed
+			}
 			call, err := trials.RecordCall(p, sig, time.Now())
 			if err != nil {
 				return notSent(err)
@@ -150,6 +175,9 @@ consent group (--team-group) makes it final with 'surgery cosign'.`,
 			if err != nil {
 				return err
 			}
+			if fullOut == "" && pf.fullRecord == "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "note: only the de-identified procedure went on chain (code, month, status); the full record (surgeon, exact times, notes, device) was not saved: pass --full-out FILE to keep it, salted, as what the record hash commits to")
+			}
 			if r.Status == "ok" {
 				r.Summary += fmt.Sprintf("\nNext: trialchain surgery cosign %s --action-out cosign-action.json --from %s, then the team signs it.", p.ID, flagString(cmd, "from"))
 			}
@@ -157,6 +185,7 @@ consent group (--team-group) makes it final with 'surgery cosign'.`,
 		},
 	}
 	pf.add(c)
+	c.Flags().StringVar(&fullOut, "full-out", "", "write the full record (salted; what the on-chain hash commits to) to this file, mode 0600")
 	addSignFlags(c, "author")
 	return c
 }

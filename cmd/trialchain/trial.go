@@ -31,16 +31,20 @@ The sponsor:
   trialchain trial register ResearchStudy.json --consent-group board/group.json --site "Melbourne Hospital" --activate --from sponsor
   trialchain trial amend amendment.json --action-out amend-action.json --from sponsor     (then consent sign/combine)
   trialchain trial amend amendment.json --consent consent.sig --from sponsor
-  trialchain trial lock NCT05503693 --from sponsor
+  trialchain trial query raise --trial NCT05503693 --entry crf-000000001 --field SYSBP --text "130 in the source?" --from sponsor
+  trialchain trial query close --trial NCT05503693 --query q-000000001 --reason "answer accepted" --from sponsor
+  trialchain trial lock NCT05503693 --from sponsor              (shows the checklist; open queries block it)
   trialchain trial results --trial NCT05503693 --adtte adtte.json --adsl adsl.json --primary TTDE --from sponsor
 A site:
   trialchain trial enroll --trial NCT05503693 --consent-doc signed-consent.pdf --from site
   trialchain trial submit --trial NCT05503693 --subject SUBJECT --visit day1 --form vitals SYSBP="128 mm[Hg]" DIABP="82 mm[Hg]" HR="71 /min" --from site
   trialchain trial correct --trial NCT05503693 --entry crf-000000001 --reason "transcription error" SYSBP="118 mm[Hg]" --from site
+  trialchain trial query answer --trial NCT05503693 --query q-000000001 --text "Confirmed against the source" --from site
   trialchain trial ae --trial NCT05503693 --subject SUBJECT --term Anaphylaxis --serious --severity severe --aware-at 2026-03-01T14:30:00Z --from site
 Anyone:
   trialchain trial show NCT05503693
   trialchain trial report NCT05503693
+  trialchain trial export --trial NCT05503693 --sdtm sdtm/ --odm clinical.xml --records records/
 
 Every command also needs the node (--home DIR or --node URL) and, to sign,
 --keyring DIR. The contract is the one an admin pinned as "trial-protocol"
@@ -49,7 +53,8 @@ label) unless --contract ADDR or $TRIALCHAIN_TRIAL_PROTOCOL says otherwise. --ou
 prints the outcome for scripts; the exit status is 1 when anything is refused.`,
 		trials.TrialProtocol)
 	c.AddCommand(newTrialRegisterCmd(), newTrialActivateCmd(), newTrialAmendCmd(), newTrialEnrollCmd(), newTrialSubmitCmd(),
-		newTrialCorrectCmd(), newTrialAECmd(), newTrialLockCmd(), newTrialResultsCmd(), newTrialShowCmd(), newTrialReportCmd())
+		newTrialCorrectCmd(), newTrialQueryCmd(), newTrialAECmd(), newTrialLockCmd(), newTrialResultsCmd(), newTrialShowCmd(), newTrialReportCmd(),
+		newTrialExportCmd())
 	return c
 }
 
@@ -116,7 +121,7 @@ template's sites): use the organisation of the sites' member keys.
 --activate opens enrolment right after registering.`
 
 func newTrialRegisterCmd() *cobra.Command {
-	var tmplPath, group, plan string
+	var tmplPath, group, plan, odmForms string
 	var sites []string
 	var activate bool
 	c := &cobra.Command{
@@ -146,6 +151,11 @@ func newTrialRegisterCmd() *cobra.Command {
 			if err != nil {
 				return notSent(err)
 			}
+			if odmForms != "" {
+				if err := addODMForms(&p, odmForms); err != nil {
+					return notSent(err)
+				}
+			}
 			cl, s, sig, err := clientAndSender(cmd)
 			if err != nil {
 				return err
@@ -174,8 +184,37 @@ func newTrialRegisterCmd() *cobra.Command {
 	c.Flags().StringArrayVar(&sites, "site", nil, "organisation allowed to enrol and submit (repeat; replaces the template's)")
 	c.Flags().StringVar(&plan, "analysis-plan", "", "statistical analysis plan: a file (its SHA-256 is registered) or a SHA-256")
 	c.Flags().BoolVar(&activate, "activate", false, "open enrolment right after registering")
+	c.Flags().StringVar(&odmForms, "odm-forms", "", "CDISC ODM file whose MetaDataVersion adds forms (FormDef, ItemDef, CodeList, DataType) and visits (StudyEventDef); no field is public")
 	addSignFlags(c, "registration")
 	return c
+}
+
+// addODMForms adds the forms and visits of an ODM file's metadata to p.
+func addODMForms(p *model.Protocol, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	forms, err := trials.FormsFromODM(b)
+	if err != nil {
+		return fmt.Errorf("--odm-forms %s: %w", path, err)
+	}
+	visits, err := trials.VisitsFromODM(b)
+	if err != nil {
+		return fmt.Errorf("--odm-forms %s: %w", path, err)
+	}
+	for _, f := range forms {
+		if _, dup := p.Form(f.ID); dup {
+			return fmt.Errorf("--odm-forms %s: form %s is already in the protocol", path, f.ID)
+		}
+		p.Forms = append(p.Forms, f)
+	}
+	for _, v := range visits {
+		if _, dup := p.Visit(v.ID); !dup {
+			p.Visits = append(p.Visits, v)
+		}
+	}
+	return p.Validate()
 }
 
 // loadProtocol reads a ResearchStudy (completed by the template) or a
@@ -416,7 +455,7 @@ encrypted record store), or you cannot later show what was submitted.`
 
 func newTrialSubmitCmd() *cobra.Command {
 	var subject, visit, form, odmPath, saveDir string
-	var subjMap, visitMap, formMap []string
+	var o odmFlags
 	var noCheck bool
 	c := &cobra.Command{
 		Use:   "submit --trial ID --subject SUBJECT --visit VISIT --form FORM NAME=VALUE... --from NAME",
@@ -426,9 +465,15 @@ func newTrialSubmitCmd() *cobra.Command {
 ` + fieldsHelp + `
 
 --odm FILE submits every form of a CDISC ODM 1.3.2 ClinicalData file, one
-transaction each; --subject-map maps each ODM SubjectKey to the subject's
-pseudonymous id (no sponsor key reaches the chain), --visit-map and
---form-map rename StudyEventOIDs and ItemGroupOIDs to the protocol's ids.
+transaction each; --subject-map (or --subject-map-file, one KEY=ID a line)
+maps each ODM SubjectKey to the subject's pseudonymous id (no sponsor key
+reaches the chain), --visit-map, --form-map and --item-map (or
+--item-map-file) rename StudyEventOIDs, FormOIDs and ItemOIDs to the
+protocol's ids (or register the protocol with forms built from the
+file's MetaDataVersion: trial register --odm-forms). Every form is checked
+first; every problem is listed with its subject, event, form, item and
+line, and nothing is sent unless --import-valid asks to send the forms
+that pass.
 
 --no-check sends the form without the local checks, so that the contract
 judges it (it refuses bad data the same way); private fields still go only
@@ -436,8 +481,8 @@ as commitments.`,
 		Example: `  trialchain trial submit --trial NCT05503693 --subject 3f9c0a7e5b2d4c6e8a1b3d5f7e9c1a2b --visit day1 --form vitals \
       SYSBP="128 mm[Hg]" DIABP="82 mm[Hg]" HR="71 /min" NOTES="calm" --save records/ \
       --from site --printed-name "Dr. Site PI" --keyring devnet/keys --home devnet/node1
-  trialchain trial submit --trial NCT05503693 --odm clinical-data.xml --subject-map SUBJ-001=3f9c0a7e5b2d4c6e8a1b3d5f7e9c1a2b \
-      --visit-map SE.VISIT1=day1 --form-map IG.VS=vitals --save records/ --from site --keyring devnet/keys --home devnet/node1`,
+  trialchain trial submit --trial NCT05503693 --odm clinical-data.xml --subject-map-file subjects.map \
+      --visit-map SE.VISIT1=day1 --form-map F.VS=vitals --item-map-file items.map --save records/ --from site --keyring devnet/keys --home devnet/node1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			trial, err := trialFlag(cmd)
 			if err != nil {
@@ -447,9 +492,6 @@ as commitments.`,
 			if odmPath != "" {
 				if len(args) > 0 || subject != "" || visit != "" || form != "" {
 					return fmt.Errorf("with --odm the file gives subjects, visits, forms and values: drop --subject/--visit/--form and the NAME=VALUE arguments")
-				}
-				if recs, err = odmRecords(trial, odmPath, subjMap, visitMap, formMap); err != nil {
-					return err
 				}
 			} else {
 				switch {
@@ -471,7 +513,16 @@ as commitments.`,
 			if err != nil {
 				return err
 			}
-			if odmPath == "" {
+			var skipped error
+			if odmPath != "" {
+				o.path = odmPath
+				if recs, skipped, err = odmRecords(&v.Protocol, o); err != nil {
+					return err
+				}
+				if skipped != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%v\nsending the %d valid forms (--import-valid)\n", skipped, len(recs))
+				}
+			} else {
 				fields, err := parseFields(&v.Protocol, form, args)
 				if err != nil {
 					return err
@@ -497,7 +548,7 @@ as commitments.`,
 			}
 			var rs []*callResult
 			for i, call := range calls {
-				path, err := saveRecord(saveDir, recs[i])
+				path, err := saveRecord(cmd, saveDir, recs[i])
 				if err != nil {
 					return err
 				}
@@ -514,7 +565,13 @@ as commitments.`,
 			if saveDir == "" && anyOK(rs) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note: the full record (every value and its salt) was not saved; pass --save DIR to keep it in the site's record store")
 			}
-			return emitResults(cmd, rs...)
+			if err := emitResults(cmd, rs...); err != nil {
+				return err
+			}
+			if skipped != nil {
+				return &exitError{code: 1, msg: fmt.Sprintf("%d valid forms sent; the others were not (listed above)", len(recs))}
+			}
+			return nil
 		},
 	}
 	addTrialFlag(c)
@@ -522,11 +579,16 @@ as commitments.`,
 	c.Flags().StringVar(&visit, "visit", "", "visit id of the protocol, e.g. day1")
 	c.Flags().StringVar(&form, "form", "", "form id of the protocol, e.g. vitals")
 	c.Flags().StringVar(&odmPath, "odm", "", "submit every form of this CDISC ODM ClinicalData file")
-	c.Flags().StringArrayVar(&subjMap, "subject-map", nil, "ODM SubjectKey=pseudonymous subject id (repeat)")
-	c.Flags().StringArrayVar(&visitMap, "visit-map", nil, "ODM StudyEventOID=visit id (repeat)")
-	c.Flags().StringArrayVar(&formMap, "form-map", nil, "ODM ItemGroupOID=form id (repeat)")
+	c.Flags().StringArrayVar(&o.subjMap, "subject-map", nil, "ODM SubjectKey=pseudonymous subject id (repeat)")
+	c.Flags().StringVar(&o.subjectFile, "subject-map-file", "", "file of SubjectKey=subject id lines (the site's table)")
+	c.Flags().StringArrayVar(&o.visitMap, "visit-map", nil, "ODM StudyEventOID=visit id (repeat)")
+	c.Flags().StringArrayVar(&o.formMap, "form-map", nil, "ODM FormOID (or ItemGroupOID)=form id (repeat)")
+	c.Flags().StringArrayVar(&o.itemMap, "item-map", nil, "ODM ItemOID=field id (repeat)")
+	c.Flags().StringVar(&o.itemFile, "item-map-file", "", "file of ItemOID=field id lines")
+	c.Flags().BoolVar(&o.importValid, "import-valid", false, "with --odm: send the forms that pass and list the others (default: any problem refuses the file)")
 	c.Flags().StringVar(&saveDir, "save", "", "the site's record store: full records encrypted with a per-subject key (DIR/RECORDHASH.rec, keys in DIR/keys)")
 	c.Flags().BoolVar(&noCheck, "no-check", false, "send without the local checks: the contract judges the form")
+	addRecordKeysFlag(c)
 	addSignFlags(c, "author")
 	return c
 }
@@ -590,32 +652,66 @@ func parseKVFlags(flag string, kvs []string) (map[string]string, error) {
 	return m, nil
 }
 
-func odmRecords(trial, path string, subjMap, visitMap, formMap []string) ([]trials.Record, error) {
-	b, err := os.ReadFile(path)
+// odmFlags are trial submit's ODM import options.
+type odmFlags struct {
+	path, subjectFile, itemFile         string
+	subjMap, visitMap, formMap, itemMap []string
+	importValid                         bool
+}
+
+// odmRecords reads the ODM file and the maps, and checks every form
+// against the trial's protocol. With --import-valid the forms that pass
+// are returned with the problems of the others (printed by the caller);
+// otherwise any problem refuses the whole file, every problem listed.
+func odmRecords(p *model.Protocol, o odmFlags) ([]trials.Record, error, error) {
+	b, err := os.ReadFile(o.path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	forms, err := trials.ParseODMClinicalData(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", o.path, err)
 	}
-	sm, err := parseKVFlags("subject-map", subjMap)
-	if err != nil {
-		return nil, err
+	var maps trials.ODMMaps
+	for _, m := range []struct {
+		flag, file string
+		kvs        []string
+		dst        *map[string]string
+	}{
+		{"subject-map", o.subjectFile, o.subjMap, &maps.Subjects},
+		{"visit-map", "", o.visitMap, &maps.Visits},
+		{"form-map", "", o.formMap, &maps.Forms},
+		{"item-map", o.itemFile, o.itemMap, &maps.Items},
+	} {
+		kv, err := parseKVFlags(m.flag, m.kvs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if m.file != "" {
+			fb, err := os.ReadFile(m.file)
+			if err != nil {
+				return nil, nil, err
+			}
+			fm, err := trials.ParseMapFile(fb)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--%s-file %s: %w", m.flag, m.file, err)
+			}
+			for k, v := range kv {
+				fm[k] = v // a flag overrides the file
+			}
+			kv = fm
+		}
+		*m.dst = kv
 	}
-	vm, err := parseKVFlags("visit-map", visitMap)
-	if err != nil {
-		return nil, err
+	recs, probs := trials.ImportODM(rand.Reader, p, forms, maps)
+	if len(probs) == 0 {
+		return recs, nil, nil
 	}
-	fm, err := parseKVFlags("form-map", formMap)
-	if err != nil {
-		return nil, err
+	perr := fmt.Errorf("%s: %d of %d forms not importable: %w", o.path, len(forms)-len(recs), len(forms), probs)
+	if !o.importValid {
+		return nil, nil, fmt.Errorf("%w\nnothing was sent: fix the file or the maps (--subject-map-file, --item-map-file), or pass --import-valid to send the %d valid forms", perr, len(recs))
 	}
-	recs, err := trials.RecordsFromODM(rand.Reader, trial, forms, sm, vm, fm)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w (pass --subject-map KEY=ID for each subject)", path, err)
-	}
-	return recs, nil
+	return recs, perr, nil
 }
 
 // uncheckedSubmit builds a submission without the local checks: public
@@ -643,18 +739,24 @@ func uncheckedSubmit(p *model.Protocol, rec trials.Record, sig model.Signature) 
 // saveRecord encrypts the full record into the site's record store DIR
 // (trials.RecordStore: one data key per subject) and returns its path
 // ("" if no dir).
-func saveRecord(dir string, rec trials.Record) (string, error) {
+func saveRecord(cmd *cobra.Command, dir string, rec trials.Record) (string, error) {
 	if dir == "" {
 		return "", nil
 	}
-	return trials.RecordStore{Dir: dir}.Put(rec)
+	return trials.RecordStore{Dir: dir, KeyDir: flagString(cmd, "record-keys")}.Put(rec)
+}
+
+// addRecordKeysFlag adds --record-keys: where the record store's data keys
+// live, apart from the records.
+func addRecordKeysFlag(c *cobra.Command) {
+	c.Flags().String("record-keys", os.Getenv("TRIALCHAIN_RECORD_KEYS"), "keyring DIR for the record store's per-subject data keys, kept apart from the records (default $TRIALCHAIN_RECORD_KEYS, else RECORDS/keys)")
 }
 
 // loadRecord reads a saved full record: an encrypted DIR/HASH.rec of a
 // record store, or a plain JSON record file.
-func loadRecord(path string) (trials.Record, error) {
+func loadRecord(cmd *cobra.Command, path string) (trials.Record, error) {
 	if filepath.Ext(path) == ".rec" {
-		return trials.RecordStore{Dir: filepath.Dir(path)}.Open(path, "")
+		return trials.RecordStore{Dir: filepath.Dir(path), KeyDir: flagString(cmd, "record-keys")}.Open(path, "")
 	}
 	var rec trials.Record
 	b, err := os.ReadFile(path)
@@ -668,7 +770,7 @@ func loadRecord(path string) (trials.Record, error) {
 }
 
 func newTrialCorrectCmd() *cobra.Command {
-	var entry, reason, recPath, saveDir string
+	var entry, reason, recPath, saveDir, query string
 	c := &cobra.Command{
 		Use:   "correct --trial ID --entry ENTRY --reason TEXT NAME=VALUE... --from NAME",
 		Short: "Correct a submitted form: a new entry referencing the original, with a reason (the original stays)",
@@ -717,7 +819,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 				fields[n] = fv
 			}
 			if recPath != "" {
-				old, err := loadRecord(recPath)
+				old, err := loadRecord(cmd, recPath)
 				if err != nil {
 					return err
 				}
@@ -735,14 +837,14 @@ saved full record (--record FILE, as trial submit --save wrote it).
 			if err != nil {
 				return err
 			}
-			call, err := trials.CorrectCall(&v.Protocol, entry, rec, reason, sig)
+			call, err := trials.CorrectQueryCall(&v.Protocol, entry, query, rec, reason, sig)
 			if err != nil {
 				if recPath == "" && len(ev.Entry.Private) > 0 {
 					err = fmt.Errorf("%w (the original's private fields %s come only from its saved record: pass --record FILE)", err, strings.Join(ev.Entry.Private, ", "))
 				}
 				return notSent(err)
 			}
-			path, err := saveRecord(saveDir, rec)
+			path, err := saveRecord(cmd, saveDir, rec)
 			if err != nil {
 				return err
 			}
@@ -761,7 +863,9 @@ saved full record (--record FILE, as trial submit --save wrote it).
 	c.Flags().StringVar(&entry, "entry", "", "id of the entry to correct")
 	c.Flags().StringVar(&reason, "reason", "", "why the data changes (stored with the correction)")
 	c.Flags().StringVar(&recPath, "record", "", "the original's saved full record, DIR/RECORDHASH.rec (for its private fields)")
+	c.Flags().StringVar(&query, "query", "", "the query this correction answers (e.g. q-000000001)")
 	c.Flags().StringVar(&saveDir, "save", "", "directory to keep the corrected full record in")
+	addRecordKeysFlag(c)
 	addSignFlags(c, "correction")
 	return c
 }
@@ -825,15 +929,9 @@ more than 24 hours after awareness as late. --severity is one of
 	return c
 }
 
-func newTrialLockCmd() *cobra.Command {
-	return trialStateCmd("lock TRIAL --from NAME", "Lock the trial's database: no more site data; results may then be submitted",
-		`  trialchain trial lock NCT05503693 --from sponsor --printed-name "Dr. Ada Sponsor" --keyring devnet/keys --home devnet/node0`,
-		"database lock", trials.LockCall)
-}
-
 func newTrialResultsCmd() *cobra.Command {
 	var resultsPath, adttePath, adslPath, timeFrame, source, datasetHash string
-	var primary []string
+	var primary, armMaps []string
 	c := &cobra.Command{
 		Use:   "results --trial ID (--results FILE | --adtte FILE [--adsl FILE] --primary PARAMCD) --from NAME",
 		Short: "Submit results after lock; prints the outcome-reporting report (missing, added, changed outcomes)",
@@ -848,14 +946,18 @@ a switched primary outcome.
     "arms": [{"arm": "ap303", "n": 120, "events": 14}]}]
 --adtte (with --adsl for the arm sizes) computes them from CDISC
 Dataset-JSON ADaM datasets: each PARAMCD is an outcome (secondary unless
-named by --primary), per arm N, events and median time. The datasets'
-SHA-256 is registered with the results (or --dataset-hash).`,
+named by --primary), per arm N, events and median time. Each file must be
+the dataset it is given as (Dataset-JSON 1.1, named ADTTE/ADSL, with the
+variables results need); results that cannot be right (events > N,
+subjects not in ADSL, arms not in the protocol — map them with --arm-map
+"Xanomeline High Dose=ap303") are refused with every problem listed. The
+datasets' SHA-256 is registered with the results (or --dataset-hash).`,
 		Example: `  trialchain trial results --trial NCT05503693 --adtte adtte.json --adsl adsl.json --primary TTDE \
       --from sponsor --printed-name "Eve Statistician" --keyring devnet/keys --home devnet/node0
   trialchain trial results --trial NCT05503693 --results results.json --dataset-hash SHA256 --from sponsor --keyring devnet/keys --home devnet/node0`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			trial, err := trialFlag(cmd)
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			trial, err := trialArg(cmd, args) // TRIAL or --trial, as every trial verb
 			if err != nil {
 				return err
 			}
@@ -907,8 +1009,21 @@ SHA-256 is registered with the results (or --dataset-hash).`,
 				for _, p := range primary {
 					types[p] = model.Primary
 				}
-				if results, err = trials.ResultsFromADaM(adtte, adsl, types, timeFrame); err != nil {
+				armMap, err := parseKVFlags("arm-map", armMaps)
+				if err != nil {
 					return err
+				}
+				cl, err := clientFor(cmd)
+				if err != nil {
+					return err
+				}
+				v, err := fetchTrial(cmd, cl, trial)
+				if err != nil {
+					return err
+				}
+				opt := trials.ADaMOptions{Types: types, TimeFrame: timeFrame, Arms: v.Protocol.Arms, ArmMap: armMap}
+				if results, err = trials.ResultsFromADaM(adtte, adsl, opt); err != nil {
+					return notSent(err)
 				}
 				if source == "" {
 					source = "CDISC Dataset-JSON " + filepath.Base(adttePath)
@@ -941,6 +1056,7 @@ SHA-256 is registered with the results (or --dataset-hash).`,
 	c.Flags().StringVar(&adttePath, "adtte", "", "CDISC Dataset-JSON ADTTE (time-to-event) dataset")
 	c.Flags().StringVar(&adslPath, "adsl", "", "CDISC Dataset-JSON ADSL (subject-level) dataset, for the arm sizes")
 	c.Flags().StringArrayVar(&primary, "primary", nil, "PARAMCD or PARAM reported as primary (repeat)")
+	c.Flags().StringArrayVar(&armMaps, "arm-map", nil, "DATASET_ARM=PROTOCOL_ARM_ID, for an ADTTE arm named otherwise than in the protocol (repeat)")
 	c.Flags().StringVar(&timeFrame, "time-frame", "", "time frame of the ADaM outcomes")
 	c.Flags().StringVar(&source, "source", "", "where the results come from (default: the file name)")
 	c.Flags().StringVar(&datasetHash, "dataset-hash", "", "SHA-256 of the analysis datasets (default: of the files given)")
@@ -951,7 +1067,7 @@ SHA-256 is registered with the results (or --dataset-hash).`,
 func newTrialShowCmd() *cobra.Command {
 	var entry, list string
 	c := &cobra.Command{
-		Use:   "show TRIAL [--entry ID | --list subjects|entries|aes|amendments]",
+		Use:   "show TRIAL [--entry ID | --list subjects|entries|aes|amendments|queries]",
 		Short: "Show a trial: status, outcomes, forms, amendments, counts; or one entry, or a list",
 		Long: `Show a trial as on chain (read-only, no transaction): status, sponsor,
 sites, the pre-specified outcomes and when they were frozen, the forms with
@@ -979,9 +1095,9 @@ KIND lists the trial's subjects, entries, adverse events or amendments.` + query
 				call = trials.EntryCall(trial, entry)
 			case list != "":
 				switch list {
-				case "subjects", "entries", "aes", "amendments":
+				case "subjects", "entries", "aes", "amendments", "queries":
 				default:
-					return fmt.Errorf("--list %q: want subjects, entries, aes or amendments", list)
+					return fmt.Errorf("--list %q: want subjects, entries, aes, amendments or queries", list)
 				}
 				call = trials.ListCall(trial, list)
 			}
@@ -1025,6 +1141,11 @@ func printList(w io.Writer, kind string, b []byte) {
 			var x model.AdverseEvent
 			if json.Unmarshal(it, &x) == nil {
 				s = trials.FormatAE(&x)
+			}
+		case "queries":
+			var x model.Query
+			if json.Unmarshal(it, &x) == nil {
+				s = trials.FormatQuery(&x)
 			}
 		case "amendments":
 			var x model.Amendment

@@ -118,7 +118,8 @@ func TestTrialsCLI(t *testing.T) {
 	// Register and activate the trial from the FHIR R5 ResearchStudy.
 	study := filepath.Join(trialsFixturesDir, "fhir-r5", "ResearchStudy-example-ctgov-study-record.json")
 	var reg []callResult
-	out := mustLogged(t, at(0, "trial", "register", study, "--consent-group", group, "--site", "Local site",
+	// No --site: the devnet's site key belongs to the template's first site (the README's flow).
+	out := mustLogged(t, at(0, "trial", "register", study, "--consent-group", group,
 		"--printed-name", "Dr. Ada Sponsor", "--activate", "--from", "sponsor", "--output", "json")...)
 	if err := json.Unmarshal([]byte(out), &reg); err != nil || len(reg) != 2 || reg[0].Status != "ok" || reg[1].Status != "ok" {
 		t.Fatalf("register --activate: %v %s", err, out)
@@ -165,7 +166,8 @@ func TestTrialsCLI(t *testing.T) {
 	if !strings.Contains(out, "corrects crf-000000001") || !strings.Contains(out, "SYSBP = 118") {
 		t.Fatalf("correct: %s", out)
 	}
-	out = mustLogged(t, at(2, "trial", "show", "NCT05503693")...)
+	// Read on the node that took the write: another node may be a block behind under load.
+	out = mustLogged(t, at(1, "trial", "show", "NCT05503693")...)
 	if !strings.Contains(out, "Status active") || !strings.Contains(out, "1 subjects, 2 entries") || !strings.Contains(out, "Form vitals:") {
 		t.Fatalf("show: %s", out)
 	}
@@ -205,13 +207,13 @@ func TestTrialsCLI(t *testing.T) {
 		t.Fatalf("amend: %s", out)
 	}
 
-	// Genome: a researcher and a subject delegate join (the testnet has
-	// neither); a dataset registered by its custodian; a request granted,
+	// Genome: a subject delegate joins (the testnet has a researcher, not
+	// a delegate); a dataset registered by its custodian; a request granted,
 	// used, revoked by the delegate, then refused; the log shows it all.
 	for _, m := range []struct {
 		name string
 		role block.Role
-	}{{"researcher", block.RoleResearcher}, {"delegate", block.RoleSubject}} {
+	}{{"delegate", block.RoleSubject}} {
 		addCLITestMember(t, net, homes[0], m.name, "Local "+m.name, m.role)
 	}
 	mustLogged(t, at(1, "genome", "register", "--dataset", "wgs-1", "--file", file("wgs-1.vcf.enc", "encrypted genome"), "--location", "blob:wgs-1",
@@ -260,7 +262,7 @@ func TestTrialsCLI(t *testing.T) {
 	var rv struct {
 		Record struct{ Status string } `json:"record"`
 	}
-	out = mustLogged(t, at(3, "surgery", "show", "surg-0001", "--output", "json")...)
+	out = mustLogged(t, at(1, "surgery", "show", "surg-0001", "--output", "json")...)
 	if err := json.Unmarshal([]byte(out), &rv); err != nil || rv.Record.Status != "final" {
 		t.Fatalf("surgery show: %v %s", err, out)
 	}
@@ -328,7 +330,7 @@ func addCLITestMember(t *testing.T, net, home, name, org string, role block.Role
 // example with the right command line and a short description.
 func TestTrialsHelp(t *testing.T) {
 	want := map[string][]string{
-		"trial":   {"register", "amend", "enroll", "submit", "correct", "ae", "lock", "results", "show", "report"},
+		"trial":   {"register", "amend", "enroll", "submit", "correct", "query", "ae", "lock", "results", "show", "report", "export"},
 		"genome":  {"register", "request", "decide", "release", "access", "revoke", "log"},
 		"surgery": {"record", "cosign", "amend", "show"},
 	}

@@ -258,12 +258,32 @@ func emitResults(cmd *cobra.Command, rs ...*callResult) error {
 	}); err != nil {
 		return err
 	}
+	var refused []*callResult
 	for _, r := range rs {
 		if r.Status == "refused" || r.Status == "failed" {
-			return &exitError{code: 1, msg: r.Refusal}
+			refused = append(refused, r)
 		}
 	}
-	return nil
+	switch len(refused) {
+	case 0:
+		return nil
+	case 1:
+		return &exitError{code: 1, msg: reasonOf(refused[0])}
+	}
+	// Several calls (e.g. trial submit --odm): every refusal, not the last.
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d transactions refused:", len(refused), len(rs))
+	for _, r := range refused {
+		fmt.Fprintf(&b, "\n  - tx %s: %s", shortID(r.Tx.String()), strings.ReplaceAll(reasonOf(r), "\n", "\n    "))
+	}
+	return &exitError{code: 1, msg: b.String()}
+}
+
+func reasonOf(r *callResult) string {
+	if r.Refusal != "" {
+		return r.Refusal
+	}
+	return r.Error
 }
 
 func printResult(w io.Writer, r *callResult) {

@@ -110,7 +110,7 @@ func record() {
 		if p.Site != contract.CallerOrg() {
 			return nil, refuse("forbidden", "procedure site %q is not the recording organisation %q", p.Site, contract.CallerOrg())
 		}
-		if err := p.Validate(contract.BlockTimeMilli()); err != nil {
+		if err := p.ValidateOnChain(contract.BlockTimeMilli()); err != nil {
 			return nil, err
 		}
 		if _, ok := records.Get(p.ID); ok {
@@ -178,8 +178,8 @@ func amend() {
 		r := model.SurgicalRecord{Kind: a.Kind, Amends: orig.ID, Reason: a.Reason, Status: model.RecordPending, Height: contract.BlockHeight()}
 		switch a.Kind {
 		case model.RecordAddendum:
-			if a.Text == "" || len(a.Text) > model.MaxText || a.Procedure != nil {
-				return nil, refuse("invalid", "an addendum carries text (1..%d bytes) and no procedure", model.MaxText)
+			if !model.IsHash(a.Text) || a.Procedure != nil {
+				return nil, refuse("phi", "an addendum carries the SHA-256 of its text (64 hex; the text stays in the encrypted off-chain record) and no procedure")
 			}
 			r.Text = a.Text
 			r.Procedure = orig.Procedure
@@ -194,8 +194,11 @@ func amend() {
 			if p.TeamGroup != orig.Procedure.TeamGroup {
 				return nil, refuse("forbidden", "a correction is co-signed by the team group of %s (%s), fixed when it was recorded; it cannot name group %s", orig.ID, orig.Procedure.TeamGroup, p.TeamGroup)
 			}
-			if err := p.Validate(contract.BlockTimeMilli()); err != nil {
+			if err := p.ValidateOnChain(contract.BlockTimeMilli()); err != nil {
 				return nil, err
+			}
+			if a.Text != "" && !model.IsHash(a.Text) {
+				return nil, refuse("phi", "a correction's text is the SHA-256 of the text kept off chain")
 			}
 			r.Text = a.Text
 			r.Procedure = p

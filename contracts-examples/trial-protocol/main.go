@@ -13,13 +13,16 @@
 //	amend     model.AmendArgs      sponsor: a new version, with the consent group's consent
 //	enroll    model.EnrollArgs     allowed site: a pseudonymous subject (first one freezes the baseline outcomes)
 //	submit    model.SubmitArgs     allowed site: a case-report form, validated; public fields + record hash kept
-//	correct   model.CorrectArgs    the submitting site: a correction entry with a reason
+//	correct   model.CorrectArgs    the submitting site: a correction entry with a reason (answering a query, if named)
+//	query_raise  model.QueryArgs   sponsor: a query (discrepancy) on an entry
+//	query_answer model.AnswerArgs  the entry's site: an answer to an open query
+//	query_close  model.AnswerArgs  sponsor: close a query, saying why (sealed from then on)
 //	ae        model.AEArgs         allowed site: an adverse event; serious ones reported >24 h after awareness are flagged late
-//	lock      model.TrialArgs      sponsor: database lock
+//	lock      model.LockArgs       sponsor: database lock; refused while queries are open unless overridden with a reason; records a checklist
 //	results   model.ResultsArgs    sponsor, after lock: results; returns and stores the outcome-reporting report
 //	show      model.TrialArgs      anyone: model.TrialView (protocol, status, baseline, amendment history)
 //	entry     {trial, entry}       anyone: model.EntryView
-//	list      model.TrialArgs      anyone: kind subjects | entries | aes | amendments
+//	list      model.TrialArgs      anyone: kind subjects | entries | aes | amendments | queries
 //	report    model.TrialArgs      anyone: the stored model.Report
 //
 // Every refusal aborts the call with a reason ("code: what to fix") and
@@ -67,6 +70,7 @@ import (
 //	done/<id>/<subject>/<visit>/<form>   entry id of the submission
 //	corr/<id>/<entry>/<seq>          id of a correction of entry
 //	ae/<id>/<seq>                    model.AdverseEvent
+//	query/<id>/<seq>                 model.Query
 //	results/<id>                     model.ResultsArgs as submitted (+ manifestation)
 //	report/<id>                      model.Report
 //	consent/<sha256>                 a consumed consent
@@ -78,6 +82,7 @@ var (
 	done     = contract.NewMap[string]("done")
 	corrs    = contract.NewMap[string]("corr")
 	aes      = contract.NewMap[model.AdverseEvent]("ae")
+	queries  = contract.NewMap[model.Query]("query")
 	results  = contract.NewMap[storedResults]("results")
 	reports  = contract.NewMap[model.Report]("report")
 )
@@ -496,7 +501,17 @@ func correct() {
 		if err != nil {
 			return nil, err
 		}
+		var q model.Query
+		if a.Query != "" {
+			if q, err = openQuery(a.Trial, a.Query); err != nil {
+				return nil, err
+			}
+			if q.Entry != orig.ID {
+				return nil, refuse("invalid", "query %s is on entry %s, not %s", q.ID, q.Entry, orig.ID)
+			}
+		}
 		t.Entries++
+		t.Corrections++
 		e.ID = model.Seq("crf-", t.Entries)
 		e.Kind = model.KindCorrection
 		e.Corrects = orig.ID
@@ -509,9 +524,141 @@ func correct() {
 			return nil, refuse("exists", "correction %s of %s exists", e.ID, orig.ID)
 		}
 		corrs.Seal(ck)
+		if a.Query != "" {
+			q.Status = model.QueryAnswered
+			q.Steps = append(q.Steps, model.QueryStep{Kind: "correction", Text: a.Reason, Correction: e.ID, Manifestation: e.Manifestation, Height: e.Height})
+			queries.Set(a.Trial+"/"+q.ID, q)
+			contract.EmitJSON("query.answered", map[string]any{"trial": a.Trial, "query": q.ID, "correction": e.ID})
+		}
 		trials.Set(a.Trial, t)
 		contract.EmitJSON("crf.corrected", map[string]any{"trial": a.Trial, "entry": e.ID, "corrects": orig.ID, "reason": a.Reason})
 		return e, nil
+	})
+}
+
+// openQuery reads a query that is not closed.
+func openQuery(trial, id string) (model.Query, error) {
+	q, ok := queries.Get(trial + "/" + id)
+	if !ok {
+		return q, refuse("not-found", "query %q does not exist in %s", id, trial)
+	}
+	if q.Status == model.QueryClosed {
+		return q, refuse("wrong-state", "query %s of %s is closed", id, trial)
+	}
+	return q, nil
+}
+
+//go:wasmexport query_raise
+func queryRaise() {
+	contract.Handle(func(a model.QueryArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireSponsor(&t); err != nil {
+			return nil, err
+		}
+		if err := requireStatus(&t, model.StatusActive, "raise a query"); err != nil {
+			return nil, err
+		}
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+		e, ok := entries.Get(a.Trial + "/" + a.Entry)
+		if !ok {
+			return nil, refuse("not-found", "entry %q does not exist in %s", a.Entry, a.Trial)
+		}
+		if a.Field != "" {
+			f, _ := t.Protocol.Form(e.Form)
+			if f == nil {
+				return nil, refuse("not-found", "form %q of entry %s is no longer in the protocol", e.Form, e.ID)
+			}
+			if _, ok := f.FieldDef(a.Field); !ok {
+				return nil, refuse("unknown-field", "form %q has no field %q", e.Form, a.Field)
+			}
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		t.Queries++
+		t.OpenQueries++
+		q := model.Query{ID: model.Seq("q-", t.Queries), Trial: a.Trial, Entry: e.ID, Subject: e.Subject, Site: e.Site, Field: a.Field,
+			Text: a.Text, Status: model.QueryOpen, Manifestation: m, Height: contract.BlockHeight()}
+		if !queries.Create(a.Trial+"/"+q.ID, q) {
+			return nil, refuse("exists", "query %s of %s exists; it is never overwritten", q.ID, a.Trial)
+		}
+		trials.Set(a.Trial, t)
+		contract.EmitJSON("query.raised", map[string]any{"trial": a.Trial, "query": q.ID, "entry": e.ID})
+		return q, nil
+	})
+}
+
+//go:wasmexport query_answer
+func queryAnswer() {
+	contract.Handle(func(a model.AnswerArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := openForData(&t, "answer a query"); err != nil {
+			return nil, err
+		}
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+		q, err := openQuery(a.Trial, a.Query)
+		if err != nil {
+			return nil, err
+		}
+		if q.Site != contract.CallerOrg() {
+			return nil, refuse("forbidden", "query %s is for site %q, not %q", q.ID, q.Site, contract.CallerOrg())
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		q.Status = model.QueryAnswered
+		q.Steps = append(q.Steps, model.QueryStep{Kind: "answer", Text: a.Text, Manifestation: m, Height: contract.BlockHeight()})
+		queries.Set(a.Trial+"/"+q.ID, q)
+		contract.EmitJSON("query.answered", map[string]any{"trial": a.Trial, "query": q.ID})
+		return q, nil
+	})
+}
+
+//go:wasmexport query_close
+func queryClose() {
+	contract.Handle(func(a model.AnswerArgs) (any, error) {
+		t, err := loadTrial(a.Trial)
+		if err != nil {
+			return nil, err
+		}
+		if err := requireSponsor(&t); err != nil {
+			return nil, err
+		}
+		if err := requireStatus(&t, model.StatusActive, "close a query"); err != nil {
+			return nil, err
+		}
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+		q, err := openQuery(a.Trial, a.Query)
+		if err != nil {
+			return nil, err
+		}
+		m, err := manifest(a.Signature)
+		if err != nil {
+			return nil, err
+		}
+		q.Status = model.QueryClosed
+		q.Steps = append(q.Steps, model.QueryStep{Kind: "close", Text: a.Text, Manifestation: m, Height: contract.BlockHeight()})
+		k := a.Trial + "/" + q.ID
+		queries.Set(k, q)
+		queries.Seal(k)
+		t.OpenQueries--
+		trials.Set(a.Trial, t)
+		contract.EmitJSON("query.closed", map[string]any{"trial": a.Trial, "query": q.ID})
+		return q, nil
 	})
 }
 
@@ -545,6 +692,9 @@ func ae() {
 		ev := model.AdverseEvent{ID: model.Seq("ae-", t.AEs), Trial: a.Trial, Subject: a.Subject, Site: s.Site,
 			Term: a.Term, Serious: a.Serious, Severity: a.Severity, Onset: a.Onset, AwareAt: a.AwareAt,
 			ReportedAt: model.FormatMilli(now), Late: late, RecordHash: a.RecordHash, Manifestation: m, Height: contract.BlockHeight()}
+		if a.Serious {
+			t.SeriousAEs++
+		}
 		if late {
 			ev.MinutesLate = (now - aware - model.SeriousReportWindowMilli) / 60000
 			t.LateAEs++
@@ -561,7 +711,7 @@ func ae() {
 
 //go:wasmexport lock
 func lock() {
-	contract.Handle(func(a model.TrialArgs) (any, error) {
+	contract.Handle(func(a model.LockArgs) (any, error) {
 		t, err := loadTrial(a.Trial)
 		if err != nil {
 			return nil, err
@@ -572,12 +722,27 @@ func lock() {
 		if err := requireStatus(&t, model.StatusActive, "lock the database"); err != nil {
 			return nil, err
 		}
+		if len(a.Override) > model.MaxText {
+			return nil, refuse("invalid", "override is longer than %d bytes", model.MaxText)
+		}
+		if t.OpenQueries > 0 && a.Override == "" {
+			var open []string
+			scan("query/"+a.Trial+"/", func(q model.Query) bool {
+				if q.Status != model.QueryClosed {
+					open = append(open, q.ID+" ("+q.Status+")")
+				}
+				return len(open) < 10
+			})
+			return nil, refuse("open-queries", "cannot lock %s: %d queries are not closed (%v): close them, or lock with an override reason", a.Trial, t.OpenQueries, open)
+		}
 		m, err := manifest(a.Signature)
 		if err != nil {
 			return nil, err
 		}
 		t.Status = model.StatusLocked
-		t.Lock = &model.Lock{Manifestation: m, Height: contract.BlockHeight(), Entries: t.Entries, Subjects: t.Subjects, AEs: t.AEs}
+		t.Lock = &model.Lock{Manifestation: m, Height: contract.BlockHeight(), Entries: t.Entries, Subjects: t.Subjects, AEs: t.AEs,
+			Checklist: &model.LockChecklist{Entries: t.Entries, Corrections: t.Corrections, Subjects: t.Subjects, QueriesRaised: t.Queries,
+				OpenQueries: t.OpenQueries, SeriousAEs: t.SeriousAEs, LateSeriousAEs: t.LateAEs, Override: a.Override}}
 		trials.Set(a.Trial, t)
 		// Database lock: no entry, subject, correction or adverse event of
 		// the trial can be added, changed or deleted any more.
@@ -587,6 +752,7 @@ func lock() {
 		corrs.SealUnder(under)
 		done.SealUnder(under)
 		aes.SealUnder(under)
+		queries.SealUnder(under)
 		contract.EmitJSON("trial.locked", map[string]any{"trial": a.Trial, "entries": t.Entries, "subjects": t.Subjects})
 		return t, nil
 	})
@@ -705,8 +871,10 @@ func list() {
 			return collect[model.AdverseEvent]("ae/" + a.Trial + "/"), nil
 		case "amendments":
 			return collect[model.Amendment]("amend/" + a.Trial + "/"), nil
+		case "queries":
+			return collect[model.Query]("query/" + a.Trial + "/"), nil
 		}
-		return nil, refuse("invalid", "kind %q must be subjects, entries, aes or amendments", a.Kind)
+		return nil, refuse("invalid", "kind %q must be subjects, entries, aes, amendments or queries", a.Kind)
 	})
 }
 

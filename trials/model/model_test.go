@@ -172,6 +172,16 @@ func TestCompareOutcomes(t *testing.T) {
 	if r.Changed[0].What != "type" || r.Changed[1].What != "timeFrame" || r.Missing[0].ID != "p1" {
 		t.Fatalf("%+v", r)
 	}
+	// Two primaries registered, one dropped, the other reported: dropped, not switched.
+	two := append([]Outcome{{ID: "p2", Type: Primary, Measure: "Fasting glucose"}}, base...)
+	r = CompareOutcomes(two, []OutcomeResult{
+		{Type: Primary, Measure: "Fasting glucose"},
+		{Type: Secondary, Measure: "Body weight", TimeFrame: "week 26"},
+		{Type: Secondary, Measure: "Hypoglycaemia events"},
+	})
+	if r.PrimarySwitched || !r.PrimaryDropped || len(r.Missing) != 1 {
+		t.Fatalf("a dropped primary: %+v", r)
+	}
 }
 
 func TestDigestsDomainSeparated(t *testing.T) {
@@ -195,6 +205,35 @@ func TestStdlibOnly(t *testing.T) {
 	for _, p := range strings.Fields(string(out)) {
 		if p != "github.com/trialchain/trialchain/trials/model" {
 			t.Errorf("trials/model imports %s; it must stay standard-library only", p)
+		}
+	}
+}
+
+func TestODMValueTypes(t *testing.T) {
+	for _, tc := range []struct {
+		typ, v, prec string
+	}{
+		{TypePartialDate, "2020", "year"}, {TypePartialDate, "2020-07", "month"}, {TypePartialDate, "2020-02-29", "day"},
+		{TypePartialDate, "2021-02-29", ""}, {TypePartialDate, "2020-13", ""}, {TypePartialDate, "20-07", ""},
+		{TypePartialTime, "09", "hour"}, {TypePartialTime, "09:11", "minute"}, {TypePartialTime, "09:11:30.5Z", "fraction"},
+		{TypePartialTime, "24:00", ""}, {TypePartialTime, "09:60", ""},
+		{TypePartialDateTime, "2020-07-06T09:11", "minute"}, {TypePartialDateTime, "2020-07", "month"},
+		{TypePartialDateTime, "2020-07-06T09:11:00+02:00", "second"}, {TypePartialDateTime, "2020-07T09:11", ""},
+		{TypePartialDateTime, "2020-07-06T", ""},
+	} {
+		got, ok := PartialPrecision(tc.typ, tc.v)
+		if ok != (tc.prec != "") || got != tc.prec {
+			t.Errorf("%s %q: %q %v, want %q", tc.typ, tc.v, got, ok, tc.prec)
+		}
+		fd := Field{ID: "X", Type: tc.typ}
+		if err := fd.ValidateValue("X", FieldValue{Value: tc.v}); (err == nil) != (tc.prec != "") {
+			t.Errorf("ValidateValue %s %q: %v", tc.typ, tc.v, err)
+		}
+	}
+	fd := Field{ID: "B", Type: TypeBoolean}
+	for v, ok := range map[string]bool{"1": true, "0": true, "true": true, "false": true, "yes": false, "TRUE": false} {
+		if err := fd.ValidateValue("B", FieldValue{Value: v}); (err == nil) != ok {
+			t.Errorf("boolean %q: %v", v, err)
 		}
 	}
 }

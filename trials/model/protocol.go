@@ -77,8 +77,15 @@ const (
 	TypeText     = "text"
 	TypeDate     = "date"     // YYYY-MM-DD
 	TypeDateTime = "datetime" // RFC 3339 UTC
-	TypeBoolean  = "boolean"  // "true" / "false"
+	TypeBoolean  = "boolean"  // xs:boolean: "true" / "false" / "1" / "0", kept as given
 	TypeCode     = "code"     // one of Codes
+	// ODM 1.3.2 partial values, kept as given so their precision is kept:
+	// partialDate YYYY[-MM[-DD]], partialTime hh[:mm[:ss[.f]]][zone],
+	// partialDatetime a partialDate, or a full date with "T" and a
+	// partialTime (e.g. 2020-07-06T09:11).
+	TypePartialDate     = "partialDate"
+	TypePartialTime     = "partialTime"
+	TypePartialDateTime = "partialDatetime"
 )
 
 // Field is one item of a form. Public fields are de-identified values the
@@ -310,9 +317,9 @@ func (f *Form) validate() error {
 			if len(fd.Codes) == 0 {
 				return errf("invalid", "%s: a code field needs its codes", where)
 			}
-		case TypeText, TypeDate, TypeDateTime, TypeBoolean:
+		case TypeText, TypeDate, TypeDateTime, TypeBoolean, TypePartialDate, TypePartialTime, TypePartialDateTime:
 		default:
-			return errf("invalid", "%s: type %q is not one of integer, decimal, text, date, datetime, boolean, code", where, fd.Type)
+			return errf("invalid", "%s: type %q is not one of integer, decimal, text, date, datetime, boolean, code, partialDate, partialTime, partialDatetime", where, fd.Type)
 		}
 		if fd.Type != TypeInteger && fd.Type != TypeDecimal && (fd.Min != "" || fd.Max != "") {
 			return errf("invalid", "%s: only numeric fields have a range", where)
@@ -353,6 +360,10 @@ func hexs(b []byte) string {
 	}
 	return string(out)
 }
+
+// FieldDef returns the definition of a submitted field name (ID, or ID#n
+// for a repeating field).
+func (f *Form) FieldDef(name string) (*Field, bool) { return f.field(name) }
 
 // field returns the definition of a submitted field name (ID or ID#n for
 // repeating fields).
@@ -463,8 +474,12 @@ func (fd *Field) ValidateValue(name string, v FieldValue) error {
 			return &Error{Code: "wrong-type", Msg: err.(*Error).Msg}
 		}
 	case TypeBoolean:
-		if v.Value != "true" && v.Value != "false" {
-			return errf("wrong-type", "field %q must be true or false, got %q", name, v.Value)
+		if _, ok := ParseBoolean(v.Value); !ok {
+			return errf("wrong-type", "field %q must be true, false, 1 or 0, got %q", name, v.Value)
+		}
+	case TypePartialDate, TypePartialTime, TypePartialDateTime:
+		if _, ok := PartialPrecision(fd.Type, v.Value); !ok {
+			return errf("wrong-type", "field %q must be an ODM %s (e.g. %s), got %q", name, fd.Type, partialExample[fd.Type], v.Value)
 		}
 	case TypeCode:
 		ok := false

@@ -26,6 +26,97 @@ type Procedure struct {
 	TeamGroup     string   `json:"teamGroup"` // consent group id of the surgical team
 	RecordHash    string   `json:"recordHash,omitempty"`
 	Source        string   `json:"source,omitempty"`
+	Status        string   `json:"status,omitempty"` // FHIR Procedure.status, e.g. completed
+}
+
+// No PHI on the ledger: the rule for a procedure on chain.
+//
+// What can identify a person stays in the full record, which the site
+// keeps encrypted off chain and the chain commits to by RecordHash (so it
+// can be shredded while every proof stays valid): the performer's name,
+// the exact dates and times, free text (outcome notes, complications,
+// addendum text), device identifiers and the source system's resource id.
+// What goes on chain is generalised: the procedure code, the site, the
+// pseudonymous patient id, the month it was performed (YYYY-MM, start and
+// end), its FHIR status code, the team's consent group and RecordHash.
+// Deidentified applies the rule; ValidateOnChain is what the
+// surgical-records contract enforces, so no client can put more on chain.
+
+// ProcedureStatuses are the FHIR R4 Procedure.status codes.
+var ProcedureStatuses = []string{"preparation", "in-progress", "not-done", "on-hold", "stopped", "completed", "entered-in-error", "unknown"}
+
+// Deidentified returns what of p goes on chain under the rule above;
+// recordHash commits to the full record kept off chain.
+func (p Procedure) Deidentified(recordHash string) Procedure {
+	status := p.Status
+	if !validStatus(status) {
+		status = "unknown"
+	}
+	return Procedure{ID: p.ID, Patient: p.Patient, Site: p.Site, Code: p.Code, Start: month(p.Start), End: month(p.End),
+		TeamGroup: p.TeamGroup, RecordHash: recordHash, Status: status}
+}
+
+func month(t string) string {
+	if len(t) < 7 {
+		return t
+	}
+	return t[:7]
+}
+
+func validStatus(s string) bool {
+	for _, x := range ProcedureStatuses {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateOnChain checks a procedure as the chain may hold it (the rule
+// above); blockMilli bounds its end month.
+func (p *Procedure) ValidateOnChain(blockMilli int64) error {
+	if err := ident("id", p.ID); err != nil {
+		return err
+	}
+	if err := ident("patient", p.Patient); err != nil {
+		return err
+	}
+	if err := text("site", p.Site, MaxName, true); err != nil {
+		return err
+	}
+	if err := text("code.system", p.Code.System, MaxName, true); err != nil {
+		return err
+	}
+	if err := text("code.code", p.Code.Code, MaxID, true); err != nil {
+		return err
+	}
+	if err := text("code.display", p.Code.Display, MaxName, false); err != nil {
+		return err
+	}
+	if p.Surgeon != "" || p.Device != "" || len(p.Complications) > 0 || p.Outcome != "" || p.Source != "" {
+		return errf("phi", "surgeon, device, complications, outcome text and source stay in the encrypted off-chain record: send the de-identified procedure (only code, site, patient pseudonym, month, status, record hash)")
+	}
+	for _, f := range []struct{ name, v string }{{"start", p.Start}, {"end", p.End}} {
+		if len(f.v) != 7 || f.v[4] != '-' {
+			return errf("phi", "%s %q must be the month only, YYYY-MM: exact dates stay off chain", f.name, f.v)
+		}
+		if _, err := ParseDate(f.name, f.v+"-01"); err != nil {
+			return err
+		}
+	}
+	if p.End < p.Start {
+		return errf("invalid", "end %s is before start %s", p.End, p.Start)
+	}
+	if now := FormatMilli(blockMilli); p.End > now[:7] {
+		return errf("invalid", "end %s is in the future (block time %s)", p.End, now)
+	}
+	if !validStatus(p.Status) {
+		return errf("invalid", "status %q is not a FHIR Procedure.status (%v)", p.Status, ProcedureStatuses)
+	}
+	if err := hashField("recordHash", p.RecordHash, true); err != nil {
+		return err
+	}
+	return groupField("teamGroup", p.TeamGroup)
 }
 
 // Validate checks the procedure; blockMilli bounds its end.
@@ -101,8 +192,9 @@ type RecordArgs struct {
 	Signature Signature `json:"signature"`
 }
 
-// SurgeryAmendArgs adds an addendum (Text) or a correction (a whole
-// corrected Procedure) to a final record, with a reason (role site).
+// SurgeryAmendArgs adds an addendum (Text: the SHA-256 of the addendum's
+// text, which stays off chain) or a correction (a whole corrected,
+// de-identified Procedure) to a final record, with a reason (role site).
 type SurgeryAmendArgs struct {
 	Record    string     `json:"record"`
 	Kind      string     `json:"kind"` // addendum | correction

@@ -38,7 +38,7 @@ func ValidateContracts(cs map[string]string) error {
 type TrialArgs struct {
 	Trial     string    `json:"trial"`
 	Signature Signature `json:"signature,omitempty"`
-	Kind      string    `json:"kind,omitempty"` // list: subjects | entries | aes | amendments
+	Kind      string    `json:"kind,omitempty"` // list: subjects | entries | aes | amendments | queries
 }
 
 // Changes is an amendment: each non-nil part replaces the protocol's.
@@ -246,6 +246,8 @@ type CorrectArgs struct {
 	RecordHash string                `json:"recordHash"`
 	Reason     string                `json:"reason"`
 	Signature  Signature             `json:"signature"`
+	// Query, if set, is the query this correction answers.
+	Query string `json:"query,omitempty"`
 }
 
 // Entry kinds.
@@ -357,6 +359,8 @@ type Lock struct {
 	Entries       int64         `json:"entries"`
 	Subjects      int64         `json:"subjects"`
 	AEs           int64         `json:"adverseEvents"`
+	// Checklist is what the lock was decided on (open queries, SAEs, ...).
+	Checklist *LockChecklist `json:"checklist,omitempty"`
 }
 
 // TrialState is the stored state of a trial.
@@ -372,6 +376,10 @@ type TrialState struct {
 	Entries      int64         `json:"entries"`
 	AEs          int64         `json:"adverseEvents"`
 	LateAEs      int64         `json:"lateSeriousAdverseEvents"`
+	SeriousAEs   int64         `json:"seriousAdverseEvents,omitempty"`
+	Corrections  int64         `json:"corrections,omitempty"`
+	Queries      int64         `json:"queries,omitempty"`     // raised
+	OpenQueries  int64         `json:"openQueries,omitempty"` // open or answered, not closed
 	Amendments   int           `json:"amendments"`
 	Lock         *Lock         `json:"lock,omitempty"`
 	// Contracts are the contracts pinned at registration, by name → address.
@@ -507,7 +515,8 @@ type Report struct {
 	Changed         []OutcomeChange `json:"changed"`
 	AmendedOutcomes []string        `json:"amendedOutcomes,omitempty"` // outcome changes by amendments after enrolment began
 	PrimarySwitched bool            `json:"primarySwitched"`
-	Faithful        bool            `json:"faithful"` // nothing missing, added or changed
+	PrimaryDropped  bool            `json:"primaryDropped,omitempty"` // a pre-specified primary outcome is not reported
+	Faithful        bool            `json:"faithful"`                 // nothing missing, added or changed
 	ResultsHash     string          `json:"resultsHash"`
 	Time            string          `json:"time"`
 	Height          uint64          `json:"height"`
@@ -555,19 +564,12 @@ func CompareOutcomes(baseline []Outcome, results []OutcomeResult) Report {
 		if !matched[i] {
 			r.Missing = append(r.Missing, o)
 			if o.Type == Primary {
-				r.PrimarySwitched = r.PrimarySwitched || hasPrimary(results)
+				// Dropped: "switched" only if a primary not pre-specified as
+				// such was reported instead (added or retyped, above).
+				r.PrimaryDropped = true
 			}
 		}
 	}
 	r.Faithful = len(r.Missing) == 0 && len(r.Added) == 0 && len(r.Changed) == 0
 	return r
-}
-
-func hasPrimary(rs []OutcomeResult) bool {
-	for _, r := range rs {
-		if r.Type == Primary {
-			return true
-		}
-	}
-	return false
 }
