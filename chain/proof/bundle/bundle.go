@@ -464,29 +464,8 @@ func fromJSON(j *bundleJSON) (*Bundle, error) {
 			return nil, fmt.Errorf("%w: consistency proof %d is null or too long", ErrMalformed, i)
 		}
 	}
-	for i, rj := range j.Records {
-		switch {
-		case rj == nil || rj.Proof == nil:
-			return nil, fmt.Errorf("%w: record %d: no inclusion proof", ErrMalformed, i)
-		case len(rj.Proof.Record) == 0:
-			return nil, fmt.Errorf("%w: record %d: the proof carries no receipt", ErrMalformed, i)
-		case len(rj.Proof.Hashes) > proof.MaxProofHashes:
-			return nil, fmt.Errorf("%w: record %d: %d proof hashes", ErrMalformed, i, len(rj.Proof.Hashes))
-		case len(rj.Tx) > block.MaxTxBytes:
-			return nil, fmt.Errorf("%w: record %d: transaction of %d bytes", ErrMalformed, i, len(rj.Tx))
-		case len(rj.Consents) > MaxConsents:
-			return nil, fmt.Errorf("%w: record %d: %d consents, limit %d", ErrMalformed, i, len(rj.Consents), MaxConsents)
-		case i > 0 && rj.Proof.LeafIndex <= j.Records[i-1].Proof.LeafIndex:
-			return nil, fmt.Errorf("%w: record %d (leaf %d) is not after record %d (leaf %d): records must be in ascending leaf order, each once",
-				ErrMalformed, i, rj.Proof.LeafIndex, i-1, j.Records[i-1].Proof.LeafIndex)
-		case rj.CodeHash != nil && rj.CodeHash.IsZero():
-			return nil, fmt.Errorf("%w: record %d: zero code_hash (leave it out)", ErrMalformed, i)
-		}
-		r := &Record{Tx: rj.Tx, Proof: rj.Proof, Consents: rj.Consents}
-		if rj.CodeHash != nil {
-			r.CodeHash = *rj.CodeHash
-		}
-		b.Records = append(b.Records, r)
+	if b.Records, err = recordsFromJSON(j.Records); err != nil {
+		return nil, err
 	}
 	for i, pj := range j.Payloads {
 		switch {
@@ -502,6 +481,39 @@ func fromJSON(j *bundleJSON) (*Bundle, error) {
 		b.Payloads = append(b.Payloads, &Payload{Name: pj.Name, Tx: pj.Tx, Field: pj.Field, SHA256: pj.SHA256, Data: pj.Data})
 	}
 	return b, nil
+}
+
+// recordsFromJSON checks the decoded records and builds them.
+func recordsFromJSON(rjs []*recordJSON) ([]*Record, error) {
+	var out []*Record
+	if len(rjs) > 0 {
+		out = make([]*Record, 0, len(rjs))
+	}
+	for i, rj := range rjs {
+		switch {
+		case rj == nil || rj.Proof == nil:
+			return nil, fmt.Errorf("%w: record %d: no inclusion proof", ErrMalformed, i)
+		case len(rj.Proof.Record) == 0:
+			return nil, fmt.Errorf("%w: record %d: the proof carries no receipt", ErrMalformed, i)
+		case len(rj.Proof.Hashes) > proof.MaxProofHashes:
+			return nil, fmt.Errorf("%w: record %d: %d proof hashes", ErrMalformed, i, len(rj.Proof.Hashes))
+		case len(rj.Tx) > block.MaxTxBytes:
+			return nil, fmt.Errorf("%w: record %d: transaction of %d bytes", ErrMalformed, i, len(rj.Tx))
+		case len(rj.Consents) > MaxConsents:
+			return nil, fmt.Errorf("%w: record %d: %d consents, limit %d", ErrMalformed, i, len(rj.Consents), MaxConsents)
+		case i > 0 && rj.Proof.LeafIndex <= rjs[i-1].Proof.LeafIndex:
+			return nil, fmt.Errorf("%w: record %d (leaf %d) is not after record %d (leaf %d): records must be in ascending leaf order, each once",
+				ErrMalformed, i, rj.Proof.LeafIndex, i-1, rjs[i-1].Proof.LeafIndex)
+		case rj.CodeHash != nil && rj.CodeHash.IsZero():
+			return nil, fmt.Errorf("%w: record %d: zero code_hash (leave it out)", ErrMalformed, i)
+		}
+		r := &Record{Tx: rj.Tx, Proof: rj.Proof, Consents: rj.Consents}
+		if rj.CodeHash != nil {
+			r.CodeHash = *rj.CodeHash
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Sort puts the records in ascending leaf order (what Encode expects and

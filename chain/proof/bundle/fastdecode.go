@@ -41,37 +41,57 @@ const (
 
 // decodeCanonical decodes data if it is a canonical bundle with records;
 // ok is false for anything else (the caller then uses decodeReference).
+// The rest of the file is decoded and checked while the records are
+// parsed.
 func decodeCanonical(data []byte) (*Bundle, bool) {
 	start := bytes.Index(data, []byte(recordsOpen))
 	if start < 0 {
 		return nil, false
 	}
 	region := data[start+len(recordsOpen):]
-	recs, n, ok := parseRecordList(region)
-	if !ok || len(recs) > MaxRecords {
+	// In a canonical bundle the records list ends at the first line that
+	// closes a list at the bundle's own depth; the parser must end there.
+	end := bytes.Index(region, []byte(recordsClose))
+	if end < 0 {
 		return nil, false
 	}
-	rest := region[n:] // after recordsClose
-	head := make([]byte, 0, start+len(recordsEmpty)+len(rest))
-	head = append(head, data[:start]...)
+	end += len(recordsClose)
+	var (
+		recs   []*recordJSON
+		parsed int
+		recsOK bool
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		recs, parsed, recsOK = parseRecordList(region)
+	}()
+	b, ok := decodeHead(data[:start], region[end:])
+	<-done
+	if !ok || !recsOK || parsed != end || len(recs) > MaxRecords {
+		return nil, false
+	}
+	var err error
+	if b.Records, err = recordsFromJSON(recs); err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+// decodeHead decodes the bundle around its records list (before and
+// after it, the list left empty) and checks that it re-encodes to exactly
+// those bytes. The records are canonical by construction.
+func decodeHead(before, after []byte) (*Bundle, bool) {
+	head := make([]byte, 0, len(before)+len(recordsEmpty)+len(after))
+	head = append(head, before...)
 	head = append(head, recordsEmpty...)
-	head = append(head, rest...)
+	head = append(head, after...)
 	j, raws, err := decodeTop(head)
 	if err != nil || len(raws) != 0 {
 		return nil, false
 	}
-	j.Records = recs
 	b, err := fromJSON(j)
-	if err != nil {
-		return nil, false
-	}
-	// The records are canonical by construction; the rest must re-encode
-	// to exactly what was read.
-	all := b.Records
-	b.Records = nil
-	enc := b.Encode()
-	b.Records = all
-	if !bytes.Equal(enc, head) {
+	if err != nil || !bytes.Equal(b.Encode(), head) {
 		return nil, false
 	}
 	return b, true
