@@ -62,10 +62,19 @@ func decodeCanonical(data []byte) (*Bundle, bool) {
 		recsOK bool
 		done   = make(chan struct{})
 	)
-	go func() {
+	parse := func() {
 		defer close(done)
 		recs, parsed, recsOK = parseRecordList(region)
-	}()
+	}
+	if len(region) < 1<<20 {
+		// A small bundle: parse first, so that a damaged record (the
+		// reference path will word why) costs no decoding of the head.
+		if parse(); !recsOK {
+			return nil, false
+		}
+	} else {
+		go parse()
+	}
 	b, ok := decodeHead(data[:start], region[end:])
 	<-done
 	if !ok || !recsOK || parsed != end || len(recs) > MaxRecords {

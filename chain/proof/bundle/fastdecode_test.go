@@ -109,22 +109,20 @@ func TestDecodeCanonicalDifferential(t *testing.T) {
 		}
 	}
 
-	// Every byte of the records list, flipped: the canonical decoder
-	// accepts exactly the edits that leave it canonical (a hex digit for
-	// another), and then agrees with the reference.
+	// Bytes of the records list flipped (one in 23, three ways in turn):
+	// the canonical decoder accepts exactly the edits that leave it
+	// canonical (a hex digit for another), and then agrees with the
+	// reference.
 	end := open + bytes.Index(enc[open:], []byte(recordsClose)) + len(recordsClose)
-	accepted, stride := 0, 17
+	accepted, stride := 0, 23
 	if testing.Short() {
-		stride = 61
+		stride = 67
 	}
-	t.Logf("records list of %d bytes, every %dth byte flipped", end-open, stride)
 	for at := open; at < end; at += stride {
-		for _, mask := range []byte{0x01, 0x20, 0x04} {
-			mut := bytes.Clone(enc)
-			mut[at] ^= mask
-			if sameDecode(t, "flip", mut) {
-				accepted++
-			}
+		mut := bytes.Clone(enc)
+		mut[at] ^= []byte{0x01, 0x20, 0x04}[at%3]
+		if sameDecode(t, "flip", mut) {
+			accepted++
 		}
 	}
 	if accepted == 0 {
