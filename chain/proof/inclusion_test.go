@@ -80,8 +80,9 @@ func mutations(p *InclusionProof) map[string]*InclusionProof {
 // TestInclusionVerifierAgrees: for logs of many shapes, the verifier
 // accepts every leaf's proof in ascending, descending and scattered order
 // and refuses, with InclusionProof.Verify's error, every mutation of
-// every proof, each tried right after a neighbour's proof verified (when
-// the remembered path is the one it would join).
+// every proof (of a sample of the leaves in logs over 64), each tried
+// right after a neighbour's proof verified (when the remembered path is
+// the one it would join).
 func TestInclusionVerifierAgrees(t *testing.T) {
 	m, leaves := leafLog(t, 300)
 	for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 32, 33, 64, 100, 255, 256, 257, 300} {
@@ -104,6 +105,9 @@ func TestInclusionVerifierAgrees(t *testing.T) {
 		}
 		v := NewInclusionVerifier(uint64(n), l.root)
 		for i, p := range l.proofs {
+			if n > 64 && i%7 != 0 && i != n-1 {
+				continue // large logs: a sample of leaves, the last included
+			}
 			for name, q := range mutations(p) {
 				for _, warm := range []int{i - 1, i, i + 1} {
 					if warm >= 0 && warm < n {
