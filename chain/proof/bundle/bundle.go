@@ -343,32 +343,75 @@ func encodeRecords(rs []*Record) [][]byte {
 // # Errors
 //
 // Wraps ErrMalformed, naming the field (and the record's position).
+//
+// # Notes
+//
+// The records, nearly all of a bundle's bytes, are first read by a parser
+// of their canonical form alone (decodeCanonical, fastdecode.go), on every
+// core and without reflection. Anything it does not accept, and any
+// bundle it accepts that fails a check, is decoded again by the reference
+// path (decodeReference: encoding/json, then re-encode and compare), so
+// that the two paths accept the same files and refuse with the same
+// errors (TestDecodeCanonicalDifferential, FuzzDecodeCanonical).
 func Decode(data []byte) (*Bundle, error) {
 	if len(data) > MaxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMalformed, len(data), MaxBytes)
 	}
+	if b, ok := decodeCanonical(data); ok {
+		return b, nil
+	}
+	return decodeReference(data)
+}
+
+// decodeReference is Decode by encoding/json alone, then a re-encoding
+// compared with data.
+func decodeReference(data []byte) (*Bundle, error) {
+	if len(data) > MaxBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMalformed, len(data), MaxBytes)
+	}
+	j, raws, err := decodeTop(data)
+	if err != nil {
+		return nil, err
+	}
+	if j.Records, err = decodeRecords(raws); err != nil {
+		return nil, err
+	}
+	b, err := fromJSON(j)
+	if err != nil {
+		return nil, err
+	}
+	if enc := b.Encode(); !bytes.Equal(enc, data) {
+		at := 0
+		for at < len(enc) && at < len(data) && enc[at] == data[at] {
+			at++
+		}
+		return nil, fmt.Errorf("%w: not in canonical form (the bundle re-encodes differently from byte %d on; upper-case hex, reordered fields or changed spacing are refused so that every bundle has one byte string)", ErrMalformed, at)
+	}
+	return b, nil
+}
+
+// decodeTop decodes the bundle JSON strictly, leaving each record raw.
+func decodeTop(data []byte) (*bundleJSON, []json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	// The records (most of the bytes) are decoded on every core: first
-	// each as raw JSON, then each into its structure.
 	var w struct {
 		bundleJSON
 		Records []json.RawMessage `json:"records"`
 	}
 	if err := dec.Decode(&w); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: trailing data after the bundle", ErrMalformed)
+		return nil, nil, fmt.Errorf("%w: trailing data after the bundle", ErrMalformed)
 	}
 	if len(w.Records) > MaxRecords {
-		return nil, fmt.Errorf("%w: %d records, limit %d", ErrMalformed, len(w.Records), MaxRecords)
+		return nil, nil, fmt.Errorf("%w: %d records, limit %d", ErrMalformed, len(w.Records), MaxRecords)
 	}
-	j := w.bundleJSON
-	var err error
-	if j.Records, err = decodeRecords(w.Records); err != nil {
-		return nil, err
-	}
+	return &w.bundleJSON, w.Records, nil
+}
+
+// fromJSON checks the decoded structure and builds the bundle.
+func fromJSON(j *bundleJSON) (*Bundle, error) {
 	switch {
 	case j.Format != Format:
 		return nil, fmt.Errorf("%w: format %q, want %q", ErrMalformed, j.Format, Format)
@@ -421,29 +464,8 @@ func Decode(data []byte) (*Bundle, error) {
 			return nil, fmt.Errorf("%w: consistency proof %d is null or too long", ErrMalformed, i)
 		}
 	}
-	for i, rj := range j.Records {
-		switch {
-		case rj == nil || rj.Proof == nil:
-			return nil, fmt.Errorf("%w: record %d: no inclusion proof", ErrMalformed, i)
-		case len(rj.Proof.Record) == 0:
-			return nil, fmt.Errorf("%w: record %d: the proof carries no receipt", ErrMalformed, i)
-		case len(rj.Proof.Hashes) > proof.MaxProofHashes:
-			return nil, fmt.Errorf("%w: record %d: %d proof hashes", ErrMalformed, i, len(rj.Proof.Hashes))
-		case len(rj.Tx) > block.MaxTxBytes:
-			return nil, fmt.Errorf("%w: record %d: transaction of %d bytes", ErrMalformed, i, len(rj.Tx))
-		case len(rj.Consents) > MaxConsents:
-			return nil, fmt.Errorf("%w: record %d: %d consents, limit %d", ErrMalformed, i, len(rj.Consents), MaxConsents)
-		case i > 0 && rj.Proof.LeafIndex <= j.Records[i-1].Proof.LeafIndex:
-			return nil, fmt.Errorf("%w: record %d (leaf %d) is not after record %d (leaf %d): records must be in ascending leaf order, each once",
-				ErrMalformed, i, rj.Proof.LeafIndex, i-1, j.Records[i-1].Proof.LeafIndex)
-		case rj.CodeHash != nil && rj.CodeHash.IsZero():
-			return nil, fmt.Errorf("%w: record %d: zero code_hash (leave it out)", ErrMalformed, i)
-		}
-		r := &Record{Tx: rj.Tx, Proof: rj.Proof, Consents: rj.Consents}
-		if rj.CodeHash != nil {
-			r.CodeHash = *rj.CodeHash
-		}
-		b.Records = append(b.Records, r)
+	if b.Records, err = recordsFromJSON(j.Records); err != nil {
+		return nil, err
 	}
 	for i, pj := range j.Payloads {
 		switch {
@@ -458,14 +480,40 @@ func Decode(data []byte) (*Bundle, error) {
 		}
 		b.Payloads = append(b.Payloads, &Payload{Name: pj.Name, Tx: pj.Tx, Field: pj.Field, SHA256: pj.SHA256, Data: pj.Data})
 	}
-	if enc := b.Encode(); !bytes.Equal(enc, data) {
-		at := 0
-		for at < len(enc) && at < len(data) && enc[at] == data[at] {
-			at++
-		}
-		return nil, fmt.Errorf("%w: not in canonical form (the bundle re-encodes differently from byte %d on; upper-case hex, reordered fields or changed spacing are refused so that every bundle has one byte string)", ErrMalformed, at)
-	}
 	return b, nil
+}
+
+// recordsFromJSON checks the decoded records and builds them.
+func recordsFromJSON(rjs []*recordJSON) ([]*Record, error) {
+	var out []*Record
+	if len(rjs) > 0 {
+		out = make([]*Record, 0, len(rjs))
+	}
+	for i, rj := range rjs {
+		switch {
+		case rj == nil || rj.Proof == nil:
+			return nil, fmt.Errorf("%w: record %d: no inclusion proof", ErrMalformed, i)
+		case len(rj.Proof.Record) == 0:
+			return nil, fmt.Errorf("%w: record %d: the proof carries no receipt", ErrMalformed, i)
+		case len(rj.Proof.Hashes) > proof.MaxProofHashes:
+			return nil, fmt.Errorf("%w: record %d: %d proof hashes", ErrMalformed, i, len(rj.Proof.Hashes))
+		case len(rj.Tx) > block.MaxTxBytes:
+			return nil, fmt.Errorf("%w: record %d: transaction of %d bytes", ErrMalformed, i, len(rj.Tx))
+		case len(rj.Consents) > MaxConsents:
+			return nil, fmt.Errorf("%w: record %d: %d consents, limit %d", ErrMalformed, i, len(rj.Consents), MaxConsents)
+		case i > 0 && rj.Proof.LeafIndex <= rjs[i-1].Proof.LeafIndex:
+			return nil, fmt.Errorf("%w: record %d (leaf %d) is not after record %d (leaf %d): records must be in ascending leaf order, each once",
+				ErrMalformed, i, rj.Proof.LeafIndex, i-1, rjs[i-1].Proof.LeafIndex)
+		case rj.CodeHash != nil && rj.CodeHash.IsZero():
+			return nil, fmt.Errorf("%w: record %d: zero code_hash (leave it out)", ErrMalformed, i)
+		}
+		r := &Record{Tx: rj.Tx, Proof: rj.Proof, Consents: rj.Consents}
+		if rj.CodeHash != nil {
+			r.CodeHash = *rj.CodeHash
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Sort puts the records in ascending leaf order (what Encode expects and

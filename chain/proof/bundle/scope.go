@@ -153,9 +153,9 @@ func (v *verifier) scopes() {
 		proven[s.Name] = true
 	}
 	// Every record of the bundle, by transaction, verified or not.
-	all := map[block.Hash]int{}
+	all := make(map[block.Hash]int, len(v.b.Records))
 	for i, r := range v.b.Records {
-		if rc, err := r.Proof.Receipt(); err == nil {
+		if rc := v.pre[i].rc; rc != nil { // decoded once, by precheck
 			all[rc.TxHash] = i
 		} else if len(r.Tx) > 0 {
 			all[block.Sum(r.Tx)] = i // a damaged receipt: its record is here, and failed
@@ -167,10 +167,12 @@ func (v *verifier) scopes() {
 			continue
 		}
 		for k, e := range s.Entries {
-			what := fmt.Sprintf("record %d of %d of %s, %s at block %d", k+1, len(s.Entries), s.Name, DescribeKind(e.Kind), e.Height)
+			what := func() string { // only for a failure: a set may have 10^5 entries
+				return fmt.Sprintf("record %d of %d of %s, %s at block %d", k+1, len(s.Entries), s.Name, DescribeKind(e.Kind), e.Height)
+			}
 			i, ok := all[e.TxHash]
 			if !ok {
-				v.fail(-1, e.TxHash, 0, "", ErrIncomplete, "%s, is missing from the bundle", what)
+				v.fail(-1, e.TxHash, 0, "", ErrIncomplete, "%s, is missing from the bundle", what())
 				continue
 			}
 			if v.failedTx[e.TxHash] {
@@ -181,11 +183,11 @@ func (v *verifier) scopes() {
 				continue
 			}
 			if vr.Receipt.Height != e.Height || vr.Receipt.Index != e.Index {
-				v.fail(i, e.TxHash, vr.Leaf, what, ErrIncomplete, "the set places it at block %d position %d, its receipt at block %d position %d", e.Height, e.Index, vr.Receipt.Height, vr.Receipt.Index)
+				v.fail(i, e.TxHash, vr.Leaf, what(), ErrIncomplete, "the set places it at block %d position %d, its receipt at block %d position %d", e.Height, e.Index, vr.Receipt.Height, vr.Receipt.Index)
 				continue
 			}
 			if !hasScopeEvent(vr.Receipt, s.Name) {
-				v.fail(i, e.TxHash, vr.Leaf, what, ErrIncomplete, "its receipt does not name the set %q", s.Name)
+				v.fail(i, e.TxHash, vr.Leaf, what(), ErrIncomplete, "its receipt does not name the set %q", s.Name)
 				continue
 			}
 			if _, ok := inSet[e.TxHash]; !ok {
@@ -205,7 +207,7 @@ func (v *verifier) scopes() {
 	if !proven[primary] {
 		return
 	}
-	primaryTx := map[block.Hash]bool{}
+	primaryTx := make(map[block.Hash]bool, len(ps.Entries))
 	for _, e := range ps.Entries {
 		primaryTx[e.TxHash] = true
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consent"
@@ -272,34 +273,51 @@ type checked struct {
 }
 
 // precheck runs checked for every record on all cores. It reads only the
-// bundle and v.roots (fixed after checkpoints), so workers share nothing.
+// bundle and v.roots (fixed after checkpoints), so workers share nothing
+// but the counter that hands out runs of records. Each worker takes runs
+// of neighbouring records, so that its inclusion verifier (one per log
+// size) joins most proofs to the path it verified last.
 func (v *verifier) precheck() []checked {
 	out := make([]checked, len(v.b.Records))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(out)/256))
+	const run = 256
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
-			for i := w; i < len(out); i += workers {
-				r, c := v.b.Records[i], &out[i]
-				c.rc, c.rcErr = r.Proof.Receipt()
-				if c.rcErr != nil {
-					continue
+			incl := map[uint64]*proof.InclusionVerifier{}
+			for {
+				from := int(next.Add(run)) - run
+				if from >= len(out) {
+					return
 				}
-				var root block.Hash
-				if root, c.hasRoot = v.roots[r.Proof.Size]; c.hasRoot {
-					c.inclErr = r.Proof.Verify(r.Proof.Size, root)
-				}
-				if len(r.Tx) == 0 {
-					continue
-				}
-				c.txHash = block.Sum(r.Tx)
-				if c.tx, c.txErr = block.DecodeTx(r.Tx); c.txErr == nil {
-					c.sigErr = c.tx.VerifySignature()
+				for i := from; i < min(from+run, len(out)); i++ {
+					r, c := v.b.Records[i], &out[i]
+					c.rc, c.rcErr = r.Proof.Receipt()
+					if c.rcErr != nil {
+						continue
+					}
+					var root block.Hash
+					if root, c.hasRoot = v.roots[r.Proof.Size]; c.hasRoot {
+						iv := incl[r.Proof.Size]
+						if iv == nil {
+							iv = proof.NewInclusionVerifier(r.Proof.Size, root)
+							incl[r.Proof.Size] = iv
+						}
+						c.inclErr = iv.Verify(r.Proof)
+					}
+					if len(r.Tx) == 0 {
+						continue
+					}
+					c.txHash = block.Sum(r.Tx)
+					if c.tx, c.txErr = block.DecodeTx(r.Tx); c.txErr == nil {
+						c.sigErr = c.tx.VerifySignature()
+					}
 				}
 			}
-		}(w)
+		}()
 	}
 	wg.Wait()
 	return out
