@@ -74,7 +74,9 @@ bench: build
 # shared machine stays usable; prints the executions each target ran and
 # fails if a package's tests do not build, or a target fails or runs fewer
 # than FUZZMIN executions (a target whose setup is inside the loop, or
-# redone by each worker process, runs a handful).
+# redone by each worker process, runs a handful). FUZZTIME includes
+# replaying the corpus, which a loaded machine can stretch over the whole
+# run: a target under FUZZMIN is run once more before it counts as slow.
 # -fuzzminimizetime bounds the minimising of each new interesting input (by
 # default up to 60 s each, during which no execution is counted and little
 # fuzzing happens: FuzzDecodeCommitted ran 3 executions in its first 6 s).
@@ -82,11 +84,14 @@ fuzz:
 	@for p in $$($(GO) list ./...); do \
 		fs=$$($(GO) test -list '^Fuzz' $$p 2>&1) || { printf '%s\n' "$$fs"; exit 1; }; \
 		for f in $$(printf '%s\n' "$$fs" | grep '^Fuzz'); do \
-			out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel 1 $$p 2>&1); rc=$$?; \
-			execs=$$(printf '%s\n' "$$out" | grep -o 'execs: [0-9]*' | tail -1 | grep -o '[0-9]*'); \
-			printf 'fuzz %-45s %-28s %10s execs\n' $$p $$f "$${execs:-0}"; \
-			if [ $$rc -ne 0 ]; then printf '%s\n' "$$out"; exit 1; fi; \
-			if [ "$${execs:-0}" -lt $(FUZZMIN) ]; then echo "$$f: fewer than FUZZMIN=$(FUZZMIN) executions"; exit 1; fi; \
+			for try in 1 2; do \
+				out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel 1 $$p 2>&1); rc=$$?; \
+				execs=$$(printf '%s\n' "$$out" | grep -o 'execs: [0-9]*' | tail -1 | grep -o '[0-9]*'); \
+				printf 'fuzz %-45s %-28s %10s execs\n' $$p $$f "$${execs:-0}"; \
+				if [ $$rc -ne 0 ]; then printf '%s\n' "$$out"; exit 1; fi; \
+				[ "$${execs:-0}" -ge $(FUZZMIN) ] && break; \
+				if [ $$try -eq 2 ]; then echo "$$f: fewer than FUZZMIN=$(FUZZMIN) executions twice"; exit 1; fi; \
+			done; \
 		done; \
 	done
 
