@@ -77,6 +77,10 @@ bench: build
 # redone by each worker process, runs a handful). FUZZTIME includes
 # replaying the corpus, which a loaded machine can stretch over the whole
 # run: a target under FUZZMIN is run once more before it counts as slow.
+# So is a bare "context deadline exceeded" with no failing input written:
+# Go's fuzz coordinator races its own -fuzztime deadline under CPU
+# contention (go.dev/issue/75804, fixed in Go 1.27; seen here on
+# FuzzStateFiles at load average 20). A found input fails at once.
 # -fuzzminimizetime bounds the minimising of each new interesting input (by
 # default up to 60 s each, during which no execution is counted and little
 # fuzzing happens: FuzzDecodeCommitted ran 3 executions in its first 6 s).
@@ -88,6 +92,8 @@ fuzz:
 				out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel 1 $$p 2>&1); rc=$$?; \
 				execs=$$(printf '%s\n' "$$out" | grep -o 'execs: [0-9]*' | tail -1 | grep -o '[0-9]*'); \
 				printf 'fuzz %-45s %-28s %10s execs\n' $$p $$f "$${execs:-0}"; \
+				if [ $$rc -ne 0 ] && [ $$try -eq 1 ] && printf '%s\n' "$$out" | grep -q '^    context deadline exceeded$$' && ! printf '%s\n' "$$out" | grep -q 'Failing input written'; then \
+					echo "$$f: the fuzz coordinator's deadline race (go.dev/issue/75804), no input found: once more"; continue; fi; \
 				if [ $$rc -ne 0 ]; then printf '%s\n' "$$out"; exit 1; fi; \
 				[ "$${execs:-0}" -ge $(FUZZMIN) ] && break; \
 				if [ $$try -eq 2 ]; then echo "$$f: fewer than FUZZMIN=$(FUZZMIN) executions twice"; exit 1; fi; \
