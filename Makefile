@@ -6,6 +6,7 @@ BIN     := bin/trialchain
 WASM    := bin/contracts
 FUZZTIME ?= 10s
 FUZZMINIMIZE ?= 200x
+FUZZMIN ?= 1000
 
 # Race detector on the concurrent core; the VM and the domain packages run
 # without it (wazero's compiled code is not instrumented and is slow under it).
@@ -96,17 +97,33 @@ bench: build
 	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256 $(ARGS)
 
 # A short run of every fuzz target (FUZZTIME each), one worker each so the
-# shared machine stays usable; prints the executions each target ran.
+# shared machine stays usable; prints the executions each target ran and
+# fails if a package's tests do not build, or a target fails or runs fewer
+# than FUZZMIN executions (a target whose setup is inside the loop, or
+# redone by each worker process, runs a handful). FUZZTIME includes
+# replaying the corpus, which a loaded machine can stretch over the whole
+# run: a target under FUZZMIN is run once more before it counts as slow.
+# So is a bare "context deadline exceeded" with no failing input written:
+# Go's fuzz coordinator races its own -fuzztime deadline under CPU
+# contention (go.dev/issue/75804, fixed in Go 1.27; seen here on
+# FuzzStateFiles at load average 20). A found input fails at once.
 # -fuzzminimizetime bounds the minimising of each new interesting input (by
 # default up to 60 s each, during which no execution is counted and little
 # fuzzing happens: FuzzDecodeCommitted ran 3 executions in its first 6 s).
 fuzz:
 	@for p in $$($(GO) list ./...); do \
-		for f in $$($(GO) test -list '^Fuzz' $$p 2>/dev/null | grep '^Fuzz'); do \
-			out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel 1 $$p 2>&1); rc=$$?; \
-			execs=$$(printf '%s\n' "$$out" | grep -o 'execs: [0-9]*' | tail -1 | grep -o '[0-9]*'); \
-			printf 'fuzz %-45s %-28s %10s execs\n' $$p $$f "$${execs:-0}"; \
-			if [ $$rc -ne 0 ]; then printf '%s\n' "$$out"; exit 1; fi; \
+		fs=$$($(GO) test -list '^Fuzz' $$p 2>&1) || { printf '%s\n' "$$fs"; exit 1; }; \
+		for f in $$(printf '%s\n' "$$fs" | grep '^Fuzz'); do \
+			for try in 1 2; do \
+				out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel 1 $$p 2>&1); rc=$$?; \
+				execs=$$(printf '%s\n' "$$out" | grep -o 'execs: [0-9]*' | tail -1 | grep -o '[0-9]*'); \
+				printf 'fuzz %-45s %-28s %10s execs\n' $$p $$f "$${execs:-0}"; \
+				if [ $$rc -ne 0 ] && [ $$try -eq 1 ] && printf '%s\n' "$$out" | grep -q '^    context deadline exceeded$$' && ! printf '%s\n' "$$out" | grep -q 'Failing input written'; then \
+					echo "$$f: the fuzz coordinator's deadline race (go.dev/issue/75804), no input found: once more"; continue; fi; \
+				if [ $$rc -ne 0 ]; then printf '%s\n' "$$out"; exit 1; fi; \
+				[ "$${execs:-0}" -ge $(FUZZMIN) ] && break; \
+				if [ $$try -eq 2 ]; then echo "$$f: fewer than FUZZMIN=$(FUZZMIN) executions twice"; exit 1; fi; \
+			done; \
 		done; \
 	done
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func testKey(seed byte) ed25519.PrivateKey {
@@ -215,6 +216,36 @@ func TestCommittedRoundTrip(t *testing.T) {
 	v, err := DecodeVote(got.Cert.Sigs[0].Msg)
 	if err != nil || v.BlockHash != c.Block.Hash() {
 		t.Fatalf("vote: %v", err)
+	}
+}
+
+// TestDecodeCommittedShared: the same block as DecodeCommitted, its
+// transactions slices of the input (no copy), DecodeCommitted's copies.
+func TestDecodeCommittedShared(t *testing.T) {
+	raw := sampleCommitted().Encode()
+	shared, err := DecodeCommittedShared(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := DecodeCommitted(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(shared.Encode(), raw) || shared.Block.Hash() != copied.Block.Hash() {
+		t.Fatal("shared decoding differs")
+	}
+	within := func(b []byte) bool {
+		return len(b) > 0 && uintptr(unsafe.Pointer(&b[0])) >= uintptr(unsafe.Pointer(&raw[0])) &&
+			uintptr(unsafe.Pointer(&b[0])) < uintptr(unsafe.Pointer(&raw[0]))+uintptr(len(raw))
+	}
+	if !within(shared.Block.Txs[1]) || !within(shared.Cert.Sigs[0].Sig) {
+		t.Error("DecodeCommittedShared copied the transactions or signatures")
+	}
+	if within(copied.Block.Txs[1]) || within(copied.Cert.Sigs[0].Sig) {
+		t.Error("DecodeCommitted aliases its input")
+	}
+	if _, err := DecodeCommittedShared(raw[:len(raw)-1]); err == nil {
+		t.Error("a truncated block decoded")
 	}
 }
 

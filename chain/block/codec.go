@@ -55,8 +55,9 @@ func (w *Writer) String(s string) {
 // Reader consumes a canonical encoding. The first error sticks: later reads
 // return zero values, and Err reports the first failure with its field.
 type Reader struct {
-	buf []byte
-	err error
+	buf   []byte
+	err   error
+	alias bool // VarBytes returns slices of buf instead of copies
 }
 
 // NewReader reads b.
@@ -158,7 +159,8 @@ func (r *Reader) Hash(field string) (h Hash) {
 }
 
 // VarBytes reads a length-prefixed byte string of at most max bytes. The
-// result is a copy, so decoded values never alias the input buffer.
+// result is a copy, so decoded values never alias the input buffer
+// (except through DecodeCommittedShared, which says so).
 func (r *Reader) VarBytes(max int, field string) []byte {
 	n := r.Uvarint(field + " length")
 	if r.err != nil {
@@ -171,6 +173,9 @@ func (r *Reader) VarBytes(max int, field string) []byte {
 	b := r.take(int(n), field)
 	if b == nil {
 		return nil
+	}
+	if r.alias {
+		return b[:len(b):len(b)]
 	}
 	return append([]byte(nil), b...)
 }

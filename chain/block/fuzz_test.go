@@ -26,11 +26,19 @@ func FuzzDecodeCommitted(f *testing.F) {
 	f.Add(sampleCommitted().Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := DecodeCommitted(b)
+		// The shared decoder accepts and refuses exactly the same bytes.
+		cs, errShared := DecodeCommittedShared(b)
+		if (err == nil) != (errShared == nil) {
+			t.Fatalf("DecodeCommitted: %v, DecodeCommittedShared: %v", err, errShared)
+		}
 		if err != nil {
 			return
 		}
 		if !bytes.Equal(c.Encode(), b) {
 			t.Fatalf("accepted a non-canonical encoding")
+		}
+		if !bytes.Equal(cs.Encode(), b) {
+			t.Fatalf("the shared decoding re-encodes differently")
 		}
 	})
 }

@@ -307,10 +307,21 @@ func (c *Committed) Encode() []byte {
 
 // DecodeCommitted decodes a committed block and checks its body against its header.
 func DecodeCommitted(b []byte) (*Committed, error) {
-	if len(b) > MaxBlockBytes {
-		return nil, fmt.Errorf("committed block of %d bytes: %w", len(b), ErrTooLarge)
+	return decodeCommitted(NewReader(b))
+}
+
+// DecodeCommittedShared is DecodeCommitted without copying: the block's
+// transactions, metadata and certificate are slices of b, valid while b
+// is (and wrong if b changes). It serves a stored block without holding
+// it twice in memory.
+func DecodeCommittedShared(b []byte) (*Committed, error) {
+	return decodeCommitted(&Reader{buf: b, alias: true})
+}
+
+func decodeCommitted(r *Reader) (*Committed, error) {
+	if len(r.buf) > MaxBlockBytes {
+		return nil, fmt.Errorf("committed block of %d bytes: %w", len(r.buf), ErrTooLarge)
 	}
-	r := NewReader(b)
 	if v := r.Byte("version"); r.Err() == nil && v != 1 {
 		return nil, fmt.Errorf("committed block version %d: %w", v, ErrBadVersion)
 	}

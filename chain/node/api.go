@@ -217,13 +217,22 @@ func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
 		}
 		defer done()
 	}
-	rawBlock, err := n.store.BlockRaw(height)
-	var c *block.Committed
-	if err == nil {
-		if c, err = block.DecodeCommitted(rawBlock); err != nil {
-			err = fmt.Errorf("store: block %d is corrupt: %w", height, err)
+	// The block is read once and not copied: decoded in place (only its
+	// header, transaction hashes and signers are kept) and, with ?raw=1,
+	// hex-encoded from the store's buffer straight to the client.
+	wantRaw, _ := strconv.ParseBool(r.URL.Query().Get("raw"))
+	var v *view.Block
+	err := n.store.ReadBlockRaw(height, func(rawBlock []byte) error {
+		c, err := block.DecodeCommittedShared(rawBlock)
+		if err != nil {
+			return fmt.Errorf("store: block %d is corrupt: %w", height, err)
 		}
-	}
+		v = view.FromCommitted(c)
+		if wantRaw {
+			writeBlockRaw(w, v, rawBlock)
+		}
+		return nil
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		writeErr(w, http.StatusNotFound, "not_found", fmt.Errorf("block %d not found (head is %d)", height, n.ledger.Head().Height))
 		return
@@ -232,12 +241,9 @@ func (n *Node) handleBlock(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusInternalServerError, "store", err)
 		return
 	}
-	v := view.FromCommitted(c)
-	if raw, _ := strconv.ParseBool(r.URL.Query().Get("raw")); raw {
-		writeBlockRaw(w, v, rawBlock)
-		return
+	if !wantRaw {
+		writeJSON(w, http.StatusOK, v)
 	}
-	writeJSON(w, http.StatusOK, v)
 }
 
 // writeBlockRaw writes v as JSON with "raw" the hex of rawBlock, encoding

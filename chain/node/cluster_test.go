@@ -19,7 +19,7 @@ import (
 // cluster is an in-process network of real nodes: real QUIC on 127.0.0.1,
 // real Pebble in temp dirs.
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	tn    *Testnet
 	mu    sync.Mutex
 	nodes []*Node // nil when stopped
@@ -38,10 +38,10 @@ func testParams() *genesis.Params {
 	return &p
 }
 
-func newCluster(t *testing.T, n int) *cluster { t.Helper(); return newClusterWith(t, n, nil) }
+func newCluster(t testing.TB, n int) *cluster { t.Helper(); return newClusterWith(t, n, nil) }
 
 // newClusterWith is newCluster with tune applied to each node's config.
-func newClusterWith(t *testing.T, n int, tune func(i int, cfg *Config)) *cluster {
+func newClusterWith(t testing.TB, n int, tune func(i int, cfg *Config)) *cluster {
 	t.Helper()
 	tn, err := NewTestnet(t.TempDir(), TestnetOptions{Validators: n, Params: testParams()})
 	if err != nil {

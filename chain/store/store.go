@@ -406,6 +406,26 @@ func (s *Store) BlockRaw(height uint64) ([]byte, error) {
 	return s.get(heightKey(pBlock, height), fmt.Sprintf("block %d", height))
 }
 
+// ReadBlockRaw calls fn with the stored encoding of the committed block at
+// height, read once and not copied: raw is Pebble's own buffer, valid only
+// during fn, never to be modified or kept. It serves large blocks without
+// holding them twice. An error of fn is returned as is.
+//
+// # Errors
+//
+// ErrNotFound (wrapped) when there is no block at height.
+func (s *Store) ReadBlockRaw(height uint64, fn func(raw []byte) error) error {
+	v, closer, err := s.db.Get(heightKey(pBlock, height))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("block %d: %w", height, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store: read: %w", err)
+	}
+	defer closer.Close()
+	return fn(v)
+}
+
 // Block returns the committed block at height.
 func (s *Store) Block(height uint64) (*block.Committed, error) {
 	raw, err := s.BlockRaw(height)

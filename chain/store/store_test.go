@@ -76,6 +76,25 @@ func TestCommitAndRead(t *testing.T) {
 	if _, err := s.Block(6); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("block 6: %v", err)
 	}
+	want, err := s.BlockRaw(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReadBlockRaw(3, func(raw []byte) error {
+		if string(raw) != string(want) {
+			t.Error("ReadBlockRaw lends other bytes than BlockRaw returns")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("ReadBlockRaw 3: %v", err)
+	}
+	errFn := errors.New("fn failed")
+	if err := s.ReadBlockRaw(3, func([]byte) error { return errFn }); err != errFn {
+		t.Fatalf("ReadBlockRaw returned %v, want fn's error", err)
+	}
+	if err := s.ReadBlockRaw(6, func([]byte) error { t.Error("fn called for a missing block"); return nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("ReadBlockRaw 6: %v", err)
+	}
 	raw, rc, err := s.Tx(block.Sum([]byte("tx-4-b")))
 	if err != nil || string(raw) != "tx-4-b" || rc.Index != 1 || rc.Height != 4 {
 		t.Fatalf("tx lookup: %q %+v %v", raw, rc, err)

@@ -48,7 +48,7 @@ func clientConfig(cmd *cobra.Command) (*node.ClientConfig, error) {
 // nodeURL resolves the node to talk to: --node, else --home's API address,
 // else $TRIALCHAIN_NODE, else the client configuration's first node. A
 // URL without a scheme is https (the node's TLS listener, its key pinned
-// from the genesis).
+// from the genesis); h3:// reaches the same node over HTTP/3.
 func nodeURL(cmd *cobra.Command) (string, error) {
 	u, _ := cmd.Flags().GetString("node")
 	home, _ := cmd.Flags().GetString("home")
@@ -80,9 +80,9 @@ func nodeURL(cmd *cobra.Command) (string, error) {
 
 // clientFor returns an API client for the node the flags name. With a
 // genesis (genesisPath) the client pins the node's key from it: over
-// https a node presenting another key is refused, and signed requests
-// are bound to that node. https without a genesis is refused: there would
-// be nothing to check the node's key against.
+// https and h3 a node presenting another key is refused, and signed
+// requests are bound to that node. https or h3 without a genesis is
+// refused: there would be nothing to check the node's key against.
 func clientFor(cmd *cobra.Command) (*client.Client, error) {
 	u, err := nodeURL(cmd)
 	if err != nil {
@@ -93,7 +93,7 @@ func clientFor(cmd *cobra.Command) (*client.Client, error) {
 		return nil, err
 	}
 	if gp == "" {
-		if strings.HasPrefix(u, "https://") {
+		if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, client.SchemeH3+"://") {
 			return nil, fmt.Errorf("%s: a TLS connection pins the node's key from the genesis: pass --genesis FILE (or $TRIALCHAIN_GENESIS, --home, a client.toml)", u)
 		}
 		return client.New(u), nil

@@ -55,7 +55,7 @@ then, in another shell, use the keyring and node it prints:
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	pf := root.PersistentFlags()
-	pf.String("node", "", "client API URL of a node, e.g. http://127.0.0.1:26601 (env TRIALCHAIN_NODE)")
+	pf.String("node", "", "client API URL of a node: https://HOST:PORT (TLS), h3://HOST:PORT (HTTP/3), both with the node's key pinned from the genesis, or http://127.0.0.1:PORT (plain, this machine only) (env TRIALCHAIN_NODE)")
 	pf.String("home", "", "home directory of a node, to find its client API (alternative to --node)")
 	pf.String("keyring", "", "directory of member keys (env TRIALCHAIN_KEYRING)")
 	pf.String("passphrase-file", "", "file whose first line is the passphrase of encrypted keys, for scripts (env TRIALCHAIN_PASSPHRASE_FILE or TRIALCHAIN_PASSPHRASE; default: asked on the terminal)")

@@ -116,6 +116,7 @@ func openWitnessStore(cmd *cobra.Command, readOnly bool) (*witness.Store, []byte
 func newWitnessServeCmd() *cobra.Command {
 	var listen string
 	var follow time.Duration
+	var via string
 	cmd := &cobra.Command{
 		Use:   "serve --home DIR --genesis genesis.json --listen 127.0.0.1:PORT",
 		Short: "Serve the witness's HTTP API (add-checkpoint, latest, key); optionally follow the validators",
@@ -130,10 +131,17 @@ to the genesis's chain on first use, and serves until SIGTERM or SIGINT:
 With --follow DURATION it also polls every genesis validator's client API
 at that interval and cosigns each newer certified checkpoint by itself; a
 validator serving a history that contradicts what it cosigned is logged as
-FORK on stderr.`,
+FORK on stderr. It reaches them over TLS (--follow-via https, the default)
+or HTTP/3 (h3), each node's key pinned from the genesis, or over plain HTTP
+(http, nodes on this machine only).`,
 		Example: `  trialchain witness serve --home regulator-witness --genesis net/genesis.json --listen 127.0.0.1:26900 --follow 5s`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch via {
+			case "https", client.SchemeH3, "http":
+			default:
+				return fmt.Errorf("--follow-via %q: use https, h3 or http", via)
+			}
 			g, _, err := genesisFor(cmd)
 			if err != nil {
 				return err
@@ -163,7 +171,7 @@ FORK on stderr.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "witness %s serving chain %s on http://%s (%s)\n", pk, g.ChainID, ln.Addr(), at)
 			ctx := cmd.Context()
 			if follow > 0 {
-				go witnessd.Follow(ctx, w, follow, logf)
+				go witnessd.Follow(ctx, w, follow, via, logf)
 			}
 			if err := witnessd.Serve(ctx, ln, witnessd.Handler(w, logf)); err != nil {
 				return err
@@ -175,6 +183,7 @@ FORK on stderr.`,
 	cmd.Flags().String("genesis", "", "the network's genesis file (required)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:26900", "address to serve the witness API on (port 0: any free port, printed)")
 	cmd.Flags().DurationVar(&follow, "follow", 0, "also poll the genesis validators' APIs at this interval (0: only serve)")
+	cmd.Flags().StringVar(&via, "follow-via", "https", "how --follow reaches the validators: https (TLS) or h3 (HTTP/3), keys pinned from the genesis, or http (plain, this machine only)")
 	return cmd
 }
 

@@ -9,6 +9,14 @@
 //	tx, err := client.Sign(key, st.ChainID, block.KindAnchor, payload, 100_000)
 //	res, err := c.Submit(ctx, tx, true) // wait for the receipt
 //
+// # Transports
+//
+// The node URL's scheme chooses the transport: https://HOST:PORT (TLS 1.3
+// on TCP), h3://HOST:PORT (HTTP/3 on UDP, same port), both with the node's
+// key pinned from the genesis (ForGenesis, Pinned; a node presenting
+// another key is refused with ErrWrongNodeKey), or http://HOST:PORT (plain,
+// only to a node on this machine). Close releases an h3 client's socket.
+//
 // # Trust
 //
 // A node is not trusted. The plain readers (Block, Tx, Anchors,
@@ -61,9 +69,16 @@ func (c *Client) Label() string {
 	return c.Name + " (" + c.Base + ")"
 }
 
-// New returns a client for the node API at base (e.g. "http://127.0.0.1:26601").
+// New returns a client for the node API at base (e.g. "http://127.0.0.1:26601"),
+// without a pinned key: an https:// or h3:// node must then present a
+// certificate the system roots trust. Use ForGenesis (or Pinned) to pin
+// the node's key from the genesis instead.
 func New(base string) *Client {
-	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 3 * time.Minute}}
+	c := &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 3 * time.Minute}}
+	if isH3(c.Base) {
+		c.HTTP = newH3Client(nil)
+	}
+	return c
 }
 
 // APIError is a refusal from the node, with its stable code.

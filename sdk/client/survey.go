@@ -112,9 +112,13 @@ func NodesOf(g *genesis.Genesis, primary *Client) []*Client {
 		if v.API == "" {
 			continue
 		}
-		scheme := "http://"
-		if primary != nil && strings.HasPrefix(primary.Base, "https://") {
-			scheme = "https://"
+		scheme := "http://" // the others are reached the way primary was
+		if primary != nil {
+			for _, s := range []string{"https://", SchemeH3 + "://"} {
+				if strings.HasPrefix(primary.Base, s) {
+					scheme = s
+				}
+			}
 		}
 		u := scheme + v.API
 		if primary != nil && strings.TrimRight(primary.Base, "/") == u {

@@ -56,12 +56,16 @@ func PinnedTLS(key ed25519.PublicKey) *tls.Config {
 }
 
 // Pinned returns a client for the node at base whose key is nodeKey. Over
-// https it refuses a node presenting another key; over http (loopback
-// only, no transport security) the key still binds signed requests.
+// https and h3 it refuses a node presenting another key; over http
+// (loopback only, no transport security) the key still binds signed
+// requests.
 func Pinned(base string, nodeKey ed25519.PublicKey) *Client {
 	c := New(base)
 	c.NodeKey = append(ed25519.PublicKey(nil), nodeKey...)
-	if strings.HasPrefix(c.Base, "https://") {
+	switch {
+	case isH3(c.Base):
+		c.HTTP = newH3Client(PinnedTLS(nodeKey))
+	case strings.HasPrefix(c.Base, "https://"):
 		c.HTTP = &http.Client{Timeout: 3 * time.Minute, Transport: &http.Transport{
 			TLSClientConfig:     PinnedTLS(nodeKey),
 			ForceAttemptHTTP2:   true,
@@ -73,14 +77,15 @@ func Pinned(base string, nodeKey ed25519.PublicKey) *Client {
 }
 
 // ForGenesis returns a pinned client for the validator of g whose API
-// address is base's host:port. A URL without a scheme means https.
+// address is base's host:port. A URL without a scheme means https;
+// h3://HOST:PORT reaches the same node over HTTP/3.
 func ForGenesis(g *genesis.Genesis, base string) (*Client, error) {
 	if !strings.Contains(base, "://") {
 		base = "https://" + base
 	}
 	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("client: node URL %q: want https://HOST:PORT", base)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != SchemeH3) {
+		return nil, fmt.Errorf("client: node URL %q: want https://HOST:PORT (TLS) or h3://HOST:PORT (HTTP/3)", base)
 	}
 	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
 		return nil, fmt.Errorf("client: %s: plain http is only for a node on this machine; use https:// (the node's key is pinned from the genesis)", base)

@@ -16,12 +16,13 @@
 // # Usage
 //
 //	h := witnessd.Handler(w, logf)
-//	go witnessd.Follow(ctx, w, 5*time.Second, logf)   // optional
+//	go witnessd.Follow(ctx, w, 5*time.Second, "https", logf)   // optional
 //	err := witnessd.Serve(ctx, ln, h)                   // returns after ctx is done and requests drained
 package witnessd
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,14 +153,19 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 // checkpoint with a consistency proof from the same node. Each outcome
 // goes to logf; a fork is logged with "FORK". One node's answer is never
 // trusted: Witness.Add checks the certificate and the proof.
-func Follow(ctx context.Context, w *witness.Witness, interval time.Duration, logf func(format string, args ...any)) {
+//
+// scheme is how the validators are reached (see sdk/client): "https" (TLS
+// on TCP) or "h3" (HTTP/3), each node's key pinned from the genesis — a
+// witness usually runs in another organisation — or "http" (plain, nodes
+// on this machine only).
+func Follow(ctx context.Context, w *witness.Witness, interval time.Duration, scheme string, logf func(format string, args ...any)) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		FollowOnce(ctx, w, interval, logf)
+		FollowOnce(ctx, w, interval, scheme, logf)
 		select {
 		case <-ctx.Done():
 			return
@@ -169,15 +175,16 @@ func Follow(ctx context.Context, w *witness.Witness, interval time.Duration, log
 }
 
 // FollowOnce is one round of Follow: every validator with an API address
-// is asked once, each call bounded by timeout.
-func FollowOnce(ctx context.Context, w *witness.Witness, timeout time.Duration, logf func(format string, args ...any)) {
+// is asked once over scheme, each call bounded by timeout.
+func FollowOnce(ctx context.Context, w *witness.Witness, timeout time.Duration, scheme string, logf func(format string, args ...any)) {
 	for _, v := range w.Genesis().Validators {
 		if v.API == "" || ctx.Err() != nil {
 			continue
 		}
-		c := client.New("http://" + v.API)
+		c := client.Pinned(scheme+"://"+v.API, ed25519.PublicKey(v.Key))
 		c.HTTP.Timeout = timeout
 		err := followNode(ctx, w, c, logf, v.Name)
+		_ = c.Close()
 		switch {
 		case err == nil, errors.Is(err, client.ErrNotFound): // not found: no block committed yet
 		case errors.Is(err, witness.ErrFork):

@@ -153,12 +153,12 @@ func TestFollow(t *testing.T) {
 	var lines []string
 	logf := func(f string, args ...any) { mu.Lock(); lines = append(lines, fmt.Sprintf(f, args...)); mu.Unlock() }
 
-	witnessd.FollowOnce(context.Background(), w, 5*time.Second, logf)
+	witnessd.FollowOnce(context.Background(), w, 5*time.Second, "http", logf)
 	if l := w.Latest(); l == nil || l.Height != a.Height() {
 		t.Fatalf("did not follow the chain: %v (%q)", l, lines)
 	}
 	nodes[1].set(b) // node1 now shows party B's history
-	witnessd.FollowOnce(context.Background(), w, 5*time.Second, logf)
+	witnessd.FollowOnce(context.Background(), w, 5*time.Second, "http", logf)
 	if !strings.Contains(strings.Join(lines, "\n"), "FORK: validator node1") {
 		t.Fatalf("fork not logged: %q", lines)
 	}
@@ -168,7 +168,7 @@ func TestFollow(t *testing.T) {
 	// Follow stops with its context.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { witnessd.Follow(ctx, w, 10*time.Millisecond, logf); close(done) }()
+	go func() { witnessd.Follow(ctx, w, 10*time.Millisecond, "http", logf); close(done) }()
 	time.Sleep(30 * time.Millisecond)
 	cancel()
 	select {
