@@ -177,8 +177,14 @@ func TestWitnessProcess(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	if v := show(); v.Cosigned < start+3 {
-		t.Fatalf("followed 3 blocks but cosigned %d → %d", start, v.Cosigned)
+	// show reads the state the running witness writes: its count may be
+	// read a poll behind its latest block, so wait for it (bounded).
+	deadline := time.Now().Add(20 * time.Second)
+	for v := show(); v.Cosigned < start+3; v = show() {
+		if time.Now().After(deadline) {
+			t.Fatalf("followed 3 blocks but cosigned %d → %d", start, v.Cosigned)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if code, errs := stop(); code != 0 {
 		t.Fatalf("SIGTERM: exit %d, %s", code, errs)
