@@ -49,7 +49,7 @@ func (r *Replica) HandleRequest(ctx context.Context, from uint64, req []byte) ([
 		var blocks [][]byte
 		size := 0
 		for h := from; h <= head.Height && uint64(len(blocks)) < max; h++ {
-			raw, err := r.cfg.Ledger.Store.BlockRaw(h)
+			raw, err := r.cfg.Ledger.BlockRaw(h)
 			if err != nil {
 				return nil, fmt.Errorf("consensus: serve block %d: %w", h, err)
 			}
@@ -116,16 +116,18 @@ func (r *Replica) waitLinks(ctx context.Context, d time.Duration) {
 		return
 	}
 	need := r.cfg.Genesis.Quorum() - 1
-	t := time.NewTimer(d)
-	defer t.Stop()
+	// The wait is measured on the replica's clock, like the heartbeat
+	// timeout it must stay below (a virtual clock in in-process tests).
+	deadline := r.cfg.Clock.Now().Add(d)
 	tick := time.NewTicker(linkPoll)
 	defer tick.Stop()
 	for len(c.Connected()) < need {
+		if r.cfg.Clock.Now().After(deadline) {
+			r.log.Info("syncing with fewer links than a quorum", "connected", c.Connected())
+			return
+		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-t.C:
-			r.log.Info("syncing with fewer links than a quorum", "connected", c.Connected())
 			return
 		case <-tick.C:
 		}
@@ -137,7 +139,7 @@ func (r *Replica) latestDecision() bft.Decision {
 	if head.Height == 0 {
 		return bft.Decision{}
 	}
-	c, err := r.cfg.Ledger.Store.Block(head.Height)
+	c, err := r.cfg.Ledger.Block(head.Height)
 	if err != nil {
 		r.log.Error("reading the last block", "err", err)
 		return bft.Decision{}
