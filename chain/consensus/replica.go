@@ -123,6 +123,7 @@ type Replica struct {
 	wg      sync.WaitGroup
 	syncMu  sync.Mutex
 	view    atomic.Uint64
+	resend  resender
 }
 
 // New prepares a replica; Start runs it.
@@ -206,8 +207,11 @@ func (r *Replica) Start() error {
 		return fmt.Errorf("consensus: start: %w", err)
 	}
 	r.running.Store(true)
-	r.wg.Add(1)
+	resendTicks, stopResend := r.cfg.Clock.NewTicker(r.cfg.Tick)
+	r.tickers = append(r.tickers, stopResend)
+	r.wg.Add(2)
 	go r.removeLoop()
+	go r.resendLoop(resendTicks)
 	return nil
 }
 
@@ -322,7 +326,9 @@ func (r *Replica) SendConsensus(to uint64, m *protos.Message) {
 		r.log.Error("marshal consensus message", "err", err)
 		return
 	}
-	if err := r.net.Send(to, append([]byte{frameConsensus}, b...)); err != nil {
+	frame := append([]byte{frameConsensus}, b...)
+	r.resend.sent(r.cfg.Clock.Now(), to, m, frame)
+	if err := r.net.Send(to, frame); err != nil {
 		r.log.Debug("consensus message not sent", "to", to, "bytes", len(b), "err", err)
 		if errors.Is(err, transport.ErrFrameTooLarge) {
 			r.log.Error("consensus message over the frame cap: raise the transport's MaxFrameBytes", "to", to, "bytes", len(b))
