@@ -55,7 +55,7 @@ vet:
 # partition, loss, Byzantine proposer) under a bounded load, with safety
 # checks and liveness figures (appended to bin/e2e-report.md). `make test`
 # runs the short ones. E2E=NAME runs only the scenarios matching NAME.
-e2e:
+e2e: contracts
 	@mkdir -p bin
 	$(GO) test -count=1 -timeout 15m -run 'TestScenarios$$' -v ./chain/e2e -e2e.all -e2e.run '$(E2E)' -e2e.report $(CURDIR)/bin/e2e-report.md
 
