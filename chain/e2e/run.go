@@ -42,6 +42,8 @@ type Report struct {
 	// Windows and EmptyWindows count the 10-s windows of the load and
 	// those without a commit.
 	Windows, EmptyWindows int
+	// WindowCommits is the number of blocks committed in each 10-s window.
+	WindowCommits []int
 	// Resume is, per disruptive step, the longest commit gap from the step
 	// to the next step (or the end): how long commits stopped.
 	Resume []time.Duration
@@ -365,6 +367,7 @@ func figures(rep *Report, chain []*block.Committed, start, end time.Time) {
 				n++
 			}
 		}
+		rep.WindowCommits = append(rep.WindowCommits, n)
 		if n == 0 {
 			rep.EmptyWindows++
 		}
