@@ -124,6 +124,10 @@ type Replica struct {
 	syncMu  sync.Mutex
 	view    atomic.Uint64
 	resend  resender
+	// fruitless counts catch-ups in a row that found nothing (noteSync);
+	// guarded by syncMu.
+	fruitless      int
+	fruitlessSince time.Time
 }
 
 // New prepares a replica; Start runs it.

@@ -136,3 +136,10 @@ func (r *Replica) resendLoop(ticks <-chan time.Time) {
 		}
 	}
 }
+
+// currentView returns the highest view this replica has sent a message of.
+func (s *resender) currentView() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.view
+}
