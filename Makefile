@@ -16,7 +16,7 @@ FUZZMIN ?= 1000
 RACE_PKGS  := $(shell $(GO) list ./chain/... ./transport/... | grep -v '/chain/proof/bundle$$')
 PLAIN_PKGS := ./vm/... ./sdk/... ./cmd/... ./chain/proof/bundle $(shell test -d trials && echo ./trials/...)
 
-.PHONY: all build contracts test test-race test-plain test-limits demo demo-more bench fuzz vet clean e2e image wasm
+.PHONY: all build contracts test test-race test-plain test-limits demo demo-more bench fuzz vet clean e2e image wasm soak
 
 all: build
 
@@ -77,9 +77,17 @@ vet:
 # partition, loss, Byzantine proposer) under a bounded load, with safety
 # checks and liveness figures (appended to bin/e2e-report.md). `make test`
 # runs the short ones. E2E=NAME runs only the scenarios matching NAME.
-e2e:
+e2e: contracts
 	@mkdir -p bin
 	$(GO) test -count=1 -timeout 15m -run 'TestScenarios$$' -v ./chain/e2e -e2e.all -e2e.run '$(E2E)' -e2e.report $(CURDIR)/bin/e2e-report.md
+
+# Soak (not in CI): 4 validator processes under load for DURATION with a
+# seeded fault every 60 ± 20 s; commits per 10-s window, RSS, threads and
+# open files every 10 s, to bin/soak-report.md.
+DURATION ?= 1h
+soak: contracts
+	@mkdir -p bin
+	$(GO) test -count=1 -timeout 0 -run 'TestSoak$$' -v ./chain/e2e -e2e.soak $(DURATION) -e2e.soakreport $(CURDIR)/bin/soak-report.md
 
 # The main job: a local 4-validator network, the example contracts, a whole
 # trial scenario and an offline verification. Pass ARGS=--keep to keep it.

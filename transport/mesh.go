@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
@@ -582,6 +583,18 @@ func (m *Mesh) serveConn(id uint64, conn *quic.Conn) {
 	m.mu.Unlock()
 	if old != nil {
 		_ = old.CloseWithError(codeSuperseded, "superseded")
+		if restarted(old, conn) {
+			// The peer's process restarted while our outbound connection
+			// to its old process still looks alive: frames written there
+			// vanish until the idle timeout (no stateless reset key, see
+			// Config). Close it, so the link redials the new process now.
+			if l := m.links[id]; l != nil {
+				if c := l.getConn(); c != nil {
+					_ = c.CloseWithError(codeSuperseded, "peer restarted")
+				}
+			}
+			m.log.Info("transport: peer restarted; redialling it", "peer", id)
+		}
 	}
 	defer func() {
 		m.mu.Lock()
@@ -705,4 +718,17 @@ func addrString(a net.Addr) string {
 		return "unknown"
 	}
 	return a.String()
+}
+
+// restarted reports whether two connections from one peer come from
+// different processes: each process makes its own certificate (a fresh
+// random serial number, SelfSignedCertificate), so a different leaf
+// certificate means a restart, while a process that merely redials
+// presents the same one.
+func restarted(old, cur *quic.Conn) bool {
+	a, b := old.ConnectionState().TLS.PeerCertificates, cur.ConnectionState().TLS.PeerCertificates
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	return !bytes.Equal(a[0].Raw, b[0].Raw)
 }

@@ -676,6 +676,51 @@ func TestReconnectAfterRestart(t *testing.T) {
 	eventually(t, "frame from the restarted peer", func() bool { return c.recs[0].count(2) == 1 })
 }
 
+// TestRedialAfterCrash: a peer's process dies without closing its
+// connections (its socket just goes away, as with SIGKILL) and a new
+// process starts on the same address with the same key. The survivor's
+// outbound connection to the dead process still looks alive until its
+// idle timeout (a minute here, beyond eventually's 15 s); the new
+// process's inbound connection, with another certificate, makes the
+// survivor redial at once, so frames reach the new process.
+func TestRedialAfterCrash(t *testing.T) {
+	t.Parallel()
+	var crashed net.PacketConn
+	c := newCluster(t, 2, nil, func(i int, cfg *Config) {
+		cfg.IdleTimeout = time.Minute
+		if i == 1 {
+			crashed = cfg.PacketConn
+		}
+	})
+	a := c.meshes[0]
+	c.waitConnected(t)
+	if err := a.Send(2, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "first frame", func() bool { return c.recs[1].count(1) == 1 })
+	addr := crashed.LocalAddr().String()
+	if err := crashed.Close(); err != nil { // no CONNECTION_CLOSE reaches a
+		t.Fatal(err)
+	}
+
+	cfg := testConfig(2, c.keys[1], c.peers)
+	cfg.IdleTimeout = time.Minute
+	cfg.ListenAddr = addr
+	rec := newRecorder()
+	b, err := New(cfg, rec.handle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a frame to the restarted peer", func() bool {
+		_ = a.Send(2, []byte("two"))
+		return rec.count(1) > 0
+	})
+}
+
 // TestCloseLeavesNoGoroutines runs a busy cluster, closes it and checks
 // the goroutine count settles back. (TestMain also checks, after all
 // tests, that no quic-go or transport goroutine is left.)

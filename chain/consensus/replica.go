@@ -20,9 +20,45 @@ import (
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/chain/store"
 	"github.com/trialchain/trialchain/transport"
 )
+
+// Ledger is what the replica needs from the node's ledger
+// (chain/ledger.Ledger provides it): the committed head and blocks, the
+// committed state for admission, and Commit, which executes the next
+// block and stores it durably before it returns.
+type Ledger interface {
+	Head() store.Head
+	Block(height uint64) (*block.Committed, error)
+	BlockRaw(height uint64) ([]byte, error)
+	State() state.Reader
+	Commit(c *block.Committed) (bool, error)
+}
+
+// Clock is the replica's source of time: proposal timestamps and the
+// ticks that drive SmartBFT's heartbeat, view-change and resend timers.
+// WallClock is the default; an in-process cluster injects a virtual one.
+type Clock interface {
+	Now() time.Time
+	// NewTicker delivers the clock's time about every d (dropping ticks
+	// the reader is not ready for, like time.Ticker) until stop is called.
+	NewTicker(d time.Duration) (c <-chan time.Time, stop func())
+}
+
+// WallClock is the real clock.
+type WallClock struct{}
+
+// Now returns time.Now().
+func (WallClock) Now() time.Time { return time.Now() }
+
+// NewTicker wraps time.NewTicker.
+func (WallClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
 
 // Network is what the replica needs from the transport (transport.Mesh and
 // transport/memnet provide it).
@@ -44,12 +80,13 @@ type Config struct {
 	SelfID  uint64
 	Key     ed25519.PrivateKey
 	Genesis *genesis.Genesis
-	Ledger  *Ledger
+	Ledger  Ledger
 	WALDir  string
 	Logger  *slog.Logger
-	// Now is the clock used to stamp and check proposal times (default time.Now).
-	Now func() time.Time
-	// Tick drives SmartBFT's timers (default 50ms).
+	// Clock stamps and checks proposal times and drives SmartBFT's
+	// timers (default WallClock).
+	Clock Clock
+	// Tick is the period of SmartBFT's timer ticks (default 50ms).
 	Tick time.Duration
 	// Fault makes this replica a Byzantine test double (fault-injection
 	// tests only; "" in production): FaultWrongParent proposes blocks whose
@@ -81,17 +118,22 @@ type Replica struct {
 	wal     *wal.WriteAheadLogFile
 	stopped chan struct{}
 	running atomic.Bool
-	tickers []*time.Ticker
+	tickers []func()
 	removal chan bft.RequestInfo
 	wg      sync.WaitGroup
 	syncMu  sync.Mutex
 	view    atomic.Uint64
+	resend  resender
+	// fruitless counts catch-ups in a row that found nothing (noteSync);
+	// guarded by syncMu.
+	fruitless      int
+	fruitlessSince time.Time
 }
 
 // New prepares a replica; Start runs it.
 func New(cfg Config, net Network) (*Replica, error) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = WallClock{}
 	}
 	if cfg.Tick == 0 {
 		cfg.Tick = 50 * time.Millisecond
@@ -112,7 +154,7 @@ func New(cfg Config, net Network) (*Replica, error) {
 		return nil, fmt.Errorf("consensus: node key does not match validator %d's key in genesis", cfg.SelfID)
 	}
 	return &Replica{cfg: cfg, net: net, log: cfg.Logger.With("node", cfg.SelfID),
-		params: Params(cfg.Genesis), valHash: cfg.Genesis.ValidatorsHash(),
+		params: ledger.Params(cfg.Genesis), valHash: cfg.Genesis.ValidatorsHash(),
 		stopped: make(chan struct{}), removal: make(chan bft.RequestInfo, 4096)}, nil
 }
 
@@ -130,7 +172,7 @@ func (r *Replica) Start() error {
 	var lastSigs []bft.Signature
 	head := r.cfg.Ledger.Head()
 	if head.Height > 0 {
-		c, err := r.cfg.Ledger.Store.Block(head.Height)
+		c, err := r.cfg.Ledger.Block(head.Height)
 		if err != nil {
 			w.Close()
 			return fmt.Errorf("consensus: last block: %w", err)
@@ -142,9 +184,9 @@ func (r *Replica) Start() error {
 		lastProp, lastSigs = toProposal(c)
 		r.view.Store(md.ViewId)
 	}
-	sched := time.NewTicker(r.cfg.Tick)
-	vct := time.NewTicker(r.cfg.Tick)
-	r.tickers = []*time.Ticker{sched, vct}
+	sched, stopSched := r.cfg.Clock.NewTicker(r.cfg.Tick)
+	vct, stopVCT := r.cfg.Clock.NewTicker(r.cfg.Tick)
+	r.tickers = []func(){stopSched, stopVCT}
 	r.bft = &smartbft.Consensus{
 		Config:             cfg,
 		Application:        r,
@@ -161,16 +203,19 @@ func (r *Replica) Start() error {
 		Metadata:           md,
 		LastProposal:       lastProp,
 		LastSignatures:     lastSigs,
-		Scheduler:          sched.C,
-		ViewChangerTicker:  vct.C,
+		Scheduler:          sched,
+		ViewChangerTicker:  vct,
 	}
 	if err := r.bft.Start(); err != nil {
 		w.Close()
 		return fmt.Errorf("consensus: start: %w", err)
 	}
 	r.running.Store(true)
-	r.wg.Add(1)
+	resendTicks, stopResend := r.cfg.Clock.NewTicker(r.cfg.Tick)
+	r.tickers = append(r.tickers, stopResend)
+	r.wg.Add(2)
 	go r.removeLoop()
+	go r.resendLoop(resendTicks)
 	return nil
 }
 
@@ -206,8 +251,8 @@ func (r *Replica) Stop() {
 	}
 	close(r.stopped)
 	r.bft.Stop()
-	for _, t := range r.tickers {
-		t.Stop()
+	for _, stop := range r.tickers {
+		stop()
 	}
 	r.wg.Wait()
 	r.wal.Close()
@@ -285,7 +330,9 @@ func (r *Replica) SendConsensus(to uint64, m *protos.Message) {
 		r.log.Error("marshal consensus message", "err", err)
 		return
 	}
-	if err := r.net.Send(to, append([]byte{frameConsensus}, b...)); err != nil {
+	frame := append([]byte{frameConsensus}, b...)
+	r.resend.sent(r.cfg.Clock.Now(), to, m, frame)
+	if err := r.net.Send(to, frame); err != nil {
 		r.log.Debug("consensus message not sent", "to", to, "bytes", len(b), "err", err)
 		if errors.Is(err, transport.ErrFrameTooLarge) {
 			r.log.Error("consensus message over the frame cap: raise the transport's MaxFrameBytes", "to", to, "bytes", len(b))
@@ -323,7 +370,7 @@ func (r *Replica) RequestID(raw []byte) bft.RequestInfo {
 // over the committed head, and the requests that pass admission in order.
 func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Proposal {
 	head := r.cfg.Ledger.Head()
-	batch := state.NewBatch(r.params, r.cfg.Ledger.Store)
+	batch := state.NewBatch(r.params, r.cfg.Ledger.State())
 	txs := make([][]byte, 0, len(requests))
 	for _, raw := range requests {
 		if tx, err := batch.Add(raw); errors.Is(err, state.ErrBlockFull) {
@@ -340,7 +387,7 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 		}
 		txs = append(txs, raw)
 	}
-	now := r.cfg.Now().UnixMilli()
+	now := r.cfg.Clock.Now().UnixMilli()
 	if floor := r.minTime(head.Height, head.TimeUnixMilli); now < floor {
 		now = floor
 	}

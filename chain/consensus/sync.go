@@ -49,7 +49,7 @@ func (r *Replica) HandleRequest(ctx context.Context, from uint64, req []byte) ([
 		var blocks [][]byte
 		size := 0
 		for h := from; h <= head.Height && uint64(len(blocks)) < max; h++ {
-			raw, err := r.cfg.Ledger.Store.BlockRaw(h)
+			raw, err := r.cfg.Ledger.BlockRaw(h)
 			if err != nil {
 				return nil, fmt.Errorf("consensus: serve block %d: %w", h, err)
 			}
@@ -91,13 +91,47 @@ func (r *Replica) Sync() bft.SyncResponse {
 	// heartbeat timeout makes a freshly started follower complain about a
 	// healthy leader at once. Keep it well below.
 	r.waitLinks(ctx, min(linkWait, time.Duration(r.cfg.Genesis.Params.LeaderHeartbeatTimeout)/4))
-	r.syncBlocks(ctx, 0)
+	before := r.cfg.Ledger.Head().Height
+	ahead := r.syncBlocks(ctx, 0)
+	r.noteSync(r.cfg.Ledger.Head().Height > before || ahead)
 	return bft.SyncResponse{Latest: r.latestDecision()}
+}
+
+// noteSync counts catch-ups that found nothing to fetch. SmartBFT asks for
+// one every half second while the leader's heartbeats name a sequence
+// ahead of this follower's; when no peer has a block we lack, that never
+// ends — the case of a leader restarted from its WAL into the view it led,
+// whose followers' views are one sequence behind its own (measured: 14 s of
+// such syncs until a request's complaint timeout forced a view change).
+// After fruitlessSyncs of them in a row, spread over at least half the
+// heartbeat timeout and within two heartbeat timeouts, the replica complains about the leader itself: with
+// f+1 such followers the view changes within a round trip.
+func (r *Replica) noteSync(progress bool) {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	now := r.cfg.Clock.Now()
+	if progress || r.bft == nil {
+		r.fruitless, r.fruitlessSince = 0, time.Time{}
+		return
+	}
+	hb := time.Duration(r.cfg.Genesis.Params.LeaderHeartbeatTimeout)
+	if r.fruitless == 0 || now.Sub(r.fruitlessSince) > 2*hb {
+		r.fruitless, r.fruitlessSince = 0, now // only a run of them counts
+	}
+	r.fruitless++
+	if r.fruitless < fruitlessSyncs || now.Sub(r.fruitlessSince) < hb/2 {
+		return
+	}
+	r.fruitless, r.fruitlessSince = 0, time.Time{}
+	view := max(r.view.Load(), r.resend.currentView())
+	r.log.Warn("catch-up keeps finding nothing to fetch while the leader claims to be ahead: complaining about the leader", "view", view)
+	r.bft.Complain(view, false)
 }
 
 // Bounds of one catch-up.
 const (
 	syncRoundTimeout = 30 * time.Second      // one Sync call
+	fruitlessSyncs   = 4                     // catch-ups without progress before complaining
 	linkWait         = 3 * time.Second       // for links before syncing
 	headTimeout      = 2 * time.Second       // one head query
 	blocksTimeout    = 10 * time.Second      // one batch of blocks
@@ -116,16 +150,18 @@ func (r *Replica) waitLinks(ctx context.Context, d time.Duration) {
 		return
 	}
 	need := r.cfg.Genesis.Quorum() - 1
-	t := time.NewTimer(d)
-	defer t.Stop()
+	// The wait is measured on the replica's clock, like the heartbeat
+	// timeout it must stay below (a virtual clock in in-process tests).
+	deadline := r.cfg.Clock.Now().Add(d)
 	tick := time.NewTicker(linkPoll)
 	defer tick.Stop()
 	for len(c.Connected()) < need {
+		if r.cfg.Clock.Now().After(deadline) {
+			r.log.Info("syncing with fewer links than a quorum", "connected", c.Connected())
+			return
+		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-t.C:
-			r.log.Info("syncing with fewer links than a quorum", "connected", c.Connected())
 			return
 		case <-tick.C:
 		}
@@ -137,7 +173,7 @@ func (r *Replica) latestDecision() bft.Decision {
 	if head.Height == 0 {
 		return bft.Decision{}
 	}
-	c, err := r.cfg.Ledger.Store.Block(head.Height)
+	c, err := r.cfg.Ledger.Block(head.Height)
 	if err != nil {
 		r.log.Error("reading the last block", "err", err)
 		return bft.Decision{}
@@ -192,7 +228,8 @@ func (r *Replica) peerHeight(ctx context.Context, peer uint64) (uint64, error) {
 
 // syncBlocks catches up to the highest head any peer reports, from the
 // highest peer first, falling back to the next when one fails.
-func (r *Replica) syncBlocks(ctx context.Context, target uint64) {
+// It reports whether some peer was ahead of us.
+func (r *Replica) syncBlocks(ctx context.Context, target uint64) (ahead bool) {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
 	_ = target
@@ -202,15 +239,17 @@ func (r *Replica) syncBlocks(ctx context.Context, target uint64) {
 			continue
 		}
 		if ph.height <= r.cfg.Ledger.Head().Height {
-			return // sorted: no later peer is ahead of us
+			return ahead // sorted: no later peer is ahead of us
 		}
+		ahead = true
 		if err := r.syncFrom(ctx, ph.peer, ph.height); err != nil {
 			r.log.Info("sync from peer stopped", "peer", ph.peer, "err", err)
 		}
 		if ctx.Err() != nil {
-			return
+			return ahead
 		}
 	}
+	return ahead
 }
 
 // syncFrom fetches and commits the blocks peer has beyond our head, up to

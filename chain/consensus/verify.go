@@ -46,7 +46,7 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 	head := r.cfg.Ledger.Head()
 	if h.Height <= head.Height {
 		// Re-verification of a block we already committed (view change).
-		stored, err := r.cfg.Ledger.Store.Block(h.Height)
+		stored, err := r.cfg.Ledger.Block(h.Height)
 		if err == nil && stored.Block.Hash() == b.Hash() {
 			return r.RequestsFromProposal(p), nil
 		}
@@ -55,7 +55,7 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 	if err := r.CheckHeader(h); err != nil {
 		return nil, err
 	}
-	batch := state.NewBatch(r.params, r.cfg.Ledger.Store)
+	batch := state.NewBatch(r.params, r.cfg.Ledger.State())
 	infos := make([]bft.RequestInfo, 0, len(txs))
 	for i, raw := range txs {
 		tx, err := batch.Add(raw)
@@ -90,7 +90,7 @@ func (r *Replica) CheckHeader(h *block.Header) error {
 	if _, ok := r.cfg.Genesis.Validator(h.Proposer); !ok {
 		return fmt.Errorf("%w: proposer %d is not a validator", ErrBadHeader, h.Proposer)
 	}
-	limit := r.cfg.Now().Add(timeDur(r.cfg.Genesis.Params.MaxClockSkew)).UnixMilli()
+	limit := r.cfg.Clock.Now().Add(timeDur(r.cfg.Genesis.Params.MaxClockSkew)).UnixMilli()
 	if h.TimeUnixMilli > limit {
 		return fmt.Errorf("%w: %d is more than %s ahead of this node's clock", ErrBadTimestamp, h.TimeUnixMilli, timeDur(r.cfg.Genesis.Params.MaxClockSkew))
 	}
@@ -113,7 +113,7 @@ func (r *Replica) VerifyRequest(raw []byte) (bft.RequestInfo, error) {
 	if err != nil {
 		return bft.RequestInfo{}, err
 	}
-	if err := state.CheckSender(r.cfg.Ledger.Store, tx); err != nil {
+	if err := state.CheckSender(r.cfg.Ledger.State(), tx); err != nil {
 		return bft.RequestInfo{}, err
 	}
 	r.precompile(tx)

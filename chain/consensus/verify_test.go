@@ -10,6 +10,7 @@ import (
 	bft "github.com/hyperledger-labs/SmartBFT/pkg/types"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 )
@@ -25,13 +26,13 @@ func TestVerifyProposalRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	led, err := NewLedger(g, st, &state.Executor{Params: Params(g)})
+	led, err := ledger.New(g, st, &state.Executor{Params: ledger.Params(g)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Unix(1800000000, 0)
 	rep, err := New(Config{SelfID: 2, Key: keys[1], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal"),
-		Now: func() time.Time { return now }}, endpoint{n: &chanNet{}, self: 2})
+		Clock: fixedClock{now}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,13 +115,13 @@ func TestVerifyConsenterSig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	led, err := NewLedger(g, st, &state.Executor{Params: Params(g)})
+	led, err := ledger.New(g, st, &state.Executor{Params: ledger.Params(g)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	reps := make([]*Replica, 2)
 	for i := range reps {
-		if reps[i], err = New(Config{SelfID: uint64(i + 1), Key: keys[i], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal", string(rune('a'+i)))}, endpoint{n: &chanNet{}, self: uint64(i + 1)}); err != nil {
+		if reps[i], err = New(Config{SelfID: uint64(i + 1), Key: keys[i], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal", string(rune('a'+i)))}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,6 +31,8 @@ type Cluster struct {
 	Clients []*client.Client
 	Rules   *Rules
 	Log     func(format string, args ...any)
+	// Contracts is the directory of built contracts (deploy steps).
+	Contracts string
 
 	proxies []*Proxy
 	mu      sync.Mutex

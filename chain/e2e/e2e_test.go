@@ -19,6 +19,7 @@ var (
 	only   = flag.String("e2e.run", "", "run only the scenarios whose name contains this")
 	report = flag.String("e2e.report", "", "append a markdown table of the figures to this file")
 	bin    = flag.String("e2e.bin", "", "trialchain binary to test (default: built from this tree)")
+	wasm   = flag.String("e2e.contracts", "../../bin/contracts", "built contracts, for deploy steps (make contracts)")
 )
 
 // TestScenarios runs the scenario manifests of scenarios/ on 4 validator
@@ -61,6 +62,7 @@ func TestScenarios(t *testing.T) {
 			}
 			defer c.Close()
 			c.Log = t.Logf
+			c.Contracts = *wasm
 			rep, err := Run(ctx, c, s, uint64(k+1))
 			if err != nil {
 				t.Fatal(err)
@@ -70,6 +72,9 @@ func TestScenarios(t *testing.T) {
 			rows = append(rows, row)
 			for _, f := range rep.Failures {
 				t.Error(f)
+			}
+			if s.Expect.Assert && rep.MaxGap > s.Expect.MaxGap.D() {
+				t.Errorf("liveness: longest commit gap %v, the target is %v", rep.MaxGap.Round(100*time.Millisecond), s.Expect.MaxGap.D())
 			}
 			if t.Failed() {
 				for _, h := range c.Homes {

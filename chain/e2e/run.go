@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +42,8 @@ type Report struct {
 	// Windows and EmptyWindows count the 10-s windows of the load and
 	// those without a commit.
 	Windows, EmptyWindows int
+	// WindowCommits is the number of blocks committed in each 10-s window.
+	WindowCommits []int
 	// Resume is, per disruptive step, the longest commit gap from the step
 	// to the next step (or the end): how long commits stopped.
 	Resume []time.Duration
@@ -77,7 +81,8 @@ func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, er
 	loadWG.Add(1)
 	go func() { defer loadWG.Done(); lg.run(loadCtx) }()
 
-	var bg sync.WaitGroup // catch-up watchers and crash loops
+	var bg sync.WaitGroup // catch-up watchers, crash loops and deploys
+	var deploys []block.Hash
 	var mu sync.Mutex
 	catchIdx := map[int]int{}
 	last := -1
@@ -199,6 +204,36 @@ func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, er
 			_ = c.Start(i)
 			record(st.Do, i)
 			rep.Failures = append(rep.Failures, checkRefuses(ctx, c, i, t)...)
+		case "deploy":
+			i := pick(st.Node)
+			if i < 0 {
+				rep.Failures = append(rep.Failures, fmt.Sprintf("step deploy: no node matches %q", st.Node))
+				continue
+			}
+			last = i
+			code, err := os.ReadFile(filepath.Join(c.Contracts, st.Code+".wasm"))
+			if err != nil {
+				return nil, fmt.Errorf("deploy: %w (make contracts builds bin/contracts)", err)
+			}
+			record(fmt.Sprintf("deploy %s (%d bytes)", st.Code, len(code)), i)
+			tx := client.DeployTx(c.Sponsor, c.Genesis.ChainID, code, block.PolicyImmutable, nil, "e2e "+st.Code)
+			bg.Add(1)
+			deploys = append(deploys, tx.Hash())
+			go func() {
+				defer bg.Done()
+				dctx, cancel := context.WithTimeout(ctx, s.Duration.D())
+				defer cancel()
+				res, err := c.Clients[i].Submit(dctx, tx, true)
+				switch {
+				case err != nil:
+					c.Log("%6.1fs deploy through node %d: %v", time.Since(start).Seconds(), i, err)
+				case res.Receipt == nil:
+					c.Log("%6.1fs deploy through node %d pending: %s", time.Since(start).Seconds(), i, res.Pending)
+				default:
+					c.Log("%6.1fs deploy committed at height %d", time.Since(start).Seconds(), res.Receipt.Height)
+					lg.addAck(Ack{Hash: res.Hash, Height: res.Receipt.Height})
+				}
+			}()
 		case "kill-all":
 			for i := range c.Homes {
 				c.Kill(i)
@@ -261,7 +296,12 @@ func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, er
 	}
 	bg.Wait()
 	rep.Height = h
-	rep.Acked, rep.Submitted = len(lg.acks), lg.submitted
+	rep.Acked, rep.Submitted = len(lg.acks), lg.submitted+len(deploys)
+	for _, d := range deploys {
+		if _, err := c.Clients[0].Tx(ctx, d); err != nil {
+			rep.Failures = append(rep.Failures, fmt.Sprintf("deploy %s not committed: %v", d, err))
+		}
+	}
 
 	chains, failures := checkSafety(ctx, c, h, lg.acks)
 	rep.Failures = append(rep.Failures, failures...)
@@ -327,6 +367,7 @@ func figures(rep *Report, chain []*block.Committed, start, end time.Time) {
 				n++
 			}
 		}
+		rep.WindowCommits = append(rep.WindowCommits, n)
 		if n == 0 {
 			rep.EmptyWindows++
 		}

@@ -37,6 +37,9 @@ type Scenario struct {
 		MaxGap       Duration `json:"max_gap"`
 		EmptyWindows int      `json:"empty_windows"`
 		CatchUp      Duration `json:"catch_up"`
+		// Assert turns MaxGap into a failure when exceeded (for targets an
+		// issue requires as a test; the others are only reported).
+		Assert bool `json:"assert"`
 	} `json:"expect"`
 }
 
@@ -48,7 +51,10 @@ type Step struct {
 	// alter an anchor label, a receipt and a header time in its store,
 	// check that `trialchain doctor` finds it, restart the node and check
 	// that it serves none of it), repair (stop the node, remove its data
-	// directory, restart it: it catches up from its peers).
+	// directory, restart it: it catches up from its peers), deploy (submit
+	// a deploy of contract Code through Node without waiting; it must
+	// commit before the faults are lifted, and is then checked like any
+	// acknowledged transaction).
 	Do string `json:"do"`
 	// Node chooses the target: "leader", "follower", "same" (the previous
 	// step's), "random" or an index.
@@ -64,6 +70,9 @@ type Step struct {
 	// Groups for partition; Rate for loss.
 	Groups [][]int `json:"groups"`
 	Rate   float64 `json:"rate"`
+	// Code names the contract of a deploy step: NAME.wasm in the
+	// contracts directory (make contracts builds bin/contracts).
+	Code string `json:"code"`
 }
 
 // Duration is a time.Duration written as "5s" in JSON.
@@ -150,6 +159,10 @@ func (s *Scenario) Validate() error {
 		case "kill", "start", "pause", "resume":
 		case "restart":
 		case "kill-all", "start-all", "heal", "tamper", "repair":
+		case "deploy":
+			if st.Code == "" {
+				return fmt.Errorf("step %d: deploy needs code (a contract name)", i)
+			}
 		case "crash-loop":
 			if st.For <= 0 || st.Every <= 0 || st.Down <= 0 || st.Down >= st.Every*4 {
 				return fmt.Errorf("step %d: crash-loop needs for, every and down (down < 4 every)", i)

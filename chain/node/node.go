@@ -36,6 +36,7 @@ import (
 	"github.com/trialchain/trialchain/chain/doctor"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/keys"
+	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/metrics"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
@@ -51,7 +52,7 @@ type Node struct {
 	key     ed25519.PrivateKey
 	log     *slog.Logger
 	store   *store.Store
-	ledger  *consensus.Ledger
+	ledger  *ledger.Ledger
 	replica *consensus.Replica
 	mesh    *transport.Mesh
 	exec    *state.Executor
@@ -152,7 +153,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	} else {
 		lg.Info("store checked against the certified chain", "blocks", rep.Blocks, "receipts", rep.Receipts, "state_values", rep.States)
 	}
-	ex := &state.Executor{Params: consensus.Params(g), Contracts: opts.Contracts}
+	ex := &state.Executor{Params: ledger.Params(g), Contracts: opts.Contracts}
 	if opts.Contracts == nil {
 		vcfg := vm.DefaultConfig()
 		vcfg.CacheDir = filepath.Join(cfg.Path(cfg.DataDir), "vm")
@@ -167,7 +168,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 		n.contracts = rt
 	}
 	n.exec = ex
-	led, err := consensus.NewLedger(g, st, ex)
+	led, err := ledger.New(g, st, ex)
 	if err != nil {
 		n.closeStorage()
 		return nil, err
@@ -390,7 +391,7 @@ func (n *Node) H3Addr() net.Addr {
 }
 
 // Ledger gives access to committed state (tests, tools).
-func (n *Node) Ledger() *consensus.Ledger { return n.ledger }
+func (n *Node) Ledger() *ledger.Ledger { return n.ledger }
 
 // Genesis returns the chain's genesis.
 func (n *Node) Genesis() *genesis.Genesis { return n.gen }

@@ -1,4 +1,4 @@
-package consensus
+package ledger
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 )
 
 // Ledger executes committed blocks and persists them: the single writer of
-// a node's store. Deliver (consensus) and Sync (catch-up) both commit
-// through it, serialised by its lock.
+// a node's store. The consensus adapter's Deliver and its catch-up both
+// commit through it, serialised by its lock.
 type Ledger struct {
 	Genesis  *genesis.Genesis
 	Store    *store.Store
@@ -25,8 +25,8 @@ type Ledger struct {
 	notifMu sync.Mutex
 }
 
-// NewLedger opens the ledger, writing genesis state on first use.
-func NewLedger(g *genesis.Genesis, s *store.Store, ex *state.Executor) (*Ledger, error) {
+// New opens the ledger, writing genesis state on first use.
+func New(g *genesis.Genesis, s *store.Store, ex *state.Executor) (*Ledger, error) {
 	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{})}
 	members := make([]state.Member, len(g.Members))
 	for i, m := range g.Members {
@@ -91,6 +91,15 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	l.notifMu.Unlock()
 	return true, nil
 }
+
+// Block returns the committed block at height with its certificate.
+func (l *Ledger) Block(height uint64) (*block.Committed, error) { return l.Store.Block(height) }
+
+// BlockRaw returns the stored encoding of the committed block at height.
+func (l *Ledger) BlockRaw(height uint64) ([]byte, error) { return l.Store.BlockRaw(height) }
+
+// State returns the committed state (admission reads it).
+func (l *Ledger) State() state.Reader { return l.Store }
 
 // Changed returns a channel closed at the next commit.
 func (l *Ledger) Changed() <-chan struct{} {
