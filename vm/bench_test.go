@@ -46,20 +46,38 @@ func BenchmarkCompileDiskCache(b *testing.B) {
 	}
 }
 
-// BenchmarkInstantiate: one instance with _initialize (the first call of a
-// contract in a block pays for it).
+// BenchmarkInstantiate: a new instance reset to the snapshot (what a call
+// costs when no idle instance is at hand), and the reset alone (every call).
 func BenchmarkInstantiate(b *testing.B) {
 	e := sharedEngine(b, false)
 	m := compile(b, e, "counter")
 	ctx := context.Background()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		in, _, err := e.instantiate(ctx, m, false)
+	b.Run("new", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			in, err := e.newInstance(ctx, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := in.restore(); err != nil {
+				b.Fatal(err)
+			}
+			_ = in.close(ctx)
+		}
+	})
+	b.Run("restore", func(b *testing.B) {
+		in, err := e.newInstance(ctx, m)
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = in.close(ctx)
-	}
+		defer in.close(ctx)
+		b.ReportMetric(float64(len(m.snap.mem)), "mem-bytes")
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := in.restore(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func benchCall(b *testing.B, method, args string) {

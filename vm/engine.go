@@ -158,6 +158,8 @@ type Module struct {
 	compiled       wazero.CompiledModule
 	hasInitialize  bool
 	instrumentedSz int
+	snap           *snapshot // the initialised state every call starts from
+	idle           pool      // instances between sessions
 }
 
 // HasMethod reports whether name is a callable export.
@@ -569,17 +571,22 @@ func (e *Engine) checkImportsExports(c wazero.CompiledModule, m *Module) error {
 const maxMethodLen = 128
 
 // trialInstantiate instantiates m once, outside any block, to prove its
-// initialisation finishes, and measures its gas.
+// initialisation finishes, measures its gas and takes the snapshot every
+// call starts from. The instance is kept for the first session.
 func (e *Engine) trialInstantiate(ctx context.Context, m *Module) (uint64, error) {
-	inst, initGas, err := e.instantiate(ctx, m, false)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
+	in, err := e.newInstance(ctx, m)
+	if err == nil {
+		var initGas uint64
+		if initGas, err = e.initialise(ctx, m, in); err == nil {
+			m.idle.put(ctx, in)
+			return initGas, nil
 		}
-		return 0, fmt.Errorf("%w: %v", ErrInitFailed, err)
+		_ = in.close(ctx)
 	}
-	_ = inst.close(ctx)
-	return initGas, nil
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	return 0, fmt.Errorf("%w: %v", ErrInitFailed, err)
 }
 
 func firstLine(s string) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
@@ -16,6 +17,10 @@ const (
 	exportGas      = "__tc_gas"
 	exportDepth    = "__tc_depth"
 	exportStatus   = "__tc_status"
+	// exportGlobal+N names the module's own global N (every one is
+	// exported, so an instance can be reset to a snapshot: see
+	// RATIONALE.md, "Same cost in every position").
+	exportGlobal = "__tc_g"
 )
 
 // Values of the status global after a trap caused by instrumentation.
@@ -27,7 +32,7 @@ const (
 
 // instrumenterVersion changes whenever the code the instrumenter emits
 // changes; it is part of the instrumentation cache key.
-const instrumenterVersion = 1
+const instrumenterVersion = 2
 
 // instrumentConfig is what the instrumentation depends on.
 type instrumentConfig struct {
@@ -167,9 +172,16 @@ func instrument(code []byte, cfg instrumentConfig) (out *instrumented, err error
 		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportDepth, Index: depthIdx},
 		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportStatus, Index: statusIdx},
 	)
+	for i := range numGlobals {
+		om.ExportSection = append(om.ExportSection,
+			&wasm.Export{Type: wasm.ExternTypeGlobal, Name: globalExportName(i), Index: i})
+	}
 	r.shape.Functions = int(numFuncs)
 	return &instrumented{code: binary.EncodeModule(&om), mod: m, shape: r.shape}, nil
 }
+
+// globalExportName is the export name of the module's own global i.
+func globalExportName(i uint32) string { return exportGlobal + strconv.FormatUint(uint64(i), 10) }
 
 // rewriter rewrites function bodies.
 type rewriter struct {
