@@ -154,6 +154,10 @@ type Module struct {
 	// InitGas is the gas used by the start function and _initialize. It is a
 	// pure function of the code and the Config.
 	InitGas uint64
+	// InstanceGas is what every call pays for its instance:
+	// GasTable.Instantiate plus GasTable.InstancePage per page of the
+	// initialised memory (a pure function of the code and the Config).
+	InstanceGas uint64
 
 	compiled       wazero.CompiledModule
 	hasInitialize  bool
@@ -500,6 +504,7 @@ func (e *Engine) compile(ctx context.Context, code []byte, hash [32]byte) (*Modu
 		return nil, err
 	}
 	m.InitGas = initGas
+	m.InstanceGas = e.cfg.Gas.Instantiate + e.cfg.Gas.InstancePage*uint64(len(m.snap.mem)/pageSize)
 	return m, nil
 }
 

@@ -335,7 +335,25 @@ func hostConsentVerify(st *callState, mod api.Module, s []uint64) {
 	msg := append([]byte{}, st.read(mod, uint32(s[4]), ml, abi.FnConsentVerify)...)
 	sig := append([]byte{}, st.read(mod, uint32(s[6]), sl, abi.FnConsentVerify)...)
 	s[0] = 0
-	if st.call.ConsentVerify(grp, meaning, msg, sig) == nil {
+	outOfGas := false
+	charge := func(n uint64) bool { // under the watchdog's lock, like every host function
+		if outOfGas {
+			return false
+		}
+		left := st.inst.gas.Get()
+		if left < n {
+			st.inst.gas.Set(0)
+			outOfGas = true
+			return false
+		}
+		st.inst.gas.Set(left - n)
+		return true
+	}
+	err := st.call.ConsentVerify(grp, meaning, msg, sig, charge)
+	if outOfGas {
+		st.fail(CodeOutOfGas, "out of gas verifying a consent")
+	}
+	if err == nil {
 		s[0] = 1
 	}
 }

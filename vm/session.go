@@ -20,7 +20,13 @@ type BlockInfo struct {
 // ConsentVerifier checks a combined threshold consent signature of a
 // consent group over msg whose signed meaning must equal meaning; nil
 // error means valid. It must be deterministic.
-type ConsentVerifier func(group, meaning string, msg, sig []byte) error
+//
+// The VM charges the host call's base price (GasTable.ConsentVerify) and
+// the bytes moved; the verifier prices the rest, which depends on what the
+// consent holds (signers, key size), by calling charge with it before it
+// does that work. When charge returns false the call is out of gas: the
+// verifier returns at once and the call fails with CodeOutOfGas.
+type ConsentVerifier func(group, meaning string, msg, sig []byte, charge func(gas uint64) bool) error
 
 // Governor backs the govern host function: it hands the running
 // contract's upgrades to the consent group (64-hex id) or returns why not.
@@ -257,7 +263,7 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 	}
 
 	// Every call pays the same for its fresh instance (see Session).
-	used := s.e.cfg.Gas.Instantiate
+	used := m.InstanceGas
 	if used > limit {
 		return failed(limit, CodeOutOfGas, "out of gas in instantiation"), nil
 	}

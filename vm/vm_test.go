@@ -146,7 +146,11 @@ func TestCounter(t *testing.T) {
 		t.Fatalf("consent without verifier: %v", o)
 	}
 	c := baseCall(addrCounter, kv, "consent", `{"msg":"AQ==","sig":"Ag=="}`)
-	c.ConsentVerify = func(group, meaning string, msg, sig []byte) error {
+	const work = 1_000_000 // what the verifier says this consent costs
+	c.ConsentVerify = func(group, meaning string, msg, sig []byte, charge func(uint64) bool) error {
+		if !charge(work) {
+			return fmt.Errorf("out of gas")
+		}
 		if group == "irb" && meaning == "approve" && bytes.Equal(msg, []byte{1}) && bytes.Equal(sig, []byte{2}) {
 			return nil
 		}
@@ -154,6 +158,20 @@ func TestCounter(t *testing.T) {
 	}
 	if o = run(t, s, m, c); o.Out != "true" {
 		t.Fatalf("consent: %v", o)
+	}
+	// The verifier's price is charged: the same call with a free verifier
+	// costs exactly work less; with too little gas for it, out of gas.
+	free := *c
+	free.ConsentVerify = func(group, meaning string, msg, sig []byte, _ func(uint64) bool) error {
+		return c.ConsentVerify(group, meaning, msg, sig, func(uint64) bool { return true })
+	}
+	if o2 := run(t, s, m, &free); o2.Out != "true" || o.Gas-o2.Gas != work {
+		t.Fatalf("consent priced %d by the verifier: %d vs %d gas", work, o.Gas, o2.Gas)
+	}
+	short := *c
+	short.GasLimit = o.Gas - work/2
+	if o2 := run(t, s, m, &short); o2.Code != CodeOutOfGas || o2.Gas != short.GasLimit {
+		t.Fatalf("consent without gas for the verification: %v", o2)
 	}
 
 	// Roles.

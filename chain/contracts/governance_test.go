@@ -37,7 +37,7 @@ func (r *rewrite) call(role string, c trials.Call) *block.Tx {
 // setupTrial registers the boards' parties and groups, deploys
 // trial-protocol with the owner policy (as the sponsor alone could), and
 // runs a trial to one signed case-report form.
-func setupTrial(t *testing.T, c testChain) *rewrite {
+func setupTrial(t testing.TB, c testChain) *rewrite {
 	s := &scenario{c: c, amend: loadBoard(t, "consent-3of5"), safety: loadBoard(t, "consent-2of3")}
 	r := &rewrite{s: s}
 	registerParties(t, s, s.amend, s.safety)
@@ -111,7 +111,7 @@ func hasEvent(rc *block.Receipt, typ string) bool {
 // to code with a put method, overwrite the signed entry, upgrade back. The
 // upgrade fails at once without the trial group's consent; with it, the
 // upgrade passes but every write of the sealed entry fails.
-func (r *rewrite) attack(t *testing.T) {
+func (r *rewrite) attack(t testing.TB) {
 	s, c := r.s, r.s.c
 	chain := c.ChainID()
 	evil, orig := wasmCode["counter"], wasmCode["trial-protocol"]
