@@ -28,6 +28,7 @@ type rewrite struct {
 	trial    string
 	entryKey []byte // the signed CRF entry's state key
 	sealKey  []byte // its seal record
+	p        model.Protocol
 }
 
 func (r *rewrite) call(role string, c trials.Call) *block.Tx {
@@ -60,7 +61,7 @@ func setupTrial(t testing.TB, c testChain) *rewrite {
 		t.Fatalf("site member: %v", err)
 	}
 	p.Sites = []string{site.Org}
-	r.trial = p.ID
+	r.trial, r.p = p.ID, p
 	sig := model.Signature{PrintedName: "Dr. Ada Sponsor", Meaning: "registration"}
 	reg, err := trials.RegisterCall(p, sig)
 	if err != nil {
