@@ -113,11 +113,40 @@ func BenchmarkCallStateHeavy(b *testing.B) { benchCall(b, "writes", `{"n":100}`)
 // BenchmarkCallAdd: JSON args, a read, a write, an event, a JSON result.
 func BenchmarkCallAdd(b *testing.B) { benchCall(b, "add", `{"by":1}`) }
 
-// BenchmarkMetering runs the same CPU-bound method instrumented (through a
-// Session) and uninstrumented (the original module straight on wazero).
+// BenchmarkMetering runs the same CPU-bound method instrumented and
+// uninstrumented (the original module straight on wazero), both called
+// again and again on one instance without the per-call reset (that is
+// BenchmarkInstantiate/restore), so the ratio of the two is the cost of
+// metering alone.
 func BenchmarkMetering(b *testing.B) {
 	const args = `{"n":1000000}`
-	b.Run("instrumented", func(b *testing.B) { benchCall(b, "heavy", args) })
+	b.Run("instrumented", func(b *testing.B) {
+		e := sharedEngine(b, false)
+		m := compile(b, e, "counter")
+		ctx := context.Background()
+		in, err := e.newInstance(ctx, m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer in.close(ctx)
+		if err := in.restore(); err != nil {
+			b.Fatal(err)
+		}
+		st := in.st
+		*st = callState{e: e, inst: in, call: baseCall(addrCounter, nil, "heavy", args), block: block, kv: NewMemKV()}
+		cctx := context.WithValue(ctx, stateKey{}, st)
+		fn := in.mod.ExportedFunction("heavy")
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			in.gas.Set(maxGasLimit)
+			in.depth.Set(0)
+			if _, err := fn.Call(cctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(maxGasLimit-in.gas.Get()), "gas/op")
+	})
 	b.Run("uninstrumented", func(b *testing.B) {
 		e := sharedEngine(b, false)
 		ctx := context.Background()
@@ -127,7 +156,7 @@ func BenchmarkMetering(b *testing.B) {
 		}
 		defer compiled.Close(ctx)
 		// A state without gas globals: host functions do not charge.
-		in := &instance{mono: monoStart}
+		in := &instance{mono: monoStart, unmetered: true}
 		st := &callState{e: e, inst: in, init: true}
 		in.st = st
 		cctx := context.WithValue(ctx, stateKey{}, st)

@@ -98,6 +98,9 @@ func (st *callState) charge(n uint64) {
 		w.check(st) // a long host function (a scan) stops at its next charge
 	}
 	g := st.inst.gas // set before any host function runs, start section included
+	if g == nil {    // only an unmetered instance (BenchmarkMetering)
+		return
+	}
 	left := g.Get()
 	if left < n {
 		g.Set(0)
@@ -486,7 +489,7 @@ func (e *Engine) instantiateHostModules(ctx context.Context) error {
 					if st == nil {
 						panic(errAbortInit) // not called through a Session: internal misuse
 					}
-					if st.inst.gas == nil { // the start section runs before instantiate returns: meter it too
+					if st.inst.gas == nil && !st.inst.unmetered { // the start section runs before instantiate returns: meter it too
 						g, ok := mod.ExportedGlobal(exportGas).(api.MutableGlobal)
 						if !ok {
 							panic(errAbortInit) // every instrumented module exports it

@@ -40,7 +40,7 @@ func TestSameCostInEveryPosition(t *testing.T) {
 		{"after an abort", []*Call{other("add", `{"by":1}`, 0), other("failAfterWrite", "", 0)}},
 		{"after a trap", []*Call{other("parse", `{"a":`, 0)}},
 		{"after out of gas", []*Call{other("heavy", `{"n":100000000}`, 3_000_000)}},
-		{"after memory growth", []*Call{other("writes", `{"n":60000}`, 0)}},
+		{"after memory growth", []*Call{other("grow", `{"n":8}`, 0)}},
 	}
 	for _, interp := range []bool{false, true} {
 		name := map[bool]string{false: "compiler", true: "interpreter"}[interp]

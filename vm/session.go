@@ -198,6 +198,7 @@ type instance struct {
 	mono          uint64    // monotonic clock, advanced by guest sleeps
 	watch         *watchdog // non-nil in a query session
 	debug         []byte    // tail of stdout/stderr
+	unmetered     bool      // an uninstrumented module (BenchmarkMetering only): host calls are free
 }
 
 func (in *instance) close(ctx context.Context) error {
