@@ -218,3 +218,41 @@ func FuzzCallArgs(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCompileWorstAccepted compiles, cold, the worst module shapes
+// the limits accept (each at its limit's edge): the time and memory
+// (B/op: bytes allocated) of the slowest is the bound the limits promise
+// (< 1 s, < 256 MB on the 2-core test machine).
+func BenchmarkCompileWorstAccepted(b *testing.B) {
+	lim := DefaultLimits()
+	shapes := []struct {
+		name string
+		code []byte
+	}{
+		{"nesting", nestedLoops(int(lim.MaxNesting))},
+		{"blocks", manyBlocks(int(lim.MaxBlocks))},
+		{"total-locals", manyFuncs(int(lim.MaxTotalLocals/uint64(lim.MaxFunctionLocals)), int(lim.MaxFunctionLocals))},
+		{"functions", manyFuncs(int(lim.MaxFunctions), 0)},
+		{"table", withTable(lim.MaxTableElems)},
+	}
+	ctx := context.Background()
+	for _, sh := range shapes {
+		b.Run(sh.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				e, err := NewEngine(ctx, DefaultConfig()) // no caches: a cold compile
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := e.Compile(ctx, sh.code); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				_ = e.Close(ctx)
+				b.StartTimer()
+			}
+		})
+	}
+}

@@ -433,7 +433,7 @@ func staticExports(m *wasm.Module) ([]string, error) {
 	for _, im := range m.ImportSection {
 		ft := m.TypeSection[im.DescFunc] // index checked by instrument
 		sig, ok := allowedImports[im.Module+"."+im.Name]
-		if !ok {
+		if !ok || im.Name == importRefill { // the refill is the instrumentation's own
 			return nil, fmt.Errorf("%w: %s.%s", ErrForbiddenImport, im.Module, im.Name)
 		}
 		if !sig.matches(vt(ft.Params), vt(ft.Results)) {

@@ -156,9 +156,10 @@ func (e *Engine) NewSession(block BlockInfo) *Session {
 
 // NewQuerySession starts a session outside consensus (a read-only query)
 // whose calls stop when their context ends: a deadline or a client gone
-// away stops a guest that is looping, within about a millisecond, and the
-// call returns the context's error. Block sessions (NewSession) are not
-// interruptible: gas alone bounds them, at no cost per instruction.
+// away stops a guest that is looping within about gasSlice gas (a
+// millisecond), and the call returns the context's error. Block sessions
+// (NewSession) ignore their context while a guest runs: gas alone bounds
+// them.
 func (e *Engine) NewQuerySession(block BlockInfo) *Session {
 	s := e.NewSession(block)
 	s.interruptible = true
@@ -178,7 +179,6 @@ func (s *Session) Close(ctx context.Context) error {
 // release returns in to its module's idle instances, or closes it if it
 // cannot serve another call.
 func (s *Session) release(ctx context.Context, in *instance) {
-	in.watch = nil
 	if in.reusable() {
 		in.module.idle.put(ctx, in)
 		return
@@ -196,7 +196,6 @@ type instance struct {
 	globals       []api.MutableGlobal // the module's own mutable globals, in index order
 	fns           map[string]api.Function
 	mono          uint64    // monotonic clock, advanced by guest sleeps
-	watch         *watchdog // non-nil in a query session
 	debug         []byte    // tail of stdout/stderr
 	unmetered     bool      // an uninstrumented module (BenchmarkMetering only): host calls are free
 }
@@ -280,7 +279,12 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 	st := in.st
 	*st = callState{e: s.e, inst: in, call: c, block: s.block, kv: NewOverlay(c.KV),
 		stage: st.stage[:0], output: nil}
-	in.gas.Set(limit - used)
+	if s.interruptible {
+		st.stop = ctx
+	}
+	budget := limit - used
+	in.gas.Set(min(budget, gasSlice))
+	st.reserve = budget - min(budget, gasSlice)
 	in.depth.Set(0)
 	in.status.Set(statusOK)
 	in.debug = in.debug[:0]
@@ -290,10 +294,8 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		fn = in.mod.ExportedFunction(c.Method)
 		in.fns[c.Method] = fn
 	}
-	done := in.watch.guard(ctx, in)
 	_, err = fn.Call(context.WithValue(ctx, stateKey{}, st))
-	done()
-	left := in.gas.Get()
+	left := in.gas.Get() + st.reserve
 	if err != nil {
 		if st.nodeErr != nil || ctx.Err() != nil {
 			s.drop(ctx, c.Contract)
@@ -317,7 +319,7 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		return Result{}, fmt.Errorf("vm: state: %w", err)
 	}
 	res := Result{Output: st.output, GasUsed: limit - left, Events: st.events, Writes: writes, Scopes: st.scopes}
-	st.call, st.kv, st.output, st.events, st.scopes = nil, nil, nil, nil, nil
+	st.call, st.kv, st.output, st.events, st.scopes, st.stop = nil, nil, nil, nil, nil, nil
 	return res, nil
 }
 
@@ -338,19 +340,13 @@ func (s *Session) instance(ctx context.Context, m *Module, contract [32]byte) (*
 		}
 		s.insts[contract] = in
 	}
-	in.watch = nil
-	if s.interruptible {
-		in.watch = &watchdog{}
-	}
 	if err := in.restore(); err != nil {
 		// A memory grown past the snapshot's (wasm memory cannot shrink):
 		// replace the instance. Only time differs, never gas.
-		w := in.watch
 		s.drop(ctx, contract)
 		if in, err = s.e.newInstance(ctx, m); err != nil {
 			return nil, err
 		}
-		in.watch = w
 		if err := in.restore(); err != nil {
 			_ = in.close(ctx)
 			return nil, err

@@ -9,6 +9,7 @@ import (
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/sdk/client"
 	"github.com/trialchain/trialchain/trials/testgroups"
 )
 
@@ -46,6 +47,9 @@ func TestConsentVerifyPricedByWork(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := consentGas(len(parties), len(parsed.Signature))
+		if got := client.ConsentVerifyGas(c); got != GasConsentVerify+want {
+			t.Fatalf("client.ConsentVerifyGas = %d, the chain charges %d", got, GasConsentVerify+want)
+		}
 		ov := state.NewOverlay(st)
 		ov.Set(state.GroupKey(id), g.Bin)
 		cc := &consentCheck{ov: ov, chainID: chainID, contract: contract, method: method, height: 9}

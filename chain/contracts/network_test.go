@@ -73,7 +73,7 @@ func startNetwork(t testing.TB, dir string, validators int) *netChain {
 		cfg.HTTP3 = &off
 		// Query limits small enough to test (checkQueryLimits): gas high
 		// enough that the deadline, not the gas, stops a loop (2e10: about
-		// 20 s of a loop, the bound if the watchdog could not run).
+		// 20 s of a loop, the bound if the query could not be stopped).
 		cfg.Limits.QueryGas = 20_000_000_000
 		cfg.Limits.QueryTimeout = netQueryTimeout
 		cfg.Limits.MaxQueries = netMaxQueries
