@@ -74,12 +74,12 @@ type callState struct {
 	stage      []byte
 	output     []byte
 	events     []Event
-	eventBytes uint64     // topics and data of events, against abi.MaxEventBytes
-	scopes     []string   // record sets joined (FnRecordScope), kept on failure
-	failure    *CallError // set by a host function before it panics
+	eventBytes uint64          // topics and data of events, against abi.MaxEventBytes
+	scopes     []string        // record sets joined (FnRecordScope), kept on failure
+	failure    *CallError      // set by a host function before it panics
 	reserve    uint64          // the call's gas not yet in the gas global (see gasSlice)
 	stop       context.Context // a query's context: the call stops when it ends; nil in blocks
-	nodeErr    error      // a KV failure: not a contract outcome
+	nodeErr    error           // a KV failure: not a contract outcome
 }
 
 // fail records a deterministic failure of the call and unwinds the guest.
@@ -107,7 +107,7 @@ func (st *callState) charge(n uint64) {
 // call (its context ended: a query whose deadline passed or whose client
 // went away) fails at once.
 func (st *callState) take(n uint64) bool {
-	st.checkStop() // a long host function (a scan) stops at its next charge
+	st.checkStop()   // a long host function (a scan) stops at its next charge
 	g := st.inst.gas // set before any host function runs, start section included
 	if g == nil {    // only an unmetered instance (BenchmarkMetering)
 		return true

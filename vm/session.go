@@ -195,9 +195,9 @@ type instance struct {
 	st            *callState
 	globals       []api.MutableGlobal // the module's own mutable globals, in index order
 	fns           map[string]api.Function
-	mono          uint64    // monotonic clock, advanced by guest sleeps
-	debug         []byte    // tail of stdout/stderr
-	unmetered     bool      // an uninstrumented module (BenchmarkMetering only): host calls are free
+	mono          uint64 // monotonic clock, advanced by guest sleeps
+	debug         []byte // tail of stdout/stderr
+	unmetered     bool   // an uninstrumented module (BenchmarkMetering only): host calls are free
 }
 
 func (in *instance) close(ctx context.Context) error {
