@@ -46,20 +46,38 @@ func BenchmarkCompileDiskCache(b *testing.B) {
 	}
 }
 
-// BenchmarkInstantiate: one instance with _initialize (the first call of a
-// contract in a block pays for it).
+// BenchmarkInstantiate: a new instance reset to the snapshot (what a call
+// costs when no idle instance is at hand), and the reset alone (every call).
 func BenchmarkInstantiate(b *testing.B) {
 	e := sharedEngine(b, false)
 	m := compile(b, e, "counter")
 	ctx := context.Background()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		in, _, err := e.instantiate(ctx, m, false)
+	b.Run("new", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			in, err := e.newInstance(ctx, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := in.restore(); err != nil {
+				b.Fatal(err)
+			}
+			_ = in.close(ctx)
+		}
+	})
+	b.Run("restore", func(b *testing.B) {
+		in, err := e.newInstance(ctx, m)
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = in.close(ctx)
-	}
+		defer in.close(ctx)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := in.restore(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(m.snap.mem)), "mem-bytes")
+	})
 }
 
 func benchCall(b *testing.B, method, args string) {
@@ -95,11 +113,40 @@ func BenchmarkCallStateHeavy(b *testing.B) { benchCall(b, "writes", `{"n":100}`)
 // BenchmarkCallAdd: JSON args, a read, a write, an event, a JSON result.
 func BenchmarkCallAdd(b *testing.B) { benchCall(b, "add", `{"by":1}`) }
 
-// BenchmarkMetering runs the same CPU-bound method instrumented (through a
-// Session) and uninstrumented (the original module straight on wazero).
+// BenchmarkMetering runs the same CPU-bound method instrumented and
+// uninstrumented (the original module straight on wazero), both called
+// again and again on one instance without the per-call reset (that is
+// BenchmarkInstantiate/restore), so the ratio of the two is the cost of
+// metering alone.
 func BenchmarkMetering(b *testing.B) {
 	const args = `{"n":1000000}`
-	b.Run("instrumented", func(b *testing.B) { benchCall(b, "heavy", args) })
+	b.Run("instrumented", func(b *testing.B) {
+		e := sharedEngine(b, false)
+		m := compile(b, e, "counter")
+		ctx := context.Background()
+		in, err := e.newInstance(ctx, m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer in.close(ctx)
+		if err := in.restore(); err != nil {
+			b.Fatal(err)
+		}
+		st := in.st
+		*st = callState{e: e, inst: in, call: baseCall(addrCounter, nil, "heavy", args), block: block, kv: NewMemKV()}
+		cctx := context.WithValue(ctx, stateKey{}, st)
+		fn := in.mod.ExportedFunction("heavy")
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			in.gas.Set(maxGasLimit)
+			in.depth.Set(0)
+			if _, err := fn.Call(cctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(maxGasLimit-in.gas.Get()), "gas/op")
+	})
 	b.Run("uninstrumented", func(b *testing.B) {
 		e := sharedEngine(b, false)
 		ctx := context.Background()
@@ -109,7 +156,7 @@ func BenchmarkMetering(b *testing.B) {
 		}
 		defer compiled.Close(ctx)
 		// A state without gas globals: host functions do not charge.
-		in := &instance{mono: monoStart}
+		in := &instance{mono: monoStart, unmetered: true}
 		st := &callState{e: e, inst: in, init: true}
 		in.st = st
 		cctx := context.WithValue(ctx, stateKey{}, st)
@@ -170,4 +217,42 @@ func FuzzCallArgs(f *testing.F) {
 			t.Fatalf("echo: %q != %q", res.Output, args)
 		}
 	})
+}
+
+// BenchmarkCompileWorstAccepted compiles, cold, the worst module shapes
+// the limits accept (each at its limit's edge): the time and memory
+// (B/op: bytes allocated) of the slowest is the bound the limits promise
+// (< 1 s, < 256 MB on the 2-core test machine).
+func BenchmarkCompileWorstAccepted(b *testing.B) {
+	lim := DefaultLimits()
+	shapes := []struct {
+		name string
+		code []byte
+	}{
+		{"nesting", nestedLoops(int(lim.MaxNesting))},
+		{"blocks", manyBlocks(int(lim.MaxBlocks))},
+		{"total-locals", manyFuncs(int(lim.MaxTotalLocals/uint64(lim.MaxFunctionLocals)), int(lim.MaxFunctionLocals))},
+		{"functions", manyFuncs(int(lim.MaxFunctions), 0)},
+		{"table", withTable(lim.MaxTableElems)},
+	}
+	ctx := context.Background()
+	for _, sh := range shapes {
+		b.Run(sh.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				e, err := NewEngine(ctx, DefaultConfig()) // no caches: a cold compile
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := e.Compile(ctx, sh.code); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				_ = e.Close(ctx)
+				b.StartTimer()
+			}
+		})
+	}
 }

@@ -38,13 +38,17 @@
 //
 // # Instance lifetime
 //
-// Instantiating a Go contract (running its _initialize) costs 2–4 ms, so an
-// instance lives for one block: the first call to a contract in a session
-// instantiates it and pays GasTable.Instantiate plus the metered gas of the
-// module's initialisation (Module.InitGas, a pure function of the code);
-// later calls in the block reuse it; a failed call discards it (the next
-// call pays again). Package-level variables of a contract therefore persist
-// between calls within a block but never across blocks.
+// Compile runs a module's initialisation (start function, _initialize)
+// once and keeps a snapshot of the result: linear memory and globals.
+// Every call runs on an instance reset to that snapshot and pays a fixed
+// price for it (Module.InstanceGas: GasTable.Instantiate plus
+// GasTable.InstancePage per page of the snapshot's memory), so its result
+// and gas do not depend on what ran before it: not its position in the
+// block, not a failed call by someone else, not whether this node had an
+// instance at hand. Package-level variables of a contract therefore never
+// carry over from one call to the next. Instances are reused (within a
+// session, then from a small pool per module) only to save time; one
+// whose memory grew past the snapshot's is replaced.
 //
 // # Determinism
 //

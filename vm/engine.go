@@ -158,10 +158,16 @@ type Module struct {
 	// InitGas is the gas used by the start function and _initialize. It is a
 	// pure function of the code and the Config.
 	InitGas uint64
+	// InstanceGas is what every call pays for its instance:
+	// GasTable.Instantiate plus GasTable.InstancePage per page of the
+	// initialised memory (a pure function of the code and the Config).
+	InstanceGas uint64
 
 	compiled       wazero.CompiledModule
 	hasInitialize  bool
 	instrumentedSz int
+	snap           *snapshot // the initialised state every call starts from
+	idle           pool      // instances between sessions
 }
 
 // HasMethod reports whether name is a callable export.
@@ -431,7 +437,7 @@ func staticExports(m *wasm.Module) ([]string, error) {
 	for _, im := range m.ImportSection {
 		ft := m.TypeSection[im.DescFunc] // index checked by instrument
 		sig, ok := allowedImports[im.Module+"."+im.Name]
-		if !ok {
+		if !ok || im.Name == importRefill { // the refill is the instrumentation's own
 			return nil, fmt.Errorf("%w: %s.%s", ErrForbiddenImport, im.Module, im.Name)
 		}
 		if !sig.matches(vt(ft.Params), vt(ft.Results)) {
@@ -514,6 +520,7 @@ func (e *Engine) compileTimed(ctx context.Context, code []byte, hash [32]byte) (
 		return nil, err
 	}
 	m.InitGas = initGas
+	m.InstanceGas = e.cfg.Gas.Instantiate + e.cfg.Gas.InstancePage*uint64(len(m.snap.mem)/pageSize)
 	return m, nil
 }
 
@@ -585,17 +592,22 @@ func (e *Engine) checkImportsExports(c wazero.CompiledModule, m *Module) error {
 const maxMethodLen = 128
 
 // trialInstantiate instantiates m once, outside any block, to prove its
-// initialisation finishes, and measures its gas.
+// initialisation finishes, measures its gas and takes the snapshot every
+// call starts from. The instance is kept for the first session.
 func (e *Engine) trialInstantiate(ctx context.Context, m *Module) (uint64, error) {
-	inst, initGas, err := e.instantiate(ctx, m, false)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
+	in, err := e.newInstance(ctx, m)
+	if err == nil {
+		var initGas uint64
+		if initGas, err = e.initialise(ctx, m, in); err == nil {
+			m.idle.put(ctx, in)
+			return initGas, nil
 		}
-		return 0, fmt.Errorf("%w: %v", ErrInitFailed, err)
+		_ = in.close(ctx)
 	}
-	_ = inst.close(ctx)
-	return initGas, nil
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	return 0, fmt.Errorf("%w: %v", ErrInitFailed, err)
 }
 
 func firstLine(s string) string {

@@ -62,17 +62,19 @@ type GasTable struct {
 	// the chain keeps seals; Seal prices recording one seal, on top of
 	// HostCall and StateWritePerByte per byte of the sealed key.
 	SealCheck, Seal uint64
-	// Instantiate is the fixed price of creating a contract instance (charged
-	// to the call that caused it, see Session), on top of the metered gas of
-	// the module's start function and _initialize.
-	Instantiate uint64
+	// Instantiate is the fixed price every call pays for its instance
+	// (reset to the module's snapshot, see Session), and InstancePage is
+	// added per 64 KiB page of the snapshot's memory (the reset copies
+	// it). Every call pays both whatever this node had at hand, so gas
+	// never depends on a call's position in its block.
+	Instantiate, InstancePage uint64
 }
 
-// DefaultGasTable returns version 1 of the price list. One unit is roughly a
+// DefaultGasTable returns version 2 of the price list. One unit is roughly a
 // nanosecond of work on a current x86-64 core with the compiler engine.
 func DefaultGasTable() GasTable {
 	return GasTable{
-		Version:           1,
+		Version:           2,
 		Instr:             1,
 		Load:              2,
 		Store:             2,
@@ -98,7 +100,8 @@ func DefaultGasTable() GasTable {
 		ConsentVerify:     200000,
 		SealCheck:         200,
 		Seal:              2000,
-		Instantiate:       500000,
+		Instantiate:       50000,
+		InstancePage:      8192,
 	}
 }
 

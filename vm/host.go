@@ -74,10 +74,12 @@ type callState struct {
 	stage      []byte
 	output     []byte
 	events     []Event
-	eventBytes uint64     // topics and data of events, against abi.MaxEventBytes
-	scopes     []string   // record sets joined (FnRecordScope), kept on failure
-	failure    *CallError // set by a host function before it panics
-	nodeErr    error      // a KV failure: not a contract outcome
+	eventBytes uint64          // topics and data of events, against abi.MaxEventBytes
+	scopes     []string        // record sets joined (FnRecordScope), kept on failure
+	failure    *CallError      // set by a host function before it panics
+	reserve    uint64          // the call's gas not yet in the gas global (see gasSlice)
+	stop       context.Context // a query's context: the call stops when it ends; nil in blocks
+	nodeErr    error           // a KV failure: not a contract outcome
 }
 
 // fail records a deterministic failure of the call and unwinds the guest.
@@ -92,18 +94,75 @@ func (st *callState) nodeFail(err error) {
 	panic(err)
 }
 
-// charge takes n gas from the guest's gas global.
+// charge takes n gas from the guest's gas global, refilled from the
+// call's reserve when short.
 func (st *callState) charge(n uint64) {
-	if w := st.inst.watch; w != nil {
-		w.check(st) // a long host function (a scan) stops at its next charge
-	}
-	g := st.inst.gas // set before any host function runs, start section included
-	left := g.Get()
-	if left < n {
-		g.Set(0)
+	if !st.take(n) {
 		st.fail(CodeOutOfGas, "out of gas")
 	}
+}
+
+// take takes n gas like charge, but reports false instead of failing the
+// call when there is not enough (the gas is then all spent). A stopped
+// call (its context ended: a query whose deadline passed or whose client
+// went away) fails at once.
+func (st *callState) take(n uint64) bool {
+	st.checkStop()   // a long host function (a scan) stops at its next charge
+	g := st.inst.gas // set before any host function runs, start section included
+	if g == nil {    // only an unmetered instance (BenchmarkMetering)
+		return true
+	}
+	left := g.Get()
+	if left < n {
+		if left+st.reserve < n { // both below 2^62: no overflow
+			g.Set(0)
+			st.reserve = 0
+			return false
+		}
+		st.reserve -= n - left
+		left = n
+	}
 	g.Set(left - n)
+	return true
+}
+
+// gasSlice is the most gas the guest's gas global holds at once; the rest
+// of a call's budget is its reserve (callState.reserve). When the global
+// cannot pay a charge the guest calls the refill import, which returns to
+// Go: so a guest in a loop returns to Go every gasSlice gas (tens of
+// microseconds compiled, milliseconds interpreted), where the runtime can
+// stop the world (a garbage collection waits for no guest longer than
+// that) and a query's context is checked. A host call per slice costs
+// well under 1% of the slice. It changes no gas figure: a call runs out of gas when the
+// global and the reserve together cannot pay, as with one global.
+const gasSlice = 100_000
+
+// hostRefill is the refill import: the guest's gas global cannot pay need
+// gas. Move up to gasSlice (at least need) from the reserve, or fail the
+// call out of gas.
+func hostRefill(st *callState, _ api.Module, s []uint64) {
+	need := s[0]
+	st.checkStop()
+	left := st.inst.gas.Get()
+	if left >= need { // cannot happen: the guest checked
+		return
+	}
+	if left+st.reserve < need {
+		st.inst.gas.Set(0)
+		st.reserve = 0
+		st.fail(CodeOutOfGas, "out of gas")
+	}
+	add := min(st.reserve, max(gasSlice, need-left))
+	st.reserve -= add
+	st.inst.gas.Set(left + add)
+}
+
+// checkStop fails the call if its context ended (query sessions only). The
+// failure's code does not matter: Session.Call reports the context's error.
+func (st *callState) checkStop() {
+	if st.stop != nil && st.stop.Err() != nil {
+		st.fail(CodeOutOfGas, "stopped: the call's context ended")
+	}
 }
 
 // read returns a view of guest memory [ptr, ptr+n); it traps the call if the
@@ -278,6 +337,7 @@ func hostFuncs() []hostFunc {
 		}},
 		{abi.Module, abi.FnConsentVerify, p(i32, i32, i32, i32, i32, i32, i32, i32), p(i32), hostConsentVerify},
 		{abi.Module, abi.FnRecordScope, p(i32, i32), none, hostRecordScope},
+		{abi.Module, importRefill, p(i64), none, hostRefill},
 		{abi.Module, abi.FnAbort, p(i32, i32), none, func(st *callState, mod api.Module, s []uint64) {
 			n := min(uint32(s[1]), abi.MaxAbortLen)
 			msg := st.read(mod, uint32(s[0]), n, abi.FnAbort)
@@ -335,7 +395,19 @@ func hostConsentVerify(st *callState, mod api.Module, s []uint64) {
 	msg := append([]byte{}, st.read(mod, uint32(s[4]), ml, abi.FnConsentVerify)...)
 	sig := append([]byte{}, st.read(mod, uint32(s[6]), sl, abi.FnConsentVerify)...)
 	s[0] = 0
-	if st.call.ConsentVerify(grp, meaning, msg, sig) == nil {
+	outOfGas := false
+	charge := func(n uint64) bool {
+		if outOfGas || !st.take(n) {
+			outOfGas = true
+			return false
+		}
+		return true
+	}
+	err := st.call.ConsentVerify(grp, meaning, msg, sig, charge)
+	if outOfGas {
+		st.fail(CodeOutOfGas, "out of gas verifying a consent")
+	}
+	if err == nil {
 		s[0] = 1
 	}
 }
@@ -468,17 +540,12 @@ func (e *Engine) instantiateHostModules(ctx context.Context) error {
 					if st == nil {
 						panic(errAbortInit) // not called through a Session: internal misuse
 					}
-					if st.inst.gas == nil { // the start section runs before instantiate returns: meter it too
+					if st.inst.gas == nil && !st.inst.unmetered { // the start section runs before instantiate returns: meter it too
 						g, ok := mod.ExportedGlobal(exportGas).(api.MutableGlobal)
 						if !ok {
 							panic(errAbortInit) // every instrumented module exports it
 						}
 						st.inst.gas = g
-					}
-					if w := st.inst.watch; w != nil { // a query: exclude the watchdog's writes of the gas global
-						w.mu.Lock()
-						defer w.mu.Unlock()
-						w.check(st)
 					}
 					fn(st, mod, stack)
 				}), f.params, f.results).

@@ -221,3 +221,74 @@ func itoa(v uint64) string {
 	}
 	return string(b)
 }
+
+// TestHostileCalls is the table of issue 13's attacks by calls (the
+// module is valid): each ends within its bound with the same receipt on
+// the compiler and the interpreter. The attacks that need the chain are
+// tested there: 1,000 transactions × 1e9 gas in one block are cut by the
+// block gas limit (chain/state TestBatchRefusesBlockOfLoops), the query
+// concurrency limit answers 429 (chain/contracts TestNetwork), and a
+// query's deadline or a client gone away stops the guest
+// (TestQuerySessionStops).
+func TestHostileCalls(t *testing.T) {
+	cases := []struct {
+		name    string
+		query   bool   // an anonymous read-only query (NewQuerySession)
+		gas     uint64 // the call's gas limit
+		interp  uint64 // the limit on the interpreter (about 100x slower on a loop), if lower
+		bound   time.Duration
+		wantErr Code
+	}{
+		// A transaction's maximum (genesis max_tx_gas); a block holds at
+		// most block_gas_limit / 1e9 of them (4 by default).
+		{"loop to a transaction's 1e9 gas", false, 1_000_000_000, 2_000_000, 10 * time.Second, CodeOutOfGas},
+		// A query's gas cap (node limits.query_gas, 20M by default).
+		{"anonymous query looping to its 20M gas cap", true, 20_000_000, 2_000_000, 2 * time.Second, CodeOutOfGas},
+	}
+	ctx := context.Background()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// The same receipt on both engines at the interpreter's limit.
+			var receipts []string
+			for _, interp := range []bool{false, true} {
+				e := newTestEngine(t, interp)
+				m, err := e.Compile(ctx, loopForever())
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := e.NewSession(block)
+				if c.query {
+					s = e.NewQuerySession(block)
+				}
+				gas := c.gas
+				if interp && c.interp != 0 {
+					gas = c.interp
+				}
+				start := time.Now()
+				res, err := s.Call(ctx, m, &Call{Contract: [32]byte{0xee}, Method: "run", GasLimit: gas})
+				took := time.Since(start)
+				_ = s.Close(ctx)
+				_ = e.Close(ctx)
+				if err != nil || res.Err == nil || res.Err.Code != c.wantErr || res.GasUsed != gas {
+					t.Fatalf("interpreter=%v: %+v, %v", interp, res, err)
+				}
+				if took > c.bound {
+					t.Fatalf("interpreter=%v: %d gas took %v, bound %v", interp, gas, took, c.bound)
+				}
+				t.Logf("interpreter=%v: %s after %d gas in %v", interp, res.Err, res.GasUsed, took)
+				if c.interp != 0 && !interp { // the compiler at the interpreter's limit too
+					e := newTestEngine(t, false)
+					m, _ := e.Compile(ctx, loopForever())
+					r2 := callOnce(t, e, m, &Call{Contract: [32]byte{0xee}, Method: "run", GasLimit: c.interp})
+					_ = e.Close(ctx)
+					receipts = append(receipts, r2.Err.Error()+" gas "+itoa(r2.GasUsed))
+				} else if interp || c.interp == 0 {
+					receipts = append(receipts, res.Err.Error()+" gas "+itoa(res.GasUsed))
+				}
+			}
+			if len(receipts) == 2 && receipts[0] != receipts[1] {
+				t.Fatalf("engines disagree: %q vs %q", receipts[0], receipts[1])
+			}
+		})
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/tetratelabs/wabin/binary"
 	"github.com/tetratelabs/wabin/wasm"
+
+	"github.com/trialchain/trialchain/vm/abi"
 )
 
 // Names of the globals the instrumentation adds and exports. A module that
@@ -16,6 +19,16 @@ const (
 	exportGas      = "__tc_gas"
 	exportDepth    = "__tc_depth"
 	exportStatus   = "__tc_status"
+	// exportGlobal+N names the module's own global N (every one is
+	// exported, so an instance can be reset to a snapshot: see
+	// RATIONALE.md, "Same cost in every position").
+	exportGlobal = "__tc_g"
+	// importRefill is the host function (module abi.Module, signature
+	// (i64)->()) the instrumentation imports and calls when the gas global
+	// cannot pay a charge: the host moves gas from the call's reserve into
+	// the global, or fails the call out of gas (see RATIONALE.md, "How is
+	// a guest stopped?"). A contract may not import it itself.
+	importRefill = "__tc_refill"
 )
 
 // Values of the status global after a trap caused by instrumentation.
@@ -27,7 +40,7 @@ const (
 
 // instrumenterVersion changes whenever the code the instrumenter emits
 // changes; it is part of the instrumentation cache key.
-const instrumenterVersion = 1
+const instrumenterVersion = 3
 
 // instrumentConfig is what the instrumentation depends on.
 type instrumentConfig struct {
@@ -92,6 +105,9 @@ func instrument(code []byte, cfg instrumentConfig) (out *instrumented, err error
 		if int(im.DescFunc) >= len(m.TypeSection) {
 			return nil, fmt.Errorf("import %s.%s: type %w", im.Module, im.Name, errBadIndex)
 		}
+		if im.Module == abi.Module && im.Name == importRefill {
+			return nil, fmt.Errorf("import %s.%s is the instrumentation's own", im.Module, im.Name)
+		}
 		numImportedFuncs++
 	}
 	numFuncs := uint64(numImportedFuncs) + uint64(len(m.FunctionSection))
@@ -129,6 +145,7 @@ func instrument(code []byte, cfg instrumentConfig) (out *instrumented, err error
 		numImported:  numImportedFuncs,
 		numFuncs:     numFuncs,
 		numGlobals:   numGlobals,
+		refillFunc:   numImportedFuncs, // appended to the imports: defined functions shift by one
 	}
 	newCode := make([]*wasm.Code, len(m.CodeSection))
 	for i, c := range m.CodeSection {
@@ -162,14 +179,60 @@ func instrument(code []byte, cfg instrumentConfig) (out *instrumented, err error
 		&wasm.Global{Type: &wasm.GlobalType{ValType: wasm.ValueTypeI32, Mutable: true},
 			Init: &wasm.ConstantExpression{Opcode: wasm.OpcodeI32Const, Data: sleb64(0)}},
 	)
-	om.ExportSection = append(append([]*wasm.Export(nil), m.ExportSection...),
+	// The refill import: a new type (i64)->() and an import after the
+	// module's own, so every defined function's index grows by one (calls
+	// are renumbered by the rewriter; exports, the start function and
+	// element segments here).
+	refillType := uint32(len(m.TypeSection))
+	om.TypeSection = append(append([]*wasm.FunctionType(nil), m.TypeSection...),
+		&wasm.FunctionType{Params: []wasm.ValueType{wasm.ValueTypeI64}})
+	om.ImportSection = append(append([]*wasm.Import(nil), m.ImportSection...),
+		&wasm.Import{Type: wasm.ExternTypeFunc, Module: abi.Module, Name: importRefill, DescFunc: refillType})
+	shift := func(f uint32) uint32 {
+		if f >= numImportedFuncs {
+			return f + 1
+		}
+		return f
+	}
+	if m.StartSection != nil {
+		st := shift(*m.StartSection)
+		om.StartSection = &st
+	}
+	om.ElementSection = make([]*wasm.ElementSegment, len(m.ElementSection))
+	for i, seg := range m.ElementSection {
+		cp := *seg
+		cp.Init = make([]*wasm.Index, len(seg.Init))
+		for j, f := range seg.Init {
+			if f != nil {
+				v := shift(*f)
+				cp.Init[j] = &v
+			}
+		}
+		om.ElementSection[i] = &cp
+	}
+	om.ExportSection = make([]*wasm.Export, 0, len(m.ExportSection)+3+int(numGlobals))
+	for _, ex := range m.ExportSection {
+		cp := *ex
+		if cp.Type == wasm.ExternTypeFunc {
+			cp.Index = shift(cp.Index)
+		}
+		om.ExportSection = append(om.ExportSection, &cp)
+	}
+	om.ExportSection = append(om.ExportSection,
 		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportGas, Index: gasIdx},
 		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportDepth, Index: depthIdx},
 		&wasm.Export{Type: wasm.ExternTypeGlobal, Name: exportStatus, Index: statusIdx},
 	)
+	for i := range numGlobals {
+		om.ExportSection = append(om.ExportSection,
+			&wasm.Export{Type: wasm.ExternTypeGlobal, Name: globalExportName(i), Index: i})
+	}
 	r.shape.Functions = int(numFuncs)
 	return &instrumented{code: binary.EncodeModule(&om), mod: m, shape: r.shape}, nil
 }
+
+// globalExportName is the export name of the module's own global i.
+func globalExportName(i uint32) string { return exportGlobal + strconv.FormatUint(uint64(i), 10) }
 
 // rewriter rewrites function bodies.
 type rewriter struct {
@@ -178,6 +241,7 @@ type rewriter struct {
 	numImported                          uint32
 	numFuncs                             uint64
 	numGlobals                           uint32
+	refillFunc                           uint32 // index of the refill import in the output
 
 	shape moduleShape
 
@@ -280,7 +344,8 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 			cost = g.Call
 			if err == nil && f >= uint64(r.numImported) {
 				r.emitDepthEnter()
-				r.seg = append(r.seg, body[start:pc]...)
+				r.seg = append(r.seg, wasm.OpcodeCall)
+				r.seg = append(r.seg, uleb(f+1)...) // after the refill import
 				r.emitDepthLeave()
 				r.segCost += cost
 				continue
@@ -455,7 +520,7 @@ func trapWith(b []byte, statusGlobal uint32, status int64) []byte {
 // emitCharge appends the static charge of cost gas to out:
 //
 //	global.get $gas; i64.const cost; i64.lt_u
-//	if; i32.const 1; global.set $status; unreachable; end
+//	if; i64.const cost; call $refill; end
 //	global.get $gas; i64.const cost; i64.sub; global.set $gas
 func (r *rewriter) emitCharge(cost uint64) {
 	b := r.out
@@ -465,8 +530,10 @@ func (r *rewriter) emitCharge(cost uint64) {
 	b = append(b, gi...)
 	b = append(b, wasm.OpcodeI64Const)
 	b = append(b, c...)
-	b = append(b, wasm.OpcodeI64LtU, wasm.OpcodeIf, 0x40)
-	b = trapWith(b, r.statusGlobal, statusOutOfGas)
+	b = append(b, wasm.OpcodeI64LtU, wasm.OpcodeIf, 0x40, wasm.OpcodeI64Const)
+	b = append(b, c...)
+	b = append(b, wasm.OpcodeCall)
+	b = append(b, uleb(uint64(r.refillFunc))...)
 	b = append(b, wasm.OpcodeEnd, wasm.OpcodeGlobalGet)
 	b = append(b, gi...)
 	b = append(b, wasm.OpcodeI64Const)
@@ -504,8 +571,10 @@ func (r *rewriter) emitDynamic(price uint64, shift int64) {
 	b = append(b, gi...)
 	b = append(b, wasm.OpcodeLocalGet)
 	b = append(b, t64...)
-	b = append(b, wasm.OpcodeI64LtU, wasm.OpcodeIf, 0x40)
-	b = trapWith(b, r.statusGlobal, statusOutOfGas)
+	b = append(b, wasm.OpcodeI64LtU, wasm.OpcodeIf, 0x40, wasm.OpcodeLocalGet)
+	b = append(b, t64...)
+	b = append(b, wasm.OpcodeCall)
+	b = append(b, uleb(uint64(r.refillFunc))...)
 	b = append(b, wasm.OpcodeEnd, wasm.OpcodeGlobalGet)
 	b = append(b, gi...)
 	b = append(b, wasm.OpcodeLocalGet)

@@ -3,11 +3,9 @@ package vm
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/trialchain/trialchain/vm/abi"
@@ -22,7 +20,13 @@ type BlockInfo struct {
 // ConsentVerifier checks a combined threshold consent signature of a
 // consent group over msg whose signed meaning must equal meaning; nil
 // error means valid. It must be deterministic.
-type ConsentVerifier func(group, meaning string, msg, sig []byte) error
+//
+// The VM charges the host call's base price (GasTable.ConsentVerify) and
+// the bytes moved; the verifier prices the rest, which depends on what the
+// consent holds (signers, key size), by calling charge with it before it
+// does that work. When charge returns false the call is out of gas: the
+// verifier returns at once and the call fails with CodeOutOfGas.
+type ConsentVerifier func(group, meaning string, msg, sig []byte, charge func(gas uint64) bool) error
 
 // Governor backs the govern host function: it hands the running
 // contract's upgrades to the consent group (64-hex id) or returns why not.
@@ -127,16 +131,17 @@ func (e *CallError) Error() string {
 	return "vm: " + e.Code.String() + ": " + e.Message
 }
 
-// Session executes the calls of one block. Instances live for the session:
-// the first call to a contract instantiates it (charged to that call: the
-// GasTable.Instantiate price plus the metered gas of its initialisation),
-// later calls reuse it, and a failed call discards it so the next call gets
-// a fresh one. So the instance history, and with it every result and gas
-// figure, is a function of the block's calls in order, the same on every
-// validator, and a restarted node re-executing the block gets the same.
+// Session executes the calls of one block. Every call runs on an instance
+// reset to its module's snapshot (the state right after initialisation,
+// taken once at Compile) and pays the same fixed GasTable.Instantiate for
+// it, so a call's result and gas depend on the call alone: not on its
+// position in the block, on the calls before it (failed ones included),
+// nor on whether this node had an instance at hand. Instances are kept
+// for the session's later calls and, after Close, for later sessions;
+// that only saves time.
 //
 // A Session is not safe for concurrent use: calls run in block order. Close
-// it at the end of the block; nothing survives to the next block.
+// it at the end of the block.
 type Session struct {
 	e             *Engine
 	block         BlockInfo
@@ -151,23 +156,34 @@ func (e *Engine) NewSession(block BlockInfo) *Session {
 
 // NewQuerySession starts a session outside consensus (a read-only query)
 // whose calls stop when their context ends: a deadline or a client gone
-// away stops a guest that is looping, within about a millisecond, and the
-// call returns the context's error. Block sessions (NewSession) are not
-// interruptible: gas alone bounds them, at no cost per instruction.
+// away stops a guest that is looping within about gasSlice gas (a
+// millisecond), and the call returns the context's error. Block sessions
+// (NewSession) ignore their context while a guest runs: gas alone bounds
+// them.
 func (e *Engine) NewQuerySession(block BlockInfo) *Session {
 	s := e.NewSession(block)
 	s.interruptible = true
 	return s
 }
 
-// Close discards every instance of the session.
+// Close ends the session; its instances go back to their modules for
+// later sessions.
 func (s *Session) Close(ctx context.Context) error {
-	var err error
-	for k, in := range s.insts { // order is irrelevant: only closing
-		err = errors.Join(err, in.close(ctx))
+	for k, in := range s.insts { // order is irrelevant: only releasing
+		s.release(ctx, in)
 		delete(s.insts, k)
 	}
-	return err
+	return nil
+}
+
+// release returns in to its module's idle instances, or closes it if it
+// cannot serve another call.
+func (s *Session) release(ctx context.Context, in *instance) {
+	if in.reusable() {
+		in.module.idle.put(ctx, in)
+		return
+	}
+	_ = in.close(ctx)
 }
 
 // instance is one instantiated contract.
@@ -177,10 +193,11 @@ type instance struct {
 	gas           api.MutableGlobal
 	depth, status api.MutableGlobal
 	st            *callState
+	globals       []api.MutableGlobal // the module's own mutable globals, in index order
 	fns           map[string]api.Function
-	mono          uint64    // monotonic clock, advanced by guest sleeps
-	watch         *watchdog // non-nil in a query session
-	debug         []byte    // tail of stdout/stderr
+	mono          uint64 // monotonic clock, advanced by guest sleeps
+	debug         []byte // tail of stdout/stderr
+	unmetered     bool   // an uninstrumented module (BenchmarkMetering only): host calls are free
 }
 
 func (in *instance) close(ctx context.Context) error {
@@ -212,47 +229,6 @@ func (in *instance) debugTail() string {
 	return ": " + s
 }
 
-// instantiate creates an instance of m and runs its initialisation with the
-// module's built-in InitGasLimit. It returns the gas initialisation used.
-//
-// With interruptible, the instance stops when ctx ends (NewQuerySession).
-func (e *Engine) instantiate(ctx context.Context, m *Module, interruptible bool) (*instance, uint64, error) {
-	in := &instance{module: m, fns: make(map[string]api.Function), mono: monoStart}
-	if interruptible {
-		in.watch = &watchdog{}
-	}
-	st := &callState{e: e, inst: in, init: true}
-	in.st = st
-	cctx := context.WithValue(ctx, stateKey{}, st)
-	mod, err := e.rt.InstantiateModule(cctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
-	if err != nil {
-		if st.failure != nil {
-			return nil, 0, st.failure
-		}
-		return nil, 0, errors.New(firstLine(err.Error()))
-	}
-	in.mod = mod
-	in.gas = mod.ExportedGlobal(exportGas).(api.MutableGlobal)
-	in.depth = mod.ExportedGlobal(exportDepth).(api.MutableGlobal)
-	in.status = mod.ExportedGlobal(exportStatus).(api.MutableGlobal)
-	if m.hasInitialize {
-		done := in.watch.guard(ctx, in)
-		_, err := mod.ExportedFunction("_initialize").Call(cctx)
-		done()
-		if err != nil {
-			cerr := in.classify(err)
-			_ = mod.Close(ctx)
-			if ctx.Err() != nil {
-				return nil, 0, ctx.Err()
-			}
-			return nil, 0, cerr
-		}
-	}
-	used := e.cfg.InitGasLimit - in.gas.Get()
-	st.init = false
-	return in, used, nil
-}
-
 // classify turns an error from a guest call into a CallError.
 func (in *instance) classify(err error) *CallError {
 	if f := in.st.failure; f != nil {
@@ -268,8 +244,8 @@ func (in *instance) classify(err error) *CallError {
 }
 
 // Call runs one call. A deterministic failure (out of gas, trap, abort, ...)
-// is reported in Result.Err with the gas used, and leaves Call.KV unchanged;
-// the instance is discarded. The error return is for failures of the node,
+// is reported in Result.Err with the gas used, and leaves Call.KV unchanged.
+// The error return is for failures of the node,
 // not the contract: a cancelled ctx or a KV error. Then the result is
 // meaningless, the session should be closed and the block not committed.
 //
@@ -286,35 +262,29 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		return failed(0, CodeNoMethod, "%q", c.Method), nil
 	}
 
-	var used uint64
-	in := s.insts[c.Contract]
-	if in != nil && in.module != m { // the contract's code changed within the block
-		s.drop(ctx, c.Contract)
-		in = nil
+	// Every call pays the same for its fresh instance (see Session).
+	used := m.InstanceGas
+	if used > limit {
+		return failed(limit, CodeOutOfGas, "out of gas in instantiation"), nil
 	}
-	if in == nil {
-		var initGas uint64
-		var err error
-		in, initGas, err = s.e.instantiate(ctx, m, s.interruptible)
-		if err != nil {
-			if ctx.Err() != nil {
-				return Result{}, ctx.Err()
-			}
-			// Compile proved initialisation finishes; failing now is a node fault.
-			return Result{}, fmt.Errorf("vm: instantiate %x: %w", m.Hash[:8], err)
+	in, err := s.instance(ctx, m, c.Contract)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
 		}
-		used = s.e.cfg.Gas.Instantiate + initGas
-		if used > limit {
-			_ = in.close(ctx)
-			return failed(limit, CodeOutOfGas, "out of gas in instantiation"), nil
-		}
-		s.insts[c.Contract] = in
+		// Compile proved instantiation works; failing now is a node fault.
+		return Result{}, fmt.Errorf("vm: instantiate %x: %w", m.Hash[:8], err)
 	}
 
 	st := in.st
 	*st = callState{e: s.e, inst: in, call: c, block: s.block, kv: NewOverlay(c.KV),
 		stage: st.stage[:0], output: nil}
-	in.gas.Set(limit - used)
+	if s.interruptible {
+		st.stop = ctx
+	}
+	budget := limit - used
+	in.gas.Set(min(budget, gasSlice))
+	st.reserve = budget - min(budget, gasSlice)
 	in.depth.Set(0)
 	in.status.Set(statusOK)
 	in.debug = in.debug[:0]
@@ -324,10 +294,8 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		fn = in.mod.ExportedFunction(c.Method)
 		in.fns[c.Method] = fn
 	}
-	done := in.watch.guard(ctx, in)
-	_, err := fn.Call(context.WithValue(ctx, stateKey{}, st))
-	done()
-	left := in.gas.Get()
+	_, err = fn.Call(context.WithValue(ctx, stateKey{}, st))
+	left := in.gas.Get() + st.reserve
 	if err != nil {
 		if st.nodeErr != nil || ctx.Err() != nil {
 			s.drop(ctx, c.Contract)
@@ -336,8 +304,9 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 			}
 			return Result{}, ctx.Err()
 		}
+		// The instance stays: the next call restores the snapshot over
+		// whatever this one left, so a failure costs the next caller nothing.
 		cerr := in.classify(err)
-		s.drop(ctx, c.Contract)
 		gas := limit - left
 		if cerr.Code == CodeOutOfGas {
 			gas = limit
@@ -350,8 +319,41 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		return Result{}, fmt.Errorf("vm: state: %w", err)
 	}
 	res := Result{Output: st.output, GasUsed: limit - left, Events: st.events, Writes: writes, Scopes: st.scopes}
-	st.call, st.kv, st.output, st.events, st.scopes = nil, nil, nil, nil, nil
+	st.call, st.kv, st.output, st.events, st.scopes, st.stop = nil, nil, nil, nil, nil, nil
 	return res, nil
+}
+
+// instance returns the session's instance of m for contract, reset to
+// m's snapshot: the session's own, an idle one of m, or a new one.
+func (s *Session) instance(ctx context.Context, m *Module, contract [32]byte) (*instance, error) {
+	in := s.insts[contract]
+	if in != nil && in.module != m { // the contract's code changed within the block
+		s.drop(ctx, contract)
+		in = nil
+	}
+	if in == nil {
+		if in = m.idle.get(); in == nil {
+			var err error
+			if in, err = s.e.newInstance(ctx, m); err != nil {
+				return nil, err
+			}
+		}
+		s.insts[contract] = in
+	}
+	if err := in.restore(); err != nil {
+		// A memory grown past the snapshot's (wasm memory cannot shrink):
+		// replace the instance. Only time differs, never gas.
+		s.drop(ctx, contract)
+		if in, err = s.e.newInstance(ctx, m); err != nil {
+			return nil, err
+		}
+		if err := in.restore(); err != nil {
+			_ = in.close(ctx)
+			return nil, err
+		}
+		s.insts[contract] = in
+	}
+	return in, nil
 }
 
 func (s *Session) drop(ctx context.Context, contract [32]byte) {

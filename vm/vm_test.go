@@ -101,7 +101,7 @@ func TestCounter(t *testing.T) {
 		t.Fatalf("state:\n%s", got)
 	}
 
-	// A failed call reverts its writes and events, and discards the instance.
+	// A failed call reverts its writes and events.
 	before := dump(root)
 	o := run(t, s, m, baseCall(addrCounter, kv, "failAfterWrite", ""))
 	if o.Code != CodeAbort || o.Msg != "changed my mind" || o.Events != "null" || o.Writes != "" {
@@ -109,9 +109,6 @@ func TestCounter(t *testing.T) {
 	}
 	if dump(root) != before {
 		t.Fatal("a failed call changed state")
-	}
-	if s.insts[addrCounter] != nil {
-		t.Fatal("instance kept after a failed call")
 	}
 	if o := run(t, s, m, baseCall(addrCounter, kv, "get", "")); o.Out != "7" {
 		t.Fatalf("get after failure: %v", o)
@@ -149,7 +146,11 @@ func TestCounter(t *testing.T) {
 		t.Fatalf("consent without verifier: %v", o)
 	}
 	c := baseCall(addrCounter, kv, "consent", `{"msg":"AQ==","sig":"Ag=="}`)
-	c.ConsentVerify = func(group, meaning string, msg, sig []byte) error {
+	const work = 1_000_000 // what the verifier says this consent costs
+	c.ConsentVerify = func(group, meaning string, msg, sig []byte, charge func(uint64) bool) error {
+		if !charge(work) {
+			return fmt.Errorf("out of gas")
+		}
 		if group == "irb" && meaning == "approve" && bytes.Equal(msg, []byte{1}) && bytes.Equal(sig, []byte{2}) {
 			return nil
 		}
@@ -157,6 +158,20 @@ func TestCounter(t *testing.T) {
 	}
 	if o = run(t, s, m, c); o.Out != "true" {
 		t.Fatalf("consent: %v", o)
+	}
+	// The verifier's price is charged: the same call with a free verifier
+	// costs exactly work less; with too little gas for it, out of gas.
+	free := *c
+	free.ConsentVerify = func(group, meaning string, msg, sig []byte, _ func(uint64) bool) error {
+		return c.ConsentVerify(group, meaning, msg, sig, func(uint64) bool { return true })
+	}
+	if o2 := run(t, s, m, &free); o2.Out != "true" || o.Gas-o2.Gas != work {
+		t.Fatalf("consent priced %d by the verifier: %d vs %d gas", work, o.Gas, o2.Gas)
+	}
+	short := *c
+	short.GasLimit = o.Gas - work/2
+	if o2 := run(t, s, m, &short); o2.Code != CodeOutOfGas || o2.Gas != short.GasLimit {
+		t.Fatalf("consent without gas for the verification: %v", o2)
 	}
 
 	// Roles.

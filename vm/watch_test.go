@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -88,5 +89,37 @@ func TestQuerySessionStops(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestQueryStopsDuringGC: a garbage collection that starts while a query's
+// guest loops does not keep the guest running past its context. A
+// goroutine in compiled wasm cannot be preempted, so a collection waits
+// for the guest to return to Go; the guest does so every gasSlice gas
+// (the refill import), where the stop is checked. Before, the collection
+// waited for the guest's whole gas (3e9 here: 2.1 s), and nothing else in
+// the process ran meanwhile (issue 13, TestNetwork's flake).
+func TestQueryStopsDuringGC(t *testing.T) {
+	const deadline = 100 * time.Millisecond
+	for _, interp := range []bool{false, true} {
+		e := newTestEngine(t, interp)
+		m, err := e.Compile(context.Background(), loopForever())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		gc := time.AfterFunc(deadline/2, runtime.GC)
+		s := e.NewQuerySession(BlockInfo{Height: 1, TimeUnixMilli: 1_700_000_000_000})
+		start := time.Now()
+		res, err := s.Call(ctx, m, &Call{Contract: [32]byte{0xee}, Method: "run", GasLimit: 3_000_000_000})
+		took := time.Since(start)
+		cancel()
+		gc.Stop()
+		_ = s.Close(context.Background())
+		_ = e.Close(context.Background())
+		if !errors.Is(err, context.DeadlineExceeded) || took > deadline+400*time.Millisecond {
+			t.Fatalf("interpreter=%v: %v (%+v) after %v, want the deadline's error soon after %v", interp, err, res, took, deadline)
+		}
+		t.Logf("interpreter=%v: stopped after %v", interp, took)
 	}
 }

@@ -112,3 +112,44 @@ func BenchmarkVerifyEncoded(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyEncodedSigners prices consent_verify (chain/contracts
+// consentGas): decode the group and the consent and verify, by the number
+// of signers, and decoding the group alone.
+func BenchmarkVerifyEncodedSigners(b *testing.B) {
+	f := testFixture(b)
+	gb, err := f.group.MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("group-decode", func(b *testing.B) {
+		b.ReportMetric(float64(len(gb)), "group-bytes")
+		for b.Loop() {
+			if _, err := ParseGroup(gb); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, n := range []int{3, 4, 5} {
+		b.Run(fmt.Sprintf("%d-signers", n), func(b *testing.B) {
+			var shares []*SignedShare
+			for p := 1; p <= n; p++ {
+				shares = append(shares, f.sign(b, p))
+			}
+			c, err := Combine(f.group, testRequest(), shares...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cb, err := c.MarshalBinary()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(len(cb)), "consent-bytes")
+			for b.Loop() {
+				if _, _, err := VerifyEncoded(gb, testChain, testAction(), cb); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -128,7 +128,11 @@
 // its hash is new, and the record); the gas is charged before compiling,
 // so a limit too low is refused without compiling. A group registration
 // pays state.GasPerStorage per byte; a consent verification outside the VM
-// (group upgrade) GasConsentVerify. A call pays what the VM meters.
+// (group upgrade) GasConsentVerify. A call pays what the VM meters. Every
+// consent verification (in consent_verify or an upgrade) also pays for
+// its work, priced from the decoded consent before the signature checks:
+// (GasConsentKey + GasConsentSigner per signer) × (key bytes / 256)²; a
+// consent already used is refused before that is charged.
 //
 // # State layout
 //

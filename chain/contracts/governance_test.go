@@ -28,6 +28,7 @@ type rewrite struct {
 	trial    string
 	entryKey []byte // the signed CRF entry's state key
 	sealKey  []byte // its seal record
+	p        model.Protocol
 }
 
 func (r *rewrite) call(role string, c trials.Call) *block.Tx {
@@ -37,7 +38,7 @@ func (r *rewrite) call(role string, c trials.Call) *block.Tx {
 // setupTrial registers the boards' parties and groups, deploys
 // trial-protocol with the owner policy (as the sponsor alone could), and
 // runs a trial to one signed case-report form.
-func setupTrial(t *testing.T, c testChain) *rewrite {
+func setupTrial(t testing.TB, c testChain) *rewrite {
 	s := &scenario{c: c, amend: loadBoard(t, "consent-3of5"), safety: loadBoard(t, "consent-2of3")}
 	r := &rewrite{s: s}
 	registerParties(t, s, s.amend, s.safety)
@@ -60,7 +61,7 @@ func setupTrial(t *testing.T, c testChain) *rewrite {
 		t.Fatalf("site member: %v", err)
 	}
 	p.Sites = []string{site.Org}
-	r.trial = p.ID
+	r.trial, r.p = p.ID, p
 	sig := model.Signature{PrintedName: "Dr. Ada Sponsor", Meaning: "registration"}
 	reg, err := trials.RegisterCall(p, sig)
 	if err != nil {
@@ -111,7 +112,7 @@ func hasEvent(rc *block.Receipt, typ string) bool {
 // to code with a put method, overwrite the signed entry, upgrade back. The
 // upgrade fails at once without the trial group's consent; with it, the
 // upgrade passes but every write of the sealed entry fails.
-func (r *rewrite) attack(t *testing.T) {
+func (r *rewrite) attack(t testing.TB) {
 	s, c := r.s, r.s.c
 	chain := c.ChainID()
 	evil, orig := wasmCode["counter"], wasmCode["trial-protocol"]

@@ -32,7 +32,7 @@ type localChain struct {
 
 var localRoles = []block.Role{block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleRegulator, block.RoleCommittee}
 
-func newLocalChain(t *testing.T, e *vm.Engine) *localChain {
+func newLocalChain(t testing.TB, e *vm.Engine) *localChain {
 	c := &localChain{id: "trialchain-contracts-test", keys: map[string]ed25519.PrivateKey{}}
 	c.rt = contracts.New(e, c.id)
 	c.ex = &state.Executor{Params: state.Params{ChainID: c.id, MaxTxBytes: block.MaxTxBytes, MaxTxGas: 1_000_000_000}, Contracts: c.rt}
@@ -54,7 +54,7 @@ func newLocalChain(t *testing.T, e *vm.Engine) *localChain {
 func (c *localChain) ChainID() string                    { return c.id }
 func (c *localChain) Key(role string) ed25519.PrivateKey { return c.keys[role] }
 func (c *localChain) State() state.Reader                { return c.kv }
-func (c *localChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
+func (c *localChain) Exec(t testing.TB, tx *block.Tx) *block.Receipt {
 	t.Helper()
 	c.height++
 	b := &block.Block{Header: block.Header{ChainID: c.id, Height: c.height, TimeUnixMilli: c.time(c.height)}, Txs: [][]byte{tx.Encode()}}
@@ -77,7 +77,7 @@ func (c *localChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
 // time is the block time at height h: one block a second.
 func (c *localChain) time(h uint64) int64 { return 1_790_000_000_000 + int64(h)*1000 }
 
-func (c *localChain) Query(t *testing.T, addr block.Hash, method string, args []byte) ([]byte, string) {
+func (c *localChain) Query(t testing.TB, addr block.Hash, method string, args []byte) ([]byte, string) {
 	t.Helper()
 	res, err := c.rt.Query(context.Background(), c.kv, state.BlockContext{Height: c.height, TimeUnixMilli: c.time(c.height)}, contracts.Query{Contract: addr, Method: method, Args: args})
 	if err != nil {
@@ -89,7 +89,7 @@ func (c *localChain) Query(t *testing.T, addr block.Hash, method string, args []
 	return res.Output, ""
 }
 
-func (c *localChain) Methods(t *testing.T, addr block.Hash) []string {
+func (c *localChain) Methods(t testing.TB, addr block.Hash) []string {
 	t.Helper()
 	info, err := c.rt.Info(context.Background(), c.kv, addr)
 	if err != nil {

@@ -42,7 +42,7 @@ const netTimeout = 60 * time.Second
 // startNetwork starts the validators of the testnet in dir. Each node's VM
 // cache is seeded from the test's warm cache, as after a restart, so the
 // network does not compile every contract once per validator.
-func startNetwork(t *testing.T, dir string, validators int) *netChain {
+func startNetwork(t testing.TB, dir string, validators int) *netChain {
 	t.Helper()
 	g, err := genesis.Load(filepath.Join(dir, "genesis.json"))
 	if err != nil {
@@ -73,7 +73,7 @@ func startNetwork(t *testing.T, dir string, validators int) *netChain {
 		cfg.HTTP3 = &off
 		// Query limits small enough to test (checkQueryLimits): gas high
 		// enough that the deadline, not the gas, stops a loop (2e10: about
-		// 20 s of a loop, the bound if the watchdog could not run).
+		// 20 s of a loop, the bound if the query could not be stopped).
 		cfg.Limits.QueryGas = 20_000_000_000
 		cfg.Limits.QueryTimeout = netQueryTimeout
 		cfg.Limits.MaxQueries = netMaxQueries
@@ -103,7 +103,7 @@ func (c *netChain) ChainID() string                    { return c.chainID }
 func (c *netChain) Key(role string) ed25519.PrivateKey { return c.keys[role] }
 func (c *netChain) State() state.Reader                { return c.nodes[0].Ledger().Store }
 
-func (c *netChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
+func (c *netChain) Exec(t testing.TB, tx *block.Tx) *block.Receipt {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), netTimeout)
 	defer cancel()
@@ -123,7 +123,7 @@ func (c *netChain) Exec(t *testing.T, tx *block.Tx) *block.Receipt {
 
 // Refuse submits tx that must not succeed: the error is the node's
 // refusal at admission, or the failed receipt's error (nil if it succeeded).
-func (c *netChain) Refuse(t *testing.T, tx *block.Tx) error {
+func (c *netChain) Refuse(t testing.TB, tx *block.Tx) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), netTimeout)
 	defer cancel()
@@ -146,7 +146,7 @@ func (c *netChain) Refuse(t *testing.T, tx *block.Tx) error {
 const netActivation = 300 * time.Millisecond
 
 // netTestnet creates a testnet in dir with netActivation.
-func netTestnet(t *testing.T, dir string) {
+func netTestnet(t testing.TB, dir string) {
 	t.Helper()
 	p := genesis.DefaultParams()
 	// These networks test execution (identical receipts and state on every
@@ -165,7 +165,7 @@ func netTestnet(t *testing.T, dir string) {
 	}
 }
 
-func (c *netChain) Query(t *testing.T, addr block.Hash, method string, args []byte) ([]byte, string) {
+func (c *netChain) Query(t testing.TB, addr block.Hash, method string, args []byte) ([]byte, string) {
 	t.Helper()
 	res, err := c.cl.Query(context.Background(), addr, method, args, 0)
 	if err != nil {
@@ -181,7 +181,7 @@ func (c *netChain) Query(t *testing.T, addr block.Hash, method string, args []by
 	return out, ""
 }
 
-func (c *netChain) Methods(t *testing.T, addr block.Hash) []string {
+func (c *netChain) Methods(t testing.TB, addr block.Hash) []string {
 	t.Helper()
 	info, err := c.cl.Contract(context.Background(), addr)
 	if err != nil {
@@ -192,7 +192,7 @@ func (c *netChain) Methods(t *testing.T, addr block.Hash) []string {
 
 // settle waits until every node has the same head as node 0 and returns
 // it; every node must have executed every transaction alike.
-func (c *netChain) settle(t *testing.T) (height uint64, root block.Hash) {
+func (c *netChain) settle(t testing.TB) (height uint64, root block.Hash) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), netTimeout)
 	defer cancel()
@@ -209,7 +209,7 @@ func (c *netChain) settle(t *testing.T) (height uint64, root block.Hash) {
 }
 
 // stateSnapshot is node 0's whole state, key → value.
-func (c *netChain) stateSnapshot(t *testing.T) map[string][]byte {
+func (c *netChain) stateSnapshot(t testing.TB) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	err := c.nodes[0].Ledger().Store.Iterate(nil, func(k, v []byte) bool {
@@ -256,7 +256,7 @@ func sameStateBut(a, b map[string][]byte) string {
 
 // receipts returns the receipts of the executed transactions as node i
 // stored them.
-func (c *netChain) receipts(t *testing.T, i int) [][]byte {
+func (c *netChain) receipts(t testing.TB, i int) [][]byte {
 	t.Helper()
 	out := make([][]byte, len(c.txs))
 	for j, tx := range c.txs {
@@ -348,7 +348,7 @@ func TestNetwork(t *testing.T) {
 // warmCache compiles every valid test contract into the shared cache dir.
 var warmOnce sync.Once
 
-func warmCache(t *testing.T) {
+func warmCache(t testing.TB) {
 	warmOnce.Do(func() {
 		e := newEngine(t, false)
 		for _, name := range []string{"counter", "hostile", "minimal", "consented", "trial-protocol"} {
@@ -385,7 +385,7 @@ func copyDir(from, to string) error {
 }
 
 // checkAPI checks the contract endpoints beyond what the scenario used.
-func checkAPI(t *testing.T, c *netChain, s *scenario) {
+func checkAPI(t testing.TB, c *netChain, s *scenario) {
 	ctx := context.Background()
 	g, err := c.cl.ConsentGroup(ctx, s.amend.id)
 	if err != nil || g.ID != s.amend.id || g.Raw != hex.EncodeToString(s.amend.bin) {
@@ -429,7 +429,7 @@ const (
 // deadline; one query over the concurrency limit is refused at once with
 // 429; a client that goes away stops its guest (its slot is free at once,
 // not at the deadline).
-func checkQueryLimits(t *testing.T, c *netChain, s *scenario) {
+func checkQueryLimits(t testing.TB, c *netChain, s *scenario) {
 	apiStatus := func(err error) int {
 		var ae *client.APIError
 		if errors.As(err, &ae) {

@@ -30,13 +30,13 @@ type testChain interface {
 	// site, regulator, committee).
 	Key(role string) ed25519.PrivateKey
 	// Exec commits tx in a block and returns its receipt.
-	Exec(t *testing.T, tx *block.Tx) *block.Receipt
+	Exec(t testing.TB, tx *block.Tx) *block.Receipt
 	// State is the latest committed state.
 	State() state.Reader
 	// Query runs a read-only call: the output, or the failure text.
-	Query(t *testing.T, addr block.Hash, method string, args []byte) (out []byte, failure string)
+	Query(t testing.TB, addr block.Hash, method string, args []byte) (out []byte, failure string)
 	// Methods returns the contract's methods (the info endpoint).
-	Methods(t *testing.T, addr block.Hash) []string
+	Methods(t testing.TB, addr block.Hash) []string
 }
 
 // Hand-written modules the VM must refuse at deploy.
@@ -78,7 +78,7 @@ type scenario struct {
 	hostileReceipts              map[string]*block.Receipt
 }
 
-func (s *scenario) ok(t *testing.T, tx *block.Tx) *block.Receipt {
+func (s *scenario) ok(t testing.TB, tx *block.Tx) *block.Receipt {
 	t.Helper()
 	rc := s.c.Exec(t, tx)
 	if rc.Status != block.StatusOK {
@@ -87,7 +87,7 @@ func (s *scenario) ok(t *testing.T, tx *block.Tx) *block.Receipt {
 	return rc
 }
 
-func (s *scenario) fail(t *testing.T, tx *block.Tx, want string) *block.Receipt {
+func (s *scenario) fail(t testing.TB, tx *block.Tx, want string) *block.Receipt {
 	t.Helper()
 	rc := s.c.Exec(t, tx)
 	if rc.Status != block.StatusFailed || !strings.Contains(rc.Error, want) {
@@ -99,10 +99,10 @@ func (s *scenario) fail(t *testing.T, tx *block.Tx, want string) *block.Receipt 
 // refused expects tx not to succeed, with want in the reason: a network
 // refuses it at admission (nothing reaches a block), a bare executor
 // records a failed receipt.
-func (s *scenario) refused(t *testing.T, tx *block.Tx, want string) {
+func (s *scenario) refused(t testing.TB, tx *block.Tx, want string) {
 	t.Helper()
 	if r, ok := s.c.(interface {
-		Refuse(*testing.T, *block.Tx) error
+		Refuse(testing.TB, *block.Tx) error
 	}); ok {
 		if err := r.Refuse(t, tx); err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("%s: %v; want refused with %q", tx.Kind, err, want)
@@ -112,7 +112,7 @@ func (s *scenario) refused(t *testing.T, tx *block.Tx, want string) {
 	s.fail(t, tx, want)
 }
 
-func (s *scenario) deploy(t *testing.T, role, name string, policy block.Policy, owner []byte) block.Hash {
+func (s *scenario) deploy(t testing.TB, role, name string, policy block.Policy, owner []byte) block.Hash {
 	t.Helper()
 	tx := client.DeployTx(s.c.Key(role), s.c.ChainID(), wasmCode[name], policy, owner, name)
 	rc := s.ok(t, tx)
@@ -139,7 +139,7 @@ func (s *scenario) callTx(role string, addr block.Hash, method string, args any)
 
 // digest hashes the whole state except used nonces, which every admitted
 // transaction, failed or not, consumes.
-func digest(t *testing.T, r state.Reader) block.Hash {
+func digest(t testing.TB, r state.Reader) block.Hash {
 	t.Helper()
 	h := sha256.New()
 	err := r.Iterate(nil, func(k, v []byte) bool {
@@ -358,7 +358,7 @@ func runScenario(t *testing.T, c testChain, full bool) *scenario {
 
 // registerParties registers every party key of the boards as a committee
 // member (the admin's transaction), once per key.
-func registerParties(t *testing.T, s *scenario, boards ...*board) {
+func registerParties(t testing.TB, s *scenario, boards ...*board) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, b := range boards {
@@ -373,7 +373,7 @@ func registerParties(t *testing.T, s *scenario, boards ...*board) {
 	}
 }
 
-func (s *scenario) consentFlow(t *testing.T) {
+func (s *scenario) consentFlow(t testing.TB) {
 	c, chain := s.c, s.c.ChainID()
 	s.ok(t, s.callTx("sponsor", s.consentedC, "setBoard", map[string]string{"group": hex.EncodeToString(s.amend.id[:])}))
 

@@ -48,12 +48,12 @@ func (n *Node) queryLimits() *querySlots {
 }
 
 // reserveProcs makes sure a Go scheduler slot (P) stays free while
-// maxQueries queries and a block run wasm at once: a goroutine running
-// compiled wasm cannot be preempted, so with every P in a guest the
-// watchdog that stops a query at its deadline would never run (seen: two
-// looping queries on a 2-core machine ran on past their deadline). It
-// only ever raises GOMAXPROCS (threads beyond the cores cost little: they
-// are what the guests would otherwise block).
+// maxQueries queries and a block run wasm at once. A goroutine running
+// compiled wasm cannot be preempted between its returns to Go (the VM's
+// gas refills, every 100,000 gas: tens of microseconds), so this only
+// spares the node's own goroutines those waits; stopping a query no
+// longer depends on it (the VM checks the query's context at each
+// refill). It only ever raises GOMAXPROCS.
 func reserveProcs(maxQueries int) {
 	want := runtime.NumCPU() + maxQueries + 1
 	if runtime.GOMAXPROCS(0) < want {

@@ -253,7 +253,7 @@ func (r *netRef) Connected() []uint64 {
 // A node whose store was found damaged at start (diskcheck.go) starts only
 // its API, which refuses everything but /v1/status.
 func (n *Node) Start(ctx context.Context) error {
-	n.queryLimits() // reserves the scheduler slots the query watchdogs need
+	n.queryLimits() // reserves scheduler slots for queries' guests
 	if len(n.Damage()) > 0 {
 		if err := n.startMetrics(); err != nil {
 			n.Stop()

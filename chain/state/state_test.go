@@ -207,6 +207,34 @@ func TestBatchBlockGasLimit(t *testing.T) {
 	}
 }
 
+// TestBatchRefusesBlockOfLoops is issue 13's "1,000 transactions × 1e9
+// gas in one block": with the default genesis limits (max_tx_gas 1e9,
+// block_gas_limit 4e9) a batch admits 4 of them and the rest wait
+// (ErrBlockFull). The proposer assembles with a Batch and every follower
+// checks a proposal with one (chain/consensus), so no block asks more
+// than 4e9 gas: about 4 s of a looping contract (vm TestHostileCalls).
+func TestBatchRefusesBlockOfLoops(t *testing.T) {
+	p := Params{ChainID: "c1", MaxTxBytes: block.MaxTxBytes, MaxTxGas: 1_000_000_000, BlockGasLimit: 4_000_000_000}
+	b := NewBatch(p, genesisKV())
+	admitted, full := 0, 0
+	for n := uint64(1); n <= 1000; n++ {
+		tx := anchorTx(siteKey, n, "loop")
+		tx.GasLimit = 1_000_000_000
+		tx.Sign(siteKey)
+		switch _, err := b.Add(tx.Encode()); {
+		case err == nil:
+			admitted++
+		case errors.Is(err, ErrBlockFull):
+			full++
+		default:
+			t.Fatalf("tx %d: %v", n, err)
+		}
+	}
+	if admitted != 4 || full != 996 {
+		t.Fatalf("admitted %d, block full for %d; want 4 and 996", admitted, full)
+	}
+}
+
 // countingReader counts the keys its Iterate visits (no seek).
 type countingReader struct {
 	MemKV

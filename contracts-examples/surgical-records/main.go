@@ -311,4 +311,15 @@ func show() {
 	})
 }
 
+// init prepares the JSON encoding of the methods' arguments during
+// initialisation, once at deploy: every call starts from the initialised
+// state, so work left to the first call would be paid by every call.
+func init() {
+	contract.Prepare[model.RecordArgs]()
+	contract.Prepare[model.CosignArgs]()
+	contract.Prepare[model.SurgeryAmendArgs]()
+	contract.Prepare[model.LinkArgs]()
+	contract.Prepare[model.RecordQuery]()
+}
+
 func main() {}

@@ -928,4 +928,19 @@ func report() {
 	})
 }
 
+// init prepares the JSON encoding of the methods' arguments during
+// initialisation, once at deploy: every call starts from the initialised
+// state, so work left to the first call would be paid by every call.
+func init() {
+	contract.Prepare[model.RegisterArgs]()
+	contract.Prepare[model.TrialArgs]()
+	contract.Prepare[model.AmendArgs]()
+	contract.Prepare[model.EnrollArgs]()
+	contract.Prepare[model.SubmitArgs]()
+	contract.Prepare[model.CorrectArgs]()
+	contract.Prepare[model.AEArgs]()
+	contract.Prepare[model.ResultsArgs]()
+	contract.Prepare[entryArgs]()
+}
+
 func main() {}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/view"
 )
@@ -56,9 +57,23 @@ func UpgradeTx(key ed25519.PrivateKey, chainID string, contract block.Hash, code
 	p := (&block.UpgradePayload{Contract: contract, Code: code, Consent: consent}).Encode()
 	gas := DeployGas(len(p), len(code))
 	if len(consent) > 0 {
-		gas += 200_000 + 8*state.GasPerStorage // the consent verification
+		gas += ConsentVerifyGas(consent) + 8*state.GasPerStorage // the verification, the used mark
 	}
 	return Sign(key, chainID, block.KindUpgrade, p, gas)
+}
+
+// ConsentVerifyGas is what chain/contracts charges to verify the encoded
+// consent (kept equal there by a test): a base price, plus per-key and
+// per-signer prices that grow with the square of the group key's size.
+// An undecodable consent is refused for the base price.
+func ConsentVerifyGas(encoded []byte) uint64 {
+	const base, perKey, perSigner = 200_000, 100_000, 120_000
+	c, err := consent.ParseConsent(encoded)
+	if err != nil {
+		return base
+	}
+	k2 := uint64(len(c.Signature)) * uint64(len(c.Signature))
+	return base + (perKey+perSigner*uint64(len(c.Signers)))*k2/(256*256)
 }
 
 // ConsentGroupTx builds and signs the registration of a consent group;

@@ -46,6 +46,25 @@ func Abort(msg string) { host.abort(msg) }
 // Abortf is Abort with formatting.
 func Abortf(format string, args ...any) { host.abort(fmt.Sprintf(format, args...)) }
 
+// Prepare builds encoding/json's encoder and decoder of T (reflection,
+// cached by type) by encoding and decoding a zero T. Called during
+// initialisation (at package level, or in an init function), that work is
+// done once at deploy and is part of the state every call starts from;
+// otherwise every call pays it again, since each call starts from the
+// state right after initialisation. NewValue and NewMap call it for their
+// types; call it for the argument and result types of methods:
+//
+//	func init() { contract.Prepare[addArgs]() }
+func Prepare[T any]() {
+	var t T
+	b, err := json.Marshal(t)
+	if err != nil {
+		return
+	}
+	var u T
+	_ = json.Unmarshal(b, &u)
+}
+
 // Handle runs a method body: arguments are decoded into a new A (JSON), fn
 // runs, a non-nil error aborts the call with its message, and a non-nil
 // result is returned as JSON. Use it as the whole body of a method:
@@ -106,8 +125,12 @@ func Scan(prefix []byte, fn func(key, value []byte) bool) {
 // Value is a typed, JSON-encoded value under one key.
 type Value[T any] struct{ key []byte }
 
-// NewValue returns the value stored under key.
-func NewValue[T any](key string) Value[T] { return Value[T]{key: []byte(key)} }
+// NewValue returns the value stored under key. It prepares T's JSON
+// encoding (see Prepare).
+func NewValue[T any](key string) Value[T] {
+	Prepare[T]()
+	return Value[T]{key: []byte(key)}
+}
 
 // Get returns the value, and false if it is not set.
 func (v Value[T]) Get() (T, bool) {
@@ -131,8 +154,12 @@ func (v Value[T]) Delete() { Delete(v.key) }
 // Map is a typed map of JSON-encoded values stored under name + "/" + key.
 type Map[V any] struct{ prefix []byte }
 
-// NewMap returns the map called name.
-func NewMap[V any](name string) Map[V] { return Map[V]{prefix: []byte(name + "/")} }
+// NewMap returns the map called name. It prepares V's JSON encoding (see
+// Prepare).
+func NewMap[V any](name string) Map[V] {
+	Prepare[V]()
+	return Map[V]{prefix: []byte(name + "/")}
+}
 
 func (m Map[V]) key(k string) []byte { return append(slices.Clip(m.prefix), k...) }
 

@@ -20,9 +20,13 @@
 // crypto/rand and math/rand seeds are all zeros (never use them for secrets),
 // there is no filesystem, network or environment, and output written to
 // stdout/stderr is only kept (truncated) as a diagnostic of a failed call.
-// Package-level variables survive between calls of the same block (an
-// instance lives for one block, and is recreated after a failed call), but
-// never between blocks: keep everything that matters in state.
+// Every call starts from the state right after initialisation (package
+// variables and init functions): nothing a call leaves in package-level
+// variables is seen by the next call, in the same block or another, so a
+// call's result and gas depend on the call alone. Keep everything that
+// matters in state. Work done during initialisation (at deploy, once) is
+// not paid again by calls: prepare the JSON encoding of argument types
+// there (Prepare).
 //
 // # Example
 //

@@ -156,12 +156,15 @@ func (g *Group) Consent(rand io.Reader, chainID string, action consent.Action, m
 // exactly meaning.
 // (Replay protection is the chain's; the trial contracts also refuse a
 // consent they have seen.)
-func Verifier(chainID string, contract [32]byte, method string, groups ...*Group) func(group, meaning string, msg, sig []byte) error {
+//
+// It charges nothing (charge is ignored): the chain prices a verification
+// (chain/contracts), this harness does not.
+func Verifier(chainID string, contract [32]byte, method string, groups ...*Group) func(group, meaning string, msg, sig []byte, charge func(uint64) bool) error {
 	byID := map[string][]byte{}
 	for _, g := range groups {
 		byID[g.ID] = g.Bin
 	}
-	return func(group, meaning string, msg, sig []byte) error {
+	return func(group, meaning string, msg, sig []byte, _ func(uint64) bool) error {
 		bin, ok := byID[group]
 		if !ok {
 			return fmt.Errorf("testgroups: unknown consent group %q", group)

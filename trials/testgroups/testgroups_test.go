@@ -27,17 +27,17 @@ func TestGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := Verifier("test", addr, "cosign", g)
-	if err := v(g.ID, consent.MeaningAttestSurgicalRecord, []byte("another message"), c); err == nil {
+	if err := v(g.ID, consent.MeaningAttestSurgicalRecord, []byte("another message"), c, nil); err == nil {
 		t.Fatal("consent accepted for another message")
 	}
 	msg := [32]byte{7}
-	if err := v(g.ID, consent.MeaningAttestSurgicalRecord, msg[:], c); err != nil {
+	if err := v(g.ID, consent.MeaningAttestSurgicalRecord, msg[:], c, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := v(g.ID, consent.MeaningApproveAmendment, msg[:], c); err == nil {
+	if err := v(g.ID, consent.MeaningApproveAmendment, msg[:], c, nil); err == nil {
 		t.Fatal("consent accepted for another meaning")
 	}
-	if err := Verifier("test", addr, "amend", g)(g.ID, consent.MeaningAttestSurgicalRecord, msg[:], c); err == nil {
+	if err := Verifier("test", addr, "amend", g)(g.ID, consent.MeaningAttestSurgicalRecord, msg[:], c, nil); err == nil {
 		t.Fatal("consent accepted for another method")
 	}
 	if _, err := g.Consent(rand.Reader, "test", a, consent.MeaningAttestSurgicalRecord, time.Now(), 1); err == nil {

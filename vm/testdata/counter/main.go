@@ -234,6 +234,17 @@ func echo() {
 	contract.Return(contract.Input())
 }
 
+// grow allocates n MiB: a call that grows the memory.
+//
+//go:wasmexport grow
+func grow() {
+	contract.Handle(func(a nArgs) (any, error) {
+		b := make([]byte, a.N<<20)
+		b[len(b)-1] = 1
+		return len(b), nil
+	})
+}
+
 //go:wasmexport parse
 func parse() {
 	contract.Handle(func(a map[string]any) (any, error) {

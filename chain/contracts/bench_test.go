@@ -1,0 +1,121 @@
+package contracts_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"testing"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/contracts"
+	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/trials"
+	"github.com/trialchain/trialchain/trials/model"
+	"github.com/trialchain/trialchain/vm"
+)
+
+// BenchmarkCRFSubmit is a case-report form submitted through
+// trial-protocol (a registered, active trial; a freshly enrolled subject;
+// a signed form of three vital signs), run on the VM as a block runs it,
+// against a copy of the contract's state and seals:
+//
+//   - warm: the call again and again in one session (one block);
+//   - first-in-block: each call in a new session (a new block);
+//
+// Both report the call's gas (equal: a call's gas does not depend on its
+// position) and time. Instance creation alone is vm's
+// BenchmarkInstantiate; metering overhead is vm's BenchmarkMetering.
+//
+//	go test -run '^$' -bench CRFSubmit -benchtime 200x ./chain/contracts
+func BenchmarkCRFSubmit(b *testing.B) {
+	ctx := context.Background()
+	e := newEngine(b, false)
+	c := newLocalChain(b, e)
+	r := setupTrial(b, c)
+
+	// A new subject, enrolled; its first form is the benchmark's call.
+	subj, _ := trials.NewSubjectID(rand.Reader)
+	enr, _ := trials.EnrollCall(r.trial, subj, trials.HashBytes([]byte("consent")), 1, r.p.Arms[0].ID, model.Signature{PrintedName: "Dr. Site", Meaning: "enrolment"})
+	r.s.ok(b, r.call("site", enr))
+	rec, err := trials.NewRecord(rand.Reader, r.trial, subj, "day1", "vitals", map[string]model.FieldValue{
+		"SYSBP": {Value: "120", Unit: "mm[Hg]"}, "DIABP": {Value: "80", Unit: "mm[Hg]"}, "HR": {Value: "70", Unit: "/min"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sub, err := trials.SubmitCall(&r.p, rec, model.Signature{PrintedName: "Dr. Site", Meaning: "author"})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// The contract's state and seals as the chain holds them.
+	copyPrefix := func(prefix []byte) *vm.Overlay {
+		kv := vm.NewMemKV()
+		err := c.State().Iterate(prefix, func(k, v []byte) bool {
+			_ = kv.Set(append([]byte(nil), k[len(prefix):]...), append([]byte(nil), v...))
+			return true
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return kv
+	}
+	storage, seals := copyPrefix(state.StoragePrefix(r.tp)), copyPrefix(state.SealPrefix(r.tp))
+	rec2, err := contractsLookup(c, r.tp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := e.Compile(ctx, rec2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("trial-protocol: %d bytes, initialisation %d gas, instance %d gas per call", m.Size, m.InitGas, m.InstanceGas)
+	site, _, err := state.LookupMember(c.State(), c.Key("site").Public().(ed25519.PublicKey))
+	if err != nil || site == nil {
+		b.Fatalf("site member: %v", err)
+	}
+	info := vm.BlockInfo{Height: c.height + 1, TimeUnixMilli: c.time(c.height + 1)}
+	call := func() *vm.Call {
+		return &vm.Call{Contract: r.tp, Caller: c.Key("site").Public().(ed25519.PublicKey), CallerOrg: site.Org,
+			CallerRole: site.Role.String(), TxHash: block.Sum([]byte("bench")), Method: sub.Method, Args: sub.Args,
+			GasLimit: 1_000_000_000, KV: vm.NewOverlay(storage), Seals: vm.NewSealStore(vm.NewOverlay(seals), info.Height)}
+	}
+	run := func(b *testing.B, s *vm.Session) uint64 {
+		b.StopTimer()
+		cl := call()
+		b.StartTimer()
+		res, err := s.Call(ctx, m, cl)
+		if err != nil || res.Err != nil {
+			b.Fatal(err, res.Err)
+		}
+		return res.GasUsed
+	}
+	b.Run("warm", func(b *testing.B) {
+		s := e.NewSession(info)
+		defer s.Close(ctx)
+		run(b, s) // the session's instance exists
+		var gas uint64
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			gas = run(b, s)
+		}
+		b.ReportMetric(float64(gas), "gas/op")
+	})
+	b.Run("first-in-block", func(b *testing.B) {
+		var gas uint64
+		for i := 0; i < b.N; i++ {
+			s := e.NewSession(info)
+			gas = run(b, s)
+			_ = s.Close(ctx)
+		}
+		b.ReportMetric(float64(gas), "gas/op")
+	})
+}
+
+// contractsLookup returns the code the contract at addr runs.
+func contractsLookup(c *localChain, addr block.Hash) ([]byte, error) {
+	rec, err := contracts.Lookup(c.State(), addr)
+	if err != nil {
+		return nil, err
+	}
+	return contracts.Code(c.State(), rec)
+}
