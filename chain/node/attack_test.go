@@ -199,7 +199,11 @@ func TestAttackTable(t *testing.T) {
 				}
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode == http.StatusBadRequest && !strings.Contains(string(b), "malformed") {
+				// Refused as malformed; or, on a loaded machine where this
+				// sender is starved, cut by the node's body read timeout
+				// (a slow upload is refused too).
+				slow := strings.Contains(string(b), `"read"`) && strings.Contains(string(b), "timeout")
+				if resp.StatusCode == http.StatusBadRequest && !strings.Contains(string(b), "malformed") && !slow {
 					t.Errorf("400 for another cause: %s", b)
 				}
 				return resp.StatusCode, nil
