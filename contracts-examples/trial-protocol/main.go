@@ -526,9 +526,20 @@ func submit() {
 		}
 		done.Seal(dk)
 		nentries.Set(a.Trial, n)
-		contract.EmitJSON("crf.submitted", map[string]any{"trial": a.Trial, "entry": e.ID, "subject": a.Subject, "visit": a.Visit, "form": a.Form, "recordHash": a.RecordHash})
+		contract.EmitJSON("crf.submitted", submitted{Entry: e.ID, Form: a.Form, RecordHash: a.RecordHash, Subject: a.Subject, Trial: a.Trial, Visit: a.Visit})
 		return e, nil
 	})
+}
+
+// submitted is the crf.submitted event. Its fields are in key order, so
+// it encodes as the map it replaced did, without a map's reflection.
+type submitted struct {
+	Entry      string `json:"entry"`
+	Form       string `json:"form"`
+	RecordHash string `json:"recordHash"`
+	Subject    string `json:"subject"`
+	Trial      string `json:"trial"`
+	Visit      string `json:"visit"`
 }
 
 // submitFast checks a submission against the trial's head and the form's
@@ -1048,6 +1059,8 @@ func init() {
 	contract.Prepare[model.AEArgs]()
 	contract.Prepare[model.ResultsArgs]()
 	contract.Prepare[entryArgs]()
+	contract.Prepare[submitted]()
+	contract.Prepare[model.Entry]()
 }
 
 func main() {}
