@@ -63,7 +63,10 @@ import (
 
 // State layout (all JSON):
 //
-//	trial/<id>                       model.TrialState
+//	trial/<id>                       model.TrialState (its entries count is under nentries/)
+//	nentries/<id>                    the trial's entries count (a submission bumps only this)
+//	head/<id>                        status, version and sites: what a submission checks
+//	visitform/<id>/<visit>/<form>    the form definition, for each form of each visit
 //	amend/<id>/<version>             model.Amendment
 //	subj/<id>/<subject>              model.Subject
 //	entry/<id>/<seq>                 model.Entry
@@ -85,7 +88,48 @@ var (
 	queries  = contract.NewMap[model.Query]("query")
 	results  = contract.NewMap[storedResults]("results")
 	reports  = contract.NewMap[model.Report]("report")
+
+	// A CRF submission is the hot path: it reads the small records below
+	// instead of the whole trial state (protocol included), and writes
+	// only the entries count. saveTrial keeps them in step with trial/.
+	nentries   = contract.NewMap[int64]("nentries")
+	heads      = contract.NewMap[trialHead]("head")
+	visitForms = contract.NewMap[visitForm]("visitform")
 )
+
+// trialHead is what a submission needs of the trial besides the form.
+type trialHead struct {
+	Status  string   `json:"status"`
+	Version int      `json:"version"`
+	Sites   []string `json:"sites"`
+}
+
+// visitForm is a form collected at a visit, as of protocol Version: a
+// record of an older version is stale (the form left the visit).
+type visitForm struct {
+	Version int        `json:"version"`
+	Form    model.Form `json:"form"`
+}
+
+// saveTrial stores t under id with its submission records: the entries
+// count, the head, and (when the protocol version changed) one record per
+// form of each visit.
+func saveTrial(id string, t model.TrialState) {
+	trials.Set(id, t)
+	nentries.Set(id, t.Entries)
+	old, had := heads.Get(id)
+	heads.Set(id, trialHead{Status: t.Status, Version: t.Protocol.Version, Sites: t.Protocol.Sites})
+	if had && old.Version == t.Protocol.Version {
+		return
+	}
+	for _, v := range t.Protocol.Visits {
+		for _, fid := range v.Forms {
+			if f, ok := t.Protocol.Form(fid); ok {
+				visitForms.Set(id+"/"+v.ID+"/"+fid, visitForm{Version: t.Protocol.Version, Form: *f})
+			}
+		}
+	}
+}
 
 type storedResults struct {
 	model.ResultsArgs
@@ -112,6 +156,9 @@ func loadTrial(id string) (model.TrialState, error) {
 	t, ok := trials.Get(id)
 	if !ok {
 		return t, refuse("not-found", "no trial %q is registered", id)
+	}
+	if n, ok := nentries.Get(id); ok {
+		t.Entries = n
 	}
 	contract.RecordScope("trial:" + id)
 	return t, nil
@@ -179,6 +226,7 @@ func register() {
 		if !trials.Create(p.ID, t) {
 			return nil, refuse("exists", "trial %q is already registered", p.ID)
 		}
+		saveTrial(p.ID, t)
 		// The trial's consent group, not the sponsor, decides this
 		// contract's code from now on.
 		contract.Govern(p.ConsentGroup)
@@ -204,7 +252,7 @@ func activate() {
 			return nil, err
 		}
 		t.Status = model.StatusActive
-		trials.Set(t.Protocol.ID, t)
+		saveTrial(t.Protocol.ID, t)
 		contract.EmitJSON("trial.activated", map[string]any{"trial": t.Protocol.ID})
 		return t, nil
 	})
@@ -271,7 +319,7 @@ func amend() {
 		}
 		t.Protocol = np
 		t.Amendments++
-		trials.Set(a.Trial, t)
+		saveTrial(a.Trial, t)
 		contract.EmitJSON("trial.amended", map[string]any{"trial": a.Trial, "version": a.Version, "parts": parts, "outcomeChanges": am.OutcomeChanges})
 		return am, nil
 	})
@@ -323,7 +371,7 @@ func enroll() {
 			t.BaselineDate = t.Protocol.StartDate
 		}
 		t.Subjects++
-		trials.Set(a.Trial, t)
+		saveTrial(a.Trial, t)
 		contract.EmitJSON("trial.enrolled", map[string]any{"trial": a.Trial, "subject": a.Subject, "site": s.Site})
 		return s, nil
 	})
@@ -352,12 +400,8 @@ func validText(field, s string) error {
 // visit and returns the entry to store (without id, kind and links).
 func checkEntry(t *model.TrialState, subject, visit, form string, fields map[string]model.FieldValue, recordHash string, sig model.Signature) (model.Entry, error) {
 	var e model.Entry
-	s, ok := subjects.Get(t.Protocol.ID + "/" + subject)
-	if !ok {
-		return e, refuse("not-found", "subject %q is not enrolled in %s", subject, t.Protocol.ID)
-	}
-	if s.Site != contract.CallerOrg() {
-		return e, refuse("forbidden", "subject %s is enrolled at site %q, not %q", subject, s.Site, contract.CallerOrg())
+	if err := checkSubject(t.Protocol.ID, subject); err != nil {
+		return e, err
 	}
 	v, ok := t.Protocol.Visit(visit)
 	if !ok {
@@ -374,6 +418,26 @@ func checkEntry(t *model.TrialState, subject, visit, form string, fields map[str
 	if !inVisit {
 		return e, refuse("not-found", "form %q is not collected at visit %q (visit forms: %v)", form, visit, v.Forms)
 	}
+	return makeEntry(t.Protocol.ID, t.Protocol.Version, subject, visit, f, fields, recordHash, sig)
+}
+
+// checkSubject checks that subject is enrolled in trial at the caller's site.
+func checkSubject(trial, subject string) error {
+	s, ok := subjects.Get(trial + "/" + subject)
+	if !ok {
+		return refuse("not-found", "subject %q is not enrolled in %s", subject, trial)
+	}
+	if s.Site != contract.CallerOrg() {
+		return refuse("forbidden", "subject %s is enrolled at site %q, not %q", subject, s.Site, contract.CallerOrg())
+	}
+	return nil
+}
+
+// makeEntry validates fields against form f (collected at visit) and
+// returns the entry to store (without id, kind and links).
+func makeEntry(trial string, version int, subject, visit string, f *model.Form, fields map[string]model.FieldValue, recordHash string, sig model.Signature) (model.Entry, error) {
+	var e model.Entry
+	form := f.ID
 	public, err := model.ValidateSubmission(f, fields)
 	if err != nil {
 		return e, err
@@ -395,8 +459,8 @@ func checkEntry(t *model.TrialState, subject, visit, form string, fields map[str
 			}
 		}
 	}
-	e = model.Entry{Trial: t.Protocol.ID, Subject: subject, Visit: visit, Form: form, Site: contract.CallerOrg(),
-		Public: public, Private: private, RecordHash: recordHash, ProtocolVer: t.Protocol.Version,
+	e = model.Entry{Trial: trial, Subject: subject, Visit: visit, Form: form, Site: contract.CallerOrg(),
+		Public: public, Private: private, RecordHash: recordHash, ProtocolVer: version,
 		Manifestation: m, Height: contract.BlockHeight()}
 	if len(commits) > 0 {
 		e.Commitments = model.Hash(commits)
@@ -439,14 +503,10 @@ func openForData(t *model.TrialState, doing string) error {
 //go:wasmexport submit
 func submit() {
 	contract.Handle(func(a model.SubmitArgs) (any, error) {
-		t, err := loadTrial(a.Trial)
-		if err != nil {
-			return nil, err
+		e, ok, err := submitFast(a)
+		if !ok {
+			e, err = submitFull(a)
 		}
-		if err := openForData(&t, "submit a form"); err != nil {
-			return nil, err
-		}
-		e, err := checkEntry(&t, a.Subject, a.Visit, a.Form, a.Fields, a.RecordHash, a.Signature)
 		if err != nil {
 			return nil, err
 		}
@@ -454,8 +514,9 @@ func submit() {
 		if prev, ok := done.Get(dk); ok {
 			return nil, refuse("exists", "form %s of visit %s for subject %s was already submitted as entry %s: submit a correction with a reason", a.Form, a.Visit, a.Subject, prev)
 		}
-		t.Entries++
-		e.ID = model.Seq("crf-", t.Entries)
+		n, _ := nentries.Get(a.Trial) // saveTrial wrote it: a loaded trial has one
+		n++
+		e.ID = model.Seq("crf-", n)
 		e.Kind = model.KindSubmission
 		if err := createEntry(a.Trial, e); err != nil {
 			return nil, err
@@ -464,10 +525,65 @@ func submit() {
 			return nil, refuse("exists", "form %s of visit %s for subject %s was already submitted", a.Form, a.Visit, a.Subject)
 		}
 		done.Seal(dk)
-		trials.Set(a.Trial, t)
-		contract.EmitJSON("crf.submitted", map[string]any{"trial": a.Trial, "entry": e.ID, "subject": a.Subject, "visit": a.Visit, "form": a.Form, "recordHash": a.RecordHash})
+		nentries.Set(a.Trial, n)
+		contract.EmitJSON("crf.submitted", submitted{Entry: e.ID, Form: a.Form, RecordHash: a.RecordHash, Subject: a.Subject, Trial: a.Trial, Visit: a.Visit})
 		return e, nil
 	})
+}
+
+// submitted is the crf.submitted event. Its fields are in key order, so
+// it encodes as the map it replaced did, without a map's reflection.
+type submitted struct {
+	Entry      string `json:"entry"`
+	Form       string `json:"form"`
+	RecordHash string `json:"recordHash"`
+	Subject    string `json:"subject"`
+	Trial      string `json:"trial"`
+	Visit      string `json:"visit"`
+}
+
+// submitFast checks a submission against the trial's head and the form's
+// visit record, without decoding the trial. It reports ok only when every
+// check of the trial itself passes (active, the caller a site of the
+// trial, the form collected at the visit in the current version); any
+// other case goes to submitFull, which finds the refusal.
+func submitFast(a model.SubmitArgs) (model.Entry, bool, error) {
+	h, ok := heads.Get(a.Trial)
+	if !ok || h.Status != model.StatusActive || contract.CheckRole("site") != nil {
+		return model.Entry{}, false, nil
+	}
+	p := model.Protocol{Sites: h.Sites}
+	if !p.HasSite(contract.CallerOrg()) {
+		return model.Entry{}, false, nil
+	}
+	vf, ok := visitForms.Get(a.Trial + "/" + a.Visit + "/" + a.Form)
+	if !ok || vf.Version != h.Version {
+		return model.Entry{}, false, nil
+	}
+	if _, ok := nentries.Get(a.Trial); !ok {
+		return model.Entry{}, false, nil
+	}
+	contract.RecordScope("trial:" + a.Trial)
+	if err := checkSubject(a.Trial, a.Subject); err != nil {
+		return model.Entry{}, true, err
+	}
+	e, err := makeEntry(a.Trial, h.Version, a.Subject, a.Visit, &vf.Form, a.Fields, a.RecordHash, a.Signature)
+	return e, true, err
+}
+
+// submitFull checks a submission against the whole trial state.
+func submitFull(a model.SubmitArgs) (model.Entry, error) {
+	t, err := loadTrial(a.Trial)
+	if err != nil {
+		return model.Entry{}, err
+	}
+	if err := openForData(&t, "submit a form"); err != nil {
+		return model.Entry{}, err
+	}
+	if _, ok := nentries.Get(a.Trial); !ok {
+		nentries.Set(a.Trial, t.Entries) // state written before the count had its own key
+	}
+	return checkEntry(&t, a.Subject, a.Visit, a.Form, a.Fields, a.RecordHash, a.Signature)
 }
 
 // createEntry stores e as a new, sealed entry of trial: its id must be free.
@@ -530,7 +646,7 @@ func correct() {
 			queries.Set(a.Trial+"/"+q.ID, q)
 			contract.EmitJSON("query.answered", map[string]any{"trial": a.Trial, "query": q.ID, "correction": e.ID})
 		}
-		trials.Set(a.Trial, t)
+		saveTrial(a.Trial, t)
 		contract.EmitJSON("crf.corrected", map[string]any{"trial": a.Trial, "entry": e.ID, "corrects": orig.ID, "reason": a.Reason})
 		return e, nil
 	})
@@ -588,7 +704,7 @@ func queryRaise() {
 		if !queries.Create(a.Trial+"/"+q.ID, q) {
 			return nil, refuse("exists", "query %s of %s exists; it is never overwritten", q.ID, a.Trial)
 		}
-		trials.Set(a.Trial, t)
+		saveTrial(a.Trial, t)
 		contract.EmitJSON("query.raised", map[string]any{"trial": a.Trial, "query": q.ID, "entry": e.ID})
 		return q, nil
 	})
@@ -656,7 +772,7 @@ func queryClose() {
 		queries.Set(k, q)
 		queries.Seal(k)
 		t.OpenQueries--
-		trials.Set(a.Trial, t)
+		saveTrial(a.Trial, t)
 		contract.EmitJSON("query.closed", map[string]any{"trial": a.Trial, "query": q.ID})
 		return q, nil
 	})
@@ -703,7 +819,7 @@ func ae() {
 			return nil, refuse("exists", "adverse event %s of %s exists; it is never overwritten", ev.ID, a.Trial)
 		}
 		aes.Seal(a.Trial + "/" + ev.ID)
-		trials.Set(a.Trial, t)
+		saveTrial(a.Trial, t)
 		contract.EmitJSON("ae.reported", map[string]any{"trial": a.Trial, "ae": ev.ID, "serious": a.Serious, "late": late})
 		return ev, nil
 	})
@@ -743,7 +859,7 @@ func lock() {
 		t.Lock = &model.Lock{Manifestation: m, Height: contract.BlockHeight(), Entries: t.Entries, Subjects: t.Subjects, AEs: t.AEs,
 			Checklist: &model.LockChecklist{Entries: t.Entries, Corrections: t.Corrections, Subjects: t.Subjects, QueriesRaised: t.Queries,
 				OpenQueries: t.OpenQueries, SeriousAEs: t.SeriousAEs, LateSeriousAEs: t.LateAEs, Override: a.Override}}
-		trials.Set(a.Trial, t)
+		saveTrial(a.Trial, t)
 		// Database lock: no entry, subject, correction or adverse event of
 		// the trial can be added, changed or deleted any more.
 		under := a.Trial + "/"
@@ -809,8 +925,10 @@ func resultsM() {
 		results.Seal(a.Trial)
 		reports.Seal(a.Trial)
 		t.Status = model.StatusReported
-		trials.Set(a.Trial, t)
+		saveTrial(a.Trial, t)
 		trials.Seal(a.Trial) // reported: the trial record is final
+		nentries.Seal(a.Trial)
+		heads.Seal(a.Trial)
 		amends.SealUnder(a.Trial + "/")
 		contract.EmitJSON("trial.results", map[string]any{"trial": a.Trial, "faithful": r.Faithful, "missing": len(r.Missing), "added": len(r.Added), "changed": len(r.Changed), "primarySwitched": r.PrimarySwitched})
 		return r, nil
@@ -941,6 +1059,8 @@ func init() {
 	contract.Prepare[model.AEArgs]()
 	contract.Prepare[model.ResultsArgs]()
 	contract.Prepare[entryArgs]()
+	contract.Prepare[submitted]()
+	contract.Prepare[model.Entry]()
 }
 
 func main() {}
