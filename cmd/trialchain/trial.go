@@ -31,21 +31,22 @@ The sponsor:
   trialchain trial register ResearchStudy.json --consent-group board/group.json --site "Melbourne Hospital" --activate --from sponsor
   trialchain trial amend amendment.json --action-out amend-action.json --from sponsor     (then consent sign/combine)
   trialchain trial amend amendment.json --consent consent.sig --from sponsor
-  trialchain trial query raise --trial NCT05503693 --entry crf-000000001 --field SYSBP --text "130 in the source?" --from sponsor
-  trialchain trial query close --trial NCT05503693 --query q-000000001 --reason "answer accepted" --from sponsor
+  trialchain trial query raise NCT05503693 --entry crf-000000001 --field SYSBP --text "130 in the source?" --from sponsor
+  trialchain trial query close NCT05503693 --query q-000000001 --reason "answer accepted" --from sponsor
   trialchain trial lock NCT05503693 --from sponsor              (shows the checklist; open queries block it)
-  trialchain trial results --trial NCT05503693 --adtte adtte.json --adsl adsl.json --primary TTDE --from sponsor
+  trialchain trial results NCT05503693 --adtte adtte.json --adsl adsl.json --primary TTDE --from sponsor
 A site:
-  trialchain trial enroll --trial NCT05503693 --consent-doc signed-consent.pdf --from site
-  trialchain trial submit --trial NCT05503693 --subject SUBJECT --visit day1 --form vitals SYSBP="128 mm[Hg]" DIABP="82 mm[Hg]" HR="71 /min" --from site
-  trialchain trial correct --trial NCT05503693 --entry crf-000000001 --reason "transcription error" SYSBP="118 mm[Hg]" --from site
-  trialchain trial query answer --trial NCT05503693 --query q-000000001 --text "Confirmed against the source" --from site
-  trialchain trial ae --trial NCT05503693 --subject SUBJECT --term Anaphylaxis --serious --severity severe --aware-at 2026-03-01T14:30:00Z --from site
+  trialchain trial enroll NCT05503693 --consent-doc signed-consent.pdf --from site
+  trialchain trial submit NCT05503693 --subject SUBJECT --visit day1 --form vitals SYSBP="128 mm[Hg]" DIABP="82 mm[Hg]" HR="71 /min" --save records/ --from site
+  trialchain trial correct NCT05503693 --entry crf-000000001 --reason "transcription error" SYSBP="118 mm[Hg]" --record records/HASH.rec --from site
+  trialchain trial query answer NCT05503693 --query q-000000001 --text "Confirmed against the source" --from site
+  trialchain trial ae NCT05503693 --subject SUBJECT --term Anaphylaxis --serious --severity severe --aware-at 2026-03-01T14:30:00Z --from site
 Anyone:
   trialchain trial show NCT05503693
   trialchain trial report NCT05503693
-  trialchain trial export --trial NCT05503693 --sdtm sdtm/ --odm clinical.xml --records records/
+  trialchain trial export NCT05503693 --sdtm sdtm/ --odm clinical.xml --records records/
 
+A trial verb names its trial as its first argument or with --trial ID.
 Every command also needs the node (--home DIR or --node URL) and, to sign,
 --keyring DIR. The contract is the one an admin pinned as "trial-protocol"
 in the chain's contract registry (trialchain contract pin; never a deploy
