@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -185,8 +186,9 @@ func TestReadmeTrialSection(t *testing.T) {
 	}
 	copyIn("ResearchStudy.json", "fhir-r5/ResearchStudy-example-ctgov-study-record.json")
 	copyIn("edc-export.xml", "cdisc-odm/Chronic_Low_Back_Pain_example.xml")
-	copyIn("adtte.json", "cdisc-dataset-json/adtte.json")
-	copyIn("adsl.json", "cdisc-dataset-json/adsl.json")
+	// The ADaM datasets of a two-arm trial: the pilot study's without its low-dose arm.
+	twoArms(t, filepath.Join(work, "adtte.json"), "cdisc-dataset-json/adtte.json", "TRTA", "Xanomeline Low Dose")
+	twoArms(t, filepath.Join(work, "adsl.json"), "cdisc-dataset-json/adsl.json", "TRT01A", "Xanomeline Low Dose")
 	for name, content := range map[string]string{"signed-consent.pdf": "signed informed consent", "wgs.vcf.enc": "encrypted genome", "irb.pdf": "IRB approval"} {
 		if err := os.WriteFile(filepath.Join(work, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -247,4 +249,45 @@ func abs(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// twoArms writes the fixture Dataset-JSON without the rows whose column
+// col is drop, its record count adjusted.
+func twoArms(t *testing.T, out, fixture, col, drop string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(trialsFixturesDir, fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	at := -1
+	cols, _ := d["columns"].([]any)
+	for i, c := range cols {
+		if m, _ := c.(map[string]any); m["name"] == col {
+			at = i
+		}
+	}
+	rows, _ := d["rows"].([]any)
+	if at < 0 || len(rows) == 0 {
+		t.Fatalf("%s: no column %s or no rows", fixture, col)
+	}
+	var kept []any
+	for _, r := range rows {
+		if r.([]any)[at] != drop {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) == len(rows) {
+		t.Fatalf("%s: no %s rows to drop", fixture, drop)
+	}
+	d["rows"], d["records"] = kept, len(kept)
+	if b, err = json.Marshal(d); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
