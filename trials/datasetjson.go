@@ -504,6 +504,7 @@ func ResultsFromADaM(adtte, adsl *DatasetJSON, opt ADaMOptions) ([]model.Outcome
 			typ = model.Secondary
 		}
 		res := model.OutcomeResult{Type: typ, Measure: measure, TimeFrame: opt.TimeFrame}
+		mappedFrom := map[string]string{} // protocol arm id -> the dataset arm already counted as it
 		for _, arm := range sortedKeys(byParam[p]) {
 			a := byParam[p][arm]
 			ar := model.ArmResult{Arm: arm, N: a.n, Events: a.events}
@@ -526,6 +527,10 @@ func ResultsFromADaM(adtte, adsl *DatasetJSON, opt ADaMOptions) ([]model.Outcome
 				}
 				add(format, p+" arm "+arm, "not an arm of the protocol (%s); map it with an arm map", strings.Join(names, ", "))
 			}
+			if prev, dup := mappedFrom[id]; dup && ok {
+				add(format, p+" arm "+arm, "counted as protocol arm %s, as arm %s already is: map each dataset arm to its own protocol arm", id, prev)
+			}
+			mappedFrom[id] = arm
 			ar.Arm = id
 			if m := median(a.times); m != "" {
 				ar.Value = m

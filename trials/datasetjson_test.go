@@ -138,6 +138,16 @@ func TestADaMRefusals(t *testing.T) {
 	}{
 		{"a Trial Summary given as ADSL", fixture(t, "cdisc-dataset-json/adtte.json"), fixture(t, "cdisc-dataset-json/ts.json"), nil,
 			[]string{`ADSL: name: the dataset is "TS" (Trial Summary), not ADSL`, "no USUBJID variable", "no TRT01A or TRT01P or ARM variable"}},
+		// The intro's case: a Trial Arms table given as ADSL was stored as
+		// arm "Placebo", n = 2, events = 29.
+		{"a Trial Arms table given as ADSL", fixture(t, "cdisc-dataset-json/adtte.json"),
+			adamDoc("TA", "Trial Arms", []string{"STUDYID", "DOMAIN", "ARMCD", "ARM", "TAETORD", "ETCD", "ELEMENT"},
+				[][]any{{"S", "TA", "PBO", "Placebo", "1", "SCRN", "Screening"}, {"S", "TA", "PBO", "Placebo", "2", "PBO", "Placebo"}}), nil,
+			[]string{`ADSL: name: the dataset is "TA" (Trial Arms), not ADSL`, "no USUBJID variable"}},
+		{"two dataset arms mapped to one protocol arm",
+			adamDoc("ADTTE", "TTE", tteCols, [][]any{{"S", "1", "Placebo", "T", "Time", 3, 0}, {"S", "2", "PLACEBO", "T", "Time", 5, 1}}),
+			goodADSL, arms,
+			[]string{"T arm Placebo: counted as protocol arm placebo, as arm PLACEBO already is"}},
 		{"Demographics given as ADTTE", fixture(t, "cdisc-dataset-json/dm.json"), nil, nil,
 			[]string{`not ADTTE`, "no PARAMCD variable", "no PARAM variable", "no AVAL variable", "no CNSR variable", "no TRTA or TRTP variable"}},
 		{"events > N, subjects not in ADSL, arm not in protocol",

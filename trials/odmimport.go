@@ -62,6 +62,17 @@ func ImportODM(rand io.Reader, p *model.Protocol, forms []ODMForm, maps ODMMaps)
 		}
 		visit, form := rename(maps.Visits, f.Visit), rename(maps.Forms, f.Form)
 		v, okV := p.Visit(visit)
+		// The first occurrence of an event (StudyEventRepeatKey 1, as EDC
+		// systems export even non-repeating events) is the protocol's
+		// visit of that StudyEventOID unless the maps say otherwise; a
+		// later occurrence needs its own visit (--visit-map OID#2=...).
+		if base, rk, rep := strings.Cut(f.Visit, "#"); !okV && rep && rk == "1" {
+			if _, mapped := maps.Visits[f.Visit]; !mapped {
+				if bv, ok := p.Visit(rename(maps.Visits, base)); ok {
+					visit, v, okV = bv.ID, bv, true
+				}
+			}
+		}
 		if !okV {
 			add("", f.Line, "visit %q is not in the protocol (map the StudyEventOID to a visit id)", visit)
 		}

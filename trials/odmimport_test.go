@@ -188,6 +188,49 @@ func TestODMFixturesImport(t *testing.T) {
 	}
 }
 
+// TestODMFixturesOwnVisits: each fixture's clinical data imports into the
+// forms and visits built from its own MetaDataVersion (trial register
+// --odm-forms) with a subject map only: an event exported with
+// StudyEventRepeatKey 1 is the protocol's visit of its StudyEventOID; a
+// second occurrence is refused, naming the map that places it.
+func TestODMFixturesOwnVisits(t *testing.T) {
+	for _, f := range []string{"cdisc-odm/Hypercholesterolemia_CRF_1_3_2.xml", "cdisc-odm/Chronic_Low_Back_Pain_example.xml"} {
+		b := fixture(t, f)
+		forms, err := trials.FormsFromODM(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		visits, err := trials.VisitsFromODM(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		data, err := trials.ParseODMClinicalData(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := trials.DefaultTemplate()
+		p.Forms, p.Visits = append(p.Forms, forms...), append(p.Visits, visits...)
+		maps := trials.ODMMaps{Subjects: map[string]string{"001": strings.Repeat("c", 32)}}
+		recs, probs := trials.ImportODM(rand.Reader, &p, data, maps)
+		if len(probs) > 0 || len(recs) != len(data) {
+			t.Fatalf("%s: %d records of %d forms: %v", f, len(recs), len(data), probs)
+		}
+		for i := range data {
+			if base, _, _ := strings.Cut(data[i].Visit, "#"); recs[i].Visit != base {
+				t.Errorf("%s: form %d went to visit %q, want %q", f, i, recs[i].Visit, base)
+			}
+		}
+		second := append([]trials.ODMForm(nil), data...)
+		for i := range second {
+			base, _, _ := strings.Cut(second[i].Visit, "#")
+			second[i].Visit = base + "#2"
+		}
+		if _, probs := trials.ImportODM(rand.Reader, &p, second, maps); len(probs) == 0 || !strings.Contains(probs.Error(), "#2\" is not in the protocol") {
+			t.Errorf("%s: a second occurrence was not refused: %v", f, probs)
+		}
+	}
+}
+
 func TestParseMapFile(t *testing.T) {
 	for _, bad := range []string{"a=1\na=2\n", "novalue\n", "=x\n"} {
 		if _, err := trials.ParseMapFile([]byte(bad)); err == nil || !strings.Contains(err.Error(), "line") {

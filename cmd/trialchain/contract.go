@@ -26,7 +26,7 @@ func newContractCmd() *cobra.Command {
 contracts builds the examples into bin/contracts/).
 
   trialchain contract deploy bin/contracts/counter.wasm --from sponsor --keyring devnet/keys --home devnet/node0 --wait
-  trialchain contract call ADDR add '{"by":2}' --from site --keyring devnet/keys --home devnet/node0 --wait
+  trialchain contract call ADDR add '{"by":5}' --from site --keyring devnet/keys --home devnet/node0 --wait
   trialchain contract query ADDR get --home devnet/node1
   trialchain contract info ADDR --home devnet/node2
   trialchain contract pin trial-protocol ADDR --reason "audited build" --from admin --keyring devnet/keys --home devnet/node0

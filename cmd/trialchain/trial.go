@@ -31,21 +31,22 @@ The sponsor:
   trialchain trial register ResearchStudy.json --consent-group board/group.json --site "Melbourne Hospital" --activate --from sponsor
   trialchain trial amend amendment.json --action-out amend-action.json --from sponsor     (then consent sign/combine)
   trialchain trial amend amendment.json --consent consent.sig --from sponsor
-  trialchain trial query raise --trial NCT05503693 --entry crf-000000001 --field SYSBP --text "130 in the source?" --from sponsor
-  trialchain trial query close --trial NCT05503693 --query q-000000001 --reason "answer accepted" --from sponsor
+  trialchain trial query raise NCT05503693 --entry crf-000000001 --field SYSBP --text "130 in the source?" --from sponsor
+  trialchain trial query close NCT05503693 --query q-000000001 --reason "answer accepted" --from sponsor
   trialchain trial lock NCT05503693 --from sponsor              (shows the checklist; open queries block it)
-  trialchain trial results --trial NCT05503693 --adtte adtte.json --adsl adsl.json --primary TTDE --from sponsor
+  trialchain trial results NCT05503693 --adtte adtte.json --adsl adsl.json --primary TTDE --from sponsor
 A site:
-  trialchain trial enroll --trial NCT05503693 --consent-doc signed-consent.pdf --from site
-  trialchain trial submit --trial NCT05503693 --subject SUBJECT --visit day1 --form vitals SYSBP="128 mm[Hg]" DIABP="82 mm[Hg]" HR="71 /min" --from site
-  trialchain trial correct --trial NCT05503693 --entry crf-000000001 --reason "transcription error" SYSBP="118 mm[Hg]" --from site
-  trialchain trial query answer --trial NCT05503693 --query q-000000001 --text "Confirmed against the source" --from site
-  trialchain trial ae --trial NCT05503693 --subject SUBJECT --term Anaphylaxis --serious --severity severe --aware-at 2026-03-01T14:30:00Z --from site
+  trialchain trial enroll NCT05503693 --consent-doc signed-consent.pdf --from site
+  trialchain trial submit NCT05503693 --subject SUBJECT --visit day1 --form vitals SYSBP="128 mm[Hg]" DIABP="82 mm[Hg]" HR="71 /min" --save records/ --from site
+  trialchain trial correct NCT05503693 --entry crf-000000001 --reason "transcription error" SYSBP="118 mm[Hg]" --record records/HASH.rec --from site
+  trialchain trial query answer NCT05503693 --query q-000000001 --text "Confirmed against the source" --from site
+  trialchain trial ae NCT05503693 --subject SUBJECT --term Anaphylaxis --serious --severity severe --aware-at 2026-03-01T14:30:00Z --from site
 Anyone:
   trialchain trial show NCT05503693
   trialchain trial report NCT05503693
-  trialchain trial export --trial NCT05503693 --sdtm sdtm/ --odm clinical.xml --records records/
+  trialchain trial export NCT05503693 --sdtm sdtm/ --odm clinical.xml --records records/
 
+A trial verb names its trial as its first argument or with --trial ID.
 Every command also needs the node (--home DIR or --node URL) and, to sign,
 --keyring DIR. The contract is the one an admin pinned as "trial-protocol"
 in the chain's contract registry (trialchain contract pin; never a deploy
@@ -66,17 +67,33 @@ func addTrialFlag(c *cobra.Command) {
 func trialFlag(cmd *cobra.Command) (string, error) {
 	t, _ := cmd.Flags().GetString("trial")
 	if t == "" {
-		return "", requireFlag("trial", "NCT05503693")
+		return "", fmt.Errorf("name the trial: as the first argument (trial %s NCT05503693 ...) or --trial NCT05503693 ($TRIALCHAIN_TRIAL)", cmd.Name())
 	}
 	return t, nil
 }
 
-// trialArg takes the trial id from the argument, else --trial.
+// trialArg takes the trial id from the argument, else --trial: every
+// trial verb names its trial both ways (trial lock TRIAL, trial submit
+// TRIAL ..., or --trial TRIAL). Both given and different is refused.
 func trialArg(cmd *cobra.Command, args []string) (string, error) {
-	if len(args) > 0 {
-		return args[0], nil
+	if len(args) == 0 {
+		return trialFlag(cmd)
 	}
-	return trialFlag(cmd)
+	if f, _ := cmd.Flags().GetString("trial"); cmd.Flags().Changed("trial") && f != "" && f != args[0] {
+		return "", fmt.Errorf("two trials named: %q as the argument and %q as --trial: give one", args[0], f)
+	}
+	return args[0], nil
+}
+
+// trialAndFields splits the arguments of a verb taking NAME=VALUE fields:
+// a first argument without "=" is the trial (else --trial).
+func trialAndFields(cmd *cobra.Command, args []string) (string, []string, error) {
+	if len(args) > 0 && !strings.Contains(args[0], "=") {
+		t, err := trialArg(cmd, args[:1])
+		return t, args[1:], err
+	}
+	t, err := trialFlag(cmd)
+	return t, args, err
 }
 
 // fetchTrial reads the trial as on chain.
@@ -381,7 +398,7 @@ func newTrialEnrollCmd() *cobra.Command {
 	var subject, doc, arm string
 	var version int
 	c := &cobra.Command{
-		Use:   "enroll --trial ID --consent-doc FILE --from NAME",
+		Use:   "enroll (TRIAL | --trial ID) --consent-doc FILE --from NAME",
 		Short: "Enrol a subject under a new random pseudonymous id (prints the id: keep it in the site's log)",
 		Long: `Enrol a subject at your site. The subject gets a random pseudonymous id (128
 random bits, never derived from a name or medical record number); it is
@@ -392,9 +409,9 @@ does not) or its SHA-256. The subject consents to the protocol's current
 version unless --protocol-version says otherwise.`,
 		Example: `  trialchain trial enroll --trial NCT05503693 --consent-doc signed-consent-0042.pdf --arm ap303 \
       --from site --printed-name "Dr. Site PI" --keyring devnet/keys --home devnet/node1`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			trial, err := trialFlag(cmd)
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			trial, err := trialArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -458,7 +475,7 @@ func newTrialSubmitCmd() *cobra.Command {
 	var o odmFlags
 	var noCheck bool
 	c := &cobra.Command{
-		Use:   "submit --trial ID --subject SUBJECT --visit VISIT --form FORM NAME=VALUE... --from NAME",
+		Use:   "submit (TRIAL | --trial ID) --subject SUBJECT --visit VISIT --form FORM NAME=VALUE... --from NAME",
 		Short: "Submit a case-report form (or every form of a CDISC ODM file), validated against the protocol",
 		Long: `Submit a case-report form for an enrolled subject at a visit.
 
@@ -484,7 +501,7 @@ as commitments.`,
   trialchain trial submit --trial NCT05503693 --odm clinical-data.xml --subject-map-file subjects.map \
       --visit-map SE.VISIT1=day1 --form-map F.VS=vitals --item-map-file items.map --save records/ --from site --keyring devnet/keys --home devnet/node1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			trial, err := trialFlag(cmd)
+			trial, args, err := trialAndFields(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -772,7 +789,7 @@ func loadRecord(cmd *cobra.Command, path string) (trials.Record, error) {
 func newTrialCorrectCmd() *cobra.Command {
 	var entry, reason, recPath, saveDir, query string
 	c := &cobra.Command{
-		Use:   "correct --trial ID --entry ENTRY --reason TEXT NAME=VALUE... --from NAME",
+		Use:   "correct (TRIAL | --trial ID) --entry ENTRY --reason TEXT NAME=VALUE... --from NAME",
 		Short: "Correct a submitted form: a new entry referencing the original, with a reason (the original stays)",
 		Long: `Correct an entry. The correction is a new entry that references the original
 and carries your reason; the original stays on chain unchanged. Give the
@@ -784,7 +801,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 		Example: `  trialchain trial correct --trial NCT05503693 --entry crf-000000001 --reason "transcription error: 118 read as 128" \
       SYSBP="118 mm[Hg]" --record records/5d1c….rec --save records/ --from site --keyring devnet/keys --home devnet/node1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			trial, err := trialFlag(cmd)
+			trial, args, err := trialAndFields(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -840,7 +857,7 @@ saved full record (--record FILE, as trial submit --save wrote it).
 			call, err := trials.CorrectQueryCall(&v.Protocol, entry, query, rec, reason, sig)
 			if err != nil {
 				if recPath == "" && len(ev.Entry.Private) > 0 {
-					err = fmt.Errorf("%w (the original's private fields %s come only from its saved record: pass --record FILE)", err, strings.Join(ev.Entry.Private, ", "))
+					err = fmt.Errorf("%w (the original's private fields %s come only from its saved record: pass --record DIR/%s.rec, the file trial submit --save wrote; trial show %s --entry %s shows its record hash)", err, strings.Join(ev.Entry.Private, ", "), ev.Entry.RecordHash, trial, entry)
 				}
 				return notSent(err)
 			}
@@ -874,7 +891,7 @@ func newTrialAECmd() *cobra.Command {
 	var subject, term, severity, aware, onset, narrative string
 	var serious bool
 	c := &cobra.Command{
-		Use:   "ae --trial ID --subject SUBJECT --term TEXT --severity LEVEL --aware-at TIME [--serious] --from NAME",
+		Use:   "ae (TRIAL | --trial ID) --subject SUBJECT --term TEXT --severity LEVEL --aware-at TIME [--serious] --from NAME",
 		Short: "Report an adverse event; a serious one reported more than 24 h after awareness is flagged late",
 		Long: `Report an adverse event of an enrolled subject. --aware-at is when the site
 became aware of it (RFC 3339 UTC, e.g. 2026-03-01T14:30:00Z); the contract
@@ -883,9 +900,9 @@ more than 24 hours after awareness as late. --severity is one of
 ` + strings.Join(model.Severities, ", ") + `.`,
 		Example: `  trialchain trial ae --trial NCT05503693 --subject 3f9c0a7e5b2d4c6e8a1b3d5f7e9c1a2b --term Anaphylaxis --serious \
       --severity severe --aware-at 2026-03-01T14:30:00Z --onset 2026-03-01 --from site --keyring devnet/keys --home devnet/node1`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			trial, err := trialFlag(cmd)
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			trial, err := trialArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -933,7 +950,7 @@ func newTrialResultsCmd() *cobra.Command {
 	var resultsPath, adttePath, adslPath, timeFrame, source, datasetHash string
 	var primary, armMaps []string
 	c := &cobra.Command{
-		Use:   "results --trial ID (--results FILE | --adtte FILE [--adsl FILE] --primary PARAMCD) --from NAME",
+		Use:   "results (TRIAL | --trial ID) (--results FILE | --adtte FILE [--adsl FILE] --primary PARAMCD) --from NAME",
 		Short: "Submit results after lock; prints the outcome-reporting report (missing, added, changed outcomes)",
 		Long: `Submit the trial's results, one per outcome, after the database lock. The
 contract compares them with the outcomes pre-specified before the first

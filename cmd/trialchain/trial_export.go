@@ -20,7 +20,7 @@ import (
 func newTrialExportCmd() *cobra.Command {
 	var sdtmDir, odmPath, recordsDir, created string
 	c := &cobra.Command{
-		Use:   "export --trial ID (--sdtm DIR | --odm FILE) [--records DIR]",
+		Use:   "export (TRIAL | --trial ID) (--sdtm DIR | --odm FILE) [--records DIR]",
 		Short: "Export the trial's collected data as CDISC SDTM Dataset-JSON 1.1 (DM, AE, VS, TS, TV) and/or ODM 1.3.2 with audit records",
 		Long: `Export the data collected in a trial (read-only, no transaction).
 

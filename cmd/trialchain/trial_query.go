@@ -34,7 +34,7 @@ reason (trial lock --override). Every step is signed and kept.`,
 func newQueryRaiseCmd() *cobra.Command {
 	var entry, field, text string
 	c := &cobra.Command{
-		Use:     "raise --trial ID --entry ENTRY [--field FIELD] --text TEXT --from NAME",
+		Use:     "raise (TRIAL | --trial ID) --entry ENTRY [--field FIELD] --text TEXT --from NAME",
 		Short:   "Raise a query on an entry (sponsor)",
 		Example: `  trialchain trial query raise --trial NCT05503693 --entry crf-000000001 --field SYSBP --text "130 in the source document?" --from sponsor --keyring devnet/keys --home devnet/node0`,
 		Args:    cobra.MaximumNArgs(1),
@@ -114,13 +114,13 @@ func queryStepCmd(use, short, example, textFlag, textHelp, meaning string, build
 }
 
 func newQueryAnswerCmd() *cobra.Command {
-	return queryStepCmd("answer --trial ID --query Q --text TEXT --from NAME", "Answer a query on your site's entry (site; to change the data, use trial correct --query)",
+	return queryStepCmd("answer (TRIAL | --trial ID) --query Q --text TEXT --from NAME", "Answer a query on your site's entry (site; to change the data, use trial correct --query)",
 		`  trialchain trial query answer --trial NCT05503693 --query q-000000001 --text "Confirmed: 128 in the source" --from site --keyring devnet/keys --home devnet/node1`,
 		"text", "the answer", "query answer", trials.QueryAnswerCall)
 }
 
 func newQueryCloseCmd() *cobra.Command {
-	return queryStepCmd("close --trial ID --query Q --reason TEXT --from NAME", "Close a query, saying why (sponsor)",
+	return queryStepCmd("close (TRIAL | --trial ID) --query Q --reason TEXT --from NAME", "Close a query, saying why (sponsor)",
 		`  trialchain trial query close --trial NCT05503693 --query q-000000001 --reason "answer accepted" --from sponsor --keyring devnet/keys --home devnet/node0`,
 		"reason", "why the query is closed", "query close", trials.QueryCloseCall)
 }
@@ -128,7 +128,7 @@ func newQueryCloseCmd() *cobra.Command {
 func newQueryListCmd() *cobra.Command {
 	var open bool
 	c := &cobra.Command{
-		Use:     "list --trial ID [--open]",
+		Use:     "list (TRIAL | --trial ID) [--open]",
 		Short:   "List a trial's queries and where each stands",
 		Example: `  trialchain trial query list --trial NCT05503693 --open --home devnet/node2`,
 		Args:    cobra.MaximumNArgs(1),
@@ -185,7 +185,7 @@ func lockChecklist(v *model.TrialView, override string) *model.LockChecklist {
 func newTrialLockCmd() *cobra.Command {
 	var override string
 	c := &cobra.Command{
-		Use:   "lock TRIAL [--override REASON] --from NAME",
+		Use:   "lock (TRIAL | --trial ID) [--override REASON] --from NAME",
 		Short: "Lock the trial's database after a checklist: no more site data; results may then be submitted",
 		Long: `Lock the trial's database. Before it signs, lock shows the checklist the
 lock is decided on: entries and corrections, queries not closed, serious

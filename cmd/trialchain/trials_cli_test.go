@@ -130,7 +130,8 @@ func TestTrialsCLI(t *testing.T) {
 
 	// Enrol a subject under a fresh random id.
 	var enr callResult
-	out = mustLogged(t, at(1, "trial", "enroll", "--trial", "NCT05503693", "--consent-doc", file("consent.txt", "signed informed consent, subject 1"),
+	// The trial named as the argument, as trial lock and results name it.
+	out = mustLogged(t, at(1, "trial", "enroll", "NCT05503693", "--consent-doc", file("consent.txt", "signed informed consent, subject 1"),
 		"--printed-name", "Dr. Site PI", "--from", "site", "--output", "json")...)
 	if err := json.Unmarshal([]byte(out), &enr); err != nil || enr.Status != "ok" {
 		t.Fatalf("enroll: %v %s", err, out)
@@ -161,7 +162,8 @@ func TestTrialsCLI(t *testing.T) {
 	t.Logf("contract refusal as printed:\n%s%s", out, errs)
 
 	// A correction: changed value given, the others from the chain and the saved record.
-	out = mustLogged(t, at(1, "trial", "correct", "--trial", "NCT05503693", "--entry", "crf-000000001", "--reason", "transcription error: 118 read as 128",
+	fails([]string{"two trials named", "give one"}, at(1, "trial", "correct", "NCT05503693", "--trial", "NCT00000000", "--entry", "crf-000000001", "--reason", "x", "SYSBP=118 mm[Hg]", "--from", "site")...)
+	out = mustLogged(t, at(1, "trial", "correct", "NCT05503693", "--entry", "crf-000000001", "--reason", "transcription error: 118 read as 128",
 		"SYSBP=118 mm[Hg]", "--record", saved[0], "--from", "site")...)
 	if !strings.Contains(out, "corrects crf-000000001") || !strings.Contains(out, "SYSBP = 118") {
 		t.Fatalf("correct: %s", out)
