@@ -104,6 +104,9 @@ func TestTrialsCLI(t *testing.T) {
 		"--dealer-key", "../../chain/consent/testdata/testkey-2048.pem", "--out", team}, kr...)...)
 	group := filepath.Join(team, "group.json")
 	mustLogged(t, at(0, "consent", "group", "register", group, "--from", "sponsor", "--wait")...)
+	// The pins and the group may share a block: one more block makes sure
+	// one has followed the pins (their state is certified by the next header).
+	mustLogged(t, at(0, "anchor", group, "--label", "team group", "--from", "sponsor", "--wait")...)
 
 	// The pins are in certified state (a block has followed them): proved
 	// with nothing but the genesis, and so is an unpinned name's absence.
