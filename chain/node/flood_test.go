@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/keys"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/sdk/client"
 )
@@ -27,7 +28,11 @@ func TestClusterFloodEveryAcceptedCommits(t *testing.T) {
 	const poolBytes = 4 << 20
 	c := newClusterWith(t, 4, func(_ int, cfg *Config) { cfg.Limits.PoolBytes = poolBytes })
 	g := c.tn.Genesis
-	sponsor := keyOf(t, c, "sponsor")
+	sk, err := keys.Ring{Dir: c.tn.Keyring}.Get("sponsor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sponsor := sk.Private
 	const (
 		workers  = 12
 		large    = 32 // 1 MiB each: 32 MiB offered against 4 × 4 MiB of pools
