@@ -313,6 +313,11 @@ func (r *Replica) Submit(raw []byte) error {
 		}
 	}
 	if err := r.bft.SubmitRequest(raw); err != nil {
+		if alreadyPooled(err) {
+			// The leader ordered the forwarded copy before the local pool
+			// took it (its block removed it), or a peer's copy is pooled.
+			return nil
+		}
 		if added {
 			r.pool.release(info.ID)
 		}
@@ -322,6 +327,14 @@ func (r *Replica) Submit(raw []byte) error {
 		r.precompile(tx)
 	}
 	return nil
+}
+
+// alreadyPooled reports SmartBFT's refusals of a request it holds or has
+// just removed as ordered (ErrReqAlreadyExists and ErrReqAlreadyProcessed
+// of its internal request pool, which cannot be imported; matched by text).
+func alreadyPooled(err error) bool {
+	s := err.Error()
+	return s == "request already exists" || s == "request already processed"
 }
 
 // PoolBytes returns the bytes of pending transactions the replica accounts
