@@ -60,6 +60,19 @@ func (p *poolBytes) reserve(id string, size int, now time.Time) (added bool, err
 	return true, nil
 }
 
+// track records id of size bytes past the bound (a peer's transaction).
+func (p *poolBytes) track(id string, size int, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.txs == nil {
+		p.txs = make(map[string]pooledTx)
+	}
+	if _, ok := p.txs[id]; !ok {
+		p.txs[id] = pooledTx{size: int64(size), at: now}
+		p.used += int64(size)
+	}
+}
+
 // expireLocked forgets entries older than maxAge.
 func (p *poolBytes) expireLocked(now time.Time) {
 	for id, t := range p.txs {

@@ -366,12 +366,12 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 		}
 		r.bft.HandleMessage(from, m)
 	case frameRequest:
+		// A peer's transaction is always taken (refusing it here would
+		// stall it until a view change); its bytes count against this
+		// node's own admissions. Each peer bounds what it admits, so the
+		// pool holds at most a few times PoolMaxBytes.
 		raw := frame[1:]
-		if _, err := r.pool.reserve(requestKey(raw), len(raw), r.cfg.Clock.Now()); err != nil {
-			// The sender keeps it in its own pool and forwards it again.
-			r.log.Warn("refusing a forwarded transaction", "from", from, "err", err)
-			return
-		}
+		r.pool.track(requestKey(raw), len(raw), r.cfg.Clock.Now())
 		r.bft.HandleRequest(from, raw)
 	default:
 		r.log.Warn("dropping frame of unknown type", "from", from, "type", frame[0])
