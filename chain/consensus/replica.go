@@ -97,6 +97,10 @@ type Config struct {
 	// the node can compile the code in the background before the block
 	// that runs it. It must return at once.
 	Precompile func(tx *block.Tx)
+	// PoolMaxBytes bounds the bytes of pending transactions in the request
+	// pool (default DefaultPoolMaxBytes); genesis's RequestPoolSize bounds
+	// their count. Submit refuses with ErrBusy past either bound.
+	PoolMaxBytes int64
 }
 
 // Byzantine behaviours a replica can be told to show (Config.Fault).
@@ -128,6 +132,11 @@ type Replica struct {
 	// guarded by syncMu.
 	fruitless      int
 	fruitlessSince time.Time
+	// pool accounts the request pool's bytes (SmartBFT counts requests only).
+	pool poolBytes
+	// forwardDrops counts transactions the pool's timers could not forward
+	// to the leader (its send queue was full); the pool forwards them again.
+	forwardDrops atomic.Uint64
 }
 
 // New prepares a replica; Start runs it.
@@ -153,9 +162,20 @@ func New(cfg Config, net Network) (*Replica, error) {
 	if !ed25519.PublicKey(v.Key).Equal(cfg.Key.Public()) {
 		return nil, fmt.Errorf("consensus: node key does not match validator %d's key in genesis", cfg.SelfID)
 	}
+	if cfg.PoolMaxBytes <= 0 {
+		cfg.PoolMaxBytes = DefaultPoolMaxBytes
+	}
+	if min := int64(cfg.Genesis.Params.RequestMaxBytes); cfg.PoolMaxBytes < min {
+		cfg.PoolMaxBytes = min // the pool must hold at least one maximal transaction
+	}
+	p := cfg.Genesis.Params
+	// A pooled transaction SmartBFT drops unseen by us (auto-remove after
+	// its forward and complain timeouts) stops counting after maxAge.
+	maxAge := time.Duration(p.RequestForwardTimeout+p.RequestComplainTimeout+p.RequestAutoRemoveTimeout) + time.Minute
 	return &Replica{cfg: cfg, net: net, log: cfg.Logger.With("node", cfg.SelfID),
 		params: ledger.Params(cfg.Genesis), valHash: cfg.Genesis.ValidatorsHash(),
-		stopped: make(chan struct{}), removal: make(chan bft.RequestInfo, 4096)}, nil
+		stopped: make(chan struct{}), removal: make(chan bft.RequestInfo, 4096),
+		pool: poolBytes{max: cfg.PoolMaxBytes, maxAge: maxAge}}, nil
 }
 
 // Start opens the WAL and starts SmartBFT from the last stored block.
@@ -259,22 +279,69 @@ func (r *Replica) Stop() {
 }
 
 // Submit hands a client transaction (already admitted by the caller) to
-// consensus: into the local request pool, and straight to the leader so it
-// need not wait for the pool's forward timeout.
+// consensus: straight to the leader (so it need not wait for the pool's
+// forward timeout), then into the local request pool, whose timers forward
+// it again and complain if the leader does not order it.
+//
+// Submit refuses with ErrBusy, at once and keeping nothing, when the pool
+// is full (by count or bytes) or the leader's send queue is full: a client
+// told "accepted" must not depend on a frame that was never sent. The
+// forward goes first because a pooled request cannot be withdrawn (SmartBFT
+// remembers removed requests and would refuse the client's retry).
 func (r *Replica) Submit(raw []byte) error {
 	if !r.running.Load() {
 		return errors.New("consensus: not running")
 	}
+	if size := r.bft.Pool.Size(); uint64(size) >= r.cfg.Genesis.Params.RequestPoolSize {
+		return fmt.Errorf("%w: request pool holds %d transactions (limit %d); try again shortly",
+			ErrBusy, size, r.cfg.Genesis.Params.RequestPoolSize)
+	}
+	info := r.RequestID(raw)
+	added, err := r.pool.reserve(info.ID, len(raw), r.cfg.Clock.Now())
+	if err != nil {
+		return err
+	}
+	if leader := r.bft.GetLeaderID(); leader != 0 && leader != r.cfg.SelfID {
+		if err := r.net.Send(leader, append([]byte{frameRequest}, raw...)); err != nil {
+			if added {
+				r.pool.release(info.ID)
+			}
+			if errors.Is(err, transport.ErrQueueFull) {
+				return fmt.Errorf("%w: the link to leader %d is saturated; try again shortly: %w", ErrBusy, leader, err)
+			}
+			return fmt.Errorf("consensus: forward to leader %d: %w", leader, err)
+		}
+	}
 	if err := r.bft.SubmitRequest(raw); err != nil {
-		return fmt.Errorf("consensus: submit: %w", err)
+		if alreadyPooled(err) {
+			// The leader ordered the forwarded copy before the local pool
+			// took it (its block removed it), or a peer's copy is pooled.
+			return nil
+		}
+		if added {
+			r.pool.release(info.ID)
+		}
+		return fmt.Errorf("consensus: submit (it was already sent to the leader and may still commit; ask for its receipt): %w", err)
 	}
 	if tx, err := block.DecodeTx(raw); err == nil {
 		r.precompile(tx)
 	}
-	if leader := r.bft.GetLeaderID(); leader != 0 && leader != r.cfg.SelfID {
-		r.SendTransaction(leader, raw)
-	}
 	return nil
+}
+
+// alreadyPooled reports SmartBFT's refusals of a request it holds or has
+// just removed as ordered (ErrReqAlreadyExists and ErrReqAlreadyProcessed
+// of its internal request pool, which cannot be imported; matched by text).
+func alreadyPooled(err error) bool {
+	s := err.Error()
+	return s == "request already exists" || s == "request already processed"
+}
+
+// PoolBytes returns the bytes of pending transactions the replica accounts
+// in its request pool, and how many transactions its pool's timers could
+// not forward to the leader (send queue full) since start.
+func (r *Replica) PoolBytes() (bytes int64, forwardDrops uint64) {
+	return r.pool.bytes(), r.forwardDrops.Load()
 }
 
 // Leader returns the current leader's id (0 if unknown) and the view.
@@ -299,7 +366,13 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 		}
 		r.bft.HandleMessage(from, m)
 	case frameRequest:
-		r.bft.HandleRequest(from, frame[1:])
+		// A peer's transaction is always taken (refusing it here would
+		// stall it until a view change); its bytes count against this
+		// node's own admissions. Each peer bounds what it admits, so the
+		// pool holds at most a few times PoolMaxBytes.
+		raw := frame[1:]
+		r.pool.track(requestKey(raw), len(raw), r.cfg.Clock.Now())
+		r.bft.HandleRequest(from, raw)
 	default:
 		r.log.Warn("dropping frame of unknown type", "from", from, "type", frame[0])
 	}
@@ -314,6 +387,7 @@ func (r *Replica) removeLoop() {
 		case <-r.stopped:
 			return
 		case info := <-r.removal:
+			r.pool.release(info.ID)
 			if r.bft.Pool != nil {
 				_ = r.bft.Pool.RemoveRequest(info)
 			}
@@ -341,8 +415,16 @@ func (r *Replica) SendConsensus(to uint64, m *protos.Message) {
 }
 
 // SendTransaction implements api.Comm.
+// SmartBFT calls it when a pooled request's forward timeout expires; a
+// frame that cannot be queued is counted and logged, and the request stays
+// in the pool, whose next timeout complains about the leader (a view change
+// then hands it to the next leader).
 func (r *Replica) SendTransaction(to uint64, req []byte) {
-	_ = r.net.Send(to, append([]byte{frameRequest}, req...))
+	if err := r.net.Send(to, append([]byte{frameRequest}, req...)); err != nil {
+		n := r.forwardDrops.Add(1)
+		r.log.Warn("pooled transaction not forwarded to the leader; it stays pooled",
+			"to", to, "bytes", len(req), "drops", n, "err", err)
+	}
 }
 
 // Nodes implements api.Comm.
@@ -356,12 +438,17 @@ func (r *Replica) MembershipChange() bool { return false }
 // RequestID implements api.RequestInspector: the request id is the
 // transaction hash, the client id its sender.
 func (r *Replica) RequestID(raw []byte) bft.RequestInfo {
-	id := block.Sum(raw)
-	info := bft.RequestInfo{ID: hex.EncodeToString(id[:])}
+	info := bft.RequestInfo{ID: requestKey(raw)}
 	if tx, err := block.DecodeTx(raw); err == nil {
 		info.ClientID = hex.EncodeToString(tx.Sender)
 	}
 	return info
+}
+
+// requestKey is a request's id: its transaction hash in hex.
+func requestKey(raw []byte) string {
+	id := block.Sum(raw)
+	return hex.EncodeToString(id[:])
 }
 
 // --- Assembler ---
@@ -419,6 +506,9 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 	}
 	if md := (&protos.ViewMetadata{}); proto.Unmarshal(p.Metadata, md) == nil {
 		r.view.Store(md.ViewId)
+	}
+	for _, raw := range c.Block.Txs {
+		r.pool.release(requestKey(raw))
 	}
 	if _, err := r.cfg.Ledger.Commit(c); err != nil {
 		// Behind (a gap): catch up, then retry once.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/consensus"
 	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
@@ -142,6 +143,12 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	h := tx.Hash()
 	if err := n.replica.Submit(raw); err != nil {
+		if errors.Is(err, consensus.ErrBusy) {
+			n.metrics.Refused("busy")
+			w.Header().Set("Retry-After", "1")
+			writeErr(w, http.StatusTooManyRequests, "busy", err)
+			return
+		}
 		n.metrics.Refused("unavailable")
 		writeErr(w, http.StatusServiceUnavailable, "unavailable", err)
 		return

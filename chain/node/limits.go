@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trialchain/trialchain/chain/consensus"
 	"github.com/trialchain/trialchain/chain/contracts"
 	"github.com/trialchain/trialchain/transport"
 )
@@ -59,6 +60,10 @@ type Limits struct {
 	// MaxQueries caps queries running at once; one more is refused at
 	// once with 429 (it does not wait: a query holds a core).
 	MaxQueries int `toml:"max_queries"`
+	// PoolBytes caps the bytes of pending transactions in this node's
+	// request pool (genesis's request_pool_size caps their count); past
+	// either cap POST /v1/tx answers 429 busy with Retry-After at once.
+	PoolBytes int64 `toml:"pool_bytes"`
 }
 
 // DefaultLimits are sized for a validator on a small machine: at most
@@ -79,6 +84,7 @@ func DefaultLimits() Limits {
 		QueryGas:          contracts.DefaultQueryGas,
 		QueryTimeout:      2 * time.Second,
 		MaxQueries:        4,
+		PoolBytes:         consensus.DefaultPoolMaxBytes,
 	}
 }
 
@@ -111,6 +117,9 @@ func (l Limits) withDefaults() Limits {
 	set(&l.MaxQueries, d.MaxQueries)
 	if l.QueryGas == 0 {
 		l.QueryGas = d.QueryGas
+	}
+	if l.PoolBytes <= 0 {
+		l.PoolBytes = d.PoolBytes
 	}
 	return l
 }

@@ -182,7 +182,8 @@ func New(cfg *Config, opts Options) (*Node, error) {
 		precompile = n.contracts.PrepareTx
 	}
 	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
-		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base, Fault: opts.Fault, Precompile: precompile}, &netw)
+		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base, Fault: opts.Fault, Precompile: precompile,
+		PoolMaxBytes: cfg.Limits.withDefaults().PoolBytes}, &netw)
 	if err != nil {
 		n.closeStorage()
 		return nil, err

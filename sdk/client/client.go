@@ -165,12 +165,29 @@ func (c *Client) Submit(ctx context.Context, tx *block.Tx, wait bool) (*view.Sub
 	if wait {
 		path += "?wait=1"
 	}
-	var s view.Submitted
-	if err := c.do(ctx, http.MethodPost, path, tx.Encode(), &s); err != nil {
-		return nil, err
+	raw := tx.Encode()
+	for attempt := 1; ; attempt++ {
+		var s view.Submitted
+		err := c.do(ctx, http.MethodPost, path, raw, &s)
+		var ae *APIError
+		if err == nil || !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || attempt == submitAttempts {
+			if err != nil {
+				return nil, err
+			}
+			return &s, nil
+		}
+		// 429 busy: the node kept nothing; the same bytes may be sent again.
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (gave up waiting: %w)", err, ctx.Err())
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
 	}
-	return &s, nil
 }
+
+// submitAttempts bounds Submit's tries of a transaction the node answers
+// 429 busy (its request pool or its link to the leader is full).
+const submitAttempts = 8
 
 // Tx returns a committed transaction and its receipt.
 func (c *Client) Tx(ctx context.Context, h block.Hash) (*view.TxWithReceipt, error) {

@@ -1,0 +1,102 @@
+package consensus
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrBusy refuses a transaction the replica cannot take now: its request
+// pool is full (by bytes) or the link to the leader is saturated. Nothing
+// was kept; the client may try again shortly.
+var ErrBusy = errors.New("consensus: busy")
+
+// DefaultPoolMaxBytes bounds the bytes of pending transactions in one
+// replica's request pool when Config.PoolMaxBytes is zero (the genesis
+// RequestPoolSize bounds their count).
+const DefaultPoolMaxBytes = 64 << 20
+
+// poolBytes accounts the bytes of the transactions in the request pool,
+// which SmartBFT bounds by count only. A transaction enters when this
+// replica's pool takes it (a client's or a peer's) and leaves when a block
+// carrying it is delivered, when the assembler drops it, or when it is
+// older than maxAge (SmartBFT's auto-remove dropped it unseen by us).
+type poolBytes struct {
+	mu     sync.Mutex
+	max    int64
+	maxAge time.Duration
+	used   int64
+	txs    map[string]pooledTx // request id → size and arrival
+	nextGC time.Time
+}
+
+type pooledTx struct {
+	size int64
+	at   time.Time
+}
+
+// reserve records id of size bytes (added reports it was new), or refuses
+// with ErrBusy when the pool would pass its byte bound. A known id is not
+// counted twice.
+func (p *poolBytes) reserve(id string, size int, now time.Time) (added bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.txs == nil {
+		p.txs = make(map[string]pooledTx)
+	}
+	if _, ok := p.txs[id]; ok {
+		return false, nil
+	}
+	if now.After(p.nextGC) || p.used+int64(size) > p.max {
+		p.expireLocked(now)
+	}
+	if p.used+int64(size) > p.max {
+		return false, fmt.Errorf("%w: request pool holds %d bytes of pending transactions (limit %d); try again shortly",
+			ErrBusy, p.used, p.max)
+	}
+	p.txs[id] = pooledTx{size: int64(size), at: now}
+	p.used += int64(size)
+	return true, nil
+}
+
+// track records id of size bytes past the bound (a peer's transaction).
+func (p *poolBytes) track(id string, size int, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.txs == nil {
+		p.txs = make(map[string]pooledTx)
+	}
+	if _, ok := p.txs[id]; !ok {
+		p.txs[id] = pooledTx{size: int64(size), at: now}
+		p.used += int64(size)
+	}
+}
+
+// expireLocked forgets entries older than maxAge.
+func (p *poolBytes) expireLocked(now time.Time) {
+	for id, t := range p.txs {
+		if now.Sub(t.at) > p.maxAge {
+			p.used -= t.size
+			delete(p.txs, id)
+		}
+	}
+	p.nextGC = now.Add(p.maxAge / 4)
+}
+
+// release forgets id (delivered, refused or removed).
+func (p *poolBytes) release(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.txs[id]; ok {
+		p.used -= t.size
+		delete(p.txs, id)
+	}
+}
+
+// bytes returns the bytes accounted now.
+func (p *poolBytes) bytes() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.used
+}
