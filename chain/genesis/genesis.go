@@ -353,16 +353,7 @@ func (g *Genesis) IDs() []uint64 {
 
 // ValidatorsHash commits to the validator set (ids and keys, in id order):
 // SHA-256 of uvarint count ‖ each: id 8 ‖ key 32.
-func (g *Genesis) ValidatorsHash() block.Hash {
-	var w block.Writer
-	w.Uvarint(uint64(len(g.Validators)))
-	for _, id := range g.IDs() {
-		v, _ := g.Validator(id)
-		w.Uint64(v.ID)
-		w.Fixed(v.Key)
-	}
-	return block.Sum(w.Bytes())
-}
+func (g *Genesis) ValidatorsHash() block.Hash { return g.Set().Hash() }
 
 // Hash commits to the whole genesis: chain id, time, validators (with
 // addresses), members and parameters in a canonical binary encoding.
