@@ -109,11 +109,14 @@ const (
 // RequestInspector, Synchronizer, Application). It owns the goroutines it
 // starts; Stop ends them.
 type Replica struct {
-	cfg     Config
-	net     Network
-	log     *slog.Logger
-	params  state.Params
-	valHash block.Hash
+	cfg    Config
+	net    Network
+	log    *slog.Logger
+	params state.Params
+	// sets is the validator sets by height, walked from the genesis; every
+	// certificate, proposer and consensus signature is checked against the
+	// set in force at its height.
+	sets    *genesis.History
 	bft     *smartbft.Consensus
 	wal     *wal.WriteAheadLogFile
 	stopped chan struct{}
@@ -154,7 +157,7 @@ func New(cfg Config, net Network) (*Replica, error) {
 		return nil, fmt.Errorf("consensus: node key does not match validator %d's key in genesis", cfg.SelfID)
 	}
 	return &Replica{cfg: cfg, net: net, log: cfg.Logger.With("node", cfg.SelfID),
-		params: ledger.Params(cfg.Genesis), valHash: cfg.Genesis.ValidatorsHash(),
+		params: ledger.Params(cfg.Genesis), sets: genesis.NewHistory(cfg.Genesis),
 		stopped: make(chan struct{}), removal: make(chan bft.RequestInfo, 4096)}, nil
 }
 
@@ -345,10 +348,13 @@ func (r *Replica) SendTransaction(to uint64, req []byte) {
 	_ = r.net.Send(to, append([]byte{frameRequest}, req...))
 }
 
-// Nodes implements api.Comm.
-func (r *Replica) Nodes() []uint64 { return r.cfg.Genesis.IDs() }
+// Nodes implements api.Comm: the validators in force after the committed head.
+func (r *Replica) Nodes() []uint64 { return r.currentSet().IDs() }
 
-// MembershipChange implements api.MembershipNotifier: the validator set is fixed by genesis.
+// currentSet is the validator set in force for the block after the committed head.
+func (r *Replica) currentSet() *genesis.Set { return r.sets.At(r.cfg.Ledger.Head().Height + 1) }
+
+// MembershipChange implements api.MembershipNotifier: the set changes only by reconfiguration.
 func (r *Replica) MembershipChange() bool { return false }
 
 // --- RequestInspector ---
@@ -393,7 +399,7 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 	}
 	h := block.Header{ChainID: r.cfg.Genesis.ChainID, Height: head.Height + 1, PrevHash: head.Hash,
 		Proposer: r.cfg.SelfID, TimeUnixMilli: now, TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs),
-		StateRoot: head.StateRoot, LogSize: head.Log.Size, LogRoot: head.Log.Root(), ValidatorsHash: r.valHash}
+		StateRoot: head.StateRoot, LogSize: head.Log.Size, LogRoot: head.Log.Root(), ValidatorsHash: r.sets.At(head.Height + 1).Hash()}
 	if r.cfg.Fault == FaultWrongParent {
 		h.PrevHash = block.Sum(append([]byte("byzantine "), h.PrevHash[:]...))
 	}
