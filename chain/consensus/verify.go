@@ -82,12 +82,12 @@ func (r *Replica) CheckHeader(h *block.Header) error {
 		return fmt.Errorf("%w: state root %s, ours is %s", ErrBadHeader, h.StateRoot, head.StateRoot)
 	case h.LogSize != head.Log.Size || h.LogRoot != head.Log.Root():
 		return fmt.Errorf("%w: record log %d/%s, ours is %d/%s", ErrBadHeader, h.LogSize, h.LogRoot, head.Log.Size, head.Log.Root())
-	case h.ValidatorsHash != r.sets.At(h.Height).Hash():
+	case h.ValidatorsHash != r.setAt(h.Height).Hash():
 		return fmt.Errorf("%w: validator set %s", ErrBadHeader, h.ValidatorsHash)
 	case h.TimeUnixMilli < r.minTime(head.Height, head.TimeUnixMilli):
 		return fmt.Errorf("%w: %d is before the previous block's (or genesis) time %d", ErrBadTimestamp, h.TimeUnixMilli, r.minTime(head.Height, head.TimeUnixMilli))
 	}
-	if _, ok := r.sets.At(h.Height).Validator(h.Proposer); !ok {
+	if _, ok := r.setAt(h.Height).Validator(h.Proposer); !ok {
 		return fmt.Errorf("%w: proposer %d is not a validator", ErrBadHeader, h.Proposer)
 	}
 	limit := r.cfg.Clock.Now().Add(timeDur(r.cfg.Genesis.Params.MaxClockSkew)).UnixMilli()
@@ -128,7 +128,7 @@ func (r *Replica) VerifyConsenterSig(sig bft.Signature, p bft.Proposal) ([]byte,
 	if err != nil {
 		return nil, fmt.Errorf("consensus: proposal header: %w", err)
 	}
-	v, ok := r.sets.At(h.Height).Validator(sig.ID)
+	v, ok := r.setAt(h.Height).Validator(sig.ID)
 	if !ok {
 		return nil, fmt.Errorf("consensus: signer %d is not a validator at height %d", sig.ID, h.Height)
 	}
