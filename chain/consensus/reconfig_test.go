@@ -81,7 +81,8 @@ func (c *cluster) commitRounds(rounds, perRound int) {
 // commits with five (quorum 4); validator 1 is removed, its SmartBFT
 // instance shuts down, and the other four commit on. Every block on every
 // node is checked against the set in force at its height, walked from the
-// genesis (checkSafety).
+// genesis (checkSafety). Last, validator 3 restarts from its store, walks
+// the changes again and commits on.
 func TestReconfiguration(t *testing.T) {
 	book := &changeBook{changes: map[block.Hash]genesis.Change{}}
 	c := newClusterOf(t, 4, 5, 1, nil, book.setChanges)
@@ -119,6 +120,26 @@ func TestReconfiguration(t *testing.T) {
 
 	c.commitRounds(4, 8)
 	t.Logf("validators 2..5: heights %v", c.heights())
+	c.checkSafety()
+
+	// A validator restarted from its store walks the set changes again
+	// (Start) and commits on with the set in force.
+	n3 := c.node(3)
+	n3.shutdown()
+	r3 := c.open(3, n3.dir, "")
+	if err := r3.rep.Start(); err != nil {
+		t.Fatalf("node 3 restart: %v", err)
+	}
+	for i, n := range c.nodes {
+		if n == n3 {
+			c.nodes[i] = r3
+		}
+	}
+	if got := r3.rep.Nodes(); len(got) != 4 || got[0] != 2 || got[3] != 5 {
+		t.Fatalf("restarted node 3's set is %v", got)
+	}
+	c.commitRounds(2, 8)
+	t.Logf("after node 3's restart: heights %v", c.heights())
 	c.checkSafety()
 
 	// Node 5 took part: it signed certificates (the leader keeps the
