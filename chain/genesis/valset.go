@@ -303,3 +303,49 @@ func (h *History) VerifyCertificate(c *block.Committed) error {
 	}
 	return s.VerifyCertificate(h.chainID, c)
 }
+
+// MaxSetBytes bounds an encoded Set.
+const MaxSetBytes = block.MaxCertSigs * (MaxAddrBytes*2 + block.MaxNameBytes + 64)
+
+// EncodeSet is the canonical encoding of s (the state entry of the set in
+// force): from 8 ‖ uvarint count ‖ each validator in id order as the
+// bytes of its add Change.
+func EncodeSet(s *Set) []byte {
+	var w block.Writer
+	w.Uint64(s.From)
+	w.Uvarint(uint64(len(s.Validators)))
+	for _, v := range s.Validators {
+		w.VarBytes(Change{Op: ChangeAdd, Validator: v}.Encode())
+	}
+	return w.Bytes()
+}
+
+// DecodeSet decodes an EncodeSet encoding: 1..block.MaxCertSigs
+// validators in strictly ascending id order with distinct keys.
+func DecodeSet(b []byte) (*Set, error) {
+	if len(b) > MaxSetBytes {
+		return nil, fmt.Errorf("%w: set of %d bytes", ErrSetChange, len(b))
+	}
+	r := block.NewReader(b)
+	s := &Set{From: r.Uint64("from")}
+	n := r.Count(block.MaxCertSigs, "validators")
+	keys := map[string]bool{}
+	for i := 0; i < n && r.Err() == nil; i++ {
+		c, err := DecodeChange(r.VarBytes(MaxSetBytes, "validator"))
+		if err != nil {
+			return nil, fmt.Errorf("validator %d of the set: %w", i, err)
+		}
+		if c.Op != ChangeAdd || (i > 0 && c.Validator.ID <= s.Validators[i-1].ID) || keys[string(c.Validator.Key)] {
+			return nil, fmt.Errorf("%w: validator %d of the set is out of order or repeated", ErrSetChange, i)
+		}
+		keys[string(c.Validator.Key)] = true
+		s.Validators = append(s.Validators, c.Validator)
+	}
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetChange, err)
+	}
+	if len(s.Validators) == 0 || s.From == 0 {
+		return nil, fmt.Errorf("%w: an empty set or one from height 0", ErrSetChange)
+	}
+	return s, nil
+}

@@ -233,3 +233,42 @@ func ExampleHistory() {
 	// [1 2 3 4] 3
 	// [1 2 3 4 5] 4
 }
+
+func TestEncodeSet(t *testing.T) {
+	g := testGenesis(4)
+	s, err := g.Set().Apply(Change{Op: ChangeAdd, Validator: testVal(7)}, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeSet(EncodeSet(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.From != 12 || got.Hash() != s.Hash() || !bytes.Equal(EncodeSet(got), EncodeSet(s)) {
+		t.Fatalf("round trip: %+v", got)
+	}
+	swapped := &Set{From: 1, Validators: []Validator{testVal(2), testVal(1)}}
+	for name, b := range map[string][]byte{
+		"empty":        EncodeSet(&Set{From: 1}),
+		"out of order": EncodeSet(swapped),
+		"from 0":       EncodeSet(&Set{Validators: []Validator{testVal(1)}}),
+		"trailing":     append(EncodeSet(s), 0),
+	} {
+		if _, err := DecodeSet(b); !errors.Is(err, ErrSetChange) {
+			t.Errorf("%s: err %v, want ErrSetChange", name, err)
+		}
+	}
+}
+
+func FuzzDecodeSet(f *testing.F) {
+	f.Add(EncodeSet(testGenesis(4).Set()))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := DecodeSet(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(EncodeSet(s), b) {
+			t.Fatal("accepted a non-canonical encoding")
+		}
+	})
+}
