@@ -293,6 +293,13 @@ func (h *History) ApplyCertified(c *block.Committed, changes []Change) error {
 	return nil
 }
 
+// ValidatorsHash is the hash of the latest set (proof.Validators).
+func (h *History) ValidatorsHash() block.Hash { return h.Latest().Hash() }
+
+// ValidatorsHashAt is the hash of the set in force at height
+// (proof.SetsByHeight).
+func (h *History) ValidatorsHashAt(height uint64) block.Hash { return h.At(height).Hash() }
+
 // VerifyCertificate checks c against the set in force at its height: the
 // header names that set's hash and a quorum of it signed the block.
 func (h *History) VerifyCertificate(c *block.Committed) error {
