@@ -64,10 +64,11 @@ func FuzzDecodePayloads(f *testing.F) {
 	f.Add(byte(4), (&UpgradePayload{}).Encode())
 	f.Add(byte(6), (&RedactPayload{Targets: []Hash{{1}, {2}}, Basis: BasisMistakenPHI, Reason: "r", Meaning: "m"}).Encode())
 	f.Add(byte(7), (&PinPayload{Name: "trial-protocol", Contract: Hash{1}, Reason: "r"}).Encode())
+	f.Add(byte(8), (&ValidatorPayload{Change: []byte{1}, Consent: []byte{2}}).Encode())
 	f.Fuzz(func(t *testing.T, which byte, b []byte) {
 		var v interface{ Encode() []byte }
 		var err error
-		switch which % 8 {
+		switch which % 9 {
 		case 0:
 			v, err = DecodeRegister(b)
 		case 1:
@@ -84,6 +85,8 @@ func FuzzDecodePayloads(f *testing.F) {
 			v, err = DecodeRedact(b)
 		case 7:
 			v, err = DecodePin(b)
+		case 8:
+			v, err = DecodeValidator(b)
 		}
 		if err != nil {
 			return

@@ -290,6 +290,36 @@ func DecodeUpgrade(b []byte) (*UpgradePayload, error) {
 	return p, nil
 }
 
+// MaxValidatorChangeBytes bounds the change a ValidatorPayload carries.
+const MaxValidatorChangeBytes = 1 << 10
+
+// ValidatorPayload adds or removes a validator. Change is the canonical
+// encoding of a genesis.Change; Consent is the validator organisations'
+// threshold consent to it. Encoding: change bytes(≤1 KiB) ‖ consent
+// bytes(≤64 KiB).
+type ValidatorPayload struct {
+	Change  []byte
+	Consent []byte
+}
+
+// Encode returns the canonical encoding.
+func (p *ValidatorPayload) Encode() []byte {
+	var w Writer
+	w.VarBytes(p.Change)
+	w.VarBytes(p.Consent)
+	return w.Bytes()
+}
+
+// DecodeValidator decodes a ValidatorPayload.
+func DecodeValidator(b []byte) (*ValidatorPayload, error) {
+	r := NewReader(b)
+	p := &ValidatorPayload{Change: r.VarBytes(MaxValidatorChangeBytes, "change"), Consent: r.VarBytes(64<<10, "consent")}
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("validator payload: %w", err)
+	}
+	return p, nil
+}
+
 func boolByte(b bool) byte {
 	if b {
 		return 1

@@ -62,12 +62,13 @@ const (
 	KindUpgrade      Kind = 6 // replace a contract's code under its policy: UpgradePayload
 	KindRedact       Kind = 7 // redact off-chain payloads, keeping their hashes: RedactPayload
 	KindPin          Kind = 8 // admin binds a well-known name to a contract address: PinPayload
+	KindValidator    Kind = 9 // add or remove a validator under the validator organisations' consent: ValidatorPayload
 )
 
 var kindNames = map[Kind]string{
 	KindRegister: "register", KindAnchor: "anchor", KindDeploy: "deploy",
 	KindCall: "call", KindConsentGroup: "consent-group", KindUpgrade: "upgrade",
-	KindRedact: "redact", KindPin: "pin",
+	KindRedact: "redact", KindPin: "pin", KindValidator: "validator",
 }
 
 // Valid reports whether k is a known kind.

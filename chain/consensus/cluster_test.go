@@ -138,10 +138,13 @@ type cluster struct {
 	site  ed25519.PrivateKey
 	net   *memnet.Network
 	clock *virtualClock
-	nodes []*clusterNode
+	nodes []*clusterNode // the validators in force, by id
+	gone  []*clusterNode // validators removed (stopped at close)
 	nonce uint64
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	// setChanges, if set, is every replica's Config.SetChanges.
+	setChanges func(c *block.Committed) []genesis.Change
+	stop       chan struct{}
+	wg         sync.WaitGroup
 }
 
 type clusterNode struct {
@@ -170,13 +173,23 @@ func (l *lateNet) Connected() []uint64 { return l.ep.Connected() }
 // default.
 func newCluster(t *testing.T, n int, seed uint64, faults map[uint64]string) *cluster {
 	t.Helper()
-	g, keys, site := testGenesis(n)
+	return newClusterOf(t, n, n, seed, faults, nil)
+}
+
+// newClusterOf starts the first n of keyCount validators (the genesis
+// holds those n); the others' keys are there to join later through
+// setChanges.
+func newClusterOf(t *testing.T, n, keyCount int, seed uint64, faults map[uint64]string,
+	setChanges func(c *block.Committed) []genesis.Change) *cluster {
+	t.Helper()
+	g, keys, site := testGenesis(keyCount)
+	g.Validators = g.Validators[:n]
 	g.Params.RequestForwardTimeout = genesis.Duration(100 * time.Millisecond)
 	g.Params.CollectTimeout = genesis.Duration(250 * time.Millisecond)
 	c := &cluster{t: t, g: g, keys: keys, site: site, net: memnet.New(memnet.Config{Seed: seed}),
-		clock: newVirtualClock(time.Now().Truncate(time.Second)), stop: make(chan struct{})}
+		clock: newVirtualClock(time.Now().Truncate(time.Second)), stop: make(chan struct{}), setChanges: setChanges}
 	t.Cleanup(c.close)
-	for i := range keys {
+	for i := range n {
 		c.nodes = append(c.nodes, c.open(uint64(i+1), t.TempDir(), faults[uint64(i+1)]))
 	}
 	// Together: each start collects its peers' state (CollectTimeout, wall
@@ -230,7 +243,7 @@ func (c *cluster) open(id uint64, dir, fault string) *clusterNode {
 	lg := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	ln := &lateNet{}
 	rep, err := New(Config{SelfID: id, Key: c.keys[id-1], Genesis: c.g, Ledger: led, WALDir: filepath.Join(dir, "wal"),
-		Logger: lg, Clock: c.clock, Tick: clusterTick, Fault: fault}, ln)
+		Logger: lg, Clock: c.clock, Tick: clusterTick, Fault: fault, SetChanges: c.setChanges}, ln)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -247,7 +260,7 @@ func (n *clusterNode) shutdown() {
 }
 
 func (c *cluster) close() {
-	for _, n := range c.nodes {
+	for _, n := range append(c.nodes, c.gone...) {
 		n.shutdown()
 	}
 	close(c.stop)
@@ -259,10 +272,21 @@ func (c *cluster) submit(id uint64) block.Hash {
 	c.t.Helper()
 	c.nonce++
 	raw := anchor(c.site, c.nonce)
-	if err := c.nodes[id-1].rep.Submit(raw); err != nil {
+	if err := c.node(id).rep.Submit(raw); err != nil {
 		c.t.Fatalf("submit to node %d: %v", id, err)
 	}
 	return block.Sum(raw)
+}
+
+// node returns the running validator id.
+func (c *cluster) node(id uint64) *clusterNode {
+	for _, n := range c.nodes {
+		if n.id == id {
+			return n
+		}
+	}
+	c.t.Fatalf("node %d is not a running validator", id)
+	return nil
 }
 
 // heights returns every node's committed height.
@@ -310,7 +334,9 @@ func (c *cluster) allCommitted(txs []block.Hash) bool {
 }
 
 // checkSafety: every node holds the same certified chain up to the lowest
-// height, and no transaction is in it twice.
+// height, each block certified by the validator set in force at its
+// height (walked from the genesis through setChanges), and no
+// transaction is in it twice.
 func (c *cluster) checkSafety() {
 	c.t.Helper()
 	low := c.heights()[0]
@@ -318,6 +344,7 @@ func (c *cluster) checkSafety() {
 		low = min(low, h)
 	}
 	seen := map[block.Hash]uint64{}
+	sets := genesis.NewHistory(c.g)
 	for x := uint64(1); x <= low; x++ {
 		b0, err := c.nodes[0].st.Block(x)
 		if err != nil {
@@ -331,8 +358,15 @@ func (c *cluster) checkSafety() {
 			if b.Block.Hash() != b0.Block.Hash() {
 				c.t.Fatalf("safety: node %d block %d is %s, node 1 has %s", n.id, x, b.Block.Hash(), b0.Block.Hash())
 			}
-			if err := c.g.VerifyCertificate(b); err != nil {
+			if err := sets.VerifyCertificate(b); err != nil {
 				c.t.Fatalf("node %d block %d: %v", n.id, x, err)
+			}
+		}
+		if c.setChanges != nil {
+			for _, ch := range c.setChanges(b0) {
+				if err := sets.Apply(ch, x); err != nil {
+					c.t.Fatalf("block %d: %v", x, err)
+				}
 			}
 		}
 		for _, raw := range b0.Block.Txs {

@@ -30,7 +30,20 @@
 // assumes a delivered proposal is durable. Blocks are committed in height
 // order through the ledger's lock, whether they come from Deliver or from
 // catch-up (Sync), which verifies each block's certificate against the
-// genesis validators before committing it. HandleFrame and HandleRequest
+// validator set in force at its height before committing it.
+//
+// # Validator-set changes
+//
+// The set starts as the genesis's. Config.SetChanges names the changes a
+// committed block carried (add or remove one validator, genesis.Change);
+// they are in force from the next block. Deliver then returns SmartBFT a
+// Reconfig with the new nodes, so every replica restarts its instance with
+// them at that block boundary (a removed validator's instance shuts down);
+// a catch-up that fetched such a block reports it in its SyncResponse.
+// Config.OnSet tells the node, so the mesh admits the new pinned keys. A
+// validator added later starts from an empty store: Start catches up
+// through its joining before it starts SmartBFT. Certificates, proposers
+// and consensus signatures are checked against genesis.History.At(height). HandleFrame and HandleRequest
 // may be called concurrently from any goroutine once Start has returned.
 //
 // Why the adapter does what it does (timeouts, resending, catch-up, the

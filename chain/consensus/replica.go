@@ -101,6 +101,15 @@ type Config struct {
 	// pool (default DefaultPoolMaxBytes); genesis's RequestPoolSize bounds
 	// their count. Submit refuses with ErrBusy past either bound.
 	PoolMaxBytes int64
+	// SetChanges returns the validator-set changes block c carried, in
+	// order (nil for none); they are in force from the next block. It
+	// must be a deterministic function of the committed chain. nil keeps
+	// the genesis set for good.
+	SetChanges func(c *block.Committed) []genesis.Change
+	// OnSet, if set, is told of every new validator set as it comes in
+	// force (before SmartBFT restarts with it): the node admits the new
+	// validators' pinned keys on the mesh. It must return at once.
+	OnSet func(s *genesis.Set)
 }
 
 // Byzantine behaviours a replica can be told to show (Config.Fault).
@@ -113,21 +122,30 @@ const (
 // RequestInspector, Synchronizer, Application). It owns the goroutines it
 // starts; Stop ends them.
 type Replica struct {
-	cfg     Config
-	net     Network
-	log     *slog.Logger
-	params  state.Params
-	valHash block.Hash
-	bft     *smartbft.Consensus
-	wal     *wal.WriteAheadLogFile
-	stopped chan struct{}
-	running atomic.Bool
-	tickers []func()
-	removal chan bft.RequestInfo
-	wg      sync.WaitGroup
-	syncMu  sync.Mutex
-	view    atomic.Uint64
-	resend  resender
+	cfg    Config
+	net    Network
+	log    *slog.Logger
+	params state.Params
+	// sets is the validator sets by height, walked from the genesis; every
+	// certificate, proposer and consensus signature is checked against the
+	// set in force at its height. walked is the last block whose changes
+	// sets holds. Guarded by setMu.
+	setMu  sync.RWMutex
+	sets   *genesis.History
+	walked uint64
+	// synced records that a catch-up brought a set change (Sync reports
+	// it to SmartBFT); guarded by syncMu.
+	syncedChange bool
+	bft          *smartbft.Consensus
+	wal          *wal.WriteAheadLogFile
+	stopped      chan struct{}
+	running      atomic.Bool
+	tickers      []func()
+	removal      chan bft.RequestInfo
+	wg           sync.WaitGroup
+	syncMu       sync.Mutex
+	view         atomic.Uint64
+	resend       resender
 	// fruitless counts catch-ups in a row that found nothing (noteSync);
 	// guarded by syncMu.
 	fruitless      int
@@ -155,11 +173,11 @@ func New(cfg Config, net Network) (*Replica, error) {
 	default:
 		return nil, fmt.Errorf("consensus: unknown fault %q (known: %s)", cfg.Fault, FaultWrongParent)
 	}
-	if _, ok := cfg.Genesis.Validator(cfg.SelfID); !ok {
+	// A validator added after the genesis (SetChanges) is checked when
+	// it starts, once it has walked the chain to its joining.
+	if v, ok := cfg.Genesis.Validator(cfg.SelfID); !ok && cfg.SetChanges == nil {
 		return nil, fmt.Errorf("consensus: node id %d is not a validator in genesis", cfg.SelfID)
-	}
-	v, _ := cfg.Genesis.Validator(cfg.SelfID)
-	if !ed25519.PublicKey(v.Key).Equal(cfg.Key.Public()) {
+	} else if ok && !ed25519.PublicKey(v.Key).Equal(cfg.Key.Public()) {
 		return nil, fmt.Errorf("consensus: node key does not match validator %d's key in genesis", cfg.SelfID)
 	}
 	if cfg.PoolMaxBytes <= 0 {
@@ -173,13 +191,36 @@ func New(cfg Config, net Network) (*Replica, error) {
 	// its forward and complain timeouts) stops counting after maxAge.
 	maxAge := time.Duration(p.RequestForwardTimeout+p.RequestComplainTimeout+p.RequestAutoRemoveTimeout) + time.Minute
 	return &Replica{cfg: cfg, net: net, log: cfg.Logger.With("node", cfg.SelfID),
-		params: ledger.Params(cfg.Genesis), valHash: cfg.Genesis.ValidatorsHash(),
+		params: ledger.Params(cfg.Genesis), sets: genesis.NewHistory(cfg.Genesis),
 		stopped: make(chan struct{}), removal: make(chan bft.RequestInfo, 4096),
 		pool: poolBytes{max: cfg.PoolMaxBytes, maxAge: maxAge}}, nil
 }
 
-// Start opens the WAL and starts SmartBFT from the last stored block.
+// Start opens the WAL and starts SmartBFT from the last stored block. A
+// validator added after the genesis first catches up to the block that
+// added it; Start fails if the chain its peers have does not (yet) hold
+// it as a validator.
 func (r *Replica) Start() error {
+	if err := r.walkSets(); err != nil {
+		return err
+	}
+	if _, ok := r.currentSet().Validator(r.cfg.SelfID); !ok {
+		ctx, cancel := context.WithTimeout(context.Background(), syncRoundTimeout)
+		r.waitLinks(ctx, linkWait)
+		r.syncBlocks(ctx, 0)
+		cancel()
+		r.syncMu.Lock()
+		r.syncedChange = false // SmartBFT starts with the set in force
+		r.syncMu.Unlock()
+	}
+	s := r.currentSet()
+	v, ok := s.Validator(r.cfg.SelfID)
+	if !ok {
+		return fmt.Errorf("consensus: node id %d is not a validator after block %d", r.cfg.SelfID, r.cfg.Ledger.Head().Height)
+	}
+	if !ed25519.PublicKey(v.Key).Equal(r.cfg.Key.Public()) {
+		return fmt.Errorf("consensus: node key does not match validator %d's key in the set in force", r.cfg.SelfID)
+	}
 	lg := &bftLogger{l: r.log}
 	w, entries, err := wal.InitializeAndReadAll(lg, filepath.Clean(r.cfg.WALDir), wal.DefaultOptions())
 	if err != nil {
@@ -427,10 +468,83 @@ func (r *Replica) SendTransaction(to uint64, req []byte) {
 	}
 }
 
-// Nodes implements api.Comm.
-func (r *Replica) Nodes() []uint64 { return r.cfg.Genesis.IDs() }
+// Nodes implements api.Comm: the validators in force after the committed head.
+func (r *Replica) Nodes() []uint64 { return r.currentSet().IDs() }
 
-// MembershipChange implements api.MembershipNotifier: the validator set is fixed by genesis.
+// currentSet is the validator set in force for the block after the committed head.
+func (r *Replica) currentSet() *genesis.Set { return r.setAt(r.cfg.Ledger.Head().Height + 1) }
+
+// setAt is the validator set in force at block height.
+func (r *Replica) setAt(height uint64) *genesis.Set {
+	r.setMu.RLock()
+	defer r.setMu.RUnlock()
+	return r.sets.At(height)
+}
+
+// verifyCertified checks c's header names the set in force at its height
+// and a quorum of that set signed it.
+func (r *Replica) verifyCertified(c *block.Committed) error {
+	r.setMu.RLock()
+	defer r.setMu.RUnlock()
+	return r.sets.VerifyCertificate(c)
+}
+
+// walkSets applies the set changes of the blocks already stored (a
+// restart) to the history.
+func (r *Replica) walkSets() error {
+	if r.cfg.SetChanges == nil {
+		return nil
+	}
+	for h := r.walkedThrough() + 1; h <= r.cfg.Ledger.Head().Height; h++ {
+		c, err := r.cfg.Ledger.Block(h)
+		if err != nil {
+			return fmt.Errorf("consensus: walk validator sets: block %d: %w", h, err)
+		}
+		r.applyChanges(c)
+	}
+	return nil
+}
+
+func (r *Replica) walkedThrough() uint64 {
+	r.setMu.RLock()
+	defer r.setMu.RUnlock()
+	return r.walked
+}
+
+// applyChanges records the set changes committed block c carried, once
+// per block, and reports whether the set changed. A change that does not
+// fit the set in force is skipped (every replica skips it alike).
+func (r *Replica) applyChanges(c *block.Committed) bool {
+	if r.cfg.SetChanges == nil {
+		return false
+	}
+	h := c.Block.Header.Height
+	r.setMu.Lock()
+	if h != r.walked+1 {
+		r.setMu.Unlock()
+		return false // already walked (Deliver after a catch-up), or out of order
+	}
+	r.walked = h
+	changed := false
+	for _, ch := range r.cfg.SetChanges(c) {
+		if err := r.sets.Apply(ch, h); err != nil {
+			r.log.Error("skipping a validator-set change", "height", h, "err", err)
+			continue
+		}
+		changed = true
+	}
+	s := r.sets.Latest()
+	r.setMu.Unlock()
+	if changed {
+		r.log.Info("validator set changes", "after", h, "validators", s.IDs(), "quorum", s.Quorum())
+		if r.cfg.OnSet != nil {
+			r.cfg.OnSet(s)
+		}
+	}
+	return changed
+}
+
+// MembershipChange implements api.MembershipNotifier: the set changes only by reconfiguration.
 func (r *Replica) MembershipChange() bool { return false }
 
 // --- RequestInspector ---
@@ -480,7 +594,7 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 	}
 	h := block.Header{ChainID: r.cfg.Genesis.ChainID, Height: head.Height + 1, PrevHash: head.Hash,
 		Proposer: r.cfg.SelfID, TimeUnixMilli: now, TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs),
-		StateRoot: head.StateRoot, LogSize: head.Log.Size, LogRoot: head.Log.Root(), ValidatorsHash: r.valHash}
+		StateRoot: head.StateRoot, LogSize: head.Log.Size, LogRoot: head.Log.Root(), ValidatorsHash: r.setAt(head.Height + 1).Hash()}
 	if r.cfg.Fault == FaultWrongParent {
 		h.PrevHash = block.Sum(append([]byte("byzantine "), h.PrevHash[:]...))
 	}
@@ -516,6 +630,11 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 		if _, err2 := r.cfg.Ledger.Commit(c); err2 != nil {
 			panic(fmt.Sprintf("consensus: cannot store decided block %d: %v", c.Block.Header.Height, err2))
 		}
+	}
+	if r.applyChanges(c) {
+		// At this block boundary SmartBFT restarts with the new set (a
+		// removed validator's instance shuts itself down).
+		return bft.Reconfig{InLatestDecision: true, CurrentNodes: r.currentSet().IDs(), CurrentConfig: r.bftConfig()}
 	}
 	return bft.Reconfig{}
 }

@@ -69,8 +69,9 @@ func (r *Replica) HandleRequest(ctx context.Context, from uint64, req []byte) ([
 }
 
 // Sync implements api.Synchronizer: fetch missing blocks from peers, check
-// each one's certificate against the genesis validators and its parent
-// link, execute and store it, and report the latest decision.
+// each one's certificate against the validator set in force at its height
+// and its parent link, execute and store it, and report the latest
+// decision (and the set in force, if a fetched block changed it).
 //
 // A node that has just started (or resumed from a pause) may have no live
 // link yet: Sync first waits, briefly, for links to a quorum of peers, so
@@ -94,7 +95,14 @@ func (r *Replica) Sync() bft.SyncResponse {
 	before := r.cfg.Ledger.Head().Height
 	ahead := r.syncBlocks(ctx, 0)
 	r.noteSync(r.cfg.Ledger.Head().Height > before || ahead)
-	return bft.SyncResponse{Latest: r.latestDecision()}
+	resp := bft.SyncResponse{Latest: r.latestDecision()}
+	r.syncMu.Lock()
+	if r.syncedChange {
+		r.syncedChange = false
+		resp.Reconfig = bft.ReconfigSync{InReplicatedDecisions: true, CurrentNodes: r.currentSet().IDs(), CurrentConfig: r.bftConfig()}
+	}
+	r.syncMu.Unlock()
+	return resp
 }
 
 // noteSync counts catch-ups that found nothing to fetch. SmartBFT asks for
@@ -193,7 +201,7 @@ type peerHead struct {
 // timeout, not one per peer) and returns the answers, highest first.
 func (r *Replica) heads(ctx context.Context) []peerHead {
 	var peers []uint64
-	for _, p := range r.cfg.Genesis.IDs() {
+	for _, p := range r.currentSet().IDs() {
 		if p != r.cfg.SelfID {
 			peers = append(peers, p)
 		}
@@ -296,16 +304,21 @@ func (r *Replica) syncFrom(ctx context.Context, peer, theirs uint64) error {
 			if err != nil {
 				return fmt.Errorf("block from peer %d: %w", peer, err)
 			}
-			if err := r.cfg.Genesis.VerifyCertificate(c); err != nil {
+			// The set in force at the block's height: its header must name
+			// it and a quorum of it must have signed.
+			if err := r.verifyCertified(c); err != nil {
 				return fmt.Errorf("block %d from peer %d: %w", c.Block.Header.Height, peer, err)
 			}
-			if c.Block.Header.ChainID != r.cfg.Genesis.ChainID || c.Block.Header.ValidatorsHash != r.valHash {
-				return fmt.Errorf("block %d from peer %d: wrong chain or validator set", c.Block.Header.Height, peer)
+			if c.Block.Header.ChainID != r.cfg.Genesis.ChainID {
+				return fmt.Errorf("block %d from peer %d: wrong chain %q", c.Block.Header.Height, peer, c.Block.Header.ChainID)
 			}
 			if _, err := r.cfg.Ledger.Commit(c); err != nil {
 				return fmt.Errorf("commit synced block: %w", err)
 			}
 			r.dropFromPool(c.Block.Txs)
+			if r.applyChanges(c) {
+				r.syncedChange = true
+			}
 			r.log.Debug("synced block", "height", c.Block.Header.Height, "from", peer)
 		}
 		if err := rd.Done(); err != nil {

@@ -82,12 +82,12 @@ func (r *Replica) CheckHeader(h *block.Header) error {
 		return fmt.Errorf("%w: state root %s, ours is %s", ErrBadHeader, h.StateRoot, head.StateRoot)
 	case h.LogSize != head.Log.Size || h.LogRoot != head.Log.Root():
 		return fmt.Errorf("%w: record log %d/%s, ours is %d/%s", ErrBadHeader, h.LogSize, h.LogRoot, head.Log.Size, head.Log.Root())
-	case h.ValidatorsHash != r.valHash:
+	case h.ValidatorsHash != r.setAt(h.Height).Hash():
 		return fmt.Errorf("%w: validator set %s", ErrBadHeader, h.ValidatorsHash)
 	case h.TimeUnixMilli < r.minTime(head.Height, head.TimeUnixMilli):
 		return fmt.Errorf("%w: %d is before the previous block's (or genesis) time %d", ErrBadTimestamp, h.TimeUnixMilli, r.minTime(head.Height, head.TimeUnixMilli))
 	}
-	if _, ok := r.cfg.Genesis.Validator(h.Proposer); !ok {
+	if _, ok := r.setAt(h.Height).Validator(h.Proposer); !ok {
 		return fmt.Errorf("%w: proposer %d is not a validator", ErrBadHeader, h.Proposer)
 	}
 	limit := r.cfg.Clock.Now().Add(timeDur(r.cfg.Genesis.Params.MaxClockSkew)).UnixMilli()
@@ -124,17 +124,17 @@ func (r *Replica) VerifyRequest(raw []byte) (bft.RequestInfo, error) {
 // validator over a Vote naming exactly this proposal. It returns the vote's
 // auxiliary data.
 func (r *Replica) VerifyConsenterSig(sig bft.Signature, p bft.Proposal) ([]byte, error) {
-	v, ok := r.cfg.Genesis.Validator(sig.ID)
+	h, err := block.DecodeHeader(p.Header)
+	if err != nil {
+		return nil, fmt.Errorf("consensus: proposal header: %w", err)
+	}
+	v, ok := r.setAt(h.Height).Validator(sig.ID)
 	if !ok {
-		return nil, fmt.Errorf("consensus: signer %d is not a validator", sig.ID)
+		return nil, fmt.Errorf("consensus: signer %d is not a validator at height %d", sig.ID, h.Height)
 	}
 	vote, err := block.DecodeVote(sig.Msg)
 	if err != nil {
 		return nil, fmt.Errorf("consensus: vote of %d: %w", sig.ID, err)
-	}
-	h, err := block.DecodeHeader(p.Header)
-	if err != nil {
-		return nil, fmt.Errorf("consensus: proposal header: %w", err)
 	}
 	if vote.ChainID != r.cfg.Genesis.ChainID || vote.Height != h.Height || vote.BlockHash != h.Hash() ||
 		vote.MetadataHash != block.Sum(p.Metadata) || vote.VerSeq != uint64(p.VerificationSequence) {
@@ -148,7 +148,7 @@ func (r *Replica) VerifyConsenterSig(sig bft.Signature, p bft.Proposal) ([]byte,
 
 // VerifySignature implements api.Verifier for SmartBFT's own messages.
 func (r *Replica) VerifySignature(sig bft.Signature) error {
-	v, ok := r.cfg.Genesis.Validator(sig.ID)
+	v, ok := r.currentSet().Validator(sig.ID)
 	if !ok {
 		return fmt.Errorf("consensus: signer %d is not a validator", sig.ID)
 	}

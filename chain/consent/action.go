@@ -16,6 +16,9 @@ const (
 	KindRecord = "record-sha256"
 	// KindFile: Data is the SHA-256 of a file (see HashFile, FileAction).
 	KindFile = "file-sha256"
+	// KindValidatorChange: Data is the hash of a genesis.Change (a
+	// validator joining or leaving).
+	KindValidatorChange = "validator-change"
 )
 
 // Meanings for the manifestation of a signature (21 CFR 11.50(a)(3)). Any
@@ -26,6 +29,9 @@ const (
 	MeaningAttestSurgicalRecord = "attest surgical record"
 	MeaningRefuseGenomeData     = "refuse genome data"
 	MeaningApproveUpgrade       = "approve upgrade"
+	// MeaningApproveValidatorChange: the validator organisations approve
+	// adding or removing a validator (chain/contracts, KindValidatorChange).
+	MeaningApproveValidatorChange = "approve validator change"
 )
 
 // Action is the exact act a consent authorises: a kind and the bytes that

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consent"
+	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/vm"
 )
@@ -53,6 +54,9 @@ type Runtime struct {
 	engine  *vm.Engine
 	chainID string
 	delay   int64 // activation delay, ms (SetActivationDelay)
+	// valGroup and valGenesis govern validator changes (SetValidators).
+	valGroup   block.Hash
+	valGenesis *genesis.Set
 
 	mu      sync.Mutex
 	modules map[block.Hash]*vm.Module // by code hash: a call neither reads nor hashes the code again
@@ -143,6 +147,8 @@ func (b *blockRunner) Execute(bc state.BlockContext, ov *state.Overlay, tx *bloc
 		out, events, err = b.upgrade(bc, ov, tx, m)
 	case block.KindConsentGroup:
 		out, events, err = b.registerGroup(ov, tx, m)
+	case block.KindValidator:
+		out, events, err = b.changeValidators(bc, ov, tx, m)
 	default:
 		err = fmt.Errorf("contracts: %s is not a contract transaction", tx.Kind)
 	}

@@ -161,6 +161,12 @@ type Params struct {
 	// validator starts compiling only when it sees the deploy block. 0
 	// activates at once: the first call then compiles (tests only).
 	CodeActivationDelay Duration `json:"code_activation_delay"`
+	// ValidatorGroup is the 64-hex id of the consent group of the
+	// validator organisations: a validator transaction (add or remove a
+	// validator) needs its threshold consent. The group is made offline
+	// before the genesis (its id is the hash of its public material) and
+	// registered on chain like any group. Empty: the set never changes.
+	ValidatorGroup string `json:"validator_group,omitempty"`
 }
 
 // DefaultParams are tuned for a local or LAN network (see each field).
@@ -290,6 +296,11 @@ func (g *Genesis) Validate() error {
 
 // Validate checks the parameter relations documented on Params.
 func (p Params) Validate() error {
+	if p.ValidatorGroup != "" {
+		if _, err := block.ParseHash(p.ValidatorGroup); err != nil {
+			return fmt.Errorf("genesis: validator_group: %w", err)
+		}
+	}
 	switch {
 	case p.RequestMaxBytes == 0 || p.RequestMaxBytes > block.MaxTxBytes:
 		return fmt.Errorf("genesis: request_max_bytes must be 1..%d", block.MaxTxBytes)
@@ -353,16 +364,7 @@ func (g *Genesis) IDs() []uint64 {
 
 // ValidatorsHash commits to the validator set (ids and keys, in id order):
 // SHA-256 of uvarint count ‖ each: id 8 ‖ key 32.
-func (g *Genesis) ValidatorsHash() block.Hash {
-	var w block.Writer
-	w.Uvarint(uint64(len(g.Validators)))
-	for _, id := range g.IDs() {
-		v, _ := g.Validator(id)
-		w.Uint64(v.ID)
-		w.Fixed(v.Key)
-	}
-	return block.Sum(w.Bytes())
-}
+func (g *Genesis) ValidatorsHash() block.Hash { return g.Set().Hash() }
 
 // Hash commits to the whole genesis: chain id, time, validators (with
 // addresses), members and parameters in a canonical binary encoding.

@@ -137,3 +137,30 @@ func (l *Ledger) WaitHeight(ctx context.Context, height uint64) error {
 		}
 	}
 }
+
+// SetChanges returns the validator-set changes committed block c made:
+// those of its validator transactions that succeeded (execution checked
+// their consent and that they fit the set in force), in block order. It is
+// consensus.Config.SetChanges for a chain whose genesis names the
+// validator organisations' group. c must be committed in this ledger.
+func (l *Ledger) SetChanges(c *block.Committed) []genesis.Change {
+	var out []genesis.Change
+	for _, raw := range c.Block.Txs {
+		tx, err := block.DecodeTx(raw)
+		if err != nil || tx.Kind != block.KindValidator {
+			continue
+		}
+		rc, err := l.Store.Receipt(block.Sum(raw))
+		if err != nil || rc.Status != block.StatusOK {
+			continue
+		}
+		p, err := block.DecodeValidator(tx.Payload)
+		if err != nil {
+			continue
+		}
+		if ch, err := genesis.DecodeChange(p.Change); err == nil {
+			out = append(out, ch)
+		}
+	}
+	return out
+}

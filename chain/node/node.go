@@ -181,9 +181,27 @@ func New(cfg *Config, opts Options) (*Node, error) {
 		n.contracts.SetActivationDelay(time.Duration(g.Params.CodeActivationDelay).Milliseconds())
 		precompile = n.contracts.PrepareTx
 	}
+	// A genesis that names the validator organisations' consent group
+	// lets validator transactions change the set; SmartBFT reconfigures at
+	// the block boundary of each change.
+	var setChanges func(*block.Committed) []genesis.Change
+	var onSet func(*genesis.Set)
+	valSet := g.Set()
+	if g.Params.ValidatorGroup != "" && n.contracts != nil {
+		n.contracts.SetValidators(g)
+		setChanges = led.SetChanges
+		if valSet, err = contracts.ValidatorSet(led.State(), g.Set()); err != nil {
+			n.closeStorage()
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		onSet = func(s *genesis.Set) {
+			base.Info("validator set changed: the mesh admits a new validator's pinned key when this node restarts",
+				"validators", s.IDs(), "quorum", s.Quorum())
+		}
+	}
 	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
 		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base, Fault: opts.Fault, Precompile: precompile,
-		PoolMaxBytes: cfg.Limits.withDefaults().PoolBytes}, &netw)
+		PoolMaxBytes: cfg.Limits.withDefaults().PoolBytes, SetChanges: setChanges, OnSet: onSet}, &netw)
 	if err != nil {
 		n.closeStorage()
 		return nil, err
@@ -200,13 +218,15 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	// in-flight proposal (two batches), plus envelopes (1 MiB of headroom).
 	// A frame over the cap is never sent, and a view change that cannot
 	// send its NewView never ends: size the cap from the batch limit.
-	if need := (2*g.Quorum()+1)*int(g.Params.BatchMaxBytes) + 1<<20; tcfg.MaxFrameBytes < need {
+	if need := (2*max(g.Quorum(), valSet.Quorum())+1)*int(g.Params.BatchMaxBytes) + 1<<20; tcfg.MaxFrameBytes < need {
 		tcfg.MaxFrameBytes = need
 		if tcfg.QueueMaxBytes < 2*need {
 			tcfg.QueueMaxBytes = 2 * need
 		}
 	}
-	for _, val := range g.Validators {
+	// The validators in force at start (the genesis's, or the set the
+	// last validator change left).
+	for _, val := range valSet.Validators {
 		tcfg.Peers = append(tcfg.Peers, transport.Peer{ID: val.ID, Key: ed25519.PublicKey(val.Key), Addr: val.Addr})
 	}
 	mesh, err := transport.New(tcfg, rep.HandleFrame, rep.HandleRequest)

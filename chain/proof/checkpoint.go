@@ -21,6 +21,14 @@ type Validators interface {
 	ValidatorsHash() block.Hash
 }
 
+// SetsByHeight is implemented by validator sets that change with the
+// height (genesis.History, walked from the genesis through the certified
+// set changes): a checkpoint is checked against the set in force at its
+// height.
+type SetsByHeight interface {
+	ValidatorsHashAt(height uint64) block.Hash
+}
+
 // Checkpoint is a committed block header with its commit certificate: the
 // record-log size and root and the state root after block Height-1,
 // certified by a quorum of validators. Its header fields are the only
@@ -48,8 +56,8 @@ func (cp *Checkpoint) Hash() block.Hash { return cp.Header.Hash() }
 // certified by: the header names that set, and its certificate holds a
 // quorum of valid signatures over this very header. It is a pure function.
 //
-// Validator-set changes are not walked: a header certified by another set
-// than vals is refused.
+// If vals is a SetsByHeight (genesis.History) the header must name the
+// set in force at its height; otherwise the one set vals has.
 //
 // # Errors
 //
@@ -57,7 +65,11 @@ func (cp *Checkpoint) Hash() block.Hash { return cp.Header.Hash() }
 // (genesis.ErrCertificate), which names the signer that failed.
 func (cp *Checkpoint) Verify(vals Validators) error {
 	h := &cp.Header
-	if want := vals.ValidatorsHash(); h.ValidatorsHash != want {
+	want := vals.ValidatorsHash()
+	if hv, ok := vals.(SetsByHeight); ok {
+		want = hv.ValidatorsHashAt(h.Height)
+	}
+	if h.ValidatorsHash != want {
 		return fmt.Errorf("%w: block %d is certified by validator set %s, genesis has %s", ErrCheckpoint, h.Height, h.ValidatorsHash, want)
 	}
 	c := &block.Committed{Block: block.Block{Header: *h}, Metadata: cp.Metadata, VerSeq: cp.VerSeq, Cert: cp.Cert}

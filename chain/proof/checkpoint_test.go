@@ -220,3 +220,32 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 		_ = cp.Verify(tn.g)
 	})
 }
+
+// TestCheckpointAcrossSetChange: after validator 5 joins (block 10), a
+// checkpoint certified by the new set verifies against the history walked
+// from the genesis, not against the genesis set alone.
+func TestCheckpointAcrossSetChange(t *testing.T) {
+	tn := newTestNet(3)
+	k5 := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3, 5}, 16))
+	hist := genesis.NewHistory(tn.g)
+	add := genesis.Change{Op: genesis.ChangeAdd, Validator: genesis.Validator{ID: 5, Key: genesis.Key(k5.Public().(ed25519.PublicKey)), Addr: "mem"}}
+	if err := hist.Apply(add, 10); err != nil {
+		t.Fatal(err)
+	}
+	five := &testNet{g: &genesis.Genesis{ChainID: tn.g.ChainID, Validators: hist.Latest().Validators}, keys: append(tn.keys, k5)}
+	h := sampleHeader() // height 42
+	cp := five.certify(h, 2, 3, 4, 5)
+	if err := cp.Verify(hist); err != nil {
+		t.Fatalf("verify against the history: %v", err)
+	}
+	if err := cp.Verify(tn.g); !errors.Is(err, ErrCheckpoint) {
+		t.Fatalf("verify against the genesis set: %v, want ErrCheckpoint", err)
+	}
+	if err := five.certify(h, 2, 3, 5).Verify(hist); err == nil {
+		t.Fatal("3 signatures of a 5-validator set verified")
+	}
+	h.Height = 9 // before the join: the genesis set is in force
+	if err := tn.certify(h, 1, 2, 3).Verify(hist); err != nil {
+		t.Fatalf("a checkpoint before the join: %v", err)
+	}
+}

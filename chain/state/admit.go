@@ -46,6 +46,9 @@ var allowed = map[block.Kind][]block.Role{
 	block.KindCall:         block.Roles(),
 	block.KindRedact:       {block.RoleAdmin, block.RoleSponsor, block.RoleSite, block.RoleCommittee},
 	block.KindPin:          {block.RoleAdmin}, // the contract registry (pin.go)
+	// Any member may carry a validator change: the validator
+	// organisations' consent is what authorises it.
+	block.KindValidator: block.Roles(),
 }
 
 // selfRotation reports whether tx is a member rotating its own key (a
@@ -107,6 +110,7 @@ var MaxPayloadBytes = map[block.Kind]int{
 	block.KindAnchor:       16 << 10,
 	block.KindRedact:       64 << 10,
 	block.KindConsentGroup: 64 << 10,
+	block.KindValidator:    66 << 10,
 }
 
 func checkPayload(tx *block.Tx) error {
@@ -129,6 +133,8 @@ func checkPayload(tx *block.Tx) error {
 		_, err = block.DecodeRedact(tx.Payload)
 	case block.KindPin:
 		_, err = block.DecodePin(tx.Payload)
+	case block.KindValidator:
+		_, err = block.DecodeValidator(tx.Payload)
 	case block.KindConsentGroup:
 		if len(tx.Payload) == 0 {
 			err = errors.New("empty consent group")

@@ -20,6 +20,7 @@ const (
 	prefixStorage  = 's' // s ‖ addr32 ‖ contract key → value (the contract's own namespace)
 	prefixGroup    = 'g' // g ‖ groupid32 → consent group canonical encoding (group.bin)
 	prefixUsed     = 'u' // u ‖ consentid32 → height8 (single-use consents)
+	prefixValSet   = 'v' // v → the validator set in force after the last change (genesis.EncodeSet); absent: the genesis set
 	prefixSeal     = 'z' // z ‖ addr32 ‖ kind1 ‖ contract key → height8 (write-once seals, see vm.SealStore)
 )
 
@@ -54,6 +55,10 @@ func StoragePrefix(addr block.Hash) []byte { return append([]byte{prefixStorage}
 // follows it). The contract cannot name these keys: its own state is
 // under StoragePrefix.
 func SealPrefix(addr block.Hash) []byte { return append([]byte{prefixSeal}, addr[:]...) }
+
+// ValidatorSetKey is the state key of the validator set in force after the
+// last validator change (absent until the first one).
+func ValidatorSetKey() []byte { return []byte{prefixValSet} }
 
 // GroupKey is the state key of a consent group.
 func GroupKey(id block.Hash) []byte { return append([]byte{prefixGroup}, id[:]...) }

@@ -247,12 +247,13 @@ func newConsentGroupRegisterCmd() *cobra.Command {
 // action' (or by the trial commands). Any other file stands for the
 // action "this file's SHA-256".
 type actionFile struct {
-	Action   string `json:"trialchain_action"` // contract-call | record-sha256 | contract-upgrade
+	Action   string `json:"trialchain_action"` // contract-call | record-sha256 | contract-upgrade | validator-change
 	Contract string `json:"contract,omitempty"`
 	Method   string `json:"method,omitempty"`
 	Message  string `json:"message_hex,omitempty"` // the bytes the contract passes to consent_verify
 	Record   string `json:"record_sha256,omitempty"`
 	CodeHash string `json:"code_sha256,omitempty"`
+	Change   string `json:"validator_change_sha256,omitempty"`
 	Note     string `json:"note,omitempty"`
 }
 
@@ -299,8 +300,14 @@ func readAction(path string) (consent.Action, error) {
 			return consent.Action{}, err
 		}
 		return contracts.UpgradeAction(addr, ch), nil
+	case consent.KindValidatorChange:
+		h, err := hash(af.Change, "validator_change_sha256")
+		if err != nil {
+			return consent.Action{}, err
+		}
+		return consent.Action{Kind: consent.KindValidatorChange, Data: h[:]}, nil
 	}
-	return consent.Action{}, fmt.Errorf("%s: unknown trialchain_action %q (want %s, %s or %s)", path, af.Action, consent.KindContractCall, consent.KindRecord, contracts.ActionUpgrade)
+	return consent.Action{}, fmt.Errorf("%s: unknown trialchain_action %q (want %s, %s, %s or %s)", path, af.Action, consent.KindContractCall, consent.KindRecord, contracts.ActionUpgrade, consent.KindValidatorChange)
 }
 
 func newConsentActionCmd() *cobra.Command {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consent"
+	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/view"
 )
@@ -139,4 +140,18 @@ func (c *Client) WaitActive(ctx context.Context, addr block.Hash) error {
 	case <-ctx.Done():
 		return fmt.Errorf("client: waiting for contract %s to activate: %w", addr, ctx.Err())
 	}
+}
+
+// ValidatorTx builds and signs a validator change (a validator joining or
+// leaving); consent is the validator organisations' encoded threshold
+// consent to contracts.ValidatorChangeAction(change) with meaning
+// consent.MeaningApproveValidatorChange. Any member may carry it.
+func ValidatorTx(key ed25519.PrivateKey, chainID string, change genesis.Change, consent []byte) *block.Tx {
+	p := (&block.ValidatorPayload{Change: change.Encode(), Consent: consent}).Encode()
+	// The consent's verification (charged before it and by its size), its
+	// used mark, and the new set's state entry (at most MaxCertSigs
+	// validators of at most ~600 bytes each).
+	gas := state.GasBase + state.GasPerByte*uint64(len(p)) + 2*ConsentVerifyGas(consent) + 8*state.GasPerStorage +
+		state.GasPerStorage*uint64(8+len(change.Encode())*block.MaxCertSigs)
+	return Sign(key, chainID, block.KindValidator, p, gas)
 }

@@ -1,0 +1,70 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/state"
+	"github.com/trialchain/trialchain/chain/store"
+)
+
+// validatorsOnly executes validator transactions as chain/contracts would
+// after checking their consent: it accepts those whose change adds
+// validator 5 and refuses the others.
+type validatorsOnly struct{}
+
+func (validatorsOnly) Execute(_ state.BlockContext, _ *state.Overlay, tx *block.Tx, _ block.Hash, _ *state.Member, _ uint64) ([]byte, []block.Event, uint64, error) {
+	p, err := block.DecodeValidator(tx.Payload)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	ch, err := genesis.DecodeChange(p.Change)
+	if err != nil || ch.Op != genesis.ChangeAdd || ch.Validator.ID != 5 {
+		return nil, nil, 0, errors.New("refused")
+	}
+	return nil, nil, 0, nil
+}
+
+// TestSetChanges: only the validator transactions that succeeded are
+// changes of the set.
+func TestSetChanges(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	val := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
+	g := &genesis.Genesis{ChainID: "ledger-test", Time: time.UnixMilli(1_790_000_000_000).UTC(), Params: genesis.DefaultParams(),
+		Validators: []genesis.Validator{{ID: 1, Name: "node0", Key: genesis.Key(val.Public().(ed25519.PublicKey)), Addr: "mem"}},
+		Members:    []genesis.Member{{Name: "admin", Org: "Net", Role: block.RoleAdmin, Key: genesis.Key(key.Public().(ed25519.PublicKey))}}}
+	st, err := store.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	l, err := New(g, st, &state.Executor{Params: Params(g), Contracts: validatorsOnly{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	five := genesis.Change{Op: genesis.ChangeAdd, Validator: genesis.Validator{ID: 5, Key: genesis.Key(bytes.Repeat([]byte{5}, 32)), Addr: "mem"}}
+	rm := genesis.Change{Op: genesis.ChangeRemove, Validator: genesis.Validator{ID: 1}}
+	var txs [][]byte
+	for i, ch := range []genesis.Change{rm, five} {
+		tx := &block.Tx{ChainID: g.ChainID, Nonce: uint64(i + 1), Kind: block.KindValidator, GasLimit: 1_000_000,
+			Payload: (&block.ValidatorPayload{Change: ch.Encode(), Consent: []byte{1}}).Encode()}
+		tx.Sign(key)
+		txs = append(txs, tx.Encode())
+	}
+	head := l.Head()
+	c := &block.Committed{Block: block.Block{Header: block.Header{ChainID: g.ChainID, Height: 1, PrevHash: head.Hash,
+		TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs)}, Txs: txs}}
+	if _, err := l.Commit(c); err != nil {
+		t.Fatal(err)
+	}
+	got := l.SetChanges(c)
+	if len(got) != 1 || got[0].Hash() != five.Hash() {
+		t.Fatalf("set changes %+v, want only the add of validator 5", got)
+	}
+}
