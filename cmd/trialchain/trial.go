@@ -1053,19 +1053,9 @@ datasets' SHA-256 is registered with the results (or --dataset-hash).`,
 			} else if !model.IsHash(datasetHash) {
 				return fmt.Errorf("--dataset-hash: want a SHA-256 as 64 lowercase hex digits")
 			}
-			cl, s, sig, err := clientAndSender(cmd)
-			if err != nil {
-				return err
-			}
-			call, err := trials.ResultsCall(trial, results, datasetHash, source, sig)
-			if err != nil {
-				return notSent(err)
-			}
-			r, err := sendCall(cmd, cl, s, call)
-			if err != nil {
-				return err
-			}
-			return emitResults(cmd, r)
+			return signAndSend(cmd, func(sig model.Signature) (trials.Call, error) {
+				return trials.ResultsCall(trial, results, datasetHash, source, sig)
+			})
 		},
 	}
 	addTrialFlag(c)

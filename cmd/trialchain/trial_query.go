@@ -49,19 +49,9 @@ func newQueryRaiseCmd() *cobra.Command {
 			if strings.TrimSpace(text) == "" {
 				return requireFlag("text", `"SYSBP 130 in the source document?"`)
 			}
-			cl, s, sig, err := clientAndSender(cmd)
-			if err != nil {
-				return err
-			}
-			call, err := trials.QueryRaiseCall(trial, entry, field, text, sig)
-			if err != nil {
-				return notSent(err)
-			}
-			r, err := sendCall(cmd, cl, s, call)
-			if err != nil {
-				return err
-			}
-			return emitResults(cmd, r)
+			return signAndSend(cmd, func(sig model.Signature) (trials.Call, error) {
+				return trials.QueryRaiseCall(trial, entry, field, text, sig)
+			})
 		},
 	}
 	addTrialFlag(c)
@@ -91,19 +81,9 @@ func queryStepCmd(use, short, example, textFlag, textHelp, meaning string, build
 			if strings.TrimSpace(text) == "" {
 				return requireFlag(textFlag, `"…"`)
 			}
-			cl, s, sig, err := clientAndSender(cmd)
-			if err != nil {
-				return err
-			}
-			call, err := build(trial, query, text, sig)
-			if err != nil {
-				return notSent(err)
-			}
-			r, err := sendCall(cmd, cl, s, call)
-			if err != nil {
-				return err
-			}
-			return emitResults(cmd, r)
+			return signAndSend(cmd, func(sig model.Signature) (trials.Call, error) {
+				return build(trial, query, text, sig)
+			})
 		},
 	}
 	addTrialFlag(c)

@@ -454,3 +454,22 @@ func shortID(s string) string {
 func requireFlag(name, example string) error {
 	return fmt.Errorf("--%s is required, e.g. --%s %s", name, name, example)
 }
+
+// signAndSend is a one-call verb's whole send: the node and the signer of
+// the command's flags, the call build makes for that signer (refused
+// before anything is sent if it cannot be built), sent and reported.
+func signAndSend(cmd *cobra.Command, build func(sig model.Signature) (trials.Call, error)) error {
+	cl, s, sig, err := clientAndSender(cmd)
+	if err != nil {
+		return err
+	}
+	call, err := build(sig)
+	if err != nil {
+		return notSent(err)
+	}
+	r, err := sendCall(cmd, cl, s, call)
+	if err != nil {
+		return err
+	}
+	return emitResults(cmd, r)
+}
