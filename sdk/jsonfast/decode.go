@@ -15,7 +15,10 @@
 // case-folded or unknown key, a null) behaves exactly as before.
 package jsonfast
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+	"unsafe"
+)
 
 // Unmarshaler is implemented by a pointer to a type with a hand-written
 // decoder. UnmarshalJSONFast reads one value from d into the receiver; it
@@ -29,7 +32,9 @@ type Unmarshaler interface {
 
 // Decode decodes b into v with v's hand-written decoder and reports
 // whether it succeeded: false means v may be partly written and must be
-// reset and decoded with encoding/json.
+// reset and decoded with encoding/json. Strings decoded share b's memory
+// (no copy): b must never be modified afterwards (the SDK passes buffers
+// it has just received from the host and drops).
 func Decode(b []byte, v Unmarshaler) bool {
 	d := Decoder{b: b}
 	v.UnmarshalJSONFast(&d)
@@ -165,9 +170,15 @@ func (d *Decoder) stringBytes() []byte {
 		return nil
 	}
 	start, ascii := d.i, true
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
+	for {
+		for d.i < len(d.b) && plainByte[d.b[d.i]] {
+			d.i++
+		}
+		if d.i >= len(d.b) {
+			d.failed = true
+			return nil
+		}
+		switch c := d.b[d.i]; {
 		case c == '"':
 			s := d.b[start:d.i]
 			d.i++
@@ -176,25 +187,41 @@ func (d *Decoder) stringBytes() []byte {
 				return nil
 			}
 			return s
-		case c == '\\' || c < 0x20:
-			d.failed = true
-			return nil
 		case c >= 0x80:
 			ascii = false
+			d.i++
+		default: // an escape or a control character
+			d.failed = true
+			return nil
 		}
-		d.i++
 	}
-	d.failed = true
-	return nil
 }
 
-// String reads a string.
+// plainByte marks the bytes a string's body may hold as they are: not
+// '"', '\', a control character or a byte of a multi-byte sequence.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// String reads a string; it shares the document's memory.
 func (d *Decoder) String() string {
 	b := d.stringBytes()
-	if d.failed {
+	if d.failed || len(b) == 0 {
 		return ""
 	}
-	return string(b)
+	return unsafe.String(&b[0], len(b))
+}
+
+// KeyString returns an object key passed to a field function as a string
+// sharing the document's memory (for map keys).
+func (d *Decoder) KeyString(k []byte) string {
+	if len(k) == 0 {
+		return ""
+	}
+	return unsafe.String(&k[0], len(k))
 }
 
 // Strings reads an array of strings into a new slice ([] gives an empty,

@@ -71,7 +71,7 @@ func decodeFieldValues(d *jsonfast.Decoder, m *map[string]FieldValue) {
 	d.Object(func(k []byte) {
 		var v FieldValue
 		v.UnmarshalJSONFast(d)
-		(*m)[string(k)] = v
+		(*m)[d.KeyString(k)] = v
 	})
 }
 
