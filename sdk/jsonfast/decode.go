@@ -65,14 +65,11 @@ func (d *Decoder) End() bool {
 }
 
 func (d *Decoder) ws() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
+	b, i := d.b, d.i
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
 	}
+	d.i = i
 }
 
 // next skips white space and returns the next byte without consuming it
@@ -171,9 +168,11 @@ func (d *Decoder) stringBytes() []byte {
 	}
 	start, ascii := d.i, true
 	for {
-		for d.i < len(d.b) && plainByte[d.b[d.i]] {
-			d.i++
+		b, i := d.b, d.i // locals: Go keeps them out of memory in the loop
+		for i < len(b) && plainByte[b[i]] {
+			i++
 		}
+		d.i = i
 		if d.i >= len(d.b) {
 			d.failed = true
 			return nil
