@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// TestDeps keeps package trials light: the standard library, trials/model and
-// trials/care only, so the CLI and tools can import it without pulling the
+// TestDeps keeps package trials light: the standard library, trials/model,
+// trials/care and sdk/jsonfast (trials/model's reflection-free JSON reader,
+// standard library only) only, so the CLI and tools can import it without pulling the
 // node (no VM, store, consensus or transport).
 func TestDeps(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
@@ -16,7 +17,8 @@ func TestDeps(t *testing.T) {
 	}
 	for _, p := range strings.Fields(string(out)) {
 		switch p {
-		case "github.com/trialchain/trialchain/trials", "github.com/trialchain/trialchain/trials/model", "github.com/trialchain/trialchain/trials/care":
+		case "github.com/trialchain/trialchain/trials", "github.com/trialchain/trialchain/trials/model", "github.com/trialchain/trialchain/trials/care",
+			"github.com/trialchain/trialchain/sdk/jsonfast":
 		default:
 			t.Errorf("package trials imports %s", p)
 		}

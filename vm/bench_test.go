@@ -117,67 +117,88 @@ func BenchmarkCallAdd(b *testing.B) { benchCall(b, "add", `{"by":1}`) }
 // uninstrumented (the original module straight on wazero), both called
 // again and again on one instance without the per-call reset (that is
 // BenchmarkInstantiate/restore), so the ratio of the two is the cost of
-// metering alone.
+// metering alone. BenchmarkMeteringRatio interleaves the two and compares
+// thread CPU time, which the load of a shared machine disturbs less.
 func BenchmarkMetering(b *testing.B) {
-	const args = `{"n":1000000}`
 	b.Run("instrumented", func(b *testing.B) {
-		e := sharedEngine(b, false)
-		m := compile(b, e, "counter")
-		ctx := context.Background()
-		in, err := e.newInstance(ctx, m)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer in.close(ctx)
-		if err := in.restore(); err != nil {
-			b.Fatal(err)
-		}
-		st := in.st
-		*st = callState{e: e, inst: in, call: baseCall(addrCounter, nil, "heavy", args), block: block, kv: NewMemKV()}
-		cctx := context.WithValue(ctx, stateKey{}, st)
-		fn := in.mod.ExportedFunction("heavy")
+		call, gas := meteredHeavy(b)
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			in.gas.Set(maxGasLimit)
-			in.depth.Set(0)
-			if _, err := fn.Call(cctx); err != nil {
-				b.Fatal(err)
-			}
+			call()
 		}
 		b.StopTimer()
-		b.ReportMetric(float64(maxGasLimit-in.gas.Get()), "gas/op")
+		b.ReportMetric(float64(gas()), "gas/op")
 	})
 	b.Run("uninstrumented", func(b *testing.B) {
-		e := sharedEngine(b, false)
-		ctx := context.Background()
-		compiled, err := e.rt.CompileModule(ctx, wasmCode["counter"])
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer compiled.Close(ctx)
-		// A state without gas globals: host functions do not charge.
-		in := &instance{mono: monoStart, unmetered: true}
-		st := &callState{e: e, inst: in, init: true}
-		in.st = st
-		cctx := context.WithValue(ctx, stateKey{}, st)
-		mod, err := e.rt.InstantiateModule(cctx, compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer mod.Close(ctx)
-		st.init = false
-		st.block = block
-		st.call = baseCall(addrCounter, nil, "heavy", args)
-		st.kv = NewMemKV()
-		fn := mod.ExportedFunction("heavy")
-		var _ api.Function = fn
+		call := unmeteredHeavy(b)
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if _, err := fn.Call(cctx); err != nil {
-				b.Fatal(err)
-			}
+			call()
 		}
 	})
+}
+
+const heavyArgs = `{"n":1000000}`
+
+// meteredHeavy returns a call of counter's heavy method on an instrumented
+// instance, and the gas the last call used.
+func meteredHeavy(b *testing.B) (call func(), gas func() uint64) {
+	e := sharedEngine(b, false)
+	m := compile(b, e, "counter")
+	ctx := context.Background()
+	in, err := e.newInstance(ctx, m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = in.close(ctx) })
+	if err := in.restore(); err != nil {
+		b.Fatal(err)
+	}
+	st := in.st
+	*st = callState{e: e, inst: in, call: baseCall(addrCounter, nil, "heavy", heavyArgs), block: block, kv: NewMemKV()}
+	cctx := context.WithValue(ctx, stateKey{}, st)
+	fn := in.mod.ExportedFunction("heavy")
+	call = func() {
+		in.gas.Set(maxGasLimit)
+		st.reserve = 0
+		in.depth.Set(0)
+		if _, err := fn.Call(cctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return call, func() uint64 { return maxGasLimit - in.gas.Get() }
+}
+
+// unmeteredHeavy returns a call of counter's heavy method on the original,
+// uninstrumented module.
+func unmeteredHeavy(b *testing.B) func() {
+	e := sharedEngine(b, false)
+	ctx := context.Background()
+	compiled, err := e.rt.CompileModule(ctx, wasmCode["counter"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = compiled.Close(ctx) })
+	// A state without gas globals: host functions do not charge.
+	in := &instance{mono: monoStart, unmetered: true}
+	st := &callState{e: e, inst: in, init: true}
+	in.st = st
+	cctx := context.WithValue(ctx, stateKey{}, st)
+	mod, err := e.rt.InstantiateModule(cctx, compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = mod.Close(ctx) })
+	st.init = false
+	st.block = block
+	st.call = baseCall(addrCounter, nil, "heavy", heavyArgs)
+	st.kv = NewMemKV()
+	var fn api.Function = mod.ExportedFunction("heavy")
+	return func() {
+		if _, err := fn.Call(cctx); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // TestReportSizes logs the sizes of the test contracts (see the report).

@@ -137,24 +137,39 @@ func (st *callState) take(n uint64) bool {
 // global and the reserve together cannot pay, as with one global.
 const gasSlice = 100_000
 
-// hostRefill is the refill import: the guest's gas global cannot pay need
-// gas. Move up to gasSlice (at least need) from the reserve, or fail the
-// call out of gas.
+// hostRefill is the refill import: the guest's gas global, read as a
+// signed number (the instrumentation counts down past zero between checks:
+// see RATIONALE.md, "Lazy gas checks"), is below need (0 from the
+// instrumentation's checks). Move up to gasSlice (at least the deficit)
+// from the reserve, or fail the call out of gas.
 func hostRefill(st *callState, _ api.Module, s []uint64) {
-	need := s[0]
+	need := int64(s[0])
 	st.checkStop()
-	left := st.inst.gas.Get()
+	left := int64(st.inst.gas.Get())
 	if left >= need { // cannot happen: the guest checked
 		return
 	}
-	if left+st.reserve < need {
+	deficit := uint64(need - left) // both within ±2^62: no overflow
+	if st.reserve < deficit {
 		st.inst.gas.Set(0)
 		st.reserve = 0
 		st.fail(CodeOutOfGas, "out of gas")
 	}
-	add := min(st.reserve, max(gasSlice, need-left))
+	add := min(st.reserve, max(gasSlice, deficit))
 	st.reserve -= add
-	st.inst.gas.Set(left + add)
+	st.inst.gas.Set(uint64(left + int64(add)))
+}
+
+// overdrawn reports whether the guest's charges since its last check
+// exceed the gas global and the reserve together: a call that trapped
+// then, before a check, ran out of gas first.
+func (st *callState) overdrawn() bool {
+	g := st.inst.gas
+	if g == nil {
+		return false
+	}
+	left := int64(g.Get())
+	return left < 0 && st.reserve < uint64(-left)
 }
 
 // checkStop fails the call if its context ended (query sessions only). The

@@ -40,7 +40,7 @@ const (
 
 // instrumenterVersion changes whenever the code the instrumenter emits
 // changes; it is part of the instrumentation cache key.
-const instrumenterVersion = 3
+const instrumenterVersion = 4
 
 // instrumentConfig is what the instrumentation depends on.
 type instrumentConfig struct {
@@ -250,6 +250,7 @@ type rewriter struct {
 	segCost  uint64
 	// temporaries appended to the function's locals (index, 0 = not yet)
 	locI32, locI64, locF32, locF64 uint32
+	locGas                         uint32 // the function's copy of the gas global (index, not +1)
 	extra                          []wasm.ValueType
 	nlocals                        uint64
 }
@@ -275,6 +276,13 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 	r.extra = nil
 	r.nlocals = nlocals
 	g := &r.cfg.gas
+	// Prologue: the function's gas local starts as the global.
+	var slot uint32
+	r.locGas = r.tmp(&slot, wasm.ValueTypeI64)
+	r.out = append(r.out, wasm.OpcodeGlobalGet)
+	r.out = append(r.out, uleb(uint64(r.gasGlobal))...)
+	r.out = append(r.out, wasm.OpcodeLocalSet)
+	r.out = append(r.out, uleb(uint64(r.locGas))...)
 
 	depth := 1 // control nesting; the function body is one level
 	blocks := uint32(0)
@@ -291,6 +299,7 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 		cost := g.Instr
 		endsSeg := false
 		post := byte(0) // 1: canonicalise f32 result, 2: f64
+		exit := false   // leaves the function (or may): check gas first
 		switch {
 		case op == wasm.OpcodeUnreachable:
 			endsSeg = true
@@ -316,12 +325,14 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 		case op == wasm.OpcodeEnd:
 			depth--
 			cost, endsSeg = 0, true
+			exit = depth == 0
 		case op == wasm.OpcodeBr || op == wasm.OpcodeBrIf:
 			var l uint64
 			l, pc, err = readU32(body, pc)
 			if err == nil && l >= uint64(depth) {
 				err = fmt.Errorf("branch label: %w", errBadIndex)
 			}
+			exit = l == uint64(depth-1)
 			endsSeg = true
 		case op == wasm.OpcodeBrTable:
 			var n, l uint64
@@ -331,10 +342,11 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 				if err == nil && l >= uint64(depth) {
 					err = fmt.Errorf("branch label: %w", errBadIndex)
 				}
+				exit = exit || l == uint64(depth-1)
 			}
 			endsSeg = true
 		case op == wasm.OpcodeReturn:
-			endsSeg = true
+			endsSeg, exit = true, true
 		case op == wasm.OpcodeCall:
 			var f uint64
 			f, pc, err = readU32(body, pc)
@@ -343,10 +355,19 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 			}
 			cost = g.Call
 			if err == nil && f >= uint64(r.numImported) {
+				r.seg = r.appendCheck(r.seg)
 				r.emitDepthEnter()
 				r.seg = append(r.seg, wasm.OpcodeCall)
 				r.seg = append(r.seg, uleb(f+1)...) // after the refill import
 				r.emitDepthLeave()
+				r.emitReload()
+				r.segCost += cost
+				continue
+			}
+			if err == nil { // a host function: it charges the global
+				r.seg = r.appendCheck(r.seg)
+				r.seg = append(r.seg, body[start:pc]...)
+				r.emitReload()
 				r.segCost += cost
 				continue
 			}
@@ -360,9 +381,11 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 				}
 			}
 			if err == nil {
+				r.seg = r.appendCheck(r.seg)
 				r.emitDepthEnter()
 				r.seg = append(r.seg, body[start:pc]...)
 				r.emitDepthLeave()
+				r.emitReload()
 				r.segCost += g.CallIndirect
 				continue
 			}
@@ -475,6 +498,9 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 		if err != nil {
 			return nil, nil, fmt.Errorf("at offset %d: %w", start, err)
 		}
+		if exit {
+			r.seg = r.appendCheck(r.seg)
+		}
 		r.seg = append(r.seg, body[start:pc]...)
 		r.segCost += cost
 		switch post {
@@ -485,6 +511,9 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 		}
 		if endsSeg {
 			r.flush()
+		}
+		if op == wasm.OpcodeLoop { // every iteration checks
+			r.out = r.appendCheck(r.out)
 		}
 	}
 	if depth != 0 {
@@ -517,34 +546,56 @@ func trapWith(b []byte, statusGlobal uint32, status int64) []byte {
 	return append(b, wasm.OpcodeUnreachable)
 }
 
-// emitCharge appends the static charge of cost gas to out:
+// emitCharge appends the static charge of cost gas to out: the gas is
+// counted down in the function's local (a register in compiled code) and
+// written through to the global, which the host reads; no check here (see
+// RATIONALE.md, "Lazy gas checks"):
 //
-//	global.get $gas; i64.const cost; i64.lt_u
-//	if; i64.const cost; call $refill; end
-//	global.get $gas; i64.const cost; i64.sub; global.set $gas
+//	local.get $g; i64.const cost; i64.sub; local.tee $g; global.set $gas
 func (r *rewriter) emitCharge(cost uint64) {
-	b := r.out
-	gi := uleb(uint64(r.gasGlobal))
-	c := sleb64(int64(cost))
-	b = append(b, wasm.OpcodeGlobalGet)
-	b = append(b, gi...)
+	b := append(r.out, wasm.OpcodeLocalGet)
+	b = append(b, uleb(uint64(r.locGas))...)
 	b = append(b, wasm.OpcodeI64Const)
-	b = append(b, c...)
-	b = append(b, wasm.OpcodeI64LtU, wasm.OpcodeIf, 0x40, wasm.OpcodeI64Const)
-	b = append(b, c...)
-	b = append(b, wasm.OpcodeCall)
-	b = append(b, uleb(uint64(r.refillFunc))...)
-	b = append(b, wasm.OpcodeEnd, wasm.OpcodeGlobalGet)
-	b = append(b, gi...)
-	b = append(b, wasm.OpcodeI64Const)
-	b = append(b, c...)
-	b = append(b, wasm.OpcodeI64Sub, wasm.OpcodeGlobalSet)
-	b = append(b, gi...)
+	b = append(b, sleb64(int64(cost))...)
+	b = append(b, wasm.OpcodeI64Sub, wasm.OpcodeLocalTee)
+	b = append(b, uleb(uint64(r.locGas))...)
+	b = append(b, wasm.OpcodeGlobalSet)
+	b = append(b, uleb(uint64(r.gasGlobal))...)
 	r.out = b
 }
 
+// appendCheck appends the gas check, stack-neutral: if the gas local is
+// negative (charges ran past what the global holds), the refill import
+// moves gas from the call's reserve or fails the call out of gas:
+//
+//	local.get $g; i64.const 0; i64.lt_s
+//	if; i64.const 0; call $refill; global.get $gas; local.set $g; end
+func (r *rewriter) appendCheck(b []byte) []byte {
+	li := uleb(uint64(r.locGas))
+	b = append(b, wasm.OpcodeLocalGet)
+	b = append(b, li...)
+	b = append(b, wasm.OpcodeI64Const, 0, wasm.OpcodeI64LtS, wasm.OpcodeIf, 0x40, wasm.OpcodeI64Const, 0, wasm.OpcodeCall)
+	b = append(b, uleb(uint64(r.refillFunc))...)
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = append(b, uleb(uint64(r.gasGlobal))...)
+	b = append(b, wasm.OpcodeLocalSet)
+	b = append(b, li...)
+	return append(b, wasm.OpcodeEnd)
+}
+
+// emitReload appends, to the segment, the reload of the gas local from the
+// global after a call (the callee, the host or the refill changed it).
+func (r *rewriter) emitReload() {
+	b := r.seg
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = append(b, uleb(uint64(r.gasGlobal))...)
+	b = append(b, wasm.OpcodeLocalSet)
+	b = append(b, uleb(uint64(r.locGas))...)
+	r.seg = b
+}
+
 // emitDynamic appends, to the segment, a charge of (n >> shift) * price where
-// n is the i32 on top of the stack (left in place).
+// n is the i32 on top of the stack (left in place), and a check.
 func (r *rewriter) emitDynamic(price uint64, shift int64) {
 	if price == 0 {
 		return
@@ -552,6 +603,7 @@ func (r *rewriter) emitDynamic(price uint64, shift int64) {
 	t32 := uleb(uint64(r.tmp(&r.locI32, wasm.ValueTypeI32)))
 	t64 := uleb(uint64(r.tmp(&r.locI64, wasm.ValueTypeI64)))
 	gi := uleb(uint64(r.gasGlobal))
+	li := uleb(uint64(r.locGas))
 	b := r.seg
 	b = append(b, wasm.OpcodeLocalTee)
 	b = append(b, t32...)
@@ -567,21 +619,15 @@ func (r *rewriter) emitDynamic(price uint64, shift int64) {
 	b = append(b, sleb64(int64(price))...)
 	b = append(b, wasm.OpcodeI64Mul, wasm.OpcodeLocalSet)
 	b = append(b, t64...)
-	b = append(b, wasm.OpcodeGlobalGet)
-	b = append(b, gi...)
+	b = append(b, wasm.OpcodeLocalGet)
+	b = append(b, li...)
 	b = append(b, wasm.OpcodeLocalGet)
 	b = append(b, t64...)
-	b = append(b, wasm.OpcodeI64LtU, wasm.OpcodeIf, 0x40, wasm.OpcodeLocalGet)
-	b = append(b, t64...)
-	b = append(b, wasm.OpcodeCall)
-	b = append(b, uleb(uint64(r.refillFunc))...)
-	b = append(b, wasm.OpcodeEnd, wasm.OpcodeGlobalGet)
+	b = append(b, wasm.OpcodeI64Sub, wasm.OpcodeLocalTee)
+	b = append(b, li...)
+	b = append(b, wasm.OpcodeGlobalSet)
 	b = append(b, gi...)
-	b = append(b, wasm.OpcodeLocalGet)
-	b = append(b, t64...)
-	b = append(b, wasm.OpcodeI64Sub, wasm.OpcodeGlobalSet)
-	b = append(b, gi...)
-	r.seg = b
+	r.seg = r.appendCheck(b)
 }
 
 // emitDepthEnter appends the call-depth check and increment before a call:

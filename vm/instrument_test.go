@@ -160,3 +160,62 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// overdrawModule exports "trap" and "ret": k (i32.const 0; drop) pairs, one
+// straight-line segment of 2k gas with no check inside, then an
+// out-of-bounds load (trap: 4 gas more, same segment) or the end (ret).
+func overdrawModule(k int) []byte {
+	var pad []byte
+	for range k {
+		pad = append(pad, wasm.OpcodeI32Const, 0, wasm.OpcodeDrop)
+	}
+	trap := append(append([]byte(nil), pad...),
+		wasm.OpcodeI32Const, 0x7f, wasm.OpcodeI32Load, 2, 0, wasm.OpcodeDrop, wasm.OpcodeEnd)
+	ret := append(append([]byte(nil), pad...), wasm.OpcodeEnd)
+	return buildModule(nil, nil, []testFunc{{body: trap}, {body: ret}},
+		map[string]uint32{"trap": 0, "ret": 1}, nil)
+}
+
+// TestLazyCheckExact: the gas local runs below zero between checks (see
+// RATIONALE.md, "Lazy gas checks"); outcomes and gas must still be those
+// of per-basic-block charging, on both engines: a trap after the charges
+// overdrew the call is out of gas at the limit, a trap within the budget
+// pays its whole segment (also when the segment overdraws the gas global
+// and only the reserve covers it), and a return checks first.
+func TestLazyCheckExact(t *testing.T) {
+	for _, interp := range []bool{false, true} {
+		e := sharedEngine(t, interp)
+		for _, k := range []int{10, 60_000} { // 120,000 gas > gasSlice: the global goes negative
+			m, err := e.Compile(context.Background(), overdrawModule(k))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seg := m.InstanceGas + 2*uint64(k)
+			cases := []struct {
+				method string
+				limit  uint64
+				code   Code // CodeOK: success
+				gas    uint64
+			}{
+				{"trap", 1 << 40, CodeTrap, seg + 4},
+				{"trap", seg + 4, CodeTrap, seg + 4},
+				{"trap", seg + 3, CodeOutOfGas, seg + 3},
+				{"trap", seg - 100, CodeOutOfGas, seg - 100},
+				{"ret", 1 << 40, CodeOK, seg},
+				{"ret", seg, CodeOK, seg},
+				{"ret", seg - 1, CodeOutOfGas, seg - 1},
+			}
+			for _, c := range cases {
+				res := callOnce(t, e, m, &Call{Method: c.method, GasLimit: c.limit})
+				code := CodeOK
+				if res.Err != nil {
+					code = res.Err.Code
+				}
+				if code != c.code || res.GasUsed != c.gas {
+					t.Errorf("interp=%v k=%d %s limit %d: %v gas %d, want %v gas %d",
+						interp, k, c.method, c.limit, res.Err, res.GasUsed, c.code, c.gas)
+				}
+			}
+		}
+	}
+}

@@ -234,6 +234,9 @@ func (in *instance) classify(err error) *CallError {
 	if f := in.st.failure; f != nil {
 		return f
 	}
+	if in.st.overdrawn() { // per-block charging would have stopped earlier
+		return &CallError{Code: CodeOutOfGas, Message: "out of gas"}
+	}
 	switch in.status.Get() {
 	case statusOutOfGas:
 		return &CallError{Code: CodeOutOfGas, Message: "out of gas"}
@@ -295,6 +298,8 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		in.fns[c.Method] = fn
 	}
 	_, err = fn.Call(context.WithValue(ctx, stateKey{}, st))
+	// After a trap the global may be below zero (charges since the guest's
+	// last check, see overdrawn): the sum wraps to the right value.
 	left := in.gas.Get() + st.reserve
 	if err != nil {
 		if st.nodeErr != nil || ctx.Err() != nil {

@@ -58,6 +58,7 @@ import (
 
 	"github.com/trialchain/trialchain/contracts-examples/internal/consentcheck"
 	"github.com/trialchain/trialchain/sdk/contract"
+	"github.com/trialchain/trialchain/sdk/jsonfast"
 	"github.com/trialchain/trialchain/trials/model"
 )
 
@@ -109,6 +110,36 @@ type trialHead struct {
 type visitForm struct {
 	Version int        `json:"version"`
 	Form    model.Form `json:"form"`
+}
+
+// UnmarshalJSONFast reads a head without reflection (sdk/jsonfast).
+func (h *trialHead) UnmarshalJSONFast(d *jsonfast.Decoder) {
+	d.Fields(func(k []byte) {
+		switch string(k) {
+		case "status":
+			h.Status = d.String()
+		case "version":
+			h.Version = int(d.Int())
+		case "sites":
+			h.Sites = d.Strings()
+		default:
+			d.Fail()
+		}
+	})
+}
+
+// UnmarshalJSONFast reads a visit form without reflection (sdk/jsonfast).
+func (v *visitForm) UnmarshalJSONFast(d *jsonfast.Decoder) {
+	d.Fields(func(k []byte) {
+		switch string(k) {
+		case "version":
+			v.Version = int(d.Int())
+		case "form":
+			v.Form.UnmarshalJSONFast(d)
+		default:
+			d.Fail()
+		}
+	})
 }
 
 // saveTrial stores t under id with its submission records: the entries
@@ -540,6 +571,23 @@ type submitted struct {
 	Subject    string `json:"subject"`
 	Trial      string `json:"trial"`
 	Visit      string `json:"visit"`
+}
+
+// AppendJSONFast writes the event as encoding/json does (sdk/jsonfast).
+func (s submitted) AppendJSONFast(e *jsonfast.Encoder) {
+	e.Raw(`{"entry":`)
+	e.String(s.Entry)
+	e.Raw(`,"form":`)
+	e.String(s.Form)
+	e.Raw(`,"recordHash":`)
+	e.String(s.RecordHash)
+	e.Raw(`,"subject":`)
+	e.String(s.Subject)
+	e.Raw(`,"trial":`)
+	e.String(s.Trial)
+	e.Raw(`,"visit":`)
+	e.String(s.Visit)
+	e.Raw(`}`)
 }
 
 // submitFast checks a submission against the trial's head and the form's

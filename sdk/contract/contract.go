@@ -7,8 +7,24 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/trialchain/trialchain/sdk/jsonfast"
 	"github.com/trialchain/trialchain/vm/abi"
 )
+
+// unmarshal decodes b into a zero *v: with v's hand-written decoder when
+// it has one (jsonfast.Unmarshaler) and the bytes are as encoding/json
+// writes them, otherwise (and from zero again) with encoding/json, so
+// the result is always encoding/json's.
+func unmarshal[T any](b []byte, v *T) error {
+	if f, ok := any(v).(jsonfast.Unmarshaler); ok {
+		if jsonfast.Decode(b, f) {
+			return nil
+		}
+		var zero T
+		*v = zero
+	}
+	return json.Unmarshal(b, v)
+}
 
 // Input returns the raw call arguments.
 func Input() []byte { return host.input() }
@@ -31,6 +47,12 @@ func Return(b []byte) { host.setResult(b) }
 
 // ReturnJSON sets the call's output to the JSON encoding of v.
 func ReturnJSON(v any) {
+	if f, ok := v.(jsonfast.Marshaler); ok {
+		if b, ok := jsonfast.Encode(f); ok {
+			Return(b)
+			return
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		Abortf("contract: encode result: %v", err)
@@ -73,8 +95,10 @@ func Prepare[T any]() {
 //	func add() { contract.Handle(func(a addArgs) (any, error) { ... }) }
 func Handle[A any](fn func(args A) (any, error)) {
 	var a A
-	if err := Args(&a); err != nil {
-		Abort(err.Error())
+	if in := Input(); len(in) > 0 {
+		if err := unmarshal(in, &a); err != nil {
+			Abort(fmt.Errorf("contract: bad arguments: %w", err).Error())
+		}
 	}
 	res, err := fn(a)
 	if err != nil {
@@ -139,7 +163,7 @@ func (v Value[T]) Get() (T, bool) {
 	if !ok {
 		return t, false
 	}
-	if err := json.Unmarshal(b, &t); err != nil {
+	if err := unmarshal(b, &t); err != nil {
 		Abortf("contract: corrupt value %q: %v", v.key, err)
 	}
 	return t, true
@@ -170,7 +194,7 @@ func (m Map[V]) Get(k string) (V, bool) {
 	if !ok {
 		return v, false
 	}
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := unmarshal(b, &v); err != nil {
 		Abortf("contract: corrupt value %q: %v", m.key(k), err)
 	}
 	return v, true
@@ -203,7 +227,7 @@ func (m Map[V]) Delete(k string) { Delete(m.key(k)) }
 func (m Map[V]) Each(fn func(k string, v V) bool) {
 	Scan(m.prefix, func(key, b []byte) bool {
 		var v V
-		if err := json.Unmarshal(b, &v); err != nil {
+		if err := unmarshal(b, &v); err != nil {
 			Abortf("contract: corrupt value %q: %v", key, err)
 		}
 		return fn(string(key[len(m.prefix):]), v)
@@ -216,7 +240,7 @@ func (m Map[V]) Each(fn func(k string, v V) bool) {
 func (m Map[V]) EachUnder(sub string, fn func(k string, v V) bool) {
 	Scan(m.key(sub), func(key, b []byte) bool {
 		var v V
-		if err := json.Unmarshal(b, &v); err != nil {
+		if err := unmarshal(b, &v); err != nil {
 			Abortf("contract: corrupt value %q: %v", key, err)
 		}
 		return fn(string(key[len(m.prefix):]), v)
@@ -224,6 +248,11 @@ func (m Map[V]) EachUnder(sub string, fn func(k string, v V) bool) {
 }
 
 func mustJSON(v any) []byte {
+	if f, ok := v.(jsonfast.Marshaler); ok {
+		if b, ok := jsonfast.Encode(f); ok {
+			return b
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		Abortf("contract: encode: %v", err)
