@@ -1,5 +1,9 @@
 // Package doctor re-checks a node's stored chain against what the
-// validators certified: every block's certificate (a quorum of genesis
+// validators certified, and rebuilds a damaged store from certified blocks.
+//
+// # Check
+//
+// Check verifies every block's certificate (a quorum of genesis
 // validators), its parent link and body root, every receipt against the
 // record-log leaf it was committed as, the record log's root against the
 // last certified header, and every stored state value (anchors, members,
@@ -7,6 +11,32 @@
 // root is rebuilt from the stored values. It reads only; `trialchain
 // doctor --home DIR` runs it on a stopped node's store, and a node runs it
 // at start (chain/node) before it serves anything.
+//
+// # Repair
+//
+// Rebuild.Run writes a new store by re-executing the certified chain from
+// genesis: each block is the damaged store's own if it verifies (its
+// certificate, parent hash and transaction root), else fetched from a peer
+// and verified the same way — a peer whose copy does not verify is refused
+// and the next one asked. After each block the rebuilt state root and
+// record log must equal those its successor's certified header commits
+// to, and the finished store must pass Check. The node (chain/node) then
+// swaps it in atomically (store.CommitRepair, store.FinishRepair).
+//
+// Why re-execute rather than fetch receipts and state values with proofs?
+// Re-execution needs nothing from peers but certified blocks, which the
+// catch-up protocol already serves and which a quorum signed: a lying peer
+// can only be refused, never believed. Receipts and state then come out
+// of the node's own deterministic executor and are checked against the
+// certified log and state roots, so every kind of damage — a block, a
+// receipt, a record-log leaf or node, a state value or state-tree node,
+// even one Check cannot attribute — is repaired by one path with one
+// argument of correctness. Fetching receipts (checked against the record
+// log) and state values (with chain/smt proofs against the certified root)
+// would be faster on a long chain, but needs a new protocol and a proof
+// check per kind of data, and it patches a store in place where a rebuild
+// writes a fresh one that is swapped in by one rename. The cost is a
+// replay of the whole chain (a checkpointed state would shorten it).
 //
 // # Notes
 //
