@@ -112,7 +112,9 @@ func (c *cluster) tamperFollower(i int) uint64 {
 	}
 	for _, f := range []func() error{
 		func() error { return s.TamperAnchorLabel(block.Sum([]byte("doc1")), "protocol v2") },
-		func() error { return s.TamperReceipt(tx2, func(rc *block.Receipt) { rc.Status, rc.Error = block.StatusFailed, "altered" }) },
+		func() error {
+			return s.TamperReceipt(tx2, func(rc *block.Receipt) { rc.Status, rc.Error = block.StatusFailed, "altered" })
+		},
 		func() error {
 			return s.TamperBlock(rc.Height, func(c *block.Committed) { c.Block.Header.TimeUnixMilli -= 3_600_000 })
 		},
