@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
@@ -122,6 +123,12 @@ func checkRepaired(ctx context.Context, c *Cluster, i, ref int, t *Tampered, wai
 		}
 	}
 	var fails []string
+	if i < len(c.Homes) { // the node says what it did in its log
+		b, err := os.ReadFile(filepath.Join(c.Homes[i], "node.log"))
+		if err != nil || !strings.Contains(string(b), "store damaged") || !strings.Contains(string(b), "store rebuilt from the certified chain") {
+			fails = append(fails, fmt.Sprintf("tamper: node %d's log does not show it found the damage and rebuilt its store (%v)", i, err))
+		}
+	}
 	same := func(what string, get func(cl int) (any, error)) {
 		got, err := get(i)
 		want, rerr := get(ref)
