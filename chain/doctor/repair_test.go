@@ -229,3 +229,51 @@ func TestRebuildDiverged(t *testing.T) {
 		t.Fatalf("want ErrDiverged, got %v", err)
 	}
 }
+
+// BenchmarkRebuild rebuilds a store of 26 blocks of 200 anchors each
+// (5200 transactions) from its own blocks: the cost of a repair is a
+// replay of the chain.
+func BenchmarkRebuild(b *testing.B) {
+	g := testGenesis()
+	dir := b.TempDir()
+	s, err := store.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	led, err := ledger.New(g, s, &state.Executor{Params: ledger.Params(g)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	nonce := uint64(1)
+	for h := uint64(1); h <= 26; h++ {
+		var txs [][]byte
+		for range 200 {
+			txs = append(txs, anchorTx(g, nonce))
+			nonce++
+		}
+		head := s.Head()
+		c := &block.Committed{Block: block.Block{Header: block.Header{ChainID: g.ChainID, Height: h, PrevHash: head.Hash,
+			TimeUnixMilli: g.Time.UnixMilli() + int64(h)*1000, TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs),
+			StateRoot: head.StateRoot, LogSize: head.Log.Size, LogRoot: head.Log.Root(), ValidatorsHash: g.Set().Hash()}, Txs: txs}}
+		v := block.Vote{ChainID: g.ChainID, Height: h, BlockHash: c.Block.Hash(), MetadataHash: block.Sum(c.Metadata)}
+		msg := v.Encode()
+		for id := uint64(1); id <= 3; id++ {
+			c.Cert.Sigs = append(c.Cert.Sigs, block.CommitSig{Validator: id, Msg: msg, Sig: ed25519.Sign(valKey(id), msg)})
+		}
+		if _, err := led.Commit(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		dst, err := store.Open(filepath.Join(dir, fmt.Sprint("r", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := (&Rebuild{Genesis: g, Damaged: s, Executor: &state.Executor{Params: ledger.Params(g)}}).Run(context.Background(), dst); err != nil {
+			b.Fatal(err)
+		}
+		dst.Close()
+	}
+}
