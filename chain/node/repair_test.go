@@ -153,7 +153,9 @@ func (c *cluster) followers() []int {
 func TestNodeRepairsFromPeers(t *testing.T) {
 	c := newCluster(t, 4)
 	c.submit(1, 9)
-	c.waitTx(8, 30*time.Second)
+	for nonce := uint64(1); nonce <= 8; nonce++ { // nonces need not commit in order
+		c.waitTx(nonce, 30*time.Second)
+	}
 	fs := c.followers()
 	// The liar is the victim's first peer (peers are asked in id order).
 	victim, liar := fs[len(fs)-1], 0
@@ -215,7 +217,9 @@ func TestNodeRepairsFromPeers(t *testing.T) {
 	}
 	// It takes part again: new transactions commit on every node, it included.
 	c.submit(9, 13)
-	c.waitTx(12, 60*time.Second)
+	for nonce := uint64(9); nonce <= 12; nonce++ {
+		c.waitTx(nonce, 60*time.Second)
+	}
 	c.waitSameHead(30 * time.Second)
 	c.sameChain()
 	if leader, _ := n.replica.Leader(); leader == 0 {
@@ -247,7 +251,9 @@ func withoutSigners(t *testing.T, body string) string {
 func TestNodeRepairOnlyLiars(t *testing.T) {
 	c := newCluster(t, 4)
 	c.submit(1, 5)
-	c.waitTx(4, 30*time.Second)
+	for nonce := uint64(1); nonce <= 4; nonce++ { // nonces need not commit in order
+		c.waitTx(nonce, 30*time.Second)
+	}
 	fs := c.followers()
 	victim, liar := fs[0], fs[1]
 	var lies atomic.Int64
