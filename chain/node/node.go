@@ -74,6 +74,8 @@ type Node struct {
 	damage  atomic.Pointer[[]doctor.Problem] // set when the store is found damaged (diskcheck.go)
 	repair  repairState                      // diskcheck.go
 
+	storageClosed atomic.Bool // closeStorage ran
+
 	metrics        *metrics.Metrics // metrics.go
 	pend           pending
 	metricsLn      net.Listener
@@ -260,8 +262,12 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	return n, nil
 }
 
-// closeStorage closes the VM engine (if the node made it) and the store.
+// closeStorage closes the VM engine (if the node made it) and the store,
+// once (Start's error paths close them, and its caller may Stop).
 func (n *Node) closeStorage() {
+	if !n.storageClosed.CompareAndSwap(false, true) {
+		return
+	}
 	if n.engine != nil {
 		if err := n.engine.Close(context.Background()); err != nil {
 			n.log.Error("closing the VM engine", "err", err)

@@ -300,3 +300,58 @@ func TestNodeRepairOnlyLiars(t *testing.T) {
 		t.Fatal("the damaged store was replaced by something after a failed repair")
 	}
 }
+
+// TestNodeRepairsInBackground alters a block under a running follower:
+// its background check finds it, consensus stops, the node rebuilds its
+// store from its peers, reopens on it (Run) and serves the certified
+// block again, and commits new blocks with the others.
+func TestNodeRepairsInBackground(t *testing.T) {
+	c := newCluster(t, 4)
+	c.submit(1, 5)
+	for nonce := uint64(1); nonce <= 4; nonce++ {
+		c.waitTx(nonce, 30*time.Second)
+	}
+	victim := c.followers()[0]
+	c.stop(victim)
+	var damaged, repaired atomic.Pointer[Node]
+	c.runNode(victim, Options{}, func(cfg *Config) { cfg.DiskCheckInterval = 100 * time.Millisecond }, func(n *Node) {
+		if damaged.Load() != nil {
+			repaired.Store(n)
+		}
+	})
+	var n *Node
+	for n == nil {
+		time.Sleep(20 * time.Millisecond)
+		c.mu.Lock()
+		n = c.nodes[victim]
+		c.mu.Unlock()
+	}
+	if err := n.ledger.WaitHeight(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	damaged.Store(n)
+	if err := n.store.TamperBlock(1, func(c *block.Committed) { c.Block.Header.TimeUnixMilli++ }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for repaired.Load() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("not repaired in 90 s (damage %v, done %v)", n.Damage(), n.Err())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := repaired.Load()
+	if len(r.Damage()) != 0 {
+		t.Fatalf("reopened with damage: %v", r.Damage())
+	}
+	b, err := r.store.Block(1)
+	if err != nil || c.tn.Genesis.VerifyCertificate(b) != nil {
+		t.Fatalf("block 1 after the repair: %v", err)
+	}
+	c.submit(5, 9)
+	for nonce := uint64(5); nonce <= 8; nonce++ {
+		c.waitTx(nonce, 60*time.Second)
+	}
+	c.waitSameHead(30 * time.Second)
+	c.sameChain()
+}
