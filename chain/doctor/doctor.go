@@ -3,8 +3,9 @@
 //
 // # Check
 //
-// Check verifies every block's certificate (a quorum of genesis
-// validators), its parent link and body root, every receipt against the
+// Check verifies every block's certificate (a quorum of the validator set
+// in force at its height: the genesis set, then as validator transactions
+// changed it), its parent link and body root, every receipt against the
 // record-log leaf it was committed as, the record log's root against the
 // last certified header, and every stored state value (anchors, members,
 // contract state) against the state tree of the head's state root, whose
@@ -109,7 +110,7 @@ func CheckChainPaced(g *genesis.Genesis, s *store.Store, pace func() bool) *Repo
 	head := s.Head()
 	r := &Report{Head: head.Height}
 	add := r.add
-	valHash := g.ValidatorsHash()
+	hist := genesis.NewHistory(g)
 	var prev block.Hash
 	var last *block.Committed
 	for h := uint64(1); h <= head.Height; h++ {
@@ -120,10 +121,10 @@ func CheckChainPaced(g *genesis.Genesis, s *store.Store, pace func() bool) *Repo
 			continue
 		}
 		hd := c.Block.Header
-		if err := g.VerifyCertificate(c); err != nil {
-			add(h, "certificate does not verify against genesis (header altered?): %v", err)
+		if err := hist.VerifyCertificate(c); err != nil {
+			add(h, "certificate does not verify against the validator set in force (header altered?): %v", err)
 		}
-		if hd.Height != h || hd.ChainID != g.ChainID || hd.ValidatorsHash != valHash {
+		if hd.Height != h || hd.ChainID != g.ChainID {
 			add(h, "header names height %d, chain %q: not this chain's block %d", hd.Height, hd.ChainID, h)
 		}
 		if h > 1 && prev != (block.Hash{}) && hd.PrevHash != prev {
@@ -152,6 +153,9 @@ func CheckChainPaced(g *genesis.Genesis, s *store.Store, pace func() bool) *Repo
 				add(h, "receipt of transaction %s does not match the record committed for it (altered on disk)", th)
 			}
 			r.Receipts++
+			if rc.Status == block.StatusOK && g.Params.ValidatorGroup != "" {
+				applyChange(hist, raw, h, r)
+			}
 		}
 		last = c
 		if pace != nil && !pace() {
@@ -166,6 +170,28 @@ func CheckChainPaced(g *genesis.Genesis, s *store.Store, pace func() bool) *Repo
 		}
 	}
 	return r
+}
+
+// applyChange applies the validator-set change that transaction raw of
+// block h made, if it is one (its receipt said it succeeded), so later
+// certificates are checked against the set in force at their height (as
+// ledger.SetChanges and the consensus replica do).
+func applyChange(hist *genesis.History, raw []byte, h uint64, r *Report) {
+	tx, err := block.DecodeTx(raw)
+	if err != nil || tx.Kind != block.KindValidator {
+		return
+	}
+	p, err := block.DecodeValidator(tx.Payload)
+	if err != nil {
+		return
+	}
+	ch, err := genesis.DecodeChange(p.Change)
+	if err != nil {
+		return
+	}
+	if err := hist.Apply(ch, h); err != nil {
+		r.add(h, "validator change of transaction %s does not apply: %v", block.Sum(raw), err)
+	}
 }
 
 // checkState rebuilds the state root from every stored state value and
