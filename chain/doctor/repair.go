@@ -183,12 +183,12 @@ func (b *rebuilder) next(ctx context.Context, h uint64) (*block.Committed, error
 	if len(b.pending) > 0 && b.pending[0].Block.Header.Height == h {
 		c := b.pending[0]
 		b.pending = b.pending[1:]
-		if err := b.verify(c, h); err == nil {
+		err := b.verify(c, h)
+		if err == nil {
 			b.rep.Fetched++
 			return c, nil
-		} else {
-			b.refuse(b.from, err)
 		}
+		b.refuse(b.from, err)
 	}
 	b.pending = nil
 	if b.r.Source == nil {
