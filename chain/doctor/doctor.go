@@ -1,12 +1,43 @@
 // Package doctor re-checks a node's stored chain against what the
-// validators certified: every block's certificate (a quorum of genesis
-// validators), its parent link and body root, every receipt against the
+// validators certified, and rebuilds a damaged store from certified blocks.
+//
+// # Check
+//
+// Check verifies every block's certificate (a quorum of the validator set
+// in force at its height: the genesis set, then as validator transactions
+// changed it), its parent link and body root, every receipt against the
 // record-log leaf it was committed as, the record log's root against the
 // last certified header, and every stored state value (anchors, members,
 // contract state) against the state tree of the head's state root, whose
 // root is rebuilt from the stored values. It reads only; `trialchain
 // doctor --home DIR` runs it on a stopped node's store, and a node runs it
 // at start (chain/node) before it serves anything.
+//
+// # Repair
+//
+// Rebuild.Run writes a new store by re-executing the certified chain from
+// genesis: each block is the damaged store's own if it verifies (its
+// certificate, parent hash and transaction root), else fetched from a peer
+// and verified the same way — a peer whose copy does not verify is refused
+// and the next one asked. After each block the rebuilt state root and
+// record log must equal those its successor's certified header commits
+// to, and the finished store must pass Check. The node (chain/node) then
+// swaps it in atomically (store.CommitRepair, store.FinishRepair).
+//
+// Why re-execute rather than fetch receipts and state values with proofs?
+// Re-execution needs nothing from peers but certified blocks, which the
+// catch-up protocol already serves and which a quorum signed: a lying peer
+// can only be refused, never believed. Receipts and state then come out
+// of the node's own deterministic executor and are checked against the
+// certified log and state roots, so every kind of damage — a block, a
+// receipt, a record-log leaf or node, a state value or state-tree node,
+// even one Check cannot attribute — is repaired by one path with one
+// argument of correctness. Fetching receipts (checked against the record
+// log) and state values (with chain/smt proofs against the certified root)
+// would be faster on a long chain, but needs a new protocol and a proof
+// check per kind of data, and it patches a store in place where a rebuild
+// writes a fresh one that is swapped in by one rename. The cost is a
+// replay of the whole chain (a checkpointed state would shorten it).
 //
 // # Notes
 //
@@ -79,7 +110,7 @@ func CheckChainPaced(g *genesis.Genesis, s *store.Store, pace func() bool) *Repo
 	head := s.Head()
 	r := &Report{Head: head.Height}
 	add := r.add
-	valHash := g.ValidatorsHash()
+	hist := genesis.NewHistory(g)
 	var prev block.Hash
 	var last *block.Committed
 	for h := uint64(1); h <= head.Height; h++ {
@@ -90,10 +121,10 @@ func CheckChainPaced(g *genesis.Genesis, s *store.Store, pace func() bool) *Repo
 			continue
 		}
 		hd := c.Block.Header
-		if err := g.VerifyCertificate(c); err != nil {
-			add(h, "certificate does not verify against genesis (header altered?): %v", err)
+		if err := hist.VerifyCertificate(c); err != nil {
+			add(h, "certificate does not verify against the validator set in force (header altered?): %v", err)
 		}
-		if hd.Height != h || hd.ChainID != g.ChainID || hd.ValidatorsHash != valHash {
+		if hd.Height != h || hd.ChainID != g.ChainID {
 			add(h, "header names height %d, chain %q: not this chain's block %d", hd.Height, hd.ChainID, h)
 		}
 		if h > 1 && prev != (block.Hash{}) && hd.PrevHash != prev {
@@ -122,6 +153,9 @@ func CheckChainPaced(g *genesis.Genesis, s *store.Store, pace func() bool) *Repo
 				add(h, "receipt of transaction %s does not match the record committed for it (altered on disk)", th)
 			}
 			r.Receipts++
+			if rc.Status == block.StatusOK && g.Params.ValidatorGroup != "" {
+				applyChange(hist, raw, h, r)
+			}
 		}
 		last = c
 		if pace != nil && !pace() {
@@ -136,6 +170,28 @@ func CheckChainPaced(g *genesis.Genesis, s *store.Store, pace func() bool) *Repo
 		}
 	}
 	return r
+}
+
+// applyChange applies the validator-set change that transaction raw of
+// block h made, if it is one (its receipt said it succeeded), so later
+// certificates are checked against the set in force at their height (as
+// ledger.SetChanges and the consensus replica do).
+func applyChange(hist *genesis.History, raw []byte, h uint64, r *Report) {
+	tx, err := block.DecodeTx(raw)
+	if err != nil || tx.Kind != block.KindValidator {
+		return
+	}
+	p, err := block.DecodeValidator(tx.Payload)
+	if err != nil {
+		return
+	}
+	ch, err := genesis.DecodeChange(p.Change)
+	if err != nil {
+		return
+	}
+	if err := hist.Apply(ch, h); err != nil {
+		r.add(h, "validator change of transaction %s does not apply: %v", block.Sum(raw), err)
+	}
 }
 
 // checkState rebuilds the state root from every stored state value and

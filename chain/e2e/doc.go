@@ -13,7 +13,8 @@
 // A scenario's steps kill (SIGKILL), restart, pause (SIGSTOP/SIGCONT),
 // kill all, crash-loop, partition, heal, make links lossy, tamper with a
 // stopped node's store (doctor must find it, the restarted node must
-// refuse to serve it) or repair a node by removing its data directory; partitions and
+// repair itself from its peers and serve the committed values) or repair
+// a node by removing its data directory; partitions and
 // loss need "proxy": true, which puts a UDP relay (Proxy) in front of each
 // node's mesh socket (genesis names the relay, the node listens elsewhere).
 // A Byzantine test double is a node started with --byzantine MODE.

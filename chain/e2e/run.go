@@ -107,7 +107,7 @@ func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, er
 		go func() {
 			defer bg.Done()
 			for time.Since(began) < 60*time.Second && ctx.Err() == nil {
-				if st, err := c.Status(i); err == nil && int64(st.Height) >= target {
+				if st, err := c.Status(i); err == nil && int64(st.Height) >= target && len(st.StoreDamage) == 0 {
 					mu.Lock()
 					rep.CatchUp[slot] = time.Since(began)
 					mu.Unlock()
@@ -203,7 +203,15 @@ func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, er
 			}
 			_ = c.Start(i)
 			record(st.Do, i)
-			rep.Failures = append(rep.Failures, checkRefuses(ctx, c, i, t)...)
+			watchCatchUp(i)
+			ref := (i + 1) % len(c.Homes) // a running node to compare with
+			for j := range c.Homes {
+				if j != i && c.Up(j) {
+					ref = j
+					break
+				}
+			}
+			rep.Failures = append(rep.Failures, checkRepaired(ctx, c, i, ref, t, 60*time.Second)...)
 		case "deploy":
 			i := pick(st.Node)
 			if i < 0 {

@@ -50,7 +50,8 @@ type Step struct {
 	// start-all, crash-loop, partition, heal, loss, tamper (stop the node,
 	// alter an anchor label, a receipt and a header time in its store,
 	// check that `trialchain doctor` finds it, restart the node and check
-	// that it serves none of it), repair (stop the node, remove its data
+	// that it repairs itself from its peers and then serves the committed
+	// values, as another node does), repair (stop the node, remove its data
 	// directory, restart it: it catches up from its peers), deploy (submit
 	// a deploy of contract Code through Node without waiting; it must
 	// commit before the faults are lifted, and is then checked like any

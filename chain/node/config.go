@@ -52,6 +52,11 @@ type Config struct {
 	// background (default 10m; the full check, state included, runs at
 	// every start). Negative turns the background check off.
 	DiskCheckInterval time.Duration `toml:"disk_check_interval"`
+	// RepairAttempts bounds how often a node whose store is damaged tries
+	// to rebuild it from its peers before it stops with an error (default
+	// 5); RepairRetry is the pause between attempts (default 5s).
+	RepairAttempts int           `toml:"repair_attempts"`
+	RepairRetry    time.Duration `toml:"repair_retry"`
 	// Metrics is the address of the metrics listener: Prometheus metrics
 	// at /metrics, liveness at /healthz, readiness at /readyz (empty: none;
 	// start --metrics sets it). Plain HTTP: bind it where only monitoring
@@ -96,6 +101,12 @@ func (c *Config) defaults() {
 	}
 	if c.DiskCheckInterval == 0 {
 		c.DiskCheckInterval = 10 * time.Minute
+	}
+	if c.RepairAttempts <= 0 {
+		c.RepairAttempts = 5
+	}
+	if c.RepairRetry <= 0 {
+		c.RepairRetry = 5 * time.Second
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"

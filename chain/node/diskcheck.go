@@ -1,23 +1,80 @@
 package node
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/consensus"
 	"github.com/trialchain/trialchain/chain/doctor"
+	"github.com/trialchain/trialchain/chain/store"
+	"github.com/trialchain/trialchain/transport"
 )
 
 // A node checks its own disk (chain/doctor): the whole store — blocks,
 // receipts, record log and state — when it is opened, before anything is
 // served or executed on it, and its blocks, receipts and record log again
-// every Config.DiskCheckInterval while it runs, paced by diskCheckPause. A store found damaged is
-// never served: the API answers 503 store_damaged to everything but
-// /v1/status, which lists the damage; the node takes no part in consensus
-// (a node executing blocks on altered state would diverge). It cannot
-// repair the store from its peers yet: the operator restores the data
-// directory (or removes it and lets the node catch up) after reading
-// `trialchain doctor --home DIR`.
+// every Config.DiskCheckInterval while it runs, paced by diskCheckPause.
+//
+// A store found damaged is never served: the API answers 503
+// store_damaged to everything but /v1/status, which lists the damage; the
+// node takes no part in consensus (a node executing blocks on altered
+// state would diverge) and answers no peer's block request. It repairs
+// itself (repairLoop): it rebuilds the chain from genesis into DATA/db.repair
+// (doctor.Rebuild: its own blocks that verify, the others fetched from its
+// peers over the mesh and checked against their certificates; a peer that
+// sends a block that does not verify is refused and the next one asked),
+// checks the result in full, and commits it (store.CommitRepair, one
+// rename). Then Done is closed with ErrRepaired: the owner (Run) stops the
+// node and opens it again, which swaps the repaired store in
+// (store.FinishRepair), checks it once more at open and, when it passes,
+// starts consensus. A crash at any point leaves either the damaged store
+// (found again at the next start) or the repaired one. After
+// Config.RepairAttempts failed attempts (no peer reachable, or none with a
+// verifiable copy) Done is closed with the error, and Run returns it: the
+// process exits non-zero.
+
+// ErrRepaired is Err of a node that has rebuilt its damaged store: open
+// the node again (Run does) to use the repaired store.
+var ErrRepaired = errors.New("node: store repaired: reopen the node to use it")
+
+// repairState is the node's side of a repair.
+type repairState struct {
+	wrap  store.KeyWrapper
+	peers []uint64 // whom to ask, in id order
+	once  sync.Once
+	done  chan struct{}
+	err   error // set before done is closed
+}
+
+func (r *repairState) init(w store.KeyWrapper) { r.wrap, r.done = w, make(chan struct{}) }
+
+// Done is closed when the node's store has been repaired (Err is
+// ErrRepaired) or the node gave up repairing it (Err says why): either
+// way the node serves nothing more, and its owner stops it.
+func (n *Node) Done() <-chan struct{} { return n.repair.done }
+
+// Err is why Done was closed (nil before).
+func (n *Node) Err() error {
+	select {
+	case <-n.repair.done:
+		return n.repair.err
+	default:
+		return nil
+	}
+}
+
+func (n *Node) finish(err error) {
+	n.repair.once.Do(func() {
+		n.repair.err = err
+		close(n.repair.done)
+	})
+}
 
 // Damage returns the problems found in the node's store (nil: none).
 func (n *Node) Damage() []doctor.Problem {
@@ -33,7 +90,7 @@ func (n *Node) markDamaged(rep *doctor.Report, when string) {
 	for _, p := range ps {
 		n.log.Error("store damaged: "+p.String(), "found", when)
 	}
-	n.log.Error("the store does not match the certified chain: refusing to serve it and to take part in consensus; run `trialchain doctor --home DIR` and restore the data directory",
+	n.log.Error("the store does not match the certified chain: refusing to serve it and to take part in consensus; repairing it from the peers",
 		"found", when, "problems", len(ps))
 }
 
@@ -50,13 +107,25 @@ func (n *Node) refuseDamaged(h http.Handler) http.Handler {
 	})
 }
 
+// refuseRequestsDamaged wraps the peers' requests (block sync): a damaged
+// store serves them nothing.
+func (n *Node) refuseRequestsDamaged(h transport.RequestHandler) transport.RequestHandler {
+	return func(ctx context.Context, from uint64, req []byte) ([]byte, error) {
+		if len(n.Damage()) > 0 {
+			return nil, errors.New("node: store damaged: serving no blocks until repaired")
+		}
+		return h(ctx, from, req)
+	}
+}
+
 // diskCheckPause is the pause after each block in the background check:
 // at most about 1000 blocks a second, so the check never competes with
 // consensus for the disk (a 100 000-block chain takes about 100 s).
 const diskCheckPause = time.Millisecond
 
 // diskCheckLoop re-checks the immutable part of the store every interval
-// until the node stops; on damage it stops consensus and the API refuses.
+// until the node stops; on damage it stops consensus, the API refuses, and
+// the repair starts.
 func (n *Node) diskCheckLoop(every time.Duration) {
 	defer n.wg.Done()
 	t := time.NewTicker(every)
@@ -85,6 +154,150 @@ func (n *Node) diskCheckLoop(every time.Duration) {
 		}
 		n.markDamaged(rep, "background check")
 		n.replica.Stop()
+		n.wg.Add(1)
+		go n.repairLoop()
 		return
+	}
+}
+
+// repairLinkWait bounds the wait for a first link to a peer before each
+// repair attempt (the mesh dials its peers when it starts).
+const repairLinkWait = 5 * time.Second
+
+// repairLoop rebuilds the damaged store, up to Config.RepairAttempts
+// times, and closes Done with the outcome. It ends early when the node
+// stops.
+func (n *Node) repairLoop() {
+	defer n.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-n.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	attempts := n.cfg.RepairAttempts
+	var last error
+	for a := 1; a <= attempts; a++ {
+		n.waitPeer(ctx)
+		start := time.Now()
+		rep, err := n.repairOnce(ctx)
+		if ctx.Err() != nil {
+			return // stopped
+		}
+		if err == nil {
+			n.log.Info("store rebuilt from the certified chain and checked; reopening on it",
+				"head", rep.Head, "own_blocks", rep.Local, "fetched_blocks", rep.Fetched, "refused", len(rep.Refused), "took", time.Since(start).Round(time.Millisecond))
+			n.finish(ErrRepaired)
+			return
+		}
+		last = err
+		n.log.Error("store repair failed", "attempt", a, "of", attempts, "err", err)
+		if errors.Is(err, doctor.ErrDiverged) {
+			break // no peer can mend what this node's own execution makes
+		}
+		if a < attempts {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(n.cfg.RepairRetry):
+			}
+		}
+	}
+	err := fmt.Errorf("node: the store is damaged and no repair succeeded (%d attempts; restore the data directory, see `trialchain doctor --home DIR`): %w", attempts, last)
+	n.log.Error("giving up", "err", err)
+	n.finish(err)
+}
+
+// waitPeer waits until the mesh has a link to some peer, or
+// repairLinkWait passes.
+func (n *Node) waitPeer(ctx context.Context) {
+	if len(n.repair.peers) == 0 {
+		return
+	}
+	deadline := time.Now().Add(repairLinkWait)
+	for len(n.mesh.Connected()) == 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// repairOnce rebuilds the store into DATA/db.repair and, when the rebuilt
+// store passes the full check, commits it.
+func (n *Node) repairOnce(ctx context.Context) (*doctor.RebuildReport, error) {
+	db := filepath.Join(n.cfg.Path(n.cfg.DataDir), "db")
+	tmp, err := store.RepairDir(db)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := store.OpenWith(tmp, store.Options{KeyWrapper: n.repair.wrap})
+	if err != nil {
+		return nil, fmt.Errorf("node: repair: %w", err)
+	}
+	rb := &doctor.Rebuild{Genesis: n.gen, Damaged: n.store, Executor: n.exec,
+		FollowSets: n.gen.Params.ValidatorGroup != "" && n.contracts != nil,
+		Source:     meshSource{mesh: n.mesh, peers: n.repair.peers}, Log: n.log}
+	rep, err := rb.Run(ctx, dst)
+	if cerr := dst.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("node: repair: %w", cerr)
+	}
+	if err != nil {
+		return rep, err
+	}
+	return rep, store.CommitRepair(db)
+}
+
+// meshSource fetches blocks from the node's peers over the block-sync
+// protocol (doctor.Source).
+type meshSource struct {
+	mesh  consensus.Requester
+	peers []uint64
+}
+
+func (s meshSource) Peers() []uint64 { return s.peers }
+
+func (s meshSource) Blocks(ctx context.Context, peer, from uint64, max int) ([]*block.Committed, error) {
+	return consensus.FetchBlocks(ctx, s.mesh, peer, from, max)
+}
+
+// Run opens and starts a node on cfg and runs it until ctx ends (then it
+// stops the node and returns nil). A node that repairs its damaged store
+// is stopped and opened again on the repaired store; one that cannot
+// repair it is stopped and its error returned. started, if not nil, is
+// called with each node once it has started. opts must not carry
+// listeners or a socket (a node reopened after a repair binds its
+// addresses again).
+func Run(ctx context.Context, cfg *Config, opts Options, started func(*Node)) error {
+	if opts.PacketConn != nil || opts.APIListener != nil || opts.MetricsListener != nil {
+		return errors.New("node: Run binds its own addresses: Options must not carry listeners")
+	}
+	for {
+		n, err := New(cfg, opts)
+		if err != nil {
+			return err
+		}
+		if err := n.Start(ctx); err != nil {
+			n.Stop()
+			return err
+		}
+		if started != nil {
+			started(n)
+		}
+		select {
+		case <-ctx.Done():
+			n.Stop()
+			return nil
+		case <-n.Done():
+		}
+		err = n.Err()
+		n.Stop()
+		if !errors.Is(err, ErrRepaired) {
+			return err
+		}
 	}
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,8 +25,11 @@ import (
 // someone editing the files would (an anchor's label, a receipt, a
 // header's time, …) and restarts a node on it: doctor.Check names the
 // damage, the node refuses every read with 503 store_damaged, /v1/status
-// lists the damage, and consensus is not started. On the untouched copy
-// the check is clean and the node serves.
+// lists the damage, and consensus is not started. Then it repairs itself
+// from its own blocks when they verify (re-executed into a new store,
+// which it serves once reopened), and gives up when a block itself was
+// altered (a lone validator has no peer to fetch it from). On the
+// untouched copy the check is clean and the node serves.
 func TestNodeChecksItsDisk(t *testing.T) {
 	c := newCluster(t, 1)
 	c.submit(1, 7)
@@ -39,26 +43,29 @@ func TestNodeChecksItsDisk(t *testing.T) {
 		name   string
 		tamper func(s *store.Store) error
 		want   string // in the first problem; "" = untouched
+		// own: the node's own blocks suffice to repair it (re-executed);
+		// else, with no peer, it gives up.
+		own bool
 	}{
-		{"untouched", func(*store.Store) error { return nil }, ""},
-		{"anchor label", func(s *store.Store) error { return s.TamperAnchorLabel(doc1, "protocol v2") }, "altered on disk"},
+		{"untouched", func(*store.Store) error { return nil }, "", true},
+		{"anchor label", func(s *store.Store) error { return s.TamperAnchorLabel(doc1, "protocol v2") }, "altered on disk", true},
 		{"receipt", func(s *store.Store) error {
 			return s.TamperReceipt(tx2, func(rc *block.Receipt) { rc.GasUsed++ })
-		}, "receipt of transaction " + tx2.String()},
+		}, "receipt of transaction " + tx2.String(), true},
 		{"header time", func(s *store.Store) error {
 			return s.TamperBlock(s.Head().Height, func(c *block.Committed) { c.Block.Header.TimeUnixMilli -= 3_600_000 })
-		}, "certificate does not verify"},
+		}, "certificate does not verify", false},
 		{"block body", func(s *store.Store) error {
 			return s.TamperBlock(1, func(c *block.Committed) { c.Block.Txs = c.Block.Txs[:0] })
-		}, "do not match its header"},
+		}, "do not match its header", false},
 		{"state value removed", func(s *store.Store) error {
 			var k []byte
 			if err := s.Iterate(state.AnchorPrefix(doc1), func(key, _ []byte) bool { k = key; return false }); err != nil || k == nil {
 				return fmt.Errorf("no anchor of doc1: %v", err)
 			}
 			return s.TamperDeleteState(k)
-		}, "(a value is missing)"},
-		{"state value added", func(s *store.Store) error { return s.TamperState([]byte("Zextra"), []byte("x")) }, "does not have (added on disk)"},
+		}, "(a value is missing)", true},
+		{"state value added", func(s *store.Store) error { return s.TamperState([]byte("Zextra"), []byte("x")) }, "does not have (added on disk)", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +98,7 @@ func TestNodeChecksItsDisk(t *testing.T) {
 
 			f := false
 			cfg.HTTP3 = &f
+			cfg.RepairAttempts, cfg.RepairRetry = 1, time.Millisecond
 			n, err := New(cfg, Options{Logger: testLogger()})
 			if err != nil {
 				t.Fatal(err)
@@ -120,6 +128,37 @@ func TestNodeChecksItsDisk(t *testing.T) {
 			}
 			if leader, _ := n.replica.Leader(); leader != 0 {
 				t.Fatalf("a damaged node takes part in consensus (leader %d)", leader)
+			}
+			// It repairs itself, alone, when its own blocks verify; an
+			// altered block needs a peer, and it has none.
+			select {
+			case <-n.Done():
+			case <-time.After(60 * time.Second):
+				t.Fatal("no repair outcome in 60 s")
+			}
+			if err := n.Err(); !tc.own {
+				if !errors.Is(err, doctor.ErrNoVerifiableCopy) {
+					t.Fatalf("repair without peers: %v", err)
+				}
+				return
+			} else if !errors.Is(err, ErrRepaired) {
+				t.Fatalf("repair from its own blocks: %v", err)
+			}
+			n.Stop()
+			n2, err := New(cfg, Options{Logger: testLogger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(n2.Damage()) != 0 {
+				n2.Stop()
+				t.Fatalf("reopened on the repaired store: %v", n2.Damage())
+			}
+			if err := n2.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer n2.Stop()
+			if code, body := get(t, n2.APIURL()+"/v1/anchors/"+doc1.String()); code != http.StatusOK || !strings.Contains(body, `"doc"`) || strings.Contains(body, "protocol v2") {
+				t.Fatalf("anchors on the repaired store: %d %s", code, body)
 			}
 		})
 	}

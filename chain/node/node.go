@@ -72,6 +72,9 @@ type Node struct {
 	h3Srv   *h3.Server
 	nonces  nonceCache
 	damage  atomic.Pointer[[]doctor.Problem] // set when the store is found damaged (diskcheck.go)
+	repair  repairState                      // diskcheck.go
+
+	storageClosed atomic.Bool // closeStorage ran
 
 	metrics        *metrics.Metrics // metrics.go
 	pend           pending
@@ -102,6 +105,9 @@ type Options struct {
 	// Fault makes the node's replica a Byzantine test double (see
 	// consensus.Config.Fault); fault-injection tests only.
 	Fault string
+	// WrapRequests, if set, wraps the handler of the peers' requests on
+	// the mesh (block sync): tests make a peer that lies with it.
+	WrapRequests func(transport.RequestHandler) transport.RequestHandler
 }
 
 // New opens the node's store and prepares its components.
@@ -142,11 +148,18 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	if err := os.Chmod(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: data directory: %w", err)
 	}
+	// A repair that was committed (diskcheck.go) is swapped in first.
+	if swapped, err := store.FinishRepair(filepath.Join(dataDir, "db")); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	} else if swapped {
+		lg.Info("the repaired store replaces the damaged one")
+	}
 	st, err := store.OpenWith(filepath.Join(dataDir, "db"), store.Options{KeyWrapper: wrap})
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st, quit: make(chan struct{}), metricsLn: opts.MetricsListener}
+	n.repair.init(wrap)
 	n.metrics = metrics.New(cfg.ID, metrics.Sources{Store: st.Stats, Peers: n.peers})
 	if rep := doctor.Check(g, st); !rep.OK() {
 		n.markDamaged(rep, "start")
@@ -190,7 +203,9 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	if g.Params.ValidatorGroup != "" && n.contracts != nil {
 		n.contracts.SetValidators(g)
 		setChanges = led.SetChanges
-		if valSet, err = contracts.ValidatorSet(led.State(), g.Set()); err != nil {
+		if valSet, err = contracts.ValidatorSet(led.State(), g.Set()); err != nil && len(n.Damage()) > 0 {
+			valSet = g.Set() // damaged state: ask the genesis validators for the repair
+		} else if err != nil {
 			n.closeStorage()
 			return nil, fmt.Errorf("node: %w", err)
 		}
@@ -228,8 +243,15 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	// last validator change left).
 	for _, val := range valSet.Validators {
 		tcfg.Peers = append(tcfg.Peers, transport.Peer{ID: val.ID, Key: ed25519.PublicKey(val.Key), Addr: val.Addr})
+		if val.ID != cfg.ID {
+			n.repair.peers = append(n.repair.peers, val.ID)
+		}
 	}
-	mesh, err := transport.New(tcfg, rep.HandleFrame, rep.HandleRequest)
+	serve := n.refuseRequestsDamaged(rep.HandleRequest)
+	if opts.WrapRequests != nil {
+		serve = opts.WrapRequests(serve)
+	}
+	mesh, err := transport.New(tcfg, rep.HandleFrame, serve)
 	if err != nil {
 		n.closeStorage()
 		return nil, fmt.Errorf("node: %w", err)
@@ -240,8 +262,12 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	return n, nil
 }
 
-// closeStorage closes the VM engine (if the node made it) and the store.
+// closeStorage closes the VM engine (if the node made it) and the store,
+// once (Start's error paths close them, and its caller may Stop).
 func (n *Node) closeStorage() {
+	if !n.storageClosed.CompareAndSwap(false, true) {
+		return
+	}
 	if n.engine != nil {
 		if err := n.engine.Close(context.Background()); err != nil {
 			n.log.Error("closing the VM engine", "err", err)
@@ -271,8 +297,9 @@ func (r *netRef) Connected() []uint64 {
 
 // Start starts the mesh, consensus and the client API.
 //
-// A node whose store was found damaged at start (diskcheck.go) starts only
-// its API, which refuses everything but /v1/status.
+// A node whose store was found damaged at start (diskcheck.go) starts its
+// API, which refuses everything but /v1/status, and its mesh, through
+// which it repairs the store from its peers; not consensus.
 func (n *Node) Start(ctx context.Context) error {
 	n.queryLimits() // reserves scheduler slots for queries' guests
 	if len(n.Damage()) > 0 {
@@ -284,7 +311,13 @@ func (n *Node) Start(ctx context.Context) error {
 			n.Stop()
 			return err
 		}
-		n.log.Error("node started without consensus: its store is damaged", "api", n.APIURL())
+		if err := n.mesh.Start(ctx); err != nil {
+			n.Stop()
+			return fmt.Errorf("node: mesh: %w", err)
+		}
+		n.log.Error("node started without consensus: its store is damaged; repairing it from its peers", "api", n.APIURL())
+		n.wg.Add(1)
+		go n.repairLoop()
 		return nil
 	}
 	if err := n.mesh.Start(ctx); err != nil {

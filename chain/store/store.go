@@ -21,6 +21,12 @@
 //	p, err := proof.Inclusion(s, index, size)        // s is a proof.NodeReader
 //	s.Close()
 //
+// # Repair
+//
+// A store found damaged (chain/doctor) is not patched in place: a new one
+// is written beside it and swapped in by renames a crash cannot leave
+// half-done (RepairDir, CommitRepair, FinishRepair in repair.go).
+//
 // # Record log
 //
 // Besides the leaf hashes (L), Commit stores every perfect-subtree node of

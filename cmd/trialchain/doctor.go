@@ -22,8 +22,9 @@ func newDoctorCmd() *cobra.Command {
 		Short: "Check a stopped node's stored chain against what the validators certified (exit 1 on damage)",
 		Long: `Re-check the store of the node whose home is --home, offline (stop the node
 first: the store is locked while it runs). Every stored block must carry a
-certificate of a quorum of the genesis validators, link to its parent and
-hold the transactions its header commits to; every receipt must be the
+certificate of a quorum of the validator set in force at its height (the
+genesis set, then as validator transactions changed it), link to its
+parent and hold the transactions its header commits to; every receipt must be the
 record committed for it in the record log; the record log's root must be
 the one the last certified header names; every stored state value
 (anchors, members, contract state) must be the one the state tree under

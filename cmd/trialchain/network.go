@@ -111,21 +111,14 @@ $TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 			}
 			privateFiles() // the node holds patient data: nothing it writes is readable by others
 			fault, _ := cmd.Flags().GetString("byzantine")
-			n, err := node.New(cfg, node.Options{Fault: fault})
-			if err != nil {
-				return err
-			}
-			if err := n.Start(cmd.Context()); err != nil {
-				n.Stop()
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "node %d of %s running; API %s\n", cfg.ID, n.Genesis().ChainID, n.APIURL())
-			if u := n.MetricsURL(); u != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "metrics %s/metrics, liveness %s/healthz, readiness %s/readyz\n", u, u, u)
-			}
-			<-cmd.Context().Done()
-			n.Stop()
-			return nil
+			// A node that repairs its damaged store reopens on it; one
+			// that cannot returns the error (exit non-zero).
+			return node.Run(cmd.Context(), cfg, node.Options{Fault: fault}, func(n *node.Node) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "node %d of %s running; API %s\n", cfg.ID, n.Genesis().ChainID, n.APIURL())
+				if u := n.MetricsURL(); u != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "metrics %s/metrics, liveness %s/healthz, readiness %s/readyz\n", u, u, u)
+				}
+			})
 		},
 	}
 	c.Flags().String("metrics", "", "address of the metrics listener, e.g. 127.0.0.1:9100: Prometheus /metrics, liveness /healthz, readiness /readyz (default: config.toml's metrics, else none)")
