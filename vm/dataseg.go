@@ -21,9 +21,11 @@ type dataSeg struct {
 // protocol: 43,771), and applying them was most of a new instance's time.
 //
 // Without a data count section (which memory.init and data.drop require)
-// the data section is dropped; with one, each active segment becomes an
-// empty passive one, which memory.init and data.drop treat exactly as the
-// dropped active segment it is after instantiation. ok is false (code
+// the data section is dropped; with one, each active segment becomes a
+// passive one with the same bytes: wazero keeps an active segment's bytes
+// for memory.init after instantiation (the spec drops them), so this keeps
+// its behaviour exactly, and a passive segment costs instantiation no
+// copy and no offset evaluation. ok is false (code
 // unchanged) when the module has a start section (it would run before the
 // host could apply the data) or a segment whose offset is not an
 // i32.const.
@@ -45,6 +47,9 @@ func stripData(code []byte) (out []byte, segs []dataSeg, ok bool) {
 		case 8: // start
 			return code, nil, false
 		case 11:
+			if dataEnd != 0 { // two data sections: invalid, left to the compiler
+				return code, nil, false
+			}
 			dataStart, dataBody, dataEnd = start, next, pc
 		case 12:
 			hasCount = true
@@ -85,8 +90,9 @@ func stripData(code []byte) (out []byte, segs []dataSeg, ok bool) {
 				return code, nil, false
 			}
 			segs = append(segs, dataSeg{offset: uint32(off), init: sec[p2 : p2+int(l)]})
+			body = append(body, 0x01) // the same bytes, passive
+			body = append(body, sec[p+1:p2+int(l)]...)
 			pc = p2 + int(l)
-			body = append(body, 0x01, 0x00) // an empty passive segment
 		case 1: // passive: kept as it is
 			l, p2, err := readU32(sec, pc)
 			if err != nil || p2+int(l) > len(sec) {
