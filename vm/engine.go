@@ -163,9 +163,9 @@ type Module struct {
 	// InitGas is the gas used by the start function and _initialize. It is a
 	// pure function of the code and the Config.
 	InitGas uint64
-	// InstanceGas is what every call pays for its instance:
-	// GasTable.Instantiate plus GasTable.InstancePage per page of the
-	// initialised memory (a pure function of the code and the Config).
+	// InstanceGas is the fixed part of what every call pays for its
+	// instance: GasTable.Instantiate (a pure function of the Config). A
+	// call adds GasTable.InstancePage per 64 KiB page it changed.
 	InstanceGas uint64
 
 	compiled       wazero.CompiledModule

@@ -132,9 +132,10 @@ func (e *CallError) Error() string {
 }
 
 // Session executes the calls of one block. Every call runs on an instance
-// reset to its module's snapshot (the state right after initialisation,
-// taken once at Compile) and pays the same fixed GasTable.Instantiate for
-// it, so a call's result and gas depend on the call alone: not on its
+// at its module's snapshot (the state right after initialisation, taken
+// once at Compile), reset right after the call, and pays
+// GasTable.Instantiate plus GasTable.InstancePage per 64 KiB page it
+// changed, so a call's result and gas depend on the call alone: not on its
 // position in the block, on the calls before it (failed ones included),
 // nor on whether this node had an instance at hand. Instances are kept
 // for the session's later calls and, after Close, for later sessions;
@@ -264,7 +265,8 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		return failed(0, CodeNoMethod, "%q", c.Method), nil
 	}
 
-	// Every call pays the same for its fresh instance (see Session).
+	// Every call pays the same fixed price for its instance, and after it
+	// runs, for the pages it changed (see Session).
 	used := m.InstanceGas
 	if used > limit {
 		return failed(limit, CodeOutOfGas, "out of gas in instantiation"), nil
