@@ -191,3 +191,6 @@ func (m *mappedMemory) resetMapped(snap []byte, scratch *[]byte) (uint64, error)
 	}
 	return changed, nil
 }
+
+// isMapped reports whether the snapshot is mapped (tests).
+func (m *mappedMemory) isMapped() bool { return m != nil && m.mapped > 0 }

@@ -18,3 +18,5 @@ func (*mappedMemory) mapSnapshot(*snapshotFile) error { return errors.New("vm: n
 func (*mappedMemory) resetMapped([]byte, *[]byte) (uint64, error) {
 	return 0, errors.New("vm: no mapped memory")
 }
+
+func (*mappedMemory) isMapped() bool { return false }

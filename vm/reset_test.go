@@ -100,7 +100,7 @@ func TestResetRestoresMemory(t *testing.T) {
 				if !bytes.Equal(mem, m.snap.mem) {
 					t.Fatalf("%d %s: memory is not the snapshot after the reset", i, st.method)
 				}
-				if wantMapped := !path.copy && runtime.GOOS == "linux"; wantMapped != (in.lm != nil && in.lm.mapped > 0) {
+				if wantMapped := !path.copy && runtime.GOOS == "linux"; wantMapped != (in.lm.isMapped()) {
 					t.Fatalf("%s: mapped = %v, want %v", st.method, in.lm != nil, wantMapped)
 				}
 			}
@@ -192,7 +192,7 @@ func TestMappedInstancesDoNotLeak(t *testing.T) {
 		if err := in.setUp(); err != nil {
 			t.Fatal(err)
 		}
-		if in.lm == nil || in.lm.mapped == 0 {
+		if in.lm == nil || !in.lm.isMapped() {
 			t.Fatal("instance memory is not mapped")
 		}
 		live = append(live, in)
