@@ -60,10 +60,11 @@ func (p *pool) put(ctx context.Context, in *instance) {
 }
 
 // newInstance creates an instance of m: wazero instantiates the module
-// (data segments, and the start function if any, metered with the
-// module's InitGasLimit), and the instance's globals are looked up. It
-// does not run _initialize: the instance is reset to m's snapshot before
-// each call instead.
+// (the start function if any, metered with the module's InitGasLimit;
+// data segments only if stripData left them, see Compile), with its
+// memory mapped (mappedMemory) unless the engine resets by copy, and the
+// instance's globals are looked up. It does not run _initialize: setUp
+// brings the instance to m's snapshot instead.
 func (e *Engine) newInstance(ctx context.Context, m *Module) (*instance, error) {
 	in := &instance{module: m, fns: make(map[string]api.Function), mono: monoStart}
 	st := &callState{e: e, inst: in, init: true}
