@@ -51,11 +51,12 @@ func BenchmarkCompileDiskCache(b *testing.B) {
 // portable compare-and-copy), same gas on both:
 //
 //   - new: a new instance brought to the snapshot (no idle one at hand);
+//
 //   - warm: what a call on a kept instance adds to the guest's own work:
 //     the reset after a call of "add" (counter's JSON, read, write, event);
 //     reports the 64 KiB pages the call changed (each paid InstancePage).
 //
-//	go test -run '^$' -bench Instantiate ./vm
+//     go test -run '^$' -bench Instantiate ./vm
 func BenchmarkInstantiate(b *testing.B) {
 	for _, path := range []struct {
 		name string

@@ -196,9 +196,9 @@ type instance struct {
 	st            *callState
 	globals       []api.MutableGlobal // the module's own mutable globals, in index order
 	fns           map[string]api.Function
-	mono          uint64 // monotonic clock, advanced by guest sleeps
-	debug         []byte // tail of stdout/stderr
-	unmetered     bool   // an uninstrumented module (BenchmarkMetering only): host calls are free
+	mono          uint64        // monotonic clock, advanced by guest sleeps
+	debug         []byte        // tail of stdout/stderr
+	unmetered     bool          // an uninstrumented module (BenchmarkMetering only): host calls are free
 	lm            *mappedMemory // the mapped linear memory (Linux); nil: heap memory, reset by copy
 	pm            []byte        // pagemap scratch of reset
 }
