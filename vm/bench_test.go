@@ -48,15 +48,13 @@ func BenchmarkCompileDiskCache(b *testing.B) {
 
 // BenchmarkInstantiate: the set-up of a call's instance on both reset
 // paths (mapped: Linux's private mapping of the snapshot; copy: the
-// portable compare-and-copy), same gas on both:
+// portable compare-and-copy), same gas on both. "new" is a new instance
+// brought to the snapshot (no idle one at hand); "warm" is what a call on
+// a kept instance adds to the guest's own work: the reset after a call of
+// "add" (counter's JSON, read, write, event), with the 64 KiB pages the
+// call changed (each paid InstancePage) and the instance gas.
 //
-//   - new: a new instance brought to the snapshot (no idle one at hand);
-//
-//   - warm: what a call on a kept instance adds to the guest's own work:
-//     the reset after a call of "add" (counter's JSON, read, write, event);
-//     reports the 64 KiB pages the call changed (each paid InstancePage).
-//
-//     go test -run '^$' -bench Instantiate ./vm
+//	go test -run '^$' -bench Instantiate ./vm
 func BenchmarkInstantiate(b *testing.B) {
 	for _, path := range []struct {
 		name string
