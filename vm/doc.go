@@ -40,12 +40,14 @@
 //
 // Compile runs a module's initialisation (start function, _initialize)
 // once and keeps a snapshot of the result: linear memory and globals.
-// Every call runs on an instance reset to that snapshot and pays a fixed
-// price for it (Module.InstanceGas: GasTable.Instantiate plus
-// GasTable.InstancePage per page of the snapshot's memory), so its result
-// and gas do not depend on what ran before it: not its position in the
-// block, not a failed call by someone else, not whether this node had an
-// instance at hand. Package-level variables of a contract therefore never
+// Every call runs on an instance at that snapshot, reset right after the
+// call, and pays for it: Module.InstanceGas (GasTable.Instantiate) plus
+// GasTable.InstancePage per 64 KiB page whose content the call changed (on
+// Linux the memory is a private mapping of the snapshot and only the pages
+// the kernel saw written are compared and copied back; elsewhere the whole
+// memory is compared: same gas). So its result and gas do not depend on
+// what ran before it: not its position in the block, not a failed call by
+// someone else, not whether this node had an instance at hand. Package-level variables of a contract therefore never
 // carry over from one call to the next. Instances are reused (within a
 // session, then from a small pool per module) only to save time; one
 // whose memory grew past the snapshot's is replaced.

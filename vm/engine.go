@@ -124,6 +124,11 @@ type Engine struct {
 	bg       sync.WaitGroup
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
+
+	// copyReset makes instances reset by comparing and copying their
+	// whole memory, as on systems without memfd and pagemap (tests:
+	// both paths give the same gas).
+	copyReset bool
 }
 
 // flight is one compilation under way; waiters block on done.
@@ -158,14 +163,15 @@ type Module struct {
 	// InitGas is the gas used by the start function and _initialize. It is a
 	// pure function of the code and the Config.
 	InitGas uint64
-	// InstanceGas is what every call pays for its instance:
-	// GasTable.Instantiate plus GasTable.InstancePage per page of the
-	// initialised memory (a pure function of the code and the Config).
+	// InstanceGas is the fixed part of what every call pays for its
+	// instance: GasTable.Instantiate (a pure function of the Config). A
+	// call adds GasTable.InstancePage per 64 KiB page it changed.
 	InstanceGas uint64
 
 	compiled       wazero.CompiledModule
 	hasInitialize  bool
 	instrumentedSz int
+	data           []dataSeg // active data segments the host applies (see stripData)
 	snap           *snapshot // the initialised state every call starts from
 	idle           pool      // instances between sessions
 }
@@ -502,6 +508,8 @@ func (e *Engine) compileTimed(ctx context.Context, code []byte, hash [32]byte) (
 	if err != nil {
 		return nil, err
 	}
+	isz := len(icode)
+	icode, data, _ := stripData(icode) // applied by the host to the first instance only
 	compiled, err := e.rt.CompileModule(ctx, icode)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -509,7 +517,7 @@ func (e *Engine) compileTimed(ctx context.Context, code []byte, hash [32]byte) (
 		}
 		return nil, fmt.Errorf("%w: %w: %v", ErrInvalidModule, errCompilerRefused, firstLine(err.Error()))
 	}
-	m := &Module{Hash: hash, Size: len(code), compiled: compiled, instrumentedSz: len(icode)}
+	m := &Module{Hash: hash, Size: len(code), compiled: compiled, instrumentedSz: isz, data: data}
 	if err := e.checkImportsExports(compiled, m); err != nil {
 		_ = compiled.Close(ctx)
 		return nil, err
@@ -520,7 +528,7 @@ func (e *Engine) compileTimed(ctx context.Context, code []byte, hash [32]byte) (
 		return nil, err
 	}
 	m.InitGas = initGas
-	m.InstanceGas = e.cfg.Gas.Instantiate + e.cfg.Gas.InstancePage*uint64(len(m.snap.mem)/pageSize)
+	m.InstanceGas = e.cfg.Gas.Instantiate
 	return m, nil
 }
 
@@ -596,11 +604,18 @@ const maxMethodLen = 128
 // call starts from. The instance is kept for the first session.
 func (e *Engine) trialInstantiate(ctx context.Context, m *Module) (uint64, error) {
 	in, err := e.newInstance(ctx, m)
+	if err == nil && m.data != nil {
+		if err = applyData(in.mod.Memory(), m.data); err != nil {
+			_ = in.close(ctx)
+		}
+	}
 	if err == nil {
 		var initGas uint64
 		if initGas, err = e.initialise(ctx, m, in); err == nil {
-			m.idle.put(ctx, in)
-			return initGas, nil
+			if err = in.setUp(); err == nil { // maps the snapshot (Linux)
+				m.idle.put(ctx, in)
+				return initGas, nil
+			}
 		}
 		_ = in.close(ctx)
 	}

@@ -63,18 +63,22 @@ type GasTable struct {
 	// HostCall and StateWritePerByte per byte of the sealed key.
 	SealCheck, Seal uint64
 	// Instantiate is the fixed price every call pays for its instance
-	// (reset to the module's snapshot, see Session), and InstancePage is
-	// added per 64 KiB page of the snapshot's memory (the reset copies
-	// it). Every call pays both whatever this node had at hand, so gas
-	// never depends on a call's position in its block.
+	// (kept at the module's snapshot, see Session), and InstancePage is
+	// added per 64 KiB page of the snapshot's range whose content the
+	// call changed (the reset after the call copies it back). Both are a
+	// pure function of what the call did, whatever this node had at hand
+	// and whichever reset path ran, so gas never depends on a call's
+	// position in its block (see RATIONALE.md, "Reset in proportion to
+	// what a call changed").
 	Instantiate, InstancePage uint64
 }
 
-// DefaultGasTable returns version 2 of the price list. One unit is roughly a
+// DefaultGasTable returns version 3 of the price list (3: InstancePage is
+// charged per page a call changed, not per page of the snapshot). One unit is roughly a
 // nanosecond of work on a current x86-64 core with the compiler engine.
 func DefaultGasTable() GasTable {
 	return GasTable{
-		Version:           2,
+		Version:           3,
 		Instr:             1,
 		Load:              2,
 		Store:             2,

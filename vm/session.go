@@ -132,9 +132,10 @@ func (e *CallError) Error() string {
 }
 
 // Session executes the calls of one block. Every call runs on an instance
-// reset to its module's snapshot (the state right after initialisation,
-// taken once at Compile) and pays the same fixed GasTable.Instantiate for
-// it, so a call's result and gas depend on the call alone: not on its
+// at its module's snapshot (the state right after initialisation, taken
+// once at Compile), reset right after the call, and pays
+// GasTable.Instantiate plus GasTable.InstancePage per 64 KiB page it
+// changed, so a call's result and gas depend on the call alone: not on its
 // position in the block, on the calls before it (failed ones included),
 // nor on whether this node had an instance at hand. Instances are kept
 // for the session's later calls and, after Close, for later sessions;
@@ -195,9 +196,11 @@ type instance struct {
 	st            *callState
 	globals       []api.MutableGlobal // the module's own mutable globals, in index order
 	fns           map[string]api.Function
-	mono          uint64 // monotonic clock, advanced by guest sleeps
-	debug         []byte // tail of stdout/stderr
-	unmetered     bool   // an uninstrumented module (BenchmarkMetering only): host calls are free
+	mono          uint64        // monotonic clock, advanced by guest sleeps
+	debug         []byte        // tail of stdout/stderr
+	unmetered     bool          // an uninstrumented module (BenchmarkMetering only): host calls are free
+	lm            *mappedMemory // the mapped linear memory (Linux); nil: heap memory, reset by copy
+	pm            []byte        // pagemap scratch of reset
 }
 
 func (in *instance) close(ctx context.Context) error {
@@ -265,7 +268,8 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		return failed(0, CodeNoMethod, "%q", c.Method), nil
 	}
 
-	// Every call pays the same for its fresh instance (see Session).
+	// Every call pays the same fixed price for its instance, and after it
+	// runs, for the pages it changed (see Session).
 	used := m.InstanceGas
 	if used > limit {
 		return failed(limit, CodeOutOfGas, "out of gas in instantiation"), nil
@@ -301,18 +305,32 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 	// After a trap the global may be below zero (charges since the guest's
 	// last check, see overdrawn): the sum wraps to the right value.
 	left := in.gas.Get() + st.reserve
-	if err != nil {
-		if st.nodeErr != nil || ctx.Err() != nil {
-			s.drop(ctx, c.Contract)
-			if st.nodeErr != nil {
-				return Result{}, fmt.Errorf("vm: state: %w", st.nodeErr)
-			}
-			return Result{}, ctx.Err()
+	if err != nil && (st.nodeErr != nil || ctx.Err() != nil) {
+		s.drop(ctx, c.Contract)
+		if st.nodeErr != nil {
+			return Result{}, fmt.Errorf("vm: state: %w", st.nodeErr)
 		}
-		// The instance stays: the next call restores the snapshot over
-		// whatever this one left, so a failure costs the next caller nothing.
+		return Result{}, ctx.Err()
+	}
+	// Back to the snapshot now, whatever the call did (a failure included),
+	// so the instance is clean for the next call. The call pays for the
+	// pages it changed: a pure function of the call.
+	changed, rerr := in.reset()
+	if rerr != nil {
+		s.drop(ctx, c.Contract)
+		return Result{}, fmt.Errorf("vm: reset %x: %w", m.Hash[:8], rerr)
+	}
+	if !in.reusable() { // grown past the snapshot: replaced (time, not gas)
+		s.drop(ctx, c.Contract)
+	}
+	resetGas := s.e.cfg.Gas.InstancePage * changed
+	if resetGas > left {
+		st.call, st.kv, st.output, st.events, st.stop = nil, nil, nil, nil, nil
+		return Result{GasUsed: limit, Err: &CallError{Code: CodeOutOfGas, Message: "out of gas in reset"}, Scopes: st.scopes}, nil
+	}
+	gas := limit - left + resetGas
+	if err != nil {
 		cerr := in.classify(err)
-		gas := limit - left
 		if cerr.Code == CodeOutOfGas {
 			gas = limit
 		}
@@ -323,13 +341,14 @@ func (s *Session) Call(ctx context.Context, m *Module, c *Call) (Result, error) 
 		s.drop(ctx, c.Contract)
 		return Result{}, fmt.Errorf("vm: state: %w", err)
 	}
-	res := Result{Output: st.output, GasUsed: limit - left, Events: st.events, Writes: writes, Scopes: st.scopes}
+	res := Result{Output: st.output, GasUsed: gas, Events: st.events, Writes: writes, Scopes: st.scopes}
 	st.call, st.kv, st.output, st.events, st.scopes, st.stop = nil, nil, nil, nil, nil, nil
 	return res, nil
 }
 
-// instance returns the session's instance of m for contract, reset to
-// m's snapshot: the session's own, an idle one of m, or a new one.
+// instance returns the session's instance of m for contract, at m's
+// snapshot: the session's own, an idle one of m, or a new one. Instances
+// are reset after every call, so whichever it is, it is clean.
 func (s *Session) instance(ctx context.Context, m *Module, contract [32]byte) (*instance, error) {
 	in := s.insts[contract]
 	if in != nil && in.module != m { // the contract's code changed within the block
@@ -342,19 +361,10 @@ func (s *Session) instance(ctx context.Context, m *Module, contract [32]byte) (*
 			if in, err = s.e.newInstance(ctx, m); err != nil {
 				return nil, err
 			}
-		}
-		s.insts[contract] = in
-	}
-	if err := in.restore(); err != nil {
-		// A memory grown past the snapshot's (wasm memory cannot shrink):
-		// replace the instance. Only time differs, never gas.
-		s.drop(ctx, contract)
-		if in, err = s.e.newInstance(ctx, m); err != nil {
-			return nil, err
-		}
-		if err := in.restore(); err != nil {
-			_ = in.close(ctx)
-			return nil, err
+			if err := in.setUp(); err != nil {
+				_ = in.close(ctx)
+				return nil, err
+			}
 		}
 		s.insts[contract] = in
 	}
