@@ -21,13 +21,14 @@ type Ledger struct {
 	Executor *state.Executor
 
 	mu      sync.Mutex // serialises commits
+	nodes   *nodeCache // state-tree nodes recently written or read (nodecache.go)
 	notify  chan struct{}
 	notifMu sync.Mutex
 }
 
 // New opens the ledger, writing genesis state on first use.
 func New(g *genesis.Genesis, s *store.Store, ex *state.Executor) (*Ledger, error) {
-	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{})}
+	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{}), nodes: newNodeCache(nodeCacheGeneration)}
 	members := make([]state.Member, len(g.Members))
 	for i, m := range g.Members {
 		members[i] = state.Member{Key: []byte(m.Key), Org: m.Org, Name: m.Name, Role: m.Role}
@@ -68,7 +69,7 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	case c.Block.Header.PrevHash != head.Hash:
 		return false, fmt.Errorf("ledger: block %d names parent %s, head is %s", h, c.Block.Header.PrevHash, head.Hash)
 	}
-	res, err := l.Executor.Apply(l.Store, head.StateRoot, &c.Block)
+	res, err := l.Executor.Apply(cachedStore{Store: l.Store, nodes: l.nodes}, head.StateRoot, &c.Block)
 	if err != nil {
 		return false, fmt.Errorf("ledger: execute block %d: %w", h, err)
 	}
@@ -84,6 +85,9 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 		TimeUnixMilli: c.Block.Header.TimeUnixMilli, StateRoot: res.StateRoot, Log: log}
 	if err := l.Store.Commit(c, res, nh, leaves); err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
+	}
+	for _, n := range res.Nodes { // the next block reads the upper paths again
+		l.nodes.put(n.Hash, n.Record)
 	}
 	l.notifMu.Lock()
 	close(l.notify)
