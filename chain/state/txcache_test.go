@@ -259,3 +259,30 @@ func BenchmarkCheckTxUncached(b *testing.B) {
 		}
 	}
 }
+
+// FuzzTxCacheAgreesWithCheckTx: for any bytes, the cache answers as
+// CheckTx does, on the first call (a miss) and on the second (a hit, if it
+// passed), and CheckAll agrees on a list of them.
+func FuzzTxCacheAgreesWithCheckTx(f *testing.F) {
+	good := anchorTx(siteKey, 1, "a")
+	f.Add(good.Encode())
+	f.Add(badSig(good))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c := NewTxCache(params, 8, 1<<20)
+		want, wantErr := CheckTx(params, raw)
+		for i := range 2 {
+			got, h, err := c.CheckTx(params, raw)
+			if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+				t.Fatalf("call %d: err %v, CheckTx says %v", i, err, wantErr)
+			}
+			if err == nil && (got.Hash() != want.Hash() || h != block.Sum(raw)) {
+				t.Fatalf("call %d: transaction %s, CheckTx gives %s", i, got.Hash(), want.Hash())
+			}
+		}
+		_, _, bad, err := c.CheckAll(params, [][]byte{good.Encode(), raw, raw}, 2)
+		if wantBad := map[bool]int{true: 3, false: 1}[wantErr == nil]; bad != wantBad || (err == nil) != (wantErr == nil) {
+			t.Fatalf("CheckAll: bad %d err %v, want %d %v", bad, err, wantBad, wantErr)
+		}
+	})
+}
