@@ -69,22 +69,12 @@ func (c *Client) Label() string {
 	return c.Name + " (" + c.Base + ")"
 }
 
-// maxIdleConnsPerHost is how many idle connections a Client keeps to its node.
-const maxIdleConnsPerHost = 256
-
 // New returns a client for the node API at base (e.g. "http://127.0.0.1:26601"),
 // without a pinned key: an https:// or h3:// node must then present a
 // certificate the system roots trust. Use ForGenesis (or Pinned) to pin
 // the node's key from the genesis instead.
 func New(base string) *Client {
-	// Keep connections for concurrent submitters: with net/http's default
-	// of 2 idle connections per host, 64 goroutines submitting through one
-	// client open a new TCP connection for almost every request (the
-	// bench's profile showed the dials as 4% of the CPU of four
-	// validators).
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
-	c := &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 3 * time.Minute, Transport: t}}
+	c := &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 3 * time.Minute}}
 	if isH3(c.Base) {
 		c.HTTP = newH3Client(nil)
 	}
