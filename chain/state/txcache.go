@@ -49,11 +49,12 @@ type txEntry struct {
 
 // Default bounds of a node's TxCache: enough for the request pool's
 // default 20,000 pending transactions and a block in flight, and at most
-// 64 MiB of transaction bytes (one large deploy does not evict thousands
-// of anchors for long: it is forgotten like any other entry).
+// 32 MiB of transaction bytes (a validator's memory goal is 150 MB under
+// load; a few large deploys evict anchors, which then cost one
+// verification more each).
 const (
 	DefaultTxCacheCount = 32768
-	DefaultTxCacheBytes = 64 << 20
+	DefaultTxCacheBytes = 32 << 20
 )
 
 // entryOverhead approximates the memory of an entry beyond the
