@@ -110,6 +110,11 @@ type Config struct {
 	// force (before SmartBFT restarts with it): the node admits the new
 	// validators' pinned keys on the mesh. It must return at once.
 	OnSet func(s *genesis.Set)
+	// TxCache remembers the transactions this node has verified (shared
+	// with the node's API admission and its executor), so a transaction
+	// is signature-checked once per node. nil: a private cache of the
+	// default size.
+	TxCache *state.TxCache
 }
 
 // Byzantine behaviours a replica can be told to show (Config.Fault).
@@ -179,6 +184,9 @@ func New(cfg Config, net Network) (*Replica, error) {
 		return nil, fmt.Errorf("consensus: node id %d is not a validator in genesis", cfg.SelfID)
 	} else if ok && !ed25519.PublicKey(v.Key).Equal(cfg.Key.Public()) {
 		return nil, fmt.Errorf("consensus: node key does not match validator %d's key in genesis", cfg.SelfID)
+	}
+	if cfg.TxCache == nil {
+		cfg.TxCache = state.NewTxCache(ledger.Params(cfg.Genesis), state.DefaultTxCacheCount, state.DefaultTxCacheBytes)
 	}
 	if cfg.PoolMaxBytes <= 0 {
 		cfg.PoolMaxBytes = DefaultPoolMaxBytes
@@ -364,7 +372,9 @@ func (r *Replica) Submit(raw []byte) error {
 		}
 		return fmt.Errorf("consensus: submit (it was already sent to the leader and may still commit; ask for its receipt): %w", err)
 	}
-	if tx, err := block.DecodeTx(raw); err == nil {
+	if tx, ok := r.cfg.TxCache.Lookup(block.Sum(raw)); ok {
+		r.precompile(tx) // admitted by the caller through the same cache
+	} else if tx, err := block.DecodeTx(raw); err == nil {
 		r.precompile(tx)
 	}
 	return nil
@@ -550,10 +560,14 @@ func (r *Replica) MembershipChange() bool { return false }
 // --- RequestInspector ---
 
 // RequestID implements api.RequestInspector: the request id is the
-// transaction hash, the client id its sender.
+// transaction hash, the client id its sender. SmartBFT calls it several
+// times per request; a verified transaction's sender comes from the cache.
 func (r *Replica) RequestID(raw []byte) bft.RequestInfo {
-	info := bft.RequestInfo{ID: requestKey(raw)}
-	if tx, err := block.DecodeTx(raw); err == nil {
+	h := block.Sum(raw)
+	info := bft.RequestInfo{ID: hex.EncodeToString(h[:])}
+	if tx, ok := r.cfg.TxCache.Lookup(h); ok {
+		info.ClientID = hex.EncodeToString(tx.Sender)
+	} else if tx, err := block.DecodeTx(raw); err == nil {
 		info.ClientID = hex.EncodeToString(tx.Sender)
 	}
 	return info
@@ -572,6 +586,7 @@ func requestKey(raw []byte) string {
 func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Proposal {
 	head := r.cfg.Ledger.Head()
 	batch := state.NewBatch(r.params, r.cfg.Ledger.State())
+	batch.Cache = r.cfg.TxCache // the pool's requests were verified when they came in
 	txs := make([][]byte, 0, len(requests))
 	for _, raw := range requests {
 		if tx, err := batch.Add(raw); errors.Is(err, state.ErrBlockFull) {

@@ -2,8 +2,10 @@ package consensus
 
 import (
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 
 	bft "github.com/hyperledger-labs/SmartBFT/pkg/types"
 
@@ -55,15 +57,23 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 	if err := r.CheckHeader(h); err != nil {
 		return nil, err
 	}
+	// The stateless checks first: transactions this node verified before
+	// (its API, a forwarded request, an earlier proposal) come from the
+	// cache, the others are verified in parallel across cores. Then the
+	// stateful checks in block order. The refusal names the first
+	// transaction that fails, as a sequential check would.
+	checked, hashes, bad, badErr := r.cfg.TxCache.CheckAll(r.params, txs, runtime.GOMAXPROCS(0))
 	batch := state.NewBatch(r.params, r.cfg.Ledger.State())
 	infos := make([]bft.RequestInfo, 0, len(txs))
-	for i, raw := range txs {
-		tx, err := batch.Add(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: transaction %d (%s): %w", ErrBadTx, i, block.Sum(raw), err)
+	for i, tx := range checked {
+		if i == bad {
+			return nil, fmt.Errorf("%w: transaction %d (%s): %w", ErrBadTx, i, hashes[i], badErr)
+		}
+		if err := batch.AddChecked(tx); err != nil {
+			return nil, fmt.Errorf("%w: transaction %d (%s): %w", ErrBadTx, i, hashes[i], err)
 		}
 		r.precompile(tx)
-		infos = append(infos, r.RequestID(raw))
+		infos = append(infos, bft.RequestInfo{ID: hex.EncodeToString(hashes[i][:]), ClientID: hex.EncodeToString(tx.Sender)})
 	}
 	return infos, nil
 }
@@ -109,7 +119,7 @@ func (r *Replica) minTime(height uint64, headTime int64) int64 {
 // VerifyRequest implements api.Verifier for requests forwarded by peers and
 // for pool pruning: full admission against committed state.
 func (r *Replica) VerifyRequest(raw []byte) (bft.RequestInfo, error) {
-	tx, err := state.CheckTx(r.params, raw)
+	tx, h, err := r.cfg.TxCache.CheckTx(r.params, raw)
 	if err != nil {
 		return bft.RequestInfo{}, err
 	}
@@ -117,7 +127,7 @@ func (r *Replica) VerifyRequest(raw []byte) (bft.RequestInfo, error) {
 		return bft.RequestInfo{}, err
 	}
 	r.precompile(tx)
-	return r.RequestID(raw), nil
+	return bft.RequestInfo{ID: hex.EncodeToString(h[:]), ClientID: hex.EncodeToString(tx.Sender)}, nil
 }
 
 // VerifyConsenterSig implements api.Verifier: the signature must be by a

@@ -3,7 +3,10 @@ package consensus
 import (
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +146,116 @@ func TestVerifyConsenterSig(t *testing.T) {
 		if _, err := reps[0].VerifyConsenterSig(tc.s, tc.p); err == nil {
 			t.Errorf("%s: vote accepted", name)
 		}
+	}
+}
+
+// TestVerifyProposalCachedTwin: the cache of verified transactions never
+// makes a follower sign what it has not verified. A transaction the
+// follower verified (a forwarded request) and a copy with the same
+// payload, sender and nonce but a broken signature are different bytes
+// with different hashes: a proposal carrying the copy is refused, the copy
+// is not remembered, and the refusal names the first bad transaction
+// whatever the number of workers that verify the proposal.
+func TestVerifyProposalCachedTwin(t *testing.T) {
+	g, keys, site := testGenesis(4)
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cache := state.NewTxCache(ledger.Params(g), 1000, 1<<20)
+	led, err := ledger.New(g, st, &state.Executor{Params: ledger.Params(g), Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1800000000, 0)
+	rep, err := New(Config{SelfID: 2, Key: keys[1], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal"),
+		Clock: fixedClock{now}, TxCache: cache}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := func(raw []byte) []byte {
+		b := append([]byte(nil), raw...)
+		b[len(b)-1] ^= 1
+		return b
+	}
+	var txs [][]byte
+	for i := range 24 {
+		txs = append(txs, anchor(site, uint64(i+1)))
+	}
+	for _, raw := range txs {
+		if _, err := rep.VerifyRequest(raw); err != nil { // as a forwarded request would be
+			t.Fatal(err)
+		}
+	}
+	if st := cache.Stats(); st.Entries != len(txs) {
+		t.Fatalf("%d cached after %d verified requests", st.Entries, len(txs))
+	}
+	base := rep.AssembleProposal(nil, txs)
+	withTxs := func(txs [][]byte) bft.Proposal {
+		h, _ := block.DecodeHeader(base.Header)
+		h.TxCount, h.TxRoot = uint64(len(txs)), block.TxRoot(txs)
+		return bft.Proposal{Header: h.Encode(), Payload: block.EncodeTxs(txs), Metadata: base.Metadata}
+	}
+	replace := func(at map[int][]byte) [][]byte {
+		out := append([][]byte(nil), txs...)
+		for i, b := range at {
+			out[i] = b
+		}
+		return out
+	}
+	fresh := anchor(site, 99) // never seen: verified in the proposal
+	for _, tc := range []struct {
+		name    string
+		txs     [][]byte
+		wantIdx int // -1: accepted
+	}{
+		{"all cached", txs, -1},
+		{"twin of a cached transaction", replace(map[int][]byte{5: twin(txs[5])}), 5},
+		{"twin of an uncached transaction", replace(map[int][]byte{3: twin(fresh)}), 3},
+		{"two bad, the first is named", replace(map[int][]byte{20: twin(txs[20]), 11: twin(txs[11])}), 11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var first string
+			for _, procs := range []int{1, 2, 8} {
+				prev := runtime.GOMAXPROCS(procs)
+				_, err := rep.VerifyProposal(withTxs(tc.txs))
+				runtime.GOMAXPROCS(prev)
+				if tc.wantIdx < 0 {
+					if err != nil {
+						t.Fatalf("GOMAXPROCS %d: refused: %v", procs, err)
+					}
+					continue
+				}
+				if !errors.Is(err, ErrBadTx) || !errors.Is(err, state.ErrBadSignature) {
+					t.Fatalf("GOMAXPROCS %d: got %v, want a bad signature refusal", procs, err)
+				}
+				if want := fmt.Sprintf("transaction %d (%s)", tc.wantIdx, block.Sum(tc.txs[tc.wantIdx])); !strings.Contains(err.Error(), want) {
+					t.Fatalf("GOMAXPROCS %d: %v does not name %s", procs, err, want)
+				}
+				if first == "" {
+					first = err.Error()
+				} else if err.Error() != first {
+					t.Fatalf("GOMAXPROCS %d: error %q, with 1 worker %q", procs, err, first)
+				}
+				if _, ok := cache.Lookup(block.Sum(tc.txs[tc.wantIdx])); ok {
+					t.Fatal("the forged transaction was cached")
+				}
+			}
+		})
+	}
+	// The good transactions still execute from the cache; the twin is not
+	// executed as if it were the original.
+	c := &block.Committed{Block: block.Block{Header: block.Header{Height: 1}, Txs: [][]byte{twin(txs[0]), txs[0]}}}
+	res, err := led.Executor.Apply(st, led.Head().StateRoot, &c.Block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc := res.Receipts[0]; rc.Status != block.StatusFailed || !strings.Contains(rc.Error, "bad signature") {
+		t.Fatalf("twin executed: %+v", rc)
+	}
+	if rc := res.Receipts[1]; rc.Status != block.StatusOK {
+		t.Fatalf("cached original failed: %+v", rc)
 	}
 }

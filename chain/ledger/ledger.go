@@ -21,13 +21,17 @@ type Ledger struct {
 	Executor *state.Executor
 
 	mu      sync.Mutex // serialises commits
+	nodes   *nodeCache // state-tree nodes recently written or read (nodecache.go)
 	notify  chan struct{}
 	notifMu sync.Mutex
+	// waiters are the WaitReceipt calls by transaction hash; Commit wakes
+	// those of the transactions it stored (guarded by notifMu).
+	waiters map[block.Hash][]chan struct{}
 }
 
 // New opens the ledger, writing genesis state on first use.
 func New(g *genesis.Genesis, s *store.Store, ex *state.Executor) (*Ledger, error) {
-	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{})}
+	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{}), nodes: newNodeCache(nodeCacheGeneration)}
 	members := make([]state.Member, len(g.Members))
 	for i, m := range g.Members {
 		members[i] = state.Member{Key: []byte(m.Key), Org: m.Org, Name: m.Name, Role: m.Role}
@@ -68,7 +72,7 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	case c.Block.Header.PrevHash != head.Hash:
 		return false, fmt.Errorf("ledger: block %d names parent %s, head is %s", h, c.Block.Header.PrevHash, head.Hash)
 	}
-	res, err := l.Executor.Apply(l.Store, head.StateRoot, &c.Block)
+	res, err := l.Executor.Apply(cachedStore{Store: l.Store, nodes: l.nodes}, head.StateRoot, &c.Block)
 	if err != nil {
 		return false, fmt.Errorf("ledger: execute block %d: %w", h, err)
 	}
@@ -85,9 +89,18 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	if err := l.Store.Commit(c, res, nh, leaves); err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
 	}
+	for _, n := range res.Nodes { // the next block reads the upper paths again
+		l.nodes.put(n.Hash, n.Record)
+	}
 	l.notifMu.Lock()
 	close(l.notify)
 	l.notify = make(chan struct{})
+	for _, rc := range res.Receipts {
+		for _, ch := range l.waiters[rc.TxHash] {
+			close(ch)
+		}
+		delete(l.waiters, rc.TxHash)
+	}
 	l.notifMu.Unlock()
 	return true, nil
 }
@@ -109,17 +122,46 @@ func (l *Ledger) Changed() <-chan struct{} {
 }
 
 // WaitReceipt waits until the transaction with hash h is committed, or ctx ends.
+// It is woken by the commit of that transaction only (not by every block),
+// so many waiters cost one receipt read each.
 func (l *Ledger) WaitReceipt(ctx context.Context, h block.Hash) (*block.Receipt, error) {
 	for {
-		ch := l.Changed()
+		ch := make(chan struct{})
+		l.notifMu.Lock()
+		if l.waiters == nil {
+			l.waiters = make(map[block.Hash][]chan struct{})
+		}
+		l.waiters[h] = append(l.waiters[h], ch)
+		l.notifMu.Unlock()
+		// Registered before the read: a commit after the read closes ch.
 		if rc, err := l.Store.Receipt(h); err == nil {
+			l.unwait(h, ch)
 			return rc, nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			l.unwait(h, ch)
 			return nil, fmt.Errorf("waiting for transaction %s: %w", h, ctx.Err())
 		}
+	}
+}
+
+// unwait removes a WaitReceipt registration that no commit consumed.
+func (l *Ledger) unwait(h block.Hash, ch chan struct{}) {
+	l.notifMu.Lock()
+	defer l.notifMu.Unlock()
+	ws := l.waiters[h]
+	for i, c := range ws {
+		if c == ch {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(l.waiters, h)
+	} else {
+		l.waiters[h] = ws
 	}
 }
 

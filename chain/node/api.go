@@ -106,7 +106,7 @@ func admissionCode(err error) (int, string) {
 // Admit runs the admission checks a transaction must pass before it is
 // handed to consensus; nothing is recorded for a refused transaction.
 func (n *Node) Admit(raw []byte) (*block.Tx, error) {
-	tx, err := state.CheckTx(n.exec.Params, raw)
+	tx, _, err := n.exec.Cache.CheckTx(n.exec.Params, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -134,14 +134,14 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, limit))
 		return
 	}
-	tx, err := n.Admit(raw)
+	_, err = n.Admit(raw)
 	if err != nil {
 		code, c := admissionCode(err)
 		n.metrics.Refused(c)
 		writeErr(w, code, c, err)
 		return
 	}
-	h := tx.Hash()
+	h := block.Sum(raw) // tx.Hash() would encode it again
 	if err := n.replica.Submit(raw); err != nil {
 		if errors.Is(err, consensus.ErrBusy) {
 			n.metrics.Refused("busy")

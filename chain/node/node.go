@@ -166,7 +166,10 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	} else {
 		lg.Info("store checked against the certified chain", "blocks", rep.Blocks, "receipts", rep.Receipts, "state_values", rep.States)
 	}
-	ex := &state.Executor{Params: ledger.Params(g), Contracts: opts.Contracts}
+	// One cache of verified transactions per node: API admission, the
+	// consensus adapter and execution share it (state.TxCache).
+	ex := &state.Executor{Params: ledger.Params(g), Contracts: opts.Contracts,
+		Cache: state.NewTxCache(ledger.Params(g), state.DefaultTxCacheCount, state.DefaultTxCacheBytes)}
 	if opts.Contracts == nil {
 		vcfg := vm.DefaultConfig()
 		vcfg.CacheDir = filepath.Join(cfg.Path(cfg.DataDir), "vm")
@@ -216,7 +219,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	}
 	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
 		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base, Fault: opts.Fault, Precompile: precompile,
-		PoolMaxBytes: cfg.Limits.withDefaults().PoolBytes, SetChanges: setChanges, OnSet: onSet}, &netw)
+		PoolMaxBytes: cfg.Limits.withDefaults().PoolBytes, SetChanges: setChanges, OnSet: onSet, TxCache: ex.Cache}, &netw)
 	if err != nil {
 		n.closeStorage()
 		return nil, err

@@ -174,9 +174,11 @@ func CheckSender(r Reader, tx *block.Tx) error {
 // by the ones before it. It is what a leader uses to assemble a proposal
 // and a follower to verify one.
 type Batch struct {
-	p   Params
-	ov  *Overlay
-	gas uint64 // sum of the admitted transactions' gas limits
+	// Cache, if set, remembers the stateless checks (TxCache.CheckTx).
+	Cache *TxCache
+	p     Params
+	ov    *Overlay
+	gas   uint64 // sum of the admitted transactions' gas limits
 }
 
 // NewBatch starts a batch over committed state r.
@@ -185,23 +187,33 @@ func NewBatch(p Params, r Reader) *Batch { return &Batch{p: p, ov: NewOverlay(r)
 // Add admits raw if it is valid after the batch so far, and records its
 // effect on admission (its nonce, and member changes it makes).
 func (b *Batch) Add(raw []byte) (*block.Tx, error) {
-	tx, err := CheckTx(b.p, raw)
+	tx, _, err := b.Cache.CheckTx(b.p, raw)
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckSender(b.ov, tx); err != nil {
+	if err := b.AddChecked(tx); err != nil {
 		return nil, err
 	}
+	return tx, nil
+}
+
+// AddChecked is Add for a transaction that already passed CheckTx with
+// the batch's Params (TxCache.CheckAll): it runs the stateful checks and
+// records the transaction's effect on admission.
+func (b *Batch) AddChecked(tx *block.Tx) error {
+	if err := CheckSender(b.ov, tx); err != nil {
+		return err
+	}
 	if b.p.BlockGasLimit > 0 && tx.GasLimit > b.p.BlockGasLimit-b.gas {
-		return nil, fmt.Errorf("%w: %d of %d gas taken, this transaction asks %d", ErrBlockFull, b.gas, b.p.BlockGasLimit, tx.GasLimit)
+		return fmt.Errorf("%w: %d of %d gas taken, this transaction asks %d", ErrBlockFull, b.gas, b.p.BlockGasLimit, tx.GasLimit)
 	}
 	b.gas += tx.GasLimit
 	b.ov.Set(NonceKey(tx.Sender, tx.Nonce), nil)
 	if tx.Kind == block.KindRegister {
 		p, _ := block.DecodeRegister(tx.Payload)
 		if _, err := applyRegisterTx(b.ov, p, 0); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return tx, nil
+	return nil
 }

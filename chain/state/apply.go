@@ -62,6 +62,10 @@ var ErrNodeFault = errors.New("state: node fault during execution")
 type Executor struct {
 	Params    Params
 	Contracts Contracts // may be nil
+	// Cache, if set, remembers the stateless admission checks (a
+	// transaction verified at admission or in a proposal is not verified
+	// again when its block runs). It never changes a result.
+	Cache *TxCache
 }
 
 // Committed is committed state: its key-value view and the nodes of its
@@ -131,7 +135,7 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 }
 
 func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64) (*block.Tx, []byte, []block.Event, uint64, error) {
-	tx, err := CheckTx(e.Params, raw)
+	tx, err := e.Cache.CheckHashed(e.Params, txHash, raw)
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}

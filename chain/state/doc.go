@@ -16,6 +16,13 @@
 //	res, err := ex.Apply(committed, prevRoot, blk) // pure: no I/O; committed is a Reader and smt.NodeReader
 //	// the caller writes res.Writes, res.Nodes, the block and res.Receipts in one batch
 //
+// A node checks each transaction once: a TxCache (txcache.go), shared by
+// its API admission, its consensus adapter (Batch.Cache, CheckAll for a
+// proposal's new transactions, verified in parallel) and its Executor
+// (Executor.Cache), remembers the transactions that passed CheckTx, keyed
+// by the hash of their exact signed bytes. A hit returns what CheckTx
+// would; a miss is a full check; failures are never remembered.
+//
 // The package imports no os, net, time or math/rand (see deps_test.go):
 // the same block on the same state gives the same bytes on every node.
 package state

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -38,7 +39,7 @@ type benchResult struct {
 
 func newBenchCmd() *cobra.Command {
 	var validators, txs, conc int
-	var metricsAddr string
+	var metricsAddr, cpuProfile string
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure committed tx/s and submit-to-commit latency on a local loopback network",
@@ -54,6 +55,17 @@ to the committed receipt.`,
 			}
 			if metricsAddr != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "node 1's metrics on http://%s/metrics while the load runs\n", metricsAddr)
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("cpu profile: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("cpu profile: %w", err)
+				}
+				defer pprof.StopCPUProfile()
 			}
 			r, err := runBench(cmd.Context(), validators, txs, conc, metricsAddr)
 			if err != nil {
@@ -73,6 +85,7 @@ to the committed receipt.`,
 	c.Flags().IntVar(&txs, "txs", 5000, "transactions to submit (the load is bounded)")
 	c.Flags().IntVar(&conc, "concurrency", 64, "transactions in flight at once")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve the first validator's metrics listener here during the run (e.g. 127.0.0.1:9100; see start --metrics)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (all validators, setup included) to this file (go tool pprof)")
 	return c
 }
 

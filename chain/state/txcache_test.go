@@ -1,0 +1,288 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/trialchain/trialchain/chain/block"
+)
+
+// badSig returns tx's encoding with one signature byte flipped: the same
+// payload, sender and nonce, another hash, an invalid signature.
+func badSig(tx *block.Tx) []byte {
+	raw := tx.Encode()
+	raw[len(raw)-1] ^= 1
+	return raw
+}
+
+func TestTxCache(t *testing.T) {
+	good := anchorTx(siteKey, 1, "a").Encode()
+	other := anchorTx(siteKey, 2, "b").Encode()
+	wrongChain := &block.Tx{ChainID: "other", Nonce: 3, Kind: block.KindAnchor, GasLimit: 100_000,
+		Payload: (&block.AnchorPayload{Label: "c"}).Encode()}
+	wrongChain.Sign(siteKey)
+	otherParams := params
+	otherParams.MaxTxGas = 10
+
+	type step struct {
+		p       Params
+		raw     []byte
+		wantErr error
+		hit     bool // the step is answered from the cache
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"miss then hit", []step{{params, good, nil, false}, {params, good, nil, true}, {params, good, nil, true}}},
+		{"distinct transactions miss", []step{{params, good, nil, false}, {params, other, nil, false}, {params, good, nil, true}}},
+		{"bad signature never cached", []step{
+			{params, badSig(anchorTx(siteKey, 1, "a")), ErrBadSignature, false},
+			{params, badSig(anchorTx(siteKey, 1, "a")), ErrBadSignature, false}}},
+		{"same payload, bad signature, beside a cached good one", []step{
+			{params, good, nil, false},
+			{params, badSig(anchorTx(siteKey, 1, "a")), ErrBadSignature, false},
+			{params, good, nil, true}}},
+		{"wrong chain never cached", []step{{params, wrongChain.Encode(), ErrWrongChain, false}, {params, wrongChain.Encode(), ErrWrongChain, false}}},
+		{"malformed never cached", []step{{params, good[:len(good)-1], ErrMalformed, false}, {params, good[:len(good)-1], ErrMalformed, false}}},
+		// Another Params bypasses the cache: the cached verdict was for the cache's own.
+		{"other params checked in full", []step{{params, good, nil, false}, {otherParams, good, ErrGasLimit, false}, {params, good, nil, true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewTxCache(params, 100, 1<<20)
+			for i, s := range tc.steps {
+				before := c.Stats()
+				tx, h, err := c.CheckTx(s.p, s.raw)
+				if !errors.Is(err, s.wantErr) || (err == nil) != (s.wantErr == nil) {
+					t.Fatalf("step %d: err %v, want %v", i, err, s.wantErr)
+				}
+				if h != block.Sum(s.raw) {
+					t.Fatalf("step %d: hash %s, want %s", i, h, block.Sum(s.raw))
+				}
+				if err == nil && tx.Hash() != h {
+					t.Fatalf("step %d: returned transaction hashes to %s, want %s", i, tx.Hash(), h)
+				}
+				after := c.Stats()
+				if hit := after.Hits > before.Hits; hit != s.hit {
+					t.Fatalf("step %d: hit %v, want %v (stats %+v)", i, hit, s.hit, after)
+				}
+				if _, cached := c.Lookup(h); s.p == params && cached != (err == nil) {
+					t.Fatalf("step %d: cached %v after err %v", i, cached, err)
+				}
+			}
+		})
+	}
+}
+
+func TestTxCacheNilChecksInFull(t *testing.T) {
+	var c *TxCache
+	if _, _, err := c.CheckTx(params, anchorTx(siteKey, 1, "a").Encode()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CheckTx(params, badSig(anchorTx(siteKey, 1, "a"))); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("nil cache: %v, want a bad signature", err)
+	}
+	if _, ok := c.Lookup(block.Hash{}); ok {
+		t.Fatal("nil cache found something")
+	}
+}
+
+func TestTxCacheBounds(t *testing.T) {
+	raws := make([][]byte, 10)
+	for i := range raws {
+		raws[i] = anchorTx(siteKey, uint64(i), fmt.Sprint("doc ", i)).Encode()
+	}
+	size := int64(len(raws[0])) + entryOverhead
+	for _, tc := range []struct {
+		name     string
+		count    int
+		bytes    int64
+		wantKept int // the newest wantKept stay
+	}{
+		{"by count", 4, 1 << 20, 4},
+		{"by bytes", 100, 3*size + size/2, 3},
+		{"both, count tighter", 2, 5 * size, 2},
+		{"both, bytes tighter", 5, 2 * size, 2},
+		{"larger than the whole cache is not kept", 10, size - 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewTxCache(params, tc.count, tc.bytes)
+			for _, raw := range raws {
+				if _, _, err := c.CheckTx(params, raw); err != nil {
+					t.Fatal(err)
+				}
+				st := c.Stats()
+				if st.Entries > tc.count || st.Bytes > tc.bytes {
+					t.Fatalf("over bounds: %+v, limits %d / %d", st, tc.count, tc.bytes)
+				}
+			}
+			if st := c.Stats(); st.Entries != tc.wantKept {
+				t.Fatalf("kept %d, want %d", st.Entries, tc.wantKept)
+			}
+			for i, raw := range raws {
+				_, ok := c.Lookup(block.Sum(raw))
+				if want := i >= len(raws)-tc.wantKept; ok != want {
+					t.Errorf("transaction %d cached %v, want %v", i, ok, want)
+				}
+			}
+			// An evicted transaction is checked again, and still passes.
+			if _, _, err := c.CheckTx(params, raws[0]); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestTxCacheConcurrent runs checks, lookups and evictions from many
+// goroutines (meaningful under -race): every answer is still right.
+func TestTxCacheConcurrent(t *testing.T) {
+	good := make([][]byte, 64)
+	bad := make([][]byte, len(good))
+	for i := range good {
+		tx := anchorTx(siteKey, uint64(i), fmt.Sprint(i))
+		good[i], bad[i] = tx.Encode(), badSig(tx)
+	}
+	c := NewTxCache(params, 16, 1<<20) // small: constant eviction
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				k := (i*7 + g) % len(good)
+				if tx, _, err := c.CheckTx(params, good[k]); err != nil || tx.Nonce != uint64(k) {
+					errs <- fmt.Errorf("good %d: %v", k, err)
+					return
+				}
+				if _, _, err := c.CheckTx(params, bad[k]); !errors.Is(err, ErrBadSignature) {
+					errs <- fmt.Errorf("bad %d: %v", k, err)
+					return
+				}
+				if i%10 == 0 {
+					if _, _, bad, err := c.CheckAll(params, good[:8], 3); err != nil || bad != 8 {
+						errs <- fmt.Errorf("CheckAll: %d %v", bad, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := c.Stats(); st.Entries > 16 {
+		t.Fatalf("%d entries, bound 16", st.Entries)
+	}
+}
+
+// TestCheckAllFirstFailure: whatever the workers and the cache hold, CheckAll
+// names the lowest failing index with the error a sequential check gives.
+func TestCheckAllFirstFailure(t *testing.T) {
+	const n = 40
+	raws := make([][]byte, n)
+	for i := range raws {
+		raws[i] = anchorTx(siteKey, uint64(i), fmt.Sprint(i)).Encode()
+	}
+	withBad := func(bad map[int][]byte) [][]byte {
+		out := append([][]byte(nil), raws...)
+		for i, b := range bad {
+			out[i] = b
+		}
+		return out
+	}
+	wrongChain := &block.Tx{ChainID: "other", Kind: block.KindAnchor, GasLimit: 100_000, Payload: (&block.AnchorPayload{}).Encode()}
+	wrongChain.Sign(siteKey)
+	for _, tc := range []struct {
+		name    string
+		txs     [][]byte
+		wantBad int
+		wantErr error
+	}{
+		{"all good", raws, n, nil},
+		{"one bad signature", withBad(map[int][]byte{17: badSig(anchorTx(siteKey, 17, "17"))}), 17, ErrBadSignature},
+		{"two failures, the first wins", withBad(map[int][]byte{30: badSig(anchorTx(siteKey, 30, "30")), 9: wrongChain.Encode()}), 9, ErrWrongChain},
+		{"first transaction", withBad(map[int][]byte{0: {1, 2, 3}}), 0, ErrMalformed},
+		{"last transaction", withBad(map[int][]byte{n - 1: badSig(anchorTx(siteKey, n-1, "x"))}), n - 1, ErrBadSignature},
+	} {
+		for _, workers := range []int{1, 2, 3, 8, 64} {
+			for _, warm := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/workers=%d/warm=%v", tc.name, workers, warm), func(t *testing.T) {
+					c := NewTxCache(params, 1000, 1<<20)
+					if warm { // every other good transaction already verified
+						for i := 0; i < n; i += 2 {
+							if _, _, err := c.CheckTx(params, raws[i]); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					txs, hashes, bad, err := c.CheckAll(params, tc.txs, workers)
+					if bad != tc.wantBad || !errors.Is(err, tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
+						t.Fatalf("bad %d err %v, want %d %v", bad, err, tc.wantBad, tc.wantErr)
+					}
+					for i := 0; i < bad; i++ {
+						if txs[i] == nil || hashes[i] != block.Sum(tc.txs[i]) || txs[i].Nonce != uint64(i) {
+							t.Fatalf("transaction %d before the failure not checked: %v", i, txs[i])
+						}
+					}
+					if _, ok := c.Lookup(block.Sum(tc.txs[bad%n])); bad < n && ok {
+						t.Fatal("the failing transaction was cached")
+					}
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkTxCacheHit(b *testing.B) {
+	raw := anchorTx(siteKey, 1, "a").Encode()
+	c := NewTxCache(params, 100, 1<<20)
+	if _, _, err := c.CheckTx(params, raw); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := c.CheckTx(params, raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCheckTxUncached(b *testing.B) {
+	raw := anchorTx(siteKey, 1, "a").Encode()
+	for b.Loop() {
+		if _, err := CheckTx(params, raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// FuzzTxCacheAgreesWithCheckTx: for any bytes, the cache answers as
+// CheckTx does, on the first call (a miss) and on the second (a hit, if it
+// passed), and CheckAll agrees on a list of them.
+func FuzzTxCacheAgreesWithCheckTx(f *testing.F) {
+	good := anchorTx(siteKey, 1, "a")
+	f.Add(good.Encode())
+	f.Add(badSig(good))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c := NewTxCache(params, 8, 1<<20)
+		want, wantErr := CheckTx(params, raw)
+		for i := range 2 {
+			got, h, err := c.CheckTx(params, raw)
+			if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+				t.Fatalf("call %d: err %v, CheckTx says %v", i, err, wantErr)
+			}
+			if err == nil && (got.Hash() != want.Hash() || h != block.Sum(raw)) {
+				t.Fatalf("call %d: transaction %s, CheckTx gives %s", i, got.Hash(), want.Hash())
+			}
+		}
+		_, _, bad, err := c.CheckAll(params, [][]byte{good.Encode(), raw, raw}, 2)
+		if wantBad := map[bool]int{true: 3, false: 1}[wantErr == nil]; bad != wantBad || (err == nil) != (wantErr == nil) {
+			t.Fatalf("CheckAll: bad %d err %v, want %d %v", bad, err, wantBad, wantErr)
+		}
+	})
+}
