@@ -288,13 +288,9 @@ func TestValidatorJoinsAndLeaves(t *testing.T) {
 	gaps := watchGaps(n1)
 	ld.waitNext(t, 30*time.Second, c.live()...)
 
-	// A hospital's validator joins: id 5, its own key, its mesh and API
-	// addresses (bound now, so the transaction names real ones).
-	home5 := filepath.Join(dir, "node4")
-	k5, err := keys.Generate("hospital-c")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A hospital's validator joins: its home (its own key, the genesis, a
+	// config naming id 5 and its addresses, bound now so the transaction
+	// names real ones) is written as 'trialchain validator init' does.
 	pc5, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -303,8 +299,12 @@ func TestValidatorJoinsAndLeaves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	add := genesis.Change{Op: genesis.ChangeAdd, Validator: genesis.Validator{ID: 5, Name: k5.Name,
-		Key: genesis.Key(k5.Public()), Addr: pc5.LocalAddr().String(), API: api5.Addr().String()}}
+	j, err := NewJoiningHome(JoinOptions{Home: filepath.Join(dir, "hospital-c"), Genesis: filepath.Join(dir, "genesis.json"),
+		ID: 5, Name: "hospital-c", Addr: pc5.LocalAddr().String(), API: api5.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := j.Change
 	// The organisations' consent is to exactly this change: one to the
 	// same validator at another address does not add it.
 	ctx := context.Background()
@@ -321,22 +321,7 @@ func TestValidatorJoinsAndLeaves(t *testing.T) {
 		})
 	}
 
-	// Its home: the genesis, its key and a config naming its addresses.
-	if err := os.MkdirAll(home5, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := k5.Save(filepath.Join(home5, "node.key")); err != nil {
-		t.Fatal(err)
-	}
-	if err := tn.Genesis.Save(filepath.Join(home5, "genesis.json")); err != nil {
-		t.Fatal(err)
-	}
-	cfg5 := &Config{ID: 5, Genesis: "genesis.json", Key: "node.key", DataDir: "data", LogLevel: "info",
-		Listen: add.Validator.Addr, API: add.Validator.API}
-	if err := cfg5.Save(home5); err != nil {
-		t.Fatal(err)
-	}
-	cfg5, err = LoadConfig(home5)
+	cfg5, err := LoadConfig(j.Home)
 	if err != nil {
 		t.Fatal(err)
 	}
