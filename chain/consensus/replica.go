@@ -155,6 +155,38 @@ type Replica struct {
 	// forwardDrops counts transactions the pool's timers could not forward
 	// to the leader (its send queue was full); the pool forwards them again.
 	forwardDrops atomic.Uint64
+	// leaderMu guards our calls of SmartBFT's GetLeaderID against its
+	// reconfiguration: v1.0.1 reads its controller there without the lock
+	// its reconfiguration holds while it replaces the controller (a data
+	// race, seen under -race). reconfiguring is set by the Deliver or Sync
+	// that hands SmartBFT a Reconfig and cleared by the next Deliver, which
+	// the new controller makes; meanwhile leader() computes the leader
+	// from the view and the set in force (exact without leader rotation).
+	leaderMu      sync.RWMutex
+	reconfiguring bool
+}
+
+// leader is SmartBFT's current leader (0 if unknown), safe during a
+// reconfiguration (see leaderMu).
+func (r *Replica) leader() uint64 {
+	r.leaderMu.RLock()
+	defer r.leaderMu.RUnlock()
+	if !r.reconfiguring {
+		return r.bft.GetLeaderID()
+	}
+	s := r.currentSet()
+	if _, ok := s.Validator(r.cfg.SelfID); !ok {
+		return 0 // removed: our instance shuts down
+	}
+	ids := s.IDs()
+	return ids[r.view.Load()%uint64(len(ids))]
+}
+
+// setReconfiguring marks whether SmartBFT is (about to be) reconfiguring.
+func (r *Replica) setReconfiguring(on bool) {
+	r.leaderMu.Lock()
+	r.reconfiguring = on
+	r.leaderMu.Unlock()
 }
 
 // New prepares a replica; Start runs it.
@@ -342,7 +374,7 @@ func (r *Replica) Submit(raw []byte) error {
 	if err != nil {
 		return err
 	}
-	if leader := r.bft.GetLeaderID(); leader != 0 && leader != r.cfg.SelfID {
+	if leader := r.leader(); leader != 0 && leader != r.cfg.SelfID {
 		if err := r.net.Send(leader, append([]byte{frameRequest}, raw...)); err != nil {
 			if added {
 				r.pool.release(info.ID)
@@ -390,7 +422,7 @@ func (r *Replica) Leader() (uint64, uint64) {
 	if !r.running.Load() {
 		return 0, r.view.Load()
 	}
-	return r.bft.GetLeaderID(), r.view.Load()
+	return r.leader(), r.view.Load()
 }
 
 // HandleFrame dispatches a frame received from a peer on the mesh.
@@ -613,6 +645,7 @@ func (r *Replica) precompile(tx *block.Tx) {
 // Deliver implements api.Application: execute the block and store it with
 // its certificate in one synced batch before returning.
 func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
+	r.setReconfiguring(false) // a decision of the (new) controller: SmartBFT's reconfiguration is over
 	c, err := fromProposal(p, sigs)
 	if err != nil {
 		r.log.Error("cannot decode a decided proposal", "err", err)
@@ -634,6 +667,7 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 	if r.applyChanges(c) {
 		// At this block boundary SmartBFT restarts with the new set (a
 		// removed validator's instance shuts itself down).
+		r.setReconfiguring(true)
 		return bft.Reconfig{InLatestDecision: true, CurrentNodes: r.currentSet().IDs(), CurrentConfig: r.bftConfig()}
 	}
 	return bft.Reconfig{}

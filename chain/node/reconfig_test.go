@@ -373,7 +373,13 @@ func TestValidatorJoinsAndLeaves(t *testing.T) {
 	if !signed5 {
 		t.Fatal("validator 5 signed no block while the quorum needed it")
 	}
+	// Restarted after the set changed, it finds its store sound (each
+	// certificate checked against the set in force at its height) and
+	// takes part again.
 	c.start(stopIdx)
+	if d := c.nodes[stopIdx].Damage(); len(d) > 0 {
+		t.Fatalf("validator %d restarted after a set change finds its store damaged: %v", stopped, d)
+	}
 	ld.waitNext(t, 60*time.Second, c.live()...)
 
 	// Validator 4 leaves (the organisations approve, 3 of 4 again).
