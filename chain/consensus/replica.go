@@ -155,23 +155,23 @@ type Replica struct {
 	// forwardDrops counts transactions the pool's timers could not forward
 	// to the leader (its send queue was full); the pool forwards them again.
 	forwardDrops atomic.Uint64
-	// leaderMu guards our calls of SmartBFT's GetLeaderID against its
-	// reconfiguration: v1.0.1 reads its controller there without the lock
-	// its reconfiguration holds while it replaces the controller (a data
-	// race, seen under -race). reconfiguring is set by the Deliver or Sync
-	// that hands SmartBFT a Reconfig and cleared by the next Deliver, which
-	// the new controller makes; meanwhile leader() computes the leader
-	// from the view and the set in force (exact without leader rotation).
-	leaderMu      sync.RWMutex
-	reconfiguring bool
+	// reconfiguring keeps our calls of SmartBFT's GetLeaderID away from
+	// its reconfiguration: v1.0.1 reads its controller there without the
+	// lock its reconfiguration holds while it replaces the controller (a
+	// data race, seen under -race). It is set by the Deliver or Sync that
+	// hands SmartBFT a Reconfig, before SmartBFT starts reconfiguring, and
+	// cleared by the next Deliver, which the new controller makes;
+	// meanwhile leader() computes the leader from the view and the set in
+	// force (exact without leader rotation). An atomic, not a lock: a lock
+	// held across GetLeaderID (which takes the controller's locks) and
+	// taken in Deliver (which the controller calls) wedged a replica.
+	reconfiguring atomic.Bool
 }
 
-// leader is SmartBFT's current leader (0 if unknown), safe during a
-// reconfiguration (see leaderMu).
+// leader is SmartBFT's current leader (0 if unknown), kept away from a
+// reconfiguration (see reconfiguring).
 func (r *Replica) leader() uint64 {
-	r.leaderMu.RLock()
-	defer r.leaderMu.RUnlock()
-	if !r.reconfiguring {
+	if !r.reconfiguring.Load() {
 		return r.bft.GetLeaderID()
 	}
 	s := r.currentSet()
@@ -183,11 +183,7 @@ func (r *Replica) leader() uint64 {
 }
 
 // setReconfiguring marks whether SmartBFT is (about to be) reconfiguring.
-func (r *Replica) setReconfiguring(on bool) {
-	r.leaderMu.Lock()
-	r.reconfiguring = on
-	r.leaderMu.Unlock()
-}
+func (r *Replica) setReconfiguring(on bool) { r.reconfiguring.Store(on) }
 
 // New prepares a replica; Start runs it.
 func New(cfg Config, net Network) (*Replica, error) {

@@ -343,6 +343,23 @@ func TestValidatorJoinsAndLeaves(t *testing.T) {
 		t.Fatalf("validator 5 started at height %d, before its joining (%d)", h, joinedAt)
 	}
 	ld.waitNext(t, 60*time.Second, c.live()...)
+	// It takes part: its signature is in a certificate (a quorum is 4 of
+	// the 5). Only then is one of the others stopped: stopping one while
+	// it still catches up would make two of five absent, more than the
+	// set tolerates.
+	signedBy5 := func(from uint64) bool {
+		for h := from; h <= n1.ledger.Head().Height; h++ {
+			b, err := n1.store.Block(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(b.Cert.Sigs, func(s block.CommitSig) bool { return s.Validator == 5 }) {
+				return true
+			}
+		}
+		return false
+	}
+	eventuallyT(t, "validator 5 signs a block", 60*time.Second, func() bool { return signedBy5(joinedAt + 1) })
 
 	// With validator 3 stopped, a quorum of the five (4) needs validator
 	// 5: the chain commits on, and validator 5 signs.
