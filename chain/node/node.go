@@ -244,9 +244,13 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	// in-flight proposal (two batches), plus envelopes (1 MiB of headroom).
 	// A frame over the cap is never sent, and a view change that cannot
 	// send its NewView never ends: size the cap from the batch limit.
-	// The cap holds for one more validator than the set in force (an
-	// addition while running); a larger set takes effect at a restart.
-	grown := (&genesis.Set{Validators: make([]genesis.Validator, len(valSet.Validators)+1)}).Quorum()
+	// Where the set can change, the cap holds for one more validator than
+	// the set in force (an addition while running); a larger set takes
+	// effect at a restart.
+	grown := valSet.Quorum()
+	if setChanges != nil {
+		grown = (&genesis.Set{Validators: make([]genesis.Validator, len(valSet.Validators)+1)}).Quorum()
+	}
 	if need := (2*max(g.Quorum(), grown)+1)*int(g.Params.BatchMaxBytes) + 1<<20; tcfg.MaxFrameBytes < need {
 		tcfg.MaxFrameBytes = need
 		if tcfg.QueueMaxBytes < 2*need {
