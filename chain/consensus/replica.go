@@ -233,10 +233,20 @@ func (r *Replica) Start() error {
 		return err
 	}
 	if _, ok := r.currentSet().Validator(r.cfg.SelfID); !ok {
-		ctx, cancel := context.WithTimeout(context.Background(), syncRoundTimeout)
-		r.waitLinks(ctx, linkWait)
-		r.syncBlocks(ctx, 0)
-		cancel()
+		// Catch up in rounds while they make progress (a long chain takes
+		// more than one round) until the set in force holds us.
+		for first := true; ; first = false {
+			before := r.cfg.Ledger.Head().Height
+			ctx, cancel := context.WithTimeout(context.Background(), syncRoundTimeout)
+			if first {
+				r.waitLinks(ctx, linkWait)
+			}
+			r.syncBlocks(ctx, 0)
+			cancel()
+			if _, ok := r.currentSet().Validator(r.cfg.SelfID); ok || r.cfg.Ledger.Head().Height == before {
+				break
+			}
+		}
 		r.syncMu.Lock()
 		r.syncedChange = false // SmartBFT starts with the set in force
 		r.syncMu.Unlock()
