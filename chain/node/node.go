@@ -50,6 +50,7 @@ type Node struct {
 	cfg     *Config
 	gen     *genesis.Genesis
 	self    genesis.Validator // as the genesis or the set in force at New names it (empty for a validator still joining)
+	set     atomic.Pointer[genesis.Set] // the validator set in force (metrics, readiness)
 	key     ed25519.PrivateKey
 	log     *slog.Logger
 	store   *store.Store
@@ -203,6 +204,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 		// validator is dialled and accepted with the key and address its
 		// transaction named; a removed one is cut off and refused.
 		onSet = func(s *genesis.Set) {
+			n.set.Store(s)
 			if err := n.mesh.SetPeers(meshPeers(s)); err != nil && !errors.Is(err, transport.ErrClosed) {
 				n.log.Error("the mesh cannot take the validator set in force", "validators", s.IDs(), "err", err)
 				return
@@ -221,6 +223,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 		v = sv
 	}
 	n.self = v
+	n.set.Store(valSet)
 	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
 		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base, Fault: opts.Fault, Precompile: precompile,
 		PoolMaxBytes: cfg.Limits.withDefaults().PoolBytes, SetChanges: setChanges, OnSet: onSet}, &netw)

@@ -420,6 +420,13 @@ func TestValidatorJoinsAndLeaves(t *testing.T) {
 		})
 	}
 	ld.waitNext(t, 60*time.Second, rest...)
+	var watched []uint64 // the peers validator 1's metrics and readiness follow
+	for _, p := range n1.peers() {
+		watched = append(watched, p.ID)
+	}
+	if want := []uint64{2, 3, 4, 5}; !slices.Equal(watched, slices.DeleteFunc(want, func(id uint64) bool { return id == removed.cfg.ID })) {
+		t.Fatalf("validator 1's metrics follow peers %v", watched)
+	}
 	// The removed validator's key is refused: its own mesh still dials
 	// the others, and their handshakes refuse it; no request of its
 	// reaches their handlers.
