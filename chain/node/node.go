@@ -49,7 +49,7 @@ import (
 type Node struct {
 	cfg     *Config
 	gen     *genesis.Genesis
-	self    genesis.Validator // as the genesis or the set in force at New names it (empty for a validator still joining)
+	self    genesis.Validator           // as the genesis or the set in force at New names it (empty for a validator still joining)
 	set     atomic.Pointer[genesis.Set] // the validator set in force (metrics, readiness)
 	key     ed25519.PrivateKey
 	log     *slog.Logger
