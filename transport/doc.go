@@ -26,6 +26,7 @@
 //	err = m.Send(2, frame)                    // non-blocking; ErrQueueFull when full
 //	resp, err := m.Request(ctx, 2, req)       // ErrNotConnected if no link now
 //	ids := m.Connected()                      // peers with a live outbound link
+//	err = m.SetPeers(newSet)                  // the validator set changed: re-pin, live
 //	err = m.Close()                           // stops everything, waits
 //
 // To learn addresses before building peer lists (tests on port 0), bind
@@ -98,6 +99,19 @@
 //     Certificate validity dates are ignored: pins, not clocks, decide.
 //   - Key exchange: Go's default, which prefers the hybrid post-quantum
 //     X25519MLKEM768; CurvePreferences is deliberately left unset.
+//
+// # Changing the pinned set
+//
+// [Mesh.SetPeers] replaces the pinned peers while the mesh runs (a
+// validator added or removed by a committed validator-set change): an
+// added peer gets a link (dialled with its pinned key at its address) and
+// its key is accepted from then on; a removed peer's link stops, its
+// queued frames are dropped, its inbound connection is closed, and its key
+// is refused in either direction like any stranger's. Peers whose key and
+// address are unchanged keep their links. The pinned set is an immutable
+// snapshot swapped atomically, so Send, Request and handshakes never see
+// half of a change; an inbound link that finished its handshake just
+// before its key was dropped is closed when it registers.
 //
 // Nothing here authenticates individual messages beyond the link: the
 // consensus layer still verifies the signatures its protocol requires.

@@ -60,9 +60,11 @@ type Mesh struct {
 	log       *slog.Logger
 	onMessage Handler
 	onRequest RequestHandler
-	byKey     map[string]uint64 // pinned key → peer ID, excluding self
-	links     map[uint64]*link  // outbound side per peer, fixed at New
-	ids       []uint64          // sorted keys of links
+	// peers is the pinned set in force (an immutable snapshot, replaced
+	// by SetPeers under mu); read without a lock on every send and
+	// handshake.
+	peers     atomic.Pointer[peerTable]
+	cert      tls.Certificate
 	serverTLS *tls.Config
 	guard     *ConnGuard
 	refusals  *RateLog
@@ -84,12 +86,23 @@ type Mesh struct {
 	}
 }
 
+// peerTable is one pinned set of peers, excluding self. It is never
+// modified once published: SetPeers builds a new one.
+type peerTable struct {
+	byKey map[string]uint64 // pinned key → peer ID
+	links map[uint64]*link  // outbound side per peer
+	ids   []uint64          // sorted keys of links
+}
+
 // link is the outbound side of one peer: its send queue, its pinned TLS
-// configuration and the live connection, if any.
+// configuration and the live connection, if any. ctx ends when the mesh
+// closes or SetPeers drops the peer; its dialler then stops.
 type link struct {
-	peer Peer
-	q    *fifo.Queue
-	tls  *tls.Config
+	peer   Peer
+	q      *fifo.Queue
+	tls    *tls.Config
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu   sync.Mutex
 	conn *quic.Conn // nil while not connected
@@ -132,30 +145,15 @@ func New(cfg Config, onMessage Handler, onRequest RequestHandler) (*Mesh, error)
 		log:       cfg.Logger.With("node", cfg.SelfID),
 		onMessage: onMessage,
 		onRequest: onRequest,
-		byKey:     make(map[string]uint64),
-		links:     make(map[uint64]*link),
+		cert:      cert,
 		inbound:   make(map[uint64]*quic.Conn),
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.refusals = NewRateLog(m.log, 10, time.Minute)
 	m.guard = NewConnGuard(cfg.MaxHandshakes, 0, m.log)
 	m.guard.log = m.refusals // one rate limit for every kind of refusal
-	for _, p := range cfg.Peers {
-		if p.ID == cfg.SelfID {
-			continue
-		}
-		m.byKey[string(p.Key)] = p.ID
-		m.ids = append(m.ids, p.ID)
-		m.links[p.ID] = &link{
-			peer: p,
-			q:    fifo.New(cfg.QueueMaxFrames, cfg.QueueMaxBytes),
-			tls: clientTLS(cert, p.Key, func(err error) {
-				m.stats.refused.Add(1)
-				m.refusals.Warn("transport: refused server", "peer", p.ID, "addr", p.Addr, "err", err)
-			}),
-		}
-	}
-	slices.Sort(m.ids)
+	t, _, _ := m.nextTable(&peerTable{}, cfg.Peers)
+	m.peers.Store(t)
 	m.serverTLS = serverTLS(cert, m.lookup, func(remote net.Addr, err error) {
 		m.stats.refused.Add(1)
 		m.refusals.Warn("transport: refused client", "remote", addrString(remote), "err", err)
@@ -164,8 +162,110 @@ func New(cfg Config, onMessage Handler, onRequest RequestHandler) (*Mesh, error)
 }
 
 func (m *Mesh) lookup(pub ed25519.PublicKey) (uint64, bool) {
-	id, ok := m.byKey[string(pub)]
+	id, ok := m.peers.Load().byKey[string(pub)]
 	return id, ok
+}
+
+func (m *Mesh) newLink(p Peer) *link {
+	l := &link{
+		peer: p,
+		q:    fifo.New(m.cfg.QueueMaxFrames, m.cfg.QueueMaxBytes),
+		tls: clientTLS(m.cert, p.Key, func(err error) {
+			m.stats.refused.Add(1)
+			m.refusals.Warn("transport: refused server", "peer", p.ID, "addr", p.Addr, "err", err)
+		}),
+	}
+	l.ctx, l.cancel = context.WithCancel(m.ctx)
+	return l
+}
+
+// nextTable builds the table of peers (self skipped) from cur: a peer
+// pinned with the same key and address keeps its link (queue and
+// connection); others get a new link (added), and cur's links not kept
+// are returned as dropped.
+func (m *Mesh) nextTable(cur *peerTable, peers []Peer) (next *peerTable, added, dropped []*link) {
+	next = &peerTable{byKey: make(map[string]uint64), links: make(map[uint64]*link)}
+	for _, p := range peers {
+		if p.ID == m.cfg.SelfID {
+			continue
+		}
+		l := cur.links[p.ID]
+		if l == nil || !l.peer.Key.Equal(p.Key) || l.peer.Addr != p.Addr {
+			l = m.newLink(Peer{ID: p.ID, Key: slices.Clone(p.Key), Addr: p.Addr})
+			added = append(added, l)
+		}
+		next.byKey[string(p.Key)] = p.ID
+		next.links[p.ID] = l
+		next.ids = append(next.ids, p.ID)
+	}
+	slices.Sort(next.ids)
+	for _, id := range cur.ids {
+		if l := cur.links[id]; next.links[id] != l {
+			dropped = append(dropped, l)
+		}
+	}
+	return next, added, dropped
+}
+
+// SetPeers replaces the pinned set with peers (all validators in force;
+// an entry for SelfID is ignored), while the mesh runs: a new peer is
+// dialled and accepted with its pinned key; a dropped peer's link, queued
+// frames and connections are closed, and its key is refused from then on,
+// in either direction. A peer whose key or address changed is dropped and
+// added again. Unchanged peers keep their links. peers is checked as
+// Config.Peers is.
+//
+// # Errors
+//
+// The Config.Validate error for a bad peer list (nothing changes), or
+// ErrClosed.
+func (m *Mesh) SetPeers(peers []Peer) error {
+	if err := validatePeers(m.cfg.SelfID, m.cfg.Key, peers); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if m.closed.Load() {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	next, added, dropped := m.nextTable(m.peers.Load(), peers)
+	m.peers.Store(next)
+	var closing []*quic.Conn
+	for _, l := range dropped {
+		l.cancel()
+		l.q.Clear()
+		if c := m.inbound[l.peer.ID]; c != nil {
+			delete(m.inbound, l.peer.ID)
+			closing = append(closing, c)
+		}
+	}
+	if m.started {
+		for _, l := range added {
+			m.wg.Add(1)
+			go m.runLink(l)
+		}
+	}
+	m.mu.Unlock()
+	for _, c := range closing {
+		_ = c.CloseWithError(codeShutdown, "peer no longer pinned")
+	}
+	for _, l := range dropped {
+		m.log.Info("transport: peer dropped from the pinned set", "peer", l.peer.ID, "addr", l.peer.Addr)
+	}
+	for _, l := range added {
+		m.log.Info("transport: peer added to the pinned set", "peer", l.peer.ID, "addr", l.peer.Addr)
+	}
+	return nil
+}
+
+// Peers returns the pinned peers in force (self excluded), by id.
+func (m *Mesh) Peers() []Peer {
+	t := m.peers.Load()
+	out := make([]Peer, 0, len(t.ids))
+	for _, id := range t.ids {
+		out = append(out, t.links[id].peer)
+	}
+	return out
 }
 
 func (m *Mesh) quicConfig(server bool) *quic.Config {
@@ -229,9 +329,10 @@ func (m *Mesh) Start(ctx context.Context) error {
 	m.log.Debug("transport: listening", "addr", ln.Addr())
 	m.wg.Add(1)
 	go m.acceptLoop()
-	for _, id := range m.ids {
+	t := m.peers.Load()
+	for _, id := range t.ids {
 		m.wg.Add(1)
-		go m.runLink(m.links[id])
+		go m.runLink(t.links[id])
 	}
 	return nil
 }
@@ -259,7 +360,7 @@ func (m *Mesh) Send(to uint64, frame []byte) error {
 	if m.closed.Load() {
 		return ErrClosed
 	}
-	l := m.links[to]
+	l := m.peers.Load().links[to]
 	if l == nil {
 		return fmt.Errorf("%w: %d", ErrUnknownPeer, to)
 	}
@@ -286,7 +387,7 @@ func (m *Mesh) Request(ctx context.Context, to uint64, req []byte) ([]byte, erro
 	if m.closed.Load() {
 		return nil, ErrClosed
 	}
-	l := m.links[to]
+	l := m.peers.Load().links[to]
 	if l == nil {
 		return nil, fmt.Errorf("%w: %d", ErrUnknownPeer, to)
 	}
@@ -374,8 +475,9 @@ func expectEOF(r io.Reader) error {
 // Connected returns the IDs of peers with a live outbound link, sorted.
 func (m *Mesh) Connected() []uint64 {
 	var out []uint64
-	for _, id := range m.ids {
-		if m.links[id].getConn() != nil {
+	t := m.peers.Load()
+	for _, id := range t.ids {
+		if t.links[id].getConn() != nil {
 			out = append(out, id)
 		}
 	}
@@ -418,7 +520,7 @@ func (m *Mesh) Close() error {
 	m.wg.Wait()
 	errTr := m.tr.Close()
 	errConn := m.pconn.Close()
-	for _, l := range m.links {
+	for _, l := range m.peers.Load().links {
 		l.q.Clear()
 	}
 	if errors.Is(errLn, net.ErrClosed) {
@@ -427,14 +529,15 @@ func (m *Mesh) Close() error {
 	return errors.Join(errLn, errTr, errConn)
 }
 
-// sleep waits d or until Close; it reports whether to go on.
-func (m *Mesh) sleep(d time.Duration) bool {
+// sleep waits d or until ctx ends (Close, or the peer dropped); it
+// reports whether to go on.
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-m.ctx.Done():
+	case <-ctx.Done():
 		return false
 	}
 }
@@ -455,21 +558,22 @@ func (m *Mesh) backoff(n int) time.Duration {
 }
 
 // runLink owns the outbound side of one peer: dial, write queued frames
-// until the link fails, back off, redial; until Close.
+// until the link fails, back off, redial; until Close or until SetPeers
+// drops the peer.
 func (m *Mesh) runLink(l *link) {
 	defer m.wg.Done()
 	log := m.log.With("peer", l.peer.ID)
 	failures := 0
-	for m.ctx.Err() == nil {
+	for l.ctx.Err() == nil {
 		conn, st, err := m.dial(l)
 		if err != nil {
-			if m.ctx.Err() != nil {
+			if l.ctx.Err() != nil {
 				return
 			}
 			failures++
 			m.stats.dialFailures.Add(1)
 			log.Debug("transport: dial failed", "addr", l.peer.Addr, "failures", failures, "err", err)
-			if !m.sleep(m.backoff(failures)) {
+			if !sleep(l.ctx, m.backoff(failures)) {
 				return
 			}
 			continue
@@ -481,18 +585,18 @@ func (m *Mesh) runLink(l *link) {
 		err = m.writeLoop(l, conn, st)
 		l.setConn(nil)
 		_ = conn.CloseWithError(codeShutdown, "link closed")
-		if m.ctx.Err() != nil {
+		if l.ctx.Err() != nil {
 			return
 		}
 		log.Info("transport: link down", "addr", l.peer.Addr, "err", err)
-		if !m.sleep(m.backoff(1)) {
+		if !sleep(l.ctx, m.backoff(1)) {
 			return
 		}
 	}
 }
 
 func (m *Mesh) dial(l *link) (*quic.Conn, *quic.SendStream, error) {
-	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.DialTimeout)
+	ctx, cancel := context.WithTimeout(l.ctx, m.cfg.DialTimeout)
 	defer cancel()
 	addr, err := net.ResolveUDPAddr("udp", l.peer.Addr)
 	if err != nil {
@@ -512,7 +616,7 @@ func (m *Mesh) dial(l *link) (*quic.Conn, *quic.SendStream, error) {
 
 // writeLoop writes l's queued frames to st until the connection ends.
 func (m *Mesh) writeLoop(l *link, conn *quic.Conn, st *quic.SendStream) error {
-	stop := context.AfterFunc(m.ctx, func() { _ = conn.CloseWithError(codeShutdown, "shutdown") })
+	stop := context.AfterFunc(l.ctx, func() { _ = conn.CloseWithError(codeShutdown, "shutdown") })
 	defer stop()
 	bw := bufio.NewWriterSize(st, 64<<10)
 	for {
@@ -578,6 +682,15 @@ func (m *Mesh) serveConn(id uint64, conn *quic.Conn) {
 	stop := context.AfterFunc(m.ctx, func() { _ = conn.CloseWithError(codeShutdown, "shutdown") })
 	defer stop()
 	m.mu.Lock()
+	// SetPeers may have dropped the peer since its handshake: refuse it
+	// now (SetPeers holds mu while it swaps the set and closes inbound
+	// links, so a link registered here is either closed there or refused).
+	if cur, ok := m.connPeer(conn); !ok || cur != id {
+		m.mu.Unlock()
+		m.stats.refused.Add(1)
+		_ = conn.CloseWithError(codeShutdown, "peer no longer pinned")
+		return
+	}
 	old := m.inbound[id]
 	m.inbound[id] = conn
 	m.mu.Unlock()
@@ -588,7 +701,7 @@ func (m *Mesh) serveConn(id uint64, conn *quic.Conn) {
 			// to its old process still looks alive: frames written there
 			// vanish until the idle timeout (no stateless reset key, see
 			// Config). Close it, so the link redials the new process now.
-			if l := m.links[id]; l != nil {
+			if l := m.peers.Load().links[id]; l != nil {
 				if c := l.getConn(); c != nil {
 					_ = c.CloseWithError(codeSuperseded, "peer restarted")
 				}

@@ -446,7 +446,7 @@ func TestHandshakeRefusesWrongServerKey(t *testing.T) {
 			if err := m.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = m.dial(m.links[2])
+			_, _, err = m.dial(m.peers.Load().links[2])
 			if !errors.Is(err, ErrKeyMismatch) {
 				t.Fatalf("dial error = %v, want ErrKeyMismatch", err)
 			}
@@ -592,7 +592,7 @@ func TestQueueBound(t *testing.T) {
 						t.Fatalf("Send past the bound = %v, want ErrQueueFull", err)
 					}
 				}
-				frames, size := m.links[2].q.Len()
+				frames, size := m.peers.Load().links[2].q.Len()
 				if frames != tt.wantSent || size != tt.wantSent*tt.size {
 					t.Fatalf("queue holds %d frames, %d bytes; want %d, %d", frames, size, tt.wantSent, tt.wantSent*tt.size)
 				}

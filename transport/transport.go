@@ -211,10 +211,16 @@ func (c Config) Validate() error {
 	case c.BackoffMax < c.BackoffMin:
 		return fmt.Errorf("transport: config: BackoffMax %v < BackoffMin %v", c.BackoffMax, c.BackoffMin)
 	}
-	self := c.Key.Public().(ed25519.PublicKey)
-	ids := make(map[uint64]bool, len(c.Peers))
-	keys := make(map[string]bool, len(c.Peers))
-	for _, p := range c.Peers {
+	return validatePeers(c.SelfID, c.Key, c.Peers)
+}
+
+// validatePeers checks a pinned peer list: ed25519 keys, unique ids and
+// keys, self (if listed) with our own key, an address for every other.
+func validatePeers(selfID uint64, key ed25519.PrivateKey, peers []Peer) error {
+	self := key.Public().(ed25519.PublicKey)
+	ids := make(map[uint64]bool, len(peers))
+	keys := make(map[string]bool, len(peers))
+	for _, p := range peers {
 		if len(p.Key) != ed25519.PublicKeySize {
 			return fmt.Errorf("transport: config: peer %d: key is not an ed25519 public key", p.ID)
 		}
@@ -225,7 +231,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("transport: config: peer %d: key listed twice", p.ID)
 		}
 		ids[p.ID], keys[string(p.Key)] = true, true
-		if p.ID == c.SelfID {
+		if p.ID == selfID {
 			if !p.Key.Equal(self) {
 				return fmt.Errorf("transport: config: peer %d is self but its key is not Key's", p.ID)
 			}

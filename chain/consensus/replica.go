@@ -160,7 +160,35 @@ type Replica struct {
 	// forwardDrops counts transactions the pool's timers could not forward
 	// to the leader (its send queue was full); the pool forwards them again.
 	forwardDrops atomic.Uint64
+	// reconfiguring keeps our calls of SmartBFT's GetLeaderID away from
+	// its reconfiguration: v1.0.1 reads its controller there without the
+	// lock its reconfiguration holds while it replaces the controller (a
+	// data race, seen under -race). It is set by the Deliver or Sync that
+	// hands SmartBFT a Reconfig, before SmartBFT starts reconfiguring, and
+	// cleared by the next Deliver, which the new controller makes;
+	// meanwhile leader() computes the leader from the view and the set in
+	// force (exact without leader rotation). An atomic, not a lock: a lock
+	// held across GetLeaderID (which takes the controller's locks) and
+	// taken in Deliver (which the controller calls) wedged a replica.
+	reconfiguring atomic.Bool
 }
+
+// leader is SmartBFT's current leader (0 if unknown), kept away from a
+// reconfiguration (see reconfiguring).
+func (r *Replica) leader() uint64 {
+	if !r.reconfiguring.Load() {
+		return r.bft.GetLeaderID()
+	}
+	s := r.currentSet()
+	if _, ok := s.Validator(r.cfg.SelfID); !ok {
+		return 0 // removed: our instance shuts down
+	}
+	ids := s.IDs()
+	return ids[r.view.Load()%uint64(len(ids))]
+}
+
+// setReconfiguring marks whether SmartBFT is (about to be) reconfiguring.
+func (r *Replica) setReconfiguring(on bool) { r.reconfiguring.Store(on) }
 
 // New prepares a replica; Start runs it.
 func New(cfg Config, net Network) (*Replica, error) {
@@ -213,10 +241,20 @@ func (r *Replica) Start() error {
 		return err
 	}
 	if _, ok := r.currentSet().Validator(r.cfg.SelfID); !ok {
-		ctx, cancel := context.WithTimeout(context.Background(), syncRoundTimeout)
-		r.waitLinks(ctx, linkWait)
-		r.syncBlocks(ctx, 0)
-		cancel()
+		// Catch up in rounds while they make progress (a long chain takes
+		// more than one round) until the set in force holds us.
+		for first := true; ; first = false {
+			before := r.cfg.Ledger.Head().Height
+			ctx, cancel := context.WithTimeout(context.Background(), syncRoundTimeout)
+			if first {
+				r.waitLinks(ctx, linkWait)
+			}
+			r.syncBlocks(ctx, 0)
+			cancel()
+			if _, ok := r.currentSet().Validator(r.cfg.SelfID); ok || r.cfg.Ledger.Head().Height == before {
+				break
+			}
+		}
 		r.syncMu.Lock()
 		r.syncedChange = false // SmartBFT starts with the set in force
 		r.syncMu.Unlock()
@@ -350,7 +388,7 @@ func (r *Replica) Submit(raw []byte) error {
 	if err != nil {
 		return err
 	}
-	if leader := r.bft.GetLeaderID(); leader != 0 && leader != r.cfg.SelfID {
+	if leader := r.leader(); leader != 0 && leader != r.cfg.SelfID {
 		if err := r.net.Send(leader, append([]byte{frameRequest}, raw...)); err != nil {
 			if added {
 				r.pool.release(info.ID)
@@ -400,7 +438,7 @@ func (r *Replica) Leader() (uint64, uint64) {
 	if !r.running.Load() {
 		return 0, r.view.Load()
 	}
-	return r.bft.GetLeaderID(), r.view.Load()
+	return r.leader(), r.view.Load()
 }
 
 // HandleFrame dispatches a frame received from a peer on the mesh.
@@ -628,6 +666,7 @@ func (r *Replica) precompile(tx *block.Tx) {
 // Deliver implements api.Application: execute the block and store it with
 // its certificate in one synced batch before returning.
 func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
+	r.setReconfiguring(false) // a decision of the (new) controller: SmartBFT's reconfiguration is over
 	c, err := fromProposal(p, sigs)
 	if err != nil {
 		r.log.Error("cannot decode a decided proposal", "err", err)
@@ -649,6 +688,7 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 	if r.applyChanges(c) {
 		// At this block boundary SmartBFT restarts with the new set (a
 		// removed validator's instance shuts itself down).
+		r.setReconfiguring(true)
 		return bft.Reconfig{InLatestDecision: true, CurrentNodes: r.currentSet().IDs(), CurrentConfig: r.bftConfig()}
 	}
 	return bft.Reconfig{}

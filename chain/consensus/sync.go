@@ -99,6 +99,7 @@ func (r *Replica) Sync() bft.SyncResponse {
 	r.syncMu.Lock()
 	if r.syncedChange {
 		r.syncedChange = false
+		r.setReconfiguring(true)
 		resp.Reconfig = bft.ReconfigSync{InReplicatedDecisions: true, CurrentNodes: r.currentSet().IDs(), CurrentConfig: r.bftConfig()}
 	}
 	r.syncMu.Unlock()

@@ -185,14 +185,19 @@ func (l *Ledger) WaitHeight(ctx context.Context, height uint64) error {
 // their consent and that they fit the set in force), in block order. It is
 // consensus.Config.SetChanges for a chain whose genesis names the
 // validator organisations' group. c must be committed in this ledger.
-func (l *Ledger) SetChanges(c *block.Committed) []genesis.Change {
+func (l *Ledger) SetChanges(c *block.Committed) []genesis.Change { return StoredSetChanges(l.Store, c) }
+
+// StoredSetChanges is Ledger.SetChanges of block c stored (with its
+// receipts) in s: what a check of a stored chain (chain/doctor) walks the
+// validator sets with.
+func StoredSetChanges(s *store.Store, c *block.Committed) []genesis.Change {
 	var out []genesis.Change
 	for _, raw := range c.Block.Txs {
 		tx, err := block.DecodeTx(raw)
 		if err != nil || tx.Kind != block.KindValidator {
 			continue
 		}
-		rc, err := l.Store.Receipt(block.Sum(raw))
+		rc, err := s.Receipt(block.Sum(raw))
 		if err != nil || rc.Status != block.StatusOK {
 			continue
 		}

@@ -20,7 +20,10 @@ const ConfigFile = "config.toml"
 
 // Config is a node's TOML configuration. Paths are relative to the home.
 type Config struct {
-	// ID is this validator's id in genesis.
+	// ID is this validator's id: in genesis, or (on a chain whose genesis
+	// names params.validator_group) the id a validator-add transaction
+	// gives a validator joining later, whose config then sets Listen and
+	// API to the addresses that transaction names.
 	ID uint64 `toml:"id"`
 	// Genesis is the genesis file (default "genesis.json").
 	Genesis string `toml:"genesis"`
@@ -30,7 +33,8 @@ type Config struct {
 	// DataDir holds the Pebble store and the consensus WAL (default "data").
 	DataDir string `toml:"data_dir"`
 	// Listen is the UDP address of the validator mesh (default: the
-	// validator's addr in genesis).
+	// validator's addr in genesis or in the set in force; required for a
+	// validator joining later).
 	Listen string `toml:"listen"`
 	// API is the client API address: TLS on TCP (with the node key's
 	// self-signed certificate, which clients pin from the genesis), plain

@@ -100,7 +100,11 @@ func (n *Node) peers() []metrics.Peer {
 		}
 	}
 	var out []metrics.Peer
-	for _, v := range n.gen.Validators {
+	s := n.set.Load()
+	if s == nil {
+		return nil
+	}
+	for _, v := range s.Validators {
 		if v.ID == n.cfg.ID {
 			continue
 		}
@@ -180,8 +184,8 @@ func (n *Node) ready() error {
 		return errors.New("starting")
 	}
 	up := 1 + len(n.mesh.Connected())
-	if q := n.gen.Quorum(); up < q {
-		return fmt.Errorf("links to %d of %d validators (itself included), quorum is %d", up, len(n.gen.Validators), q)
+	if s := n.set.Load(); up < s.Quorum() {
+		return fmt.Errorf("links to %d of %d validators (itself included), quorum is %d", up, len(s.Validators), s.Quorum())
 	}
 	return nil
 }

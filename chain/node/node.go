@@ -49,6 +49,8 @@ import (
 type Node struct {
 	cfg     *Config
 	gen     *genesis.Genesis
+	self    genesis.Validator           // as the genesis or the set in force at New names it (empty for a validator still joining)
+	set     atomic.Pointer[genesis.Set] // the validator set in force (metrics, readiness)
 	key     ed25519.PrivateKey
 	log     *slog.Logger
 	store   *store.Store
@@ -120,11 +122,15 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	v, ok := g.Validator(cfg.ID)
-	if !ok {
-		return nil, fmt.Errorf("node: id %d is not a validator of chain %s", cfg.ID, g.ChainID)
+	// A validator of the genesis, or one a validator transaction added
+	// later (only on a chain whose genesis names the validator
+	// organisations' group): that one starts from the genesis, catches up
+	// and takes part once the set including it is in force (Start).
+	v, inGenesis := g.Validator(cfg.ID)
+	if !inGenesis && g.Params.ValidatorGroup == "" {
+		return nil, fmt.Errorf("node: id %d is not a validator of chain %s (and its genesis names no validator_group, so its set cannot change)", cfg.ID, g.ChainID)
 	}
-	if !ed25519.PublicKey(v.Key).Equal(k.Public()) {
+	if inGenesis && !ed25519.PublicKey(v.Key).Equal(k.Public()) {
 		return nil, fmt.Errorf("node: key %s is not the key genesis pins for validator %d", k.PublicHex(), cfg.ID)
 	}
 	lg := opts.Logger
@@ -212,11 +218,30 @@ func New(cfg *Config, opts Options) (*Node, error) {
 			n.closeStorage()
 			return nil, fmt.Errorf("node: %w", err)
 		}
+		// The mesh's pinned set follows the set in force: an added
+		// validator is dialled and accepted with the key and address its
+		// transaction named; a removed one is cut off and refused.
 		onSet = func(s *genesis.Set) {
-			base.Info("validator set changed: the mesh admits a new validator's pinned key when this node restarts",
-				"validators", s.IDs(), "quorum", s.Quorum())
+			n.set.Store(s)
+			if err := n.mesh.SetPeers(meshPeers(s)); err != nil && !errors.Is(err, transport.ErrClosed) {
+				n.log.Error("the mesh cannot take the validator set in force", "validators", s.IDs(), "err", err)
+				return
+			}
+			n.log.Info("validator set changed: the mesh pins it", "validators", s.IDs(), "quorum", s.Quorum())
 		}
+	} else if !inGenesis {
+		n.closeStorage()
+		return nil, fmt.Errorf("node: id %d is not a validator of chain %s (validator changes need the node's own contracts runtime)", cfg.ID, g.ChainID)
 	}
+	if sv, ok := valSet.Validator(cfg.ID); ok {
+		if !ed25519.PublicKey(sv.Key).Equal(k.Public()) {
+			n.closeStorage()
+			return nil, fmt.Errorf("node: key %s is not the key the validator set in force pins for validator %d", k.PublicHex(), cfg.ID)
+		}
+		v = sv
+	}
+	n.self = v
+	n.set.Store(valSet)
 	rep, err := consensus.New(consensus.Config{SelfID: cfg.ID, Key: k.Private, Genesis: g, Ledger: led,
 		WALDir: filepath.Join(cfg.Path(cfg.DataDir), "wal"), Logger: base, Fault: opts.Fault, Precompile: precompile,
 		PoolMaxBytes: cfg.Limits.withDefaults().PoolBytes, SetChanges: setChanges, OnSet: onSet, TxCache: ex.Cache}, &netw)
@@ -229,6 +254,10 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	if listen == "" {
 		listen = v.Addr
 	}
+	if listen == "" && opts.PacketConn == nil {
+		n.closeStorage()
+		return nil, fmt.Errorf("node: id %d is not in the validator set yet: set listen in its config (the address its validator-add transaction names)", cfg.ID)
+	}
 	tcfg := transport.DefaultConfig()
 	tcfg.SelfID, tcfg.Key, tcfg.ListenAddr, tcfg.PacketConn, tcfg.Logger = cfg.ID, k.Private, listen, opts.PacketConn, base
 	// The largest consensus frame is a view change's NewView: the signed
@@ -236,7 +265,14 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	// in-flight proposal (two batches), plus envelopes (1 MiB of headroom).
 	// A frame over the cap is never sent, and a view change that cannot
 	// send its NewView never ends: size the cap from the batch limit.
-	if need := (2*max(g.Quorum(), valSet.Quorum())+1)*int(g.Params.BatchMaxBytes) + 1<<20; tcfg.MaxFrameBytes < need {
+	// Where the set can change, the cap holds for one more validator than
+	// the set in force (an addition while running); a larger set takes
+	// effect at a restart.
+	grown := valSet.Quorum()
+	if setChanges != nil {
+		grown = (&genesis.Set{Validators: make([]genesis.Validator, len(valSet.Validators)+1)}).Quorum()
+	}
+	if need := (2*max(g.Quorum(), grown)+1)*int(g.Params.BatchMaxBytes) + 1<<20; tcfg.MaxFrameBytes < need {
 		tcfg.MaxFrameBytes = need
 		if tcfg.QueueMaxBytes < 2*need {
 			tcfg.QueueMaxBytes = 2 * need
@@ -244,8 +280,8 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	}
 	// The validators in force at start (the genesis's, or the set the
 	// last validator change left).
+	tcfg.Peers = meshPeers(valSet)
 	for _, val := range valSet.Validators {
-		tcfg.Peers = append(tcfg.Peers, transport.Peer{ID: val.ID, Key: ed25519.PublicKey(val.Key), Addr: val.Addr})
 		if val.ID != cfg.ID {
 			n.repair.peers = append(n.repair.peers, val.ID)
 		}
@@ -263,6 +299,15 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	n.mesh = mesh
 	n.httpLn = opts.APIListener
 	return n, nil
+}
+
+// meshPeers is the mesh's pinned peer list for validator set s.
+func meshPeers(s *genesis.Set) []transport.Peer {
+	out := make([]transport.Peer, 0, len(s.Validators))
+	for _, val := range s.Validators {
+		out = append(out, transport.Peer{ID: val.ID, Key: ed25519.PublicKey(val.Key), Addr: val.Addr})
+	}
+	return out
 }
 
 // closeStorage closes the VM engine (if the node made it) and the store,
@@ -355,8 +400,7 @@ func (n *Node) Start(ctx context.Context) error {
 func (n *Node) startAPI(ctx context.Context) error {
 	addr := n.cfg.API
 	if addr == "" {
-		v, _ := n.gen.Validator(n.cfg.ID)
-		addr = v.API
+		addr = n.self.API
 	}
 	if addr == "" && n.httpLn == nil {
 		return nil

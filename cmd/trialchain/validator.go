@@ -14,6 +14,7 @@ import (
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consent"
 	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/node"
 	"github.com/trialchain/trialchain/sdk/client"
 )
 
@@ -27,11 +28,18 @@ func newValidatorCmd() *cobra.Command {
 consent group the genesis names as the validator organisations
 (params.validator_group), for exactly that change; it is in force from the
 block after the one that carries it, where every validator's SmartBFT
-instance restarts with the new set. Two steps, like every consent:
---action-out FILE writes the action the organisations sign, --consent
-consent.sig sends the change.`,
+instance restarts with the new set and its mesh pins the new set's keys
+(no restart). Two steps, like every consent: --action-out FILE writes the
+action the organisations sign, --consent consent.sig sends the change.
+
+A joining organisation first writes its node's home with 'validator init'
+(a new node key, the genesis, a config naming its id and addresses), hands
+the printed 'validator add' line to the organisations, and starts the node
+('trialchain start --home DIR') once the addition is committed: it catches
+up from the genesis, checking every block's certificate against the set in
+force at its height, and takes part from then on.`,
 	}
-	c.AddCommand(newValidatorChangeCmd(genesis.ChangeAdd), newValidatorChangeCmd(genesis.ChangeRemove))
+	c.AddCommand(newValidatorInitCmd(), newValidatorChangeCmd(genesis.ChangeAdd), newValidatorChangeCmd(genesis.ChangeRemove))
 	return c
 }
 
@@ -100,6 +108,48 @@ func newValidatorChangeCmd(op byte) *cobra.Command {
 	f.BoolVar(&wait, "wait", true, "wait until the transaction is committed and print its receipt")
 	addConsentFlags(c)
 	_ = c.MarkFlagRequired("id")
+	return c
+}
+
+func newValidatorInitCmd() *cobra.Command {
+	var o node.JoinOptions
+	c := &cobra.Command{
+		Use:   "init --home DIR --genesis FILE --id N --addr HOST:PORT [--api HOST:PORT] [--name NAME] [--listen ADDR]",
+		Short: "Write the home of a validator that joins later (its key, the genesis, its config) and print its 'validator add' line",
+		Example: `  trialchain validator init --home hospital-c --genesis net/genesis.json --id 5 --name hospital-c --addr 10.0.0.5:7000 --api 10.0.0.5:7001
+  # the organisations approve and send the printed 'validator add' line, then:
+  trialchain start --home hospital-c`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			j, err := node.NewJoiningHome(o)
+			if err != nil {
+				return err
+			}
+			v := j.Change.Validator
+			add := fmt.Sprintf("trialchain validator add --id %d --name %s --key %s --addr %s", v.ID, v.Name, hex.EncodeToString(v.Key), v.Addr)
+			if v.API != "" {
+				add += " --api " + v.API
+			}
+			out := map[string]any{"home": j.Home, "id": v.ID, "name": v.Name, "key": hex.EncodeToString(v.Key), "addr": v.Addr, "api": v.API, "add": add}
+			return emit(cmd, out, func(w io.Writer) {
+				fmt.Fprintf(w, "Wrote %s (node.key, genesis.json, config.toml) for validator %d (%s), key %s.\n", j.Home, v.ID, v.Name, hex.EncodeToString(v.Key))
+				fmt.Fprintf(w, "Next:\n  1. the validator organisations approve and send its addition:\n       %s --action-out add-%d.json --from MEMBER\n", add, v.ID)
+				fmt.Fprintf(w, "     (then consent sign, consent combine, and the same line with --consent consent.sig)\n")
+				fmt.Fprintf(w, "  2. once it is committed, start the node: trialchain start --home %s\n", j.Home)
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Home, "home", "", "the new node's home directory (required; must not hold a node)")
+	f.StringVar(&o.Genesis, "genesis", "", "the chain's genesis file (required; it must name params.validator_group)")
+	f.Uint64Var(&o.ID, "id", 0, "the node id to give it: one no validator of the chain has used (required)")
+	f.StringVar(&o.Name, "name", "", "its name, e.g. the organisation (default node<ID>)")
+	f.StringVar(&o.Addr, "addr", "", "the QUIC address its peers dial, HOST:PORT (required)")
+	f.StringVar(&o.API, "api", "", "its client API address, HOST:PORT")
+	f.StringVar(&o.Listen, "listen", "", "the address it binds for the mesh, e.g. 0.0.0.0:7000 in a container (default --addr)")
+	for _, name := range []string{"home", "genesis", "id", "addr"} {
+		_ = c.MarkFlagRequired(name)
+	}
 	return c
 }
 
