@@ -37,6 +37,9 @@ type Result struct {
 	Checkpoints []CheckpointInfo // verified ones, ascending
 	Records     []*Verified
 	Contracts   []ContractVersion // code versions proven by deploy and upgrade records, in log order
+	// SetChanges are the validator-set changes walked from the genesis
+	// (valset.go), in chain order.
+	SetChanges []SetChangeInfo
 	// Complete is set when the bundle proved it holds every record of its
 	// trial's record set, as of its latest checkpoint; nil otherwise.
 	Complete *Completeness
@@ -149,7 +152,12 @@ func Verify(b *Bundle, g *genesis.Genesis) (*Result, error) {
 		roots: map[uint64]block.Hash{}, failedTx: map[block.Hash]bool{}, badSizes: map[uint64]bool{}, groups: map[block.Hash][]byte{}, versions: map[block.Hash][]ContractVersion{}}
 	v.res.Counts.Records = len(b.Records)
 	if v.genesis() {
+		hist, pending, ok := v.walkSets()
+		v.hist = hist
 		v.checkpoints()
+		if ok {
+			v.setReceipts(pending)
+		}
 		v.records()
 		v.scopes()
 		v.payloads()
@@ -167,6 +175,7 @@ func Verify(b *Bundle, g *genesis.Genesis) (*Result, error) {
 type verifier struct {
 	b        *Bundle
 	g        *genesis.Genesis
+	hist     *genesis.History // the validator sets walked from the genesis (walkSets)
 	res      *Result
 	roots    map[uint64]block.Hash            // certified log size → root
 	groups   map[block.Hash][]byte            // consent group id → encoding, from verified records
@@ -211,8 +220,17 @@ func (v *verifier) checkpoints() {
 		if cp.Header.ChainID != v.g.ChainID {
 			v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "header is for chain %q, not %q", cp.Header.ChainID, v.g.ChainID)
 			ok = false
-		} else if err := cp.Verify(v.g); err != nil {
-			v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "%w", err)
+		} else if len(v.b.SetChanges) == 0 {
+			if err := cp.Verify(v.g); err != nil { // the genesis set, as ever
+				v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "%w", err)
+				ok = false
+			}
+		} else if set := v.hist.At(cp.Height()); cp.Header.ValidatorsHash != set.Hash() {
+			v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "block %d names validator set %s, but the set in force at that height, walked from the genesis through the bundle's %d set changes, is %s (validators %v from height %d): a set change before it is missing or forged",
+				cp.Height(), cp.Header.ValidatorsHash, len(v.b.SetChanges), set.Hash(), set.IDs(), set.From)
+			ok = false
+		} else if err := cp.Verify(v.hist); err != nil {
+			v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "%w (the set in force at height %d: validators %v)", err, cp.Height(), set.IDs())
 			ok = false
 		}
 		if i > 0 {
