@@ -34,6 +34,8 @@ type verifyView struct {
 	Genesis    block.Hash             `json:"genesis_hash"`
 	Counts     bundle.Counts          `json:"counts"`
 	Checkpoint *bundle.CheckpointInfo `json:"checkpoint,omitempty"`
+	// SetChanges are the validator-set changes walked from the genesis.
+	SetChanges []bundle.SetChangeInfo `json:"set_changes,omitempty"`
 	// Complete says the bundle holds every record of its trial's
 	// certified record set (nil: completeness not proven).
 	Complete  *bundle.Completeness `json:"complete,omitempty"`
@@ -175,7 +177,7 @@ With --output json they are "failures_in_words" and "failures".
 				}
 			}
 			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts, Complete: res.Complete,
-				InWords: bundle.Words(b, verr, audit.Describe), Witnesses: wv}
+				InWords: bundle.Words(b, verr, audit.Describe), Witnesses: wv, SetChanges: res.SetChanges}
 			if n := len(res.Checkpoints); n > 0 {
 				v.Checkpoint = &res.Checkpoints[n-1]
 			}
@@ -201,6 +203,14 @@ With --output json they are "failures_in_words" and "failures".
 				if cp := v.Checkpoint; cp != nil {
 					fmt.Fprintf(w, "  checkpoint  block %d (%s), log of %d records, root %s, signed by validators %v\n",
 						cp.Height, time.UnixMilli(cp.TimeUnixMilli).UTC().Format(time.RFC3339), cp.LogSize, cp.LogRoot, cp.Signers)
+				}
+				for i, sc := range v.SetChanges {
+					label := "validators"
+					if i > 0 {
+						label = ""
+					}
+					fmt.Fprintf(w, "  %-10s  block %d: %s validator %d %s (consent of the validator organisations re-verified); %d validators from block %d\n",
+						label, sc.Height, sc.Op, sc.Validator, sc.Name, sc.Size, sc.Height+1)
 				}
 				fmt.Fprintf(w, "  genesis     %s\n", v.Genesis)
 				printWitnesses(w, v.Witnesses)

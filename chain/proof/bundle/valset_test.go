@@ -226,7 +226,11 @@ func TestSetChangeAttacks(t *testing.T) {
 			if !errors.Is(err, tc.sentinel) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v\nwant %v containing %q", err, tc.sentinel, tc.want)
 			}
-			t.Log(err)
+			words := Words(b, err, nil)
+			if len(words) == 0 || !strings.Contains(words[0], "block") {
+				t.Fatalf("in words: %q, want a sentence naming the block", words)
+			}
+			t.Log(err, words)
 		})
 	}
 	// The walk's checkpoints are in force as well: the real checkpoints of

@@ -118,8 +118,9 @@ type VerifiedConsent struct {
 // everything from bytes:
 //
 //   - the bundle names this genesis (hash and chain id);
-//   - each checkpoint's certificate holds a quorum of the genesis
-//     validators over its header, and consecutive checkpoints are linked
+//   - its validator-set changes, walked from the genesis set (valset.go);
+//   - each checkpoint's certificate holds a quorum of the validators in
+//     force at its height over its header, and consecutive checkpoints are linked
 //     by a consistency proof;
 //   - each record: the receipt hashes to the leaf, the leaf and audit path
 //     lead to a certified log root, the transaction's ed25519 signature
