@@ -198,7 +198,7 @@ func submitTx(cmd *cobra.Command, from string, wait bool, build func(k ed25519.P
 		return nil, err
 	}
 	tx := build(key, id)
-	res, err := c.Submit(cmd.Context(), tx, wait)
+	res, err := submitWithProgress(cmd, c, tx, wait)
 	if err != nil {
 		return nil, fmt.Errorf("%s transaction refused: %w", tx.Kind, err)
 	}

@@ -221,24 +221,14 @@ func exportBundleFrom(cmd *cobra.Command, trial string, all bool, wrap func(bund
 		warnUnverified(cmd, "the export")
 	}
 	errw := cmd.ErrOrStderr()
-	last := time.Now()
-	opt.Progress = func(stage string, done, total uint64) {
-		if time.Since(last) > 500*time.Millisecond || done == total {
-			fmt.Fprintf(errw, "\r%s %d/%d   ", stage, done, total)
-			last = time.Now()
-			if done == total {
-				fmt.Fprintln(errw)
-			}
-		}
-	}
-	if j, _ := jsonOutput(cmd); j {
-		opt.Progress = nil
-	}
+	progressFn, progressDone := exportProgress(reporter(cmd))
+	opt.Progress = progressFn
 	var from bundle.Source = src
 	if wrap != nil {
 		from = wrap(src)
 	}
 	b, err := bundle.Export(ctx, from, st.ChainID, st.GenesisHash, opt)
+	progressDone()
 	if err != nil {
 		if errors.Is(err, bundle.ErrChain) {
 			return nil, nil, nil, &exitError{code: 1, msg: fmt.Sprintf("node %s served a block that is not the certified one; nothing written:\n  %v", src.Node.Label(), err)}

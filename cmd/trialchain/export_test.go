@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -78,10 +79,15 @@ func TestExportVerifyProcess(t *testing.T) {
 		t.Fatalf("checkpoint: %d %s %s", code, out, errs)
 	}
 	bfile := filepath.Join(dir, "t1.bundle.json")
-	out, errs, code := run(t, "export", "--trial", "T1", "--out", bfile, "--home", home0, "--seal", "sponsor", "--keyring", keyring, "--payload", docs, "--output", "json")
+	// --progress: progress lines on stderr (not a terminal here), stdout
+	// still exactly the JSON a script parses.
+	out, errs, code := run(t, "export", "--trial", "T1", "--out", bfile, "--home", home0, "--seal", "sponsor", "--keyring", keyring, "--payload", docs, "--output", "json", "--progress")
 	var sum exportSummary
 	if code != 0 || json.Unmarshal([]byte(out), &sum) != nil || !sum.Verified || sum.Records != 2 || sum.Payloads != 2 {
 		t.Fatalf("export: %d %s %s", code, out, errs)
+	}
+	if !regexp.MustCompile(`(?m)^export: scan: \d+/\d+ blocks \(100%\)… \d+ s$`).MatchString(errs) || !strings.Contains(errs, "export: proofs: ") || strings.Contains(out, "export:") {
+		t.Fatalf("export --progress: stderr %q, stdout %q", errs, out)
 	}
 
 	// The node's copies of the documents, fetched with signed reads: the
@@ -103,9 +109,14 @@ func TestExportVerifyProcess(t *testing.T) {
 		}
 	}
 
-	// Offline: verify with the genesis file only.
-	if out, errs, code := run(t, "verify", bfile, "--genesis", gen); code != 0 || !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "2 re-hashed") {
+	// Offline: verify with the genesis file only. Progress only when asked
+	// (stderr is not a terminal), and never on stdout.
+	if out, errs, code := run(t, "verify", bfile, "--genesis", gen); code != 0 || !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "2 re-hashed") || strings.Contains(errs, "verify:") {
 		t.Fatalf("verify: %d %s %s", code, out, errs)
+	}
+	if out, errs, code := run(t, "verify", bfile, "--genesis", gen, "--progress", "-o", "json"); code != 0 || !json.Valid([]byte(out)) || strings.Contains(out, "verify:") ||
+		!strings.Contains(errs, "verify: signatures and proofs: 2/2 records (100%)") || !strings.Contains(errs, "verify: records: 2 records, done in") {
+		t.Fatalf("verify --progress: %d stdout %q stderr %q", code, out, errs)
 	}
 	good, _ := os.ReadFile(bfile)
 	bad := []byte(strings.Replace(string(good), `"tx": "01`, `"tx": "00`, 1)) // version byte of the first record's transaction

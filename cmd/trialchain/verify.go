@@ -163,7 +163,7 @@ With --output json they are "failures_in_words" and "failures".
 			} else if err != nil {
 				return &exitError{code: 1, msg: fmt.Sprintf("verification FAILED: %v", err)}
 			}
-			res, verr := bundle.Verify(b, g)
+			res, verr := bundle.VerifyProgress(b, g, verifyProgress(reporter(cmd)))
 			wv, werr := verifyWitnessFlags(cmd, args[0]) // --witness KEYFILE (witness.go)
 			if werr != nil && wv == nil {
 				return werr

@@ -8,8 +8,8 @@
 // unconditionally. Two kinds of work:
 //
 //   - counted work (Counter): the caller says how far it is; a line is
-//     printed when it starts, at most every interval while it runs, and
-//     when it ends (if it printed anything before);
+//     printed once it has run for an interval (at once if Eager), then at
+//     most every interval, and when it ends (if it printed anything);
 //   - waiting (Every): a goroutine prints how long it has waited, with an
 //     optional status ("height 41"), every interval until stopped.
 //
@@ -52,8 +52,19 @@ type Reporter struct {
 	on       bool
 	clock    Clock
 	interval time.Duration
+	eager    bool // counted work prints its first line at once, not after an interval
 
 	mu sync.Mutex // serialises lines
+}
+
+// Eager makes counted work print its first line at its first Set rather
+// than once it has run for an interval (work shorter than that then
+// prints nothing). For --progress: the user asked to see it. It returns r.
+func (r *Reporter) Eager(on bool) *Reporter {
+	if r != nil {
+		r.eager = on
+	}
+	return r
 }
 
 // New returns a reporter on w with the real clock and DefaultInterval; it
@@ -116,7 +127,8 @@ func (r *Reporter) Count(stage, unit string) *Counter {
 }
 
 // Set records that done of total units are done (total 0: unknown). It
-// prints a line on the first call and then at most once an interval. A
+// prints a line once the work has run for an interval (on the first call
+// if the reporter is Eager), then at most once an interval. A
 // nil *Counter (the reporter is off) does nothing.
 func (c *Counter) Set(done, total uint64) {
 	if c == nil {
@@ -128,6 +140,9 @@ func (c *Counter) Set(done, total uint64) {
 	now := c.r.clock.Now()
 	if c.printed && now.Sub(c.last) < c.r.interval {
 		return
+	}
+	if !c.printed && !c.r.eager && now.Sub(c.start) < c.r.interval {
+		return // short work prints nothing
 	}
 	c.printed, c.last = true, now
 	c.r.printf("%s", c.line(now))

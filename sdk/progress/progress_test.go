@@ -86,7 +86,7 @@ func (l *lines) String() string {
 func TestCounter(t *testing.T) {
 	clk := newFakeClock()
 	w := newLines()
-	r := NewWith(w, true, clk, 2*time.Second)
+	r := NewWith(w, true, clk, 2*time.Second).Eager(true)
 	c := r.Count("export: proofs", "records")
 	steps := []struct {
 		advance time.Duration
@@ -124,6 +124,27 @@ func TestCounter(t *testing.T) {
 	u.Set(7, 0)
 	if got := <-w.c; got != "scan: 7 blocks… 0 s" {
 		t.Fatalf("unknown total: %q", got)
+	}
+}
+
+// TestPatient: a reporter that is not Eager prints nothing for work that
+// ends within an interval, and the first line once it has run that long.
+func TestPatient(t *testing.T) {
+	clk := newFakeClock()
+	w := newLines()
+	r := NewWith(w, true, clk, 2*time.Second)
+	quick := r.Count("verify: records", "records")
+	quick.Set(10, 20)
+	clk.Advance(time.Second)
+	quick.Set(20, 20)
+	quick.Done()
+	long := r.Count("verify: records", "records")
+	long.Set(1, 100)
+	clk.Advance(2 * time.Second)
+	long.Set(50, 100)
+	long.Done()
+	if got, want := w.String(), "verify: records: 50/100 records (50%)… 2 s\nverify: records: 50 records, done in 2 s\n"; got != want {
+		t.Fatalf("printed %q, want %q", got, want)
 	}
 }
 

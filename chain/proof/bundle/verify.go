@@ -149,7 +149,22 @@ type VerifiedConsent struct {
 // A Failures value listing every failed check (at most 100), each an
 // *Error naming the record and wrapping an Err… sentinel.
 func Verify(b *Bundle, g *genesis.Genesis) (*Result, error) {
-	v := &verifier{b: b, g: g, res: &Result{ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope},
+	return VerifyProgress(b, g, nil)
+}
+
+// Verify stages VerifyProgress reports.
+const (
+	StageSignatures = "signatures and proofs" // per record, on every core
+	StageRecords    = "records"               // per record, in log order
+)
+
+// VerifyProgress is Verify that reports how far it is: progress, if not
+// nil, is called with a stage (StageSignatures, StageRecords), the
+// records done and their total, now and then (every few thousand
+// records), possibly from several goroutines at once, and at the end of
+// each stage. It changes nothing Verify checks.
+func VerifyProgress(b *Bundle, g *genesis.Genesis, progress func(stage string, done, total uint64)) (*Result, error) {
+	v := &verifier{b: b, g: g, progress: progress, res: &Result{ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope},
 		roots: map[uint64]block.Hash{}, failedTx: map[block.Hash]bool{}, badSizes: map[uint64]bool{}, groups: map[block.Hash][]byte{}, versions: map[block.Hash][]ContractVersion{}}
 	v.res.Counts.Records = len(b.Records)
 	if v.genesis() {
@@ -177,6 +192,8 @@ type verifier struct {
 	b        *Bundle
 	g        *genesis.Genesis
 	hist     *genesis.History // the validator sets walked from the genesis (walkSets)
+	progress func(stage string, done, total uint64)
+	progMu   sync.Mutex // serialises progress calls from precheck's workers
 	res      *Result
 	roots    map[uint64]block.Hash            // certified log size → root
 	groups   map[block.Hash][]byte            // consent group id → encoding, from verified records
@@ -312,6 +329,11 @@ func (v *verifier) precheck() []checked {
 				if from >= len(out) {
 					return
 				}
+				if v.progress != nil && from > 0 && from%(16*run) == 0 {
+					v.progMu.Lock()
+					v.progress(StageSignatures, uint64(from), uint64(len(out)))
+					v.progMu.Unlock()
+				}
 				for i := from; i < min(from+run, len(out)); i++ {
 					r, c := v.b.Records[i], &out[i]
 					c.rc, c.rcErr = r.Proof.Receipt()
@@ -345,13 +367,23 @@ func (v *verifier) precheck() []checked {
 func (v *verifier) records() {
 	v.byTx = map[block.Hash]*Verified{}
 	v.pre = v.precheck()
+	n := uint64(len(v.b.Records))
+	if v.progress != nil {
+		v.progress(StageSignatures, n, n)
+	}
 	for i, r := range v.b.Records {
+		if v.progress != nil && i > 0 && i%4096 == 0 {
+			v.progress(StageRecords, uint64(i), n)
+		}
 		if vr := v.record(i, r); vr != nil {
 			v.res.Records = append(v.res.Records, vr)
 			v.byTx[vr.TxHash] = vr
 		}
 	}
 	v.res.Counts.Verified = len(v.res.Records)
+	if v.progress != nil {
+		v.progress(StageRecords, n, n)
+	}
 }
 
 // record checks one record; it returns nil (and has reported why) if any
