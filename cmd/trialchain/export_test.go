@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -86,7 +87,7 @@ func TestExportVerifyProcess(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &sum) != nil || !sum.Verified || sum.Records != 2 || sum.Payloads != 2 {
 		t.Fatalf("export: %d %s %s", code, out, errs)
 	}
-	if !regexp.MustCompile(`(?m)^export: scan: \d+/\d+ blocks \(100%\)… \d+ s$`).MatchString(errs) || !strings.Contains(errs, "export: proofs: ") || strings.Contains(out, "export:") {
+	if !regexp.MustCompile(`(?m)^export: scan: \d+/\d+ blocks \(\d+%\)… \d+ s$`).MatchString(errs) || !regexp.MustCompile(`(?m)^export: proofs: \d+ records, done in \d+ s$`).MatchString(errs) || strings.Contains(out, "export:") {
 		t.Fatalf("export --progress: stderr %q, stdout %q", errs, out)
 	}
 
@@ -243,5 +244,42 @@ func TestExportVerifyProcess(t *testing.T) {
 	os.WriteFile(forged, cp.Encode(), 0o644)
 	if out, errs, code := run(t, "verify", "consistency", forged, "--home", home0); code != 1 || !strings.Contains(errs, "FORK") {
 		t.Fatalf("verify consistency of a forged checkpoint: %d %s %s", code, out, errs)
+	}
+}
+
+// TestTestnetClientConfig: after testnet, commands need neither --home
+// nor --keyring: the client.toml testnet writes is found in its directory
+// or through $TRIALCHAIN_CLIENT_CONFIG, which testnet's output names.
+func TestTestnetClientConfig(t *testing.T) {
+	dir := t.TempDir()
+	net := filepath.Join(dir, "net")
+	out, errs, code := run(t, "testnet", "--validators", "4", "--out", net, "--base-port", "0")
+	cc := filepath.Join(net, node.ClientConfigFile)
+	if code != 0 || !strings.Contains(out, "export TRIALCHAIN_CLIENT_CONFIG="+cc) {
+		t.Fatalf("testnet: %d %s %s", code, out, errs)
+	}
+	keysList := func(wd string, env ...string) (string, string, error) {
+		c := exec.Command(binPath, "keys", "list")
+		c.Dir = wd
+		c.Env = append(os.Environ(), env...)
+		var o, e strings.Builder
+		c.Stdout, c.Stderr = &o, &e
+		err := c.Run()
+		return o.String(), e.String(), err
+	}
+	for _, tc := range []struct {
+		name string
+		wd   string
+		env  []string
+	}{
+		{"in the testnet's directory", net, nil},
+		{"anywhere, with the variable", dir, []string{"TRIALCHAIN_CLIENT_CONFIG=" + cc}},
+	} {
+		if o, e, err := keysList(tc.wd, tc.env...); err != nil || !strings.Contains(o, "sponsor") || !strings.Contains(o, "regulator") {
+			t.Errorf("%s: keys list: %v %s %s", tc.name, err, o, e)
+		}
+	}
+	if _, e, err := keysList(dir); err == nil || !strings.Contains(e, "no keyring given") {
+		t.Errorf("without a client config: %v %s", err, e)
 	}
 }
