@@ -133,14 +133,33 @@ type exportSummary struct {
 // checkpoint, takes the newest that verifies and reports on stderr who
 // answered what. A fork (two certified histories) is exit status 1.
 func latestCheckpoint(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) (*client.Survey, error) {
-	s, err := client.SurveyCheckpoints(cmd.Context(), g, client.NodesOf(g, c))
+	s, _, err := latestCheckpointOf(cmd, c, g)
+	return s, err
+}
+
+// latestCheckpointOf is latestCheckpoint that also returns what the
+// checkpoints were verified against: the genesis set, or on a chain whose
+// genesis lets the set change, the sets walked from the genesis through
+// c's blocks (client.SetHistory).
+func latestCheckpointOf(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) (*client.Survey, proof.Validators, error) {
+	var vals proof.Validators = g
+	if g.Params.ValidatorGroup != "" {
+		stop := reporter(cmd).Every(cmd.Context(), "walking the validator-set changes from the genesis", nil)
+		hist, err := c.SetHistory(cmd.Context(), g)
+		stop()
+		if err != nil {
+			return nil, nil, err
+		}
+		vals = hist
+	}
+	s, err := client.SurveyCheckpointsAgainst(cmd.Context(), g, vals, client.NodesOf(g, c))
 	errw := cmd.ErrOrStderr()
 	if err != nil {
 		if errors.Is(err, client.ErrFork) {
 			fmt.Fprintf(errw, "checkpoints asked of %d nodes: %s\n", len(s.Nodes), s.Summary())
-			return nil, &exitError{code: 1, msg: "FORK: the validators certified two different histories; nothing written, trust neither:\n  " + err.Error()}
+			return nil, nil, &exitError{code: 1, msg: "FORK: the validators certified two different histories; nothing written, trust neither:\n  " + err.Error()}
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(errw, "checkpoint: block %d (%s) from %d of %d nodes asked; %s\n",
 		s.Checkpoint.Height(), time.UnixMilli(s.Checkpoint.Header.TimeUnixMilli).UTC().Format(time.RFC3339), s.Count(client.NodeNewest), len(s.Nodes), s.Summary())
@@ -152,7 +171,7 @@ func latestCheckpoint(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) 
 	if !s.Fresh() {
 		fmt.Fprintf(errw, "WARNING: only %d node(s) sent a checkpoint that verifies; %d are needed so that one honest validator vouches that nothing newer exists\n", s.Verified, s.Needed)
 	}
-	return s, nil
+	return s, vals, nil
 }
 
 // exportBundle seals (optionally) and exports from the node the flags
@@ -213,10 +232,11 @@ func exportBundleFrom(cmd *cobra.Command, trial string, all bool, wrap func(bund
 	src := &client.Source{Node: c}
 	var survey *client.Survey
 	if g != nil {
-		if survey, err = latestCheckpoint(cmd, c, g); err != nil {
+		var vals proof.Validators
+		if survey, vals, err = latestCheckpointOf(cmd, c, g); err != nil {
 			return nil, nil, nil, err
 		}
-		src = &client.Source{Node: survey.Source, Vals: g, Latest: survey.Checkpoint}
+		src = &client.Source{Node: survey.Source, Vals: vals, Latest: survey.Checkpoint}
 	} else {
 		warnUnverified(cmd, "the export")
 	}

@@ -154,7 +154,17 @@ func NodesOf(g *genesis.Genesis, primary *Client) []*Client {
 // loudly and trust neither. An error when no node sent a checkpoint that
 // verifies.
 func SurveyCheckpoints(ctx context.Context, g *genesis.Genesis, nodes []*Client) (*Survey, error) {
+	return SurveyCheckpointsAgainst(ctx, g, g, nodes)
+}
+
+// SurveyCheckpointsAgainst is SurveyCheckpoints with the checkpoints
+// verified against vals: the validator sets walked from the genesis
+// (Client.SetHistory) on a chain whose set changed.
+func SurveyCheckpointsAgainst(ctx context.Context, g *genesis.Genesis, vals proof.Validators, nodes []*Client) (*Survey, error) {
 	s := &Survey{Nodes: make([]NodeAnswer, len(nodes)), Needed: g.F() + 1}
+	if h, ok := vals.(*genesis.History); ok {
+		s.Needed = h.Latest().F() + 1
+	}
 	cps := make([]*proof.Checkpoint, len(nodes))
 	var wg sync.WaitGroup
 	for i, c := range nodes {
@@ -174,7 +184,7 @@ func SurveyCheckpoints(ctx context.Context, g *genesis.Genesis, nodes []*Client)
 				return
 			}
 			a.Height, a.Hash, a.Time = cp.Height(), cp.Hash(), view.FormatMilli(cp.Header.TimeUnixMilli)
-			if err := cp.Verify(g); err != nil {
+			if err := cp.Verify(vals); err != nil {
 				a.State, a.Error = NodeInvalid, err.Error()
 				return
 			}
