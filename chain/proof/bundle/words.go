@@ -199,6 +199,9 @@ func (e *Error) what(b *Bundle) string {
 		return at + " is not validly certified by the network's validators (" + detail(msg) + ")"
 	case errors.Is(e, ErrSetChange):
 		at := "a validator-set change"
+		if e.Part == "validator group" {
+			return "the file's validator organisations' consent group, against which each validator-set change's consent is checked, is not the one the genesis names (" + detail(msg) + ")"
+		}
 		if m := reSetChange.FindStringSubmatch(e.Part); m != nil {
 			at = "the validator-set change in block " + m[1]
 		}
