@@ -137,20 +137,27 @@ func latestCheckpoint(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) 
 	return s, err
 }
 
+// validatorSets is what checkpoints of c's chain verify against: the
+// genesis set, or on a chain whose genesis lets the set change
+// (params.validator_group), the sets walked from the genesis through c's
+// blocks (client.SetHistory).
+func validatorSets(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) (proof.Validators, error) {
+	if g.Params.ValidatorGroup == "" {
+		return g, nil
+	}
+	stop := reporter(cmd).Every(cmd.Context(), "walking the validator-set changes from the genesis", nil)
+	defer stop()
+	return c.SetHistory(cmd.Context(), g)
+}
+
 // latestCheckpointOf is latestCheckpoint that also returns what the
 // checkpoints were verified against: the genesis set, or on a chain whose
 // genesis lets the set change, the sets walked from the genesis through
 // c's blocks (client.SetHistory).
 func latestCheckpointOf(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) (*client.Survey, proof.Validators, error) {
-	var vals proof.Validators = g
-	if g.Params.ValidatorGroup != "" {
-		stop := reporter(cmd).Every(cmd.Context(), "walking the validator-set changes from the genesis", nil)
-		hist, err := c.SetHistory(cmd.Context(), g)
-		stop()
-		if err != nil {
-			return nil, nil, err
-		}
-		vals = hist
+	vals, err := validatorSets(cmd, c, g)
+	if err != nil {
+		return nil, nil, err
 	}
 	s, err := client.SurveyCheckpointsAgainst(cmd.Context(), g, vals, client.NodesOf(g, c))
 	errw := cmd.ErrOrStderr()
@@ -404,7 +411,11 @@ UNVERIFIED.`,
 					return err
 				}
 			case height > 0:
-				if cp, err = c.VerifiedCheckpoint(cmd.Context(), g, height); err != nil {
+				vals, err := validatorSets(cmd, c, g)
+				if err != nil {
+					return err
+				}
+				if cp, err = c.VerifiedCheckpoint(cmd.Context(), vals, height); err != nil {
 					if errors.Is(err, proof.ErrCheckpoint) {
 						return &exitError{code: 1, msg: "the node's checkpoint does not verify; nothing written: " + err.Error()}
 					}

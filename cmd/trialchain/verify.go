@@ -269,7 +269,11 @@ Exit status 1 with "FORK" if the histories disagree.`,
 			if err != nil {
 				return err
 			}
-			now, err := c.ProveExtends(cmd.Context(), g, old)
+			vals, err := validatorSets(cmd, c, g)
+			if err != nil {
+				return err
+			}
+			now, err := c.ProveExtends(cmd.Context(), vals, old)
 			if err != nil {
 				if errors.Is(err, client.ErrFork) || errors.Is(err, proof.ErrCheckpoint) || errors.Is(err, proof.ErrConsistency) {
 					return &exitError{code: 1, msg: fmt.Sprintf("FORK or invalid checkpoint: the node's record log does not extend %s: %v", args[0], err)}
@@ -289,7 +293,7 @@ Exit status 1 with "FORK" if the histories disagree.`,
 				ToLogSize   uint64 `json:"to_log_size"`
 			}{true, old.Height(), old.Header.LogSize, now.Height(), now.Header.LogSize}
 			return emit(cmd, v, func(w io.Writer) {
-				fmt.Fprintf(w, "CONSISTENT: the node's record log at block %d (%d records) extends %s (block %d, %d records); both checkpoints are certified by the genesis validators\n",
+				fmt.Fprintf(w, "CONSISTENT: the node's record log at block %d (%d records) extends %s (block %d, %d records); both checkpoints are certified by the validators in force at their heights\n",
 					v.ToHeight, v.ToLogSize, args[0], v.FromHeight, v.FromLogSize)
 			})
 		},
