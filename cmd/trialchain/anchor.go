@@ -126,7 +126,11 @@ the node's word. Without a genesis the list is printed UNVERIFIED.`,
 			var as []anchorView
 			verified := g != nil
 			if verified {
-				vas, err := c.VerifiedAnchors(cmd.Context(), g, h)
+				vals, err := validatorSets(cmd, c, g)
+				if err != nil {
+					return err
+				}
+				vas, err := c.VerifiedAnchors(cmd.Context(), vals, h)
 				if err != nil {
 					if errors.Is(err, client.ErrBlock) || errors.Is(err, client.ErrTxNotInBlock) || errors.Is(err, proof.ErrInclusion) ||
 						errors.Is(err, proof.ErrCheckpoint) || errors.Is(err, smt.ErrProof) {

@@ -112,7 +112,11 @@ cannot point you at another contract.`,
 				if err != nil {
 					return err
 				}
-				vp, err := cl.ProvePin(cmd.Context(), g, name, -1)
+				vals, err := validatorSets(cmd, cl, g)
+				if err != nil {
+					return err
+				}
+				vp, err := cl.ProvePin(cmd.Context(), vals, name, -1)
 				if errors.Is(err, smt.ErrProof) {
 					return &exitError{code: 1, msg: "FAILED: " + err.Error()}
 				}

@@ -147,7 +147,7 @@ func validatorSets(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) (pr
 	}
 	stop := reporter(cmd).Every(cmd.Context(), "walking the validator-set changes from the genesis", nil)
 	defer stop()
-	return c.SetHistory(cmd.Context(), g)
+	return c.ValidatorSets(cmd.Context(), g)
 }
 
 // latestCheckpointOf is latestCheckpoint that also returns what the
@@ -159,7 +159,7 @@ func latestCheckpointOf(cmd *cobra.Command, c *client.Client, g *genesis.Genesis
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := client.SurveyCheckpointsAgainst(cmd.Context(), g, vals, client.NodesOf(g, c))
+	s, err := client.SurveyCheckpointsAgainst(cmd.Context(), g, vals, client.NodesIn(vals, c))
 	errw := cmd.ErrOrStderr()
 	if err != nil {
 		if errors.Is(err, client.ErrFork) {

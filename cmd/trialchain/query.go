@@ -104,7 +104,11 @@ called signers.`,
 			}
 			var b blockView
 			if g != nil {
-				cb, err := c.VerifiedBlock(cmd.Context(), g, h)
+				vals, err := validatorSets(cmd, c, g)
+				if err != nil {
+					return err
+				}
+				cb, err := c.VerifiedBlock(cmd.Context(), vals, h)
 				if err != nil {
 					if errors.Is(err, client.ErrBlock) {
 						return &exitError{code: 1, msg: "REFUSED: " + err.Error()}
@@ -129,7 +133,7 @@ called signers.`,
 				fmt.Fprintf(w, "  record log:  %d records, root %s (after block %d)\n", hd.LogSize, hd.LogRoot, hd.Height-1)
 				fmt.Fprintf(w, "  validators:  %s\n", hd.ValidatorsHash)
 				if b.Verified {
-					fmt.Fprintf(w, "  signed by:   %v (commit certificate verified against the genesis validators; transactions match the header)\n", b.Signers)
+					fmt.Fprintf(w, "  signed by:   %v (commit certificate verified against the validators in force at its height, walked from the genesis; transactions match the header)\n", b.Signers)
 				} else {
 					fmt.Fprintf(w, "  signatures:  NOT CHECKED (the node names validators %v; no genesis given)\n", b.Signers)
 				}
@@ -187,7 +191,11 @@ Without a genesis it is printed UNVERIFIED.`,
 			}
 			var t txView
 			if g != nil {
-				vt, err := c.VerifiedTx(cmd.Context(), g, h)
+				vals, err := validatorSets(cmd, c, g)
+				if err != nil {
+					return err
+				}
+				vt, err := c.VerifiedTx(cmd.Context(), vals, h)
 				if err != nil {
 					if errors.Is(err, client.ErrBlock) || errors.Is(err, client.ErrTxNotInBlock) || errors.Is(err, proof.ErrInclusion) || errors.Is(err, proof.ErrCheckpoint) {
 						return &exitError{code: 1, msg: "REFUSED: " + err.Error()}
@@ -220,7 +228,7 @@ Without a genesis it is printed UNVERIFIED.`,
 				printReceipt(w, t.Receipt)
 				switch {
 				case t.ReceiptVerified:
-					fmt.Fprintln(w, "verified: the signed transaction is in a block certified by the genesis validators, and its receipt is proven in the record log under a certified checkpoint")
+					fmt.Fprintln(w, "verified: the signed transaction is in a block certified by the validators in force at its height (walked from the genesis), and its receipt is proven in the record log under a certified checkpoint")
 				case t.Verified:
 					fmt.Fprintf(w, "verified: the signed transaction is in a certified block; receipt UNVERIFIED: %s\n", t.Note)
 				default:

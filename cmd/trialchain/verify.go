@@ -342,7 +342,11 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 	if reader != nil {
 		opt.Fetch = (&nodeDocuments{c: c, key: reader, chainID: g.ChainID}).fetch
 	}
-	hl := bundle.NewHeaderLog(&client.Source{Node: c, Vals: g})
+	vals, err := c.ValidatorSets(ctx, g) // the set in force at each height, on a chain whose set changed
+	if err != nil {
+		return nil, err
+	}
+	hl := bundle.NewHeaderLog(&client.Source{Node: c, Vals: vals})
 	b, err := bundle.Export(ctx, hl, g.ChainID, g.Hash(), opt)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/proof"
 )
 
 // SetHistory walks the validator-set changes of the chain c serves, from
@@ -34,10 +35,39 @@ func (c *Client) SetHistory(ctx context.Context, g *genesis.Genesis) (*genesis.H
 	if err != nil {
 		return nil, fmt.Errorf("client: validator-set history: %w", err)
 	}
-	for h := uint64(1); h <= st.Height; h++ {
+	if _, err := c.WalkSets(ctx, hist, 1, st.Height); err != nil {
+		return nil, err
+	}
+	return hist, nil
+}
+
+// ValidatorSets is what checkpoints of c's chain verify against: g itself
+// when its genesis names no validator organisations' group (the set
+// cannot change), else the sets walked from the genesis through c's
+// blocks (SetHistory). Pass the result wherever a proof.Validators is
+// asked for (VerifiedBlock, VerifiedTx, ProveState, Source.Vals...): a
+// certificate is then checked against the set in force at its height, so
+// a validator's signature counts only while it is in the set.
+func (c *Client) ValidatorSets(ctx context.Context, g *genesis.Genesis) (proof.Validators, error) {
+	if g.Params.ValidatorGroup == "" {
+		return g, nil
+	}
+	return c.SetHistory(ctx, g)
+}
+
+// WalkSets extends hist, walked through block from-1, with blocks
+// from..to of c: each block's certificate is checked against the set in
+// force at its height and its succeeded validator transactions applied
+// (see SetHistory). A follower calls it with from = the first block it
+// has not walked; next is the first block still not walked. After an
+// error hist may hold part of block next's changes: walk a Clone and
+// keep it only on success.
+func (c *Client) WalkSets(ctx context.Context, hist *genesis.History, from, to uint64) (next uint64, err error) {
+	h := max(from, 1)
+	for ; h <= to; h++ {
 		b, err := c.CommittedBlock(ctx, h)
 		if err != nil {
-			return nil, fmt.Errorf("client: validator-set history: block %d: %w", h, err)
+			return h, fmt.Errorf("client: validator-set history: block %d: %w", h, err)
 		}
 		var changes []genesis.Change
 		for _, raw := range b.Block.Txs {
@@ -47,7 +77,7 @@ func (c *Client) SetHistory(ctx context.Context, g *genesis.Genesis) (*genesis.H
 			}
 			r, err := c.Tx(ctx, block.Sum(raw))
 			if err != nil {
-				return nil, fmt.Errorf("client: validator-set history: receipt of validator change %s (block %d): %w", block.Sum(raw), h, err)
+				return h, fmt.Errorf("client: validator-set history: receipt of validator change %s (block %d): %w", block.Sum(raw), h, err)
 			}
 			if r.Receipt == nil || r.Receipt.Status != block.StatusOK.String() {
 				continue
@@ -61,8 +91,8 @@ func (c *Client) SetHistory(ctx context.Context, g *genesis.Genesis) (*genesis.H
 			}
 		}
 		if err := hist.ApplyCertified(b, changes); err != nil {
-			return nil, fmt.Errorf("client: validator-set history: %w", err)
+			return h, fmt.Errorf("client: validator-set history: %w", err)
 		}
 	}
-	return hist, nil
+	return h, nil
 }
