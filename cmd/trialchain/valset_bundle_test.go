@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,7 +21,12 @@ import (
 	"github.com/trialchain/trialchain/chain/keys"
 	"github.com/trialchain/trialchain/chain/node"
 	"github.com/trialchain/trialchain/chain/proof/bundle"
+	"github.com/trialchain/trialchain/chain/view"
+	"github.com/trialchain/trialchain/chain/witness"
+	"github.com/trialchain/trialchain/chain/witness/witnessd"
+	"github.com/trialchain/trialchain/chain/witness/witnesstest"
 	"github.com/trialchain/trialchain/sdk/client"
+	"github.com/trialchain/trialchain/sdk/client/clienttest"
 	"github.com/trialchain/trialchain/trials/testgroups"
 )
 
@@ -92,6 +99,14 @@ func TestBundleAcrossValidatorRemoval(t *testing.T) {
 		submit("register a party of the group", client.Sign(admin.Private, g.ChainID, block.KindRegister, p.Encode(), 100_000))
 	}
 	submit("register the validator organisations' group", client.ConsentGroupTx(admin.Private, g.ChainID, board.Bin))
+	// A witness following the chain cosigns a checkpoint of the genesis set now,
+	// and one of the set after the removal later (consistent with the first).
+	follower := followingWitness(t, g)
+	follower.Once(ctx)
+	wBefore := follower.Witness().Latest()
+	if wBefore == nil {
+		t.Fatal("the following witness cosigned nothing before the removal")
+	}
 	home0 := filepath.Join(net, "node0")
 	cpBefore := filepath.Join(dir, "before.cp.json") // certified by the genesis set
 	if out, errs, code := run(t, "checkpoint", "--out", cpBefore, "--home", home0); code != 0 {
@@ -106,10 +121,17 @@ func TestBundleAcrossValidatorRemoval(t *testing.T) {
 	}
 	submit(fmt.Sprintf("remove validator %d", last), client.ValidatorTx(admin.Private, g.ChainID, change, cons))
 	doc := filepath.Join(dir, "doc.txt")
+	var anchorTx string
+	var anchorHeight uint64
 	for i := range 2 { // the three go on committing
 		os.WriteFile(doc, []byte(fmt.Sprint("after the removal ", i)), 0o644)
-		if out, errs, code := run(t, "anchor", doc, "--label", "after", "--from", "sponsor", "--keyring", keyring, "--home", home0, "--wait"); code != 0 {
+		out, errs, code := run(t, "anchor", doc, "--label", "after", "--from", "sponsor", "--keyring", keyring, "--home", home0, "--wait", "--output", "json")
+		var s view.Submitted
+		if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.Receipt == nil {
 			t.Fatalf("anchor after the removal: %d %s %s", code, out, errs)
+		}
+		if i == 0 { // the next block's checkpoint covers its receipt
+			anchorTx, anchorHeight = s.Hash.String(), s.Receipt.Height
 		}
 	}
 	// The regulator's other commands walk the change too: the log at the
@@ -125,6 +147,7 @@ func TestBundleAcrossValidatorRemoval(t *testing.T) {
 	if out, errs, code := run(t, "checkpoint", "--height", fmt.Sprint(st.Height), "--out", filepath.Join(dir, "after.cp.json"), "--home", home0); code != 0 {
 		t.Fatalf("checkpoint --height %d: %d %s %s", st.Height, code, out, errs)
 	}
+	afterRemoval(t, ctx, follower, wBefore, net, admin.Private.Public().(ed25519.PublicKey), anchorTx, anchorHeight, st.Height)
 	bfile := filepath.Join(dir, "all.bundle.json")
 	out, errs, code := run(t, "export", "--all", "--out", bfile, "--home", home0, "--seal", "sponsor", "--keyring", keyring, "--output", "json")
 	var sum exportSummary
@@ -156,5 +179,113 @@ func TestBundleAcrossValidatorRemoval(t *testing.T) {
 		t.Fatalf("verify without the change: %d %s %s", code, out, errs)
 	} else {
 		t.Log(errs)
+	}
+}
+
+// followingWitness is a witness (its home in a temp dir) for g's chain
+// with a follower that reaches the validators over plain HTTP.
+func followingWitness(t *testing.T, g *genesis.Genesis) *witnessd.Follower {
+	t.Helper()
+	home := filepath.Join(t.TempDir(), "witness")
+	if _, err := witness.Init(home, "regulator"); err != nil {
+		t.Fatal(err)
+	}
+	key, pk, err := witness.LoadKey(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := witness.Open(home, pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := witness.New(st, key, pk.Name, g, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return witnessd.NewFollower(w, 15*time.Second, "http", t.Logf)
+}
+
+// afterRemoval checks the client's reads at heights after validator 4 was
+// removed (the newest block, height, is certified by the three left):
+// block get, tx get, state prove and contract pins --prove verify against
+// the set in force, and the witness following the chain cosigns a
+// checkpoint of that set, consistent with the one it cosigned before.
+// Then, through a lying proxy in front of node0, each read is refused
+// when the removed validator's signature stands in a certificate after
+// its removal.
+func afterRemoval(t *testing.T, ctx context.Context, f *witnessd.Follower, before *witness.Cosignature, net string, admin ed25519.PublicKey, anchorTx string, anchorHeight, height uint64) {
+	gen, home0 := filepath.Join(net, "genesis.json"), filepath.Join(net, "node0")
+	member := hex.EncodeToString(admin)
+	reads := []struct {
+		name string
+		args []string
+		code int    // a pin proven absent is exit 1, its absence verified
+		want string // on stdout
+	}{
+		{"block get", []string{"block", "get", fmt.Sprint(height)}, 0, "commit certificate verified against the validators in force at its height"},
+		{"tx get", []string{"tx", "get", anchorTx}, 0, "its receipt is proven in the record log"},
+		{"state prove", []string{"state", "prove", "--member", member}, 0, "VERIFIED: key"},
+		{"contract pins --prove", []string{"contract", "pins", "trial-protocol", "--prove"}, 1, "VERIFIED: \"trial-protocol\" is NOT pinned"},
+	}
+	for _, r := range reads {
+		t.Run(r.name+" after the removal", func(t *testing.T) {
+			out, errs, code := run(t, append(r.args, "--home", home0, "--genesis", gen)...)
+			if code != r.code || !strings.Contains(out, r.want) {
+				t.Fatalf("%s: exit %d (want %d), want %q\n%s\n%s", strings.Join(r.args, " "), code, r.code, r.want, out, errs)
+			}
+		})
+	}
+	t.Run("witness follows across the removal", func(t *testing.T) {
+		if vs := f.Validators(); len(vs) != 4 {
+			t.Fatalf("before walking the removal, the follower asks %d validators, want the genesis's 4", len(vs))
+		}
+		f.Once(ctx)
+		after := f.Witness().Latest()
+		if after == nil || after.Height < height || after.Height <= before.Height || after.LogSize < before.LogSize {
+			t.Fatalf("the witness cosigned %+v after the removal (before: block %d)", after, before.Height)
+		}
+		var ids []uint64
+		for _, v := range f.Validators() {
+			ids = append(ids, v.ID)
+		}
+		if !slices.Equal(ids, []uint64{1, 2, 3}) {
+			t.Fatalf("the follower asks validators %v, want 1, 2, 3", ids)
+		}
+	})
+
+	var vk []ed25519.PrivateKey // validator i+1's key is node i's
+	for i := range 4 {
+		k, err := keys.Load(filepath.Join(net, fmt.Sprintf("node%d", i), "node.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vk = append(vk, k.Private)
+	}
+	addr, err := node.APIAddr(home0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	liar := clienttest.NewLiar(t, "http://"+addr)
+	byRemoved := func(c *block.Committed) { witnesstest.Certify(c, vk, 1, 2, 4) } // the genuine header, validator 4 among the signers
+	tampered := []struct {
+		name string
+		lie  clienttest.Lie
+		args []string
+	}{
+		{"block get", clienttest.AlterBlock(height, byRemoved), []string{"block", "get", fmt.Sprint(height)}},
+		{"tx get", clienttest.AlterBlock(anchorHeight, byRemoved), []string{"tx", "get", anchorTx}},
+		{"state prove", clienttest.AlterCheckpoint(0, clienttest.Resign(vk, 1, 2, 4)), []string{"state", "prove", "--member", member}},
+		{"contract pins --prove", clienttest.AlterCheckpoint(0, clienttest.Resign(vk, 1, 2, 4)), []string{"contract", "pins", "trial-protocol", "--prove"}},
+	}
+	for _, tc := range tampered {
+		t.Run(tc.name+" signed by the removed validator", func(t *testing.T) {
+			liar.Set(tc.lie)
+			defer liar.Set(nil)
+			out, errs, code := run(t, append(tc.args, "--node", liar.URL(), "--genesis", gen)...)
+			if code != 1 || !strings.Contains(errs, "signer 4 is not a validator") {
+				t.Fatalf("%s through the liar: exit %d, want 1 naming signer 4\n%s\n%s", strings.Join(tc.args, " "), code, out, errs)
+			}
+		})
 	}
 }

@@ -211,6 +211,9 @@ func NewFollower(w *witness.Witness, timeout time.Duration, scheme string, logf 
 	return f
 }
 
+// Witness is the witness the follower cosigns with.
+func (f *Follower) Witness() *witness.Witness { return f.w }
+
 // Validators returns the validators the follower asks: the genesis's, or
 // those in force at the last block walked.
 func (f *Follower) Validators() []genesis.Validator {
