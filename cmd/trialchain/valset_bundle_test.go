@@ -268,23 +268,35 @@ func afterRemoval(t *testing.T, ctx context.Context, f *witnessd.Follower, befor
 	}
 	liar := clienttest.NewLiar(t, "http://"+addr)
 	byRemoved := func(c *block.Committed) { witnesstest.Certify(c, vk, 1, 2, 4) } // the genuine header, validator 4 among the signers
+	const bySigner4 = "signer 4 is not a validator"
+	blockGet := []string{"block", "get", fmt.Sprint(height)}
 	tampered := []struct {
 		name string
 		lie  clienttest.Lie
 		args []string
+		want string // on stderr
 	}{
-		{"block get", clienttest.AlterBlock(height, byRemoved), []string{"block", "get", fmt.Sprint(height)}},
-		{"tx get", clienttest.AlterBlock(anchorHeight, byRemoved), []string{"tx", "get", anchorTx}},
-		{"state prove", clienttest.AlterCheckpoint(0, clienttest.Resign(vk, 1, 2, 4)), []string{"state", "prove", "--member", member}},
-		{"contract pins --prove", clienttest.AlterCheckpoint(0, clienttest.Resign(vk, 1, 2, 4)), []string{"contract", "pins", "trial-protocol", "--prove"}},
+		{"block get signed by the removed validator", clienttest.AlterBlock(height, byRemoved), blockGet, bySigner4},
+		{"tx get signed by the removed validator", clienttest.AlterBlock(anchorHeight, byRemoved), []string{"tx", "get", anchorTx}, bySigner4},
+		{"state prove signed by the removed validator", clienttest.AlterCheckpoint(0, clienttest.Resign(vk, 1, 2, 4)), []string{"state", "prove", "--member", member}, bySigner4},
+		{"contract pins --prove signed by the removed validator", clienttest.AlterCheckpoint(0, clienttest.Resign(vk, 1, 2, 4)), []string{"contract", "pins", "trial-protocol", "--prove"}, bySigner4},
+		// The walk: a change hidden leaves the genesis set, which the next
+		// certified header does not name; another group cannot consent.
+		{"block get, the removal said to have failed", clienttest.AlterJSON("/v1/tx/", func(v *view.TxWithReceipt) {
+			if v.Tx.Kind == block.KindValidator.String() {
+				v.Receipt.Status = "failed"
+			}
+		}), blockGet, "the set in force from height 1 is"},
+		{"block get, another validator group", clienttest.AlterJSON("/v1/consent-groups/", func(v *view.ConsentGroup) { v.Raw = "00" + v.Raw }),
+			blockGet, "the node's copy of the validator organisations' group is not"},
 	}
 	for _, tc := range tampered {
-		t.Run(tc.name+" signed by the removed validator", func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			liar.Set(tc.lie)
 			defer liar.Set(nil)
 			out, errs, code := run(t, append(tc.args, "--node", liar.URL(), "--genesis", gen)...)
-			if code != 1 || !strings.Contains(errs, "signer 4 is not a validator") {
-				t.Fatalf("%s through the liar: exit %d, want 1 naming signer 4\n%s\n%s", strings.Join(tc.args, " "), code, out, errs)
+			if code != 1 || !strings.Contains(errs, tc.want) {
+				t.Fatalf("%s through the liar: exit %d, want 1 with %q\n%s\n%s", strings.Join(tc.args, " "), code, tc.want, out, errs)
 			}
 		})
 	}

@@ -183,8 +183,8 @@ func FollowOnce(ctx context.Context, w *witness.Witness, timeout time.Duration, 
 // Follower follows the chain for a witness. On a chain whose validator
 // set can change (the genesis names params.validator_group) it walks the
 // set changes from the genesis through the validators' certified blocks
-// (client.WalkSets: each block's certificate checked against the set in
-// force at its height) up to each checkpoint before submitting it, hands
+// (client.SetWalk: each block's certificate checked against the set in
+// force at its height, each change's consent re-verified) up to each checkpoint before submitting it, hands
 // the witness the sets walked (Witness.SetValidators), and asks the
 // validators in force — one added by a set change at the API address its
 // add recorded, a removed one no longer. Not safe for concurrent use: one
@@ -194,8 +194,7 @@ type Follower struct {
 	timeout time.Duration
 	scheme  string
 	logf    func(format string, args ...any)
-	hist    *genesis.History // nil: the set cannot change
-	next    uint64           // the first block hist has not walked
+	walk    *client.SetWalk // nil: the set cannot change
 }
 
 // NewFollower makes a follower for w; each call to a node is bounded by
@@ -204,9 +203,9 @@ func NewFollower(w *witness.Witness, timeout time.Duration, scheme string, logf 
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	f := &Follower{w: w, timeout: timeout, scheme: scheme, logf: logf, next: 1}
+	f := &Follower{w: w, timeout: timeout, scheme: scheme, logf: logf}
 	if g := w.Genesis(); g.Params.ValidatorGroup != "" {
-		f.hist = genesis.NewHistory(g)
+		f.walk = client.NewSetWalk(g)
 	}
 	return f
 }
@@ -217,10 +216,10 @@ func (f *Follower) Witness() *witness.Witness { return f.w }
 // Validators returns the validators the follower asks: the genesis's, or
 // those in force at the last block walked.
 func (f *Follower) Validators() []genesis.Validator {
-	if f.hist == nil {
+	if f.walk == nil {
 		return f.w.Genesis().Validators
 	}
-	return f.hist.Latest().Validators
+	return f.walk.Hist.Latest().Validators
 }
 
 // Once asks every validator in force once for its latest checkpoint.
@@ -247,19 +246,18 @@ func (f *Follower) Once(ctx context.Context) {
 // height) from c's blocks, and gives the witness the sets walked. A walk
 // that fails is dropped whole (it is retried from the same block).
 func (f *Follower) walkTo(ctx context.Context, c *client.Client, height uint64) error {
-	if f.hist == nil || height <= f.next {
+	if f.walk == nil || height <= f.walk.Next {
 		return nil
 	}
-	work := f.hist.Clone()
-	next, err := c.WalkSets(ctx, work, f.next, height-1)
-	if err != nil {
+	work := f.walk.Clone()
+	if err := work.Walk(ctx, c, height-1); err != nil {
 		return fmt.Errorf("walking the validator sets through block %d: %w", height-1, err)
 	}
-	before := len(f.hist.Sets())
-	f.hist, f.next = work, next
-	f.w.SetValidators(work.Clone())
-	if n := len(work.Sets()); n > before {
-		s := work.Latest()
+	before := len(f.walk.Hist.Sets())
+	f.walk = work
+	f.w.SetValidators(work.Hist.Clone())
+	if n := len(work.Hist.Sets()); n > before {
+		s := work.Hist.Latest()
 		f.logf("validator set changed: %d validators %v from block %d", len(s.Validators), s.IDs(), s.From)
 	}
 	return nil
