@@ -81,7 +81,8 @@ func newBlockCmd() *cobra.Command {
 		Short: "Show the block at HEIGHT (or the latest), its certificate verified against the genesis",
 		Long: `Show a committed block. With the genesis (--genesis, $TRIALCHAIN_GENESIS,
 --home, or the client.toml beside the keyring) the block's commit
-certificate is checked against the genesis validators and its transactions
+certificate is checked against the validators in force at its height (the
+genesis set, walked through any set change) and its transactions
 against its header; a block that does not verify is refused (exit 1).
 Without a genesis the block is printed UNVERIFIED and its signers are not
 called signers.`,
@@ -170,7 +171,8 @@ func newTxCmd() *cobra.Command {
 		Short: "Show a committed transaction and its receipt, verified against the genesis",
 		Long: `Show a committed transaction and its receipt. With the genesis (--genesis,
 $TRIALCHAIN_GENESIS, --home, or the client.toml beside the keyring) the
-signed transaction must be in a block certified by the genesis validators,
+signed transaction must be in a block certified by the validators in force
+at its height (the genesis set, walked through any set change),
 and its receipt is proven by an inclusion proof under a certified
 checkpoint (a receipt of the newest block, which no checkpoint covers yet,
 is labelled unverified); anything that does not verify is refused (exit 1).
