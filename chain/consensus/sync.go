@@ -261,6 +261,9 @@ func (r *Replica) syncBlocks(ctx context.Context, target uint64) (ahead bool) {
 	return ahead
 }
 
+// syncProgressEvery is the interval of catch-up progress lines.
+const syncProgressEvery = 2 * time.Second
+
 // syncFrom fetches and commits the blocks peer has beyond our head, up to
 // at least theirs (the height it reported), in batches of up to
 // syncMaxBlocks.
@@ -272,8 +275,14 @@ func (r *Replica) syncFrom(ctx context.Context, peer, theirs uint64) error {
 			r.log.Info("synced blocks", "from", peer, "first", start+1, "last", got, "took", time.Since(began).Round(time.Millisecond))
 		}
 	}()
+	logged, loggedAt := began, start // a progress line every syncProgressEvery of a long catch-up
 	for {
 		head := r.cfg.Ledger.Head()
+		if now := time.Now(); now.Sub(logged) >= syncProgressEvery {
+			rate := float64(head.Height-loggedAt) / now.Sub(logged).Seconds()
+			r.log.Info("catching up", "from", peer, "height", head.Height, "to", theirs, "rate", fmt.Sprintf("%.0f blocks/s", rate))
+			logged, loggedAt = now, head.Height
+		}
 		if head.Height >= theirs {
 			// The peer may have moved on meanwhile: ask again.
 			h, err := r.peerHeight(ctx, peer)

@@ -246,6 +246,12 @@ func NewHistory(g *Genesis) *History {
 // Latest is the set in force after the last applied change.
 func (h *History) Latest() *Set { return h.sets[len(h.sets)-1] }
 
+// Clone returns a copy of h that changes apart from it (the sets
+// themselves are immutable and shared).
+func (h *History) Clone() *History {
+	return &History{chainID: h.chainID, sets: append([]*Set(nil), h.sets...)}
+}
+
 // Sets returns the sets in order (shared; do not modify).
 func (h *History) Sets() []*Set { return h.sets }
 

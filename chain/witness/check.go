@@ -129,6 +129,15 @@ func DecodeRequest(b []byte) (*Request, error) {
 // checking and persisting must be one atomic step (Witness.Add holds a
 // lock across both).
 func Check(g *genesis.Genesis, last *Cosignature, req *Request) (Statement, error) {
+	return CheckAgainst(g, g, last, req)
+}
+
+// CheckAgainst is Check with the certificate checked against vals: on a
+// chain whose validator set changes, the sets walked from g's set through
+// the certified set changes (a genesis.History), so that a checkpoint is
+// certified by the set in force at its height — a validator's signature
+// counts neither before it was added nor after it was removed.
+func CheckAgainst(g *genesis.Genesis, vals proof.Validators, last *Cosignature, req *Request) (Statement, error) {
 	cp := req.Checkpoint
 	if cp == nil {
 		return 0, fmt.Errorf("%w: no checkpoint", ErrBadRequest)
@@ -137,7 +146,7 @@ func Check(g *genesis.Genesis, last *Cosignature, req *Request) (Statement, erro
 	if h.ChainID != g.ChainID {
 		return 0, fmt.Errorf("%w: block %d is of chain %q, this witness follows %q", ErrWrongChain, h.Height, h.ChainID, g.ChainID)
 	}
-	if err := cp.Verify(g); err != nil {
+	if err := cp.Verify(vals); err != nil {
 		return 0, fmt.Errorf("%w: block %d: %w", ErrNotCertified, h.Height, err)
 	}
 	var lastSize uint64

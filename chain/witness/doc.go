@@ -110,5 +110,9 @@
 // parent links of consecutive blocks): two certified blocks with identical
 // record logs at a height the witness never cosigned — validators that
 // equivocate on execution but not on transactions — are not told apart.
-// Validator-set changes are not walked (as proof.Checkpoint.Verify).
+// Validator-set changes are not walked by Check itself: it checks against
+// the sets it is given (CheckAgainst; Witness.SetValidators), which a
+// following witness (witnessd.Follower) walks from the genesis through the
+// validators' certified blocks. A witness that only serves checks against
+// the genesis set and refuses checkpoints certified after a set change.
 package witness

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/proof"
 )
 
 // Witness is a running witness: its key, the genesis it follows, and its
@@ -19,6 +20,7 @@ type Witness struct {
 	key   ed25519.PrivateKey
 	pub   PublicKey
 	g     *genesis.Genesis
+	vals  proof.Validators // g, or the sets walked from it (SetValidators)
 	store *Store
 	now   func() time.Time
 }
@@ -38,7 +40,7 @@ func New(store *Store, key ed25519.PrivateKey, name string, g *genesis.Genesis, 
 	if err := store.Bind(g); err != nil {
 		return nil, err
 	}
-	return &Witness{key: key, pub: pub, g: g, store: store, now: now}, nil
+	return &Witness{key: key, pub: pub, g: g, vals: g, store: store, now: now}, nil
 }
 
 // PublicKey is the witness's identity.
@@ -46,6 +48,19 @@ func (w *Witness) PublicKey() PublicKey { return w.pub }
 
 // Genesis is the genesis the witness follows.
 func (w *Witness) Genesis() *genesis.Genesis { return w.g }
+
+// SetValidators makes the witness check certificates against vals from
+// now on: on a chain whose validator set changes (the genesis names
+// params.validator_group), the sets walked from the genesis through the
+// certified set changes (a genesis.History of the witness's genesis,
+// which the caller must not change afterwards: pass a Clone). A witness
+// that is never told checks against the genesis set alone, and so
+// refuses every checkpoint certified after a set change.
+func (w *Witness) SetValidators(vals proof.Validators) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.vals = vals
+}
 
 // Latest is the newest checkpoint cosigned as Latest, with that
 // cosignature (nil before the first).
@@ -66,7 +81,7 @@ func (w *Witness) Latest() *Cosignature {
 func (w *Witness) Add(req *Request) (*Cosignature, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	st, err := Check(w.g, w.store.Latest(), req)
+	st, err := CheckAgainst(w.g, w.vals, w.store.Latest(), req)
 	if err != nil {
 		return nil, err
 	}

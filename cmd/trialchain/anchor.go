@@ -103,8 +103,8 @@ carries it, and proves it carries every document anchored for the trial.`,
 		Long: `Show every anchoring of FILE's SHA-256. With the genesis (--genesis,
 $TRIALCHAIN_GENESIS, --home, or the client.toml beside the keyring) each
 anchoring the node lists is checked: its transaction must be in a block
-certified by the genesis validators and anchor exactly this hash, with this
-label and sender; its receipt is proven under a certified checkpoint (once
+certified by the validators in force at its height (walked from the
+genesis) and anchor exactly this hash, with this label and sender; its receipt is proven under a certified checkpoint (once
 a later block exists) and the sender's name, organisation and role are
 proven from the latest certified state. A listing that does not verify is
 refused (exit 1). A node can still withhold an anchoring: "not anchored" is
@@ -126,7 +126,11 @@ the node's word. Without a genesis the list is printed UNVERIFIED.`,
 			var as []anchorView
 			verified := g != nil
 			if verified {
-				vas, err := c.VerifiedAnchors(cmd.Context(), g, h)
+				vals, err := validatorSets(cmd, c, g)
+				if err != nil {
+					return err
+				}
+				vas, err := c.VerifiedAnchors(cmd.Context(), vals, h)
 				if err != nil {
 					if errors.Is(err, client.ErrBlock) || errors.Is(err, client.ErrTxNotInBlock) || errors.Is(err, proof.ErrInclusion) ||
 						errors.Is(err, proof.ErrCheckpoint) || errors.Is(err, smt.ErrProof) {
@@ -169,7 +173,7 @@ the node's word. Without a genesis the list is printed UNVERIFIED.`,
 				}
 				switch {
 				case verified:
-					fmt.Fprintln(w, "verified: each anchor transaction is in a block certified by the genesis validators (height and time are that block's), its receipt proven under a certified checkpoint unless it is in the newest block, and the sender's member record proven in the latest certified state")
+					fmt.Fprintln(w, "verified: each anchor transaction is in a block certified by the validators in force at its height (height and time are that block's), its receipt proven under a certified checkpoint unless it is in the newest block, and the sender's member record proven in the latest certified state")
 				default:
 					fmt.Fprintln(w, "UNVERIFIED: no genesis file given")
 				}

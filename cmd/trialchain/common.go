@@ -23,7 +23,8 @@ import (
 // clientConfig finds the client configuration (node.ClientConfigFile):
 // --client-config, else $TRIALCHAIN_CLIENT_CONFIG, else the client.toml
 // beside the keyring (--keyring or $TRIALCHAIN_KEYRING: DIR/../client.toml,
-// where testnet writes it). It returns nil when there is none.
+// where testnet writes it), else ./client.toml (run in a testnet's
+// directory). It returns nil when there is none.
 func clientConfig(cmd *cobra.Command) (*node.ClientConfig, error) {
 	path, _ := cmd.Flags().GetString("client-config")
 	if path == "" {
@@ -35,7 +36,12 @@ func clientConfig(cmd *cobra.Command) (*node.ClientConfig, error) {
 			dir = os.Getenv("TRIALCHAIN_KEYRING")
 		}
 		if dir == "" {
-			return nil, nil
+			// Last: a client.toml in the working directory (a testnet's
+			// directory), so commands run there need no flags.
+			if _, err := os.Stat(node.ClientConfigFile); err != nil {
+				return nil, nil
+			}
+			return node.LoadClientConfig(node.ClientConfigFile)
 		}
 		path = filepath.Join(filepath.Dir(filepath.Clean(dir)), node.ClientConfigFile)
 		if _, err := os.Stat(path); err != nil {
@@ -198,7 +204,7 @@ func submitTx(cmd *cobra.Command, from string, wait bool, build func(k ed25519.P
 		return nil, err
 	}
 	tx := build(key, id)
-	res, err := c.Submit(cmd.Context(), tx, wait)
+	res, err := submitWithProgress(cmd, c, tx, wait)
 	if err != nil {
 		return nil, fmt.Errorf("%s transaction refused: %w", tx.Kind, err)
 	}

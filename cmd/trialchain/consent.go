@@ -138,7 +138,9 @@ MEMBERKEY is a member's ed25519 public key (64 hex) or the name of a key in
 				g, shares, err = consent.DealWithKey(rand.Reader, spec, key)
 			} else {
 				fmt.Fprintf(cmd.ErrOrStderr(), "generating a %d-bit safe-prime RSA key (this takes a while)…\n", max(bits, consent.MinKeyBits))
+				stop := reporter(cmd).Every(cmd.Context(), "generating safe primes", nil)
 				g, shares, err = consent.NewGroup(rand.Reader, spec)
+				stop()
 			}
 			if err != nil {
 				return err

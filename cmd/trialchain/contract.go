@@ -121,7 +121,10 @@ immutable (nobody), owner (the deployer, or --owner MEMBERKEY), or group
 				if err != nil {
 					return err
 				}
-				if err := cl.WaitActive(cmd.Context(), addr); err != nil {
+				stop := reporter(cmd).Every(cmd.Context(), fmt.Sprintf("waiting for contract %s to run (every node compiles it; code_activation_delay)", addr.String()[:12]), nodeHeight(cl))
+				err = cl.WaitActive(cmd.Context(), addr)
+				stop()
+				if err != nil {
 					return err
 				}
 			}

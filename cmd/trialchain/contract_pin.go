@@ -74,7 +74,7 @@ func newContractPinsCmd() *cobra.Command {
 		Long: `Without NAME: every name in the contract registry and the contract it is
 bound to. With NAME: its current binding and every earlier one (who pinned,
 when, why). With --prove the current binding of NAME (or its absence) is
-checked with a state proof against a checkpoint the genesis validators
+checked with a state proof against a checkpoint the validators in force
 certified (the genesis comes from --genesis or --home), so a lying node
 cannot point you at another contract.`,
 		Example: `  trialchain contract pins --home net/node1
@@ -112,7 +112,11 @@ cannot point you at another contract.`,
 				if err != nil {
 					return err
 				}
-				vp, err := cl.ProvePin(cmd.Context(), g, name, -1)
+				vals, err := validatorSets(cmd, cl, g)
+				if err != nil {
+					return err
+				}
+				vp, err := cl.ProvePin(cmd.Context(), vals, name, -1)
 				if errors.Is(err, smt.ErrProof) {
 					return &exitError{code: 1, msg: "FAILED: " + err.Error()}
 				}
@@ -155,7 +159,7 @@ cannot point you at another contract.`,
 			})
 		},
 	}
-	c.Flags().BoolVar(&prove, "prove", false, "check NAME's binding with a state proof against the genesis validators")
+	c.Flags().BoolVar(&prove, "prove", false, "check NAME's binding with a state proof against the validators in force (walked from the genesis)")
 	c.Flags().String("genesis", "", "the network's genesis file, for --prove (default: --home's genesis.json)")
 	return c
 }

@@ -133,14 +133,40 @@ type exportSummary struct {
 // checkpoint, takes the newest that verifies and reports on stderr who
 // answered what. A fork (two certified histories) is exit status 1.
 func latestCheckpoint(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) (*client.Survey, error) {
-	s, err := client.SurveyCheckpoints(cmd.Context(), g, client.NodesOf(g, c))
+	s, _, err := latestCheckpointOf(cmd, c, g)
+	return s, err
+}
+
+// validatorSets is what checkpoints of c's chain verify against: the
+// genesis set, or on a chain whose genesis lets the set change
+// (params.validator_group), the sets walked from the genesis through c's
+// blocks (client.SetHistory).
+func validatorSets(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) (proof.Validators, error) {
+	if g.Params.ValidatorGroup == "" {
+		return g, nil
+	}
+	stop := reporter(cmd).Every(cmd.Context(), "walking the validator-set changes from the genesis", nil)
+	defer stop()
+	return c.ValidatorSets(cmd.Context(), g)
+}
+
+// latestCheckpointOf is latestCheckpoint that also returns what the
+// checkpoints were verified against: the genesis set, or on a chain whose
+// genesis lets the set change, the sets walked from the genesis through
+// c's blocks (client.SetHistory).
+func latestCheckpointOf(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) (*client.Survey, proof.Validators, error) {
+	vals, err := validatorSets(cmd, c, g)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := client.SurveyCheckpointsAgainst(cmd.Context(), g, vals, client.NodesIn(vals, c))
 	errw := cmd.ErrOrStderr()
 	if err != nil {
 		if errors.Is(err, client.ErrFork) {
 			fmt.Fprintf(errw, "checkpoints asked of %d nodes: %s\n", len(s.Nodes), s.Summary())
-			return nil, &exitError{code: 1, msg: "FORK: the validators certified two different histories; nothing written, trust neither:\n  " + err.Error()}
+			return nil, nil, &exitError{code: 1, msg: "FORK: the validators certified two different histories; nothing written, trust neither:\n  " + err.Error()}
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(errw, "checkpoint: block %d (%s) from %d of %d nodes asked; %s\n",
 		s.Checkpoint.Height(), time.UnixMilli(s.Checkpoint.Header.TimeUnixMilli).UTC().Format(time.RFC3339), s.Count(client.NodeNewest), len(s.Nodes), s.Summary())
@@ -152,7 +178,7 @@ func latestCheckpoint(cmd *cobra.Command, c *client.Client, g *genesis.Genesis) 
 	if !s.Fresh() {
 		fmt.Fprintf(errw, "WARNING: only %d node(s) sent a checkpoint that verifies; %d are needed so that one honest validator vouches that nothing newer exists\n", s.Verified, s.Needed)
 	}
-	return s, nil
+	return s, vals, nil
 }
 
 // exportBundle seals (optionally) and exports from the node the flags
@@ -213,32 +239,23 @@ func exportBundleFrom(cmd *cobra.Command, trial string, all bool, wrap func(bund
 	src := &client.Source{Node: c}
 	var survey *client.Survey
 	if g != nil {
-		if survey, err = latestCheckpoint(cmd, c, g); err != nil {
+		var vals proof.Validators
+		if survey, vals, err = latestCheckpointOf(cmd, c, g); err != nil {
 			return nil, nil, nil, err
 		}
-		src = &client.Source{Node: survey.Source, Vals: g, Latest: survey.Checkpoint}
+		src = &client.Source{Node: survey.Source, Vals: vals, Latest: survey.Checkpoint}
 	} else {
 		warnUnverified(cmd, "the export")
 	}
 	errw := cmd.ErrOrStderr()
-	last := time.Now()
-	opt.Progress = func(stage string, done, total uint64) {
-		if time.Since(last) > 500*time.Millisecond || done == total {
-			fmt.Fprintf(errw, "\r%s %d/%d   ", stage, done, total)
-			last = time.Now()
-			if done == total {
-				fmt.Fprintln(errw)
-			}
-		}
-	}
-	if j, _ := jsonOutput(cmd); j {
-		opt.Progress = nil
-	}
+	progressFn, progressDone := exportProgress(reporter(cmd))
+	opt.Progress = progressFn
 	var from bundle.Source = src
 	if wrap != nil {
 		from = wrap(src)
 	}
 	b, err := bundle.Export(ctx, from, st.ChainID, st.GenesisHash, opt)
+	progressDone()
 	if err != nil {
 		if errors.Is(err, bundle.ErrChain) {
 			return nil, nil, nil, &exitError{code: 1, msg: fmt.Sprintf("node %s served a block that is not the certified one; nothing written:\n  %v", src.Node.Label(), err)}
@@ -394,7 +411,11 @@ UNVERIFIED.`,
 					return err
 				}
 			case height > 0:
-				if cp, err = c.VerifiedCheckpoint(cmd.Context(), g, height); err != nil {
+				vals, err := validatorSets(cmd, c, g)
+				if err != nil {
+					return err
+				}
+				if cp, err = c.VerifiedCheckpoint(cmd.Context(), vals, height); err != nil {
 					if errors.Is(err, proof.ErrCheckpoint) {
 						return &exitError{code: 1, msg: "the node's checkpoint does not verify; nothing written: " + err.Error()}
 					}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -78,10 +80,15 @@ func TestExportVerifyProcess(t *testing.T) {
 		t.Fatalf("checkpoint: %d %s %s", code, out, errs)
 	}
 	bfile := filepath.Join(dir, "t1.bundle.json")
-	out, errs, code := run(t, "export", "--trial", "T1", "--out", bfile, "--home", home0, "--seal", "sponsor", "--keyring", keyring, "--payload", docs, "--output", "json")
+	// --progress: progress lines on stderr (not a terminal here), stdout
+	// still exactly the JSON a script parses.
+	out, errs, code := run(t, "export", "--trial", "T1", "--out", bfile, "--home", home0, "--seal", "sponsor", "--keyring", keyring, "--payload", docs, "--output", "json", "--progress")
 	var sum exportSummary
 	if code != 0 || json.Unmarshal([]byte(out), &sum) != nil || !sum.Verified || sum.Records != 2 || sum.Payloads != 2 {
 		t.Fatalf("export: %d %s %s", code, out, errs)
+	}
+	if !regexp.MustCompile(`(?m)^export: scan: \d+/\d+ blocks \(\d+%\)… \d+ s$`).MatchString(errs) || !regexp.MustCompile(`(?m)^export: proofs: \d+ records, done in \d+ s$`).MatchString(errs) || strings.Contains(out, "export:") {
+		t.Fatalf("export --progress: stderr %q, stdout %q", errs, out)
 	}
 
 	// The node's copies of the documents, fetched with signed reads: the
@@ -103,9 +110,14 @@ func TestExportVerifyProcess(t *testing.T) {
 		}
 	}
 
-	// Offline: verify with the genesis file only.
-	if out, errs, code := run(t, "verify", bfile, "--genesis", gen); code != 0 || !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "2 re-hashed") {
+	// Offline: verify with the genesis file only. Progress only when asked
+	// (stderr is not a terminal), and never on stdout.
+	if out, errs, code := run(t, "verify", bfile, "--genesis", gen); code != 0 || !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "2 re-hashed") || strings.Contains(errs, "verify:") {
 		t.Fatalf("verify: %d %s %s", code, out, errs)
+	}
+	if out, errs, code := run(t, "verify", bfile, "--genesis", gen, "--progress", "-o", "json"); code != 0 || !json.Valid([]byte(out)) || strings.Contains(out, "verify:") ||
+		!strings.Contains(errs, "verify: signatures and proofs: 2/2 records (100%)") || !strings.Contains(errs, "verify: records: 2 records, done in") {
+		t.Fatalf("verify --progress: %d stdout %q stderr %q", code, out, errs)
 	}
 	good, _ := os.ReadFile(bfile)
 	bad := []byte(strings.Replace(string(good), `"tx": "01`, `"tx": "00`, 1)) // version byte of the first record's transaction
@@ -232,5 +244,42 @@ func TestExportVerifyProcess(t *testing.T) {
 	os.WriteFile(forged, cp.Encode(), 0o644)
 	if out, errs, code := run(t, "verify", "consistency", forged, "--home", home0); code != 1 || !strings.Contains(errs, "FORK") {
 		t.Fatalf("verify consistency of a forged checkpoint: %d %s %s", code, out, errs)
+	}
+}
+
+// TestTestnetClientConfig: after testnet, commands need neither --home
+// nor --keyring: the client.toml testnet writes is found in its directory
+// or through $TRIALCHAIN_CLIENT_CONFIG, which testnet's output names.
+func TestTestnetClientConfig(t *testing.T) {
+	dir := t.TempDir()
+	net := filepath.Join(dir, "net")
+	out, errs, code := run(t, "testnet", "--validators", "4", "--out", net, "--base-port", "0")
+	cc := filepath.Join(net, node.ClientConfigFile)
+	if code != 0 || !strings.Contains(out, "export TRIALCHAIN_CLIENT_CONFIG="+cc) {
+		t.Fatalf("testnet: %d %s %s", code, out, errs)
+	}
+	keysList := func(wd string, env ...string) (string, string, error) {
+		c := exec.Command(binPath, "keys", "list")
+		c.Dir = wd
+		c.Env = append(os.Environ(), env...)
+		var o, e strings.Builder
+		c.Stdout, c.Stderr = &o, &e
+		err := c.Run()
+		return o.String(), e.String(), err
+	}
+	for _, tc := range []struct {
+		name string
+		wd   string
+		env  []string
+	}{
+		{"in the testnet's directory", net, nil},
+		{"anywhere, with the variable", dir, []string{"TRIALCHAIN_CLIENT_CONFIG=" + cc}},
+	} {
+		if o, e, err := keysList(tc.wd, tc.env...); err != nil || !strings.Contains(o, "sponsor") || !strings.Contains(o, "regulator") {
+			t.Errorf("%s: keys list: %v %s %s", tc.name, err, o, e)
+		}
+	}
+	if _, e, err := keysList(dir); err == nil || !strings.Contains(e, "no keyring given") {
+		t.Errorf("without a client config: %v %s", err, e)
 	}
 }

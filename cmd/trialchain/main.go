@@ -60,8 +60,9 @@ then, in another shell, use the keyring and node it prints:
 	pf.String("keyring", "", "directory of member keys (env TRIALCHAIN_KEYRING)")
 	pf.String("passphrase-file", "", "file whose first line is the passphrase of encrypted keys, for scripts (env TRIALCHAIN_PASSPHRASE_FILE or TRIALCHAIN_PASSPHRASE; default: asked on the terminal)")
 	pf.String("genesis", "", "the network's genesis file: with it, what nodes serve is verified against the validators' signatures (env TRIALCHAIN_GENESIS; default: --home's, or the client config's)")
-	pf.String("client-config", "", "client configuration naming genesis, nodes and keyring (env TRIALCHAIN_CLIENT_CONFIG; default: client.toml beside the keyring, which testnet writes)")
+	pf.String("client-config", "", "client configuration naming genesis, nodes and keyring (env TRIALCHAIN_CLIENT_CONFIG; default: client.toml beside the keyring, which testnet writes, else ./client.toml)")
 	pf.StringP("output", "o", "text", "output format: text or json")
+	pf.Bool("progress", false, "print progress of long work (prime generation, commits, export, verify) to stderr every few seconds even when stderr is not a terminal (on a terminal it is always shown; stdout never carries it)")
 	for _, b := range builders {
 		root.AddCommand(b())
 	}

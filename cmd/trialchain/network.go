@@ -80,6 +80,11 @@ func printTestnet(w io.Writer, tn *node.Testnet) {
 		fmt.Fprint(w, m.Name)
 	}
 	fmt.Fprintln(w)
+	cc := filepath.Join(tn.Dir, node.ClientConfigFile)
+	if abs, err := filepath.Abs(cc); err == nil {
+		cc = abs
+	}
+	fmt.Fprintf(w, "client config %s (genesis, nodes, keyring): found by commands run in %s, or anywhere after\n  export TRIALCHAIN_CLIENT_CONFIG=%s\n", cc, tn.Dir, cc)
 }
 
 func newStartCmd() *cobra.Command {

@@ -81,7 +81,8 @@ func newBlockCmd() *cobra.Command {
 		Short: "Show the block at HEIGHT (or the latest), its certificate verified against the genesis",
 		Long: `Show a committed block. With the genesis (--genesis, $TRIALCHAIN_GENESIS,
 --home, or the client.toml beside the keyring) the block's commit
-certificate is checked against the genesis validators and its transactions
+certificate is checked against the validators in force at its height (the
+genesis set, walked through any set change) and its transactions
 against its header; a block that does not verify is refused (exit 1).
 Without a genesis the block is printed UNVERIFIED and its signers are not
 called signers.`,
@@ -104,7 +105,11 @@ called signers.`,
 			}
 			var b blockView
 			if g != nil {
-				cb, err := c.VerifiedBlock(cmd.Context(), g, h)
+				vals, err := validatorSets(cmd, c, g)
+				if err != nil {
+					return err
+				}
+				cb, err := c.VerifiedBlock(cmd.Context(), vals, h)
 				if err != nil {
 					if errors.Is(err, client.ErrBlock) {
 						return &exitError{code: 1, msg: "REFUSED: " + err.Error()}
@@ -129,7 +134,7 @@ called signers.`,
 				fmt.Fprintf(w, "  record log:  %d records, root %s (after block %d)\n", hd.LogSize, hd.LogRoot, hd.Height-1)
 				fmt.Fprintf(w, "  validators:  %s\n", hd.ValidatorsHash)
 				if b.Verified {
-					fmt.Fprintf(w, "  signed by:   %v (commit certificate verified against the genesis validators; transactions match the header)\n", b.Signers)
+					fmt.Fprintf(w, "  signed by:   %v (commit certificate verified against the validators in force at its height, walked from the genesis; transactions match the header)\n", b.Signers)
 				} else {
 					fmt.Fprintf(w, "  signatures:  NOT CHECKED (the node names validators %v; no genesis given)\n", b.Signers)
 				}
@@ -166,7 +171,8 @@ func newTxCmd() *cobra.Command {
 		Short: "Show a committed transaction and its receipt, verified against the genesis",
 		Long: `Show a committed transaction and its receipt. With the genesis (--genesis,
 $TRIALCHAIN_GENESIS, --home, or the client.toml beside the keyring) the
-signed transaction must be in a block certified by the genesis validators,
+signed transaction must be in a block certified by the validators in force
+at its height (the genesis set, walked through any set change),
 and its receipt is proven by an inclusion proof under a certified
 checkpoint (a receipt of the newest block, which no checkpoint covers yet,
 is labelled unverified); anything that does not verify is refused (exit 1).
@@ -187,7 +193,11 @@ Without a genesis it is printed UNVERIFIED.`,
 			}
 			var t txView
 			if g != nil {
-				vt, err := c.VerifiedTx(cmd.Context(), g, h)
+				vals, err := validatorSets(cmd, c, g)
+				if err != nil {
+					return err
+				}
+				vt, err := c.VerifiedTx(cmd.Context(), vals, h)
 				if err != nil {
 					if errors.Is(err, client.ErrBlock) || errors.Is(err, client.ErrTxNotInBlock) || errors.Is(err, proof.ErrInclusion) || errors.Is(err, proof.ErrCheckpoint) {
 						return &exitError{code: 1, msg: "REFUSED: " + err.Error()}
@@ -220,7 +230,7 @@ Without a genesis it is printed UNVERIFIED.`,
 				printReceipt(w, t.Receipt)
 				switch {
 				case t.ReceiptVerified:
-					fmt.Fprintln(w, "verified: the signed transaction is in a block certified by the genesis validators, and its receipt is proven in the record log under a certified checkpoint")
+					fmt.Fprintln(w, "verified: the signed transaction is in a block certified by the validators in force at its height (walked from the genesis), and its receipt is proven in the record log under a certified checkpoint")
 				case t.Verified:
 					fmt.Fprintf(w, "verified: the signed transaction is in a certified block; receipt UNVERIFIED: %s\n", t.Note)
 				default:

@@ -49,7 +49,11 @@ registry.`,
 			if err != nil {
 				return err
 			}
-			vs, err := cl.ProveState(cmd.Context(), g, key, height)
+			vals, err := validatorSets(cmd, cl, g)
+			if err != nil {
+				return err
+			}
+			vs, err := cl.ProveState(cmd.Context(), vals, key, height)
 			if errors.Is(err, smt.ErrProof) {
 				return &exitError{code: 1, msg: "FAILED: " + err.Error()}
 			}

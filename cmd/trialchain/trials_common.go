@@ -190,7 +190,7 @@ func sendCall(cmd *cobra.Command, cl *client.Client, s *callSender, call trials.
 	gas, _ := cmd.Flags().GetUint64("gas")
 	wait, _ := cmd.Flags().GetBool("wait")
 	tx := client.CallTx(s.key, id, addr, call.Method, call.Args, gas)
-	res, err := cl.Submit(cmd.Context(), tx, wait)
+	res, err := submitWithProgress(cmd, cl, tx, wait)
 	if err != nil {
 		return nil, fmt.Errorf("%s.%s transaction refused by the node: %w", call.Contract, call.Method, err)
 	}

@@ -34,6 +34,8 @@ type verifyView struct {
 	Genesis    block.Hash             `json:"genesis_hash"`
 	Counts     bundle.Counts          `json:"counts"`
 	Checkpoint *bundle.CheckpointInfo `json:"checkpoint,omitempty"`
+	// SetChanges are the validator-set changes walked from the genesis.
+	SetChanges []bundle.SetChangeInfo `json:"set_changes,omitempty"`
 	// Complete says the bundle holds every record of its trial's
 	// certified record set (nil: completeness not proven).
 	Complete  *bundle.Completeness `json:"complete,omitempty"`
@@ -161,7 +163,7 @@ With --output json they are "failures_in_words" and "failures".
 			} else if err != nil {
 				return &exitError{code: 1, msg: fmt.Sprintf("verification FAILED: %v", err)}
 			}
-			res, verr := bundle.Verify(b, g)
+			res, verr := bundle.VerifyProgress(b, g, verifyProgress(reporter(cmd)))
 			wv, werr := verifyWitnessFlags(cmd, args[0]) // --witness KEYFILE (witness.go)
 			if werr != nil && wv == nil {
 				return werr
@@ -175,7 +177,7 @@ With --output json they are "failures_in_words" and "failures".
 				}
 			}
 			v := verifyView{OK: verr == nil, File: args[0], Scope: res.Scope, ChainID: res.ChainID, Genesis: res.GenesisHash, Counts: res.Counts, Complete: res.Complete,
-				InWords: bundle.Words(b, verr, audit.Describe), Witnesses: wv}
+				InWords: bundle.Words(b, verr, audit.Describe), Witnesses: wv, SetChanges: res.SetChanges}
 			if n := len(res.Checkpoints); n > 0 {
 				v.Checkpoint = &res.Checkpoints[n-1]
 			}
@@ -201,6 +203,14 @@ With --output json they are "failures_in_words" and "failures".
 				if cp := v.Checkpoint; cp != nil {
 					fmt.Fprintf(w, "  checkpoint  block %d (%s), log of %d records, root %s, signed by validators %v\n",
 						cp.Height, time.UnixMilli(cp.TimeUnixMilli).UTC().Format(time.RFC3339), cp.LogSize, cp.LogRoot, cp.Signers)
+				}
+				for i, sc := range v.SetChanges {
+					label := "validators"
+					if i > 0 {
+						label = ""
+					}
+					fmt.Fprintf(w, "  %-10s  block %d: %s validator %d %s (consent of the validator organisations re-verified); %d validators from block %d\n",
+						label, sc.Height, sc.Op, sc.Validator, sc.Name, sc.Size, sc.Height+1)
 				}
 				fmt.Fprintf(w, "  genesis     %s\n", v.Genesis)
 				printWitnesses(w, v.Witnesses)
@@ -259,7 +269,11 @@ Exit status 1 with "FORK" if the histories disagree.`,
 			if err != nil {
 				return err
 			}
-			now, err := c.ProveExtends(cmd.Context(), g, old)
+			vals, err := validatorSets(cmd, c, g)
+			if err != nil {
+				return err
+			}
+			now, err := c.ProveExtends(cmd.Context(), vals, old)
 			if err != nil {
 				if errors.Is(err, client.ErrFork) || errors.Is(err, proof.ErrCheckpoint) || errors.Is(err, proof.ErrConsistency) {
 					return &exitError{code: 1, msg: fmt.Sprintf("FORK or invalid checkpoint: the node's record log does not extend %s: %v", args[0], err)}
@@ -279,7 +293,7 @@ Exit status 1 with "FORK" if the histories disagree.`,
 				ToLogSize   uint64 `json:"to_log_size"`
 			}{true, old.Height(), old.Header.LogSize, now.Height(), now.Header.LogSize}
 			return emit(cmd, v, func(w io.Writer) {
-				fmt.Fprintf(w, "CONSISTENT: the node's record log at block %d (%d records) extends %s (block %d, %d records); both checkpoints are certified by the genesis validators\n",
+				fmt.Fprintf(w, "CONSISTENT: the node's record log at block %d (%d records) extends %s (block %d, %d records); both checkpoints are certified by the validators in force at their heights\n",
 					v.ToHeight, v.ToLogSize, args[0], v.FromHeight, v.FromLogSize)
 			})
 		},
@@ -328,7 +342,11 @@ func DemoProve(ctx context.Context, c *client.Client, g *genesis.Genesis, trial,
 	if reader != nil {
 		opt.Fetch = (&nodeDocuments{c: c, key: reader, chainID: g.ChainID}).fetch
 	}
-	hl := bundle.NewHeaderLog(&client.Source{Node: c, Vals: g})
+	vals, err := c.ValidatorSets(ctx, g) // the set in force at each height, on a chain whose set changed
+	if err != nil {
+		return nil, err
+	}
+	hl := bundle.NewHeaderLog(&client.Source{Node: c, Vals: vals})
 	b, err := bundle.Export(ctx, hl, g.ChainID, g.Hash(), opt)
 	if err != nil {
 		return nil, err

@@ -128,8 +128,11 @@ to the genesis's chain on first use, and serves until SIGTERM or SIGINT:
   GET  /witness/v1/latest           the latest cosigned checkpoint's cosignature
   GET  /witness/v1/key              witness.pub
 
-With --follow DURATION it also polls every genesis validator's client API
-at that interval and cosigns each newer certified checkpoint by itself; a
+With --follow DURATION it also polls the client API of every validator in
+force at that interval and cosigns each newer certified checkpoint by
+itself; on a chain whose set can change it walks the set changes from the
+genesis through the validators' certified blocks (a validator added later
+is asked at the API address its add recorded, a removed one no longer); a
 validator serving a history that contradicts what it cosigned is logged as
 FORK on stderr. It reaches them over TLS (--follow-via https, the default)
 or HTTP/3 (h3), each node's key pinned from the genesis, or over plain HTTP
@@ -172,6 +175,8 @@ or HTTP/3 (h3), each node's key pinned from the genesis, or over plain HTTP
 			ctx := cmd.Context()
 			if follow > 0 {
 				go witnessd.Follow(ctx, w, follow, via, logf)
+			} else if g.Params.ValidatorGroup != "" {
+				fmt.Fprintln(errw, "note: this chain's validator set can change (params.validator_group); without --follow the witness checks against the genesis set only and refuses checkpoints certified after a change")
 			}
 			if err := witnessd.Serve(ctx, ln, witnessd.Handler(w, logf)); err != nil {
 				return err
@@ -182,7 +187,7 @@ or HTTP/3 (h3), each node's key pinned from the genesis, or over plain HTTP
 	}
 	cmd.Flags().String("genesis", "", "the network's genesis file (required)")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:26900", "address to serve the witness API on (port 0: any free port, printed)")
-	cmd.Flags().DurationVar(&follow, "follow", 0, "also poll the genesis validators' APIs at this interval (0: only serve)")
+	cmd.Flags().DurationVar(&follow, "follow", 0, "also poll the APIs of the validators in force at this interval (0: only serve)")
 	cmd.Flags().StringVar(&via, "follow-via", "https", "how --follow reaches the validators: https (TLS) or h3 (HTTP/3), keys pinned from the genesis, or http (plain, this machine only)")
 	return cmd
 }

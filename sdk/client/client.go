@@ -21,11 +21,13 @@
 //
 // A node is not trusted. The plain readers (Block, Tx, Anchors,
 // Checkpoint, Query, ...) return what the node sent, unchecked. The
-// verifying readers check it against the genesis validator set and
+// verifying readers check it against the validator set in force at each
+// height — the genesis set, or on a chain whose set changes the sets
+// walked from it through certified blocks (ValidatorSets, SetWalk) — and
 // refuse what does not chain to a quorum certificate: VerifiedBlock (the
 // block's own certificate), VerifiedTx and ProveTx (certified block and
 // inclusion proof), VerifiedAnchors, ProveState, VerifiedCheckpoint and
-// ProveExtends. SurveyCheckpoints asks every validator for its latest
+// ProveExtends. SurveyCheckpointsAgainst asks every validator in force (NodesIn) for its latest
 // checkpoint, so that no single node can hide newer blocks, and reports
 // lagging, invalid and forked answers; Source feeds a verified checkpoint
 // to chain/proof/bundle.Export, which checks every block against its hash

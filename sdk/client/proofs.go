@@ -14,8 +14,9 @@ import (
 
 // Fetching and verifying record-log proofs. The node is not trusted: every
 // method that returns a verified value checks it against a checkpoint
-// certified by the genesis validator set (pass the *genesis.Genesis,
-// loaded from the genesis file, as vals).
+// certified by the validator set in force at its height (pass as vals the
+// *genesis.Genesis loaded from the genesis file, or on a chain whose set
+// changes Client.ValidatorSets(ctx, g)).
 //
 //	g, err := genesis.Load("genesis.json")
 //	rec, err := c.ProveTx(ctx, g, txHash)        // receipt + inclusion under a certified checkpoint

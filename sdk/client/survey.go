@@ -21,10 +21,12 @@ import (
 // newest, and says which nodes answered it, which lagged, which failed and
 // which disagree.
 //
-//	nodes := client.NodesOf(g, client.New(url))     // the genesis validators' APIs, url first
-//	s, err := client.SurveyCheckpoints(ctx, g, nodes)
+//	c := client.New(url)
+//	vals, err := c.ValidatorSets(ctx, g)             // the genesis set, or the sets walked through c's blocks
+//	nodes := client.NodesIn(vals, c)                 // the APIs of the validators in force, url first
+//	s, err := client.SurveyCheckpointsAgainst(ctx, g, vals, nodes)
 //	if errors.Is(err, client.ErrFork) { ... two certified histories ... }
-//	src := &client.Source{Node: s.Source, Vals: g, Latest: s.Checkpoint}
+//	src := &client.Source{Node: s.Source, Vals: vals, Latest: s.Checkpoint}
 
 // Node answer states of a survey.
 const (
@@ -104,11 +106,34 @@ func (s *Survey) Summary() string {
 // as in the genesis, with primary (the node the user named; nil: none)
 // first. A validator whose API address is primary's is not asked twice.
 func NodesOf(g *genesis.Genesis, primary *Client) []*Client {
+	return NodesOfSet(g.Validators, primary)
+}
+
+// NodesIn returns clients for the client APIs of the validators in force
+// at the head of vals — the genesis set, or the latest set of a
+// genesis.History (Client.ValidatorSets) — with primary first: a
+// validator added by a set change is asked (by the API address its add
+// change recorded), a removed one no longer.
+func NodesIn(vals proof.Validators, primary *Client) []*Client {
+	switch v := vals.(type) {
+	case *genesis.History:
+		return NodesOfSet(v.Latest().Validators, primary)
+	case *genesis.Genesis:
+		return NodesOf(v, primary)
+	}
+	if primary == nil {
+		return nil
+	}
+	return []*Client{primary}
+}
+
+// NodesOfSet is NodesOf for the validators vs (a genesis.Set's).
+func NodesOfSet(vs []genesis.Validator, primary *Client) []*Client {
 	var out []*Client
 	if primary != nil {
 		out = append(out, primary)
 	}
-	for _, v := range g.Validators {
+	for _, v := range vs {
 		if v.API == "" {
 			continue
 		}
@@ -154,7 +179,17 @@ func NodesOf(g *genesis.Genesis, primary *Client) []*Client {
 // loudly and trust neither. An error when no node sent a checkpoint that
 // verifies.
 func SurveyCheckpoints(ctx context.Context, g *genesis.Genesis, nodes []*Client) (*Survey, error) {
+	return SurveyCheckpointsAgainst(ctx, g, g, nodes)
+}
+
+// SurveyCheckpointsAgainst is SurveyCheckpoints with the checkpoints
+// verified against vals: the validator sets walked from the genesis
+// (Client.SetHistory) on a chain whose set changed.
+func SurveyCheckpointsAgainst(ctx context.Context, g *genesis.Genesis, vals proof.Validators, nodes []*Client) (*Survey, error) {
 	s := &Survey{Nodes: make([]NodeAnswer, len(nodes)), Needed: g.F() + 1}
+	if h, ok := vals.(*genesis.History); ok {
+		s.Needed = h.Latest().F() + 1
+	}
 	cps := make([]*proof.Checkpoint, len(nodes))
 	var wg sync.WaitGroup
 	for i, c := range nodes {
@@ -174,7 +209,7 @@ func SurveyCheckpoints(ctx context.Context, g *genesis.Genesis, nodes []*Client)
 				return
 			}
 			a.Height, a.Hash, a.Time = cp.Height(), cp.Hash(), view.FormatMilli(cp.Header.TimeUnixMilli)
-			if err := cp.Verify(g); err != nil {
+			if err := cp.Verify(vals); err != nil {
 				a.State, a.Error = NodeInvalid, err.Error()
 				return
 			}
@@ -193,7 +228,7 @@ func SurveyCheckpoints(ctx context.Context, g *genesis.Genesis, nodes []*Client)
 		}
 	}
 	if best < 0 {
-		return s, fmt.Errorf("client: no node sent a checkpoint that verifies against the genesis (%s)", s.Summary())
+		return s, fmt.Errorf("client: no node sent a checkpoint that verifies against the validator sets walked from the genesis (%s)", s.Summary())
 	}
 	s.Checkpoint, s.Source = cps[best], nodes[best]
 	top := cps[best]
@@ -222,7 +257,7 @@ func SurveyCheckpoints(ctx context.Context, g *genesis.Genesis, nodes []*Client)
 		theirs, ok := byHeight[cp.Height()]
 		if !ok {
 			actx, cancel := context.WithTimeout(ctx, SurveyTimeout)
-			b, err := s.Source.VerifiedBlock(actx, g, cp.Height())
+			b, err := s.Source.VerifiedBlock(actx, vals, cp.Height())
 			cancel()
 			if err != nil {
 				a.Error = fmt.Sprintf("not compared with the newest chain: %v", err)

@@ -55,7 +55,9 @@ func (c *Client) CommittedBlock(ctx context.Context, height uint64) (*block.Comm
 }
 
 // VerifiedBlock fetches the block at height (0: the latest) and verifies
-// it against vals: the header names the genesis validator set, the
+// it against vals: the header names the validator set in force at its
+// height (the genesis set, or vals's set at that height when vals is a
+// genesis.History: Client.ValidatorSets), the
 // certificate holds a quorum of valid signatures over this header, and the
 // transactions are the ones the header commits to.
 //

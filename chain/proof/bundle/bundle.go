@@ -72,6 +72,17 @@ type Bundle struct {
 	// Witnesses are witness cosignatures of the latest checkpoint;
 	// VerifyWitnesses (witness.go) checks them, Verify does not.
 	Witnesses []*witness.Cosignature
+	// SetChanges are the validator-set changes committed before the latest
+	// checkpoint, in chain order, each proven by the set in force before
+	// it (valset.go); Verify walks them from the genesis set and checks
+	// every certificate against the set in force at its height. Empty on
+	// a chain whose set never changed.
+	SetChanges []*SetChange
+	// ValidatorGroup is the encoding of the validator organisations'
+	// consent group (the genesis names its id, params.validator_group):
+	// each change's consent is re-verified against it. Set with
+	// SetChanges.
+	ValidatorGroup proof.HexBytes
 }
 
 // Withheld is a document the exporter did not include, and why.
@@ -130,6 +141,10 @@ type bundleJSON struct {
 	Scopes      []*scopeJSON              `json:"scopes"`
 	Withheld    []*withheldJSON           `json:"withheld"`
 	Witnesses   []*witness.Cosignature    `json:"witnesses,omitempty"`
+	// Last, and left out when empty: a bundle of a chain whose set never
+	// changed is byte for byte what it was before set changes existed.
+	SetChanges     []*setChangeJSON `json:"set_changes,omitempty"`
+	ValidatorGroup proof.HexBytes   `json:"validator_group,omitempty"`
 }
 
 type withheldJSON struct {
@@ -156,7 +171,8 @@ type payloadJSON struct {
 // bundle (Decode refuses any other form).
 func (b *Bundle) Encode() []byte {
 	j := bundleJSON{Format: Format, Version: Version, ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope,
-		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}, Scopes: encodeScopes(b.Scopes), Withheld: []*withheldJSON{}, Witnesses: b.Witnesses}
+		Checkpoints: b.Checkpoints, Consistency: b.Consistency, Records: []*recordJSON{}, Payloads: []*payloadJSON{}, Scopes: encodeScopes(b.Scopes), Withheld: []*withheldJSON{}, Witnesses: b.Witnesses,
+		SetChanges: encodeSetChanges(b.SetChanges), ValidatorGroup: b.ValidatorGroup}
 	for _, w := range b.Withheld {
 		j.Withheld = append(j.Withheld, &withheldJSON{SHA256: w.SHA256, Reason: w.Reason})
 	}
@@ -434,6 +450,11 @@ func fromJSON(j *bundleJSON) (*Bundle, error) {
 		return nil, err
 	}
 	b := &Bundle{ChainID: j.ChainID, GenesisHash: j.GenesisHash, Scope: j.Scope, Checkpoints: j.Checkpoints, Consistency: j.Consistency, Witnesses: j.Witnesses}
+	changes, err := decodeSetChanges(j.SetChanges, j.ValidatorGroup)
+	if err != nil {
+		return nil, err
+	}
+	b.SetChanges, b.ValidatorGroup = changes, j.ValidatorGroup
 	scopes, err := decodeScopes(j.Scopes)
 	if err != nil {
 		return nil, err

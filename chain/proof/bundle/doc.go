@@ -45,8 +45,11 @@
 // # What Verify re-computes
 //
 // Nothing in the bundle is taken on trust: the genesis hash, every
-// checkpoint certificate (a quorum of the genesis validators' ed25519
-// signatures over the header), each consistency proof, each receipt's leaf
+// validator-set change (valset.go: walked from the genesis set, each
+// proven by a quorum of the set in force before it and by the validator
+// organisations' consent), every checkpoint certificate (a quorum of the
+// ed25519 signatures of the validators in force at its height over the
+// header), each consistency proof, each receipt's leaf
 // hash and audit path to a certified root, each transaction's hash (it must
 // be the receipt's) and ed25519 signature, each call's code version (from
 // the deploy and upgrade receipts before it; their code re-hashed when

@@ -15,7 +15,7 @@ import (
 var (
 	ErrMalformed   = errors.New("bundle: malformed bundle")
 	ErrGenesis     = errors.New("bundle: bundle is for another genesis")
-	ErrCheckpoint  = errors.New("bundle: checkpoint not certified by the genesis validators")
+	ErrCheckpoint  = errors.New("bundle: checkpoint not certified by the validators in force at its height")
 	ErrConsistency = errors.New("bundle: checkpoints are not consistent (forked or rewritten log)")
 	ErrInclusion   = errors.New("bundle: record not in the certified log")
 	ErrTx          = errors.New("bundle: transaction invalid")
@@ -27,6 +27,7 @@ var (
 	ErrIncomplete  = errors.New("bundle: incomplete")
 	ErrForeign     = errors.New("bundle: foreign record")
 	ErrSigner      = errors.New("bundle: signer not an active member")
+	ErrSetChange   = errors.New("bundle: validator-set change not proven")
 )
 
 // Error is one failed check. Record is the position of the record in the

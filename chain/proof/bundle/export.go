@@ -123,6 +123,7 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		redactions []txRef                    // every redaction, with its targets
 		targets    [][]block.Hash
 		registers  = map[block.Hash]txRef{} // member registrations by hash
+		changes    []*SetChange             // validator transactions, in chain order
 	)
 	// Blocks 1 .. cp.Height-1 are those whose records the checkpoint's log
 	// covers. Each must be the block the checkpoint's hash chain names
@@ -143,10 +144,19 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 			return nil, fmt.Errorf("%w: %w", ErrChain, err)
 		}
 		links = append(links, link{hash: c.Block.Hash(), prev: c.Block.Header.PrevHash})
-		for _, raw := range c.Block.Txs {
+		var leaves []block.Hash // the block's transaction hashes, for a set change's path
+		for k, raw := range c.Block.Txs {
 			tx, err := block.DecodeTx(raw)
 			if err != nil {
 				return nil, fmt.Errorf("bundle: block %d: %w", h, err)
+			}
+			if tx.Kind == block.KindValidator {
+				if leaves == nil {
+					for _, r := range c.Block.Txs {
+						leaves = append(leaves, block.Sum(r))
+					}
+				}
+				changes = append(changes, &SetChange{Block: proof.CheckpointOf(c), TxIndex: uint64(k), TxPath: txPath(leaves, k), Tx: raw})
 			}
 			ref := txRef{hash: block.Sum(raw), height: h}
 			if tx.Kind == block.KindRegister {
@@ -194,6 +204,9 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		return nil, fmt.Errorf("bundle: the certified record set of %s has %d records, the node's blocks 1..%d hold %d of them", opt.Scope, len(want), last, len(selected))
 	}
 	b := &Bundle{ChainID: chainID, GenesisHash: genesisHash, Scope: opt.Scope, Checkpoints: []*proof.Checkpoint{cp}, Consistency: []*proof.ConsistencyProof{}}
+	if err := addSetChanges(ctx, src, b, changes, groups, size); err != nil {
+		return nil, err
+	}
 	have := map[block.Hash]*Record{}
 	var fetched uint64
 	add := func(ref txRef) (*Record, error) {
@@ -319,6 +332,50 @@ func Export(ctx context.Context, src Source, chainID string, genesisHash block.H
 		withhold(b, want)
 	}
 	return b, nil
+}
+
+// addSetChanges keeps the validator transactions that succeeded (their
+// receipts, in the log of size, say so), with the validator
+// organisations' group their consents name: what a verifier walks from
+// the genesis set to the set that certified the checkpoint.
+func addSetChanges(ctx context.Context, src Source, b *Bundle, changes []*SetChange, groups map[block.Hash]txRef, size uint64) error {
+	for _, sc := range changes {
+		txh := block.Sum(sc.Tx)
+		p, err := src.InclusionProof(ctx, txh, size)
+		if err != nil {
+			return fmt.Errorf("bundle: receipt of validator change %s (block %d): %w", txh, sc.Height(), err)
+		}
+		rc, err := p.Receipt()
+		if err != nil {
+			return fmt.Errorf("bundle: receipt of validator change %s (block %d): %w", txh, sc.Height(), err)
+		}
+		if rc.Status != block.StatusOK {
+			continue // it changed nothing
+		}
+		sc.Receipt = p
+		if b.ValidatorGroup == nil {
+			tx, _ := block.DecodeTx(sc.Tx) // decoded by the scan
+			vp, err := block.DecodeValidator(tx.Payload)
+			if err != nil {
+				return fmt.Errorf("bundle: validator change %s (block %d): %w", txh, sc.Height(), err)
+			}
+			c, err := consent.ParseConsent(vp.Consent)
+			if err != nil {
+				return fmt.Errorf("bundle: validator change %s (block %d): %w", txh, sc.Height(), err)
+			}
+			ref, ok := groups[block.Hash(c.GroupID)]
+			if !ok {
+				return fmt.Errorf("bundle: validator change %s (block %d): its consent's group %x is not registered in blocks before it", txh, sc.Height(), c.GroupID)
+			}
+			gtx, err := block.DecodeTx(ref.raw)
+			if err != nil {
+				return fmt.Errorf("bundle: validator group %x: %w", c.GroupID, err)
+			}
+			b.ValidatorGroup = gtx.Payload
+		}
+		b.SetChanges = append(b.SetChanges, sc)
+	}
+	return nil
 }
 
 // txRef is a transaction found by the block scan.

@@ -47,6 +47,10 @@ type fakeChain struct {
 	roots []block.Hash   // state root after block h at index h (0: genesis)
 
 	anchorScope map[block.Hash]string // document → the set its anchor joined
+
+	// hist, if set, names the validator set of each header (a chain whose
+	// set changes, valset_test.go); nil: the genesis set throughout.
+	hist *genesis.History
 }
 
 func newFakeChain(t testing.TB, seed byte) *fakeChain {
@@ -191,6 +195,9 @@ func (fc *fakeChain) commit(t testing.TB) *block.Committed {
 	hdr := block.Header{ChainID: fc.g.ChainID, Height: h, Proposer: 1, TimeUnixMilli: fc.now, TxCount: uint64(len(fc.pending)),
 		TxRoot: block.TxRoot(fc.pending), StateRoot: fc.st.Root, LogSize: fc.log.Size, LogRoot: fc.log.Root(),
 		ValidatorsHash: fc.g.ValidatorsHash()}
+	if fc.hist != nil {
+		hdr.ValidatorsHash = fc.hist.ValidatorsHashAt(h)
+	}
 	if h > 1 {
 		hdr.PrevHash = fc.blocks[h-2].Block.Hash()
 	}

@@ -37,6 +37,9 @@ type Result struct {
 	Checkpoints []CheckpointInfo // verified ones, ascending
 	Records     []*Verified
 	Contracts   []ContractVersion // code versions proven by deploy and upgrade records, in log order
+	// SetChanges are the validator-set changes walked from the genesis
+	// (valset.go), in chain order.
+	SetChanges []SetChangeInfo
 	// Complete is set when the bundle proved it holds every record of its
 	// trial's record set, as of its latest checkpoint; nil otherwise.
 	Complete *Completeness
@@ -115,8 +118,9 @@ type VerifiedConsent struct {
 // everything from bytes:
 //
 //   - the bundle names this genesis (hash and chain id);
-//   - each checkpoint's certificate holds a quorum of the genesis
-//     validators over its header, and consecutive checkpoints are linked
+//   - its validator-set changes, walked from the genesis set (valset.go);
+//   - each checkpoint's certificate holds a quorum of the validators in
+//     force at its height over its header, and consecutive checkpoints are linked
 //     by a consistency proof;
 //   - each record: the receipt hashes to the leaf, the leaf and audit path
 //     lead to a certified log root, the transaction's ed25519 signature
@@ -145,11 +149,31 @@ type VerifiedConsent struct {
 // A Failures value listing every failed check (at most 100), each an
 // *Error naming the record and wrapping an Err… sentinel.
 func Verify(b *Bundle, g *genesis.Genesis) (*Result, error) {
-	v := &verifier{b: b, g: g, res: &Result{ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope},
+	return VerifyProgress(b, g, nil)
+}
+
+// Verify stages VerifyProgress reports.
+const (
+	StageSignatures = "signatures and proofs" // per record, on every core
+	StageRecords    = "records"               // per record, in log order
+)
+
+// VerifyProgress is Verify that reports how far it is: progress, if not
+// nil, is called with a stage (StageSignatures, StageRecords), the
+// records done and their total, now and then (every few thousand
+// records), possibly from several goroutines at once, and at the end of
+// each stage. It changes nothing Verify checks.
+func VerifyProgress(b *Bundle, g *genesis.Genesis, progress func(stage string, done, total uint64)) (*Result, error) {
+	v := &verifier{b: b, g: g, progress: progress, res: &Result{ChainID: b.ChainID, GenesisHash: b.GenesisHash, Scope: b.Scope},
 		roots: map[uint64]block.Hash{}, failedTx: map[block.Hash]bool{}, badSizes: map[uint64]bool{}, groups: map[block.Hash][]byte{}, versions: map[block.Hash][]ContractVersion{}}
 	v.res.Counts.Records = len(b.Records)
 	if v.genesis() {
+		hist, pending, ok := v.walkSets()
+		v.hist = hist
 		v.checkpoints()
+		if ok {
+			v.setReceipts(pending)
+		}
 		v.records()
 		v.scopes()
 		v.payloads()
@@ -167,6 +191,9 @@ func Verify(b *Bundle, g *genesis.Genesis) (*Result, error) {
 type verifier struct {
 	b        *Bundle
 	g        *genesis.Genesis
+	hist     *genesis.History // the validator sets walked from the genesis (walkSets)
+	progress func(stage string, done, total uint64)
+	progMu   sync.Mutex // serialises progress calls from precheck's workers
 	res      *Result
 	roots    map[uint64]block.Hash            // certified log size → root
 	groups   map[block.Hash][]byte            // consent group id → encoding, from verified records
@@ -211,8 +238,17 @@ func (v *verifier) checkpoints() {
 		if cp.Header.ChainID != v.g.ChainID {
 			v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "header is for chain %q, not %q", cp.Header.ChainID, v.g.ChainID)
 			ok = false
-		} else if err := cp.Verify(v.g); err != nil {
-			v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "%w", err)
+		} else if len(v.b.SetChanges) == 0 {
+			if err := cp.Verify(v.g); err != nil { // the genesis set, as ever
+				v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "%w", err)
+				ok = false
+			}
+		} else if set := v.hist.At(cp.Height()); cp.Header.ValidatorsHash != set.Hash() {
+			v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "block %d names validator set %s, but the set in force at that height, walked from the genesis through the bundle's %d set changes, is %s (validators %v from height %d): a set change before it is missing or forged",
+				cp.Height(), cp.Header.ValidatorsHash, len(v.b.SetChanges), set.Hash(), set.IDs(), set.From)
+			ok = false
+		} else if err := cp.Verify(v.hist); err != nil {
+			v.fail(-1, block.Hash{}, 0, part, ErrCheckpoint, "%w (the set in force at height %d: validators %v)", err, cp.Height(), set.IDs())
 			ok = false
 		}
 		if i > 0 {
@@ -293,6 +329,11 @@ func (v *verifier) precheck() []checked {
 				if from >= len(out) {
 					return
 				}
+				if v.progress != nil && from > 0 && from%(16*run) == 0 {
+					v.progMu.Lock()
+					v.progress(StageSignatures, uint64(from), uint64(len(out)))
+					v.progMu.Unlock()
+				}
 				for i := from; i < min(from+run, len(out)); i++ {
 					r, c := v.b.Records[i], &out[i]
 					c.rc, c.rcErr = r.Proof.Receipt()
@@ -326,13 +367,23 @@ func (v *verifier) precheck() []checked {
 func (v *verifier) records() {
 	v.byTx = map[block.Hash]*Verified{}
 	v.pre = v.precheck()
+	n := uint64(len(v.b.Records))
+	if v.progress != nil {
+		v.progress(StageSignatures, n, n)
+	}
 	for i, r := range v.b.Records {
+		if v.progress != nil && i > 0 && i%4096 == 0 {
+			v.progress(StageRecords, uint64(i), n)
+		}
 		if vr := v.record(i, r); vr != nil {
 			v.res.Records = append(v.res.Records, vr)
 			v.byTx[vr.TxHash] = vr
 		}
 	}
 	v.res.Counts.Verified = len(v.res.Records)
+	if v.progress != nil {
+		v.progress(StageRecords, n, n)
+	}
 }
 
 // record checks one record; it returns nil (and has reported why) if any

@@ -158,6 +158,8 @@ var (
 	reSize      = regexp.MustCompile(`log size (\d+)`)
 	reHeights   = regexp.MustCompile(`heights (\d+) → (\d+)`)
 	reHeight    = regexp.MustCompile(`\(height (\d+)\)`)
+	reSetChange = regexp.MustCompile(`set change \d+ \(block (\d+)\)`)
+	reSigner    = regexp.MustCompile(`signer (\d+) is not`)
 )
 
 // what says what was changed, without the subject.
@@ -183,6 +185,10 @@ func (e *Error) what(b *Bundle) string {
 			return fmt.Sprintf("%s carries the signatures of only %s validators; a quorum of %s is needed (signatures were removed or the checkpoint is forged)", at, m[1], m[2])
 		case has("bad signature of validator"), has("signature of validator"):
 			return fmt.Sprintf("%s carries a signature of validator %s that does not hold: the signature was changed or forged", at, first(reValidator, msg))
+		case has("missing or forged"):
+			return at + " is certified by a validator set that the file's validator-set changes do not lead to from the genesis: a change before it was left out or forged"
+		case has("is not a validator") && b != nil && len(b.SetChanges) > 0:
+			return fmt.Sprintf("%s is signed by validator %s, who is not in the validator set in force at that block (signed before it joined or after it left, or forged)", at, first(reSigner, msg))
 		case has("is not a validator"), has("validator set"):
 			return at + " is signed by validators that are not this network's (forged by another validator set)"
 		case has("signed twice"):
@@ -191,6 +197,15 @@ func (e *Error) what(b *Bundle) string {
 			return at + " is of another network"
 		}
 		return at + " is not validly certified by the network's validators (" + detail(msg) + ")"
+	case errors.Is(e, ErrSetChange):
+		at := "a validator-set change"
+		if e.Part == "validator group" {
+			return "the file's validator organisations' consent group, against which each validator-set change's consent is checked, is not the one the genesis names (" + detail(msg) + ")"
+		}
+		if m := reSetChange.FindStringSubmatch(e.Part); m != nil {
+			at = "the validator-set change in block " + m[1]
+		}
+		return at + " is not proven from the genesis: " + detail(msg)
 	case errors.Is(e, ErrConsistency):
 		if m := reHeights.FindStringSubmatch(e.Part); m != nil {
 			return fmt.Sprintf("the certified record logs at blocks %s and %s disagree: the later one does not extend the earlier one, so the history was rewritten or forked, or the proof between them was changed", m[1], m[2])
@@ -295,7 +310,7 @@ func (e *Error) what(b *Bundle) string {
 // detail is an error's text without the package prefixes ("bundle: ",
 // "proof: ", "genesis: ").
 func detail(msg string) string {
-	for _, e := range []error{ErrMalformed, ErrGenesis, ErrCheckpoint, ErrConsistency, ErrInclusion, ErrTx, ErrSignature, ErrReceipt, ErrCodeHash, ErrConsent, ErrPayload, ErrIncomplete, ErrForeign, ErrSigner} {
+	for _, e := range []error{ErrMalformed, ErrGenesis, ErrCheckpoint, ErrConsistency, ErrInclusion, ErrTx, ErrSignature, ErrReceipt, ErrCodeHash, ErrConsent, ErrPayload, ErrIncomplete, ErrForeign, ErrSigner, ErrSetChange} {
 		msg = strings.ReplaceAll(msg, e.Error()+": ", "")
 	}
 	for _, p := range []string{"bundle: ", "proof: ", "genesis: ", "block: "} {

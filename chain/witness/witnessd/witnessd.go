@@ -1,6 +1,7 @@
 // Package witnessd serves a witness (package witness) over HTTP and,
-// optionally, follows the chain by itself by polling the genesis
-// validators' client APIs.
+// optionally, follows the chain by itself by polling the client APIs of
+// the validators in force (walking the validator-set changes from the
+// genesis, see Follower).
 //
 // # HTTP API
 //
@@ -16,7 +17,7 @@
 // # Usage
 //
 //	h := witnessd.Handler(w, logf)
-//	go witnessd.Follow(ctx, w, 5*time.Second, "https", logf)   // optional
+//	go witnessd.Follow(ctx, w, 5*time.Second, "https", logf)   // optional; walks set changes
 //	err := witnessd.Serve(ctx, ln, h)                   // returns after ctx is done and requests drained
 package witnessd
 
@@ -31,6 +32,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/witness"
 	"github.com/trialchain/trialchain/sdk/client"
 )
@@ -148,24 +150,22 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	return nil
 }
 
-// Follow polls the client API of every validator in the witness's genesis
-// every interval until ctx is done, and submits each newer certified
-// checkpoint with a consistency proof from the same node. Each outcome
+// Follow polls the client API of every validator in force every
+// interval until ctx is done, and submits each newer certified checkpoint
+// with a consistency proof from the same node (a Follower). Each outcome
 // goes to logf; a fork is logged with "FORK". One node's answer is never
 // trusted: Witness.Add checks the certificate and the proof.
 //
 // scheme is how the validators are reached (see sdk/client): "https" (TLS
-// on TCP) or "h3" (HTTP/3), each node's key pinned from the genesis — a
-// witness usually runs in another organisation — or "http" (plain, nodes
-// on this machine only).
+// on TCP) or "h3" (HTTP/3), each node's key pinned from the genesis or
+// from the set change that added it — a witness usually runs in another
+// organisation — or "http" (plain, nodes on this machine only).
 func Follow(ctx context.Context, w *witness.Witness, interval time.Duration, scheme string, logf func(format string, args ...any)) {
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
+	f := NewFollower(w, interval, scheme, logf)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		FollowOnce(ctx, w, interval, scheme, logf)
+		f.Once(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -174,28 +174,97 @@ func Follow(ctx context.Context, w *witness.Witness, interval time.Duration, sch
 	}
 }
 
-// FollowOnce is one round of Follow: every validator with an API address
-// is asked once over scheme, each call bounded by timeout.
+// FollowOnce is one round of a new Follower (which walks the validator
+// sets from the genesis again: a loop should keep one Follower).
 func FollowOnce(ctx context.Context, w *witness.Witness, timeout time.Duration, scheme string, logf func(format string, args ...any)) {
-	for _, v := range w.Genesis().Validators {
+	NewFollower(w, timeout, scheme, logf).Once(ctx)
+}
+
+// Follower follows the chain for a witness. On a chain whose validator
+// set can change (the genesis names params.validator_group) it walks the
+// set changes from the genesis through the validators' certified blocks
+// (client.SetWalk: each block's certificate checked against the set in
+// force at its height, each change's consent re-verified) up to each checkpoint before submitting it, hands
+// the witness the sets walked (Witness.SetValidators), and asks the
+// validators in force — one added by a set change at the API address its
+// add recorded, a removed one no longer. Not safe for concurrent use: one
+// goroutine calls Once.
+type Follower struct {
+	w       *witness.Witness
+	timeout time.Duration
+	scheme  string
+	logf    func(format string, args ...any)
+	walk    *client.SetWalk // nil: the set cannot change
+}
+
+// NewFollower makes a follower for w; each call to a node is bounded by
+// timeout.
+func NewFollower(w *witness.Witness, timeout time.Duration, scheme string, logf func(format string, args ...any)) *Follower {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	f := &Follower{w: w, timeout: timeout, scheme: scheme, logf: logf}
+	if g := w.Genesis(); g.Params.ValidatorGroup != "" {
+		f.walk = client.NewSetWalk(g)
+	}
+	return f
+}
+
+// Witness is the witness the follower cosigns with.
+func (f *Follower) Witness() *witness.Witness { return f.w }
+
+// Validators returns the validators the follower asks: the genesis's, or
+// those in force at the last block walked.
+func (f *Follower) Validators() []genesis.Validator {
+	if f.walk == nil {
+		return f.w.Genesis().Validators
+	}
+	return f.walk.Hist.Latest().Validators
+}
+
+// Once asks every validator in force once for its latest checkpoint.
+func (f *Follower) Once(ctx context.Context) {
+	for _, v := range f.Validators() {
 		if v.API == "" || ctx.Err() != nil {
 			continue
 		}
-		c := client.Pinned(scheme+"://"+v.API, ed25519.PublicKey(v.Key))
-		c.HTTP.Timeout = timeout
-		err := followNode(ctx, w, c, logf, v.Name)
+		c := client.Pinned(f.scheme+"://"+v.API, ed25519.PublicKey(v.Key))
+		c.HTTP.Timeout = f.timeout
+		err := f.followNode(ctx, c, v.Name)
 		_ = c.Close()
 		switch {
 		case err == nil, errors.Is(err, client.ErrNotFound): // not found: no block committed yet
 		case errors.Is(err, witness.ErrFork):
-			logf("FORK: validator %s (%s) serves a certified history this witness refuses: %v", v.Name, v.API, err)
+			f.logf("FORK: validator %s (%s) serves a certified history this witness refuses: %v", v.Name, v.API, err)
 		default:
-			logf("validator %s (%s): %v", v.Name, v.API, err)
+			f.logf("validator %s (%s): %v", v.Name, v.API, err)
 		}
 	}
 }
 
-func followNode(ctx context.Context, w *witness.Witness, c *client.Client, logf func(string, ...any), name string) error {
+// walkTo walks the set changes through block height-1 (those in force at
+// height) from c's blocks, and gives the witness the sets walked. A walk
+// that fails is dropped whole (it is retried from the same block).
+func (f *Follower) walkTo(ctx context.Context, c *client.Client, height uint64) error {
+	if f.walk == nil || height <= f.walk.Next {
+		return nil
+	}
+	work := f.walk.Clone()
+	if err := work.Walk(ctx, c, height-1); err != nil {
+		return fmt.Errorf("walking the validator sets through block %d: %w", height-1, err)
+	}
+	before := len(f.walk.Hist.Sets())
+	f.walk = work
+	f.w.SetValidators(work.Hist.Clone())
+	if n := len(work.Hist.Sets()); n > before {
+		s := work.Hist.Latest()
+		f.logf("validator set changed: %d validators %v from block %d", len(s.Validators), s.IDs(), s.From)
+	}
+	return nil
+}
+
+func (f *Follower) followNode(ctx context.Context, c *client.Client, name string) error {
+	w, logf := f.w, f.logf
 	cp, err := c.Checkpoint(ctx, 0)
 	if err != nil {
 		return err
@@ -214,6 +283,9 @@ func followNode(ctx context.Context, w *witness.Witness, c *client.Client, logf 
 			}
 			req.Proof = p.Hashes
 		}
+	}
+	if err := f.walkTo(ctx, c, cp.Height()); err != nil {
+		return err
 	}
 	cs, err := w.Add(req)
 	if err != nil {
