@@ -28,9 +28,12 @@ type Cluster struct {
 	Genesis *genesis.Genesis
 	Sponsor ed25519.PrivateKey
 	Homes   []string
-	Clients []*client.Client
-	Rules   *Rules
-	Log     func(format string, args ...any)
+	// ReportDir is where a failed linearizability check writes its
+	// porcupine visualisation (beside the report; "" for the first home).
+	ReportDir string
+	Clients   []*client.Client
+	Rules     *Rules
+	Log       func(format string, args ...any)
 	// Contracts is the directory of built contracts (deploy steps).
 	Contracts string
 
@@ -96,6 +99,22 @@ func NewCluster(bin, dir string, n int, p *genesis.Params, proxied bool, seed ui
 		c.proxies = append(c.proxies, px)
 	}
 	return c, nil
+}
+
+// SetLogLevel sets every node's log level (config.toml log_level: debug,
+// info, warn or error), before the nodes start.
+func (c *Cluster) SetLogLevel(level string) error {
+	for _, h := range c.Homes {
+		cfg, err := node.LoadConfig(h)
+		if err != nil {
+			return err
+		}
+		cfg.LogLevel = level
+		if err := cfg.Save(h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func freeUDP() (int, error) {
