@@ -463,6 +463,9 @@ func (l *load) submit(ctx context.Context, client, node int, timeout time.Durati
 	return Ack{Hash: res.Hash, Height: res.Receipt.Height}, nil
 }
 
+// clients is the number of writing clients (workers) run starts.
+func (l *load) clients() int { return max(1, l.workers/l.c.N()) * l.c.N() }
+
 // readers is how many clients read keys while the load runs, and
 // readEvery how often each reads.
 const (
@@ -509,27 +512,43 @@ func (l *load) readLoop(ctx context.Context, client int, seed uint64) {
 	}
 }
 
+// run offers the load until ctx ends. Each node has its own workers (the
+// load's workers shared out, at least one per node): a node that answers
+// slowly — paused, or resumed and still catching up, so that it returns
+// receipts only seconds later — holds up only its own share of the load.
+// With one pool of workers for all nodes, every worker ended up waiting on
+// such a node and the whole load stopped: measured in pause-follower, the
+// leader received no request for 13.5 s after the follower resumed, which
+// the figures showed as a 13.5 s commit gap for everyone.
 func (l *load) run(ctx context.Context, seed uint64) {
 	tick := time.NewTicker(time.Second / time.Duration(l.rate))
 	defer tick.Stop()
-	jobs := make(chan int)
+	n := l.c.N()
+	jobs := make([]chan struct{}, n)
+	for i := range jobs {
+		jobs[i] = make(chan struct{})
+	}
 	var wg sync.WaitGroup
 	for r := range readers {
 		wg.Add(1)
-		go func() { defer wg.Done(); l.readLoop(ctx, l.workers+r, seed) }()
+		go func() { defer wg.Done(); l.readLoop(ctx, l.clients()+r, seed) }()
 	}
-	for w := 0; w < l.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for node := range jobs {
-				if a, err := l.submit(ctx, w, node, 15*time.Second); err == nil {
-					l.addAck(a)
+	per := max(1, l.workers/n)
+	for node := range n {
+		for k := range per {
+			w := node*per + k
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range jobs[node] {
+					if a, err := l.submit(ctx, w, node, 15*time.Second); err == nil {
+						l.addAck(a)
+					}
 				}
-			}
-		}()
+			}()
+		}
 	}
-	n := 0
+	k := 0
 loop:
 	for {
 		select {
@@ -537,17 +556,19 @@ loop:
 			break loop
 		case <-tick.C:
 		}
-		n++
-		node := n % l.c.N()
+		k++
+		node := k % n
 		if !l.c.Up(node) {
 			continue
 		}
 		select {
-		case jobs <- node:
-		default: // every worker busy: the offered load is bounded
+		case jobs[node] <- struct{}{}:
+		default: // every worker of that node busy: the offered load is bounded
 		}
 	}
-	close(jobs)
+	for _, j := range jobs {
+		close(j)
+	}
 	wg.Wait()
 }
 
@@ -557,7 +578,7 @@ func (l *load) probe(ctx context.Context, limit time.Duration) (Ack, error) {
 	var err error
 	for i := 0; time.Now().Before(deadline); i++ {
 		var a Ack
-		if a, err = l.submit(ctx, l.workers+readers, i%l.c.N(), 10*time.Second); err == nil {
+		if a, err = l.submit(ctx, l.clients()+readers, i%l.c.N(), 10*time.Second); err == nil {
 			return a, nil
 		}
 		time.Sleep(500 * time.Millisecond)
