@@ -159,8 +159,18 @@ func (c *Cluster) Start(i int) error {
 	}
 	done := make(chan struct{})
 	go func() {
-		_ = cmd.Wait()
+		err := cmd.Wait()
 		f.Close()
+		c.mu.Lock()
+		if c.procs[i] == cmd {
+			// Not killed by the harness: say so (the node's log may not),
+			// and let the settle phase start it again.
+			c.procs[i], c.paused[i] = nil, false
+			c.mu.Unlock()
+			c.Log("node %d exited on its own: %v", i, err)
+		} else {
+			c.mu.Unlock()
+		}
 		close(done)
 	}()
 	c.procs[i], c.paused[i], c.waits[i] = cmd, false, done
