@@ -149,10 +149,14 @@ func (s *resender) stuck(now time.Time, height uint64, after time.Duration) (vie
 func (r *Replica) resendLoop(ticks <-chan time.Time) {
 	defer r.wg.Done()
 	interval := time.Duration(r.cfg.Genesis.Params.ViewChangeResendInterval)
-	// A proposal undecided for longer than a heartbeat timeout is stuck:
-	// a decision takes a few round trips plus one block's execution, which
-	// the block gas limit bounds well below it (genesis.Params).
-	stuckAfter := time.Duration(r.cfg.Genesis.Params.LeaderHeartbeatTimeout)
+	// A proposal undecided for longer than the request complaint timeout
+	// is stuck: that timeout is sized above the longest decision and
+	// Deliver we expect (genesis.Params). A heartbeat timeout (5 s) was
+	// tried first and livelocked a flood of 1 MB transactions
+	// (TestClusterFloodEveryAcceptedCommits: proposals of several MB took
+	// longer than 5 s to decide on a loaded machine, so every view
+	// complained itself away before committing).
+	stuckAfter := time.Duration(r.cfg.Genesis.Params.RequestComplainTimeout)
 	for {
 		select {
 		case <-r.stopped:
