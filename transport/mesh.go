@@ -484,6 +484,20 @@ func (m *Mesh) Connected() []uint64 {
 	return out
 }
 
+// Redial closes every outbound connection, so that each link dials its
+// peer again at once. A process that resumes after being stopped calls it:
+// its peers closed their side of its connections while it did not answer,
+// and without a stateless reset key such a connection looks alive here
+// until the idle timeout, swallowing every frame and request written to it.
+// Queued frames stay queued for the new connection.
+func (m *Mesh) Redial() {
+	for _, id := range m.ids {
+		if c := m.links[id].getConn(); c != nil {
+			_ = c.CloseWithError(codeSuperseded, "redial")
+		}
+	}
+}
+
 // Stats returns a snapshot of the mesh's counters.
 func (m *Mesh) Stats() Stats {
 	return Stats{

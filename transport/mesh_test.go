@@ -793,3 +793,25 @@ func (m *mute) WriteTo(p []byte, addr net.Addr) (int, error) {
 	}
 	return m.PacketConn.WriteTo(p, addr)
 }
+
+// TestRedial: Redial replaces every outbound connection (the dial count
+// grows by one per peer) and frames sent afterwards still arrive.
+func TestRedial(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 3, nil, nil)
+	c.waitConnected(t)
+	m := c.meshes[0]
+	before := m.Stats().Dials
+	m.Redial()
+	eventually(t, "both links redialled", func() bool {
+		return m.Stats().Dials >= before+2 && len(m.Connected()) == 2
+	})
+	for to := uint64(2); to <= 3; to++ {
+		if err := m.Send(to, seqFrame(1, 0, 16)); err != nil {
+			t.Fatalf("Send to %d after Redial: %v", to, err)
+		}
+	}
+	for i := 1; i <= 2; i++ {
+		eventually(t, fmt.Sprintf("a frame at node %d after Redial", i+1), func() bool { return c.recs[i].count(1) == 1 })
+	}
+}

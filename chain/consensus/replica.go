@@ -291,9 +291,11 @@ func (r *Replica) Start() error {
 		lastProp, lastSigs = toProposal(c)
 		r.view.Store(md.ViewId)
 	}
-	sched, stopSched := r.cfg.Clock.NewTicker(r.cfg.Tick)
-	vct, stopVCT := r.cfg.Clock.NewTicker(r.cfg.Tick)
-	r.tickers = []func(){stopSched, stopVCT}
+	// One ticker drives SmartBFT's two tick channels and the resend loop,
+	// with the time the process was paused taken out (pause.go).
+	raw, stopTicks := r.cfg.Clock.NewTicker(r.cfg.Tick)
+	r.tickers = []func(){stopTicks}
+	sched, vct, resendTicks := make(chan time.Time, 1), make(chan time.Time, 1), make(chan time.Time, 1)
 	r.bft = &smartbft.Consensus{
 		Config:             cfg,
 		Application:        r,
@@ -313,13 +315,16 @@ func (r *Replica) Start() error {
 		Scheduler:          sched,
 		ViewChangerTicker:  vct,
 	}
+	r.wg.Add(1)
+	go r.fanTicks(raw, sched, vct, resendTicks)
 	if err := r.bft.Start(); err != nil {
+		close(r.stopped)
+		stopTicks()
+		r.wg.Wait()
 		w.Close()
 		return fmt.Errorf("consensus: start: %w", err)
 	}
 	r.running.Store(true)
-	resendTicks, stopResend := r.cfg.Clock.NewTicker(r.cfg.Tick)
-	r.tickers = append(r.tickers, stopResend)
 	r.wg.Add(2)
 	go r.removeLoop()
 	go r.resendLoop(resendTicks)

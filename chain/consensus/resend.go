@@ -34,8 +34,12 @@ type resender struct {
 // sentRecord is what a replica sent for one (view, sequence).
 type sentRecord struct {
 	view, seq uint64
+	first     time.Time // when the first message for (view, seq) was sent
 	last      time.Time // when a message was last added or the record resent
 	msgs      []sentMsg
+	// complained is set once the replica has complained about the leader
+	// because this proposal stayed undecided (see stuck).
+	complained bool
 }
 
 type sentMsg struct {
@@ -81,7 +85,7 @@ func (s *resender) sent(now time.Time, to uint64, m *protos.Message, frame []byt
 	}
 	switch {
 	case s.rec == nil || seq > s.rec.seq || view > s.rec.view:
-		s.rec = &sentRecord{view: view, seq: seq}
+		s.rec = &sentRecord{view: view, seq: seq, first: now}
 	case seq < s.rec.seq:
 		return // an assist for a past sequence
 	}
@@ -115,17 +119,55 @@ func (s *resender) due(now time.Time, height uint64, interval time.Duration) (vi
 	return r.view, r.seq, append([]sentMsg(nil), r.msgs...)
 }
 
+// stuck reports, once per record, a proposal this replica voted on (or,
+// as leader, proposed) that is still not committed here after more than
+// after: the view it belongs to.
+//
+// Resending cannot revive such a proposal when the peers that should
+// vote on it are themselves stuck in the view — measured in the 2-minute
+// crash loop: two replicas restarted from their WALs sat in view 3 with a
+// full pre-prepare slot ("got a pre-prepare for next sequence without
+// processing previous one"), while the leader and the fourth replica
+// resent their votes for 53 s; the leader's heartbeats kept everyone from
+// suspecting it, and the request pools' complaint timers, reset by every
+// restart, never fired on f+1 replicas. A replica whose own proposal
+// stalls then complains about the leader: with f+1 such replicas the view
+// changes, which also resets the stuck ones.
+func (s *resender) stuck(now time.Time, height uint64, after time.Duration) (view, seq uint64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rec
+	if r == nil || r.complained || r.seq <= height || now.Sub(r.first) <= after {
+		return 0, 0, false
+	}
+	r.complained = true
+	return r.view, r.seq, true
+}
+
 // resendLoop sends the replica's undecided proposal messages again (see
 // resender), checking at every tick of the replica's clock.
 func (r *Replica) resendLoop(ticks <-chan time.Time) {
 	defer r.wg.Done()
 	interval := time.Duration(r.cfg.Genesis.Params.ViewChangeResendInterval)
+	// A proposal undecided for longer than the request complaint timeout
+	// is stuck: that timeout is sized above the longest decision and
+	// Deliver we expect (genesis.Params). A heartbeat timeout (5 s) was
+	// tried first and livelocked a flood of 1 MB transactions
+	// (TestClusterFloodEveryAcceptedCommits: proposals of several MB took
+	// longer than 5 s to decide on a loaded machine, so every view
+	// complained itself away before committing).
+	stuckAfter := time.Duration(r.cfg.Genesis.Params.RequestComplainTimeout)
 	for {
 		select {
 		case <-r.stopped:
 			return
 		case now := <-ticks:
-			view, seq, msgs := r.resend.due(now, r.cfg.Ledger.Head().Height, interval)
+			height := r.cfg.Ledger.Head().Height
+			if view, seq, ok := r.resend.stuck(now, height, stuckAfter); ok {
+				r.log.Warn("a proposal stays undecided: complaining about the leader", "view", view, "seq", seq, "after", stuckAfter)
+				r.bft.Complain(view, false)
+			}
+			view, seq, msgs := r.resend.due(now, height, interval)
 			if len(msgs) == 0 {
 				continue
 			}

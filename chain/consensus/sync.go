@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	bft "github.com/hyperledger-labs/SmartBFT/pkg/types"
@@ -139,12 +138,13 @@ func (r *Replica) noteSync(progress bool) {
 
 // Bounds of one catch-up.
 const (
-	syncRoundTimeout = 30 * time.Second      // one Sync call
-	fruitlessSyncs   = 4                     // catch-ups without progress before complaining
-	linkWait         = 3 * time.Second       // for links before syncing
-	headTimeout      = 2 * time.Second       // one head query
-	blocksTimeout    = 10 * time.Second      // one batch of blocks
-	linkPoll         = 20 * time.Millisecond // how often links are checked
+	syncRoundTimeout = 30 * time.Second       // one Sync call
+	fruitlessSyncs   = 4                      // catch-ups without progress before complaining
+	linkWait         = 3 * time.Second        // for links before syncing
+	headTimeout      = 2 * time.Second        // one head query
+	headGrace        = 200 * time.Millisecond // for the other heads once a quorum answered
+	blocksTimeout    = 10 * time.Second       // one batch of blocks
+	linkPoll         = 20 * time.Millisecond  // how often links are checked
 )
 
 // connected is implemented by networks that know which links are up
@@ -198,8 +198,14 @@ type peerHead struct {
 	err    error
 }
 
-// heads asks every peer for its head at once (a dead peer costs one
-// timeout, not one per peer) and returns the answers, highest first.
+// heads asks every peer for its head at once and returns the answers,
+// highest first. It waits for every peer, up to headTimeout, unless
+// quorum-1 peers have answered (with ourselves, a quorum): it then waits
+// only headGrace more for the rest. A dead peer whose link still looks
+// alive (a killed process, until the transport notices) otherwise cost
+// every catch-up the full head timeout — measured in the crash loop, where
+// some peer is nearly always down, as 2 s per sync. The peers that did not
+// answer in time are reported with ctx's error.
 func (r *Replica) heads(ctx context.Context) []peerHead {
 	var peers []uint64
 	for _, p := range r.currentSet().IDs() {
@@ -207,17 +213,45 @@ func (r *Replica) heads(ctx context.Context) []peerHead {
 			peers = append(peers, p)
 		}
 	}
-	out := make([]peerHead, len(peers))
-	var wg sync.WaitGroup
-	for i, p := range peers {
-		wg.Add(1)
+	hctx, cancel := context.WithTimeout(ctx, headTimeout)
+	defer cancel()
+	answers := make(chan peerHead, len(peers))
+	for _, p := range peers {
 		go func() {
-			defer wg.Done()
-			h, err := r.peerHeight(ctx, p)
-			out[i] = peerHead{peer: p, height: h, err: err}
+			h, err := r.peerHeight(hctx, p)
+			answers <- peerHead{peer: p, height: h, err: err}
 		}()
 	}
-	wg.Wait()
+	need := r.cfg.Genesis.Quorum() - 1
+	out := make([]peerHead, 0, len(peers))
+	got := map[uint64]bool{}
+	ok := 0
+	var grace <-chan time.Time
+collect:
+	for len(out) < len(peers) {
+		select {
+		case a := <-answers:
+			out = append(out, a)
+			got[a.peer] = true
+			if a.err == nil {
+				ok++
+			}
+			if ok >= need && grace == nil {
+				t := time.NewTimer(headGrace)
+				defer t.Stop()
+				grace = t.C
+			}
+		case <-grace:
+			break collect
+		case <-hctx.Done():
+			break collect
+		}
+	}
+	for _, p := range peers {
+		if !got[p] {
+			out = append(out, peerHead{peer: p, err: fmt.Errorf("head: no answer in time: %w", context.DeadlineExceeded)})
+		}
+	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].height > out[b].height })
 	return out
 }

@@ -28,9 +28,12 @@ type Cluster struct {
 	Genesis *genesis.Genesis
 	Sponsor ed25519.PrivateKey
 	Homes   []string
-	Clients []*client.Client
-	Rules   *Rules
-	Log     func(format string, args ...any)
+	// ReportDir is where a failed linearizability check writes its
+	// porcupine visualisation (beside the report; "" for the first home).
+	ReportDir string
+	Clients   []*client.Client
+	Rules     *Rules
+	Log       func(format string, args ...any)
 	// Contracts is the directory of built contracts (deploy steps).
 	Contracts string
 
@@ -98,6 +101,22 @@ func NewCluster(bin, dir string, n int, p *genesis.Params, proxied bool, seed ui
 	return c, nil
 }
 
+// SetLogLevel sets every node's log level (config.toml log_level: debug,
+// info, warn or error), before the nodes start.
+func (c *Cluster) SetLogLevel(level string) error {
+	for _, h := range c.Homes {
+		cfg, err := node.LoadConfig(h)
+		if err != nil {
+			return err
+		}
+		cfg.LogLevel = level
+		if err := cfg.Save(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func freeUDP() (int, error) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -140,8 +159,18 @@ func (c *Cluster) Start(i int) error {
 	}
 	done := make(chan struct{})
 	go func() {
-		_ = cmd.Wait()
+		err := cmd.Wait()
 		f.Close()
+		c.mu.Lock()
+		if c.procs[i] == cmd {
+			// Not killed by the harness: say so (the node's log may not),
+			// and let the settle phase start it again.
+			c.procs[i], c.paused[i] = nil, false
+			c.mu.Unlock()
+			c.Log("node %d exited on its own: %v", i, err)
+		} else {
+			c.mu.Unlock()
+		}
 		close(done)
 	}()
 	c.procs[i], c.paused[i], c.waits[i] = cmd, false, done

@@ -19,8 +19,13 @@
 // node's mesh socket (genesis names the relay, the node listens elsewhere).
 // A Byzantine test double is a node started with --byzantine MODE.
 //
-// The load generator offers a bounded rate of anchor transactions and
-// records every acknowledged one (a receipt came back). After the schedule
+// The load generator offers a bounded rate of anchor transactions, with
+// workers per node (a slow node holds up only its share), and records
+// every acknowledged one (a receipt came back); readers list the anchors
+// of the same documents. The client-observed history of reads and writes
+// per document is checked for linearizability with porcupine after the
+// scenario (linear.go); a history that is not linearizable fails it and
+// leaves a visualisation beside the report. After the schedule
 // every fault is lifted; the checks then fetch every block from every node,
 // verifying certificates against genesis, and compare hashes, state roots,
 // duplicates and acknowledged transactions. Figures (longest commit gap,

@@ -20,6 +20,8 @@ var (
 	report = flag.String("e2e.report", "", "append a markdown table of the figures to this file")
 	bin    = flag.String("e2e.bin", "", "trialchain binary to test (default: built from this tree)")
 	wasm   = flag.String("e2e.contracts", "../../bin/contracts", "built contracts, for deploy steps (make contracts)")
+	level  = flag.String("e2e.loglevel", "", "the nodes' log level (default: the node's, info)")
+	logs   = flag.String("e2e.logs", "", "copy each node's log to DIR/SCENARIO/nodeN.log after the scenario")
 )
 
 // TestScenarios runs the scenario manifests of scenarios/ on 4 validator
@@ -61,8 +63,16 @@ func TestScenarios(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
+			if *level != "" {
+				if err := c.SetLogLevel(*level); err != nil {
+					t.Fatal(err)
+				}
+			}
 			c.Log = t.Logf
 			c.Contracts = *wasm
+			if *report != "" {
+				c.ReportDir = filepath.Dir(*report)
+			}
 			rep, err := Run(ctx, c, s, uint64(k+1))
 			if err != nil {
 				t.Fatal(err)
@@ -75,6 +85,9 @@ func TestScenarios(t *testing.T) {
 			}
 			if s.Expect.Assert && rep.MaxGap > s.Expect.MaxGap.D() {
 				t.Errorf("liveness: longest commit gap %v, the target is %v", rep.MaxGap.Round(100*time.Millisecond), s.Expect.MaxGap.D())
+			}
+			if *logs != "" {
+				keepLogs(t, c, filepath.Join(*logs, s.Name))
 			}
 			if t.Failed() {
 				for _, h := range c.Homes {
@@ -94,6 +107,25 @@ func TestScenarios(t *testing.T) {
 		fmt.Fprintln(f, Header)
 		for _, r := range rows {
 			fmt.Fprintln(f, r)
+		}
+	}
+}
+
+// keepLogs copies each node's log into dir (nodeN.log), for reading after
+// the temporary homes are gone.
+func keepLogs(t *testing.T, c *Cluster, dir string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Logf("keeping logs: %v", err)
+		return
+	}
+	for i, h := range c.Homes {
+		b, err := os.ReadFile(filepath.Join(h, "node.log"))
+		if err != nil {
+			t.Logf("keeping logs: %v", err)
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("node%d.log", i)), b, 0o644); err != nil {
+			t.Logf("keeping logs: %v", err)
 		}
 	}
 }

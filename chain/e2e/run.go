@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/anishathalye/porcupine"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/sdk/client"
@@ -52,8 +53,15 @@ type Report struct {
 	CatchUp []time.Duration
 	// Settle is how long the whole network took, after the last fault was
 	// lifted, to agree on one height again.
-	Settle   time.Duration
-	Failures []string
+	Settle time.Duration
+	// Linear is the verdict of the linearizability check of the
+	// client-observed history ("ok", "FAILED", "unknown"), LinearOps the
+	// number of operations it checked and Visual the porcupine
+	// visualisation written when it failed.
+	Linear    string
+	LinearOps int
+	Visual    string
+	Failures  []string
 }
 
 // Run runs s on c: starts the nodes, applies the schedule under load,
@@ -79,7 +87,7 @@ func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, er
 	defer stopLoad()
 	var loadWG sync.WaitGroup
 	loadWG.Add(1)
-	go func() { defer loadWG.Done(); lg.run(loadCtx) }()
+	go func() { defer loadWG.Done(); lg.run(loadCtx, seed) }()
 
 	var bg sync.WaitGroup // catch-up watchers, crash loops and deploys
 	var deploys []block.Hash
@@ -321,6 +329,7 @@ func Run(ctx context.Context, c *Cluster, s *Scenario, seed uint64) (*Report, er
 	}
 	if len(chains) > 0 {
 		figures(rep, chains[longest], start, end)
+		rep.Failures = append(rep.Failures, checkHistory(rep, c, s, &lg.hist, chains[longest])...)
 	}
 	return rep, nil
 }
@@ -401,20 +410,39 @@ type load struct {
 	acks      []Ack
 	submitted int
 	seq       uint64
+	// hist is the client-observed history of reads and writes per key.
+	hist history
 }
 
-func newLoad(c *Cluster, rate, workers int) *load { return &load{c: c, rate: rate, workers: workers} }
+func newLoad(c *Cluster, rate, workers int) *load {
+	l := &load{c: c, rate: rate, workers: workers}
+	for node := range c.N() {
+		for k := range keysPerNode {
+			l.hist.keys = append(l.hist.keys, linKey{Node: node, Doc: sha256.Sum256(fmt.Appendf(nil, "e2e key %d/%d", node, k))})
+		}
+	}
+	return l
+}
 
-func (l *load) next() *block.Tx {
+// keysPerNode is how many documents each node's writes and reads use
+// (the keys of the linearizability history).
+const keysPerNode = 4
+
+// linKeyFor returns the index in l.hist.keys of the k-th key of node.
+func linKeyFor(node, k int) int { return node*keysPerNode + k }
+
+// next builds the n-th anchor transaction: it anchors one of node's keys
+// with a label no other transaction uses.
+func (l *load) next(node int) (*block.Tx, linInput) {
 	l.mu.Lock()
 	l.seq++
 	n := l.seq
 	l.submitted++
 	l.mu.Unlock()
-	var doc [8]byte
-	binary.BigEndian.PutUint64(doc[:], n)
-	p := &block.AnchorPayload{Hash: sha256.Sum256(doc[:]), Label: fmt.Sprintf("e2e %d", n)}
-	return client.Sign(l.c.Sponsor, l.c.Genesis.ChainID, block.KindAnchor, p.Encode(), 100_000)
+	key := linKeyFor(node, int(n%keysPerNode))
+	in := linInput{Key: key, Write: true, Label: fmt.Sprintf("e2e %d", n)}
+	p := &block.AnchorPayload{Hash: l.hist.keys[key].Doc, Label: in.Label}
+	return client.Sign(l.c.Sponsor, l.c.Genesis.ChainID, block.KindAnchor, p.Encode(), 100_000), in
 }
 
 func (l *load) addAck(a Ack) {
@@ -423,37 +451,112 @@ func (l *load) addAck(a Ack) {
 	l.mu.Unlock()
 }
 
-func (l *load) submit(ctx context.Context, node int, timeout time.Duration) (Ack, error) {
-	tx := l.next()
+// submit sends one anchor of one of node's keys to node and waits for its
+// receipt, recording the write in the history (client is the worker).
+func (l *load) submit(ctx context.Context, client, node int, timeout time.Duration) (Ack, error) {
+	tx, in := l.next(node)
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	op := linOp{Client: client, In: in, Call: time.Now(), Tx: tx.Hash()}
 	res, err := l.c.Clients[node].Submit(sctx, tx, true)
+	op.Ret = time.Now()
+	if err == nil && res.Receipt == nil {
+		err = fmt.Errorf("no receipt: %s", res.Pending)
+	}
+	op.Unknown = err != nil
+	l.hist.add(op)
 	if err != nil {
 		return Ack{}, err
-	}
-	if res.Receipt == nil {
-		return Ack{}, fmt.Errorf("no receipt: %s", res.Pending)
 	}
 	return Ack{Hash: res.Hash, Height: res.Receipt.Height}, nil
 }
 
-func (l *load) run(ctx context.Context) {
+// clients is the number of writing clients (workers) run starts.
+func (l *load) clients() int { return max(1, l.workers/l.c.N()) * l.c.N() }
+
+// readers is how many clients read keys while the load runs, and
+// readEvery how often each reads.
+const (
+	readers   = 4
+	readEvery = 100 * time.Millisecond
+)
+
+// read lists the anchors of a random key through that key's node and
+// records the read in the history. A read that fails has no effect and
+// is not recorded.
+func (l *load) read(ctx context.Context, client int, key int) {
+	k := l.hist.keys[key]
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	op := linOp{Client: client, In: linInput{Key: key}, Call: time.Now()}
+	as, err := l.c.Clients[k.Node].Anchors(rctx, k.Doc)
+	op.Ret = time.Now()
+	if err != nil {
+		return
+	}
+	labels := make([]string, 0, len(as))
+	for _, a := range as {
+		labels = append(labels, a.Label)
+	}
+	op.Out = labelSet(labels)
+	l.hist.add(op)
+}
+
+// readLoop runs one reading client until ctx ends.
+func (l *load) readLoop(ctx context.Context, client int, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, uint64(client)))
+	tick := time.NewTicker(readEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		key := rng.IntN(len(l.hist.keys))
+		if l.c.Up(l.hist.keys[key].Node) {
+			l.read(ctx, client, key)
+		}
+	}
+}
+
+// run offers the load until ctx ends. Each node has its own workers (the
+// load's workers shared out, at least one per node): a node that answers
+// slowly — paused, or resumed and still catching up, so that it returns
+// receipts only seconds later — holds up only its own share of the load.
+// With one pool of workers for all nodes, every worker ended up waiting on
+// such a node and the whole load stopped: measured in pause-follower, the
+// leader received no request for 13.5 s after the follower resumed, which
+// the figures showed as a 13.5 s commit gap for everyone.
+func (l *load) run(ctx context.Context, seed uint64) {
 	tick := time.NewTicker(time.Second / time.Duration(l.rate))
 	defer tick.Stop()
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < l.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for node := range jobs {
-				if a, err := l.submit(ctx, node, 15*time.Second); err == nil {
-					l.addAck(a)
-				}
-			}
-		}()
+	n := l.c.N()
+	jobs := make([]chan struct{}, n)
+	for i := range jobs {
+		jobs[i] = make(chan struct{})
 	}
-	n := 0
+	var wg sync.WaitGroup
+	for r := range readers {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.readLoop(ctx, l.clients()+r, seed) }()
+	}
+	per := max(1, l.workers/n)
+	for node := range n {
+		for k := range per {
+			w := node*per + k
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range jobs[node] {
+					if a, err := l.submit(ctx, w, node, 15*time.Second); err == nil {
+						l.addAck(a)
+					}
+				}
+			}()
+		}
+	}
+	k := 0
 loop:
 	for {
 		select {
@@ -461,17 +564,19 @@ loop:
 			break loop
 		case <-tick.C:
 		}
-		n++
-		node := n % l.c.N()
+		k++
+		node := k % n
 		if !l.c.Up(node) {
 			continue
 		}
 		select {
-		case jobs <- node:
-		default: // every worker busy: the offered load is bounded
+		case jobs[node] <- struct{}{}:
+		default: // every worker of that node busy: the offered load is bounded
 		}
 	}
-	close(jobs)
+	for _, j := range jobs {
+		close(j)
+	}
 	wg.Wait()
 }
 
@@ -481,10 +586,53 @@ func (l *load) probe(ctx context.Context, limit time.Duration) (Ack, error) {
 	var err error
 	for i := 0; time.Now().Before(deadline); i++ {
 		var a Ack
-		if a, err = l.submit(ctx, i%l.c.N(), 10*time.Second); err == nil {
+		if a, err = l.submit(ctx, l.clients()+readers, i%l.c.N(), 10*time.Second); err == nil {
 			return a, nil
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
 	return Ack{}, err
+}
+
+// linearTimeout bounds porcupine's search per scenario.
+const linearTimeout = 60 * time.Second
+
+// checkHistory checks the history per key for linearizability against the
+// final chain; a history that is not linearizable fails the scenario, and
+// its visualisation is written to c.ReportDir (or the first node's home).
+func checkHistory(rep *Report, c *Cluster, s *Scenario, h *history, chain []*block.Committed) []string {
+	in := map[block.Hash]bool{}
+	for _, b := range chain {
+		for _, raw := range b.Block.Txs {
+			in[block.Sum(raw)] = true
+		}
+	}
+	h.mu.Lock()
+	ops := append([]linOp(nil), h.ops...)
+	h.mu.Unlock()
+	began := time.Now()
+	res := checkLinear(ops, func(t block.Hash) bool { return in[t] }, linearTimeout)
+	rep.LinearOps = res.Ops
+	c.Log("linearizability: %s, %d operations on %d keys (%d unacknowledged writes never committed, left out), checked in %v",
+		res.Result, res.Ops, len(h.keys), res.Dropped, time.Since(began).Round(time.Millisecond))
+	switch res.Result {
+	case porcupine.Ok:
+		rep.Linear = "ok"
+		return nil
+	case porcupine.Unknown:
+		// The search ran out of time: no verdict, reported as such.
+		rep.Linear = "unknown"
+		return nil
+	}
+	rep.Linear = "FAILED"
+	dir := c.ReportDir
+	if dir == "" {
+		dir = c.Homes[0]
+	}
+	rep.Visual = filepath.Join(dir, "e2e-"+s.Name+"-linearizability.html")
+	if err := porcupine.VisualizePath(linModel, res.Info, rep.Visual); err != nil {
+		rep.Visual = ""
+		return []string{fmt.Sprintf("linearizability: the client-observed history of reads and writes is not linearizable (visualisation not written: %v)", err)}
+	}
+	return []string{fmt.Sprintf("linearizability: the client-observed history of reads and writes is not linearizable; see %s", rep.Visual)}
 }

@@ -343,6 +343,14 @@ func (r *netRef) Connected() []uint64 {
 	return nil
 }
 
+// Redial passes a resumed replica's request to redial every peer to the
+// mesh (consensus/pause.go).
+func (r *netRef) Redial() {
+	if m, ok := r.n.(interface{ Redial() }); ok {
+		m.Redial()
+	}
+}
+
 // Start starts the mesh, consensus and the client API.
 //
 // A node whose store was found damaged at start (diskcheck.go) starts its
