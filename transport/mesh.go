@@ -491,8 +491,9 @@ func (m *Mesh) Connected() []uint64 {
 // until the idle timeout, swallowing every frame and request written to it.
 // Queued frames stay queued for the new connection.
 func (m *Mesh) Redial() {
-	for _, id := range m.ids {
-		if c := m.links[id].getConn(); c != nil {
+	t := m.peers.Load()
+	for _, id := range t.ids {
+		if c := t.links[id].getConn(); c != nil {
 			_ = c.CloseWithError(codeSuperseded, "redial")
 		}
 	}
