@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/procnet"
 	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 )
@@ -42,7 +43,7 @@ func TestCheckRefuses(t *testing.T) {
 				}
 			}))
 			defer srv.Close()
-			c := &Cluster{Clients: []*client.Client{client.New(srv.URL)}}
+			c := &Cluster{Network: &procnet.Network{Clients: []*client.Client{client.New(srv.URL)}}}
 			fails := checkRefuses(context.Background(), c, 0, &Tampered{Height: 3, Tx: block.Sum([]byte("tx")), Doc: block.Sum([]byte("doc"))})
 			if len(fails) != tc.fails {
 				t.Fatalf("%d failures, want %d: %q", len(fails), tc.fails, fails)
