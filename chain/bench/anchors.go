@@ -25,13 +25,13 @@ type anchors struct {
 
 func (a *anchors) Name() string { return "anchors" }
 
-func (a *anchors) Prepare(_ context.Context, env *Env, n int) error {
+func (a *anchors) Prepare(_ context.Context, env *Env, n int) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.key == nil {
 		k, err := env.Keyring.Get("sponsor")
 		if err != nil {
-			return fmt.Errorf("sponsor key: %w", err)
+			return 0, fmt.Errorf("sponsor key: %w", err)
 		}
 		a.key, a.run = k.Private, client.Nonce()
 	}
@@ -42,7 +42,7 @@ func (a *anchors) Prepare(_ context.Context, env *Env, n int) error {
 		p := &block.AnchorPayload{Hash: block.Sum(doc[:]), Label: fmt.Sprintf("bench %d", i)}
 		a.txs = append(a.txs, client.Sign(a.key, env.ChainID, block.KindAnchor, p.Encode(), 100_000))
 	}
-	return nil
+	return n, nil
 }
 
 func (a *anchors) Tx(i int) *block.Tx {

@@ -58,10 +58,12 @@ type Env struct {
 // Workload makes the transactions of a benchmark.
 type Workload interface {
 	Name() string
-	// Prepare makes Tx(i) valid for every i < n; it may submit and wait
-	// for setup transactions (deployments, enrolments). It is called
-	// before each phase with a growing n and is not measured.
-	Prepare(ctx context.Context, env *Env, n int) error
+	// Prepare makes Tx(i) valid for every i < n, or for fewer if the
+	// workload bounds what it prepares, and returns that count; it may
+	// submit and wait for setup transactions (deployments, enrolments).
+	// It is called before each phase with a growing n and is not
+	// measured.
+	Prepare(ctx context.Context, env *Env, n int) (int, error)
 	// Tx returns the i-th signed transaction (i < the last Prepare's n);
 	// safe for concurrent use.
 	Tx(i int) *block.Tx
@@ -219,8 +221,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				p.n = int(math.Ceil(p.rate * cfg.Duration.Seconds()))
 			}
 			say("%s: preparing %d transactions", w.Name(), p.n)
-			if err := w.Prepare(ctx, env, p.base+p.n); err != nil {
+			got, err := w.Prepare(ctx, env, p.base+p.n)
+			if err != nil {
 				return nil, fmt.Errorf("bench: %s: %w", w.Name(), err)
+			}
+			if got-p.base < p.n {
+				p.n = max(0, got-p.base)
+				say("  %d transactions prepared (the workload's bound)", p.n)
 			}
 			if m == Closed {
 				say("%s, closed loop: %d in flight, up to %d txs or %s", w.Name(), p.conc, p.n, cfg.Duration)

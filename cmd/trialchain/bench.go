@@ -17,7 +17,7 @@ import (
 func init() { register(newBenchCmd) }
 
 func newBenchCmd() *cobra.Command {
-	var validators, txs, conc int
+	var validators, txs, conc, crfTxs int
 	var metricsAddr, workload, mode, jsonFile, contracts string
 	var rate float64
 	var duration time.Duration
@@ -57,9 +57,9 @@ table).`,
 				case "anchors":
 					ws = append(ws, bench.Anchors())
 				case "crf":
-					ws = append(ws, trialbench.CRF())
+					ws = append(ws, trialbench.CRF(crfTxs))
 				case "both":
-					ws = append(ws, bench.Anchors(), trialbench.CRF())
+					ws = append(ws, bench.Anchors(), trialbench.CRF(crfTxs))
 				default:
 					return fmt.Errorf("--workload %q: use anchors, crf or both", w)
 				}
@@ -92,6 +92,7 @@ table).`,
 	c.Flags().IntVar(&validators, "validators", 4, "number of validators (one process each)")
 	c.Flags().IntVar(&txs, "txs", 5000, "closed loop: transactions to submit at most (the load is bounded)")
 	c.Flags().IntVar(&conc, "concurrency", 64, "closed loop: transactions in flight at once")
+	c.Flags().IntVar(&crfTxs, "crf-txs", 3000, "crf: transactions prepared per phase at most (every 3 forms need one enrolment, made before the phase)")
 	c.Flags().StringVar(&workload, "workload", "both", "anchors, crf or both (comma-separated also works)")
 	c.Flags().StringVar(&mode, "mode", "both", "closed, open or both")
 	c.Flags().Float64Var(&rate, "rate", 0, "open loop: offered transactions per second (0: 80% of the closed-loop figure of this run)")

@@ -41,14 +41,19 @@ import (
 // Gas is the gas limit of each contract call (the demo's).
 const Gas = 200_000_000
 
-// CRF returns the workload.
-func CRF() bench.Workload { return &crf{} }
+// CRF returns the workload. It prepares at most limit transactions per
+// phase (0: no limit): each 3 need an enrolment before the phase, as
+// slow as a form, so a closed loop's --txs would otherwise enrol
+// subjects for forms the phase never sends.
+func CRF(limit int) bench.Workload { return &crf{limit: limit} }
 
 type crf struct {
+	limit    int
 	mu       sync.RWMutex
 	txs      []*block.Tx
 	subjects []string
 	set      bool
+	prepared int // the start of the next phase's indexes
 	sponsor  ed25519.PrivateKey
 	site     ed25519.PrivateKey
 	addr     block.Hash
@@ -66,21 +71,25 @@ func (w *crf) Tx(i int) *block.Tx {
 	return w.txs[i]
 }
 
-func (w *crf) Prepare(ctx context.Context, env *bench.Env, n int) error {
+func (w *crf) Prepare(ctx context.Context, env *bench.Env, n int) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.set {
 		if err := w.setup(ctx, env); err != nil {
-			return err
+			return 0, err
 		}
 		w.set = true
 	}
+	if w.limit > 0 && n > w.prepared+w.limit {
+		n = w.prepared + w.limit
+	}
+	w.prepared = n
 	need := (n + len(visits) - 1) / len(visits)
 	if k := need - len(w.subjects); k > 0 {
 		env.Log("enrolling %d subjects", k)
 		start := time.Now()
 		if err := w.enrol(ctx, env, k); err != nil {
-			return err
+			return 0, err
 		}
 		env.Log("%d subjects enrolled in %.1fs", k, time.Since(start).Seconds())
 	}
@@ -89,19 +98,20 @@ func (w *crf) Prepare(ctx context.Context, env *bench.Env, n int) error {
 		rec, err := trials.NewRecord(rand.Reader, w.p.ID, w.subjects[i/len(visits)], visits[i%len(visits)], "vitals",
 			map[string]model.FieldValue{"SYSBP": {Value: "120", Unit: "mm[Hg]"}, "DIABP": {Value: "80", Unit: "mm[Hg]"}, "HR": {Value: "70", Unit: "/min"}})
 		if err != nil {
-			return err
+			return 0, err
 		}
 		call, err := trials.SubmitCall(&w.p, rec, sig)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		w.txs = append(w.txs, client.CallTx(w.site, env.ChainID, w.addr, call.Method, call.Args, Gas))
 	}
-	return nil
+	return n, nil
 }
 
 func (w *crf) setup(ctx context.Context, env *bench.Env) error {
-	for name, k := range map[string]*ed25519.PrivateKey{"sponsor": &w.sponsor, "site": &w.site} {
+	var admin ed25519.PrivateKey
+	for name, k := range map[string]*ed25519.PrivateKey{"sponsor": &w.sponsor, "site": &w.site, "admin": &admin} {
 		m, err := env.Keyring.Get(name)
 		if err != nil {
 			return fmt.Errorf("trialbench: %s key: %w", name, err)
@@ -120,6 +130,15 @@ func (w *crf) setup(ctx context.Context, env *bench.Env) error {
 	g, err := testgroups.Load(testgroups.AmendmentBoard)
 	if err != nil {
 		return fmt.Errorf("trialbench: %w", err)
+	}
+	// The group's parties must be members before the group goes on chain.
+	var regs []*block.Tx
+	for i, p := range g.Group.Parties {
+		rp := &block.RegisterPayload{Key: g.Members[i].Public().(ed25519.PublicKey), Org: "board " + p.Name, Name: "bench " + p.Name, Role: block.RoleCommittee}
+		regs = append(regs, client.Sign(admin, env.ChainID, block.KindRegister, rp.Encode(), 100_000))
+	}
+	if err := submitAll(ctx, env, regs); err != nil {
+		return fmt.Errorf("trialbench: registering the board's members: %w", err)
 	}
 	code, err := os.ReadFile(filepath.Join(env.Contracts, trials.TrialProtocol+".wasm"))
 	if err != nil {
