@@ -16,7 +16,7 @@ FUZZMIN ?= 1000
 RACE_PKGS  := $(shell $(GO) list ./chain/... ./transport/... | grep -v '/chain/proof/bundle$$')
 PLAIN_PKGS := ./vm/... ./sdk/... ./cmd/... ./chain/proof/bundle $(shell test -d trials && echo ./trials/...)
 
-.PHONY: all build contracts test test-race test-plain test-limits demo demo-more bench fuzz vet clean e2e image wasm soak
+.PHONY: all build contracts test test-race test-plain test-limits demo demo-more bench flood fuzz vet clean e2e image wasm soak
 
 all: build
 
@@ -99,10 +99,21 @@ demo: build contracts
 demo-more: build contracts
 	./$(BIN) demo --contracts $(WASM) --chapter care $(ARGS)
 
-# 4 validators on loopback QUIC, a bounded load of anchor transactions.
+# 4 validator processes on loopback QUIC: anchors and CRF submissions
+# through trial-protocol, closed loop (256 in flight) and open loop (80% of
+# the closed-loop figure), 20 s each at most; table on stdout, JSON in
+# bin/bench.json. README "Measuring" explains the columns.
 # Package benchmarks: go test -run '^$$' -bench . ./vm ./chain/consent ./chain/store ./chain/proof/bundle
-bench: build
-	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256 $(ARGS)
+bench: build contracts
+	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256 --duration 20s --contracts $(WASM) --json bin/bench.json $(ARGS)
+
+# Issue 15's flood: 4 validator processes flooded with 1-4 MiB and small
+# transactions for FLOOD (30s); every 200 must end in a receipt on every
+# node and the heights stay within 2 blocks (chain/bench/flood_test.go).
+# Not yet in `make test`: it fails on main today (the network stalls).
+FLOOD ?= 30s
+flood:
+	$(GO) test -count=1 -timeout 10m -run 'TestProcessFlood$$' -v ./chain/bench -bench.flood $(FLOOD)
 
 # A short run of every fuzz target (FUZZTIME each), one worker each so the
 # shared machine stays usable; prints the executions each target ran and
