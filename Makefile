@@ -101,11 +101,11 @@ demo-more: build contracts
 
 # 4 validator processes on loopback QUIC: anchors and CRF submissions
 # through trial-protocol, closed loop (256 in flight) and open loop (80% of
-# the closed-loop figure), 20 s each at most; table on stdout, JSON in
+# the closed-loop figure), 15 s each at most; table on stdout, JSON in
 # bin/bench.json. README "Measuring" explains the columns.
 # Package benchmarks: go test -run '^$$' -bench . ./vm ./chain/consent ./chain/store ./chain/proof/bundle
 bench: build contracts
-	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256 --duration 20s --contracts $(WASM) --json bin/bench.json $(ARGS)
+	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256 --duration 15s --contracts $(WASM) --json bin/bench.json $(ARGS)
 
 # Issue 15's flood: 4 validator processes flooded with 1-4 MiB and small
 # transactions for FLOOD (30s); every 200 must end in a receipt on every

@@ -183,8 +183,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	// Keep-alive connections for every submitter (the default transport
-	// keeps 2 per host, so hundreds in flight would redial constantly).
-	tr := &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency + 64, MaxIdleConns: 4 * (cfg.Concurrency + 64), IdleConnTimeout: time.Minute}
+	// keeps 2 per host, so hundreds in flight would redial constantly),
+	// at most connsPerNode per node: a node closes connections from one
+	// address beyond its max_conns_per_ip (128), so more requests wait in
+	// the client, and that wait counts in their latency.
+	tr := &http.Transport{MaxConnsPerHost: connsPerNode, MaxIdleConnsPerHost: connsPerNode, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	clients := make([]*client.Client, len(nw.Clients))
 	for i, c := range nw.Clients {
@@ -241,6 +244,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			res.BoundRatio = res.TxPerSec / rep.BoundTxPerSec
 			say("  %.0f tx/s committed, p50 %.1f ms, p99 %.1f ms (%d committed, %d failed, %d refused, %d errors)",
 				res.TxPerSec, res.P50Ms, res.P99Ms, res.Committed, res.Failed, res.Refused, res.Errors)
+			if res.FirstError != "" {
+				say("  first error: %s", res.FirstError)
+			}
 			rep.Results = append(rep.Results, res)
 			next = p.base + res.Submitted + res.Skipped
 			if m == Closed {
@@ -279,6 +285,10 @@ const (
 	refused
 	errored
 )
+
+// connsPerNode bounds the connections to each node (its default
+// max_conns_per_ip is 128).
+const connsPerNode = 120
 
 // maxInFlight bounds the open loop's outstanding submissions.
 const maxInFlight = 8192

@@ -91,8 +91,8 @@ table).`,
 	}
 	c.Flags().IntVar(&validators, "validators", 4, "number of validators (one process each)")
 	c.Flags().IntVar(&txs, "txs", 5000, "closed loop: transactions to submit at most (the load is bounded)")
-	c.Flags().IntVar(&conc, "concurrency", 64, "closed loop: transactions in flight at once")
-	c.Flags().IntVar(&crfTxs, "crf-txs", 3000, "crf: transactions prepared per phase at most (every 3 forms need one enrolment, made before the phase)")
+	c.Flags().IntVar(&conc, "concurrency", 64, "closed loop: transactions in flight at once (at most 120 connections per validator: more wait in the client)")
+	c.Flags().IntVar(&crfTxs, "crf-txs", 1500, "crf: transactions prepared per phase at most (every 3 forms need one enrolment, made before the phase)")
 	c.Flags().StringVar(&workload, "workload", "both", "anchors, crf or both (comma-separated also works)")
 	c.Flags().StringVar(&mode, "mode", "both", "closed, open or both")
 	c.Flags().Float64Var(&rate, "rate", 0, "open loop: offered transactions per second (0: 80% of the closed-loop figure of this run)")

@@ -151,8 +151,23 @@ func (w *crf) setup(ctx context.Context, env *bench.Env) error {
 	if err := submitAll(ctx, env, []*block.Tx{client.ConsentGroupTx(w.sponsor, env.ChainID, g.Bin), deploy}); err != nil {
 		return err
 	}
-	if err := env.Clients[0].WaitActive(ctx, w.addr); err != nil {
-		return fmt.Errorf("trialbench: %s not active: %w", trials.TrialProtocol, err)
+	// Every node compiles it; one that has not stored the deployment's
+	// block yet answers not found.
+	for _, c := range env.Clients {
+		for {
+			err := c.WaitActive(ctx, w.addr)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, client.ErrNotFound) {
+				return fmt.Errorf("trialbench: %s not active on %s: %w", trials.TrialProtocol, c.Base, err)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("trialbench: %s not active on %s: %w", trials.TrialProtocol, c.Base, ctx.Err())
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
 	}
 	env.Log("%s active in %.1fs", trials.TrialProtocol, time.Since(start).Seconds())
 
