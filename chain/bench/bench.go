@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -88,6 +89,11 @@ type Config struct {
 	// Metrics, if set, is node 1's metrics listener address (the others
 	// get free ports).
 	Metrics string
+	// CPUProfile, if set, makes validator N write a CPU profile of the
+	// whole run to this path with "-vN" before its extension
+	// (bench.pprof → bench-v1.pprof …); Run stops the validators with
+	// SIGTERM so they write it.
+	CPUProfile string
 	// Params overrides the genesis parameters (nil: the defaults).
 	Params *genesis.Params
 	// Progress receives a line per step (nil: none).
@@ -109,6 +115,7 @@ type Report struct {
 	VerifyPerSec  float64  `json:"ed25519_verify_per_sec"`
 	BoundTxPerSec float64  `json:"bound_tx_per_sec"`
 	Results       []Result `json:"results"`
+	Profiles      []string `json:"cpu_profiles,omitempty"` // one per validator (Config.CPUProfile)
 }
 
 // Result is one workload in one mode.
@@ -170,6 +177,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Metrics != "" {
 		nw.Metrics[0] = cfg.Metrics
+	}
+	var profiles []string
+	if cfg.CPUProfile != "" {
+		abs, err := filepath.Abs(cfg.CPUProfile)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		ext := filepath.Ext(abs)
+		for i := range nw.Homes {
+			profiles = append(profiles, fmt.Sprintf("%s-v%d%s", strings.TrimSuffix(abs, ext), i+1, ext))
+		}
+		nw.StartArgs = func(i int) []string { return []string{"--cpuprofile", profiles[i]} }
 	}
 	rep := &Report{Validators: cfg.Validators, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	for i := range nw.Homes {
@@ -256,6 +278,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		rep.LoadAvg = strings.TrimSpace(string(b))
+	}
+	if len(profiles) > 0 {
+		for i := range nw.Homes {
+			nw.Stop(i, 30*time.Second)
+		}
+		rep.Profiles = profiles
+		say("CPU profiles: go tool pprof -top %s", strings.Join(profiles, " "))
 	}
 	return rep, nil
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +23,9 @@ func TestBenchMetricsMove(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var progress bytes.Buffer
+	prof := filepath.Join(t.TempDir(), "bench.pprof")
 	rep, err := Run(ctx, Config{Bin: testBinary(t), Validators: 4, Workloads: []Workload{Anchors()}, Modes: []Mode{Closed, Open},
-		Txs: 600, Concurrency: 48, Rate: 60, Duration: 4 * time.Second, Progress: &progress, Dir: t.TempDir()})
+		Txs: 600, Concurrency: 48, Rate: 60, Duration: 4 * time.Second, Progress: &progress, Dir: t.TempDir(), CPUProfile: prof})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}
@@ -56,6 +60,17 @@ func TestBenchMetricsMove(t *testing.T) {
 		}
 		if !r.Metrics.Moved() || r.MetricsError != "" {
 			t.Errorf("%s: validator 1's metrics did not move: %+v %s", name, r.Metrics, r.MetricsError)
+		}
+	}
+	if len(rep.Profiles) != 4 {
+		t.Errorf("profiles %v, want one per validator", rep.Profiles)
+	}
+	for i, p := range rep.Profiles {
+		if want := filepath.Join(filepath.Dir(prof), fmt.Sprintf("bench-v%d.pprof", i+1)); p != want {
+			t.Errorf("profile %d is %s, want %s", i+1, p, want)
+		}
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("validator %d wrote no CPU profile at %s: %v", i+1, p, err)
 		}
 	}
 	if o := rep.Results[1]; o.Mode != Open || o.OfferedRate != 60 {

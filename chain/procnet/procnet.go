@@ -50,7 +50,10 @@ type Network struct {
 	// Metrics holds each node's metrics listener address (empty: none);
 	// EnableMetrics fills it.
 	Metrics []string
-	Log     func(format string, args ...any)
+	// StartArgs, if set, returns more arguments of node i's start
+	// command (e.g. --cpuprofile FILE).
+	StartArgs func(i int) []string
+	Log       func(format string, args ...any)
 
 	mu     sync.Mutex
 	procs  []*exec.Cmd // nil when down
@@ -135,6 +138,9 @@ func (n *Network) Start(i int) error {
 	if n.Metrics[i] != "" {
 		args = append(args, "--metrics", n.Metrics[i])
 	}
+	if n.StartArgs != nil {
+		args = append(args, n.StartArgs(i)...)
+	}
 	cmd := exec.Command(n.Bin, args...)
 	f, err := os.OpenFile(filepath.Join(n.Homes[i], "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -190,6 +196,29 @@ func (n *Network) Kill(i int) {
 		_ = cmd.Process.Signal(syscall.SIGCONT)
 	}
 	<-done
+}
+
+// Stop asks node i to stop (SIGTERM: it closes its store and writes its
+// profile) and waits up to grace for it to exit, then kills it.
+func (n *Network) Stop(i int, grace time.Duration) {
+	n.mu.Lock()
+	cmd, done, paused := n.procs[i], n.waits[i], n.paused[i]
+	n.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	if paused {
+		n.Resume(i)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		n.mu.Lock()
+		n.procs[i], n.paused[i] = nil, false
+		n.mu.Unlock()
+	case <-time.After(grace):
+		n.Kill(i)
+	}
 }
 
 // Pause stops node i with SIGSTOP; Resume continues it.

@@ -18,7 +18,7 @@ func init() { register(newBenchCmd) }
 
 func newBenchCmd() *cobra.Command {
 	var validators, txs, conc, crfTxs int
-	var metricsAddr, workload, mode, jsonFile, contracts string
+	var metricsAddr, workload, mode, jsonFile, contracts, cpuProfile string
 	var rate float64
 	var duration time.Duration
 	c := &cobra.Command{
@@ -72,7 +72,7 @@ table).`,
 				contracts = filepath.Join("bin", "contracts")
 			}
 			rep, err := bench.Run(cmd.Context(), bench.Config{Bin: exe, Validators: validators, Workloads: ws, Modes: modes,
-				Txs: txs, Concurrency: conc, Rate: rate, Duration: duration, Contracts: contracts, Metrics: metricsAddr,
+				Txs: txs, Concurrency: conc, Rate: rate, Duration: duration, Contracts: contracts, Metrics: metricsAddr, CPUProfile: cpuProfile,
 				Progress: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
@@ -99,6 +99,7 @@ table).`,
 	c.Flags().DurationVar(&duration, "duration", 20*time.Second, "longest time each phase offers load")
 	c.Flags().StringVar(&jsonFile, "json", "", "also write the report as JSON to this file")
 	c.Flags().StringVar(&contracts, "contracts", "", "directory of built contracts, for the crf workload (default bin/contracts; make contracts)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "each validator writes a CPU profile of the run here, -vN before the extension (bench.pprof → bench-v1.pprof …)")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "validator 1's metrics listener address (e.g. 127.0.0.1:9100; the others get free ports; see start --metrics)")
 	return c
 }
