@@ -127,7 +127,7 @@ type Result struct {
 	Submitted   int     `json:"submitted"`
 	Committed   int     `json:"committed"`         // receipts with status ok
 	Failed      int     `json:"failed"`            // receipts with another status
-	Refused     int     `json:"refused"`           // 429 after the client's retries
+	Refused     int     `json:"refused"`           // 429 after the client's retries, or 503 busy
 	Errors      int     `json:"errors"`            // other errors, or no receipt by the end
 	Skipped     int     `json:"skipped,omitempty"` // open loop: sends not made (too many in flight)
 	FirstError  string  `json:"first_error,omitempty"`
@@ -476,8 +476,8 @@ func (r *runner) submit(ctx context.Context, c *client.Client, tx *block.Tx) (ou
 	res, err := c.Submit(ctx, tx, true)
 	if err != nil {
 		var ae *client.APIError
-		if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
-			return refused, ""
+		if errors.As(err, &ae) && (ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable) {
+			return refused, err.Error()
 		}
 		return errored, err.Error()
 	}
