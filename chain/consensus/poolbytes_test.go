@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -69,5 +70,92 @@ func TestPoolBytes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPoolBytesOldest(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	type step struct {
+		op   string // reserve, track, release, oldest
+		id   string
+		at   time.Duration
+		want time.Duration // oldest's answer
+	}
+	const ignore = 17 * time.Second
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"empty", []step{{op: "oldest", at: time.Second, want: 0}}},
+		{"the first arrival", []step{
+			{op: "reserve", id: "a", at: 0},
+			{op: "track", id: "p", at: time.Second},
+			{op: "oldest", at: 3 * time.Second, want: 3 * time.Second},
+		}},
+		{"released ones are skipped", []step{
+			{op: "reserve", id: "a", at: 0},
+			{op: "reserve", id: "b", at: time.Second},
+			{op: "release", id: "a"},
+			{op: "oldest", at: 3 * time.Second, want: 2 * time.Second},
+			{op: "release", id: "b"},
+			{op: "oldest", at: 3 * time.Second, want: 0},
+		}},
+		{"a released id arriving again counts from its new arrival", []step{
+			{op: "reserve", id: "a", at: 0},
+			{op: "release", id: "a"},
+			{op: "reserve", id: "b", at: time.Second},
+			{op: "reserve", id: "a", at: 2 * time.Second},
+			{op: "release", id: "b"},
+			{op: "oldest", at: 5 * time.Second, want: 3 * time.Second},
+		}},
+		{"past ignoreAfter is left out", []step{
+			{op: "reserve", id: "a", at: 0},
+			{op: "reserve", id: "b", at: 15 * time.Second},
+			{op: "oldest", at: 20 * time.Second, want: 5 * time.Second},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &poolBytes{max: 1 << 20, maxAge: time.Hour}
+			for i, s := range tc.steps {
+				switch s.op {
+				case "reserve":
+					if _, err := p.reserve(s.id, 10, t0.Add(s.at)); err != nil {
+						t.Fatal(err)
+					}
+				case "track":
+					p.track(s.id, 10, t0.Add(s.at))
+				case "release":
+					p.release(s.id)
+				case "oldest":
+					if got := p.oldest(t0.Add(s.at), ignore); got != s.want {
+						t.Fatalf("step %d: oldest %v, want %v", i, got, s.want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPoolBytesOrderBounded: arrivals that leave without oldest being
+// asked (a leader with no clients of its own) do not pile up.
+func TestPoolBytesOrderBounded(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	p := &poolBytes{max: 1 << 30, maxAge: time.Hour}
+	for i := range 100_000 {
+		id := fmt.Sprint(i)
+		p.track(id, 10, t0.Add(time.Duration(i)*time.Millisecond))
+		if i%2 == 0 {
+			p.release(id)
+		}
+	}
+	if n, _ := p.pending(); n != 50_000 {
+		t.Fatalf("%d pending, want 50000", n)
+	}
+	if len(p.order) > 2*50_000+1024 {
+		t.Fatalf("order holds %d arrivals for 50000 pending", len(p.order))
+	}
+	if got, want := p.oldest(t0.Add(100*time.Second), time.Hour), 100*time.Second-time.Millisecond; got != want {
+		t.Fatalf("oldest %v, want %v", got, want)
 	}
 }
