@@ -59,10 +59,10 @@ const (
 // changes after leader heartbeat timeouts; a dozen blocks in two minutes,
 // with small transactions alone too): admission took far more than the
 // network commits before followers complain about the leader. Each
-// replica now refuses (429) past one batch pending or an oldest pending
-// transaction older than half the forward timeout (chain/consensus
-// checkBacklog). It runs in make test (test-plain) and make flood; -bench.flood
-// DURATION enables it.
+// replica now refuses (429) while a block's worth is pending there
+// (batch_max_count or batch_max_bytes; chain/consensus checkBacklog). It
+// runs in make test (test-plain) and make flood; -bench.flood DURATION
+// enables it.
 func TestProcessFlood(t *testing.T) {
 	if *floodFor <= 0 {
 		t.Skip("needs -bench.flood DURATION: go test -run TestProcessFlood ./chain/bench -bench.flood 30s (make flood, make test)")

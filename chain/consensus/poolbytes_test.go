@@ -2,9 +2,10 @@ package consensus
 
 import (
 	"errors"
-	"fmt"
 	"testing"
 	"time"
+
+	"github.com/trialchain/trialchain/chain/genesis"
 )
 
 func TestPoolBytes(t *testing.T) {
@@ -73,89 +74,41 @@ func TestPoolBytes(t *testing.T) {
 	}
 }
 
-func TestPoolBytesOldest(t *testing.T) {
+func TestCheckBacklog(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	type step struct {
-		op   string // reserve, track, release, oldest
+	g := &genesis.Genesis{Params: genesis.DefaultParams()}
+	g.Params.BatchMaxCount, g.Params.BatchMaxBytes = 3, 1000
+	type tx struct {
 		id   string
-		at   time.Duration
-		want time.Duration // oldest's answer
+		size int
+		peer bool // forwarded by a peer (track), not a client's (reserve)
 	}
-	const ignore = 17 * time.Second
 	tests := []struct {
-		name  string
-		steps []step
+		name    string
+		pending []tx
+		size    int
+		busy    bool
 	}{
-		{"empty", []step{{op: "oldest", at: time.Second, want: 0}}},
-		{"the first arrival", []step{
-			{op: "reserve", id: "a", at: 0},
-			{op: "track", id: "p", at: time.Second},
-			{op: "oldest", at: 3 * time.Second, want: 3 * time.Second},
-		}},
-		{"released ones are skipped", []step{
-			{op: "reserve", id: "a", at: 0},
-			{op: "reserve", id: "b", at: time.Second},
-			{op: "release", id: "a"},
-			{op: "oldest", at: 3 * time.Second, want: 2 * time.Second},
-			{op: "release", id: "b"},
-			{op: "oldest", at: 3 * time.Second, want: 0},
-		}},
-		{"a released id arriving again counts from its new arrival", []step{
-			{op: "reserve", id: "a", at: 0},
-			{op: "release", id: "a"},
-			{op: "reserve", id: "b", at: time.Second},
-			{op: "reserve", id: "a", at: 2 * time.Second},
-			{op: "release", id: "b"},
-			{op: "oldest", at: 5 * time.Second, want: 3 * time.Second},
-		}},
-		{"past ignoreAfter is left out", []step{
-			{op: "reserve", id: "a", at: 0},
-			{op: "reserve", id: "b", at: 15 * time.Second},
-			{op: "oldest", at: 20 * time.Second, want: 5 * time.Second},
-		}},
+		{"empty pool takes a maximal transaction", nil, 1000, false},
+		{"under both bounds", []tx{{"a", 100, false}, {"b", 100, true}}, 800, false},
+		{"a block's worth of bytes with this one", []tx{{"a", 600, false}}, 401, true},
+		{"a block's worth by count", []tx{{"a", 1, false}, {"b", 1, false}, {"c", 1, false}}, 1, true},
+		{"peers' transactions count (the leader)", []tx{{"p", 1, true}, {"q", 1, true}, {"r", 1, true}}, 1, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := &poolBytes{max: 1 << 20, maxAge: time.Hour}
-			for i, s := range tc.steps {
-				switch s.op {
-				case "reserve":
-					if _, err := p.reserve(s.id, 10, t0.Add(s.at)); err != nil {
-						t.Fatal(err)
-					}
-				case "track":
-					p.track(s.id, 10, t0.Add(s.at))
-				case "release":
-					p.release(s.id)
-				case "oldest":
-					if got := p.oldest(t0.Add(s.at), ignore); got != s.want {
-						t.Fatalf("step %d: oldest %v, want %v", i, got, s.want)
-					}
+			r := &Replica{cfg: Config{Genesis: g}, pool: poolBytes{max: 1 << 20, maxAge: time.Hour}}
+			for _, p := range tc.pending {
+				if p.peer {
+					r.pool.track(p.id, p.size, t0)
+				} else if _, err := r.pool.reserve(p.id, p.size, t0); err != nil {
+					t.Fatal(err)
 				}
 			}
+			err := r.checkBacklog(tc.size)
+			if (err != nil) != tc.busy || (err != nil && !errors.Is(err, ErrBusy)) {
+				t.Fatalf("checkBacklog(%d): %v, want busy %v (ErrBusy)", tc.size, err, tc.busy)
+			}
 		})
-	}
-}
-
-// TestPoolBytesOrderBounded: arrivals that leave without oldest being
-// asked (a leader with no clients of its own) do not pile up.
-func TestPoolBytesOrderBounded(t *testing.T) {
-	t0 := time.Unix(1_700_000_000, 0)
-	p := &poolBytes{max: 1 << 30, maxAge: time.Hour}
-	for i := range 100_000 {
-		id := fmt.Sprint(i)
-		p.track(id, 10, t0.Add(time.Duration(i)*time.Millisecond))
-		if i%2 == 0 {
-			p.release(id)
-		}
-	}
-	if n, _ := p.pending(); n != 50_000 {
-		t.Fatalf("%d pending, want 50000", n)
-	}
-	if len(p.order) > 2*50_000+1024 {
-		t.Fatalf("order holds %d arrivals for 50000 pending", len(p.order))
-	}
-	if got, want := p.oldest(t0.Add(100*time.Second), time.Hour), 100*time.Second-time.Millisecond; got != want {
-		t.Fatalf("oldest %v, want %v", got, want)
 	}
 }
