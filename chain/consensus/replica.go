@@ -101,6 +101,12 @@ type Config struct {
 	// pool (default DefaultPoolMaxBytes); genesis's RequestPoolSize bounds
 	// their count. Submit refuses with ErrBusy past either bound.
 	PoolMaxBytes int64
+	// MaxPendingAge: Submit refuses with ErrBusy while the oldest pending
+	// transaction here has waited longer (0: genesis's
+	// request_forward_timeout, after which SmartBFT forwards it again;
+	// negative: no age bound, for in-process clusters on a virtual clock
+	// that runs ahead of the work).
+	MaxPendingAge time.Duration
 	// SetChanges returns the validator-set changes block c carried, in
 	// order (nil for none); they are in force from the next block. It
 	// must be a deterministic function of the committed chain. nil keeps
@@ -375,13 +381,17 @@ func (r *Replica) Submit(raw []byte) error {
 
 // checkBacklog refuses with ErrBusy a transaction of size bytes while
 // this replica's pending transactions (its clients' and, on the leader,
-// those its peers forwarded) are a block's worth: batch_max_count
-// transactions or batch_max_bytes bytes. So the network holds at most
-// about one block per validator pending, which it commits well within the
-// forward and complain timeouts. Past that, a flood of admissions (the
+// those its peers forwarded) are more than the network commits well
+// within the request timeouts of the genesis: a block's worth
+// (batch_max_count transactions or batch_max_bytes bytes), or an oldest
+// pending transaction that has waited longer than MaxPendingAge (the
+// network is not keeping up). Past those, a flood of admissions (the
 // request pool alone takes 20,000 transactions or 64 MiB) left requests
 // pending until followers complained about a live leader, and the view
-// changes that followed stalled the network (issue 15).
+// changes that followed stalled the network (issue 15). A transaction
+// pending longer than the forward and complain timeouts is left out of
+// the age: a view change, not admission, deals with it (and one SmartBFT
+// dropped unseen must not hold admission back).
 func (r *Replica) checkBacklog(size int) error {
 	p := r.cfg.Genesis.Params
 	n, b := r.pool.pending()
@@ -391,6 +401,17 @@ func (r *Replica) checkBacklog(size int) error {
 	case b > 0 && uint64(b)+uint64(size) > p.BatchMaxBytes:
 		return fmt.Errorf("%w: %d bytes of transactions pending here, a block's worth with this one's %d (batch_max_bytes %d); try again shortly",
 			ErrBusy, b, size, p.BatchMaxBytes)
+	}
+	limit := r.cfg.MaxPendingAge
+	if limit == 0 {
+		limit = time.Duration(p.RequestForwardTimeout)
+	}
+	if limit < 0 {
+		return nil
+	}
+	if age := r.pool.oldest(r.cfg.Clock.Now(), time.Duration(p.RequestForwardTimeout+p.RequestComplainTimeout)); age > limit {
+		return fmt.Errorf("%w: the oldest pending transaction here has waited %v (limit %v): the network is behind; try again shortly",
+			ErrBusy, age.Round(time.Millisecond), limit)
 	}
 	return nil
 }
