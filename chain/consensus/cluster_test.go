@@ -242,7 +242,7 @@ func (c *cluster) open(id uint64, dir, fault string) *clusterNode {
 	}
 	lg := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	ln := &lateNet{}
-	rep, err := New(Config{SelfID: id, Key: c.keys[id-1], Genesis: c.g, Ledger: led, WALDir: filepath.Join(dir, "wal"),
+	rep, err := New(Config{SelfID: id, Key: c.keys[id-1], Genesis: c.g, MaxPendingAge: -1, Ledger: led, WALDir: filepath.Join(dir, "wal"),
 		Logger: lg, Clock: c.clock, Tick: clusterTick, Fault: fault, SetChanges: c.setChanges}, ln)
 	if err != nil {
 		c.t.Fatal(err)

@@ -29,6 +29,15 @@ type poolBytes struct {
 	used   int64
 	txs    map[string]pooledTx // request id → size and arrival
 	nextGC time.Time
+	// order lists the arrivals oldest first from head on; an entry whose
+	// id has left txs (or arrived again later) is skipped lazily.
+	order []arrival
+	head  int
+}
+
+type arrival struct {
+	id string
+	at time.Time
 }
 
 type pooledTx struct {
@@ -55,9 +64,54 @@ func (p *poolBytes) reserve(id string, size int, now time.Time) (added bool, err
 		return false, fmt.Errorf("%w: request pool holds %d bytes of pending transactions (limit %d); try again shortly",
 			ErrBusy, p.used, p.max)
 	}
+	p.addLocked(id, size, now)
+	return true, nil
+}
+
+func (p *poolBytes) addLocked(id string, size int, now time.Time) {
 	p.txs[id] = pooledTx{size: int64(size), at: now}
 	p.used += int64(size)
-	return true, nil
+	p.order = append(p.order, arrival{id: id, at: now})
+	if len(p.order) > 2*len(p.txs)+1024 { // oldest is not called often enough to skip the gone
+		kept := p.order[:0]
+		for _, a := range p.order[p.head:] {
+			if t, ok := p.txs[a.id]; ok && t.at.Equal(a.at) {
+				kept = append(kept, a)
+			}
+		}
+		clear(p.order[len(kept):])
+		p.order, p.head = kept, 0
+	}
+}
+
+// oldest returns how long the oldest pending transaction has waited,
+// leaving out those that waited longer than ignoreAfter (a transaction
+// SmartBFT still holds that long is past its complaint: a view change,
+// not admission, deals with it; one it dropped must not hold admission
+// back until maxAge).
+func (p *poolBytes) oldest(now time.Time, ignoreAfter time.Duration) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for ; p.head < len(p.order); p.head++ {
+		a := p.order[p.head]
+		if t, ok := p.txs[a.id]; ok && t.at.Equal(a.at) {
+			if age := now.Sub(a.at); age <= ignoreAfter {
+				p.compactLocked()
+				return age
+			}
+		}
+		p.order[p.head] = arrival{}
+	}
+	p.compactLocked()
+	return 0
+}
+
+// compactLocked drops the skipped prefix of order once it is half of it.
+func (p *poolBytes) compactLocked() {
+	if p.head > 0 && p.head >= len(p.order)/2 {
+		p.order = append(p.order[:0], p.order[p.head:]...)
+		p.head = 0
+	}
 }
 
 // track records id of size bytes past the bound (a peer's transaction).
@@ -68,8 +122,7 @@ func (p *poolBytes) track(id string, size int, now time.Time) {
 		p.txs = make(map[string]pooledTx)
 	}
 	if _, ok := p.txs[id]; !ok {
-		p.txs[id] = pooledTx{size: int64(size), at: now}
-		p.used += int64(size)
+		p.addLocked(id, size, now)
 	}
 }
 
@@ -92,6 +145,13 @@ func (p *poolBytes) release(id string) {
 		p.used -= t.size
 		delete(p.txs, id)
 	}
+}
+
+// pending returns the count and bytes accounted now.
+func (p *poolBytes) pending() (n int, bytes int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.txs), p.used
 }
 
 // bytes returns the bytes accounted now.

@@ -101,6 +101,12 @@ type Config struct {
 	// pool (default DefaultPoolMaxBytes); genesis's RequestPoolSize bounds
 	// their count. Submit refuses with ErrBusy past either bound.
 	PoolMaxBytes int64
+	// MaxPendingAge: Submit refuses with ErrBusy while the oldest pending
+	// transaction here has waited longer (0: genesis's
+	// request_forward_timeout, after which SmartBFT forwards it again;
+	// negative: no age bound, for in-process clusters on a virtual clock
+	// that runs ahead of the work).
+	MaxPendingAge time.Duration
 	// SetChanges returns the validator-set changes block c carried, in
 	// order (nil for none); they are in force from the next block. It
 	// must be a deterministic function of the committed chain. nil keeps
@@ -388,6 +394,9 @@ func (r *Replica) Submit(raw []byte) error {
 		return fmt.Errorf("%w: request pool holds %d transactions (limit %d); try again shortly",
 			ErrBusy, size, r.cfg.Genesis.Params.RequestPoolSize)
 	}
+	if err := r.checkBacklog(len(raw)); err != nil {
+		return err
+	}
 	info := r.RequestID(raw)
 	added, err := r.pool.reserve(info.ID, len(raw), r.cfg.Clock.Now())
 	if err != nil {
@@ -419,6 +428,43 @@ func (r *Replica) Submit(raw []byte) error {
 		r.precompile(tx) // admitted by the caller through the same cache
 	} else if tx, err := block.DecodeTx(raw); err == nil {
 		r.precompile(tx)
+	}
+	return nil
+}
+
+// checkBacklog refuses with ErrBusy a transaction of size bytes while
+// this replica's pending transactions (its clients' and, on the leader,
+// those its peers forwarded) are more than the network commits well
+// within the request timeouts of the genesis: a block's worth
+// (batch_max_count transactions or batch_max_bytes bytes), or an oldest
+// pending transaction that has waited longer than MaxPendingAge (the
+// network is not keeping up). Past those, a flood of admissions (the
+// request pool alone takes 20,000 transactions or 64 MiB) left requests
+// pending until followers complained about a live leader, and the view
+// changes that followed stalled the network (issue 15). A transaction
+// pending longer than the forward and complain timeouts is left out of
+// the age: a view change, not admission, deals with it (and one SmartBFT
+// dropped unseen must not hold admission back).
+func (r *Replica) checkBacklog(size int) error {
+	p := r.cfg.Genesis.Params
+	n, b := r.pool.pending()
+	switch {
+	case uint64(n) >= p.BatchMaxCount:
+		return fmt.Errorf("%w: %d transactions pending here, a block's worth (batch_max_count); try again shortly", ErrBusy, n)
+	case b > 0 && uint64(b)+uint64(size) > p.BatchMaxBytes:
+		return fmt.Errorf("%w: %d bytes of transactions pending here, a block's worth with this one's %d (batch_max_bytes %d); try again shortly",
+			ErrBusy, b, size, p.BatchMaxBytes)
+	}
+	limit := r.cfg.MaxPendingAge
+	if limit == 0 {
+		limit = time.Duration(p.RequestForwardTimeout)
+	}
+	if limit < 0 {
+		return nil
+	}
+	if age := r.pool.oldest(r.cfg.Clock.Now(), time.Duration(p.RequestForwardTimeout+p.RequestComplainTimeout)); age > limit {
+		return fmt.Errorf("%w: the oldest pending transaction here has waited %v (limit %v): the network is behind; try again shortly",
+			ErrBusy, age.Round(time.Millisecond), limit)
 	}
 	return nil
 }

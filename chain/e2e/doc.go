@@ -10,7 +10,8 @@
 //	rep, _ := Run(ctx, c, scenario, seed)                          // start, load + schedule, lift faults, check
 //	fmt.Println(rep.Row(scenario), rep.Failures)
 //
-// A scenario's steps kill (SIGKILL), restart, pause (SIGSTOP/SIGCONT),
+// Cluster is a chain/procnet.Network (the validator processes, shared
+// with chain/bench) plus the relays. A scenario's steps kill (SIGKILL), restart, pause (SIGSTOP/SIGCONT),
 // kill all, crash-loop, partition, heal, make links lossy, tamper with a
 // stopped node's store (doctor must find it, the restarted node must
 // repair itself from its peers and serve the committed values) or repair

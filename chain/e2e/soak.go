@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/trialchain/trialchain/chain/procnet"
 )
 
 // SoakScenario returns a scenario of length d with a fault every 60 ± 20 s
@@ -53,44 +51,7 @@ func SoakScenario(d time.Duration, seed uint64) *Scenario {
 }
 
 // Sample is one reading of a validator process's resources.
-type Sample struct {
-	At      time.Duration
-	Node    int
-	RSS     int64 // bytes
-	Threads int   // OS threads (goroutines are not exposed by the node)
-	Files   int   // open file descriptors
-}
-
-// Sample reads node i's resident memory, threads and open files from
-// /proc; false if it is not running.
-func (c *Cluster) Sample(i int) (Sample, bool) {
-	c.mu.Lock()
-	p := c.procs[i]
-	c.mu.Unlock()
-	if p == nil || p.Process == nil {
-		return Sample{}, false
-	}
-	dir := filepath.Join("/proc", strconv.Itoa(p.Process.Pid))
-	b, err := os.ReadFile(filepath.Join(dir, "status"))
-	if err != nil {
-		return Sample{}, false
-	}
-	s := Sample{Node: i}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) >= 2 && f[0] == "VmRSS:":
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			s.RSS = kb << 10
-		case len(f) >= 2 && f[0] == "Threads:":
-			s.Threads, _ = strconv.Atoi(f[1])
-		}
-	}
-	if fds, err := os.ReadDir(filepath.Join(dir, "fd")); err == nil {
-		s.Files = len(fds)
-	}
-	return s, true
-}
+type Sample = procnet.Sample
 
 // WriteSoak writes the soak report: the scenario row, the commits per
 // 10-s window and the resource samples.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/procnet"
 	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 )
@@ -62,7 +63,7 @@ func TestCheckRepaired(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			node := fakeNode(t, tc.damaged, tc.label, []uint64{1, 2, 3})
 			ref := fakeNode(t, false, "doc", []uint64{2, 3, 4})
-			c := &Cluster{Clients: []*client.Client{client.New(node.URL), client.New(ref.URL)}}
+			c := &Cluster{Network: &procnet.Network{Clients: []*client.Client{client.New(node.URL), client.New(ref.URL)}}}
 			fails := checkRepaired(context.Background(), c, 0, 1, &Tampered{Height: 3, Tx: block.Sum([]byte("tx")), Doc: block.Sum([]byte("doc"))}, 300*time.Millisecond)
 			if len(fails) != tc.fails {
 				t.Fatalf("%d failures, want %d: %q", len(fails), tc.fails, fails)

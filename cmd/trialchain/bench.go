@@ -1,189 +1,105 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/binary"
+	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"runtime"
-	"runtime/pprof"
-	"slices"
-	"sync"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/trialchain/trialchain/chain/block"
-	"github.com/trialchain/trialchain/chain/keys"
-	"github.com/trialchain/trialchain/chain/node"
-	"github.com/trialchain/trialchain/sdk/client"
+	"github.com/trialchain/trialchain/chain/bench"
+	"github.com/trialchain/trialchain/trials/trialbench"
 )
 
 func init() { register(newBenchCmd) }
 
-type benchResult struct {
-	Validators  int     `json:"validators"`
-	Txs         int     `json:"txs"`
-	Failed      int     `json:"failed"`
-	Concurrency int     `json:"concurrency"`
-	Seconds     float64 `json:"seconds"`
-	TxPerSec    float64 `json:"tx_per_sec"`
-	P50Ms       float64 `json:"p50_ms"`
-	P99Ms       float64 `json:"p99_ms"`
-	Blocks      uint64  `json:"blocks"`
-	CPUs        int     `json:"cpus"`
-}
-
 func newBenchCmd() *cobra.Command {
-	var validators, txs, conc int
-	var metricsAddr, cpuProfile string
+	var validators, txs, conc, crfTxs int
+	var metricsAddr, workload, mode, jsonFile, contracts, cpuProfile string
+	var rate float64
+	var duration time.Duration
 	c := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure committed tx/s and submit-to-commit latency on a local loopback network",
-		Long: `Start a local network in this process (real QUIC on 127.0.0.1, real Pebble
-in a temporary directory), submit a bounded load of signed anchor
-transactions spread over the validators with a fixed number in flight, and
-print committed transactions per second and the p50/p99 latency from submit
-to the committed receipt.`,
+		Short: "Measure committed tx/s, latency, CPU and memory of 4 validator processes on loopback",
+		Long: `Start a local network of validator processes of this binary (trialchain
+start, real QUIC on 127.0.0.1, real Pebble in a temporary directory), each
+with a metrics listener (their URLs are printed first), measure this
+machine's ed25519 verification rate, then run each workload in each mode:
+
+  anchors  signed anchor transactions
+  crf      case-report forms submitted through the deployed trial-protocol
+           contract (a registered, active trial; enrolled subjects; vitals
+           forms signed by the site) — needs 'make contracts'
+
+  closed   --concurrency submitters, each waits for its receipt, until
+           --txs transactions or --duration
+  open     --rate transactions per second offered for --duration whatever
+           the answers (0: 80% of the closed-loop figure just measured)
+
+For each it prints committed tx/s (and its share of the ed25519 bound:
+verifications per second ÷ validators), p50/p99 from submit to receipt,
+CPU time per committed transaction of each validator (from
+/proc/PID/stat) and each validator's resident and peak memory. --json
+FILE also writes the report as JSON (-o json prints it instead of the
+table).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if txs < 1 || conc < 1 || validators < 1 {
-				return fmt.Errorf("--txs, --concurrency and --validators must be ≥ 1")
-			}
-			if metricsAddr != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "node 1's metrics on http://%s/metrics while the load runs\n", metricsAddr)
-			}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return fmt.Errorf("cpu profile: %w", err)
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return fmt.Errorf("cpu profile: %w", err)
-				}
-				defer pprof.StopCPUProfile()
-			}
-			r, err := runBench(cmd.Context(), validators, txs, conc, metricsAddr)
+			modes, err := bench.ParseMode(mode)
 			if err != nil {
 				return err
 			}
-			return emit(cmd, r, func(w io.Writer) {
-				fmt.Fprintf(w, "%d validators on loopback QUIC, %d anchor txs, %d in flight, %d CPUs\n", r.Validators, r.Txs, r.Concurrency, r.CPUs)
-				fmt.Fprintf(w, "committed %d txs in %.2fs over %d blocks: %.0f tx/s\n", r.Txs-r.Failed, r.Seconds, r.Blocks, r.TxPerSec)
-				fmt.Fprintf(w, "submit-to-commit latency: p50 %.1f ms, p99 %.1f ms\n", r.P50Ms, r.P99Ms)
-				if r.Failed > 0 {
-					fmt.Fprintf(w, "%d transactions failed\n", r.Failed)
+			var ws []bench.Workload
+			for _, w := range strings.Split(workload, ",") {
+				switch w {
+				case "anchors":
+					ws = append(ws, bench.Anchors())
+				case "crf":
+					ws = append(ws, trialbench.CRF(crfTxs))
+				case "both":
+					ws = append(ws, bench.Anchors(), trialbench.CRF(crfTxs))
+				default:
+					return fmt.Errorf("--workload %q: use anchors, crf or both", w)
 				}
-			})
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			if contracts == "" {
+				contracts = filepath.Join("bin", "contracts")
+			}
+			rep, err := bench.Run(cmd.Context(), bench.Config{Bin: exe, Validators: validators, Workloads: ws, Modes: modes,
+				Txs: txs, Concurrency: conc, Rate: rate, Duration: duration, Contracts: contracts, Metrics: metricsAddr, CPUProfile: cpuProfile,
+				Progress: cmd.ErrOrStderr()})
+			if err != nil {
+				return err
+			}
+			if jsonFile != "" {
+				b, err := json.MarshalIndent(rep, "", "  ")
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(jsonFile, append(b, '\n'), 0o644); err != nil {
+					return err
+				}
+			}
+			return emit(cmd, rep, rep.WriteTable)
 		},
 	}
-	c.Flags().IntVar(&validators, "validators", 4, "number of validators")
-	c.Flags().IntVar(&txs, "txs", 5000, "transactions to submit (the load is bounded)")
-	c.Flags().IntVar(&conc, "concurrency", 64, "transactions in flight at once")
-	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve the first validator's metrics listener here during the run (e.g. 127.0.0.1:9100; see start --metrics)")
-	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (all validators, setup included) to this file (go tool pprof)")
+	c.Flags().IntVar(&validators, "validators", 4, "number of validators (one process each)")
+	c.Flags().IntVar(&txs, "txs", 5000, "closed loop: transactions to submit at most (the load is bounded)")
+	c.Flags().IntVar(&conc, "concurrency", 64, "closed loop: transactions in flight at once (at most 120 connections per validator: more wait in the client)")
+	c.Flags().IntVar(&crfTxs, "crf-txs", 1500, "crf: transactions prepared per phase at most (every 3 forms need one enrolment, made before the phase)")
+	c.Flags().StringVar(&workload, "workload", "both", "anchors, crf or both (comma-separated also works)")
+	c.Flags().StringVar(&mode, "mode", "both", "closed, open or both")
+	c.Flags().Float64Var(&rate, "rate", 0, "open loop: offered transactions per second (0: 80% of the closed-loop figure of this run)")
+	c.Flags().DurationVar(&duration, "duration", 20*time.Second, "longest time each phase offers load")
+	c.Flags().StringVar(&jsonFile, "json", "", "also write the report as JSON to this file")
+	c.Flags().StringVar(&contracts, "contracts", "", "directory of built contracts, for the crf workload (default bin/contracts; make contracts)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "each validator writes a CPU profile of the run here, -vN before the extension (bench.pprof → bench-v1.pprof …)")
+	c.Flags().StringVar(&metricsAddr, "metrics", "", "validator 1's metrics listener address (e.g. 127.0.0.1:9100; the others get free ports; see start --metrics)")
 	return c
-}
-
-func runBench(ctx context.Context, validators, txs, conc int, metricsAddr string) (*benchResult, error) {
-	dir, err := os.MkdirTemp("", "trialchain-bench-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	tn, err := node.NewTestnet(dir, node.TestnetOptions{Validators: validators})
-	if err != nil {
-		return nil, err
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var nodes []*node.Node
-	defer func() {
-		for _, n := range nodes {
-			n.Stop()
-		}
-	}()
-	var urls []string
-	for i, h := range tn.Homes {
-		cfg, err := node.LoadConfig(h)
-		if err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			cfg.Metrics = metricsAddr
-		}
-		n, err := node.New(cfg, node.Options{Logger: quiet})
-		if err != nil {
-			return nil, err
-		}
-		nodes = append(nodes, n)
-		if err := n.Start(ctx); err != nil {
-			return nil, err
-		}
-		urls = append(urls, n.APIURL())
-	}
-	if err := waitHealthy(ctx, urls, 30*time.Second); err != nil {
-		return nil, err
-	}
-	k, err := keys.Ring{Dir: tn.Keyring}.Get("sponsor")
-	if err != nil {
-		return nil, err
-	}
-	signed := make([]*block.Tx, txs)
-	for i := range signed {
-		var doc [8]byte
-		binary.BigEndian.PutUint64(doc[:], uint64(i))
-		p := &block.AnchorPayload{Hash: sha256.Sum256(doc[:]), Label: fmt.Sprintf("bench %d", i)}
-		signed[i] = client.Sign(k.Private, tn.Genesis.ChainID, block.KindAnchor, p.Encode(), 100_000)
-	}
-	clients := make([]*client.Client, len(urls))
-	for i, u := range urls {
-		clients[i] = client.New(u)
-	}
-	lat := make([]time.Duration, txs)
-	failed := make([]bool, txs)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	start := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				t0 := time.Now()
-				res, err := clients[i%len(clients)].Submit(ctx, signed[i], true)
-				lat[i] = time.Since(t0)
-				failed[i] = err != nil || res.Receipt == nil || res.Receipt.Status != "ok"
-			}
-		}()
-	}
-feed:
-	for i := range signed {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	elapsed := time.Since(start)
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	r := &benchResult{Validators: validators, Txs: txs, Concurrency: conc, Seconds: elapsed.Seconds(), CPUs: runtime.NumCPU()}
-	for _, f := range failed {
-		if f {
-			r.Failed++
-		}
-	}
-	r.TxPerSec = float64(txs-r.Failed) / elapsed.Seconds()
-	slices.Sort(lat)
-	r.P50Ms = float64(lat[len(lat)/2].Microseconds()) / 1000
-	r.P99Ms = float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds()) / 1000
-	r.Blocks = nodes[0].Ledger().Head().Height
-	return r, nil
 }

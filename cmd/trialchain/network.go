@@ -115,6 +115,13 @@ $TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 				cfg.Metrics = m
 			}
 			privateFiles() // the node holds patient data: nothing it writes is readable by others
+			if p, _ := cmd.Flags().GetString("cpuprofile"); p != "" {
+				stop, err := startCPUProfile(p)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			fault, _ := cmd.Flags().GetString("byzantine")
 			// A node that repairs its damaged store reopens on it; one
 			// that cannot returns the error (exit non-zero).
@@ -127,6 +134,7 @@ $TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 		},
 	}
 	c.Flags().String("metrics", "", "address of the metrics listener, e.g. 127.0.0.1:9100: Prometheus /metrics, liveness /healthz, readiness /readyz (default: config.toml's metrics, else none)")
+	c.Flags().String("cpuprofile", "", "write a CPU profile (go tool pprof) of this node to this file until it stops (SIGINT/SIGTERM)")
 	c.Flags().String("byzantine", "", "fault-injection tests only: run as a Byzantine validator (wrong-parent)")
 	_ = c.Flags().MarkHidden("byzantine")
 	return c
