@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -257,6 +258,7 @@ func (r *Replica) restart(sched, vct chan time.Time) error {
 	r.wd.fence.Lock()
 	gen := r.wd.gen.Add(1)
 	r.wd.fence.Unlock()
+	pending := drainPool(old)
 	done := make(chan struct{})
 	go func() { old.Stop(); close(done) }()
 	select {
@@ -278,7 +280,42 @@ func (r *Replica) restart(sched, vct chan time.Time) error {
 	}
 	r.wal = w
 	r.wd.cur.Store(c)
+	// The transactions the old pool held (admitted, some acknowledged to
+	// clients) go into the new pool, less those committed meanwhile.
+	kept := 0
+	for _, raw := range pending {
+		if _, err := r.VerifyRequest(raw); err != nil {
+			r.pool.release(requestKey(raw))
+			continue
+		}
+		if err := c.SubmitRequest(raw); err == nil || alreadyPooled(err) {
+			kept++
+		} else {
+			r.pool.release(requestKey(raw))
+			r.log.Warn("a pooled transaction could not be carried into the restarted instance", "tx", requestKey(raw), "err", err)
+		}
+	}
 	n := r.wd.restarts.Add(1)
-	r.log.Warn("SmartBFT restarted in-process", "generation", gen, "height", r.cfg.Ledger.Head().Height, "restarts", n)
+	r.log.Warn("SmartBFT restarted in-process", "generation", gen, "height", r.cfg.Ledger.Head().Height,
+		"restarts", n, "pooled_carried", kept, "pooled_dropped", len(pending)-kept)
 	return nil
+}
+
+// drainPool returns the requests in c's pool (none if the pool does not
+// answer within a second: it belongs to a stuck instance).
+func drainPool(c *smartbft.Consensus) [][]byte {
+	if c.Pool == nil {
+		return nil
+	}
+	out := make(chan [][]byte, 1)
+	go func() {
+		reqs, _ := c.Pool.NextRequests(math.MaxInt32, math.MaxUint64, false)
+		out <- reqs
+	}()
+	select {
+	case reqs := <-out:
+		return reqs
+	case <-time.After(time.Second):
+		return nil
+	}
 }
