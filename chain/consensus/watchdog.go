@@ -268,6 +268,13 @@ func (r *Replica) restart(sched, vct chan time.Time) error {
 	}
 	oldWAL.Close() // fenced: the old instance cannot append any more
 	ctx, cancel := context.WithTimeout(context.Background(), syncRoundTimeout)
+	go func() {
+		select {
+		case <-r.stopped: // the replica's Stop waits for this restart
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	r.syncBlocks(ctx, 0)
 	cancel()
 	c, w, err := r.newInstance(gen, sched, vct)
