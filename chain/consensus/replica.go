@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	smartbft "github.com/hyperledger-labs/SmartBFT/pkg/consensus"
 	bft "github.com/hyperledger-labs/SmartBFT/pkg/types"
 	"github.com/hyperledger-labs/SmartBFT/pkg/wal"
 	protos "github.com/hyperledger-labs/SmartBFT/smartbftprotos"
@@ -147,16 +145,18 @@ type Replica struct {
 	// synced records that a catch-up brought a set change (Sync reports
 	// it to SmartBFT); guarded by syncMu.
 	syncedChange bool
-	bft          *smartbft.Consensus
-	wal          *wal.WriteAheadLogFile
-	stopped      chan struct{}
-	running      atomic.Bool
-	tickers      []func()
-	removal      chan bft.RequestInfo
-	wg           sync.WaitGroup
-	syncMu       sync.Mutex
-	view         atomic.Uint64
-	resend       resender
+	// wd holds the running SmartBFT instance (cons) and restarts it when
+	// it is stuck (watchdog.go).
+	wd      watchdog
+	wal     *wal.WriteAheadLogFile
+	stopped chan struct{}
+	running atomic.Bool
+	tickers []func()
+	removal chan bft.RequestInfo
+	wg      sync.WaitGroup
+	syncMu  sync.Mutex
+	view    atomic.Uint64
+	resend  resender
 	// fruitless counts catch-ups in a row that found nothing (noteSync);
 	// guarded by syncMu.
 	fruitless      int
@@ -183,7 +183,7 @@ type Replica struct {
 // reconfiguration (see reconfiguring).
 func (r *Replica) leader() uint64 {
 	if !r.reconfiguring.Load() {
-		return r.bft.GetLeaderID()
+		return r.cons().GetLeaderID()
 	}
 	s := r.currentSet()
 	if _, ok := s.Validator(r.cfg.SelfID); !ok {
@@ -273,57 +273,21 @@ func (r *Replica) Start() error {
 	if !ed25519.PublicKey(v.Key).Equal(r.cfg.Key.Public()) {
 		return fmt.Errorf("consensus: node key does not match validator %d's key in the set in force", r.cfg.SelfID)
 	}
-	lg := &bftLogger{l: r.log}
-	w, entries, err := wal.InitializeAndReadAll(lg, filepath.Clean(r.cfg.WALDir), wal.DefaultOptions())
+	sched, vct, resendTicks := make(chan time.Time, 1), make(chan time.Time, 1), make(chan time.Time, 1)
+	c, w, err := r.newInstance(0, sched, vct)
 	if err != nil {
-		return fmt.Errorf("consensus: WAL: %w", err)
+		return err
 	}
 	r.wal = w
-	cfg := r.bftConfig()
-	md := &protos.ViewMetadata{}
-	var lastProp bft.Proposal
-	var lastSigs []bft.Signature
-	head := r.cfg.Ledger.Head()
-	if head.Height > 0 {
-		c, err := r.cfg.Ledger.Block(head.Height)
-		if err != nil {
-			w.Close()
-			return fmt.Errorf("consensus: last block: %w", err)
-		}
-		if err := proto.Unmarshal(c.Metadata, md); err != nil {
-			w.Close()
-			return fmt.Errorf("consensus: last block metadata: %w", err)
-		}
-		lastProp, lastSigs = toProposal(c)
-		r.view.Store(md.ViewId)
-	}
-	// One ticker drives SmartBFT's two tick channels and the resend loop,
-	// with the time the process was paused taken out (pause.go).
+	r.wd.cur.Store(c)
+	r.wd.ticks = make(chan time.Time, 1)
+	// One ticker drives SmartBFT's two tick channels, the resend loop and
+	// the watchdog, with the time the process was paused taken out (pause.go).
 	raw, stopTicks := r.cfg.Clock.NewTicker(r.cfg.Tick)
 	r.tickers = []func(){stopTicks}
-	sched, vct, resendTicks := make(chan time.Time, 1), make(chan time.Time, 1), make(chan time.Time, 1)
-	r.bft = &smartbft.Consensus{
-		Config:             cfg,
-		Application:        r,
-		Assembler:          r,
-		WAL:                w,
-		WALInitialContent:  entries,
-		Comm:               r,
-		Signer:             r,
-		Verifier:           r,
-		MembershipNotifier: r,
-		RequestInspector:   r,
-		Synchronizer:       r,
-		Logger:             lg,
-		Metadata:           md,
-		LastProposal:       lastProp,
-		LastSignatures:     lastSigs,
-		Scheduler:          sched,
-		ViewChangerTicker:  vct,
-	}
 	r.wg.Add(1)
-	go r.fanTicks(raw, sched, vct, resendTicks)
-	if err := r.bft.Start(); err != nil {
+	go r.fanTicks(raw, sched, vct, resendTicks, r.wd.ticks)
+	if err := c.Start(); err != nil {
 		close(r.stopped)
 		stopTicks()
 		r.wg.Wait()
@@ -331,9 +295,10 @@ func (r *Replica) Start() error {
 		return fmt.Errorf("consensus: start: %w", err)
 	}
 	r.running.Store(true)
-	r.wg.Add(2)
+	r.wg.Add(3)
 	go r.removeLoop()
 	go r.resendLoop(resendTicks)
+	go r.watchLoop(sched, vct)
 	return nil
 }
 
@@ -368,7 +333,9 @@ func (r *Replica) Stop() {
 		return
 	}
 	close(r.stopped)
-	r.bft.Stop()
+	r.wd.restartMu.Lock() // no restart after this: cons() is the last instance
+	defer r.wd.restartMu.Unlock()
+	r.cons().Stop()
 	for _, stop := range r.tickers {
 		stop()
 	}
@@ -390,7 +357,7 @@ func (r *Replica) Submit(raw []byte) error {
 	if !r.running.Load() {
 		return errors.New("consensus: not running")
 	}
-	if size := r.bft.Pool.Size(); uint64(size) >= r.cfg.Genesis.Params.RequestPoolSize {
+	if size := r.cons().Pool.Size(); uint64(size) >= r.cfg.Genesis.Params.RequestPoolSize {
 		return fmt.Errorf("%w: request pool holds %d transactions (limit %d); try again shortly",
 			ErrBusy, size, r.cfg.Genesis.Params.RequestPoolSize)
 	}
@@ -413,7 +380,7 @@ func (r *Replica) Submit(raw []byte) error {
 			return fmt.Errorf("consensus: forward to leader %d: %w", leader, err)
 		}
 	}
-	if err := r.bft.SubmitRequest(raw); err != nil {
+	if err := r.cons().SubmitRequest(raw); err != nil {
 		if alreadyPooled(err) {
 			// The leader ordered the forwarded copy before the local pool
 			// took it (its block removed it), or a peer's copy is pooled.
@@ -504,7 +471,7 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 			r.log.Warn("dropping malformed consensus message", "from", from, "err", err)
 			return
 		}
-		r.bft.HandleMessage(from, m)
+		r.cons().HandleMessage(from, m)
 	case frameRequest:
 		// A peer's transaction is always taken (refusing it here would
 		// stall it until a view change); its bytes count against this
@@ -512,7 +479,7 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 		// pool holds at most a few times PoolMaxBytes.
 		raw := frame[1:]
 		r.pool.track(requestKey(raw), len(raw), r.cfg.Clock.Now())
-		r.bft.HandleRequest(from, raw)
+		r.cons().HandleRequest(from, raw)
 	default:
 		r.log.Warn("dropping frame of unknown type", "from", from, "type", frame[0])
 	}
@@ -528,8 +495,8 @@ func (r *Replica) removeLoop() {
 			return
 		case info := <-r.removal:
 			r.pool.release(info.ID)
-			if r.bft.Pool != nil {
-				_ = r.bft.Pool.RemoveRequest(info)
+			if r.cons().Pool != nil {
+				_ = r.cons().Pool.RemoveRequest(info)
 			}
 		}
 	}

@@ -165,7 +165,7 @@ func (r *Replica) resendLoop(ticks <-chan time.Time) {
 			height := r.cfg.Ledger.Head().Height
 			if view, seq, ok := r.resend.stuck(now, height, stuckAfter); ok {
 				r.log.Warn("a proposal stays undecided: complaining about the leader", "view", view, "seq", seq, "after", stuckAfter)
-				r.bft.Complain(view, false)
+				r.cons().Complain(view, false)
 			}
 			view, seq, msgs := r.resend.due(now, height, interval)
 			if len(msgs) == 0 {

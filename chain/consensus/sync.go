@@ -118,7 +118,7 @@ func (r *Replica) noteSync(progress bool) {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
 	now := r.cfg.Clock.Now()
-	if progress || r.bft == nil {
+	if progress || r.cons() == nil {
 		r.fruitless, r.fruitlessSince = 0, time.Time{}
 		return
 	}
@@ -133,7 +133,7 @@ func (r *Replica) noteSync(progress bool) {
 	r.fruitless, r.fruitlessSince = 0, time.Time{}
 	view := max(r.view.Load(), r.resend.currentView())
 	r.log.Warn("catch-up keeps finding nothing to fetch while the leader claims to be ahead: complaining about the leader", "view", view)
-	r.bft.Complain(view, false)
+	r.cons().Complain(view, false)
 }
 
 // Bounds of one catch-up.
@@ -378,11 +378,11 @@ func (r *Replica) syncFrom(ctx context.Context, peer, theirs uint64) error {
 // already used), and after RequestComplainTimeout the follower complains
 // about a healthy leader and forces a view change.
 func (r *Replica) dropFromPool(txs [][]byte) {
-	if r.bft == nil || r.bft.Pool == nil {
+	if r.cons() == nil || r.cons().Pool == nil {
 		return
 	}
 	for _, raw := range txs {
-		_ = r.bft.Pool.RemoveRequest(r.RequestID(raw))
+		_ = r.cons().Pool.RemoveRequest(r.RequestID(raw))
 	}
 }
 

@@ -41,6 +41,9 @@ type Peer struct {
 type Sources struct {
 	Store func() store.Stats
 	Peers func() []Peer
+	// Restarts counts the in-process restarts of a stuck SmartBFT
+	// instance (consensus.Replica.Restarts).
+	Restarts func() uint64
 }
 
 // Metrics holds a node's metrics in its own registry.
@@ -111,6 +114,11 @@ func New(id uint64, src Sources) *Metrics {
 	}
 	if src.Peers != nil {
 		reg.MustRegister(peerCollector(src.Peers))
+	}
+	if src.Restarts != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "trialchain", Name: "consensus_restarts_total",
+			Help: "In-process restarts of a stuck SmartBFT instance by the consensus watchdog (since the node started)."},
+			func() float64 { return float64(src.Restarts()) }))
 	}
 	return m
 }

@@ -43,8 +43,9 @@ func TestLeaderChanges(t *testing.T) {
 
 func TestSources(t *testing.T) {
 	m := New(7, Sources{
-		Store: func() store.Stats { return store.Stats{DiskBytes: 1234, L0Files: 3} },
-		Peers: func() []Peer { return []Peer{{ID: 1, Name: "a", Connected: true}, {ID: 2, Name: "b"}} },
+		Store:    func() store.Stats { return store.Stats{DiskBytes: 1234, L0Files: 3} },
+		Peers:    func() []Peer { return []Peer{{ID: 1, Name: "a", Connected: true}, {ID: 2, Name: "b"}} },
+		Restarts: func() uint64 { return 2 },
 	})
 	m.Refused("nonce_used")
 	m.Refused("nonce_used")
@@ -57,6 +58,7 @@ func TestSources(t *testing.T) {
 		"trialchain_peers_connected 1", `trialchain_refused_txs_total{reason="nonce_used"} 2`,
 		"trialchain_committed_txs_total 3", "trialchain_gas_used_total 900",
 		`trialchain_commit_latency_seconds_bucket{le="0.025"} 1`, `trialchain_node_info{node="7"} 1`,
+		"trialchain_consensus_restarts_total 2",
 	} {
 		if !strings.Contains(got, want+"\n") {
 			t.Errorf("missing %q", want)

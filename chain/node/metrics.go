@@ -151,6 +151,15 @@ func (n *Node) metricsLoop() {
 	}
 }
 
+// consensusRestarts is the watchdog's count of SmartBFT restarts (0
+// before the replica exists).
+func (n *Node) consensusRestarts() uint64 {
+	if n.replica == nil {
+		return 0
+	}
+	return n.replica.Restarts()
+}
+
 // observeBlock records what a committed block tells the metrics.
 func (n *Node) observeBlock(h uint64) {
 	c, err := n.store.Block(h)

@@ -82,7 +82,7 @@ func TestMetricsMove(t *testing.T) {
 	for _, name := range []string{"trialchain_height", "trialchain_consensus_view", "trialchain_consensus_leader_changes_total",
 		"trialchain_proposal_latency_seconds_count", "trialchain_commit_latency_seconds_count", "trialchain_request_pool_txs",
 		"trialchain_request_pool_bytes", "trialchain_gas_used_total", "trialchain_vm_compile_seconds_count",
-		"trialchain_pebble_disk_bytes", "trialchain_pebble_wal_bytes", "trialchain_peers_connected", `trialchain_peer_connected{name="node1",peer="2"}`} {
+		"trialchain_pebble_disk_bytes", "trialchain_pebble_wal_bytes", "trialchain_peers_connected", "trialchain_consensus_restarts_total", `trialchain_peer_connected{name="node1",peer="2"}`} {
 		if _, ok := before[name]; !ok {
 			t.Errorf("metric %s missing", name)
 		}

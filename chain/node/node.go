@@ -166,7 +166,7 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st, quit: make(chan struct{}), metricsLn: opts.MetricsListener}
 	n.repair.init(wrap)
-	n.metrics = metrics.New(cfg.ID, metrics.Sources{Store: st.Stats, Peers: n.peers})
+	n.metrics = metrics.New(cfg.ID, metrics.Sources{Store: st.Stats, Peers: n.peers, Restarts: n.consensusRestarts})
 	if rep := doctor.Check(g, st); !rep.OK() {
 		n.markDamaged(rep, "start")
 	} else {
