@@ -61,11 +61,8 @@ test-race:
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
 	$(GO) test -race -count=1 -timeout 5m -run 'TestEncodeReference|TestCompleteBundleVerifies|TestDamagedReceipt' ./chain/proof/bundle
 
-# The flood (issue 15) runs alone, after the other packages, without the
-# race detector (4 validator processes; about 2 minutes on 2 busy cores).
 test-plain:
 	$(GO) test -count=1 -timeout 15m $(PLAIN_PKGS)
-	$(GO) test -count=1 -timeout 5m -run 'TestProcessFlood$$' ./chain/bench -bench.flood $(FLOOD)
 
 # The hostile-client table asserts bounded resident memory, which the race
 # detector distorts: it runs without -race (chain/node/attack_test.go).

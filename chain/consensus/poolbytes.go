@@ -160,3 +160,44 @@ func (p *poolBytes) bytes() int64 {
 	defer p.mu.Unlock()
 	return p.used
 }
+
+// recentIDs remembers the request ids of the last committed transactions
+// (at most max), so a copy of a committed transaction that a peer forwards
+// afterwards (SmartBFT re-forwards on its timers) is not counted as pending:
+// nothing would ever release it, and it would hold admissions back as the
+// network's oldest pending transaction.
+type recentIDs struct {
+	mu   sync.Mutex
+	max  int
+	ids  map[string]struct{}
+	ring []string
+	next int
+}
+
+func (r *recentIDs) add(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		if r.max <= 0 {
+			r.max = 1 << 16
+		}
+		r.ids = make(map[string]struct{}, r.max)
+		r.ring = make([]string, r.max)
+	}
+	if _, ok := r.ids[id]; ok {
+		return
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.ids, old)
+	}
+	r.ring[r.next] = id
+	r.ids[id] = struct{}{}
+	r.next = (r.next + 1) % r.max
+}
+
+func (r *recentIDs) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.ids[id]
+	return ok
+}

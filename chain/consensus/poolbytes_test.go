@@ -165,7 +165,7 @@ func TestCheckBacklog(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	g := &genesis.Genesis{Params: genesis.DefaultParams()}
 	g.Params.BatchMaxCount, g.Params.BatchMaxBytes = 3, 1000
-	fwd := time.Duration(g.Params.RequestForwardTimeout) // 2 s
+	half := time.Duration(g.Params.RequestComplainTimeout) / 2 // 7.5 s: the default age bound
 	type tx struct {
 		id   string
 		size int
@@ -181,12 +181,13 @@ func TestCheckBacklog(t *testing.T) {
 		busy    bool
 	}{
 		{"empty pool takes a maximal transaction", 0, nil, 0, 1000, false},
-		{"under both bounds", 0, []tx{{"a", 100, 0, false}, {"b", 100, 0, true}}, fwd, 800, false},
+		{"under both bounds", 0, []tx{{"a", 100, 0, false}, {"b", 100, 0, true}}, half, 800, false},
 		{"a block's worth of bytes with this one", 0, []tx{{"a", 600, 0, false}}, 0, 401, true},
 		{"a block's worth by count", 0, []tx{{"a", 1, 0, false}, {"b", 1, 0, false}, {"c", 1, 0, false}}, 0, 1, true},
 		{"peers' transactions count (the leader)", 0, []tx{{"p", 1, 0, true}, {"q", 1, 0, true}, {"r", 1, 0, true}}, 0, 1, true},
-		{"oldest past the forward timeout", 0, []tx{{"a", 1, 0, false}}, fwd + time.Millisecond, 1, true},
-		{"a peer's oldest counts too", 0, []tx{{"p", 1, 0, true}}, fwd + time.Millisecond, 1, true},
+		{"oldest just under half the complain timeout", 0, []tx{{"a", 1, 0, false}}, half - time.Millisecond, 1, false},
+		{"oldest past half the complain timeout", 0, []tx{{"a", 1, 0, false}}, half + time.Millisecond, 1, true},
+		{"a peer's oldest counts too", 0, []tx{{"p", 1, 0, true}}, half + time.Millisecond, 1, true},
 		{"oldest past forward and complain: a view change's business", 0, []tx{{"a", 1, 0, false}}, 18 * time.Second, 1, false},
 		{"MaxPendingAge set", time.Second, []tx{{"a", 1, 0, false}}, 1100 * time.Millisecond, 1, true},
 		{"no age bound", -1, []tx{{"a", 1, 0, false}}, 10 * time.Second, 1, false},
@@ -207,5 +208,24 @@ func TestCheckBacklog(t *testing.T) {
 				t.Fatalf("checkBacklog(%d): %v, want busy %v (ErrBusy)", tc.size, err, tc.busy)
 			}
 		})
+	}
+}
+
+func TestRecentIDs(t *testing.T) {
+	r := recentIDs{max: 3}
+	for _, id := range []string{"a", "b", "c", "a"} {
+		r.add(id)
+	}
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{{"a", true}, {"b", true}, {"c", true}, {"d", false}} {
+		if got := r.has(tc.id); got != tc.want {
+			t.Fatalf("has(%q) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+	r.add("d") // evicts the oldest, "a"
+	if r.has("a") || !r.has("d") || len(r.ids) != 3 {
+		t.Fatalf("after eviction: a %v, d %v, %d ids", r.has("a"), r.has("d"), len(r.ids))
 	}
 }

@@ -100,10 +100,10 @@ type Config struct {
 	// their count. Submit refuses with ErrBusy past either bound.
 	PoolMaxBytes int64
 	// MaxPendingAge: Submit refuses with ErrBusy while the oldest pending
-	// transaction here has waited longer (0: genesis's
-	// request_forward_timeout, after which SmartBFT forwards it again;
-	// negative: no age bound, for in-process clusters on a virtual clock
-	// that runs ahead of the work).
+	// transaction here has waited longer (0: half the genesis's
+	// request_complain_timeout, well before followers complain about the
+	// leader for it; negative: no age bound, for in-process clusters on a
+	// virtual clock that runs ahead of the work).
 	MaxPendingAge time.Duration
 	// SetChanges returns the validator-set changes block c carried, in
 	// order (nil for none); they are in force from the next block. It
@@ -163,6 +163,8 @@ type Replica struct {
 	fruitlessSince time.Time
 	// pool accounts the request pool's bytes (SmartBFT counts requests only).
 	pool poolBytes
+	// committed remembers the last committed request ids (see recentIDs).
+	committed recentIDs
 	// forwardDrops counts transactions the pool's timers could not forward
 	// to the leader (its send queue was full); the pool forwards them again.
 	forwardDrops atomic.Uint64
@@ -424,7 +426,7 @@ func (r *Replica) checkBacklog(size int) error {
 	}
 	limit := r.cfg.MaxPendingAge
 	if limit == 0 {
-		limit = time.Duration(p.RequestForwardTimeout)
+		limit = time.Duration(p.RequestComplainTimeout) / 2
 	}
 	if limit < 0 {
 		return nil
@@ -478,7 +480,9 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 		// node's own admissions. Each peer bounds what it admits, so the
 		// pool holds at most a few times PoolMaxBytes.
 		raw := frame[1:]
-		r.pool.track(requestKey(raw), len(raw), r.cfg.Clock.Now())
+		if id := requestKey(raw); !r.committed.has(id) {
+			r.pool.track(id, len(raw), r.cfg.Clock.Now())
+		}
 		r.cons().HandleRequest(from, raw)
 	default:
 		r.log.Warn("dropping frame of unknown type", "from", from, "type", frame[0])
@@ -694,7 +698,9 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 		r.view.Store(md.ViewId)
 	}
 	for _, raw := range c.Block.Txs {
-		r.pool.release(requestKey(raw))
+		id := requestKey(raw)
+		r.committed.add(id)
+		r.pool.release(id)
 	}
 	if _, err := r.cfg.Ledger.Commit(c); err != nil {
 		// Behind (a gap): catch up, then retry once.

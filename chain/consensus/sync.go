@@ -378,6 +378,11 @@ func (r *Replica) syncFrom(ctx context.Context, peer, theirs uint64) error {
 // already used), and after RequestComplainTimeout the follower complains
 // about a healthy leader and forces a view change.
 func (r *Replica) dropFromPool(txs [][]byte) {
+	for _, raw := range txs {
+		id := requestKey(raw)
+		r.committed.add(id)
+		r.pool.release(id) // committed: no longer pending here
+	}
 	if r.cons() == nil || r.cons().Pool == nil {
 		return
 	}

@@ -224,6 +224,9 @@ func (r *Replica) watchLoop(sched, vct chan time.Time) {
 			continue
 		}
 		since = now // at most one check per stuckAfter
+		if _, ok := r.currentSet().Validator(r.cfg.SelfID); !ok {
+			continue // removed from the set: no consensus to restart
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), syncRoundTimeout)
 		ahead := 0
 		for _, ph := range r.heads(ctx) {
