@@ -96,7 +96,7 @@ func BenchmarkInstantiate(b *testing.B) {
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
-					st.events, st.output = st.events[:0], nil
+					st.events, st.output, st.eventBytes = st.events[:0], nil, 0
 					in.gas.Set(maxGasLimit)
 					in.depth.Set(0)
 					if _, err := fn.Call(cctx); err != nil {
