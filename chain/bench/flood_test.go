@@ -65,7 +65,7 @@ const (
 // enables it.
 func TestProcessFlood(t *testing.T) {
 	if *floodFor <= 0 {
-		t.Skip("needs -bench.flood DURATION: go test -run TestProcessFlood ./chain/bench -bench.flood 30s (make flood, make test)")
+		t.Skip("needs -bench.flood DURATION: go test -run TestProcessFlood ./chain/bench -bench.flood 30s (make flood; not part of make test)")
 	}
 	nw, err := procnet.New(testBinary(t), t.TempDir(), 4, nil)
 	if err != nil {
