@@ -341,3 +341,43 @@ func TestDecodePin(t *testing.T) {
 		t.Error("accepted trailing bytes")
 	}
 }
+
+func TestCommittedTx(t *testing.T) {
+	c := sampleCommitted()
+	c.Block.Txs[1] = append([]byte("second "), c.Block.Txs[1]...)
+	raw := c.Encode()
+	badVersion := append([]byte{2}, raw[1:]...)
+	cases := []struct {
+		name    string
+		raw     []byte
+		index   uint64
+		want    []byte
+		wantErr string
+	}{
+		{"first", raw, 0, c.Block.Txs[0], ""},
+		{"second", raw, 1, c.Block.Txs[1], ""},
+		{"beyond the block", raw, 2, nil, "no transaction 2 (it holds 2)"},
+		{"huge index", raw, 1 << 62, nil, "no transaction"},
+		{"truncated in the transaction", raw[:len(raw)-len(c.Block.Txs[1])-200], 1, nil, "truncated"},
+		{"empty", nil, 0, nil, "truncated"},
+		{"other version", badVersion, 0, nil, "version 2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := CommittedTx(tc.raw, tc.index)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, tc.want) {
+				t.Fatalf("CommittedTx = %x, %v; want %x", got, err, tc.want)
+			}
+			got[0] ^= 1 // a copy: the block's bytes stay as they were
+			if !bytes.Equal(raw, c.Encode()) {
+				t.Fatal("CommittedTx returned a slice of the block's buffer")
+			}
+		})
+	}
+}

@@ -40,6 +40,32 @@ func FuzzDecodeCommitted(f *testing.F) {
 		if !bytes.Equal(cs.Encode(), b) {
 			t.Fatalf("the shared decoding re-encodes differently")
 		}
+		// One transaction read alone is the one the full decoding has.
+		for i, want := range c.Block.Txs {
+			got, err := CommittedTx(b, uint64(i))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("CommittedTx(%d) = %x, %v; the block holds %x", i, got, err, want)
+			}
+		}
+		if _, err := CommittedTx(b, uint64(len(c.Block.Txs))); err == nil {
+			t.Fatalf("CommittedTx beyond the block's %d transactions: no error", len(c.Block.Txs))
+		}
+	})
+}
+
+// FuzzCommittedTx feeds arbitrary bytes and indexes to CommittedTx: it
+// returns an error or a transaction within MaxTxBytes, and never panics.
+func FuzzCommittedTx(f *testing.F) {
+	f.Add(sampleCommitted().Encode(), uint64(0))
+	f.Add(sampleCommitted().Encode(), uint64(1))
+	f.Fuzz(func(t *testing.T, b []byte, index uint64) {
+		tx, err := CommittedTx(b, index)
+		if err != nil {
+			return
+		}
+		if len(tx) > MaxTxBytes {
+			t.Fatalf("returned %d bytes, over MaxTxBytes", len(tx))
+		}
 	})
 }
 

@@ -1,6 +1,7 @@
 package block
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"fmt"
 )
@@ -316,6 +317,39 @@ func DecodeCommitted(b []byte) (*Committed, error) {
 // it twice in memory.
 func DecodeCommittedShared(b []byte) (*Committed, error) {
 	return decodeCommitted(&Reader{buf: b, alias: true})
+}
+
+// CommittedTx returns a copy of transaction index of the committed block
+// encoded in b, reading only what precedes it: the block's other
+// transactions are neither copied nor hashed, and its body is not checked
+// against its header (the caller checks the transaction it asked for,
+// e.g. by its hash). A lookup then costs the size of one transaction, not
+// of a block of up to MaxBlockBytes.
+//
+// # Errors
+//
+// A malformed encoding, or an index beyond the block's transactions.
+func CommittedTx(b []byte, index uint64) ([]byte, error) {
+	if len(b) > MaxBlockBytes {
+		return nil, fmt.Errorf("committed block of %d bytes: %w", len(b), ErrTooLarge)
+	}
+	r := &Reader{buf: b, alias: true}
+	if v := r.Byte("version"); r.Err() == nil && v != 1 {
+		return nil, fmt.Errorf("committed block version %d: %w", v, ErrBadVersion)
+	}
+	r.VarBytes(4096, "header")
+	n := r.Count(MaxBlockTxs, "transactions")
+	if r.Err() == nil && index >= uint64(n) {
+		return nil, fmt.Errorf("committed block: no transaction %d (it holds %d)", index, n)
+	}
+	var tx []byte
+	for i := uint64(0); i <= index && r.Err() == nil; i++ {
+		tx = r.VarBytes(MaxTxBytes, fmt.Sprintf("transaction %d", i))
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("committed block: %w", err)
+	}
+	return bytes.Clone(tx), nil
 }
 
 func decodeCommitted(r *Reader) (*Committed, error) {

@@ -477,20 +477,28 @@ func (s *Store) Receipt(h block.Hash) (*block.Receipt, error) {
 	return rc, nil
 }
 
-// Tx returns the raw transaction with hash h and its receipt.
+// Tx returns the raw transaction with hash h and its receipt. Only that
+// transaction is read out of its block (a block can hold
+// block.MaxBlockBytes, and receipts are polled once per transaction), and
+// it is served only if it still hashes to h.
 func (s *Store) Tx(h block.Hash) ([]byte, *block.Receipt, error) {
 	rc, err := s.Receipt(h)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := s.Block(rc.Height)
+	var raw []byte
+	err = s.ReadBlockRaw(rc.Height, func(b []byte) error {
+		var err error
+		raw, err = block.CommittedTx(b, rc.Index)
+		return err
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("store: transaction %s in block %d: %w", h, rc.Height, err)
 	}
-	if rc.Index >= uint64(len(c.Block.Txs)) {
-		return nil, nil, fmt.Errorf("store: receipt index %d beyond block %d", rc.Index, rc.Height)
+	if got := block.Sum(raw); got != h {
+		return nil, nil, fmt.Errorf("store: block %d is corrupt: transaction %d hashes to %s, not %s", rc.Height, rc.Index, got, h)
 	}
-	return c.Block.Txs[rc.Index], rc, nil
+	return raw, rc, nil
 }
 
 // LeafHash returns the record-log leaf hash at index.

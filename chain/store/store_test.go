@@ -1,11 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
@@ -98,6 +101,27 @@ func TestCommitAndRead(t *testing.T) {
 	raw, rc, err := s.Tx(block.Sum([]byte("tx-4-b")))
 	if err != nil || string(raw) != "tx-4-b" || rc.Index != 1 || rc.Height != 4 {
 		t.Fatalf("tx lookup: %q %+v %v", raw, rc, err)
+	}
+	// A transaction whose bytes were altered on disk is not served; its
+	// neighbour in the same block, intact, still is.
+	enc, err := s.BlockRaw(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(enc, []byte("tx-4-b"))
+	tampered := bytes.Clone(enc)
+	tampered[at] = 'T'
+	if err := s.db.Set(heightKey(pBlock, 4), tampered, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Tx(block.Sum([]byte("tx-4-b"))); err == nil || !strings.Contains(err.Error(), "block 4 is corrupt") {
+		t.Fatalf("altered transaction served: %v", err)
+	}
+	if raw, _, err := s.Tx(block.Sum([]byte("tx-4-a"))); err != nil || string(raw) != "tx-4-a" {
+		t.Fatalf("intact neighbour: %q %v", raw, err)
+	}
+	if err := s.db.Set(heightKey(pBlock, 4), enc, pebble.Sync); err != nil {
+		t.Fatal(err)
 	}
 	var keys []string
 	s.Iterate([]byte("k"), func(k, v []byte) bool { keys = append(keys, string(k)); return true })
