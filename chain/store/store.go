@@ -60,7 +60,7 @@ const (
 	pHead    = 'H' // H → head
 	pBlock   = 'B' // B height8 → committed block
 	pReceipt = 'R' // R height8 index8 → receipt
-	pTx      = 'T' // T txhash32 → height8 index8
+	pTx      = 'T' // T txhash32 → height8 index8 [‖ the raw transaction, if at most inlineTxBytes]
 	pState   = 'S' // S statekey → value
 	pLeaf    = 'L' // L index8 → record-log leaf hash (tree level 0)
 	pNode    = 'N' // N level1 index8 → record-log tree node: root of the perfect subtree over leaves [index·2^level, (index+1)·2^level), level ≥ 1
@@ -355,6 +355,9 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 		}
 		loc := binary.BigEndian.AppendUint64(nil, height)
 		loc = binary.BigEndian.AppendUint64(loc, uint64(i))
+		if i < len(c.Block.Txs) && len(c.Block.Txs[i]) <= inlineTxBytes {
+			loc = append(loc, c.Block.Txs[i]...)
+		}
 		if err := set(append([]byte{pTx}, rc.TxHash[:]...), loc); err != nil {
 			return fmt.Errorf("store: tx index: %w", err)
 		}
@@ -460,12 +463,41 @@ func (s *Store) Block(height uint64) (*block.Committed, error) {
 	return c, nil
 }
 
+// inlineTxBytes is the largest transaction whose bytes the transaction
+// index also holds (beside its block's copy), so that looking it up reads
+// a few hundred bytes instead of its block (up to block.MaxBlockBytes):
+// anchors and case-report forms are polled for their receipts one by one,
+// often from blocks that also carry multi-megabyte deploys.
+const inlineTxBytes = 4 << 10
+
+// txIndex reads the index entry of transaction h: its location (height8
+// index8, the suffix of its receipt's key) and, for a small transaction,
+// its bytes, checked against h.
+func (s *Store) txIndex(h block.Hash) (loc, inline []byte, err error) {
+	v, err := s.get(append([]byte{pTx}, h[:]...), "transaction "+h.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(v) < 16 {
+		return nil, nil, fmt.Errorf("store: index of transaction %s is corrupt: %d bytes", h, len(v))
+	}
+	loc, inline = v[:16], v[16:]
+	if len(inline) > 0 && block.Sum(inline) != h {
+		return nil, nil, fmt.Errorf("store: index of transaction %s is corrupt: its copy hashes to %s", h, block.Sum(inline))
+	}
+	return loc, inline, nil
+}
+
 // Receipt returns the receipt of the transaction with hash h.
 func (s *Store) Receipt(h block.Hash) (*block.Receipt, error) {
-	loc, err := s.get(append([]byte{pTx}, h[:]...), "transaction "+h.String())
+	loc, _, err := s.txIndex(h)
 	if err != nil {
 		return nil, err
 	}
+	return s.receiptAt(loc)
+}
+
+func (s *Store) receiptAt(loc []byte) (*block.Receipt, error) {
 	raw, err := s.get(append([]byte{pReceipt}, loc...), "receipt")
 	if err != nil {
 		return nil, err
@@ -477,14 +509,20 @@ func (s *Store) Receipt(h block.Hash) (*block.Receipt, error) {
 	return rc, nil
 }
 
-// Tx returns the raw transaction with hash h and its receipt. Only that
-// transaction is read out of its block (a block can hold
-// block.MaxBlockBytes, and receipts are polled once per transaction), and
-// it is served only if it still hashes to h.
+// Tx returns the raw transaction with hash h and its receipt. A small
+// transaction comes from the index (inlineTxBytes); a larger one is read
+// alone out of its block. Either is served only if it hashes to h.
 func (s *Store) Tx(h block.Hash) ([]byte, *block.Receipt, error) {
-	rc, err := s.Receipt(h)
+	loc, inline, err := s.txIndex(h)
 	if err != nil {
 		return nil, nil, err
+	}
+	rc, err := s.receiptAt(loc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(inline) > 0 {
+		return inline, rc, nil
 	}
 	var raw []byte
 	err = s.ReadBlockRaw(rc.Height, func(b []byte) error {

@@ -26,9 +26,14 @@ func commitBlock(t testing.TB, s *Store, height uint64) {
 // commitWrites commits the block at height with two transactions and the given state writes.
 func commitWrites(t testing.TB, s *Store, height uint64, writes []state.Write) {
 	t.Helper()
-	txs := [][]byte{[]byte(fmt.Sprintf("tx-%d-a", height)), []byte(fmt.Sprintf("tx-%d-b", height))}
+	commitTxs(t, s, height, writes, [][]byte{[]byte(fmt.Sprintf("tx-%d-a", height)), []byte(fmt.Sprintf("tx-%d-b", height))})
+}
+
+// commitTxs commits the block at height with txs and the given state writes.
+func commitTxs(t testing.TB, s *Store, height uint64, writes []state.Write, txs [][]byte) {
+	t.Helper()
 	head := s.Head()
-	h := block.Header{ChainID: "c", Height: height, PrevHash: head.Hash, TxCount: 2, TxRoot: block.TxRoot(txs), StateRoot: head.StateRoot}
+	h := block.Header{ChainID: "c", Height: height, PrevHash: head.Hash, TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs), StateRoot: head.StateRoot}
 	c := &block.Committed{Block: block.Block{Header: h, Txs: txs}}
 	res := &state.Result{Writes: writes}
 	var leaves []block.Hash
@@ -101,27 +106,6 @@ func TestCommitAndRead(t *testing.T) {
 	raw, rc, err := s.Tx(block.Sum([]byte("tx-4-b")))
 	if err != nil || string(raw) != "tx-4-b" || rc.Index != 1 || rc.Height != 4 {
 		t.Fatalf("tx lookup: %q %+v %v", raw, rc, err)
-	}
-	// A transaction whose bytes were altered on disk is not served; its
-	// neighbour in the same block, intact, still is.
-	enc, err := s.BlockRaw(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := bytes.Index(enc, []byte("tx-4-b"))
-	tampered := bytes.Clone(enc)
-	tampered[at] = 'T'
-	if err := s.db.Set(heightKey(pBlock, 4), tampered, pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.Tx(block.Sum([]byte("tx-4-b"))); err == nil || !strings.Contains(err.Error(), "block 4 is corrupt") {
-		t.Fatalf("altered transaction served: %v", err)
-	}
-	if raw, _, err := s.Tx(block.Sum([]byte("tx-4-a"))); err != nil || string(raw) != "tx-4-a" {
-		t.Fatalf("intact neighbour: %q %v", raw, err)
-	}
-	if err := s.db.Set(heightKey(pBlock, 4), enc, pebble.Sync); err != nil {
-		t.Fatal(err)
 	}
 	var keys []string
 	s.Iterate([]byte("k"), func(k, v []byte) bool { keys = append(keys, string(k)); return true })
@@ -241,5 +225,75 @@ func TestIterateFrom(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("from %q: %q, %v; want %q", c.start, got, err, c.want)
 		}
+	}
+}
+
+// TestTxLookupChecksWhatItServes alters, on disk, the copy of a small
+// transaction in the transaction index and a large transaction in its
+// block: neither is served (nor the small one's receipt), and their
+// intact neighbours still are.
+func TestTxLookupChecksWhatItServes(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Init(block.Sum([]byte("g")), nil, smt.Empty, nil); err != nil {
+		t.Fatal(err)
+	}
+	small, small2 := []byte("small transaction"), []byte("another small one")
+	large := bytes.Repeat([]byte("L"), inlineTxBytes+1)
+	large2 := bytes.Repeat([]byte("M"), inlineTxBytes+1)
+	commitTxs(t, s, 1, nil, [][]byte{small, large, small2, large2})
+	for _, tx := range [][]byte{small, large, small2, large2} {
+		raw, rc, err := s.Tx(block.Sum(tx))
+		if err != nil || !bytes.Equal(raw, tx) || rc.TxHash != block.Sum(tx) {
+			t.Fatalf("lookup of a %d-byte transaction: %d bytes, %v", len(tx), len(raw), err)
+		}
+	}
+	alter := func(key []byte, old []byte) {
+		v, closer, err := s.db.Get(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = bytes.Clone(v)
+		closer.Close()
+		at := bytes.Index(v, old)
+		if at < 0 {
+			t.Fatalf("%q not in the stored value", old[:8])
+		}
+		v[at] ^= 0x20
+		if err := s.db.Set(key, v, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sh := block.Sum(small)
+	alter(append([]byte{pTx}, sh[:]...), small)
+	alter(heightKey(pBlock, 1), large)
+	for _, tc := range []struct {
+		name string
+		tx   []byte
+		want string // "" if served
+	}{
+		{"small, altered in the index", small, "index of transaction"},
+		{"large, altered in its block", large, "block 1 is corrupt"},
+		{"small, intact", small2, ""},
+		{"large, intact", large2, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, _, err := s.Tx(block.Sum(tc.tx))
+			if tc.want == "" {
+				if err != nil || !bytes.Equal(raw, tc.tx) {
+					t.Fatalf("intact transaction: %d bytes, %v", len(raw), err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("altered transaction served (%d bytes), err %v; want %q", len(raw), err, tc.want)
+			}
+		})
+	}
+	if _, err := s.Receipt(block.Sum(small)); err == nil {
+		t.Fatal("the receipt of a transaction whose index entry was altered is served")
 	}
 }

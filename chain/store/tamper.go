@@ -28,7 +28,7 @@ func (s *Store) TamperBlock(height uint64, edit func(*block.Committed)) error {
 // TamperReceipt rewrites the stored receipt of transaction h with what
 // edit makes of it.
 func (s *Store) TamperReceipt(h block.Hash, edit func(*block.Receipt)) error {
-	loc, err := s.get(append([]byte{pTx}, h[:]...), "transaction "+h.String())
+	loc, _, err := s.txIndex(h)
 	if err != nil {
 		return err
 	}
