@@ -16,7 +16,7 @@ FUZZMIN ?= 1000
 RACE_PKGS  := $(shell $(GO) list ./chain/... ./transport/... | grep -v '/chain/proof/bundle$$')
 PLAIN_PKGS := ./vm/... ./sdk/... ./cmd/... ./chain/proof/bundle $(shell test -d trials && echo ./trials/...)
 
-.PHONY: all build contracts test test-race test-plain test-limits demo demo-more bench flood fuzz vet clean e2e image wasm soak
+.PHONY: all build contracts test test-race test-plain test-limits test-flood demo demo-more bench flood fuzz vet clean e2e image wasm soak
 
 all: build
 
@@ -55,7 +55,7 @@ contracts:
 		echo "$$out $$(wc -c < $$out) bytes"; \
 	done
 
-test: contracts vet test-race test-plain test-limits
+test: contracts vet test-race test-plain test-limits test-flood
 
 test-race:
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
@@ -107,13 +107,17 @@ demo-more: build contracts
 bench: build contracts
 	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256 --duration 15s --contracts $(WASM) --json bin/bench.json $(ARGS)
 
-# Issue 15's flood: 4 validator processes flooded with 1-4 MiB and small
-# transactions for FLOOD (30s); every 200 must end in a receipt on every
-# node and the heights stay within 2 blocks (chain/bench/flood_test.go).
-# `make test` runs it too (test-plain).
-FLOOD ?= 30s
+# Issue 15's flood: 4 validator processes offered 1-4 MiB and small
+# transactions above what they commit for FLOOD (60 s: the issue's "2x
+# peak for 60 s"); every 200 must end in a receipt on every node and the
+# heights stay within 2 blocks (chain/bench/flood_test.go). `make test`
+# runs a 20-second flood last, alone (test-flood).
+FLOOD ?= 60s
 flood:
 	$(GO) test -count=1 -timeout 10m -run 'TestProcessFlood$$' -v ./chain/bench -bench.flood $(FLOOD)
+
+test-flood:
+	$(GO) test -count=1 -timeout 10m -run 'TestProcessFlood$$' ./chain/bench -bench.flood 20s
 
 # A short run of every fuzz target (FUZZTIME each), one worker each so the
 # shared machine stays usable; prints the executions each target ran and

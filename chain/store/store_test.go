@@ -297,3 +297,50 @@ func TestTxLookupChecksWhatItServes(t *testing.T) {
 		t.Fatal("the receipt of a transaction whose index entry was altered is served")
 	}
 }
+
+// BenchmarkTxLookup looks up transactions of a block that also carries
+// two 4 MiB deploys, as receipt polls do after a flood: "small" (an
+// anchor-sized transaction, served from the index), "large" (a 64 KiB
+// one, cut out of its block) and, for comparison in the same run,
+// "whole block" (the lookup before 2026-12-06: decode the block and
+// re-hash every transaction in it).
+func BenchmarkTxLookup(b *testing.B) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Init(block.Sum([]byte("g")), nil, smt.Empty, nil); err != nil {
+		b.Fatal(err)
+	}
+	small := bytes.Repeat([]byte("a"), 250)
+	large := bytes.Repeat([]byte("b"), 64<<10)
+	txs := [][]byte{bytes.Repeat([]byte("x"), 4<<20), small, large, bytes.Repeat([]byte("y"), 4<<20)}
+	commitTxs(b, s, 1, nil, txs)
+	for _, bc := range []struct {
+		name string
+		tx   []byte
+	}{{"small", small}, {"large", large}} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := block.Sum(bc.tx)
+			for b.Loop() {
+				if _, _, err := s.Tx(h); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("whole block", func(b *testing.B) {
+		h := block.Sum(small)
+		for b.Loop() {
+			rc, err := s.Receipt(h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := s.Block(rc.Height)
+			if err != nil || !bytes.Equal(c.Block.Txs[rc.Index], small) {
+				b.Fatal(err)
+			}
+		}
+	})
+}
