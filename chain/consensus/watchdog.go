@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,7 +150,10 @@ func (f fencedWAL) Append(entry []byte, truncateTo bool) error {
 	if f.g.wd.gen.Load() != f.g.gen {
 		f.g.wd.fence.RUnlock()
 		f.g.stale()
-		return fmt.Errorf("consensus: WAL of replaced SmartBFT generation %d", f.g.gen)
+		// The replica stopped. SmartBFT panics on a failed WAL append
+		// (a process of the fenced instance would crash at shutdown), so
+		// the abandoned goroutine ends here instead, running its defers.
+		runtime.Goexit()
 	}
 	defer f.g.wd.fence.RUnlock()
 	return f.w.Append(entry, truncateTo)
