@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -272,8 +273,16 @@ func (c *cluster) submit(id uint64) block.Hash {
 	c.t.Helper()
 	c.nonce++
 	raw := anchor(c.site, c.nonce)
-	if err := c.node(id).rep.Submit(raw); err != nil {
-		c.t.Fatalf("submit to node %d: %v", id, err)
+	// A client told "busy" (429) tries again, here for up to a minute of
+	// virtual time (a watchdog restart of that node's SmartBFT, say).
+	for end := c.clock.Now().Add(time.Minute); ; time.Sleep(10 * clusterStep) {
+		err := c.node(id).rep.Submit(raw)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrBusy) || c.clock.Now().After(end) {
+			c.t.Fatalf("submit to node %d: %v", id, err)
+		}
 	}
 	return block.Sum(raw)
 }

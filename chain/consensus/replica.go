@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -391,6 +392,11 @@ func (r *Replica) Submit(raw []byte) error {
 		if added {
 			r.pool.release(info.ID)
 		}
+		if poolClosed(err) {
+			// The watchdog is replacing this node's SmartBFT instance
+			// (watchdog.go): the client may retry here in a moment.
+			return fmt.Errorf("%w: consensus is restarting on this node; try again shortly (the transaction was already sent to the leader and may still commit)", ErrBusy)
+		}
 		return fmt.Errorf("consensus: submit (it was already sent to the leader and may still commit; ask for its receipt): %w", err)
 	}
 	if tx, ok := r.cfg.TxCache.Lookup(block.Sum(raw)); ok {
@@ -444,6 +450,15 @@ func (r *Replica) checkBacklog(size int) error {
 func alreadyPooled(err error) bool {
 	s := err.Error()
 	return s == "request already exists" || s == "request already processed"
+}
+
+// poolClosed reports SmartBFT's refusals by a stopped instance: its
+// request pool's "pool closed, request rejected: …" and SubmitRequest's
+// "no leader" (GetLeaderID is 0 while the instance is not running);
+// matched by text as above.
+func poolClosed(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "pool closed") || s == "no leader"
 }
 
 // PoolBytes returns the bytes of pending transactions the replica accounts
