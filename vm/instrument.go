@@ -40,7 +40,7 @@ const (
 
 // instrumenterVersion changes whenever the code the instrumenter emits
 // changes; it is part of the instrumentation cache key.
-const instrumenterVersion = 4
+const instrumenterVersion = 5
 
 // instrumentConfig is what the instrumentation depends on.
 type instrumentConfig struct {
@@ -251,8 +251,28 @@ type rewriter struct {
 	// temporaries appended to the function's locals (index, 0 = not yet)
 	locI32, locI64, locF32, locF64 uint32
 	locGas                         uint32 // the function's copy of the gas global (index, not +1)
-	extra                          []wasm.ValueType
-	nlocals                        uint64
+	// frames has one entry per open control frame of the original body
+	// (the function's first): the number of blocks the output wraps
+	// around it (loopWrappers for a wrapped loop, else 0).
+	frames  []uint8
+	extra   []wasm.ValueType
+	nlocals uint64
+}
+
+// loopWrappers is the number of blocks wrapped around a loop whose gas
+// check leaves it to refill (see wrapLoop).
+const loopWrappers = 3
+
+// relabel maps the relative label l of a branch in the original body to
+// the output's, which has wrappers around some frames: every frame the
+// branch leaves adds its wrappers (the target's own wrappers are outside
+// its label).
+func (r *rewriter) relabel(l uint64) uint64 {
+	out := l
+	for i := uint64(0); i < l; i++ {
+		out += uint64(r.frames[len(r.frames)-1-int(i)])
+	}
+	return out
 }
 
 func (r *rewriter) tmp(slot *uint32, vt wasm.ValueType) uint32 {
@@ -285,6 +305,7 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 	r.out = append(r.out, uleb(uint64(r.locGas))...)
 
 	depth := 1 // control nesting; the function body is one level
+	r.frames = append(r.frames[:0], 0)
 	blocks := uint32(0)
 	maxDepth := 1
 	pc := 0
@@ -307,6 +328,15 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 			cost = 0
 		case op == wasm.OpcodeBlock || op == wasm.OpcodeLoop || op == wasm.OpcodeIf:
 			pc, err = skipBlockType(body, pc)
+			// A loop whose block type is empty or one result (no
+			// parameters: its head has an empty operand stack) is wrapped
+			// so that its gas check calls the refill outside it (wrapLoop).
+			if err == nil && op == wasm.OpcodeLoop && plainBlockType(body[start+1]) {
+				r.frames = append(r.frames, loopWrappers)
+				r.seg = append(r.seg, wasm.OpcodeBlock, body[start+1], wasm.OpcodeLoop, 0x40, wasm.OpcodeBlock, 0x40)
+			} else {
+				r.frames = append(r.frames, 0)
+			}
 			depth++
 			blocks++
 			maxDepth = max(maxDepth, depth)
@@ -326,6 +356,14 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 			depth--
 			cost, endsSeg = 0, true
 			exit = depth == 0
+			wrapped := r.frames[len(r.frames)-1] == loopWrappers
+			r.frames = r.frames[:len(r.frames)-1]
+			if wrapped {
+				r.seg = append(r.seg, wasm.OpcodeEnd)
+				r.closeLoopWrappers()
+				r.flush()
+				continue
+			}
 		case op == wasm.OpcodeBr || op == wasm.OpcodeBrIf:
 			var l uint64
 			l, pc, err = readU32(body, pc)
@@ -334,6 +372,16 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 			}
 			exit = l == uint64(depth-1)
 			endsSeg = true
+			if err == nil && r.relabel(l) != l {
+				if exit {
+					r.seg = r.appendCheck(r.seg)
+				}
+				r.seg = append(r.seg, op)
+				r.seg = append(r.seg, uleb(r.relabel(l))...)
+				r.segCost += cost
+				r.flush()
+				continue
+			}
 		case op == wasm.OpcodeBrTable:
 			var n, l uint64
 			n, pc, err = readU32(body, pc)
@@ -345,6 +393,21 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 				exit = exit || l == uint64(depth-1)
 			}
 			endsSeg = true
+			if err == nil && r.anyWrapped() { // re-encode with the output's labels
+				if exit {
+					r.seg = r.appendCheck(r.seg)
+				}
+				r.seg = append(r.seg, op)
+				n, p, _ := readU32(body, start+1) // read without error above
+				r.seg = append(r.seg, uleb(n)...)
+				for range n + 1 {
+					l, p, _ = readU32(body, p)
+					r.seg = append(r.seg, uleb(r.relabel(l))...)
+				}
+				r.segCost += cost
+				r.flush()
+				continue
+			}
 		case op == wasm.OpcodeReturn:
 			endsSeg, exit = true, true
 		case op == wasm.OpcodeCall:
@@ -513,7 +576,11 @@ func (r *rewriter) rewrite(body []byte, nlocals uint64) ([]byte, []wasm.ValueTyp
 			r.flush()
 		}
 		if op == wasm.OpcodeLoop { // every iteration checks
-			r.out = r.appendCheck(r.out)
+			if r.frames[len(r.frames)-1] == loopWrappers {
+				r.out = r.appendLoopCheck(r.out)
+			} else {
+				r.out = r.appendCheck(r.out)
+			}
 		}
 	}
 	if depth != 0 {
@@ -581,6 +648,77 @@ func (r *rewriter) appendCheck(b []byte) []byte {
 	b = append(b, wasm.OpcodeLocalSet)
 	b = append(b, li...)
 	return append(b, wasm.OpcodeEnd)
+}
+
+// anyWrapped reports whether an open frame has wrappers (so labels change).
+func (r *rewriter) anyWrapped() bool {
+	for _, f := range r.frames {
+		if f != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// A loop's gas check calls the refill import when the gas local is
+// negative. wazero's compiler treats every register as caller-saved and
+// stores a value live across a call at its definition: a call inside a
+// loop, even on a path never taken, makes every value the loop carries (a
+// Go function's whole dispatch loop) go through memory on every iteration.
+// So the check leaves the loop instead, and the refill is called outside
+// it (see RATIONALE.md, "The refill outside the loop"):
+//
+//	block <loop's type>        ;; $exit
+//	  loop                     ;; $retry
+//	    block                  ;; $refill
+//	      loop <loop's type>   ;; the original loop, its label unchanged
+//	        local.get $g; i64.const 0; i64.lt_s; br_if $refill
+//	        ...body...
+//	      end
+//	      br $exit             ;; the loop's fall-through, with its results
+//	    end
+//	    i64.const 0; call $refill; global.get $gas; local.set $g
+//	    br $retry              ;; back to the loop's head: the same state
+//	  end
+//	  unreachable              ;; ($retry never falls through)
+//	end
+//
+// At the loop's head the operand stack inside it is empty (no parameters)
+// and everything else is in locals, so leaving and re-entering there is
+// the same as continuing; the refill leaves the gas non-negative, so the
+// check then passes. Branches leaving the loop get loopWrappers added to
+// their label (relabel).
+
+// plainBlockType reports whether bt (a block type's first byte) is empty or
+// one value type, not a type index (which may take parameters).
+func plainBlockType(bt byte) bool {
+	switch bt {
+	case 0x40, wasm.ValueTypeI32, wasm.ValueTypeI64, wasm.ValueTypeF32, wasm.ValueTypeF64:
+		return true
+	}
+	return false
+}
+
+// appendLoopCheck appends the head check of a wrapped loop:
+//
+//	local.get $g; i64.const 0; i64.lt_s; br_if $refill
+func (r *rewriter) appendLoopCheck(b []byte) []byte {
+	b = append(b, wasm.OpcodeLocalGet)
+	b = append(b, uleb(uint64(r.locGas))...)
+	return append(b, wasm.OpcodeI64Const, 0, wasm.OpcodeI64LtS, wasm.OpcodeBrIf, 1)
+}
+
+// closeLoopWrappers appends, to the segment, after a wrapped loop's end,
+// the rest of its wrappers (see appendLoopCheck).
+func (r *rewriter) closeLoopWrappers() {
+	b := append(r.seg, wasm.OpcodeBr, 2, wasm.OpcodeEnd, wasm.OpcodeI64Const, 0, wasm.OpcodeCall)
+	b = append(b, uleb(uint64(r.refillFunc))...)
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = append(b, uleb(uint64(r.gasGlobal))...)
+	b = append(b, wasm.OpcodeLocalSet)
+	b = append(b, uleb(uint64(r.locGas))...)
+	// $retry never falls through; the unreachable types $exit's end.
+	r.seg = append(b, wasm.OpcodeBr, 0, wasm.OpcodeEnd, wasm.OpcodeUnreachable, wasm.OpcodeEnd)
 }
 
 // emitReload appends, to the segment, the reload of the gas local from the

@@ -106,6 +106,7 @@ func TestInstrumentRejects(t *testing.T) {
 // result, if any, must decode again and instrument again.
 func FuzzInstrument(f *testing.F) {
 	f.Add(loopModule(3))
+	f.Add(wrappedLoopsModule())
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
 	f.Add(buildModule(nil, nil, []testFunc{{results: []wasm.ValueType{wasm.ValueTypeF64},
 		body: []byte{wasm.OpcodeF64Const, 0, 0, 0, 0, 0, 0, 0, 0, wasm.OpcodeF64Const, 0, 0, 0, 0, 0, 0, 0, 0, wasm.OpcodeF64Div, wasm.OpcodeEnd}}},
@@ -145,6 +146,7 @@ func contains(s, sub string) bool {
 // validation, compilation and a trial instantiation) on arbitrary bytes.
 func FuzzValidate(f *testing.F) {
 	f.Add(loopModule(3))
+	f.Add(wrappedLoopsModule())
 	f.Add(startLoopModule())
 	f.Add(forbiddenImportModule())
 	f.Add([]byte("\x00asm\x01\x00\x00\x00\x01"))
@@ -217,5 +219,128 @@ func TestLazyCheckExact(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// wrappedLoopsModule exports "run": nested loops whose gas checks leave
+// them to refill (instrumenter v5, see wrapLoop in instrument.go), with
+// branches that cross the wrappers (br_if and br_table out of an inner
+// loop, a br to the function's label from inside a loop), a loop with a
+// result that falls through, and a loop with a parameter (a type-index
+// block type: not wrapped). It traps unless it computes wrappedLoopsWant.
+func wrappedLoopsModule() []byte {
+	const i, j, acc, k = 0, 1, 2, 3
+	c := func(v int64) []byte { return append([]byte{wasm.OpcodeI32Const}, sleb64(v)...) }
+	var b []byte
+	add := func(p ...[]byte) {
+		for _, x := range p {
+			b = append(b, x...)
+		}
+	}
+	op := func(o ...byte) []byte { return o }
+	add(c(300), op(wasm.OpcodeLocalSet, i),
+		op(wasm.OpcodeBlock, 0x40), // $done
+		op(wasm.OpcodeLoop, 0x40),  // $outer
+		op(wasm.OpcodeLocalGet, i, wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 1),
+		op(wasm.OpcodeLocalGet, i), c(1), op(wasm.OpcodeI32Sub, wasm.OpcodeLocalSet, i),
+		c(1000), op(wasm.OpcodeLocalSet, j),
+		op(wasm.OpcodeBlock, 0x40), // $next
+		op(wasm.OpcodeLoop, 0x40),  // $inner
+		op(wasm.OpcodeLocalGet, acc), c(1), op(wasm.OpcodeI32Add, wasm.OpcodeLocalSet, acc),
+		op(wasm.OpcodeLocalGet, j), c(1), op(wasm.OpcodeI32Sub, wasm.OpcodeLocalTee, j),
+		op(wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 1), // to $next
+		op(wasm.OpcodeLocalGet, j), c(7), op(wasm.OpcodeI32RemU),
+		op(wasm.OpcodeBrTable, 7, 0, 0, 0, 0, 0, 0, 2, 0), // j%7 == 6: on with $outer
+		op(wasm.OpcodeEnd), // $inner
+		op(wasm.OpcodeEnd), // $next
+		op(wasm.OpcodeLocalGet, acc), c(1000), op(wasm.OpcodeI32Add, wasm.OpcodeLocalSet, acc),
+		op(wasm.OpcodeBr, 0), // $outer
+		op(wasm.OpcodeEnd),   // $outer
+		op(wasm.OpcodeEnd),   // $done
+		// A loop with a result: add 3 until acc >= 600,000, yield acc.
+		op(wasm.OpcodeLoop, wasm.ValueTypeI32),
+		op(wasm.OpcodeLocalGet, acc), c(3), op(wasm.OpcodeI32Add, wasm.OpcodeLocalTee, acc),
+		op(wasm.OpcodeLocalGet, acc), c(600_000), op(wasm.OpcodeI32LtU, wasm.OpcodeBrIf, 0),
+		op(wasm.OpcodeEnd),
+		op(wasm.OpcodeLocalSet, acc),
+		// A loop with a parameter (type 1: (i32) -> ()): count 5 down.
+		c(5), op(wasm.OpcodeLoop, 1),
+		c(1), op(wasm.OpcodeI32Sub, wasm.OpcodeLocalTee, k, wasm.OpcodeLocalGet, k, wasm.OpcodeBrIf, 0),
+		op(wasm.OpcodeDrop, wasm.OpcodeEnd),
+		op(wasm.OpcodeLocalGet, acc), c(wrappedLoopsWant), op(wasm.OpcodeI32Ne, wasm.OpcodeIf, 0x40, wasm.OpcodeUnreachable, wasm.OpcodeEnd),
+		// Leave through the function's label from inside a loop.
+		op(wasm.OpcodeLoop, 0x40, wasm.OpcodeLocalGet, k, wasm.OpcodeI32Eqz, wasm.OpcodeBrIf, 1, wasm.OpcodeBr, 0, wasm.OpcodeEnd),
+		op(wasm.OpcodeUnreachable, wasm.OpcodeEnd),
+	)
+	i32 := wasm.ValueTypeI32
+	return buildModule(nil, nil, []testFunc{
+		{locals: []wasm.ValueType{i32, i32, i32, i32}, body: b},
+		{params: []wasm.ValueType{i32}, body: []byte{wasm.OpcodeEnd}}, // its type is the loop's
+	}, map[string]uint32{"run": 0}, nil)
+}
+
+// wrappedLoopsWant is what wrappedLoopsModule computes, by the same steps.
+var wrappedLoopsWant = func() int64 {
+	var acc uint32
+	for i := 300; i != 0; {
+		i--
+		for j := uint32(1000); ; {
+			acc++
+			j--
+			if j == 0 {
+				acc += 1000
+				break
+			}
+			if j%7 == 6 {
+				break
+			}
+		}
+	}
+	for {
+		acc += 3
+		if acc >= 600_000 {
+			break
+		}
+	}
+	return int64(int32(acc))
+}()
+
+// TestWrappedLoops: loops whose gas check leaves them to refill run as the
+// original code does (the module traps otherwise), on both engines, with
+// the same gas, over many refills (the run is ~16 gas slices); the call
+// runs out of gas at exactly its gas and at any lower limit.
+func TestWrappedLoops(t *testing.T) {
+	var gas [2]uint64
+	for n, interp := range []bool{false, true} {
+		e := sharedEngine(t, interp)
+		m, err := e.Compile(context.Background(), wrappedLoopsModule())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := callOnce(t, e, m, &Call{Method: "run", GasLimit: 1 << 40})
+		if res.Err != nil {
+			t.Fatalf("interp=%v: %v", interp, res.Err)
+		}
+		gas[n] = res.GasUsed
+		if g := res.GasUsed - m.InstanceGas; g < 10*gasSlice {
+			t.Fatalf("interp=%v: %d gas in the guest, want many slices", interp, g)
+		}
+		for _, limit := range []uint64{res.GasUsed, res.GasUsed - 1, res.GasUsed / 2, m.InstanceGas + gasSlice + 7} {
+			r := callOnce(t, e, m, &Call{Method: "run", GasLimit: limit})
+			want := CodeOutOfGas
+			if limit == res.GasUsed {
+				want = CodeOK
+			}
+			code := CodeOK
+			if r.Err != nil {
+				code = r.Err.Code
+			}
+			if code != want || r.GasUsed != limit {
+				t.Errorf("interp=%v limit %d: %v gas %d, want %v gas %d", interp, limit, r.Err, r.GasUsed, want, limit)
+			}
+		}
+	}
+	if gas[0] != gas[1] {
+		t.Errorf("gas: compiler %d, interpreter %d", gas[0], gas[1])
 	}
 }
