@@ -50,6 +50,7 @@ func (s *Store) tamper(k, v []byte) error {
 	if err := s.db.Set(k, v, pebble.Sync); err != nil {
 		return fmt.Errorf("store: tamper: %w", err)
 	}
+	s.state.reset()
 	return nil
 }
 
@@ -90,5 +91,6 @@ func (s *Store) TamperDeleteState(key []byte) error {
 	if err := s.db.Delete(stateKey(key), pebble.Sync); err != nil {
 		return fmt.Errorf("store: tamper: %w", err)
 	}
+	s.state.reset()
 	return nil
 }
