@@ -343,10 +343,11 @@ func (s *Store) Init(genesisHash block.Hash, writes []state.Write, root block.Ha
 	if err := b.Set([]byte{pHead}, h.encode(), nil); err != nil {
 		return fmt.Errorf("store: genesis: %w", err)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	err := b.Commit(pebble.Sync)
+	s.state.reset() // even after an error: the batch may be applied
+	if err != nil {
 		return fmt.Errorf("store: genesis commit: %w", err)
 	}
-	s.state.reset()
 	s.head, s.init = h, true
 	return nil
 }
@@ -429,10 +430,13 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	}
 	s.payMu.Lock()
 	defer s.payMu.Unlock()
-	if err := b.Commit(pebble.Sync); err != nil {
+	err = b.Commit(pebble.Sync)
+	// Before the new head is visible, and even after an error (the batch
+	// may be applied whatever its sync's fate).
+	s.state.wrote(res.Writes)
+	if err != nil {
 		return fmt.Errorf("store: commit block %d: %w", height, err)
 	}
-	s.state.wrote(res.Writes) // before the new head is visible
 	s.mu.Lock()
 	s.head = head
 	s.mu.Unlock()
