@@ -118,6 +118,7 @@ type Store struct {
 	wrap  KeyWrapper // wraps payload data keys; nil: no payloads (wrap.go)
 	head  Head
 	init  bool
+	state *stateCache // recent Get answers (statecache.go)
 }
 
 // blockCacheBytes is Pebble's block cache per store (its default is 8
@@ -126,6 +127,10 @@ type Store struct {
 // bench profile showed a third of a validator's CPU in block reads and
 // their snappy decoding). The cache is filled only as blocks are read.
 const blockCacheBytes = 32 << 20
+
+// memTableBytes is Pebble's memtable size (its default is 4 MB); up to two
+// are held at once while one flushes.
+const memTableBytes = 16 << 20
 
 // Options configure Open.
 type Options struct {
@@ -161,6 +166,18 @@ func OpenWith(dir string, o Options) (*Store, error) {
 	// reading their index and data blocks. Set on L0, it applies to
 	// every level; tables written before keep none until compacted.
 	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	// Most of what a block writes is hashes (state-tree nodes, the
+	// transaction index, record-log leaves and nodes, signatures), which
+	// Snappy cannot shrink: compressing every table block on each flush
+	// and compaction, and decompressing every block read, cost CPU for a
+	// few percent of disk. Tables written before stay readable (the
+	// compression is recorded per block).
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
+	// A block of anchors writes ~2 KB per transaction of state-tree nodes
+	// with random keys, so each flushed table overlaps the whole base
+	// level, and each L0 → Lbase compaction rewrites it. Larger memtables
+	// mean fewer, larger flushes and fewer such rewrites.
+	opts.MemTableSize = memTableBytes
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
@@ -171,7 +188,7 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open payload key store: %w", err)
 	}
-	s := &Store{db: db, keys: keys, wrap: o.KeyWrapper}
+	s := &Store{db: db, keys: keys, wrap: o.KeyWrapper, state: newStateCache(stateCacheGeneration)}
 	v, closer, err := db.Get([]byte{pHead})
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
@@ -326,7 +343,9 @@ func (s *Store) Init(genesisHash block.Hash, writes []state.Write, root block.Ha
 	if err := b.Set([]byte{pHead}, h.encode(), nil); err != nil {
 		return fmt.Errorf("store: genesis: %w", err)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	err := b.Commit(pebble.Sync)
+	s.state.reset() // even after an error: the batch may be applied
+	if err != nil {
 		return fmt.Errorf("store: genesis commit: %w", err)
 	}
 	s.head, s.init = h, true
@@ -343,10 +362,11 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	if height != prev.Height+1 || head.Height != height {
 		return fmt.Errorf("store: commit of block %d onto head %d", height, prev.Height)
 	}
-	b := s.db.NewBatch()
+	enc := c.Encode()
+	b := s.db.NewBatchWithSize(commitBatchSize(len(enc), res, len(leaves)))
 	defer b.Close()
 	set := func(k, v []byte) error { return b.Set(k, v, nil) }
-	if err := set(heightKey(pBlock, height), c.Encode()); err != nil {
+	if err := set(heightKey(pBlock, height), enc); err != nil {
 		return fmt.Errorf("store: block %d: %w", height, err)
 	}
 	for i, rc := range res.Receipts {
@@ -413,7 +433,11 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	}
 	s.payMu.Lock()
 	defer s.payMu.Unlock()
-	if err := b.Commit(pebble.Sync); err != nil {
+	err = b.Commit(pebble.Sync)
+	// Before the new head is visible, and even after an error (the batch
+	// may be applied whatever its sync's fate).
+	s.state.wrote(res.Writes)
+	if err != nil {
 		return fmt.Errorf("store: commit block %d: %w", height, err)
 	}
 	s.mu.Lock()
@@ -421,6 +445,77 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	s.mu.Unlock()
 	if err := s.shred(redacted); err != nil {
 		return fmt.Errorf("store: block %d is committed, but: %w (the keys are shredded at the next open)", height, err)
+	}
+	return nil
+}
+
+// commitBatchSize estimates the bytes of a block's commit batch (its
+// records, their keys and Pebble's per-record overhead), so that the
+// batch is allocated once instead of doubling its buffer a dozen times
+// for a block of thousands of state-tree nodes. An estimate off either
+// way costs only an allocation.
+func commitBatchSize(blockBytes int, res *state.Result, leaves int) int {
+	const perRecord = 2*binary.MaxVarintLen64 + 1 // Pebble's kind and two lengths
+	n := blockBytes + 64
+	for _, rc := range res.Receipts {
+		n += 2*perRecord + 17 + 96 + len(rc.Result) + len(rc.Error) + 33 + 16
+		for _, e := range rc.Events {
+			n += 64 + len(e.Type) + len(e.Data)
+		}
+	}
+	for _, w := range res.Writes {
+		n += perRecord + 1 + len(w.Key) + len(w.Value)
+	}
+	for _, nd := range res.Nodes {
+		n += perRecord + 33 + len(nd.Record)
+	}
+	n += leaves * (perRecord + 9 + 32)
+	n += 64 * (perRecord + 17 + 32) // record-log nodes, position, head
+	return n
+}
+
+// Header returns the header of the committed block at height, decoded
+// without the block's transactions (which are neither copied nor hashed).
+func (s *Store) Header(height uint64) (*block.Header, error) {
+	var h *block.Header
+	err := s.ReadBlockRaw(height, func(raw []byte) error {
+		r := block.NewReader(raw)
+		if v := r.Byte("version"); r.Err() == nil && v != 1 {
+			return fmt.Errorf("store: block %d: version %d: %w", height, v, block.ErrBadVersion)
+		}
+		hb := r.VarBytes(4096, "header")
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("store: block %d is corrupt: %w", height, err)
+		}
+		var err error
+		if h, err = block.DecodeHeader(hb); err != nil {
+			return fmt.Errorf("store: block %d is corrupt: %w", height, err)
+		}
+		return nil
+	})
+	return h, err
+}
+
+// BlockReceipts calls fn with each receipt of the block at height, in
+// block order, read by one scan (not by transaction hash). It stops at
+// fn's first error and returns it.
+func (s *Store) BlockReceipts(height uint64, fn func(rc *block.Receipt) error) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: heightKey(pReceipt, height), UpperBound: heightKey(pReceipt, height+1)})
+	if err != nil {
+		return fmt.Errorf("store: receipts of block %d: %w", height, err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		rc, err := block.DecodeReceipt(it.Value())
+		if err != nil {
+			return fmt.Errorf("store: a receipt of block %d is corrupt: %w", height, err)
+		}
+		if err := fn(rc); err != nil {
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("store: receipts of block %d: %w", height, err)
 	}
 	return nil
 }
@@ -633,11 +728,20 @@ func (s *Store) Record(index uint64) (*block.Receipt, error) {
 
 // Get implements state.Reader over committed state.
 func (s *Store) Get(key []byte) ([]byte, bool, error) {
+	v, found, hit, gen := s.state.get(key)
+	if hit {
+		return v, found, nil
+	}
 	v, err := s.get(stateKey(key), "")
 	if errors.Is(err, ErrNotFound) {
+		s.state.put(key, nil, false, gen)
 		return nil, false, nil
 	}
-	return v, err == nil, err
+	if err != nil {
+		return nil, false, err
+	}
+	s.state.put(key, v, true, gen)
+	return v, true, nil
 }
 
 // Iterate implements state.Reader over committed state.

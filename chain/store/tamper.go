@@ -47,7 +47,9 @@ func (s *Store) TamperState(key, value []byte) error {
 }
 
 func (s *Store) tamper(k, v []byte) error {
-	if err := s.db.Set(k, v, pebble.Sync); err != nil {
+	err := s.db.Set(k, v, pebble.Sync)
+	s.state.reset()
+	if err != nil {
 		return fmt.Errorf("store: tamper: %w", err)
 	}
 	return nil
@@ -87,7 +89,9 @@ func (s *Store) TamperAnchorLabel(doc block.Hash, label string) error {
 
 // TamperDeleteState removes the stored value of a state key.
 func (s *Store) TamperDeleteState(key []byte) error {
-	if err := s.db.Delete(stateKey(key), pebble.Sync); err != nil {
+	err := s.db.Delete(stateKey(key), pebble.Sync)
+	s.state.reset()
+	if err != nil {
 		return fmt.Errorf("store: tamper: %w", err)
 	}
 	return nil

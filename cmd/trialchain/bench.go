@@ -99,7 +99,7 @@ table).`,
 	c.Flags().DurationVar(&duration, "duration", 20*time.Second, "longest time each phase offers load")
 	c.Flags().StringVar(&jsonFile, "json", "", "also write the report as JSON to this file")
 	c.Flags().StringVar(&contracts, "contracts", "", "directory of built contracts, for the crf workload (default bin/contracts; make contracts)")
-	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "each validator writes a CPU profile of the run here, -vN before the extension (bench.pprof → bench-v1.pprof …)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "each validator writes a CPU profile of the run here, -vN before the extension (bench.pprof → bench-v1.pprof …), and its allocation profile (bench-v1.allocs.pprof)")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "validator 1's metrics listener address (e.g. 127.0.0.1:9100; the others get free ports; see start --metrics)")
 	return c
 }

@@ -134,7 +134,7 @@ $TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 		},
 	}
 	c.Flags().String("metrics", "", "address of the metrics listener, e.g. 127.0.0.1:9100: Prometheus /metrics, liveness /healthz, readiness /readyz (default: config.toml's metrics, else none)")
-	c.Flags().String("cpuprofile", "", "write a CPU profile (go tool pprof) of this node to this file until it stops (SIGINT/SIGTERM)")
+	c.Flags().String("cpuprofile", "", "write a CPU profile (go tool pprof) of this node to this file until it stops (SIGINT/SIGTERM), and at the stop its allocation profile next to it (FILE.pprof → FILE.allocs.pprof)")
 	c.Flags().String("byzantine", "", "fault-injection tests only: run as a Byzantine validator (wrong-parent)")
 	_ = c.Flags().MarkHidden("byzantine")
 	return c

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
 )
 
 // startCPUProfile writes a CPU profile to path until the returned stop is
-// called.
+// called. At stop it also writes the allocation profile of the whole run
+// (go tool pprof -sample_index=alloc_space) next to it: path with
+// ".allocs" before the extension (v1.pprof → v1.allocs.pprof).
 func startCPUProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
@@ -20,5 +23,31 @@ func startCPUProfile(path string) (stop func(), err error) {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		if err := writeAllocsProfile(allocsPath(path)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
 	}, nil
+}
+
+// allocsPath is path with ".allocs" before its extension.
+func allocsPath(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i > strings.LastIndexByte(path, '/') {
+		return path[:i] + ".allocs" + path[i:]
+	}
+	return path + ".allocs"
+}
+
+func writeAllocsProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("allocation profile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("allocation profile: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("allocation profile: %w", err)
+	}
+	return nil
 }
