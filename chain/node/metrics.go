@@ -175,6 +175,7 @@ func (n *Node) observeBlock(h uint64) {
 		if rc, err := n.store.Receipt(th); err == nil {
 			gas += rc.GasUsed
 		}
+		n.bounds.committed(th)
 		if at, ok := n.pend.done(th); ok {
 			n.metrics.ObserveCommit(now.Sub(at))
 		}
