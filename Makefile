@@ -108,7 +108,8 @@ bench: build contracts
 	./$(BIN) bench --validators 4 --txs 10000 --concurrency 256 --duration 15s --contracts $(WASM) --json bin/bench.json $(ARGS)
 
 # Issue 15's flood: 4 validator processes flooded with 1-4 MiB and small
-# transactions for FLOOD (30s); every 200 must end in a receipt on every
+# transactions for FLOOD (30s); every 200 must end in a receipt (or expired,
+# past its valid-until bound, the same on every node) on every
 # node and the heights stay within 2 blocks (chain/bench/flood_test.go).
 # `make test` runs it too (test-plain).
 FLOOD ?= 30s
