@@ -291,6 +291,7 @@ const (
 	unanswered byte = iota
 	answerCommitted
 	answerExpired
+	notFound // 404: not (yet) committed
 )
 
 // drain waits up to limit until every accepted transaction is answered
@@ -363,19 +364,32 @@ func waitAnswer(ctx context.Context, hc *http.Client, base string, a acceptedTx)
 		defer resp.Body.Close()
 		return resp.StatusCode, json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out)
 	}
-	for {
-		var st view.Status
-		scode, serr := get("/v1/status", &st)
+	lookup := func() byte {
 		var t view.TxWithReceipt
-		code, derr := get("/v1/tx/"+a.h.String(), &t)
-		switch {
-		case code == http.StatusOK && derr == nil && t.Receipt != nil:
-			return answerCommitted, nil
+		switch code, err := get("/v1/tx/"+a.h.String(), &t); {
+		case code == http.StatusOK && err == nil && t.Receipt != nil:
+			return answerCommitted
 		case code == http.StatusGone:
-			return answerExpired, nil
-		case code == http.StatusNotFound && a.validUntil != 0 && serr == nil && scode == http.StatusOK &&
-			st.Height > 0 && st.LastBlockTimeUnixMilli > int64(a.validUntil):
-			return answerExpired, nil
+			return answerExpired
+		case code == http.StatusNotFound:
+			return notFound
+		}
+		return unanswered
+	}
+	for {
+		o := lookup()
+		if o == notFound && a.validUntil != 0 {
+			// The head first, then the transaction again: absent at a
+			// head later than its bound, it is in no later block.
+			var st view.Status
+			if code, err := get("/v1/status", &st); code == http.StatusOK && err == nil && st.Height > 0 && st.LastBlockTimeUnixMilli > int64(a.validUntil) {
+				if o = lookup(); o == notFound {
+					return answerExpired, nil
+				}
+			}
+		}
+		if o == answerCommitted || o == answerExpired {
+			return o, nil
 		}
 		select {
 		case <-ctx.Done():
