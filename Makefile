@@ -109,7 +109,8 @@ bench: build contracts
 
 # Issue 15's flood: 4 validator processes offered 1-4 MiB and small
 # transactions above what they commit for FLOOD (60 s: the issue's "2x
-# peak for 60 s"); every 200 must end in a receipt on every node and the
+# peak for 60 s"); every 200 must end in a receipt (or expired, past its
+# valid-until bound, the same on every node) on every node and the
 # heights stay within 2 blocks (chain/bench/flood_test.go). `make test`
 # runs a 20-second flood last, alone (test-flood).
 FLOOD ?= 60s

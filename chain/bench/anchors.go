@@ -40,7 +40,9 @@ func (a *anchors) Prepare(_ context.Context, env *Env, n int) (int, error) {
 		binary.BigEndian.PutUint64(doc[:8], a.run)
 		binary.BigEndian.PutUint64(doc[8:], uint64(i))
 		p := &block.AnchorPayload{Hash: block.Sum(doc[:]), Label: fmt.Sprintf("bench %d", i)}
-		a.txs = append(a.txs, client.Sign(a.key, env.ChainID, block.KindAnchor, p.Encode(), 100_000))
+		// No ValidUntil bound: they are signed ahead of a run that may
+		// last longer than client.DefaultValidity.
+		a.txs = append(a.txs, client.SignUntil(a.key, env.ChainID, block.KindAnchor, p.Encode(), 100_000, 0))
 	}
 	return n, nil
 }

@@ -22,21 +22,84 @@ func sampleTx() *Tx {
 	return tx
 }
 
-func TestTxRoundTrip(t *testing.T) {
+// sampleBoundedTx is sampleTx with a validity bound (version 2).
+func sampleBoundedTx() *Tx {
 	tx := sampleTx()
-	raw := tx.Encode()
-	got, err := DecodeTx(raw)
-	if err != nil {
-		t.Fatalf("DecodeTx: %v", err)
+	tx.ValidUntil = 1_800_000_000_000
+	tx.Sign(testKey(1))
+	return tx
+}
+
+func TestTxRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		tx      *Tx
+		version byte
+	}{
+		{"no bound (v1)", sampleTx(), TxVersion},
+		{"bounded (v2)", sampleBoundedTx(), TxVersionBounded},
+		{"bound of 1 ms (v2)", func() *Tx { tx := sampleTx(); tx.ValidUntil = 1; tx.Sign(testKey(1)); return tx }(), TxVersionBounded},
+		{"largest bound (v2)", func() *Tx { tx := sampleTx(); tx.ValidUntil = ^uint64(0); tx.Sign(testKey(1)); return tx }(), TxVersionBounded},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			raw := c.tx.Encode()
+			if raw[0] != c.version {
+				t.Fatalf("encoded as version %d, want %d", raw[0], c.version)
+			}
+			got, err := DecodeTx(raw)
+			if err != nil {
+				t.Fatalf("DecodeTx: %v", err)
+			}
+			if err := got.VerifySignature(); err != nil {
+				t.Fatalf("VerifySignature: %v", err)
+			}
+			if got.ValidUntil != c.tx.ValidUntil {
+				t.Fatalf("ValidUntil %d, want %d", got.ValidUntil, c.tx.ValidUntil)
+			}
+			if !bytes.Equal(got.Encode(), raw) {
+				t.Fatalf("re-encoding differs")
+			}
+			if got.Hash() != c.tx.Hash() {
+				t.Fatalf("hash differs")
+			}
+		})
 	}
-	if err := got.VerifySignature(); err != nil {
-		t.Fatalf("VerifySignature: %v", err)
+}
+
+// TestTxBoundedGolden pins the version 2 layout: version 2, the version 1
+// fields, the bound big-endian, the signature.
+func TestTxBoundedGolden(t *testing.T) {
+	v1, v2 := sampleTx().Encode(), sampleBoundedTx().Encode()
+	if len(v2) != len(v1)+8 {
+		t.Fatalf("version 2 is %d bytes, version 1 %d: want 8 more", len(v2), len(v1))
 	}
-	if !bytes.Equal(got.Encode(), raw) {
-		t.Fatalf("re-encoding differs")
+	body := len(v1) - 64
+	if v2[0] != 2 || !bytes.Equal(v2[1:body], v1[1:body]) {
+		t.Fatalf("version 2 does not carry the version 1 fields after its version byte")
 	}
-	if got.Hash() != tx.Hash() {
-		t.Fatalf("hash differs")
+	if got, want := hex.EncodeToString(v2[body:body+8]), "000001a3185c5000"; got != want {
+		t.Fatalf("bound encoded as %s, want %s", got, want)
+	}
+}
+
+func TestTxAdmissible(t *testing.T) {
+	for _, c := range []struct {
+		bound uint64
+		time  int64
+		want  bool
+	}{
+		{0, 0, true}, {0, 1 << 62, true}, // no bound
+		{1000, 999, true}, {1000, 1000, true}, {1000, 1001, false},
+		{1000, -1, false}, // a time before 1970 is not within any bound
+		{^uint64(0), 1 << 62, true},
+	} {
+		tx := &Tx{ValidUntil: c.bound}
+		if got := tx.Admissible(c.time); got != c.want {
+			t.Errorf("bound %d, block time %d: admissible %v, want %v", c.bound, c.time, got, c.want)
+		}
+		if tx.Expired(c.time) == c.want {
+			t.Errorf("bound %d, head time %d: Expired is not the negation of Admissible", c.bound, c.time)
+		}
 	}
 }
 
@@ -55,19 +118,26 @@ func TestTxGolden(t *testing.T) {
 
 func TestTxSignatureBindsEveryField(t *testing.T) {
 	mutate := []struct {
-		name string
-		f    func(*Tx)
+		name    string
+		f       func(*Tx)
+		bounded bool // mutate sampleBoundedTx
 	}{
-		{"chain id", func(tx *Tx) { tx.ChainID = "other" }},
-		{"nonce", func(tx *Tx) { tx.Nonce++ }},
-		{"kind", func(tx *Tx) { tx.Kind = KindCall }},
-		{"gas", func(tx *Tx) { tx.GasLimit++ }},
-		{"payload", func(tx *Tx) { tx.Payload = append([]byte{}, tx.Payload...); tx.Payload[0] ^= 1 }},
-		{"sender", func(tx *Tx) { tx.Sender = testKey(2).Public().(ed25519.PublicKey) }},
+		{"chain id", func(tx *Tx) { tx.ChainID = "other" }, false},
+		{"nonce", func(tx *Tx) { tx.Nonce++ }, false},
+		{"kind", func(tx *Tx) { tx.Kind = KindCall }, false},
+		{"gas", func(tx *Tx) { tx.GasLimit++ }, false},
+		{"payload", func(tx *Tx) { tx.Payload = append([]byte{}, tx.Payload...); tx.Payload[0] ^= 1 }, false},
+		{"sender", func(tx *Tx) { tx.Sender = testKey(2).Public().(ed25519.PublicKey) }, false},
+		{"valid until added", func(tx *Tx) { tx.ValidUntil = 1 }, false},
+		{"valid until changed", func(tx *Tx) { tx.ValidUntil++ }, true},
+		{"valid until stripped", func(tx *Tx) { tx.ValidUntil = 0 }, true},
 	}
 	for _, m := range mutate {
 		t.Run(m.name, func(t *testing.T) {
 			tx := sampleTx()
+			if m.bounded {
+				tx = sampleBoundedTx()
+			}
 			m.f(tx)
 			if err := tx.VerifySignature(); !errors.Is(err, ErrBadSignature) {
 				t.Fatalf("got %v, want ErrBadSignature", err)
@@ -81,6 +151,10 @@ func TestDecodeTxRejects(t *testing.T) {
 	// Offsets: version 0, chain id len 1, chain id 2..11, sender 12..43, nonce 44..51, kind 52.
 	set := func(i int, v byte) []byte { b := append([]byte(nil), good...); b[i] = v; return b }
 	nonMinimal := append([]byte{1, 0x8a, 0x00}, good[2:]...) // length 10 written in two bytes
+	boundedGood := sampleBoundedTx().Encode()
+	// The bound sits just before the 64-byte signature.
+	zeroBound := append([]byte(nil), boundedGood...)
+	copy(zeroBound[len(zeroBound)-64-8:], make([]byte, 8))
 	cases := []struct {
 		name string
 		in   []byte
@@ -89,7 +163,13 @@ func TestDecodeTxRejects(t *testing.T) {
 		{"empty", nil, ErrTruncated},
 		{"truncated", good[:len(good)-1], ErrTruncated},
 		{"trailing", append(append([]byte(nil), good...), 0), ErrTrailing},
-		{"bad version", set(0, 2), ErrBadVersion},
+		{"bad version", set(0, 3), ErrBadVersion},
+		{"version 0", set(0, 0), ErrBadVersion},
+		// Version 1 bytes relabelled 2: the signature's first 8 bytes are
+		// read as the bound and the signature comes up short.
+		{"version 1 read as 2", set(0, 2), ErrTruncated},
+		{"version 2 with a bound of 0", zeroBound, ErrBadVersion},
+		{"version 2 truncated bound", boundedGood[:len(boundedGood)-64-1], ErrTruncated},
 		{"unknown kind", set(52, 99), ErrUnknownKind},
 		{"zero kind", set(52, 0), ErrUnknownKind},
 		{"non-minimal length", nonMinimal, ErrNonMinimal},

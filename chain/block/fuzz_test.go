@@ -10,7 +10,9 @@ import (
 
 func FuzzDecodeTx(f *testing.F) {
 	f.Add(sampleTx().Encode())
+	f.Add(sampleBoundedTx().Encode())
 	f.Add([]byte{1, 0})
+	f.Add([]byte{2, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tx, err := DecodeTx(b)
 		if err != nil {
@@ -18,6 +20,11 @@ func FuzzDecodeTx(f *testing.F) {
 		}
 		if !bytes.Equal(tx.Encode(), b) {
 			t.Fatalf("accepted a non-canonical encoding")
+		}
+		// The version byte says whether a bound is there, and only a
+		// bound that is set is encoded.
+		if (b[0] == TxVersionBounded) != (tx.ValidUntil != 0) {
+			t.Fatalf("version %d decoded with valid-until %d", b[0], tx.ValidUntil)
 		}
 	})
 }

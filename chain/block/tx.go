@@ -83,8 +83,11 @@ func (k Kind) String() string {
 
 // Limits on transaction fields. They bound memory before any signature check.
 const (
-	TxVersion       = 1
-	MaxChainIDBytes = 64
+	// TxVersion is the encoding of a transaction without a validity bound
+	// (ValidUntil 0); TxVersionBounded, of one with a bound. Both decode.
+	TxVersion        = 1
+	TxVersionBounded = 2
+	MaxChainIDBytes  = 64
 	// MaxPayloadBytes bounds a transaction payload. A minimal Go contract
 	// compiled to wasm is about 1.8 MB and one using encoding/json and fmt
 	// about 4 MB; 8 MiB (the VM's code limit) leaves room for them while
@@ -99,37 +102,65 @@ const (
 //
 // Its canonical encoding, field by field:
 //
-//	version      1 byte, = 1
+//	version      1 byte: 1 without a validity bound, 2 with one
 //	chain id     uvarint length + bytes (≤ 64)
 //	sender       32 bytes, ed25519 public key
 //	nonce        8 bytes big-endian; each (sender, nonce) is accepted once
 //	kind         1 byte (see Kind)
 //	gas limit    8 bytes big-endian
 //	payload      uvarint length + bytes (≤ MaxPayloadBytes)
+//	valid until  8 bytes big-endian, version 2 only, never 0
 //	signature    64 bytes, ed25519 over "trialchain/tx/v1\x00" ‖ all fields above
 //
 // Varints are unsigned LEB128 and must be minimal. The transaction hash is
-// SHA-256 of the whole encoding, signature included.
+// SHA-256 of the whole encoding, signature included. A transaction with
+// ValidUntil 0 is encoded as version 1, byte for byte as before bounds
+// existed; a version 2 encoding with a bound of 0 is refused (one encoding
+// per value). The signed bytes hold the version and the bound, so neither
+// can be changed or stripped.
 type Tx struct {
-	ChainID   string
-	Sender    ed25519.PublicKey
-	Nonce     uint64
-	Kind      Kind
-	GasLimit  uint64
-	Payload   []byte
-	Signature []byte
+	ChainID  string
+	Sender   ed25519.PublicKey
+	Nonce    uint64
+	Kind     Kind
+	GasLimit uint64
+	Payload  []byte
+	// ValidUntil bounds the block time (Unix milliseconds of the header)
+	// of a block that may carry the transaction: a block whose time is
+	// later refuses it. 0: no bound. Block times never go back, so once
+	// a committed block is later than the bound an uncommitted
+	// transaction never commits (Expired).
+	ValidUntil uint64
+	Signature  []byte
 }
+
+// Admissible reports whether tx may be carried by a block of time
+// blockTime (Unix milliseconds).
+func (tx *Tx) Admissible(blockTime int64) bool {
+	return tx.ValidUntil == 0 || (blockTime >= 0 && uint64(blockTime) <= tx.ValidUntil)
+}
+
+// Expired reports whether tx, if not committed at a head of time headTime,
+// never will be: every later block's time is at least headTime.
+func (tx *Tx) Expired(headTime int64) bool { return !tx.Admissible(headTime) }
 
 const txDomain = "trialchain/tx/v1\x00"
 
 func (tx *Tx) writeBody(w *Writer) {
-	w.Byte(TxVersion)
+	if tx.ValidUntil == 0 {
+		w.Byte(TxVersion)
+	} else {
+		w.Byte(TxVersionBounded)
+	}
 	w.String(tx.ChainID)
 	w.Fixed(padKey(tx.Sender))
 	w.Uint64(tx.Nonce)
 	w.Byte(byte(tx.Kind))
 	w.Uint64(tx.GasLimit)
 	w.VarBytes(tx.Payload)
+	if tx.ValidUntil != 0 {
+		w.Uint64(tx.ValidUntil)
+	}
 }
 
 func padKey(k ed25519.PublicKey) []byte {
@@ -199,7 +230,8 @@ func DecodeTx(b []byte) (*Tx, error) {
 }
 
 func readTx(r *Reader) (*Tx, error) {
-	if v := r.Byte("tx version"); r.Err() == nil && v != TxVersion {
+	v := r.Byte("tx version")
+	if r.Err() == nil && v != TxVersion && v != TxVersionBounded {
 		return nil, fmt.Errorf("transaction version %d: %w", v, ErrBadVersion)
 	}
 	tx := &Tx{}
@@ -212,6 +244,12 @@ func readTx(r *Reader) (*Tx, error) {
 	}
 	tx.GasLimit = r.Uint64("gas limit")
 	tx.Payload = r.VarBytes(MaxPayloadBytes, "payload")
+	if v == TxVersionBounded {
+		tx.ValidUntil = r.Uint64("valid until")
+		if r.Err() == nil && tx.ValidUntil == 0 {
+			return nil, fmt.Errorf("transaction version %d with a valid-until of 0 (encoded as version %d): %w", v, TxVersion, ErrBadVersion)
+		}
+	}
 	tx.Signature = append([]byte(nil), r.Fixed(ed25519.SignatureSize, "signature")...)
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("transaction: %w", err)

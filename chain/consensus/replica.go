@@ -660,7 +660,13 @@ func requestKey(raw []byte) string {
 // over the committed head, and the requests that pass admission in order.
 func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Proposal {
 	head := r.cfg.Ledger.Head()
-	batch := state.NewBatch(r.params, r.cfg.Ledger.State())
+	now := r.cfg.Clock.Now().UnixMilli()
+	if floor := r.minTime(head.Height, head.TimeUnixMilli); now < floor {
+		now = floor
+	}
+	// The block's time is chosen first: a request past its ValidUntil at
+	// that time is left out (state.ErrExpired) and removed from the pool.
+	batch := state.NewBatch(r.params, r.cfg.Ledger.State(), now)
 	batch.Cache = r.cfg.TxCache // the pool's requests were verified when they came in
 	txs := make([][]byte, 0, len(requests))
 	for _, raw := range requests {
@@ -677,10 +683,6 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 			continue
 		}
 		txs = append(txs, raw)
-	}
-	now := r.cfg.Clock.Now().UnixMilli()
-	if floor := r.minTime(head.Height, head.TimeUnixMilli); now < floor {
-		now = floor
 	}
 	h := block.Header{ChainID: r.cfg.Genesis.ChainID, Height: head.Height + 1, PrevHash: head.Hash,
 		Proposer: r.cfg.SelfID, TimeUnixMilli: now, TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs),

@@ -28,7 +28,7 @@ const signDomain = "trialchain/bft/v1\x00"
 // committed head exactly (height, parent hash, state root, record log,
 // validator set, transaction root), its timestamp must be monotonic and not
 // ahead of our clock by more than MaxClockSkew, and every transaction must
-// pass admission in order.
+// pass admission in order, within its ValidUntil at the header's time.
 func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 	h, err := block.DecodeHeader(p.Header)
 	if err != nil {
@@ -63,7 +63,7 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 	// stateful checks in block order. The refusal names the first
 	// transaction that fails, as a sequential check would.
 	checked, hashes, bad, badErr := r.cfg.TxCache.CheckAll(r.params, txs, runtime.GOMAXPROCS(0))
-	batch := state.NewBatch(r.params, r.cfg.Ledger.State())
+	batch := state.NewBatch(r.params, r.cfg.Ledger.State(), h.TimeUnixMilli)
 	infos := make([]bft.RequestInfo, 0, len(txs))
 	for i, tx := range checked {
 		if i == bad {
@@ -121,6 +121,12 @@ func (r *Replica) minTime(height uint64, headTime int64) int64 {
 func (r *Replica) VerifyRequest(raw []byte) (bft.RequestInfo, error) {
 	tx, h, err := r.cfg.TxCache.CheckTx(r.params, raw)
 	if err != nil {
+		return bft.RequestInfo{}, err
+	}
+	// Past its bound at the earliest time the next block may carry, no
+	// block ever will.
+	head := r.cfg.Ledger.Head()
+	if err := state.CheckValidUntil(tx, r.minTime(head.Height, head.TimeUnixMilli)); err != nil {
 		return bft.RequestInfo{}, err
 	}
 	if err := state.CheckSender(r.cfg.Ledger.State(), tx); err != nil {

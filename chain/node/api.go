@@ -40,6 +40,20 @@ const MaxWait = 2 * time.Minute
 //	GET  /healthz                     → 200 "ok"
 //
 // Errors answer with a view.Error body and a 4xx/5xx status.
+//
+// Accepted means answered. A transaction may carry a ValidUntil bound
+// (block.Tx; the SDK sets one by default): no block later than it may
+// carry the transaction. POST /v1/tx refuses one already past its bound
+// at the head's time (400, code "expired"). For a transaction this node
+// accepted (200) and that is not committed while the head's time is past
+// its bound, GET /v1/tx/{hash} answers 410 Gone with a view.TxExpired
+// body (status and code "expired", the reason, the bound and the head):
+// final, no block will ever carry it. POST /v1/tx?wait=1 answers the same
+// 410 as soon as the head passes the bound. A committed receipt always
+// wins. The node remembers what it accepted in memory only: after a
+// restart it answers 404, and a client compares the bound it signed with
+// the head time of GET /v1/status (last_block_time_unix_ms), as the SDK's
+// waits do (client.ErrExpired).
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/tx", n.handleSubmit)
@@ -99,6 +113,8 @@ func admissionCode(err error) (int, string) {
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, state.ErrNonceUsed):
 		return http.StatusConflict, "nonce_used"
+	case errors.Is(err, state.ErrExpired):
+		return http.StatusBadRequest, view.StatusExpired
 	}
 	return http.StatusServiceUnavailable, "unavailable"
 }
@@ -108,6 +124,9 @@ func admissionCode(err error) (int, string) {
 func (n *Node) Admit(raw []byte) (*block.Tx, error) {
 	tx, _, err := n.exec.Cache.CheckTx(n.exec.Params, raw)
 	if err != nil {
+		return nil, err
+	}
+	if err := n.checkNotExpired(tx); err != nil {
 		return nil, err
 	}
 	if err := state.CheckSender(n.store, tx); err != nil {
@@ -134,7 +153,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, limit))
 		return
 	}
-	_, err = n.Admit(raw)
+	tx, err := n.Admit(raw)
 	if err != nil {
 		code, c := admissionCode(err)
 		n.metrics.Refused(c)
@@ -154,6 +173,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.admitted(h, len(raw))
+	n.bounds.add(h, tx.ValidUntil, n.ledger.Head().TimeUnixMilli)
 	out := view.Submitted{Hash: h}
 	if wait, _ := strconv.ParseBool(r.URL.Query().Get("wait")); wait {
 		d := 60 * time.Second
@@ -165,7 +185,11 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
-		rc, err := n.ledger.WaitReceipt(ctx, h)
+		rc, expired, err := n.waitReceipt(ctx, tx, h)
+		if expired != nil {
+			writeJSON(w, http.StatusGone, expired)
+			return
+		}
 		if err != nil {
 			out.Pending = fmt.Sprintf("submitted but not committed within %s: %v; ask again with GET /v1/tx/%s", d, err, h)
 			writeJSON(w, http.StatusAccepted, out)
@@ -182,9 +206,10 @@ func (n *Node) handleTx(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "bad_hash", err)
 		return
 	}
+	head := n.ledger.Head() // before the store: a transaction absent at this head never commits if it is past its bound
 	raw, rc, err := n.store.Tx(h)
 	if errors.Is(err, store.ErrNotFound) {
-		writeErr(w, http.StatusNotFound, "not_found", fmt.Errorf("transaction %s is not committed on this node", h))
+		n.answerUncommitted(w, h, head.Height, head.TimeUnixMilli)
 		return
 	}
 	if err != nil {
@@ -287,6 +312,7 @@ func (n *Node) Status() view.Status {
 		ConnectedPeers: n.mesh.Connected(), Leader: leader, View: v}
 	if head.Height > 0 {
 		s.LastBlockTime = view.FormatMilli(head.TimeUnixMilli)
+		s.LastBlockTimeUnixMilli = head.TimeUnixMilli
 	}
 	for _, p := range n.Damage() {
 		s.StoreDamage = append(s.StoreDamage, p.String())

@@ -178,6 +178,7 @@ func (n *Node) observeBlock(h uint64) {
 	err = n.store.BlockReceipts(h, func(rc *block.Receipt) error {
 		txs++
 		gas += rc.GasUsed
+		n.bounds.committed(rc.TxHash)
 		if at, ok := n.pend.done(rc.TxHash); ok {
 			n.metrics.ObserveCommit(now.Sub(at))
 		}

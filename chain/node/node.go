@@ -80,6 +80,7 @@ type Node struct {
 
 	metrics        *metrics.Metrics // metrics.go
 	pend           pending
+	bounds         bounds // expiry.go
 	metricsLn      net.Listener
 	metricsSrv     *http.Server
 	metricsStarted atomic.Bool   // consensus and the metrics loop run

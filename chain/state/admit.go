@@ -22,7 +22,19 @@ var (
 	// ErrBlockFull: the transaction is valid but its gas limit does not fit
 	// in this block (Params.BlockGasLimit); it waits for the next one.
 	ErrBlockFull = errors.New("state: block gas limit reached")
+	// ErrExpired: the block's time is past the transaction's ValidUntil.
+	// Block times never go back, so no later block may carry it either.
+	ErrExpired = errors.New("state: transaction expired")
 )
+
+// CheckValidUntil refuses tx in a block of time blockTime (Unix
+// milliseconds) later than its ValidUntil bound.
+func CheckValidUntil(tx *block.Tx, blockTime int64) error {
+	if tx.Admissible(blockTime) {
+		return nil
+	}
+	return fmt.Errorf("%w: valid until %d ms, the block's time is %d ms (Unix)", ErrExpired, tx.ValidUntil, blockTime)
+}
 
 // Params are the chain parameters the transition depends on.
 type Params struct {
@@ -170,19 +182,23 @@ func CheckSender(r Reader, tx *block.Tx) error {
 }
 
 // Batch checks a sequence of transactions in order, as they would be
-// executed: each must pass CheckTx and CheckSender against the state left
-// by the ones before it. It is what a leader uses to assemble a proposal
-// and a follower to verify one.
+// executed: each must pass CheckTx, CheckValidUntil and CheckSender
+// against the state left by the ones before it. It is what a leader uses
+// to assemble a proposal and a follower to verify one.
 type Batch struct {
 	// Cache, if set, remembers the stateless checks (TxCache.CheckTx).
 	Cache *TxCache
 	p     Params
 	ov    *Overlay
+	time  int64  // the block's header time (Unix milliseconds)
 	gas   uint64 // sum of the admitted transactions' gas limits
 }
 
-// NewBatch starts a batch over committed state r.
-func NewBatch(p Params, r Reader) *Batch { return &Batch{p: p, ov: NewOverlay(r)} }
+// NewBatch starts a batch for a block of time blockTime (Unix
+// milliseconds, the header's) over committed state r.
+func NewBatch(p Params, r Reader, blockTime int64) *Batch {
+	return &Batch{p: p, ov: NewOverlay(r), time: blockTime}
+}
 
 // Add admits raw if it is valid after the batch so far, and records its
 // effect on admission (its nonce, and member changes it makes).
@@ -201,6 +217,9 @@ func (b *Batch) Add(raw []byte) (*block.Tx, error) {
 // the batch's Params (TxCache.CheckAll): it runs the stateful checks and
 // records the transaction's effect on admission.
 func (b *Batch) AddChecked(tx *block.Tx) error {
+	if err := CheckValidUntil(tx, b.time); err != nil {
+		return err
+	}
 	if err := CheckSender(b.ov, tx); err != nil {
 		return err
 	}

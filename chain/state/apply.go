@@ -139,6 +139,11 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}
+	// Verification refuses such a block; this keeps execution to the rule
+	// should a quorum certify one anyway (the nonce is not consumed).
+	if err := CheckValidUntil(tx, bc.TimeUnixMilli); err != nil {
+		return nil, nil, nil, 0, err
+	}
 	if err := CheckSender(ov, tx); err != nil {
 		return nil, nil, nil, 0, err
 	}

@@ -36,7 +36,7 @@ func TestPinRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A sponsor may not pin: refused at admission.
-	if _, err := NewBatch(params, kv).Add(pinTx(sponsor, 1, "trial-protocol", lookalike, "mine").Encode()); !errors.Is(err, ErrForbidden) {
+	if _, err := NewBatch(params, kv, 0).Add(pinTx(sponsor, 1, "trial-protocol", lookalike, "mine").Encode()); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("sponsor pin admitted: %v", err)
 	}
 	ex := &Executor{Params: params}

@@ -74,7 +74,7 @@ func TestRedaction(t *testing.T) {
 	if h, ok := RedactedPayload(RedactionKey(docB)); !ok || h != docB {
 		t.Fatal("RedactedPayload does not invert RedactionKey")
 	}
-	if _, err := NewBatch(params, kv).Add(redactTx(reg, 1, docA).Encode()); err == nil || !strings.Contains(err.Error(), "may not send") {
+	if _, err := NewBatch(params, kv, 0).Add(redactTx(reg, 1, docA).Encode()); err == nil || !strings.Contains(err.Error(), "may not send") {
 		t.Fatalf("a regulator may not redact: got %v", err)
 	}
 }

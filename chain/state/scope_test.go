@@ -129,7 +129,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := NewBatch(params, st).Add(c.tx.Encode()); !errors.Is(err, c.want) {
+			if _, err := NewBatch(params, st, 0).Add(c.tx.Encode()); !errors.Is(err, c.want) {
 				t.Fatalf("admission: %v, want %v", err, c.want)
 			}
 		})

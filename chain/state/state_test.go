@@ -83,7 +83,7 @@ func TestAdmissionRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := NewBatch(params, kv).Add(c.raw)
+			_, err := NewBatch(params, kv, 0).Add(c.raw)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("got %v, want %v", err, c.want)
 			}
@@ -93,7 +93,7 @@ func TestAdmissionRefusals(t *testing.T) {
 
 func TestBatchSeesEarlierTransactions(t *testing.T) {
 	kv := genesisKV()
-	b := NewBatch(params, kv)
+	b := NewBatch(params, kv, 0)
 	if _, err := b.Add(anchorTx(siteKey, 1, "a").Encode()); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func join(ss []string) string {
 // (it waits for the next block), and exactly at the limit is accepted.
 func TestBatchBlockGasLimit(t *testing.T) {
 	p := Params{ChainID: "c1", MaxTxBytes: block.MaxTxBytes, MaxTxGas: 100_000, BlockGasLimit: 250_000}
-	b := NewBatch(p, genesisKV())
+	b := NewBatch(p, genesisKV(), 0)
 	for n := uint64(1); n <= 2; n++ {
 		if _, err := b.Add(anchorTx(siteKey, n, "a").Encode()); err != nil {
 			t.Fatalf("tx %d: %v", n, err)
@@ -215,7 +215,7 @@ func TestBatchBlockGasLimit(t *testing.T) {
 // than 4e9 gas: about 4 s of a looping contract (vm TestHostileCalls).
 func TestBatchRefusesBlockOfLoops(t *testing.T) {
 	p := Params{ChainID: "c1", MaxTxBytes: block.MaxTxBytes, MaxTxGas: 1_000_000_000, BlockGasLimit: 4_000_000_000}
-	b := NewBatch(p, genesisKV())
+	b := NewBatch(p, genesisKV(), 0)
 	admitted, full := 0, 0
 	for n := uint64(1); n <= 1000; n++ {
 		tx := anchorTx(siteKey, n, "loop")

@@ -29,6 +29,11 @@ type Status struct {
 	// store; a node with damage serves nothing else and takes no part in
 	// consensus.
 	StoreDamage []string `json:"store_damage,omitempty"`
+
+	// LastBlockTimeUnixMilli is the head block's header time: a
+	// transaction not committed whose ValidUntil is before it never will
+	// be (absent at height 0).
+	LastBlockTimeUnixMilli int64 `json:"last_block_time_unix_ms,omitempty"`
 }
 
 // Peer is a validator as the status shows it.
@@ -82,12 +87,34 @@ type Tx struct {
 	Kind     string     `json:"kind"`
 	GasLimit uint64     `json:"gas_limit"`
 	Payload  string     `json:"payload"` // hex
+	// ValidUntil is the latest block time (Unix ms) that may carry the
+	// transaction; absent: no bound.
+	ValidUntil uint64 `json:"valid_until_unix_ms,omitempty"`
 }
 
 // FromTx converts a transaction.
 func FromTx(tx *block.Tx) *Tx {
 	return &Tx{Hash: tx.Hash(), ChainID: tx.ChainID, Sender: hex.EncodeToString(tx.Sender), Nonce: tx.Nonce,
-		Kind: tx.Kind.String(), GasLimit: tx.GasLimit, Payload: hex.EncodeToString(tx.Payload)}
+		Kind: tx.Kind.String(), GasLimit: tx.GasLimit, Payload: hex.EncodeToString(tx.Payload), ValidUntil: tx.ValidUntil}
+}
+
+// StatusExpired is TxExpired's Status and Code.
+const StatusExpired = "expired"
+
+// TxExpired is the answer (410 Gone) of GET /v1/tx/{hash}, and of POST
+// /v1/tx?wait=1, for a transaction this node accepted that was not
+// committed by its ValidUntil time while the head is already later: no
+// block will ever carry it. It is final: the sender may sign it again
+// (a new nonce or bound). It extends Error, so a client reading errors
+// sees Error and Code ("expired").
+type TxExpired struct {
+	Error      string     `json:"error"`  // the reason, for people
+	Code       string     `json:"code"`   // "expired"
+	Status     string     `json:"status"` // "expired"
+	Hash       block.Hash `json:"hash"`
+	ValidUntil uint64     `json:"valid_until_unix_ms"`
+	HeadHeight uint64     `json:"head_height"`
+	HeadTime   int64      `json:"head_time_unix_ms"`
 }
 
 // TxWithReceipt is GET /v1/tx/{hash}.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -41,7 +43,24 @@ func submitWithProgress(cmd *cobra.Command, c *client.Client, tx *block.Tx, wait
 		stop := reporter(cmd).Every(cmd.Context(), fmt.Sprintf("waiting for commit of %s tx %s", tx.Kind, h.String()[:12]), nodeHeight(c))
 		defer stop()
 	}
-	return c.Submit(cmd.Context(), tx, wait)
+	res, err := c.Submit(cmd.Context(), tx, wait)
+	return res, expiredExit(err)
+}
+
+// expiredExit turns an error matching client.ErrExpired (the transaction
+// was not committed by its valid-until time and never will be) into exit
+// status 1 with a message that starts "expired: "; other errors pass.
+func expiredExit(err error) error {
+	if err == nil || !errors.Is(err, client.ErrExpired) {
+		return err
+	}
+	var ae *client.APIError
+	msg := err.Error()
+	if errors.As(err, &ae) {
+		msg = ae.Msg
+	}
+	msg = strings.TrimPrefix(msg, client.ErrExpired.Error()+": ")
+	return &exitError{code: 1, msg: "expired: " + msg + "\n(sign and submit it again to retry)"}
 }
 
 // exportProgress is bundle.Options.Progress on r, one counter per

@@ -198,7 +198,7 @@ Without a genesis it is printed UNVERIFIED.`,
 					return err
 				}
 				vt, err := c.VerifiedTx(cmd.Context(), vals, h)
-				if err != nil {
+				if err := expiredExit(err); err != nil {
 					if errors.Is(err, client.ErrBlock) || errors.Is(err, client.ErrTxNotInBlock) || errors.Is(err, proof.ErrInclusion) || errors.Is(err, proof.ErrCheckpoint) {
 						return &exitError{code: 1, msg: "REFUSED: " + err.Error()}
 					}
@@ -220,7 +220,7 @@ Without a genesis it is printed UNVERIFIED.`,
 				warnUnverified(cmd, "the transaction and its receipt")
 				nt, err := c.Tx(cmd.Context(), h)
 				if err != nil {
-					return err
+					return expiredExit(err)
 				}
 				t = txView{TxWithReceipt: nt}
 			}

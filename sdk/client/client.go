@@ -103,10 +103,26 @@ var ErrNotFound = errors.New("client: not found")
 // ErrGone matches an APIError with status 410: a redacted payload.
 var ErrGone = errors.New("client: gone (redacted)")
 
-// Is makes errors.Is(err, ErrNotFound) work for 404 answers and
-// errors.Is(err, ErrGone) for 410 answers.
+// ErrExpired: the transaction was not committed by its ValidUntil time
+// and the chain's head is already later, so it never will be (final; sign
+// it again to retry). It matches a node's "expired" answers (400 at
+// admission, 410 for one it accepted) and the waits' own conclusion from
+// the head time of GET /v1/status.
+var ErrExpired = errors.New("client: transaction expired")
+
+// Is makes errors.Is(err, ErrNotFound) work for 404 answers,
+// errors.Is(err, ErrExpired) for "expired" answers and errors.Is(err,
+// ErrGone) for other 410 answers.
 func (e *APIError) Is(target error) bool {
-	return (target == ErrNotFound && e.Status == http.StatusNotFound) || (target == ErrGone && e.Status == http.StatusGone)
+	switch target {
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case ErrExpired:
+		return e.Code == view.StatusExpired
+	case ErrGone:
+		return e.Status == http.StatusGone && e.Code != view.StatusExpired
+	}
+	return false
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
@@ -162,7 +178,28 @@ func (c *Client) Status(ctx context.Context) (*view.Status, error) {
 }
 
 // Submit sends a signed transaction; with wait it returns the receipt too.
+// Waiting, a transaction with a ValidUntil bound is answered: its receipt,
+// or an error matching ErrExpired once the node's head is past the bound
+// (WaitReceipt), or, should ctx end first, the Pending note. Without a
+// bound the wait is the node's (up to a minute), then Pending.
 func (c *Client) Submit(ctx context.Context, tx *block.Tx, wait bool) (*view.Submitted, error) {
+	s, err := c.submit(ctx, tx, wait)
+	if err != nil || !wait || s.Receipt != nil || tx.ValidUntil == 0 {
+		return s, err
+	}
+	t, err := c.WaitReceipt(ctx, tx)
+	switch {
+	case err == nil:
+		s.Receipt, s.Pending = t.Receipt, ""
+	case errors.Is(err, ErrExpired):
+		return nil, err
+	case ctx.Err() == nil:
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *Client) submit(ctx context.Context, tx *block.Tx, wait bool) (*view.Submitted, error) {
 	path := "/v1/tx"
 	if wait {
 		path += "?wait=1"
@@ -223,9 +260,36 @@ func Nonce() uint64 {
 	return binary.BigEndian.Uint64(b[:]) >> 1
 }
 
-// Sign builds and signs a transaction with a fresh nonce.
+// DefaultValidity is how long after signing a transaction Sign (and the
+// builders that use it: DeployTx, CallTx, ...) lets it commit: its
+// ValidUntil is the signing time plus DefaultValidity. Past it, no block
+// carries the transaction and the waits answer ErrExpired. It is well
+// under SmartBFT's removal of a pooled request (forward, complain and
+// auto-remove timeouts: over two minutes), so an accepted transaction is
+// answered before the pool may drop it silently. 0 (or less): no bound
+// (the transaction is encoded as version 1, as before bounds existed).
+// Set it before signing, not concurrently with it.
+var DefaultValidity = 60 * time.Second
+
+// ValidFor is the ValidUntil of a transaction signed now that may commit
+// for d: now + d in Unix milliseconds, or 0 (no bound) for d ≤ 0.
+func ValidFor(d time.Duration) uint64 {
+	if d <= 0 {
+		return 0
+	}
+	return uint64(time.Now().Add(d).UnixMilli())
+}
+
+// Sign builds and signs a transaction with a fresh nonce, valid for
+// DefaultValidity.
 func Sign(key ed25519.PrivateKey, chainID string, kind block.Kind, payload []byte, gas uint64) *block.Tx {
-	tx := &block.Tx{ChainID: chainID, Nonce: Nonce(), Kind: kind, GasLimit: gas, Payload: payload}
+	return SignUntil(key, chainID, kind, payload, gas, ValidFor(DefaultValidity))
+}
+
+// SignUntil is Sign with the ValidUntil bound given (Unix milliseconds of
+// block time; 0: no bound).
+func SignUntil(key ed25519.PrivateKey, chainID string, kind block.Kind, payload []byte, gas, validUntil uint64) *block.Tx {
+	tx := &block.Tx{ChainID: chainID, Nonce: Nonce(), Kind: kind, GasLimit: gas, Payload: payload, ValidUntil: validUntil}
 	tx.Sign(key)
 	return tx
 }

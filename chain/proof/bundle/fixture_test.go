@@ -157,11 +157,15 @@ func (fc *fakeChain) LogNode(level uint, index uint64) (block.Hash, error) {
 	return h, nil
 }
 
+// fixtureValidUntil is the ValidUntil of the transactions fakeChain.tx
+// signs (0: none, version 1 encodings).
+var fixtureValidUntil uint64
+
 // tx signs and queues a transaction with the receipt fields the chain would
 // produce (status, result, events); it returns the transaction.
 func (fc *fakeChain) tx(kind block.Kind, payload []byte, status block.Status, result []byte, events ...block.Event) *block.Tx {
 	fc.nonce++
-	tx := &block.Tx{ChainID: fc.g.ChainID, Nonce: fc.nonce, Kind: kind, GasLimit: 1_000_000, Payload: payload}
+	tx := &block.Tx{ChainID: fc.g.ChainID, Nonce: fc.nonce, Kind: kind, GasLimit: 1_000_000, Payload: payload, ValidUntil: fixtureValidUntil}
 	tx.Sign(fc.member)
 	fc.queue(tx.Encode(), status, result, events...)
 	return tx
