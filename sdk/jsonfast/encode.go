@@ -14,10 +14,16 @@ type Marshaler interface {
 // Encode returns v's encoding and true, or false if the SDK must use
 // json.Marshal.
 func Encode(v Marshaler) ([]byte, bool) {
-	e := Encoder{b: make([]byte, 0, 512)}
+	e := Encoder{b: make([]byte, 0, 1024)}
 	v.AppendJSONFast(&e)
 	return e.b, !e.failed
 }
+
+// NewEncoder returns an encoder whose buffer has room for n bytes.
+func NewEncoder(n int) Encoder { return Encoder{b: make([]byte, 0, n)} }
+
+// Bytes returns what was written, and false if the encoder failed.
+func (e *Encoder) Bytes() ([]byte, bool) { return e.b, !e.failed }
 
 // Encoder appends JSON to a buffer.
 type Encoder struct {
