@@ -58,16 +58,16 @@ func (p *fastString) UnmarshalJSONFast(d *jsonfast.Decoder) { *p = fastString(d.
 func encodeFast(v any) ([]byte, bool) {
 	switch x := v.(type) {
 	case int64:
-		return strconv.AppendInt(make([]byte, 0, 20), x, 10), true
+		return strconv.AppendInt(scratch(20)[:0], x, 10), true
 	case string:
-		e := jsonfast.NewEncoder(len(x) + 2)
+		e := jsonfast.NewEncoder(scratch(len(x) + 2)[:0])
 		e.String(x)
 		return e.Bytes()
 	case JSON:
 		return x, true
 	}
 	if f, ok := asMarshaler(v); ok {
-		return jsonfast.Encode(f)
+		return jsonfast.EncodeTo(scratch(1024)[:0], f)
 	}
 	return nil, false
 }
@@ -262,7 +262,11 @@ func NewMap[V any](name string) Map[V] {
 	return Map[V]{prefix: []byte(name + "/")}
 }
 
-func (m Map[V]) key(k string) []byte { return append(slices.Clip(m.prefix), k...) }
+func (m Map[V]) key(k string) []byte {
+	b := scratch(len(m.prefix) + len(k))
+	copy(b[copy(b, m.prefix):], k)
+	return b
+}
 
 // Get returns the value under k, and false if there is none.
 func (m Map[V]) Get(k string) (V, bool) {

@@ -19,8 +19,15 @@ func Encode(v Marshaler) ([]byte, bool) {
 	return e.b, !e.failed
 }
 
-// NewEncoder returns an encoder whose buffer has room for n bytes.
-func NewEncoder(n int) Encoder { return Encoder{b: make([]byte, 0, n)} }
+// EncodeTo is Encode appending to buf (which it may outgrow).
+func EncodeTo(buf []byte, v Marshaler) ([]byte, bool) {
+	e := Encoder{b: buf}
+	v.AppendJSONFast(&e)
+	return e.b, !e.failed
+}
+
+// NewEncoder returns an encoder appending to buf.
+func NewEncoder(buf []byte) Encoder { return Encoder{b: buf} }
 
 // Bytes returns what was written, and false if the encoder failed.
 func (e *Encoder) Bytes() ([]byte, bool) { return e.b, !e.failed }
