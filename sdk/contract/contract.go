@@ -64,6 +64,9 @@ func encodeFast(v any) ([]byte, bool) {
 		e.String(x)
 		return e.Bytes()
 	case JSON:
+		if x == nil {
+			return []byte("null"), true // as json.RawMessage
+		}
 		return x, true
 	}
 	if f, ok := asMarshaler(v); ok {
@@ -97,8 +100,13 @@ func asMarshaler(v any) (jsonfast.Marshaler, bool) {
 type JSON []byte
 
 // MarshalJSON implements json.Marshaler (a JSON inside a value encoded
-// by encoding/json is that JSON, not base64).
-func (j JSON) MarshalJSON() ([]byte, error) { return j, nil }
+// by encoding/json is that JSON, not base64; nil is null).
+func (j JSON) MarshalJSON() ([]byte, error) {
+	if j == nil {
+		return []byte("null"), nil
+	}
+	return j, nil
+}
 
 // Input returns the raw call arguments.
 func Input() []byte { return host.input() }
