@@ -51,6 +51,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -454,14 +455,56 @@ func checkEntry(t *model.TrialState, subject, visit, form string, fields map[str
 
 // checkSubject checks that subject is enrolled in trial at the caller's site.
 func checkSubject(trial, subject string) error {
-	s, ok := subjects.Get(trial + "/" + subject)
+	site, ok := subjectSite(trial + "/" + subject)
 	if !ok {
 		return refuse("not-found", "subject %q is not enrolled in %s", subject, trial)
 	}
-	if s.Site != contract.CallerOrg() {
-		return refuse("forbidden", "subject %s is enrolled at site %q, not %q", subject, s.Site, contract.CallerOrg())
+	if site != contract.CallerOrg() {
+		return refuse("forbidden", "subject %s is enrolled at site %q, not %q", subject, site, contract.CallerOrg())
 	}
 	return nil
+}
+
+// subjectSite returns the site of the subject under key (trial/subject).
+// A subject record is this contract's JSON of model.Subject, which
+// starts with its id, trial and site: the site is read there, without
+// decoding the rest (a third of a submission's decoding). A record that
+// does not start so (or whose strings have escapes) is decoded in full,
+// so the site is always the decoded record's.
+func subjectSite(key string) (string, bool) {
+	b, ok := contract.Get([]byte("subj/" + key))
+	if !ok {
+		return "", false
+	}
+	if site, ok := leadingSite(b); ok {
+		return site, true
+	}
+	s, ok := subjects.Get(key)
+	return s.Site, ok
+}
+
+// leadingSite reads {"id":"…","trial":"…","site":"…", at the start of
+// b, each string without escapes, and returns the site.
+func leadingSite(b []byte) (string, bool) {
+	var site []byte
+	for i, k := range [...]string{`{"id":`, `,"trial":`, `,"site":`} {
+		if len(b) < len(k)+2 || string(b[:len(k)]) != k || b[len(k)] != '"' {
+			return "", false
+		}
+		b = b[len(k)+1:]
+		q := bytes.IndexByte(b, '"')
+		if q < 0 || bytes.IndexByte(b[:q], '\\') >= 0 {
+			return "", false
+		}
+		if i == 2 {
+			site = b[:q]
+		}
+		b = b[q+1:]
+	}
+	if len(b) == 0 || b[0] != ',' {
+		return "", false
+	}
+	return string(site), true
 }
 
 // makeEntry validates fields against form f (collected at visit) and
@@ -482,8 +525,15 @@ func makeEntry(trial string, version int, subject, visit string, f *model.Form, 
 	}
 	var private []string
 	var commits []string
+	var names []string // sorted once, when a field is not public
 	for _, fd := range f.Fields {
-		for _, name := range sortedNames(fields) {
+		if fd.Public {
+			continue
+		}
+		if names == nil {
+			names = sortedNames(fields)
+		}
+		for _, name := range names {
 			if base := baseName(name); base == fd.ID && !fd.Public {
 				private = append(private, name)
 				commits = append(commits, name+"="+fields[name].Commit)
@@ -534,9 +584,9 @@ func openForData(t *model.TrialState, doing string) error {
 //go:wasmexport submit
 func submit() {
 	contract.Handle(func(a model.SubmitArgs) (any, error) {
-		e, ok, err := submitFast(a)
+		e, n, ok, err := submitFast(a)
 		if !ok {
-			e, err = submitFull(a)
+			e, n, err = submitFull(a)
 		}
 		if err != nil {
 			return nil, err
@@ -545,20 +595,18 @@ func submit() {
 		if prev, ok := done.Get(dk); ok {
 			return nil, refuse("exists", "form %s of visit %s for subject %s was already submitted as entry %s: submit a correction with a reason", a.Form, a.Visit, a.Subject, prev)
 		}
-		n, _ := nentries.Get(a.Trial) // saveTrial wrote it: a loaded trial has one
 		n++
 		e.ID = model.Seq("crf-", n)
 		e.Kind = model.KindSubmission
-		if err := createEntry(a.Trial, e); err != nil {
+		enc, err := createEntry(a.Trial, e)
+		if err != nil {
 			return nil, err
 		}
-		if !done.Create(dk, e.ID) {
-			return nil, refuse("exists", "form %s of visit %s for subject %s was already submitted", a.Form, a.Visit, a.Subject)
-		}
+		done.Set(dk, e.ID) // free: read above
 		done.Seal(dk)
 		nentries.Set(a.Trial, n)
 		contract.EmitJSON("crf.submitted", submitted{Entry: e.ID, Form: a.Form, RecordHash: a.RecordHash, Subject: a.Subject, Trial: a.Trial, Visit: a.Visit})
-		return e, nil
+		return enc, nil // the entry as stored, not encoded again
 	})
 }
 
@@ -595,53 +643,59 @@ func (s submitted) AppendJSONFast(e *jsonfast.Encoder) {
 // check of the trial itself passes (active, the caller a site of the
 // trial, the form collected at the visit in the current version); any
 // other case goes to submitFull, which finds the refusal.
-func submitFast(a model.SubmitArgs) (model.Entry, bool, error) {
+func submitFast(a model.SubmitArgs) (model.Entry, int64, bool, error) {
 	h, ok := heads.Get(a.Trial)
 	if !ok || h.Status != model.StatusActive || contract.CheckRole("site") != nil {
-		return model.Entry{}, false, nil
+		return model.Entry{}, 0, false, nil
 	}
+	org := contract.CallerOrg()
 	p := model.Protocol{Sites: h.Sites}
-	if !p.HasSite(contract.CallerOrg()) {
-		return model.Entry{}, false, nil
+	if !p.HasSite(org) {
+		return model.Entry{}, 0, false, nil
 	}
 	vf, ok := visitForms.Get(a.Trial + "/" + a.Visit + "/" + a.Form)
 	if !ok || vf.Version != h.Version {
-		return model.Entry{}, false, nil
+		return model.Entry{}, 0, false, nil
 	}
-	if _, ok := nentries.Get(a.Trial); !ok {
-		return model.Entry{}, false, nil
+	n, ok := nentries.Get(a.Trial)
+	if !ok {
+		return model.Entry{}, 0, false, nil
 	}
 	contract.RecordScope("trial:" + a.Trial)
 	if err := checkSubject(a.Trial, a.Subject); err != nil {
-		return model.Entry{}, true, err
+		return model.Entry{}, 0, true, err
 	}
 	e, err := makeEntry(a.Trial, h.Version, a.Subject, a.Visit, &vf.Form, a.Fields, a.RecordHash, a.Signature)
-	return e, true, err
+	return e, n, true, err
 }
 
-// submitFull checks a submission against the whole trial state.
-func submitFull(a model.SubmitArgs) (model.Entry, error) {
+// submitFull checks a submission against the whole trial state; it
+// returns the entry and the trial's entries count.
+func submitFull(a model.SubmitArgs) (model.Entry, int64, error) {
 	t, err := loadTrial(a.Trial)
 	if err != nil {
-		return model.Entry{}, err
+		return model.Entry{}, 0, err
 	}
 	if err := openForData(&t, "submit a form"); err != nil {
-		return model.Entry{}, err
+		return model.Entry{}, 0, err
 	}
 	if _, ok := nentries.Get(a.Trial); !ok {
 		nentries.Set(a.Trial, t.Entries) // state written before the count had its own key
 	}
-	return checkEntry(&t, a.Subject, a.Visit, a.Form, a.Fields, a.RecordHash, a.Signature)
+	e, err := checkEntry(&t, a.Subject, a.Visit, a.Form, a.Fields, a.RecordHash, a.Signature)
+	return e, t.Entries, err
 }
 
-// createEntry stores e as a new, sealed entry of trial: its id must be free.
-func createEntry(trial string, e model.Entry) error {
+// createEntry stores e as a new, sealed entry of trial (its id must be
+// free) and returns its encoding.
+func createEntry(trial string, e model.Entry) (contract.JSON, error) {
 	k := trial + "/" + e.ID
-	if !entries.Create(k, e) {
-		return refuse("exists", "entry %s of %s exists; it is never overwritten", e.ID, trial)
+	enc, ok := entries.CreateEncoded(k, e)
+	if !ok {
+		return nil, refuse("exists", "entry %s of %s exists; it is never overwritten", e.ID, trial)
 	}
 	entries.Seal(k)
-	return nil
+	return enc, nil
 }
 
 //go:wasmexport correct
@@ -680,7 +734,7 @@ func correct() {
 		e.Kind = model.KindCorrection
 		e.Corrects = orig.ID
 		e.Reason = a.Reason
-		if err := createEntry(a.Trial, e); err != nil {
+		if _, err := createEntry(a.Trial, e); err != nil {
 			return nil, err
 		}
 		ck := a.Trial + "/" + orig.ID + "/" + e.ID

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/trialchain/trialchain/sdk/jsonfast"
 	"github.com/trialchain/trialchain/vm/abi"
@@ -16,14 +17,95 @@ import (
 // writes them, otherwise (and from zero again) with encoding/json, so
 // the result is always encoding/json's.
 func unmarshal[T any](b []byte, v *T) error {
-	if f, ok := any(v).(jsonfast.Unmarshaler); ok {
-		if jsonfast.Decode(b, f) {
-			return nil
-		}
-		var zero T
-		*v = zero
+	if decodeFast(b, v) {
+		return nil
 	}
+	var zero T
+	*v = zero
 	return json.Unmarshal(b, v)
+}
+
+// decodeFast decodes b into v without reflection and reports whether it
+// could: v has a hand-written decoder (jsonfast.Unmarshaler), or is an
+// int64 or a string (counters and ids) written as encoding/json writes
+// them. false: v may be partly written; the caller decodes again with
+// encoding/json from zero.
+func decodeFast(b []byte, v any) bool {
+	switch p := v.(type) {
+	case *int64:
+		return jsonfast.Decode(b, (*fastInt64)(p))
+	case *string:
+		return jsonfast.Decode(b, (*fastString)(p))
+	}
+	if f, ok := asUnmarshaler(v); ok {
+		return jsonfast.Decode(b, f)
+	}
+	return false
+}
+
+type (
+	fastInt64  int64
+	fastString string
+)
+
+func (p *fastInt64) UnmarshalJSONFast(d *jsonfast.Decoder)  { *p = fastInt64(d.Int()) }
+func (p *fastString) UnmarshalJSONFast(d *jsonfast.Decoder) { *p = fastString(d.String()) }
+
+// encodeFast returns v's encoding without reflection, and false when
+// encoding/json must do it: v has a hand-written encoder
+// (jsonfast.Marshaler), or is an int64 or a string that encoding/json
+// writes as it is (no escapes).
+func encodeFast(v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case int64:
+		return strconv.AppendInt(scratch(20)[:0], x, 10), true
+	case string:
+		e := jsonfast.NewEncoder(scratch(len(x) + 2)[:0])
+		e.String(x)
+		return e.Bytes()
+	case JSON:
+		if x == nil {
+			return []byte("null"), true // as json.RawMessage
+		}
+		return x, true
+	}
+	if f, ok := asMarshaler(v); ok {
+		return jsonfast.EncodeTo(scratch(1024)[:0], f)
+	}
+	return nil, false
+}
+
+// asUnmarshaler and asMarshaler are the SDK's type assertions to the
+// fast interfaces, each at one call site, so that Prepare, run during
+// initialisation, leaves the runtime's itab for each prepared type and
+// the call site's cache in the snapshot every call starts from: a call
+// would otherwise build them again (tens of thousands of gas per call).
+//
+//go:noinline
+func asUnmarshaler(v any) (jsonfast.Unmarshaler, bool) {
+	f, ok := v.(jsonfast.Unmarshaler)
+	return f, ok
+}
+
+//go:noinline
+func asMarshaler(v any) (jsonfast.Marshaler, bool) {
+	f, ok := v.(jsonfast.Marshaler)
+	return f, ok
+}
+
+// JSON is a value's JSON encoding as the SDK writes it (see Encoded
+// methods such as Map.CreateEncoded): returned by a method (Handle,
+// ReturnJSON) or emitted (EmitJSON), it is written as it is, so a record
+// stored and returned is encoded once.
+type JSON []byte
+
+// MarshalJSON implements json.Marshaler (a JSON inside a value encoded
+// by encoding/json is that JSON, not base64; nil is null).
+func (j JSON) MarshalJSON() ([]byte, error) {
+	if j == nil {
+		return []byte("null"), nil
+	}
+	return j, nil
 }
 
 // Input returns the raw call arguments.
@@ -47,11 +129,9 @@ func Return(b []byte) { host.setResult(b) }
 
 // ReturnJSON sets the call's output to the JSON encoding of v.
 func ReturnJSON(v any) {
-	if f, ok := v.(jsonfast.Marshaler); ok {
-		if b, ok := jsonfast.Encode(f); ok {
-			Return(b)
-			return
-		}
+	if b, ok := encodeFast(v); ok {
+		Return(b)
+		return
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -77,13 +157,18 @@ func Abortf(format string, args ...any) { host.abort(fmt.Sprintf(format, args...
 // types; call it for the argument and result types of methods:
 //
 //	func init() { contract.Prepare[addArgs]() }
+//
+// Prepare also asks whether T and *T have hand-written encoders and
+// decoders (sdk/jsonfast), so that the answers are in the snapshot too.
 func Prepare[T any]() {
 	var t T
+	asMarshaler(t)
+	var u T
+	asUnmarshaler(&u)
 	b, err := json.Marshal(t)
 	if err != nil {
 		return
 	}
-	var u T
 	_ = json.Unmarshal(b, &u)
 }
 
@@ -185,7 +270,11 @@ func NewMap[V any](name string) Map[V] {
 	return Map[V]{prefix: []byte(name + "/")}
 }
 
-func (m Map[V]) key(k string) []byte { return append(slices.Clip(m.prefix), k...) }
+func (m Map[V]) key(k string) []byte {
+	b := scratch(len(m.prefix) + len(k))
+	copy(b[copy(b, m.prefix):], k)
+	return b
+}
 
 // Get returns the value under k, and false if there is none.
 func (m Map[V]) Get(k string) (V, bool) {
@@ -211,6 +300,19 @@ func (m Map[V]) Create(k string, v V) bool {
 	}
 	m.Set(k, v)
 	return true
+}
+
+// CreateEncoded is Create that also returns v's encoding as stored (nil
+// if k is taken), for a method that returns the record it created:
+// returned as JSON, it is not encoded again.
+func (m Map[V]) CreateEncoded(k string, v V) (JSON, bool) {
+	key := m.key(k)
+	if _, ok := Get(key); ok {
+		return nil, false
+	}
+	b := mustJSON(v)
+	Set(key, b)
+	return JSON(b), true
 }
 
 // Seal makes the value under k write-once (see Seal).
@@ -248,10 +350,8 @@ func (m Map[V]) EachUnder(sub string, fn func(k string, v V) bool) {
 }
 
 func mustJSON(v any) []byte {
-	if f, ok := v.(jsonfast.Marshaler); ok {
-		if b, ok := jsonfast.Encode(f); ok {
-			return b
-		}
+	if b, ok := encodeFast(v); ok {
+		return b
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -90,14 +90,27 @@ func strptr(s string) unsafe.Pointer {
 	return unsafe.Pointer(unsafe.StringData(s))
 }
 
-// take copies n staged bytes out of the host.
+// take copies n staged bytes out of the host into the arena (scratch):
+// they are never changed afterwards.
 func take(n uint32) []byte {
-	b := make([]byte, n)
-	if n > 0 {
-		hTake(ptr(b))
+	if n == 0 {
+		return []byte{}
 	}
+	b := scratch(int(n))
+	hTake(ptr(b))
 	return b
 }
+
+// takeString is take as a string sharing the bytes (never changed).
+func takeString(n uint32) string {
+	b := take(n)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// The caller's organisation and role, once read in a call. They start
+// unset in every call: the VM resets the instance to its snapshot, taken
+// after initialisation, where the host refuses these calls.
+var callerOrgSeen, callerRoleSeen *string
 
 type wasmHost struct{}
 
@@ -128,8 +141,21 @@ func (wasmHost) caller() (pk [32]byte) {
 	return pk
 }
 
-func (wasmHost) callerOrg() string  { return string(take(hCallerOrg())) }
-func (wasmHost) callerRole() string { return string(take(hCallerRole())) }
+func (wasmHost) callerOrg() string {
+	if callerOrgSeen == nil {
+		s := takeString(hCallerOrg())
+		callerOrgSeen = &s
+	}
+	return *callerOrgSeen
+}
+
+func (wasmHost) callerRole() string {
+	if callerRoleSeen == nil {
+		s := takeString(hCallerRole())
+		callerRoleSeen = &s
+	}
+	return *callerRoleSeen
+}
 
 func (wasmHost) self() (a [32]byte) {
 	hContract(unsafe.Pointer(&a[0]))

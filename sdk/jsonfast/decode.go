@@ -75,6 +75,14 @@ func (d *Decoder) ws() {
 // next skips white space and returns the next byte without consuming it
 // (0 at the end).
 func (d *Decoder) next() byte {
+	if i := d.i; i < len(d.b) && d.b[i] > ' ' && !d.failed {
+		return d.b[i] // no white space: encoding/json writes none
+	}
+	return d.nextSlow()
+}
+
+//go:noinline
+func (d *Decoder) nextSlow() byte {
 	d.ws()
 	if d.failed || d.i >= len(d.b) {
 		d.failed = true
@@ -83,13 +91,27 @@ func (d *Decoder) next() byte {
 	return d.b[d.i]
 }
 
+// expect consumes c, after white space, or fails.
 func (d *Decoder) expect(c byte) {
-	if d.next() != c {
+	if i := d.i; i < len(d.b) && d.b[i] == c {
+		d.i = i + 1
+		return
+	}
+	d.expectSlow(c)
+}
+
+//go:noinline
+func (d *Decoder) expectSlow(c byte) {
+	if d.nextSlow() != c {
 		d.failed = true
 		return
 	}
 	d.i++
 }
+
+// The loops below test for the byte encoding/json writes next before
+// calling next or expect: in a metered guest a call costs more than the
+// test, and these functions are too large to be inlined.
 
 // Object reads an object (a map), calling field for each key with the
 // decoder positioned at its value, which field must read (or Fail). The
@@ -103,7 +125,8 @@ func (d *Decoder) Object(field func(key []byte)) { d.object(field, false) }
 func (d *Decoder) Fields(field func(key []byte)) { d.object(field, true) }
 
 func (d *Decoder) object(field func(key []byte), unique bool) {
-	var seen [][]byte
+	var buf [16][]byte // the keys seen, on the stack for any struct of up to 16 fields
+	seen := buf[:0]
 	d.expect('{')
 	if d.next() == '}' {
 		d.i++
@@ -111,13 +134,17 @@ func (d *Decoder) object(field func(key []byte), unique bool) {
 	}
 	for !d.failed {
 		key := d.stringBytes()
-		d.expect(':')
+		if i := d.i; i < len(d.b) && d.b[i] == ':' {
+			d.i = i + 1
+		} else {
+			d.expectSlow(':')
+		}
 		if d.failed {
 			return
 		}
 		if unique {
 			for _, k := range seen {
-				if string(k) == string(key) {
+				if len(k) == len(key) && string(k) == string(key) {
 					d.failed = true
 					return
 				}
@@ -125,7 +152,14 @@ func (d *Decoder) object(field func(key []byte), unique bool) {
 			seen = append(seen, key)
 		}
 		field(key)
-		switch d.next() {
+		c := byte(0)
+		if i := d.i; i < len(d.b) && !d.failed {
+			c = d.b[i]
+		}
+		if c != ',' && c != '}' {
+			c = d.nextSlow()
+		}
+		switch c {
 		case ',':
 			d.i++
 		case '}':
@@ -147,7 +181,14 @@ func (d *Decoder) Array(elem func()) {
 	}
 	for !d.failed {
 		elem()
-		switch d.next() {
+		c := byte(0)
+		if i := d.i; i < len(d.b) && !d.failed {
+			c = d.b[i]
+		}
+		if c != ',' && c != ']' {
+			c = d.nextSlow()
+		}
+		switch c {
 		case ',':
 			d.i++
 		case ']':
@@ -162,25 +203,30 @@ func (d *Decoder) Array(elem func()) {
 // stringBytes reads a string without escapes, control characters or
 // invalid UTF-8 and returns its bytes (a view of the document).
 func (d *Decoder) stringBytes() []byte {
-	d.expect('"')
-	if d.failed {
-		return nil
+	b, i := d.b, d.i // locals: Go keeps them out of memory in the loop
+	if i < len(b) && b[i] == '"' && !d.failed {
+		i++
+	} else {
+		d.expectSlow('"')
+		if d.failed {
+			return nil
+		}
+		i = d.i
 	}
-	start, ascii := d.i, true
+	start, ascii := i, true
 	for {
-		b, i := d.b, d.i // locals: Go keeps them out of memory in the loop
 		for i < len(b) && plainByte[b[i]] {
 			i++
 		}
-		d.i = i
-		if d.i >= len(d.b) {
+		if i >= len(b) {
+			d.i = i
 			d.failed = true
 			return nil
 		}
-		switch c := d.b[d.i]; {
+		switch c := b[i]; {
 		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
+			d.i = i + 1
+			s := b[start:i]
 			if !ascii && !utf8.Valid(s) {
 				d.failed = true // encoding/json replaces invalid UTF-8
 				return nil
@@ -188,8 +234,9 @@ func (d *Decoder) stringBytes() []byte {
 			return s
 		case c >= 0x80:
 			ascii = false
-			d.i++
+			i++
 		default: // an escape or a control character
+			d.i = i
 			d.failed = true
 			return nil
 		}
@@ -207,11 +254,8 @@ var plainByte = func() (t [256]bool) {
 
 // String reads a string; it shares the document's memory.
 func (d *Decoder) String() string {
-	b := d.stringBytes()
-	if d.failed || len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
+	b := d.stringBytes() // nil if it failed
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // KeyString returns an object key passed to a field function as a string

@@ -14,10 +14,23 @@ type Marshaler interface {
 // Encode returns v's encoding and true, or false if the SDK must use
 // json.Marshal.
 func Encode(v Marshaler) ([]byte, bool) {
-	e := Encoder{b: make([]byte, 0, 512)}
+	e := Encoder{b: make([]byte, 0, 1024)}
 	v.AppendJSONFast(&e)
 	return e.b, !e.failed
 }
+
+// EncodeTo is Encode appending to buf (which it may outgrow).
+func EncodeTo(buf []byte, v Marshaler) ([]byte, bool) {
+	e := Encoder{b: buf}
+	v.AppendJSONFast(&e)
+	return e.b, !e.failed
+}
+
+// NewEncoder returns an encoder appending to buf.
+func NewEncoder(buf []byte) Encoder { return Encoder{b: buf} }
+
+// Bytes returns what was written, and false if the encoder failed.
+func (e *Encoder) Bytes() ([]byte, bool) { return e.b, !e.failed }
 
 // Encoder appends JSON to a buffer.
 type Encoder struct {

@@ -98,3 +98,65 @@ func TestEncode(t *testing.T) {
 		}
 	}
 }
+
+// TestLongStrings crosses the eight-byte steps with every kind of byte at
+// every offset of a long string.
+func TestLongStrings(t *testing.T) {
+	for n := 0; n < 24; n++ {
+		for pos := -1; pos < n; pos++ {
+			for _, c := range []byte{'x', '"', '\\', '\n', 0x7f, 0xc3} {
+				body := make([]byte, n)
+				for i := range body {
+					body[i] = 'a' + byte(i%26)
+				}
+				if pos >= 0 {
+					body[pos] = c
+				}
+				doc := `{"a":"` + string(body) + `"}`
+				var p pair
+				ok := Decode([]byte(doc), &p)
+				wantOK := pos < 0 || c == 'x' || c == 0x7f
+				if ok != wantOK || (ok && p.A != string(body)) {
+					t.Fatalf("%q: ok %v (want %v), a %q", doc, ok, wantOK, p.A)
+				}
+			}
+		}
+	}
+}
+
+// TestStringPositions puts strings of every length, with each kind of
+// byte at each position, after white space or none, in a document and
+// alone.
+func TestStringPositions(t *testing.T) {
+	for pad := 0; pad < 10; pad++ {
+		for n := 0; n < 20; n++ {
+			for pos := -1; pos < n; pos++ {
+				for _, c := range []byte{'x', '"', '\\', '\n', 0x7f, 0xc3, 0xe9} {
+					body := make([]byte, n)
+					for i := range body {
+						body[i] = 'a' + byte(i%26)
+					}
+					if pos >= 0 {
+						body[pos] = c
+					}
+					ws := ""
+					for i := 0; i < pad; i++ {
+						ws += " "
+					}
+					doc := `{"s":[` + ws + `"` + string(body) + `"` + ws + `]}`
+					var p pair
+					ok := Decode([]byte(doc), &p)
+					wantOK := pos < 0 || c == 'x' || c == 0x7f
+					if ok != wantOK || (ok && (len(p.S) != 1 || p.S[0] != string(body))) {
+						t.Fatalf("%q: ok %v (want %v), %q", doc, ok, wantOK, p.S)
+					}
+					d := NewDecoder([]byte(`"` + string(body) + `"`))
+					s := d.String()
+					if d.End() != wantOK || (wantOK && s != string(body)) {
+						t.Fatalf("bare %q: ok %v (want %v), %q", body, !d.failed, wantOK, s)
+					}
+				}
+			}
+		}
+	}
+}

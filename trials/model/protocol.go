@@ -368,6 +368,24 @@ func (f *Form) FieldDef(name string) (*Field, bool) { return f.field(name) }
 // field returns the definition of a submitted field name (ID or ID#n for
 // repeating fields).
 func (f *Form) field(name string) (*Field, bool) {
+	if i := f.fieldIndex(name); i >= 0 {
+		return &f.Fields[i], true
+	}
+	return nil, false
+}
+
+// firstWithID is the index of the first field with the ID of f.Fields[i].
+func (f *Form) firstWithID(i int) int {
+	for j := range i {
+		if f.Fields[j].ID == f.Fields[i].ID {
+			return j
+		}
+	}
+	return i
+}
+
+// fieldIndex is field's index in f.Fields, or -1.
+func (f *Form) fieldIndex(name string) int {
 	base, rep, isRep := strings.Cut(name, "#")
 	for i := range f.Fields {
 		fd := &f.Fields[i]
@@ -376,12 +394,12 @@ func (f *Form) field(name string) (*Field, bool) {
 		}
 		if isRep {
 			if !fd.Repeating || rep == "" || len(rep) > 4 || strings.Trim(rep, "0123456789") != "" || rep[0] == '0' {
-				return nil, false
+				return -1
 			}
 		}
-		return fd, true
+		return i
 	}
-	return nil, false
+	return -1
 }
 
 // ValidateSubmission checks the fields of a submission against form f, as
@@ -393,15 +411,22 @@ func ValidateSubmission(f *Form, fields map[string]FieldValue) (map[string]Field
 	if len(fields) > 4*MaxList {
 		return nil, errf("invalid", "form %q: %d values, at most %d", f.ID, len(fields), 4*MaxList)
 	}
-	public := map[string]FieldValue{}
-	present := map[string]bool{}
+	public := make(map[string]FieldValue, len(fields))
+	// present[i]: a name resolved to f.Fields[i] (the first field with its
+	// ID); on the stack for forms of up to 64 fields.
+	var presentBuf [64]bool
+	present := presentBuf[:]
+	if len(f.Fields) > len(presentBuf) {
+		present = make([]bool, len(f.Fields))
+	}
 	for _, name := range sortedKeys(fields) {
 		v := fields[name]
-		fd, ok := f.field(name)
-		if !ok {
+		i := f.fieldIndex(name)
+		if i < 0 {
 			return nil, errf("unknown-field", "form %q has no field %q", f.ID, name)
 		}
-		present[fd.ID] = true
+		fd := &f.Fields[i]
+		present[i] = true
 		if !fd.Public {
 			if v.Value != "" || v.Unit != "" {
 				return nil, errf("invalid", "field %q of form %q is not public: send only its commitment (commit), never its value", name, f.ID)
@@ -419,8 +444,8 @@ func ValidateSubmission(f *Form, fields map[string]FieldValue) (map[string]Field
 		}
 		public[name] = v
 	}
-	for _, fd := range f.Fields {
-		if fd.Required && !present[fd.ID] {
+	for i, fd := range f.Fields {
+		if fd.Required && !present[i] && !present[f.firstWithID(i)] {
 			return nil, errf("missing-required", "form %q: required field %q (%s) is missing", f.ID, fd.ID, fd.Label)
 		}
 	}
