@@ -36,6 +36,11 @@ type resender struct {
 	took    [8]time.Duration
 	tookN   int
 	strikes int
+	// height is the committed height last seen by stalled, moved when it
+	// last changed, and complainedAt when stalled last reported.
+	height       uint64
+	moved        time.Time
+	complainedAt time.Time
 }
 
 // sentRecord is what a replica sent for one (view, sequence).
@@ -188,6 +193,36 @@ func (s *resender) stuck(now time.Time, height uint64, base, ceiling time.Durati
 	return r.view, r.seq, true
 }
 
+// stalled reports that the committed height has stood still for
+// stuckBound — since it last moved or this replica last complained —
+// while transactions wait here (waiting reports whether the oldest has
+// waited that long): the replica complains about the leader.
+//
+// stuck (above) needs a proposal record, and in the crash loop the
+// replicas that hold the stalled sequence often have none: measured, an
+// 11 s stall in view 3 with two replicas holding a full pre-prepare slot
+// for the previous sequence ("got a pre-prepare for next sequence without
+// processing previous one") and no vote of their own above their height,
+// while the leader and the fourth replica, which had records, were
+// restarted in turn and lost them. Every replica with waiting
+// transactions sees a stalled height, so f+1 complain within the same
+// bound. An idle chain has nothing waiting and never complains.
+func (s *resender) stalled(now time.Time, height uint64, waiting func(time.Duration) bool, base, ceiling time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if height != s.height || s.moved.IsZero() {
+		s.height, s.moved, s.strikes = height, now, 0
+		return false
+	}
+	b := s.stuckBound(base, ceiling)
+	if now.Sub(s.moved) <= b || now.Sub(s.complainedAt) <= b || !waiting(b) {
+		return false
+	}
+	s.complainedAt = now
+	s.strikes++
+	return true
+}
+
 // resendLoop sends the replica's undecided proposal messages again (see
 // resender), checking at every tick of the replica's clock.
 func (r *Replica) resendLoop(ticks <-chan time.Time) {
@@ -201,6 +236,12 @@ func (r *Replica) resendLoop(ticks <-chan time.Time) {
 	// complaint-timeout bound let the crash loop stall for 28-33 s.
 	base := time.Duration(r.cfg.Genesis.Params.LeaderHeartbeatTimeout)
 	ceiling := max(base, time.Duration(r.cfg.Genesis.Params.RequestComplainTimeout))
+	// Transactions older than the request timeouts are SmartBFT's own
+	// complaint's (or it dropped them unseen): not counted as waiting.
+	p := r.cfg.Genesis.Params
+	waiting := func(d time.Duration) bool {
+		return r.pool.oldest(r.cfg.Clock.Now(), time.Duration(p.RequestForwardTimeout+p.RequestComplainTimeout)) > d
+	}
 	for {
 		select {
 		case <-r.stopped:
@@ -209,6 +250,10 @@ func (r *Replica) resendLoop(ticks <-chan time.Time) {
 			height := r.cfg.Ledger.Head().Height
 			if view, seq, ok := r.resend.stuck(now, height, base, ceiling); ok {
 				r.log.Warn("a proposal stays undecided: complaining about the leader", "view", view, "seq", seq)
+				r.cons().Complain(view, false)
+			} else if r.resend.stalled(now, height, waiting, base, ceiling) {
+				view := max(r.view.Load(), r.resend.currentView())
+				r.log.Warn("no commit while transactions wait: complaining about the leader", "view", view, "height", height)
 				r.cons().Complain(view, false)
 			}
 			view, seq, msgs := r.resend.due(now, height, interval)

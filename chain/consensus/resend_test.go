@@ -124,3 +124,42 @@ func TestResenderStuckBound(t *testing.T) {
 		t.Error("a delivered proposal whose block is not stored yet was reported stuck")
 	}
 }
+
+// TestResenderStalled: a height that stands still for the bound while
+// transactions wait is reported, then not again before another bound
+// (doubled: the complaint brought no commit); a height that moves, or
+// nothing waiting (an idle chain), is not reported.
+func TestResenderStalled(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	base, ceiling := 5*time.Second, 15*time.Second
+	busy := func(time.Duration) bool { return true }
+	idle := func(time.Duration) bool { return false }
+	var s resender
+	if s.stalled(t0, 10, busy, base, ceiling) {
+		t.Fatal("the first look reported a stall")
+	}
+	if s.stalled(t0.Add(4*time.Second), 10, busy, base, ceiling) {
+		t.Error("reported before the bound")
+	}
+	if s.stalled(t0.Add(6*time.Second), 10, idle, base, ceiling) {
+		t.Error("reported with nothing waiting")
+	}
+	if !s.stalled(t0.Add(6*time.Second), 10, busy, base, ceiling) {
+		t.Fatal("a stall past the bound with transactions waiting was not reported")
+	}
+	if s.stalled(t0.Add(12*time.Second), 10, busy, base, ceiling) {
+		t.Error("reported again before the doubled bound")
+	}
+	if !s.stalled(t0.Add(17*time.Second), 10, busy, base, ceiling) {
+		t.Error("not reported again after the doubled bound")
+	}
+	if s.stalled(t0.Add(18*time.Second), 11, busy, base, ceiling) {
+		t.Error("a height that moved was reported")
+	}
+	if got := s.stuckBound(base, ceiling); got != base {
+		t.Errorf("the height moved: bound %v, want %v", got, base)
+	}
+	if !s.stalled(t0.Add(24*time.Second), 11, busy, base, ceiling) {
+		t.Error("a new stall past the bound was not reported")
+	}
+}
