@@ -714,6 +714,7 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 	if md := (&protos.ViewMetadata{}); proto.Unmarshal(p.Metadata, md) == nil {
 		r.view.Store(md.ViewId)
 	}
+	r.resend.decided(r.cfg.Clock.Now(), c.Block.Header.Height)
 	for _, raw := range c.Block.Txs {
 		id := requestKey(raw)
 		r.committed.add(id)

@@ -29,6 +29,18 @@ type resender struct {
 	mu   sync.Mutex
 	view uint64 // the highest view this replica has sent a message of
 	rec  *sentRecord
+	// took holds how long this replica's last decisions took, from the
+	// first message it sent for a (view, sequence) to SmartBFT's Deliver
+	// of it (a ring of the last len(took)); strikes counts its stuck
+	// complaints since the last decision. Both size stuckBound.
+	took    [8]time.Duration
+	tookN   int
+	strikes int
+	// height is the committed height last seen by stalled, moved when it
+	// last changed, and complainedAt when stalled last reported.
+	height       uint64
+	moved        time.Time
+	complainedAt time.Time
 }
 
 // sentRecord is what a replica sent for one (view, sequence).
@@ -38,8 +50,9 @@ type sentRecord struct {
 	last      time.Time // when a message was last added or the record resent
 	msgs      []sentMsg
 	// complained is set once the replica has complained about the leader
-	// because this proposal stayed undecided (see stuck).
-	complained bool
+	// because this proposal stayed undecided (see stuck); decided once
+	// SmartBFT delivers it here (executing it is not being stuck).
+	complained, decided bool
 }
 
 type sentMsg struct {
@@ -119,9 +132,44 @@ func (s *resender) due(now time.Time, height uint64, interval time.Duration) (vi
 	return r.view, r.seq, append([]sentMsg(nil), r.msgs...)
 }
 
+// decided notes that SmartBFT delivers sequence seq here: the time it
+// took since this replica first sent a message for it sizes later stuck
+// bounds, and the record is no longer stuck (executing it is not).
+func (s *resender) decided(now time.Time, seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.strikes = 0
+	r := s.rec
+	if r == nil || r.seq != seq || r.decided {
+		return
+	}
+	r.decided = true
+	s.took[s.tookN%len(s.took)] = now.Sub(r.first)
+	s.tookN++
+}
+
+// stuckBound is how long a proposal may stay undecided here before this
+// replica complains: twice the longest of its recent decisions, at least
+// base, doubled for each complaint since its last decision, at most
+// ceiling. Proposals of megabytes on a loaded machine take seconds to
+// decide: a fixed bound below that complains every view away (measured:
+// TestClusterFloodEveryAcceptedCommits livelocked with a 2 s bound), while
+// proposals of the crash loop decide in milliseconds and a stall there
+// must end within seconds. The bound follows what decisions take here.
+func (s *resender) stuckBound(base, ceiling time.Duration) time.Duration {
+	b := base
+	for i := 0; i < min(s.tookN, len(s.took)); i++ {
+		b = max(b, 2*s.took[i])
+	}
+	for i := 0; i < s.strikes && b < ceiling; i++ {
+		b *= 2
+	}
+	return min(b, ceiling)
+}
+
 // stuck reports, once per record, a proposal this replica voted on (or,
-// as leader, proposed) that is still not committed here after more than
-// after: the view it belongs to.
+// as leader, proposed) that is still not decided here after stuckBound:
+// the view it belongs to.
 //
 // Resending cannot revive such a proposal when the peers that should
 // vote on it are themselves stuck in the view — measured in the 2-minute
@@ -133,15 +181,46 @@ func (s *resender) due(now time.Time, height uint64, interval time.Duration) (vi
 // restart, never fired on f+1 replicas. A replica whose own proposal
 // stalls then complains about the leader: with f+1 such replicas the view
 // changes, which also resets the stuck ones.
-func (s *resender) stuck(now time.Time, height uint64, after time.Duration) (view, seq uint64, ok bool) {
+func (s *resender) stuck(now time.Time, height uint64, base, ceiling time.Duration) (view, seq uint64, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.rec
-	if r == nil || r.complained || r.seq <= height || now.Sub(r.first) <= after {
+	if r == nil || r.complained || r.decided || r.seq <= height || now.Sub(r.first) <= s.stuckBound(base, ceiling) {
 		return 0, 0, false
 	}
 	r.complained = true
+	s.strikes++
 	return r.view, r.seq, true
+}
+
+// stalled reports that the committed height has stood still for
+// stuckBound — since it last moved or this replica last complained —
+// while transactions wait here (waiting reports whether the oldest has
+// waited that long): the replica complains about the leader.
+//
+// stuck (above) needs a proposal record, and in the crash loop the
+// replicas that hold the stalled sequence often have none: measured, an
+// 11 s stall in view 3 with two replicas holding a full pre-prepare slot
+// for the previous sequence ("got a pre-prepare for next sequence without
+// processing previous one") and no vote of their own above their height,
+// while the leader and the fourth replica, which had records, were
+// restarted in turn and lost them. Every replica with waiting
+// transactions sees a stalled height, so f+1 complain within the same
+// bound. An idle chain has nothing waiting and never complains.
+func (s *resender) stalled(now time.Time, height uint64, waiting func(time.Duration) bool, base, ceiling time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if height != s.height || s.moved.IsZero() {
+		s.height, s.moved, s.strikes = height, now, 0
+		return false
+	}
+	b := s.stuckBound(base, ceiling)
+	if now.Sub(s.moved) <= b || now.Sub(s.complainedAt) <= b || !waiting(b) {
+		return false
+	}
+	s.complainedAt = now
+	s.strikes++
+	return true
 }
 
 // resendLoop sends the replica's undecided proposal messages again (see
@@ -149,22 +228,32 @@ func (s *resender) stuck(now time.Time, height uint64, after time.Duration) (vie
 func (r *Replica) resendLoop(ticks <-chan time.Time) {
 	defer r.wg.Done()
 	interval := time.Duration(r.cfg.Genesis.Params.ViewChangeResendInterval)
-	// A proposal undecided for longer than the request complaint timeout
-	// is stuck: that timeout is sized above the longest decision and
-	// Deliver we expect (genesis.Params). A heartbeat timeout (5 s) was
-	// tried first and livelocked a flood of 1 MB transactions
-	// (TestClusterFloodEveryAcceptedCommits: proposals of several MB took
-	// longer than 5 s to decide on a loaded machine, so every view
-	// complained itself away before committing).
-	stuckAfter := time.Duration(r.cfg.Genesis.Params.RequestComplainTimeout)
+	// A proposal undecided for stuckBound is stuck (see there): at least
+	// the heartbeat timeout, at most the request complaint timeout, which
+	// is sized above the longest decision and Deliver we expect
+	// (genesis.Params). A fixed heartbeat-timeout bound livelocked a flood
+	// of 1 MB transactions (TestClusterFloodEveryAcceptedCommits), a fixed
+	// complaint-timeout bound let the crash loop stall for 28-33 s.
+	base := time.Duration(r.cfg.Genesis.Params.LeaderHeartbeatTimeout)
+	ceiling := max(base, time.Duration(r.cfg.Genesis.Params.RequestComplainTimeout))
+	// Transactions older than the request timeouts are SmartBFT's own
+	// complaint's (or it dropped them unseen): not counted as waiting.
+	p := r.cfg.Genesis.Params
+	waiting := func(d time.Duration) bool {
+		return r.pool.oldest(r.cfg.Clock.Now(), time.Duration(p.RequestForwardTimeout+p.RequestComplainTimeout)) > d
+	}
 	for {
 		select {
 		case <-r.stopped:
 			return
 		case now := <-ticks:
 			height := r.cfg.Ledger.Head().Height
-			if view, seq, ok := r.resend.stuck(now, height, stuckAfter); ok {
-				r.log.Warn("a proposal stays undecided: complaining about the leader", "view", view, "seq", seq, "after", stuckAfter)
+			if view, seq, ok := r.resend.stuck(now, height, base, ceiling); ok {
+				r.log.Warn("a proposal stays undecided: complaining about the leader", "view", view, "seq", seq)
+				r.cons().Complain(view, false)
+			} else if r.resend.stalled(now, height, waiting, base, ceiling) {
+				view := max(r.view.Load(), r.resend.currentView())
+				r.log.Warn("no commit while transactions wait: complaining about the leader", "view", view, "height", height)
 				r.cons().Complain(view, false)
 			}
 			view, seq, msgs := r.resend.due(now, height, interval)

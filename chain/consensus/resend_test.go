@@ -41,7 +41,7 @@ func TestResenderStuck(t *testing.T) {
 			for _, m := range tc.sends {
 				s.sent(t0, 2, m, []byte("frame"))
 			}
-			view, seq, ok := s.stuck(t0.Add(tc.at), tc.height, after)
+			view, seq, ok := s.stuck(t0.Add(tc.at), tc.height, after, 3*after)
 			if ok != tc.want {
 				t.Fatalf("stuck = %v, want %v", ok, tc.want)
 			}
@@ -51,9 +51,115 @@ func TestResenderStuck(t *testing.T) {
 			if view != 3 || seq != 828 {
 				t.Errorf("stuck names view %d seq %d, want view 3 seq 828", view, seq)
 			}
-			if _, _, again := s.stuck(t0.Add(2*tc.at), tc.height, after); again {
+			if _, _, again := s.stuck(t0.Add(2*tc.at), tc.height, after, 3*after); again {
 				t.Error("the same proposal was reported twice")
 			}
 		})
+	}
+}
+
+// TestResenderStuckBound: the stuck bound is the base while decisions
+// here are fast, follows twice the longest of the recent ones when they
+// are slow (so a flood of large proposals is not complained away), doubles
+// with each complaint that brought no decision, and never passes the
+// ceiling; a proposal SmartBFT has delivered here is not stuck, however
+// long its execution takes.
+func TestResenderStuckBound(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	base, ceiling := 5*time.Second, 15*time.Second
+	var s resender
+	if got := s.stuckBound(base, ceiling); got != base {
+		t.Fatalf("no decision yet: bound %v, want %v", got, base)
+	}
+	decide := func(seq uint64, took time.Duration) {
+		s.sent(t0, 2, prepareMsg(1, seq), []byte("frame"))
+		s.decided(t0.Add(took), seq)
+	}
+	decide(10, 20*time.Millisecond)
+	if got := s.stuckBound(base, ceiling); got != base {
+		t.Errorf("fast decisions: bound %v, want %v", got, base)
+	}
+	decide(11, 4*time.Second)
+	if got := s.stuckBound(base, ceiling); got != 8*time.Second {
+		t.Errorf("a 4 s decision: bound %v, want 8s", got)
+	}
+	decide(12, 10*time.Second)
+	if got := s.stuckBound(base, ceiling); got != ceiling {
+		t.Errorf("a 10 s decision: bound %v, want the ceiling %v", got, ceiling)
+	}
+	for seq := uint64(13); seq < 13+uint64(len(s.took)); seq++ {
+		decide(seq, 20*time.Millisecond)
+	}
+	if got := s.stuckBound(base, ceiling); got != base {
+		t.Errorf("the slow decisions left the window: bound %v, want %v", got, base)
+	}
+
+	// Complaints without a decision double the bound.
+	s.sent(t0, 2, prepareMsg(1, 30), []byte("frame"))
+	if _, _, ok := s.stuck(t0.Add(base+time.Second), 29, base, ceiling); !ok {
+		t.Fatal("a proposal undecided past the base bound was not reported")
+	}
+	s.sent(t0, 2, prepareMsg(2, 30), []byte("frame")) // the next view
+	if _, _, ok := s.stuck(t0.Add(base+time.Second), 29, base, ceiling); ok {
+		t.Error("after a fruitless complaint the bound did not grow")
+	}
+	if got := s.stuckBound(base, ceiling); got != 2*base {
+		t.Errorf("one fruitless complaint: bound %v, want %v", got, 2*base)
+	}
+	if _, _, ok := s.stuck(t0.Add(2*base+time.Second), 29, base, ceiling); !ok {
+		t.Fatal("a proposal undecided past the doubled bound was not reported")
+	}
+	if got := s.stuckBound(base, ceiling); got != ceiling {
+		t.Errorf("two fruitless complaints: bound %v, want the ceiling %v", got, ceiling)
+	}
+	s.decided(t0.Add(time.Second), 30)
+	if got := s.stuckBound(base, ceiling); got != base {
+		t.Errorf("a decision did not reset the complaints: bound %v, want %v", got, base)
+	}
+
+	// Delivered here: not stuck while it executes.
+	s.sent(t0, 2, prepareMsg(2, 31), []byte("frame"))
+	s.decided(t0.Add(10*time.Millisecond), 31)
+	if _, _, ok := s.stuck(t0.Add(time.Minute), 30, base, ceiling); ok {
+		t.Error("a delivered proposal whose block is not stored yet was reported stuck")
+	}
+}
+
+// TestResenderStalled: a height that stands still for the bound while
+// transactions wait is reported, then not again before another bound
+// (doubled: the complaint brought no commit); a height that moves, or
+// nothing waiting (an idle chain), is not reported.
+func TestResenderStalled(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	base, ceiling := 5*time.Second, 15*time.Second
+	busy := func(time.Duration) bool { return true }
+	idle := func(time.Duration) bool { return false }
+	var s resender
+	if s.stalled(t0, 10, busy, base, ceiling) {
+		t.Fatal("the first look reported a stall")
+	}
+	if s.stalled(t0.Add(4*time.Second), 10, busy, base, ceiling) {
+		t.Error("reported before the bound")
+	}
+	if s.stalled(t0.Add(6*time.Second), 10, idle, base, ceiling) {
+		t.Error("reported with nothing waiting")
+	}
+	if !s.stalled(t0.Add(6*time.Second), 10, busy, base, ceiling) {
+		t.Fatal("a stall past the bound with transactions waiting was not reported")
+	}
+	if s.stalled(t0.Add(12*time.Second), 10, busy, base, ceiling) {
+		t.Error("reported again before the doubled bound")
+	}
+	if !s.stalled(t0.Add(17*time.Second), 10, busy, base, ceiling) {
+		t.Error("not reported again after the doubled bound")
+	}
+	if s.stalled(t0.Add(18*time.Second), 11, busy, base, ceiling) {
+		t.Error("a height that moved was reported")
+	}
+	if got := s.stuckBound(base, ceiling); got != base {
+		t.Errorf("the height moved: bound %v, want %v", got, base)
+	}
+	if !s.stalled(t0.Add(24*time.Second), 11, busy, base, ceiling) {
+		t.Error("a new stall past the bound was not reported")
 	}
 }
