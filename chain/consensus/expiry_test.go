@@ -12,9 +12,7 @@ import (
 	bft "github.com/hyperledger-labs/SmartBFT/pkg/types"
 
 	"github.com/trialchain/trialchain/chain/block"
-	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/state"
-	"github.com/trialchain/trialchain/chain/store"
 )
 
 func boundedAnchor(site ed25519.PrivateKey, nonce, validUntil uint64) []byte {
@@ -30,16 +28,7 @@ func boundedAnchor(site ed25519.PrivateKey, nonce, validUntil uint64) []byte {
 // at its bound; a forwarded request already past its bound is refused.
 func TestValidUntilInProposals(t *testing.T) {
 	g, keys, site := testGenesis(4)
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	led, err := ledger.New(g, st, &state.Executor{Params: ledger.Params(g)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	led, dir := testLedger(t, g)
 	now := time.Unix(1800000000, 0)
 	ms := uint64(now.UnixMilli())
 	rep, err := New(Config{SelfID: 2, Key: keys[1], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal"),

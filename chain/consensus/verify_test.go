@@ -13,6 +13,7 @@ import (
 	bft "github.com/hyperledger-labs/SmartBFT/pkg/types"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
@@ -23,16 +24,7 @@ import (
 // transaction that fails admission; the leader's own proposal passes.
 func TestVerifyProposalRefusals(t *testing.T) {
 	g, keys, site := testGenesis(4)
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	led, err := ledger.New(g, st, &state.Executor{Params: ledger.Params(g)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	led, dir := testLedger(t, g)
 	now := time.Unix(1800000000, 0)
 	rep, err := New(Config{SelfID: 2, Key: keys[1], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal"),
 		Clock: fixedClock{now}}, nil)
@@ -112,18 +104,10 @@ func TestVerifyProposalRefusals(t *testing.T) {
 // proposal, with a valid signature.
 func TestVerifyConsenterSig(t *testing.T) {
 	g, keys, site := testGenesis(4)
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	led, err := ledger.New(g, st, &state.Executor{Params: ledger.Params(g)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	led, dir := testLedger(t, g)
 	reps := make([]*Replica, 2)
 	for i := range reps {
+		var err error
 		if reps[i], err = New(Config{SelfID: uint64(i + 1), Key: keys[i], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal", string(rune('a'+i)))}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -258,4 +242,22 @@ func TestVerifyProposalCachedTwin(t *testing.T) {
 	if rc := res.Receipts[1]; rc.Status != block.StatusOK {
 		t.Fatalf("cached original failed: %+v", rc)
 	}
+}
+
+// testLedger opens a ledger of g over a Pebble store in a temp dir (closed
+// at the test's end) and returns it with the directory, for the
+// replica's WAL beside it.
+func testLedger(t *testing.T, g *genesis.Genesis) (*ledger.Ledger, string) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	led, err := ledger.New(g, st, &state.Executor{Params: ledger.Params(g)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return led, dir
 }
