@@ -141,91 +141,9 @@ func FuzzInstrumentBehaviour(f *testing.F) {
 	}
 	f.Add(loopModule(20), uint16(1))
 	f.Add(wrappedLoopsModule(), uint16(0xfff0))
-	rt := rawRuntime(f, false, true)
-	_, err := rt.NewHostModuleBuilder(abi.Module).NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(rawRefill), []api.ValueType{api.ValueTypeI64}, nil).
-		Export(importRefill).Instantiate(context.Background())
-	if err != nil {
-		f.Fatal(err)
-	}
-	cfg := fuzzIConf()
-	var engines [2]*Engine // compiler, interpreter; renewed so that their module caches stay small
-	runs := 0
-	f.Cleanup(func() {
-		for _, e := range engines {
-			if e != nil {
-				_ = e.Close(context.Background())
-			}
-		}
-	})
+	h := newBehaviourHarness(f)
 	f.Fuzz(func(t *testing.T, code []byte, frac uint16) {
-		ins, err := instrument(code, cfg)
-		if err != nil {
-			return
-		}
-		// A metering bug can make a call never end (a gas check that
-		// loops): crash, so that the fuzzer keeps the input, rather than
-		// hang. An execution normally takes well under a second.
-		watchdog := time.AfterFunc(fuzzHang, func() {
-			panic(fmt.Sprintf("FuzzInstrumentBehaviour: an execution took over %v (a call that never ends?)", fuzzHang))
-		})
-		defer watchdog.Stop()
-		raw := compareRaw(t, rt, code, ins)
-
-		if runs%32 == 0 {
-			for i := range engines {
-				if engines[i] != nil {
-					_ = engines[i].Close(context.Background())
-				}
-				e, err := NewEngine(context.Background(), fuzzConfig(i == 1))
-				if err != nil {
-					t.Fatal(err)
-				}
-				engines[i] = e
-			}
-		}
-		runs++
-		var mods [2]*Module
-		var errs [2]error
-		for i, e := range engines {
-			mods[i], errs[i] = e.Compile(context.Background(), code)
-		}
-		if (errs[0] == nil) != (errs[1] == nil) {
-			t.Fatalf("compile: compiler %v, interpreter %v", errs[0], errs[1])
-		}
-		if errs[0] != nil {
-			return
-		}
-		if mods[0].InitGas != mods[1].InitGas {
-			t.Fatalf("InitGas: compiler %d, interpreter %d", mods[0].InitGas, mods[1].InitGas)
-		}
-		for _, method := range mods[0].Methods {
-			var ample [2]Result
-			for i, e := range engines {
-				ample[i] = callOnce(t, e, mods[i], &Call{Method: method, GasLimit: fuzzAmpleGas})
-			}
-			sameResult(t, method+" (ample gas)", ample[0], ample[1])
-			if o, ok := raw[method]; ok { // the raw harness finished it: so must the engine
-				if c := resultCode(ample[0]); (o.trap == "") != (c == CodeOK) || (o.trap != "" && c != CodeTrap) {
-					t.Fatalf("%s: unmetered %q, engine %v", method, o.trap, ample[0].Err)
-				}
-			}
-			used := ample[0].GasUsed
-			inst := mods[0].InstanceGas
-			if used <= inst {
-				continue
-			}
-			limit := inst + (used-inst)*uint64(frac)>>16
-			var lim [2]Result
-			for i, e := range engines {
-				lim[i] = callOnce(t, e, mods[i], &Call{Method: method, GasLimit: limit})
-			}
-			sameResult(t, method+" (limited gas)", lim[0], lim[1])
-			if limit < used && (resultCode(lim[0]) != CodeOutOfGas || lim[0].GasUsed != limit) {
-				t.Fatalf("%s limit %d (ample: %v gas %d): %v gas %d, want out of gas at the limit",
-					method, limit, ample[0].Err, used, lim[0].Err, lim[0].GasUsed)
-			}
-		}
+		h.check(t, code, frac)
 	})
 }
 
@@ -473,4 +391,279 @@ func instrumentSeeds() [][]byte {
 	}, map[string]uint32{"div0": 0, "oob": 1, "unreachable": 2, "spin": 3, "nan": 4, "grow": 5}, nil)
 
 	return [][]byte{loopModule(3), wrappedLoopsModule(), overdrawModule(10), startLoopModule(), loops, calls, traps}
+}
+
+// behaviourHarness holds what FuzzInstrumentBehaviour's checks reuse from
+// one execution to the next: a raw wazero runtime with a refill, and the
+// engines.
+type behaviourHarness struct {
+	rt      wazero.Runtime
+	cfg     instrumentConfig
+	engines [2]*Engine // compiler, interpreter; renewed so that their module caches stay small
+	runs    int
+}
+
+func newBehaviourHarness(f *testing.F) *behaviourHarness {
+	h := &behaviourHarness{rt: rawRuntime(f, false, true), cfg: fuzzIConf()}
+	_, err := h.rt.NewHostModuleBuilder(abi.Module).NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(rawRefill), []api.ValueType{api.ValueTypeI64}, nil).
+		Export(importRefill).Instantiate(context.Background())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() {
+		for _, e := range h.engines {
+			if e != nil {
+				_ = e.Close(context.Background())
+			}
+		}
+	})
+	return h
+}
+
+// check runs the checks of FuzzInstrumentBehaviour on code.
+func (h *behaviourHarness) check(t *testing.T, code []byte, frac uint16) {
+	t.Helper()
+	ins, err := instrument(code, h.cfg)
+	if err != nil {
+		return
+	}
+	// A metering bug can make a call never end (a gas check that
+	// loops): crash, so that the fuzzer keeps the input, rather than
+	// hang. An execution normally takes well under a second.
+	watchdog := time.AfterFunc(fuzzHang, func() {
+		panic(fmt.Sprintf("FuzzInstrumentBehaviour: an execution took over %v (a call that never ends?)", fuzzHang))
+	})
+	defer watchdog.Stop()
+	raw := compareRaw(t, h.rt, code, ins)
+
+	if h.runs%32 == 0 {
+		for i := range h.engines {
+			if h.engines[i] != nil {
+				_ = h.engines[i].Close(context.Background())
+			}
+			e, err := NewEngine(context.Background(), fuzzConfig(i == 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.engines[i] = e
+		}
+	}
+	h.runs++
+	var mods [2]*Module
+	var errs [2]error
+	for i, e := range h.engines {
+		mods[i], errs[i] = e.Compile(context.Background(), code)
+	}
+	if (errs[0] == nil) != (errs[1] == nil) {
+		t.Fatalf("compile: compiler %v, interpreter %v", errs[0], errs[1])
+	}
+	if errs[0] != nil {
+		return
+	}
+	if mods[0].InitGas != mods[1].InitGas {
+		t.Fatalf("InitGas: compiler %d, interpreter %d", mods[0].InitGas, mods[1].InitGas)
+	}
+	for _, method := range mods[0].Methods {
+		var ample [2]Result
+		for i, e := range h.engines {
+			ample[i] = callOnce(t, e, mods[i], &Call{Method: method, GasLimit: fuzzAmpleGas})
+		}
+		sameResult(t, method+" (ample gas)", ample[0], ample[1])
+		if o, ok := raw[method]; ok { // the raw harness finished it: so must the engine
+			if c := resultCode(ample[0]); (o.trap == "") != (c == CodeOK) || (o.trap != "" && c != CodeTrap) {
+				t.Fatalf("%s: unmetered %q, engine %v", method, o.trap, ample[0].Err)
+			}
+		}
+		used := ample[0].GasUsed
+		inst := mods[0].InstanceGas
+		if used <= inst {
+			continue
+		}
+		limit := inst + (used-inst)*uint64(frac)>>16
+		var lim [2]Result
+		for i, e := range h.engines {
+			lim[i] = callOnce(t, e, mods[i], &Call{Method: method, GasLimit: limit})
+		}
+		sameResult(t, method+" (limited gas)", lim[0], lim[1])
+		if limit < used && (resultCode(lim[0]) != CodeOutOfGas || lim[0].GasUsed != limit) {
+			t.Fatalf("%s limit %d (ample: %v gas %d): %v gas %d, want out of gas at the limit",
+				method, limit, ample[0].Err, used, lim[0].Err, lim[0].GasUsed)
+		}
+	}
+}
+
+// FuzzInstrumentGenerated runs FuzzInstrumentBehaviour's checks on valid
+// modules generated from the input (genModule): byte mutations of a whole
+// module seldom give a valid body with new control flow; these bodies
+// nest blocks, loops (with a result, with a parameter), ifs, br, br_if
+// and br_table across loops, calls and traps at random.
+func FuzzInstrumentGenerated(f *testing.F) {
+	f.Add([]byte{}, uint16(0x8000))
+	f.Add([]byte{4, 5, 1, 3, 6, 2, 7, 0, 4, 9, 8, 5, 3, 1, 10, 2, 4, 6}, uint16(0x4000))
+	f.Add([]byte{5, 4, 5, 8, 3, 9, 1, 7, 7, 2, 6, 4, 3, 3, 5, 5, 9, 9, 8, 1, 1, 2}, uint16(0xc000))
+	h := newBehaviourHarness(f)
+	rt := rawRuntime(f, false, false)
+	f.Fuzz(func(t *testing.T, data []byte, frac uint16) {
+		code := genModule(data)
+		c, err := rt.CompileModule(context.Background(), code)
+		if err != nil {
+			t.Fatalf("generated module invalid (a bug of genModule): %v", err)
+		}
+		_ = c.Close(context.Background())
+		h.check(t, code, frac)
+	})
+}
+
+// genModule builds from data a module exporting "val" () -> i32 (a
+// generated expression), "run" (stores val() at 0) and a helper
+// (i32) -> (i32), whose type is also the block type of generated loops
+// with a parameter. Every back edge spends one unit of a fuel local, so
+// every call ends.
+func genModule(data []byte) []byte {
+	g := &bodyGen{data: data}
+	const fuelLocal = 2
+	body := append([]byte{wasm.OpcodeI32Const}, sleb64(40)...)
+	body = append(body, wasm.OpcodeLocalSet, fuelLocal)
+	body = append(body, g.expr(0)...)
+	body = append(body, wasm.OpcodeEnd)
+	i32 := wasm.ValueTypeI32
+	return buildModule(nil, nil, []testFunc{
+		{results: []wasm.ValueType{i32}, locals: []wasm.ValueType{i32, i32, i32}, body: body},
+		{params: []wasm.ValueType{i32}, results: []wasm.ValueType{i32}, locals: []wasm.ValueType{i32}, body: []byte{
+			// local 1 = 3; loop { local 0 += local 0 >> 1; if --local 1 != 0 continue }; local 0
+			wasm.OpcodeI32Const, 3, wasm.OpcodeLocalSet, 1,
+			wasm.OpcodeLoop, 0x40,
+			wasm.OpcodeLocalGet, 0, wasm.OpcodeLocalGet, 0, wasm.OpcodeI32Const, 1, wasm.OpcodeI32ShrU, wasm.OpcodeI32Add, wasm.OpcodeLocalSet, 0,
+			wasm.OpcodeLocalGet, 1, wasm.OpcodeI32Const, 1, wasm.OpcodeI32Sub, wasm.OpcodeLocalTee, 1, wasm.OpcodeBrIf, 0,
+			wasm.OpcodeEnd,
+			wasm.OpcodeLocalGet, 0, wasm.OpcodeEnd}},
+		{body: []byte{wasm.OpcodeI32Const, 0, wasm.OpcodeCall, 0, wasm.OpcodeI32Store, 2, 0, wasm.OpcodeEnd}},
+	}, map[string]uint32{"val": 0, "run": 2}, nil)
+}
+
+// bodyGen generates i32 expressions; labels are the kinds of the
+// enclosing frames, innermost last.
+type bodyGen struct {
+	data   []byte
+	labels []frameKind
+	n      int // instructions so far
+}
+
+type frameKind uint8
+
+const (
+	frameBlock     frameKind = iota // a block or if with an i32 result: a branch carries an i32
+	frameLoop                       // a loop without parameter: a branch carries nothing
+	frameParamLoop                  // a loop of type 1, (i32) -> (i32): a branch carries an i32
+)
+
+func (g *bodyGen) next() byte {
+	if len(g.data) == 0 {
+		return 0
+	}
+	b := g.data[0]
+	g.data = g.data[1:]
+	return b
+}
+
+// fuelGuard spends a unit of fuel and branches to label l if some is left:
+// local.get 2; i32.const 1; i32.sub; local.tee 2; i32.const 0; i32.gt_s; br_if l.
+func fuelGuard(l int) []byte {
+	return append([]byte{wasm.OpcodeLocalGet, 2, wasm.OpcodeI32Const, 1, wasm.OpcodeI32Sub, wasm.OpcodeLocalTee, 2,
+		wasm.OpcodeI32Const, 0, wasm.OpcodeI32GtS, wasm.OpcodeBrIf}, uleb(uint64(l))...)
+}
+
+// blockLabels returns the relative labels of enclosing i32 blocks.
+func (g *bodyGen) blockLabels() []int {
+	var ls []int
+	for i := len(g.labels) - 1; i >= 0; i-- {
+		if g.labels[i] == frameBlock {
+			ls = append(ls, len(g.labels)-1-i)
+		}
+	}
+	return ls
+}
+
+// expr returns code that leaves one i32 (or never falls through).
+func (g *bodyGen) expr(depth int) []byte {
+	g.n++
+	choice := g.next() % 14
+	if depth > 8 || g.n > 200 {
+		choice %= 3
+	}
+	c := func(v int64) []byte { return append([]byte{wasm.OpcodeI32Const}, sleb64(v)...) }
+	cat := func(p ...[]byte) []byte {
+		var b []byte
+		for _, x := range p {
+			b = append(b, x...)
+		}
+		return b
+	}
+	inner := func(k frameKind, f func() []byte) []byte {
+		g.labels = append(g.labels, k)
+		b := f()
+		g.labels = g.labels[:len(g.labels)-1]
+		return b
+	}
+	switch choice {
+	case 0:
+		return c(int64(int8(g.next())))
+	case 1:
+		return []byte{wasm.OpcodeLocalGet, g.next() % 3}
+	case 2: // local 0 or 1 = e, then e2
+		return cat(g.expr(depth+1), []byte{wasm.OpcodeLocalSet, g.next() % 2}, g.expr(depth+1))
+	case 3:
+		ops := []byte{wasm.OpcodeI32Add, wasm.OpcodeI32Sub, wasm.OpcodeI32Mul, wasm.OpcodeI32Xor, wasm.OpcodeI32DivU, wasm.OpcodeI32RemS, wasm.OpcodeI32Shl}
+		return cat(g.expr(depth+1), g.expr(depth+1), []byte{ops[int(g.next())%len(ops)]})
+	case 4: // block (result i32)
+		return cat([]byte{wasm.OpcodeBlock, wasm.ValueTypeI32}, inner(frameBlock, func() []byte { return g.expr(depth + 1) }), []byte{wasm.OpcodeEnd})
+	case 5: // loop (result i32): e; drop; back edge; e
+		return cat([]byte{wasm.OpcodeLoop, wasm.ValueTypeI32}, inner(frameLoop, func() []byte {
+			return cat(g.expr(depth+1), []byte{wasm.OpcodeLocalSet, 1}, fuelGuard(0), g.expr(depth+1))
+		}), []byte{wasm.OpcodeEnd})
+	case 6: // e; loop (type 1: i32 -> i32): e2; add; back edge with it
+		return cat(g.expr(depth+1), []byte{wasm.OpcodeLoop, 1}, inner(frameParamLoop, func() []byte {
+			return cat(g.expr(depth+1), []byte{wasm.OpcodeI32Add}, fuelGuard(0))
+		}), []byte{wasm.OpcodeEnd})
+	case 7: // if (result i32) e1 else e2
+		return cat(g.expr(depth+1), []byte{wasm.OpcodeIf, wasm.ValueTypeI32}, inner(frameBlock, func() []byte {
+			return cat(g.expr(depth+1), []byte{wasm.OpcodeElse}, g.expr(depth+1))
+		}), []byte{wasm.OpcodeEnd})
+	case 8: // value; cond; br_if to an enclosing i32 block
+		ls := g.blockLabels()
+		if len(ls) == 0 {
+			return g.expr(depth + 1)
+		}
+		l := ls[int(g.next())%len(ls)]
+		return cat(g.expr(depth+1), g.expr(depth+1), []byte{wasm.OpcodeBrIf}, uleb(uint64(l)))
+	case 9: // block (result i32) value; index; br_table over enclosing i32 blocks; end
+		return cat([]byte{wasm.OpcodeBlock, wasm.ValueTypeI32}, inner(frameBlock, func() []byte {
+			ls := g.blockLabels()
+			n := 1 + int(g.next())%4
+			b := cat(g.expr(depth+1), g.expr(depth+1), []byte{wasm.OpcodeBrTable}, uleb(uint64(n-1)))
+			for range n {
+				b = append(b, uleb(uint64(ls[int(g.next())%len(ls)]))...)
+			}
+			return b
+		}), []byte{wasm.OpcodeEnd})
+	case 10: // a back edge to an enclosing loop (fuel permitting), then e
+		for i := len(g.labels) - 1; i >= 0; i-- {
+			l := len(g.labels) - 1 - i
+			switch {
+			case g.labels[i] == frameBlock || g.next()%2 != 0:
+			case g.labels[i] == frameLoop:
+				return cat(fuelGuard(l), g.expr(depth+1))
+			default: // the parameter; kept when not taken: dropped
+				return cat(g.expr(depth+1), fuelGuard(l), []byte{wasm.OpcodeDrop}, g.expr(depth+1))
+			}
+		}
+		return g.expr(depth + 1)
+	case 11: // call the helper
+		return cat(g.expr(depth+1), []byte{wasm.OpcodeCall, 1})
+	case 12: // a trap, sometimes: unreachable if e == 7
+		return cat(g.expr(depth+1), c(7), []byte{wasm.OpcodeI32Eq, wasm.OpcodeIf, 0x40, wasm.OpcodeUnreachable, wasm.OpcodeEnd}, g.expr(depth+1))
+	default: // a memory load (out of bounds for large addresses)
+		return cat(g.expr(depth+1), []byte{wasm.OpcodeI32Load8U, 0, 0})
+	}
 }
