@@ -588,7 +588,7 @@ func (g *bodyGen) blockLabels() []int {
 // expr returns code that leaves one i32 (or never falls through).
 func (g *bodyGen) expr(depth int) []byte {
 	g.n++
-	choice := g.next() % 14
+	choice := g.next() % 17
 	if depth > 8 || g.n > 200 {
 		choice %= 3
 	}
@@ -663,7 +663,20 @@ func (g *bodyGen) expr(depth int) []byte {
 		return cat(g.expr(depth+1), []byte{wasm.OpcodeCall, 1})
 	case 12: // a trap, sometimes: unreachable if e == 7
 		return cat(g.expr(depth+1), c(7), []byte{wasm.OpcodeI32Eq, wasm.OpcodeIf, 0x40, wasm.OpcodeUnreachable, wasm.OpcodeEnd}, g.expr(depth+1))
-	default: // a memory load (out of bounds for large addresses)
+	case 13: // a memory load (out of bounds for large addresses)
 		return cat(g.expr(depth+1), []byte{wasm.OpcodeI32Load8U, 0, 0})
+	case 14: // dead code after a branch: block (result i32) e; br 0; loop (result i32) e end end
+		return cat([]byte{wasm.OpcodeBlock, wasm.ValueTypeI32}, inner(frameBlock, func() []byte {
+			return cat(g.expr(depth+1), []byte{wasm.OpcodeBr, 0, wasm.OpcodeLoop, wasm.ValueTypeI32},
+				inner(frameLoop, func() []byte { return g.expr(depth + 1) }), []byte{wasm.OpcodeEnd})
+		}), []byte{wasm.OpcodeEnd})
+	case 15: // loop (result i64): e; back edge; extend e2; end; wrap
+		return cat([]byte{wasm.OpcodeLoop, wasm.ValueTypeI64}, inner(frameLoop, func() []byte {
+			return cat(g.expr(depth+1), []byte{wasm.OpcodeLocalSet, 0}, fuelGuard(0), g.expr(depth+1), []byte{wasm.OpcodeI64ExtendI32S})
+		}), []byte{wasm.OpcodeEnd, wasm.OpcodeI32WrapI64})
+	default: // e; if (result i32) e2; return else e3 end
+		return cat(g.expr(depth+1), []byte{wasm.OpcodeIf, wasm.ValueTypeI32}, inner(frameBlock, func() []byte {
+			return cat(g.expr(depth+1), []byte{wasm.OpcodeReturn, wasm.OpcodeElse}, g.expr(depth+1))
+		}), []byte{wasm.OpcodeEnd})
 	}
 }
