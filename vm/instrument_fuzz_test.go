@@ -130,8 +130,9 @@ type rawOutcome struct {
 // FuzzInstrumentBehaviour: for a module without imports, every exported
 // function of no parameters gives, from a fresh instance, the same results,
 // trap and memory instrumented (with gas refilled, bounded) as original
-// (unmetered), on wazero's compiler; NaN bits aside, which the
-// instrumentation canonicalises. Then through the engines: every method
+// (unmetered), NaN bits aside, which the instrumentation canonicalises;
+// on wazero's interpreter (3x the executions of its compiler, which the
+// engines then compare with it). Then through the engines: every method
 // ends the same, with the same gas, on the compiler and the interpreter,
 // with ample gas and with the gas limit at a fraction (frac/65536) of what
 // it used, where both must run out of gas at exactly the limit.
@@ -404,7 +405,7 @@ type behaviourHarness struct {
 }
 
 func newBehaviourHarness(f *testing.F) *behaviourHarness {
-	h := &behaviourHarness{rt: rawRuntime(f, false, true), cfg: fuzzIConf()}
+	h := &behaviourHarness{rt: rawRuntime(f, true, true), cfg: fuzzIConf()}
 	_, err := h.rt.NewHostModuleBuilder(abi.Module).NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(rawRefill), []api.ValueType{api.ValueTypeI64}, nil).
 		Export(importRefill).Instantiate(context.Background())
