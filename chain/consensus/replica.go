@@ -89,7 +89,11 @@ type Config struct {
 	Tick time.Duration
 	// Fault makes this replica a Byzantine test double (fault-injection
 	// tests only; "" in production): FaultWrongParent proposes blocks whose
-	// header names a wrong parent hash, which honest followers refuse.
+	// header names a wrong parent hash, which honest followers refuse;
+	// FaultEquivocate, as leader, sends peers with an even id another
+	// proposal for the same sequence than the others (its header time one
+	// millisecond later, so another block hash); FaultWithholdVotes never
+	// sends its prepare and commit votes.
 	Fault string
 	// Precompile, if set, is told of every deploy and upgrade the replica
 	// sees (a forwarded request, a proposal it assembles or verifies) so
@@ -124,7 +128,9 @@ type Config struct {
 
 // Byzantine behaviours a replica can be told to show (Config.Fault).
 const (
-	FaultWrongParent = "wrong-parent"
+	FaultWrongParent   = "wrong-parent"
+	FaultEquivocate    = "equivocate"
+	FaultWithholdVotes = "withhold-votes"
 )
 
 // Replica is one validator's consensus: the SmartBFT instance and our
@@ -211,9 +217,9 @@ func New(cfg Config, net Network) (*Replica, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	switch cfg.Fault {
-	case "", FaultWrongParent:
+	case "", FaultWrongParent, FaultEquivocate, FaultWithholdVotes:
 	default:
-		return nil, fmt.Errorf("consensus: unknown fault %q (known: %s)", cfg.Fault, FaultWrongParent)
+		return nil, fmt.Errorf("consensus: unknown fault %q (known: %s, %s, %s)", cfg.Fault, FaultWrongParent, FaultEquivocate, FaultWithholdVotes)
 	}
 	// A validator added after the genesis (SetChanges) is checked when
 	// it starts, once it has walked the chain to its joining.
@@ -525,6 +531,9 @@ func (r *Replica) removeLoop() {
 
 // SendConsensus implements api.Comm.
 func (r *Replica) SendConsensus(to uint64, m *protos.Message) {
+	if m = r.byzantine(to, m); m == nil {
+		return
+	}
 	b, err := proto.Marshal(m)
 	if err != nil {
 		r.log.Error("marshal consensus message", "err", err)
@@ -538,6 +547,31 @@ func (r *Replica) SendConsensus(to uint64, m *protos.Message) {
 			r.log.Error("consensus message over the frame cap: raise the transport's MaxFrameBytes", "to", to, "bytes", len(b))
 		}
 	}
+}
+
+// byzantine is what a Byzantine test double (Config.Fault) sends to peer
+// to instead of m: nil for nothing. An honest replica sends m.
+func (r *Replica) byzantine(to uint64, m *protos.Message) *protos.Message {
+	switch r.cfg.Fault {
+	case FaultWithholdVotes:
+		if m.GetPrepare() != nil || m.GetCommit() != nil {
+			return nil
+		}
+	case FaultEquivocate:
+		pp := m.GetPrePrepare()
+		if pp == nil || pp.Proposal == nil || to%2 != 0 {
+			return m
+		}
+		h, err := block.DecodeHeader(pp.Proposal.Header)
+		if err != nil {
+			return m
+		}
+		h.TimeUnixMilli++
+		other := proto.Clone(m).(*protos.Message)
+		other.GetPrePrepare().Proposal.Header = h.Encode()
+		return other
+	}
+	return m
 }
 
 // SendTransaction implements api.Comm.
