@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -307,14 +308,7 @@ func bothNaN(vt api.ValueType, a, b uint64) bool {
 // a start function.
 func instrumentSeeds() [][]byte {
 	i32, f64 := wasm.ValueTypeI32, wasm.ValueTypeF64
-	c := func(v int64) []byte { return append([]byte{wasm.OpcodeI32Const}, sleb64(v)...) }
-	cat := func(p ...[]byte) []byte {
-		var b []byte
-		for _, x := range p {
-			b = append(b, x...)
-		}
-		return b
-	}
+	c, cat := i32Const, slices.Concat[[]byte]
 	op := func(o ...byte) []byte { return o }
 	// Counts i from 0 to 20; i%3 picks, through br_table over nested
 	// blocks, how much of acc += 1; acc *= 3 runs; returns acc.
@@ -593,14 +587,7 @@ func (g *bodyGen) expr(depth int) []byte {
 	if depth > 8 || g.n > 200 {
 		choice %= 3
 	}
-	c := func(v int64) []byte { return append([]byte{wasm.OpcodeI32Const}, sleb64(v)...) }
-	cat := func(p ...[]byte) []byte {
-		var b []byte
-		for _, x := range p {
-			b = append(b, x...)
-		}
-		return b
-	}
+	c, cat := i32Const, slices.Concat[[]byte]
 	inner := func(k frameKind, f func() []byte) []byte {
 		g.labels = append(g.labels, k)
 		b := f()
@@ -681,3 +668,6 @@ func (g *bodyGen) expr(depth int) []byte {
 		}), []byte{wasm.OpcodeEnd})
 	}
 }
+
+// i32Const is the instruction pushing the i32 constant v.
+func i32Const(v int64) []byte { return append([]byte{wasm.OpcodeI32Const}, sleb64(v)...) }
