@@ -38,7 +38,11 @@ func (r *rewrite) call(role string, c trials.Call) *block.Tx {
 // setupTrial registers the boards' parties and groups, deploys
 // trial-protocol with the owner policy (as the sponsor alone could), and
 // runs a trial to one signed case-report form.
-func setupTrial(t testing.TB, c testChain) *rewrite {
+func setupTrial(t testing.TB, c testChain) *rewrite { return setupTrialWith(t, c, nil) }
+
+// setupTrialWith is setupTrial with the protocol changed by edit (if not
+// nil) before it is registered.
+func setupTrialWith(t testing.TB, c testChain, edit func(*model.Protocol)) *rewrite {
 	s := &scenario{c: c, amend: loadBoard(t, "consent-3of5"), safety: loadBoard(t, "consent-2of3")}
 	r := &rewrite{s: s}
 	registerParties(t, s, s.amend, s.safety)
@@ -61,6 +65,9 @@ func setupTrial(t testing.TB, c testChain) *rewrite {
 		t.Fatalf("site member: %v", err)
 	}
 	p.Sites = []string{site.Org}
+	if edit != nil {
+		edit(&p)
+	}
 	r.trial, r.p = p.ID, p
 	sig := model.Signature{PrintedName: "Dr. Ada Sponsor", Meaning: "registration"}
 	reg, err := trials.RegisterCall(p, sig)

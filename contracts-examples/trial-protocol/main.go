@@ -68,7 +68,8 @@ import (
 //	trial/<id>                       model.TrialState (its entries count is under nentries/)
 //	nentries/<id>                    the trial's entries count (a submission bumps only this)
 //	head/<id>                        status, version and sites: what a submission checks
-//	visitform/<id>/<visit>/<form>    the form definition, for each form of each visit
+//	form/<id>/<visit>/<form>         the form definition, for each form of each visit, by position (formrec.go)
+//	visitform/<id>/<visit>/<form>    the same as an object, for a form the record by position cannot hold
 //	amend/<id>/<version>             model.Amendment
 //	subj/<id>/<subject>              model.Subject
 //	entry/<id>/<seq>                 model.Entry
@@ -157,7 +158,7 @@ func saveTrial(id string, t model.TrialState) {
 	for _, v := range t.Protocol.Visits {
 		for _, fid := range v.Forms {
 			if f, ok := t.Protocol.Form(fid); ok {
-				visitForms.Set(id+"/"+v.ID+"/"+fid, visitForm{Version: t.Protocol.Version, Form: *f})
+				saveForm(id, v.ID, t.Protocol.Version, f)
 			}
 		}
 	}
@@ -653,8 +654,8 @@ func submitFast(a model.SubmitArgs) (model.Entry, int64, bool, error) {
 	if !p.HasSite(org) {
 		return model.Entry{}, 0, false, nil
 	}
-	vf, ok := visitForms.Get(a.Trial + "/" + a.Visit + "/" + a.Form)
-	if !ok || vf.Version != h.Version {
+	version, form, ok := loadForm(a.Trial, a.Visit, a.Form)
+	if !ok || version != h.Version {
 		return model.Entry{}, 0, false, nil
 	}
 	n, ok := nentries.Get(a.Trial)
@@ -665,7 +666,7 @@ func submitFast(a model.SubmitArgs) (model.Entry, int64, bool, error) {
 	if err := checkSubject(a.Trial, a.Subject); err != nil {
 		return model.Entry{}, 0, true, err
 	}
-	e, err := makeEntry(a.Trial, h.Version, a.Subject, a.Visit, &vf.Form, a.Fields, a.RecordHash, a.Signature)
+	e, err := makeEntry(a.Trial, h.Version, a.Subject, a.Visit, &form, a.Fields, a.RecordHash, a.Signature)
 	return e, n, true, err
 }
 

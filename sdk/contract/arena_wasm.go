@@ -2,6 +2,8 @@
 
 package contract
 
+import "github.com/trialchain/trialchain/sdk/jsonfast"
+
 // arena is scratch memory for what a call receives from the host (state
 // values, arguments) and the keys it builds: scratch hands out its bytes
 // in order and never takes them back. The VM resets the instance's
@@ -30,3 +32,21 @@ func scratch(n int) []byte {
 	}
 	return make([]byte, n)
 }
+
+// decoders are the JSON decoders not in use: a contract runs on one
+// thread, and a decoder is taken for one document and given back, so a
+// call allocates one only for a document decoded inside another.
+var decoders []*jsonfast.Decoder
+
+func getDecoder() *jsonfast.Decoder {
+	if n := len(decoders); n > 0 {
+		d := decoders[n-1]
+		decoders = decoders[:n-1]
+		return d
+	}
+	return new(jsonfast.Decoder)
+}
+
+func putDecoder(d *jsonfast.Decoder) { decoders = append(decoders, d) }
+
+func init() { putDecoder(new(jsonfast.Decoder)) } // in the snapshot

@@ -31,16 +31,22 @@ func unmarshal[T any](b []byte, v *T) error {
 // them. false: v may be partly written; the caller decodes again with
 // encoding/json from zero.
 func decodeFast(b []byte, v any) bool {
+	var f jsonfast.Unmarshaler
 	switch p := v.(type) {
 	case *int64:
-		return jsonfast.Decode(b, (*fastInt64)(p))
+		f = (*fastInt64)(p)
 	case *string:
-		return jsonfast.Decode(b, (*fastString)(p))
+		f = (*fastString)(p)
+	default:
+		var ok bool
+		if f, ok = asUnmarshaler(v); !ok {
+			return false
+		}
 	}
-	if f, ok := asUnmarshaler(v); ok {
-		return jsonfast.Decode(b, f)
-	}
-	return false
+	d := getDecoder()
+	ok := jsonfast.DecodeWith(d, b, f)
+	putDecoder(d)
+	return ok
 }
 
 type (

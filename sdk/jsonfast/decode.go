@@ -41,6 +41,17 @@ func Decode(b []byte, v Unmarshaler) bool {
 	return d.End()
 }
 
+// DecodeWith is Decode with a decoder the caller provides and may use
+// again once it returns: a guest decoding a few documents per call saves
+// an allocation for each.
+func DecodeWith(d *Decoder, b []byte, v Unmarshaler) bool {
+	*d = Decoder{b: b}
+	v.UnmarshalJSONFast(d)
+	ok := d.End()
+	*d = Decoder{}
+	return ok
+}
+
 // Decoder reads one JSON document. Its methods do nothing once it failed.
 type Decoder struct {
 	b      []byte
@@ -112,6 +123,19 @@ func (d *Decoder) expectSlow(c byte) {
 // The loops below test for the byte encoding/json writes next before
 // calling next or expect: in a metered guest a call costs more than the
 // test, and these functions are too large to be inlined.
+
+// Expect reads the byte c (after white space) or fails: the punctuation
+// of a document read by position ('[', ',', ']').
+func (d *Decoder) Expect(c byte) { d.expect(c) }
+
+// Peek returns the next byte after white space without reading it; at
+// the end of the document it returns 0 and the decoder fails.
+func (d *Decoder) Peek() byte {
+	if d.failed {
+		return 0
+	}
+	return d.next()
+}
 
 // Object reads an object (a map), calling field for each key with the
 // decoder positioned at its value, which field must read (or Fail). The

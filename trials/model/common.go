@@ -199,6 +199,21 @@ func text(field, s string, max int, required bool) error {
 	return nil
 }
 
+// plainText reports whether s passes text's checks for a value that is
+// not required: at most max bytes of printable ASCII, tab or newline. (A
+// false answer says nothing: text decides, with the field's name.)
+func plainText(s string, max int) bool {
+	if len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // ident checks an identifier: 1..MaxID bytes of [A-Za-z0-9._:-] (no "/": ids are parts of state keys).
 func ident(field, s string) error {
 	if s == "" {
@@ -236,8 +251,20 @@ func sortedKeys[V any](m map[string]V) []string {
 // Seq formats a sequence number as a fixed-width key part so that keys
 // sort in sequence order.
 func Seq(prefix string, n int64) string {
-	s := "000000000" + itoa(n)
-	return prefix + s[len(s)-9:]
+	if n < 0 || n > 999_999_999 {
+		s := "000000000" + itoa(n)
+		return prefix + s[len(s)-9:]
+	}
+	var d [9]byte
+	for i := len(d) - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	var b strings.Builder // one allocation: on every submission's path
+	b.Grow(len(prefix) + len(d))
+	b.WriteString(prefix)
+	b.Write(d[:])
+	return b.String()
 }
 
 func itoa(n int64) string {

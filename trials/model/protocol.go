@@ -461,8 +461,10 @@ func (fd *Field) ValidateValue(name string, v FieldValue) error {
 		}
 		return nil
 	}
-	if err := text("field "+name, v.Value, MaxText, false); err != nil {
-		return err
+	if !plainText(v.Value, MaxText) { // else it is valid: no label to build
+		if err := text("field "+name, v.Value, MaxText, false); err != nil {
+			return err
+		}
 	}
 	if v.Unit != fd.Unit {
 		if fd.Unit == "" {
