@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha512"
 	"encoding/hex"
-	"fmt"
 	"testing"
 
 	"filippo.io/edwards25519"
@@ -269,44 +268,31 @@ func TestZIP215SmallOrder(t *testing.T) {
 	}
 }
 
-// The old rule's cost per signature (crypto/ed25519, what Tx.VerifySignature
-// was) and the new one's, alone and in batches; each includes building
-// the signing bytes. ns/sig is the figure to compare.
-func BenchmarkVerifySignatures(b *testing.B) {
-	txs := make([]*Tx, 256)
-	for i := range txs {
-		txs[i] = sampleTx()
-		txs[i].Nonce = uint64(i)
-		txs[i].Sign(testKey(byte(i)))
-	}
-	b.Run("stdlib-single", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			if !stdlib(txs[i%len(txs)]) {
-				b.Fatal("invalid")
-			}
-			i++
+// FuzzVerifySignatures: for any sender and signature bytes, a batch
+// holding them among valid transactions says what VerifySignature says
+// of each.
+func FuzzVerifySignatures(f *testing.F) {
+	good := sampleTx()
+	f.Add([]byte(good.Sender), good.Signature)
+	for _, k := range smallOrder[:4] {
+		for _, r := range smallOrder[10:] {
+			f.Add(mustHex(k.hex), append(mustHex(r.hex), make([]byte, 32)...))
 		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/sig")
-	})
-	b.Run("zip215-single", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			if err := txs[i%len(txs)].VerifySignature(); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/sig")
-	})
-	for _, n := range []int{1, 2, 4, 16, 64, 256} {
-		b.Run(fmt.Sprintf("batch-%d", n), func(b *testing.B) {
-			for b.Loop() {
-				if errs := VerifySignatures(txs[:n]); errs != nil {
-					b.Fatal(errs)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sig")
-		})
 	}
+	f.Add(make([]byte, 32), make([]byte, 64))
+	f.Fuzz(func(t *testing.T, sender, sig []byte) {
+		tx := sampleTx()
+		tx.Sender, tx.Signature = sender, sig
+		single := tx.VerifySignature()
+		errs := VerifySignatures([]*Tx{sampleTx(), tx, sampleBoundedTx()})
+		if single == nil {
+			if errs != nil {
+				t.Fatalf("VerifySignature accepts, the batch says %v", errs)
+			}
+			return
+		}
+		if len(errs) != 3 || errs[0] != nil || errs[1] != single || errs[2] != nil {
+			t.Fatalf("VerifySignature says %v, the batch %v", single, errs)
+		}
+	})
 }

@@ -361,24 +361,3 @@ func TestVerifyProposalColdBatch(t *testing.T) {
 		})
 	}
 }
-
-// BenchmarkVerifyProposalCold: a follower verifying a proposal of n
-// anchors none of which it verified before (a cold cache), per anchor,
-// on GOMAXPROCS cores.
-func BenchmarkVerifyProposalCold(b *testing.B) {
-	for _, n := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("anchors=%d", n), func(b *testing.B) {
-			rep, txs, withTxs := coldProposal(b, n)
-			p := withTxs(txs)
-			for b.Loop() {
-				b.StopTimer()
-				rep.cfg.TxCache = state.NewTxCache(rep.params, 4*n, 1<<30)
-				b.StartTimer()
-				if _, err := rep.VerifyProposal(p); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/anchor")
-		})
-	}
-}
