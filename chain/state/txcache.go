@@ -163,7 +163,7 @@ func (c *TxCache) Stats() TxCacheStats {
 // error (len(raws) and nil if none does). The result does not depend on
 // the workers or on how the batches fall: bad is always the lowest failing
 // index and err its CheckTx error, and only transactions that pass are
-// remembered. Entries at and after bad may be nil.
+// remembered. Entries at and after bad may be nil (unchecked, or failed).
 func (c *TxCache) CheckAll(p Params, raws [][]byte, workers int) (txs []*block.Tx, hashes []block.Hash, bad int, err error) {
 	n := len(raws)
 	txs, hashes = make([]*block.Tx, n), make([]block.Hash, n)
@@ -183,15 +183,32 @@ func (c *TxCache) CheckAll(p Params, raws [][]byte, workers int) (txs []*block.T
 		return txs, hashes, n, nil
 	}
 	// The new transactions are cut into contiguous chunks of at most
-	// maxSigBatch, about one per worker; each worker takes chunks in turn
-	// and checks each whole (checkChunk). errs is indexed like miss.
+	// maxSigBatch, about one per worker; each worker takes chunks in
+	// increasing order and checks each whole (checkChunk). errs is indexed
+	// like miss. Once a chunk holds a failure, the chunks after it are not
+	// checked: every chunk before it was taken before it and is checked
+	// whole, so the lowest failing index is still found (and a faulty
+	// proposal costs little more than the part before its first fault).
 	errs := make([]error, len(miss))
 	workers = max(1, min(workers, len(miss)))
 	size := min(maxSigBatch, (len(miss)+workers-1)/workers)
 	chunks := (len(miss) + size - 1) / size
+	var failedChunk atomic.Int64 // the lowest chunk with a failure so far
+	failedChunk.Store(int64(chunks))
 	run := func(k int) {
+		if int64(k) > failedChunk.Load() {
+			return
+		}
 		lo, hi := k*size, min((k+1)*size, len(miss))
-		c.checkChunk(p, useCache, raws, hashes, miss[lo:hi], txs, errs[lo:hi])
+		if c.checkChunk(p, useCache, raws, hashes, miss[lo:hi], txs, errs[lo:hi]) {
+			return
+		}
+		for {
+			f := failedChunk.Load()
+			if int64(k) >= f || failedChunk.CompareAndSwap(f, int64(k)) {
+				break
+			}
+		}
 	}
 	if workers = min(workers, chunks); workers == 1 {
 		for k := range chunks {
@@ -227,8 +244,9 @@ const maxSigBatch = 256
 // checkChunk runs CheckTx's stages over the transactions raws[i] for i in
 // idx, the signatures of the decoded ones in one batch, and sets txs[i]
 // (and the cache, if useCache) for each that passes and errs[k] to the
-// CheckTx error of idx[k] for each that fails.
-func (c *TxCache) checkChunk(p Params, useCache bool, raws [][]byte, hashes []block.Hash, idx []int, txs []*block.Tx, errs []error) {
+// CheckTx error of idx[k] for each that fails. It reports whether all
+// passed.
+func (c *TxCache) checkChunk(p Params, useCache bool, raws [][]byte, hashes []block.Hash, idx []int, txs []*block.Tx, errs []error) bool {
 	decoded := make([]*block.Tx, 0, len(idx))
 	at := make([]int, 0, len(idx)) // positions in idx of decoded
 	for k, i := range idx {
@@ -255,4 +273,10 @@ func (c *TxCache) checkChunk(p Params, useCache bool, raws [][]byte, hashes []bl
 		}
 		txs[i] = tx
 	}
+	for _, err := range errs {
+		if err != nil {
+			return false
+		}
+	}
+	return true
 }
