@@ -3,9 +3,11 @@ module github.com/trialchain/trialchain
 go 1.26.8
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/BurntSushi/toml v1.6.0
 	github.com/cloudflare/circl v1.6.5
 	github.com/cockroachdb/pebble/v2 v2.1.7
+	github.com/hdevalence/ed25519consensus v0.2.0
 	github.com/hyperledger-labs/SmartBFT v1.0.1
 	github.com/prometheus/client_golang v1.16.0
 	github.com/quic-go/quic-go v0.65.0

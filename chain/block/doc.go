@@ -15,7 +15,10 @@
 //
 // Hashes are SHA-256. A transaction is signed with ed25519 by its sender
 // over a domain-separated encoding (Tx.SigningBytes); its hash covers the
-// signature too. A block is committed when 2f+1 validators sign a Vote
+// signature too. Transaction signatures are verified under the ZIP-215
+// rules, one at a time (Tx.VerifySignature) or in batches
+// (VerifySignatures), which accept exactly the same signatures
+// (RATIONALE.md). A block is committed when 2f+1 validators sign a Vote
 // naming its header hash; those signatures form its Certificate.
 //
 // # Usage
@@ -26,5 +29,7 @@
 //	back, err := block.DecodeTx(raw)
 //	err = back.VerifySignature()
 //
-// This package does no I/O and imports only the standard library.
+// This package does no I/O. Besides the standard library it imports only
+// github.com/hdevalence/ed25519consensus (its one home), for the
+// transaction-signature rule.
 package block

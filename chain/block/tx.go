@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/hdevalence/ed25519consensus"
 )
 
 // HashSize is the size of every hash in the chain (SHA-256).
@@ -185,12 +187,23 @@ func (tx *Tx) Sign(key ed25519.PrivateKey) {
 	tx.Signature = ed25519.Sign(key, tx.SigningBytes())
 }
 
-// VerifySignature checks the ed25519 signature.
+// VerifySignature checks the ed25519 signature under the ZIP-215 rules
+// (ed25519consensus.Verify), the one rule for transaction signatures
+// everywhere: admission, proposals, execution, offline bundles, and the
+// batches of VerifySignatures, which accept exactly what it accepts.
+//
+// # Notes
+//
+// ZIP-215 accepts every signature crypto/ed25519 (RFC 8032, cofactorless,
+// canonical R only) accepts, and also non-canonical encodings of R and
+// of the key and signatures that only hold up to the cofactor (small-order
+// components). Every chain valid before the switch stays valid; see
+// RATIONALE.md beside this file, "Why ZIP-215 for transaction signatures?".
 func (tx *Tx) VerifySignature() error {
 	if len(tx.Sender) != ed25519.PublicKeySize || len(tx.Signature) != ed25519.SignatureSize {
 		return ErrBadSignature
 	}
-	if !ed25519.Verify(tx.Sender, tx.SigningBytes(), tx.Signature) {
+	if !ed25519consensus.Verify(tx.Sender, tx.SigningBytes(), tx.Signature) {
 		return ErrBadSignature
 	}
 	return nil

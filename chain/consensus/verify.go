@@ -59,9 +59,10 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 	}
 	// The stateless checks first: transactions this node verified before
 	// (its API, a forwarded request, an earlier proposal) come from the
-	// cache, the others are verified in parallel across cores. Then the
-	// stateful checks in block order. The refusal names the first
-	// transaction that fails, as a sequential check would.
+	// cache, the others' signatures are verified in batches across cores
+	// (TxCache.CheckAll). Then the stateful checks in block order. The
+	// refusal names the first transaction that fails, as a sequential
+	// check would.
 	checked, hashes, bad, badErr := r.cfg.TxCache.CheckAll(r.params, txs, runtime.GOMAXPROCS(0))
 	batch := state.NewBatch(r.params, r.cfg.Ledger.State(), h.TimeUnixMilli)
 	infos := make([]bft.RequestInfo, 0, len(txs))

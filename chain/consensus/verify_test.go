@@ -247,7 +247,7 @@ func TestVerifyProposalCachedTwin(t *testing.T) {
 // testLedger opens a ledger of g over a Pebble store in a temp dir (closed
 // at the test's end) and returns it with the directory, for the
 // replica's WAL beside it.
-func testLedger(t *testing.T, g *genesis.Genesis) (*ledger.Ledger, string) {
+func testLedger(t testing.TB, g *genesis.Genesis) (*ledger.Ledger, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, "db"))
@@ -260,4 +260,104 @@ func testLedger(t *testing.T, g *genesis.Genesis) (*ledger.Ledger, string) {
 		t.Fatal(err)
 	}
 	return led, dir
+}
+
+// coldProposal returns a follower replica and a proposal of n anchors it
+// never saw (its cache is emptied before each use), with txsAt to put
+// other transactions in the proposal under the same header.
+func coldProposal(t testing.TB, n int) (*Replica, [][]byte, func(txs [][]byte) bft.Proposal) {
+	t.Helper()
+	g, keys, site := testGenesis(4)
+	led, dir := testLedger(t, g)
+	rep, err := New(Config{SelfID: 2, Key: keys[1], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal"),
+		Clock: fixedClock{time.Unix(1800000000, 0)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs := make([][]byte, n)
+	for i := range txs {
+		txs[i] = anchor(site, uint64(i+1))
+	}
+	base := rep.AssembleProposal(nil, txs)
+	if h, _ := block.DecodeHeader(base.Header); h.TxCount != uint64(n) {
+		t.Fatalf("the leader proposes %d of %d anchors", h.TxCount, n)
+	}
+	withTxs := func(txs [][]byte) bft.Proposal {
+		h, _ := block.DecodeHeader(base.Header)
+		h.TxCount, h.TxRoot = uint64(len(txs)), block.TxRoot(txs)
+		return bft.Proposal{Header: h.Encode(), Payload: block.EncodeTxs(txs), Metadata: base.Metadata}
+	}
+	return rep, txs, withTxs
+}
+
+// TestVerifyProposalColdBatch: a proposal of transactions the follower has
+// not seen is verified in signature batches; with one bad signature (or a
+// bad one and a later failure) among many, it is refused with exactly the
+// error a one-at-a-time check gives (ErrBadTx, the index, the hash and
+// CheckTx's error), on any number of cores; only the transactions that
+// passed are remembered.
+func TestVerifyProposalColdBatch(t *testing.T) {
+	const n = 300
+	rep, txs, withTxs := coldProposal(t, n)
+	badSig := func(raw []byte) []byte {
+		b := append([]byte(nil), raw...)
+		b[len(b)-10] ^= 1
+		return b
+	}
+	replace := func(at map[int][]byte) [][]byte {
+		out := append([][]byte(nil), txs...)
+		for i, b := range at {
+			out[i] = b
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		txs     [][]byte
+		wantIdx int // -1: accepted
+	}{
+		{"all new, all good", txs, -1},
+		{"one bad signature, first", replace(map[int][]byte{0: badSig(txs[0])}), 0},
+		{"one bad signature among many", replace(map[int][]byte{157: badSig(txs[157])}), 157},
+		{"one bad signature, last", replace(map[int][]byte{n - 1: badSig(txs[n-1])}), n - 1},
+		{"a bad signature, then a replayed nonce", replace(map[int][]byte{200: badSig(txs[200]), 201: txs[3]}), 200},
+		{"a replayed nonce, then a bad signature", replace(map[int][]byte{20: txs[3], 201: badSig(txs[201])}), 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := ""
+			if tc.wantIdx >= 0 {
+				raw := tc.txs[tc.wantIdx]
+				_, cause := state.CheckTx(rep.params, raw)
+				if cause == nil { // a stateful failure: the replayed nonce
+					cause = fmt.Errorf("%w: %d", state.ErrNonceUsed, 4)
+				}
+				want = fmt.Sprintf("%v: transaction %d (%s): %v", ErrBadTx, tc.wantIdx, block.Sum(raw), cause)
+			}
+			pass := make([]bool, len(tc.txs))
+			for i, raw := range tc.txs {
+				_, err := state.CheckTx(rep.params, raw)
+				pass[i] = err == nil
+			}
+			for _, procs := range []int{1, 2, 8} {
+				cache := state.NewTxCache(rep.params, 4*n, 1<<30)
+				rep.cfg.TxCache = cache
+				prev := runtime.GOMAXPROCS(procs)
+				_, err := rep.VerifyProposal(withTxs(tc.txs))
+				runtime.GOMAXPROCS(prev)
+				if got := fmt.Sprint(err); (err == nil) != (want == "") || (err != nil && got != want) {
+					t.Fatalf("GOMAXPROCS %d: %v, want %q", procs, err, want)
+				}
+				if err != nil && !errors.Is(err, ErrBadTx) {
+					t.Fatalf("GOMAXPROCS %d: %v is not ErrBadTx", procs, err)
+				}
+				for i, raw := range tc.txs {
+					if _, ok := cache.Lookup(block.Sum(raw)); ok && !pass[i] {
+						t.Fatalf("GOMAXPROCS %d: transaction %d, which fails CheckTx, cached", procs, i)
+					} else if !ok && i < max(tc.wantIdx, 0) {
+						t.Fatalf("GOMAXPROCS %d: transaction %d, before the failure, not cached", procs, i)
+					}
+				}
+			}
+		})
+	}
 }

@@ -86,7 +86,29 @@ func Allowed(kind block.Kind, role block.Role) bool {
 
 // CheckTx performs the stateless admission checks: size, canonical decoding
 // of the transaction and its payload, signature, chain id and gas limit.
+//
+// They run in this order, and the first that fails gives the error: size,
+// decoding, signature, chain id, gas limit, payload.
+// TxCache.CheckAll runs the same three stages (decodeTx, the signature,
+// checkDecoded) over many transactions, with the signatures in batches,
+// and gives each transaction the error this function gives it.
 func CheckTx(p Params, raw []byte) (*block.Tx, error) {
+	tx, err := decodeTx(p, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.VerifySignature(); err != nil {
+		return nil, badSignature(tx)
+	}
+	if err := checkDecoded(p, tx); err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+// decodeTx is CheckTx's first stage: the size limit and the canonical
+// decoding.
+func decodeTx(p Params, raw []byte) (*block.Tx, error) {
 	if len(raw) > p.MaxTxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), p.MaxTxBytes)
 	}
@@ -97,19 +119,27 @@ func CheckTx(p Params, raw []byte) (*block.Tx, error) {
 		}
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	if err := tx.VerifySignature(); err != nil {
-		return nil, fmt.Errorf("%w: transaction %s", ErrBadSignature, tx.Hash())
-	}
+	return tx, nil
+}
+
+// badSignature is CheckTx's error for a transaction whose signature fails.
+func badSignature(tx *block.Tx) error {
+	return fmt.Errorf("%w: transaction %s", ErrBadSignature, tx.Hash())
+}
+
+// checkDecoded is CheckTx's last stage, after the signature: chain id,
+// gas limit and payload.
+func checkDecoded(p Params, tx *block.Tx) error {
 	if tx.ChainID != p.ChainID {
-		return nil, fmt.Errorf("%w: transaction is for %q, this chain is %q", ErrWrongChain, tx.ChainID, p.ChainID)
+		return fmt.Errorf("%w: transaction is for %q, this chain is %q", ErrWrongChain, tx.ChainID, p.ChainID)
 	}
 	if min := IntrinsicGas(tx); tx.GasLimit < min || tx.GasLimit > p.MaxTxGas {
-		return nil, fmt.Errorf("%w: %d, want %d..%d", ErrGasLimit, tx.GasLimit, min, p.MaxTxGas)
+		return fmt.Errorf("%w: %d, want %d..%d", ErrGasLimit, tx.GasLimit, min, p.MaxTxGas)
 	}
 	if err := checkPayload(tx); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	return tx, nil
+	return nil
 }
 
 // MaxPayloadBytes caps a payload per kind, at admission and in every

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/smt"
@@ -98,10 +99,16 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 		defer end()
 		contracts = c
 	}
+	// The stateless checks of all the transactions first: those this node
+	// verified (a proposal it signed) come from the cache, the others (a
+	// block fetched by catch-up) are verified in batches on every core. A
+	// transaction that fails them (a quorum certified it anyway) is left
+	// nil and checked again on its own below, for its receipt's error.
+	checked, hashes, _, _ := e.Cache.CheckAll(e.Params, b.Txs, runtime.GOMAXPROCS(0))
 	for i, raw := range b.Txs {
-		rc := &block.Receipt{TxHash: block.Sum(raw), Height: bc.Height, Index: uint64(i)}
+		rc := &block.Receipt{TxHash: hashes[i], Height: bc.Height, Index: uint64(i)}
 		txOv := blockOv.Child()
-		tx, out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i))
+		tx, out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i), checked[i])
 		if errors.Is(err, ErrNodeFault) {
 			return nil, fmt.Errorf("state: block %d, transaction %d: %w", bc.Height, i, err)
 		}
@@ -134,10 +141,14 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 	return res, nil
 }
 
-func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64) (*block.Tx, []byte, []block.Event, uint64, error) {
-	tx, err := e.Cache.CheckHashed(e.Params, txHash, raw)
-	if err != nil {
-		return nil, nil, nil, 0, err
+// applyTx applies the transaction raw, of hash txHash; tx is raw already
+// through CheckTx with e.Params, or nil to check it here.
+func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64, tx *block.Tx) (*block.Tx, []byte, []block.Event, uint64, error) {
+	if tx == nil {
+		var err error
+		if tx, err = e.Cache.CheckHashed(e.Params, txHash, raw); err != nil {
+			return nil, nil, nil, 0, err
+		}
 	}
 	// Verification refuses such a block; this keeps execution to the rule
 	// should a quorum certify one anyway (the nonce is not consumed).

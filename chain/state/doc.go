@@ -18,8 +18,9 @@
 //
 // A node checks each transaction once: a TxCache (txcache.go), shared by
 // its API admission, its consensus adapter (Batch.Cache, CheckAll for a
-// proposal's new transactions, verified in parallel) and its Executor
-// (Executor.Cache), remembers the transactions that passed CheckTx, keyed
+// proposal's new transactions, their signatures verified in batches on
+// every core) and its Executor (Executor.Cache; CheckAll again for a
+// block fetched by catch-up), remembers the transactions that passed CheckTx, keyed
 // by the hash of their exact signed bytes. A hit returns what CheckTx
 // would; a miss is a full check; failures are never remembered.
 //

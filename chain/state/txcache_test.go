@@ -286,3 +286,138 @@ func FuzzTxCacheAgreesWithCheckTx(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckAllAgreesWithCheckTx: over proposals larger than one signature
+// batch, with failures of each kind anywhere, CheckAll names the first
+// failing transaction with exactly the error CheckTx gives it (a bad
+// signature first when a transaction also fails a later check), whatever
+// the workers and the cache hold, and the cache then holds every
+// transaction before the failure and none that failed.
+func TestCheckAllAgreesWithCheckTx(t *testing.T) {
+	const n = maxSigBatch + 37 // two batches even on one worker
+	raws := make([][]byte, n)
+	for i := range raws {
+		raws[i] = anchorTx(siteKey, uint64(i), fmt.Sprint(i)).Encode()
+	}
+	wrongChain := func(nonce uint64) *block.Tx {
+		tx := &block.Tx{ChainID: "other", Nonce: nonce, Kind: block.KindAnchor, GasLimit: 100_000, Payload: (&block.AnchorPayload{}).Encode()}
+		tx.Sign(siteKey)
+		return tx
+	}
+	lowGas := anchorTx(siteKey, 1, "gas")
+	lowGas.GasLimit = 1
+	lowGas.Sign(siteKey)
+	badPayload := &block.Tx{ChainID: "c1", Nonce: 2, Kind: block.KindAnchor, GasLimit: 100_000, Payload: []byte{0xff}}
+	badPayload.Sign(siteKey)
+	for _, tc := range []struct {
+		name string
+		at   map[int][]byte
+		want error // the first failure's
+	}{
+		{"all good", nil, nil},
+		{"one bad signature among many", map[int][]byte{maxSigBatch + 5: badSig(anchorTx(siteKey, 9, "x"))}, ErrBadSignature},
+		{"bad signatures in several batches", map[int][]byte{n - 1: badSig(anchorTx(siteKey, 1, "y")), 3: badSig(anchorTx(siteKey, 2, "z")), maxSigBatch: badSig(anchorTx(siteKey, 3, "w"))}, ErrBadSignature},
+		{"wrong chain with a bad signature: the signature is named", map[int][]byte{40: badSig(wrongChain(7))}, ErrBadSignature},
+		{"wrong chain before a bad signature", map[int][]byte{maxSigBatch: badSig(anchorTx(siteKey, 4, "v")), maxSigBatch - 1: wrongChain(8).Encode()}, ErrWrongChain},
+		{"gas limit", map[int][]byte{1: lowGas.Encode()}, ErrGasLimit},
+		{"payload", map[int][]byte{n / 2: badPayload.Encode()}, ErrMalformed},
+		{"undecodable, then a bad signature", map[int][]byte{0: raws[0][:20], 1: badSig(anchorTx(siteKey, 5, "u"))}, ErrMalformed},
+		{"too large", map[int][]byte{77: make([]byte, params.MaxTxBytes+1)}, ErrTooLarge},
+	} {
+		txs := append([][]byte(nil), raws...)
+		for i, b := range tc.at {
+			txs[i] = b
+		}
+		wantBad, wantErr := n, error(nil)
+		pass := make([]bool, n)
+		for i, raw := range txs {
+			_, err := CheckTx(params, raw)
+			if pass[i] = err == nil; err != nil && wantErr == nil {
+				wantBad, wantErr = i, err
+			}
+		}
+		if !errors.Is(wantErr, tc.want) || (wantErr == nil) != (tc.want == nil) {
+			t.Fatalf("%s: the sequential check says %v, the case wants %v", tc.name, wantErr, tc.want)
+		}
+		for _, workers := range []int{1, 3} {
+			for _, warm := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/workers=%d/warm=%v", tc.name, workers, warm), func(t *testing.T) {
+					c := NewTxCache(params, 4*n, 1<<30)
+					if warm { // every third original already verified
+						for i := 0; i < n; i += 3 {
+							if _, _, err := c.CheckTx(params, raws[i]); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					txs2, hashes, bad, err := c.CheckAll(params, txs, workers)
+					if bad != wantBad || (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+						t.Fatalf("bad %d, err %v; the sequential check gives %d, %v", bad, err, wantBad, wantErr)
+					}
+					for i, raw := range txs {
+						if hashes[i] != block.Sum(raw) {
+							t.Fatalf("hash %d", i)
+						}
+						if _, cached := c.Lookup(hashes[i]); cached && !pass[i] || !cached && i < bad {
+							t.Fatalf("transaction %d (passes CheckTx: %v) cached: %v", i, pass[i], cached)
+						}
+						if i < bad && (txs2[i] == nil || txs2[i].Hash() != hashes[i]) {
+							t.Fatalf("transaction %d before the first failure: %v", i, txs2[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestApplySameWithAndWithoutCache: a block with a bad signature among many
+// (certified by a faulty quorum) gives the same receipts, byte for byte,
+// executed without a cache, with a cold one (its signatures verified in
+// batches) and with one that verified every transaction before.
+func TestApplySameWithAndWithoutCache(t *testing.T) {
+	var txs []*block.Tx
+	for i := range 100 {
+		txs = append(txs, anchorTx(siteKey, uint64(i), fmt.Sprint(i)))
+	}
+	b := mkBlock(txs...)
+	b.Txs[63] = badSig(txs[63])
+	b.Txs[64] = badSig(anchorTx(siteKey, 1000, "never valid"))
+	var want []*block.Receipt
+	for _, name := range []string{"no cache", "cold cache", "warm cache"} {
+		ex := &Executor{Params: params}
+		if name != "no cache" {
+			ex.Cache = NewTxCache(params, 1000, 1<<20)
+		}
+		if name == "warm cache" {
+			for _, raw := range b.Txs {
+				ex.Cache.CheckTx(params, raw) // the bad ones fail and are not kept
+			}
+		}
+		g := genesisState(t)
+		res, err := ex.Apply(g, g.Root, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, rc := range res.Receipts {
+			if failed := rc.Status == block.StatusFailed; failed != (i == 63 || i == 64) {
+				t.Fatalf("%s: transaction %d: %s %s", name, i, rc.Status, rc.Error)
+			}
+		}
+		if _, err := CheckTx(params, b.Txs[64]); res.Receipts[64].Error != err.Error() {
+			t.Fatalf("%s: receipt error %q, CheckTx says %q", name, res.Receipts[64].Error, err)
+		}
+		if want == nil {
+			want = res.Receipts
+			continue
+		}
+		for i, rc := range res.Receipts {
+			if rc.Hash() != want[i].Hash() {
+				t.Fatalf("%s: receipt %d differs from the run without a cache", name, i)
+			}
+		}
+		if _, ok := ex.Cache.Lookup(block.Sum(b.Txs[63])); ok {
+			t.Fatalf("%s: a bad signature was cached", name)
+		}
+	}
+}
