@@ -4,25 +4,17 @@ package block
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/trialchain/trialchain/chain/internal/cputime"
+)
 
 // reportPer reports the wall and CPU time per unit of the n done since
 // CPU time cpu0.
 func reportPer(b *testing.B, cpu0 time.Duration, n int, unit string) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/"+unit)
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(n), "cpu-ns/"+unit)
+	b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(n), "cpu-ns/"+unit)
 }
 
 // The old rule's cost per signature (crypto/ed25519, what Tx.VerifySignature
@@ -37,7 +29,7 @@ func BenchmarkVerifySignatures(b *testing.B) {
 		txs[i].Sign(testKey(byte(i)))
 	}
 	b.Run("stdlib-single", func(b *testing.B) {
-		cpu0, i := cpuTime(b), 0
+		cpu0, i := cputime.Process(), 0
 		for b.Loop() {
 			if !stdlib(txs[i%len(txs)]) {
 				b.Fatal("invalid")
@@ -47,7 +39,7 @@ func BenchmarkVerifySignatures(b *testing.B) {
 		reportPer(b, cpu0, b.N, "sig")
 	})
 	b.Run("zip215-single", func(b *testing.B) {
-		cpu0, i := cpuTime(b), 0
+		cpu0, i := cputime.Process(), 0
 		for b.Loop() {
 			if err := txs[i%len(txs)].VerifySignature(); err != nil {
 				b.Fatal(err)
@@ -58,7 +50,7 @@ func BenchmarkVerifySignatures(b *testing.B) {
 	})
 	for _, n := range []int{1, 2, 4, 16, 64, 256} {
 		b.Run(fmt.Sprintf("batch-%d", n), func(b *testing.B) {
-			cpu0 := cpuTime(b)
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				if errs := VerifySignatures(txs[:n]); errs != nil {
 					b.Fatal(errs)

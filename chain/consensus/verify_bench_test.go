@@ -4,21 +4,12 @@ package consensus
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/trialchain/trialchain/chain/internal/cputime"
 	"github.com/trialchain/trialchain/chain/state"
 )
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkVerifyProposalCold: a follower verifying a proposal of n
 // anchors none of which it verified before (a cold cache), per anchor,
@@ -35,11 +26,11 @@ func BenchmarkVerifyProposalCold(b *testing.B) {
 				b.StopTimer()
 				rep.cfg.TxCache = state.NewTxCache(rep.params, 4*n, 1<<30)
 				b.StartTimer()
-				cpu0 := cpuTime(b)
+				cpu0 := cputime.Process()
 				if _, err := rep.VerifyProposal(p); err != nil {
 					b.Fatal(err)
 				}
-				cpu += cpuTime(b) - cpu0
+				cpu += cputime.Process() - cpu0
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/anchor")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/anchor")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/contracts"
+	"github.com/trialchain/trialchain/chain/internal/cputime"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/trials"
 	"github.com/trialchain/trialchain/trials/model"
@@ -105,24 +106,24 @@ func BenchmarkCRFSubmit(b *testing.B) {
 		cs := calls(b.N)
 		var gas uint64
 		b.ResetTimer()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for i := 0; i < b.N; i++ {
 			gas = run(b, s, cs[i])
 		}
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 		b.ReportMetric(float64(gas), "gas/op")
 	})
 	b.Run("first-in-block", func(b *testing.B) {
 		cs := calls(b.N)
 		var gas uint64
 		b.ResetTimer()
-		cpu := processCPU()
+		cpu := cputime.Process()
 		for i := 0; i < b.N; i++ {
 			s := e.NewSession(info)
 			gas = run(b, s, cs[i])
 			_ = s.Close(ctx)
 		}
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 		b.ReportMetric(float64(gas), "gas/op")
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/trialchain/trialchain/chain/internal/cputime"
 )
 
 // BenchmarkVerify verifies trial bundles of about 10^3, 10^4 and 10^5
@@ -23,7 +25,7 @@ func BenchmarkVerify(b *testing.B) {
 			enc := bu.Encode()
 			var cpu time.Duration
 			for b.Loop() {
-				cpu0 := processCPU()
+				cpu0 := cputime.Process()
 				d, err := Decode(enc)
 				if err != nil {
 					b.Fatal(err)
@@ -35,7 +37,7 @@ func BenchmarkVerify(b *testing.B) {
 				if res.Complete == nil {
 					b.Fatal("completeness not proven")
 				}
-				cpu += processCPU() - cpu0
+				cpu += cputime.Process() - cpu0
 			}
 			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 			b.ReportMetric(float64(len(bu.Records)), "records")
