@@ -24,9 +24,17 @@ type Ledger struct {
 	nodes   *nodeCache // state-tree nodes recently written or read (nodecache.go)
 	notify  chan struct{}
 	notifMu sync.Mutex
-	// waiters are the WaitReceipt calls by transaction hash; Commit wakes
-	// those of the transactions it stored (guarded by notifMu).
-	waiters map[block.Hash][]chan struct{}
+	// waiters are the WaitReceipt calls by transaction hash; Commit hands
+	// each the encoded receipt of its transaction and wakes it (guarded by
+	// notifMu).
+	waiters map[block.Hash][]*waiter
+}
+
+// waiter is one WaitReceipt registration: Commit sets rc (the receipt's
+// encoding, as stored; shared, read-only) before it closes ch.
+type waiter struct {
+	ch chan struct{}
+	rc []byte
 }
 
 // New opens the ledger, writing genesis state on first use.
@@ -77,8 +85,10 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 		return false, fmt.Errorf("ledger: execute block %d: %w", h, err)
 	}
 	leaves := make([]block.Hash, len(res.Receipts))
+	encoded := make([][]byte, len(res.Receipts)) // for the waiters: what the store holds
 	for i, rc := range res.Receipts {
-		leaves[i] = proof.LeafHash(rc.Encode())
+		encoded[i] = rc.Encode()
+		leaves[i] = proof.LeafHash(encoded[i])
 	}
 	log, err := head.Log.Append(leaves, nil)
 	if err != nil {
@@ -95,11 +105,18 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	l.notifMu.Lock()
 	close(l.notify)
 	l.notify = make(chan struct{})
-	for _, rc := range res.Receipts {
-		for _, ch := range l.waiters[rc.TxHash] {
-			close(ch)
+	if len(l.waiters) > 0 {
+		for i, rc := range res.Receipts {
+			ws, ok := l.waiters[rc.TxHash]
+			if !ok {
+				continue
+			}
+			for _, w := range ws {
+				w.rc = encoded[i]
+				close(w.ch)
+			}
+			delete(l.waiters, rc.TxHash)
 		}
-		delete(l.waiters, rc.TxHash)
 	}
 	l.notifMu.Unlock()
 	return true, nil
@@ -123,37 +140,41 @@ func (l *Ledger) Changed() <-chan struct{} {
 
 // WaitReceipt waits until the transaction with hash h is committed, or ctx ends.
 // It is woken by the commit of that transaction only (not by every block),
-// so many waiters cost one receipt read each.
+// which hands it the receipt it stored: many waiters cost one store read
+// each (the one that finds a transaction committed before the wait).
 func (l *Ledger) WaitReceipt(ctx context.Context, h block.Hash) (*block.Receipt, error) {
-	for {
-		ch := make(chan struct{})
-		l.notifMu.Lock()
-		if l.waiters == nil {
-			l.waiters = make(map[block.Hash][]chan struct{})
-		}
-		l.waiters[h] = append(l.waiters[h], ch)
-		l.notifMu.Unlock()
-		// Registered before the read: a commit after the read closes ch.
-		if rc, err := l.Store.Receipt(h); err == nil {
-			l.unwait(h, ch)
-			return rc, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			l.unwait(h, ch)
-			return nil, fmt.Errorf("waiting for transaction %s: %w", h, ctx.Err())
-		}
+	w := &waiter{ch: make(chan struct{})}
+	l.notifMu.Lock()
+	if l.waiters == nil {
+		l.waiters = make(map[block.Hash][]*waiter)
 	}
+	l.waiters[h] = append(l.waiters[h], w)
+	l.notifMu.Unlock()
+	// Registered before the read: a commit after the read wakes w.
+	if rc, err := l.Store.Receipt(h); err == nil {
+		l.unwait(h, w)
+		return rc, nil
+	}
+	select {
+	case <-w.ch:
+	case <-ctx.Done():
+		l.unwait(h, w)
+		return nil, fmt.Errorf("waiting for transaction %s: %w", h, ctx.Err())
+	}
+	rc, err := block.DecodeReceipt(w.rc)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: receipt of transaction %s: %w", h, err)
+	}
+	return rc, nil
 }
 
 // unwait removes a WaitReceipt registration that no commit consumed.
-func (l *Ledger) unwait(h block.Hash, ch chan struct{}) {
+func (l *Ledger) unwait(h block.Hash, w *waiter) {
 	l.notifMu.Lock()
 	defer l.notifMu.Unlock()
 	ws := l.waiters[h]
 	for i, c := range ws {
-		if c == ch {
+		if c == w {
 			ws = append(ws[:i], ws[i+1:]...)
 			break
 		}

@@ -15,9 +15,9 @@ import (
 	"github.com/trialchain/trialchain/chain/store"
 )
 
-// TestWaitReceipt: a waiter is woken by the commit of its transaction; one
-// already committed returns at once; one whose context ends leaves no
-// registration behind.
+// TestWaitReceipt: a waiter is woken by the commit of its transaction and
+// gets the receipt stored; one already committed returns at once; one
+// whose context ends leaves no registration behind.
 func TestWaitReceipt(t *testing.T) {
 	admin := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
 	val := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
@@ -70,10 +70,18 @@ func TestWaitReceipt(t *testing.T) {
 	if _, err := l.Commit(c); err != nil {
 		t.Fatal(err)
 	}
+	stored, err := st.Receipt(h)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
 		r := <-woken
 		if r.err != nil || r.rc.TxHash != h {
 			t.Fatalf("waiter: %+v", r)
+		}
+		// The receipt handed over at the commit is the one stored.
+		if got, want := r.rc.Encode(), stored.Encode(); !bytes.Equal(got, want) {
+			t.Fatalf("waiter's receipt %x, stored %x", got, want)
 		}
 	}
 	if rc, err := l.WaitReceipt(context.Background(), h); err != nil || rc.Height != 1 {
