@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -122,23 +123,29 @@ func admissionCode(err error) (int, string) {
 // Admit runs the admission checks a transaction must pass before it is
 // handed to consensus; nothing is recorded for a refused transaction.
 func (n *Node) Admit(raw []byte) (*block.Tx, error) {
-	tx, _, err := n.exec.Cache.CheckTx(n.exec.Params, raw)
+	tx, _, err := n.admit(raw)
+	return tx, err
+}
+
+// admit is Admit that also returns the transaction's hash, block.Sum(raw).
+func (n *Node) admit(raw []byte) (*block.Tx, block.Hash, error) {
+	tx, h, err := n.exec.Cache.CheckTx(n.exec.Params, raw)
 	if err != nil {
-		return nil, err
+		return nil, h, err
 	}
 	if err := n.checkNotExpired(tx); err != nil {
-		return nil, err
+		return nil, h, err
 	}
 	if err := state.CheckSender(n.store, tx); err != nil {
-		return nil, err
+		return nil, h, err
 	}
 	// The shape of payload kinds the state package leaves opaque.
 	if tx.Kind == block.KindConsentGroup {
 		if _, err := consent.ParseGroup(tx.Payload); err != nil {
-			return nil, fmt.Errorf("%w: consent group: %w", state.ErrMalformed, err)
+			return nil, h, fmt.Errorf("%w: consent group: %w", state.ErrMalformed, err)
 		}
 	}
-	return tx, nil
+	return tx, h, nil
 }
 
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -153,14 +160,13 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, limit))
 		return
 	}
-	tx, err := n.Admit(raw)
+	tx, h, err := n.admit(raw) // h is block.Sum(raw): tx.Hash() would encode it again
 	if err != nil {
 		code, c := admissionCode(err)
 		n.metrics.Refused(c)
 		writeErr(w, code, c, err)
 		return
 	}
-	h := block.Sum(raw) // tx.Hash() would encode it again
 	if err := n.replica.Submit(raw); err != nil {
 		if errors.Is(err, consensus.ErrBusy) {
 			n.metrics.Refused("busy")
@@ -173,11 +179,17 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.admitted(h, len(raw))
-	n.bounds.add(h, tx.ValidUntil, n.ledger.Head().TimeUnixMilli)
+	if tx.ValidUntil != 0 {
+		n.bounds.add(h, tx.ValidUntil, n.ledger.Head().TimeUnixMilli)
+	}
 	out := view.Submitted{Hash: h}
-	if wait, _ := strconv.ParseBool(r.URL.Query().Get("wait")); wait {
+	var q url.Values // parsed once, if there is a query
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
+	if wait, _ := strconv.ParseBool(q.Get("wait")); wait {
 		d := 60 * time.Second
-		if s := r.URL.Query().Get("timeout"); s != "" {
+		if s := q.Get("timeout"); s != "" {
 			if d, err = time.ParseDuration(s); err != nil || d <= 0 || d > MaxWait {
 				writeErr(w, http.StatusBadRequest, "timeout", fmt.Errorf("timeout %q: want a duration up to %s", s, MaxWait))
 				return
@@ -192,12 +204,12 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			out.Pending = fmt.Sprintf("submitted but not committed within %s: %v; ask again with GET /v1/tx/%s", d, err, h)
-			writeJSON(w, http.StatusAccepted, out)
+			writeSubmitted(w, http.StatusAccepted, &out)
 			return
 		}
 		out.Receipt = view.FromReceipt(rc)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeSubmitted(w, http.StatusOK, &out)
 }
 
 func (n *Node) handleTx(w http.ResponseWriter, r *http.Request) {
