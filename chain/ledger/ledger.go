@@ -24,17 +24,10 @@ type Ledger struct {
 	nodes   *nodeCache // state-tree nodes recently written or read (nodecache.go)
 	notify  chan struct{}
 	notifMu sync.Mutex
-	// waiters are the WaitReceipt calls by transaction hash; Commit hands
-	// each the encoded receipt of its transaction and wakes it (guarded by
-	// notifMu).
-	waiters map[block.Hash][]*waiter
-}
-
-// waiter is one WaitReceipt registration: Commit sets rc (the receipt's
-// encoding, as stored; shared, read-only) before it closes ch.
-type waiter struct {
-	ch chan struct{}
-	rc []byte
+	// waiters are the registrations (Watch, WaitReceipt) by transaction
+	// hash; Commit hands each the encoded receipt of its transaction and
+	// wakes it (guarded by notifMu).
+	waiters map[block.Hash][]*Watch
 }
 
 // New opens the ledger, writing genesis state on first use.
@@ -143,33 +136,61 @@ func (l *Ledger) Changed() <-chan struct{} {
 // which hands it the receipt it stored: many waiters cost one store read
 // each (the one that finds a transaction committed before the wait).
 func (l *Ledger) WaitReceipt(ctx context.Context, h block.Hash) (*block.Receipt, error) {
-	w := &waiter{ch: make(chan struct{})}
+	w := l.Watch(h)
+	// Registered before the read: a commit after the read wakes w.
+	if rc, err := l.Store.Receipt(h); err == nil {
+		w.Stop()
+		return rc, nil
+	}
+	return w.Wait(ctx)
+}
+
+// Watch registers for the receipt of the transaction with hash h: the
+// commit of a block carrying it after this call hands it to the Watch.
+// Unlike WaitReceipt it does not read the store for a transaction
+// committed before the call; a caller that knows none was (it watches
+// before its own admission check finds the nonce unused) saves that read.
+// Call Wait or Stop, once.
+func (l *Ledger) Watch(h block.Hash) *Watch {
+	w := &Watch{l: l, h: h, ch: make(chan struct{})}
 	l.notifMu.Lock()
 	if l.waiters == nil {
-		l.waiters = make(map[block.Hash][]*waiter)
+		l.waiters = make(map[block.Hash][]*Watch)
 	}
 	l.waiters[h] = append(l.waiters[h], w)
 	l.notifMu.Unlock()
-	// Registered before the read: a commit after the read wakes w.
-	if rc, err := l.Store.Receipt(h); err == nil {
-		l.unwait(h, w)
-		return rc, nil
-	}
+	return w
+}
+
+// Watch is a registration for a transaction's receipt (Ledger.Watch).
+type Watch struct {
+	l  *Ledger
+	h  block.Hash
+	ch chan struct{} // closed by the commit, after it set rc
+	rc []byte        // the receipt's encoding, as stored (shared, read-only)
+}
+
+// Wait waits for the commit of the watched transaction and returns its
+// receipt, or returns ctx's error (the registration is then removed).
+func (w *Watch) Wait(ctx context.Context) (*block.Receipt, error) {
 	select {
 	case <-w.ch:
 	case <-ctx.Done():
-		l.unwait(h, w)
-		return nil, fmt.Errorf("waiting for transaction %s: %w", h, ctx.Err())
+		w.Stop()
+		return nil, fmt.Errorf("waiting for transaction %s: %w", w.h, ctx.Err())
 	}
 	rc, err := block.DecodeReceipt(w.rc)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: receipt of transaction %s: %w", h, err)
+		return nil, fmt.Errorf("ledger: receipt of transaction %s: %w", w.h, err)
 	}
 	return rc, nil
 }
 
+// Stop removes the registration, if no commit consumed it.
+func (w *Watch) Stop() { w.l.unwait(w.h, w) }
+
 // unwait removes a WaitReceipt registration that no commit consumed.
-func (l *Ledger) unwait(h block.Hash, w *waiter) {
+func (l *Ledger) unwait(h block.Hash, w *Watch) {
 	l.notifMu.Lock()
 	defer l.notifMu.Unlock()
 	ws := l.waiters[h]

@@ -16,6 +16,7 @@ import (
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consensus"
 	"github.com/trialchain/trialchain/chain/consent"
+	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 	"github.com/trialchain/trialchain/chain/view"
@@ -123,29 +124,28 @@ func admissionCode(err error) (int, string) {
 // Admit runs the admission checks a transaction must pass before it is
 // handed to consensus; nothing is recorded for a refused transaction.
 func (n *Node) Admit(raw []byte) (*block.Tx, error) {
-	tx, _, err := n.admit(raw)
-	return tx, err
+	return n.admit(raw, block.Sum(raw))
 }
 
-// admit is Admit that also returns the transaction's hash, block.Sum(raw).
-func (n *Node) admit(raw []byte) (*block.Tx, block.Hash, error) {
-	tx, h, err := n.exec.Cache.CheckTx(n.exec.Params, raw)
+// admit is Admit for a caller that computed h = block.Sum(raw).
+func (n *Node) admit(raw []byte, h block.Hash) (*block.Tx, error) {
+	tx, err := n.exec.Cache.CheckHashed(n.exec.Params, h, raw)
 	if err != nil {
-		return nil, h, err
+		return nil, err
 	}
 	if err := n.checkNotExpired(tx); err != nil {
-		return nil, h, err
+		return nil, err
 	}
 	if err := state.CheckSender(n.store, tx); err != nil {
-		return nil, h, err
+		return nil, err
 	}
 	// The shape of payload kinds the state package leaves opaque.
 	if tx.Kind == block.KindConsentGroup {
 		if _, err := consent.ParseGroup(tx.Payload); err != nil {
-			return nil, h, fmt.Errorf("%w: consent group: %w", state.ErrMalformed, err)
+			return nil, fmt.Errorf("%w: consent group: %w", state.ErrMalformed, err)
 		}
 	}
-	return tx, h, nil
+	return tx, nil
 }
 
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -160,7 +160,23 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, limit))
 		return
 	}
-	tx, h, err := n.admit(raw) // h is block.Sum(raw): tx.Hash() would encode it again
+	var q url.Values // parsed once, if there is a query
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
+	wait, _ := strconv.ParseBool(q.Get("wait"))
+	h := block.Sum(raw) // tx.Hash() would encode it again
+	var watch *ledger.Watch
+	if wait {
+		// Watched before admission, so no store read is needed for a
+		// transaction committed before the wait: a block that carried h
+		// before this point consumed its nonce (every committed receipt
+		// does, but a block only a Byzantine quorum would certify) and
+		// admission refuses it; a block after it hands its receipt over.
+		watch = n.ledger.Watch(h)
+		defer watch.Stop()
+	}
+	tx, err := n.admit(raw, h)
 	if err != nil {
 		code, c := admissionCode(err)
 		n.metrics.Refused(c)
@@ -183,11 +199,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		n.bounds.add(h, tx.ValidUntil, n.ledger.Head().TimeUnixMilli)
 	}
 	out := view.Submitted{Hash: h}
-	var q url.Values // parsed once, if there is a query
-	if r.URL.RawQuery != "" {
-		q = r.URL.Query()
-	}
-	if wait, _ := strconv.ParseBool(q.Get("wait")); wait {
+	if wait {
 		d := 60 * time.Second
 		if s := q.Get("timeout"); s != "" {
 			if d, err = time.ParseDuration(s); err != nil || d <= 0 || d > MaxWait {
@@ -197,7 +209,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
-		rc, expired, err := n.waitReceipt(ctx, tx, h)
+		rc, expired, err := n.waitReceipt(ctx, tx, h, watch)
 		if expired != nil {
 			writeJSON(w, http.StatusGone, expired)
 			return

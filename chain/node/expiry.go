@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 	"github.com/trialchain/trialchain/chain/view"
@@ -156,12 +157,13 @@ func (n *Node) answerUncommitted(w http.ResponseWriter, h block.Hash, headHeight
 	}
 }
 
-// waitReceipt waits for the receipt of tx (hash h) until ctx ends or, for
-// a bounded transaction, the head passes its bound. expired reports the
-// latter (with the head it saw), when the receipt is then still absent.
-func (n *Node) waitReceipt(ctx context.Context, tx *block.Tx, h block.Hash) (rc *block.Receipt, expired *view.TxExpired, err error) {
+// waitReceipt waits for the receipt of tx (hash h, watched by watch since
+// before its admission) until ctx ends or, for a bounded transaction, the
+// head passes its bound. expired reports the latter (with the head it
+// saw), when the receipt is then still absent.
+func (n *Node) waitReceipt(ctx context.Context, tx *block.Tx, h block.Hash, watch *ledger.Watch) (rc *block.Receipt, expired *view.TxExpired, err error) {
 	if tx.ValidUntil == 0 {
-		rc, err = n.ledger.WaitReceipt(ctx, h)
+		rc, err = watch.Wait(ctx)
 		return rc, nil, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
@@ -182,7 +184,7 @@ func (n *Node) waitReceipt(ctx context.Context, tx *block.Tx, h block.Hash) (rc 
 			}
 		}
 	}()
-	rc, err = n.ledger.WaitReceipt(wctx, h)
+	rc, err = watch.Wait(wctx)
 	cancel()
 	<-done
 	if err == nil || ctx.Err() != nil {
