@@ -179,6 +179,15 @@ func (w *Watch) Wait(ctx context.Context) (*block.Receipt, error) {
 		w.Stop()
 		return nil, fmt.Errorf("waiting for transaction %s: %w", w.h, ctx.Err())
 	}
+	return w.Receipt()
+}
+
+// Done is closed when a commit has handed the receipt over (Receipt).
+func (w *Watch) Done() <-chan struct{} { return w.ch }
+
+// Receipt returns the receipt a commit handed over; call it once Done is
+// closed.
+func (w *Watch) Receipt() (*block.Receipt, error) {
 	rc, err := block.DecodeReceipt(w.rc)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: receipt of transaction %s: %w", w.h, err)
