@@ -198,7 +198,7 @@ func (w *Watch) Receipt() (*block.Receipt, error) {
 // Stop removes the registration, if no commit consumed it.
 func (w *Watch) Stop() { w.l.unwait(w.h, w) }
 
-// unwait removes a WaitReceipt registration that no commit consumed.
+// unwait removes a registration (Watch) that no commit consumed.
 func (l *Ledger) unwait(h block.Hash, w *Watch) {
 	l.notifMu.Lock()
 	defer l.notifMu.Unlock()
