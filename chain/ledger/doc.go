@@ -9,6 +9,8 @@
 //	ok, err := led.Commit(committed) // the next block: executed and stored, or an error
 //	led.Head()                       // the last committed head
 //	led.WaitReceipt(ctx, txHash)     // a transaction's receipt once committed
+//	w := led.Watch(txHash)           // registered before an admission check...
+//	rc, err := w.Wait(ctx)           // ...its receipt, from a commit after Watch
 //
 // Commit takes blocks in height order: a block at or below the head is
 // ignored (already stored), a gap or a wrong parent is an error. It is safe

@@ -24,9 +24,10 @@ type Ledger struct {
 	nodes   *nodeCache // state-tree nodes recently written or read (nodecache.go)
 	notify  chan struct{}
 	notifMu sync.Mutex
-	// waiters are the WaitReceipt calls by transaction hash; Commit wakes
-	// those of the transactions it stored (guarded by notifMu).
-	waiters map[block.Hash][]chan struct{}
+	// waiters are the registrations (Watch, WaitReceipt) by transaction
+	// hash; Commit hands each the encoded receipt of its transaction and
+	// wakes it (guarded by notifMu).
+	waiters map[block.Hash][]*Watch
 }
 
 // New opens the ledger, writing genesis state on first use.
@@ -77,8 +78,10 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 		return false, fmt.Errorf("ledger: execute block %d: %w", h, err)
 	}
 	leaves := make([]block.Hash, len(res.Receipts))
+	encoded := make([][]byte, len(res.Receipts)) // for the waiters: what the store holds
 	for i, rc := range res.Receipts {
-		leaves[i] = proof.LeafHash(rc.Encode())
+		encoded[i] = rc.Encode()
+		leaves[i] = proof.LeafHash(encoded[i])
 	}
 	log, err := head.Log.Append(leaves, nil)
 	if err != nil {
@@ -95,11 +98,18 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	l.notifMu.Lock()
 	close(l.notify)
 	l.notify = make(chan struct{})
-	for _, rc := range res.Receipts {
-		for _, ch := range l.waiters[rc.TxHash] {
-			close(ch)
+	if len(l.waiters) > 0 {
+		for i, rc := range res.Receipts {
+			ws, ok := l.waiters[rc.TxHash]
+			if !ok {
+				continue
+			}
+			for _, w := range ws {
+				w.rc = encoded[i]
+				close(w.ch)
+			}
+			delete(l.waiters, rc.TxHash)
 		}
-		delete(l.waiters, rc.TxHash)
 	}
 	l.notifMu.Unlock()
 	return true, nil
@@ -123,37 +133,78 @@ func (l *Ledger) Changed() <-chan struct{} {
 
 // WaitReceipt waits until the transaction with hash h is committed, or ctx ends.
 // It is woken by the commit of that transaction only (not by every block),
-// so many waiters cost one receipt read each.
+// which hands it the receipt it stored: many waiters cost one store read
+// each (the one that finds a transaction committed before the wait).
 func (l *Ledger) WaitReceipt(ctx context.Context, h block.Hash) (*block.Receipt, error) {
-	for {
-		ch := make(chan struct{})
-		l.notifMu.Lock()
-		if l.waiters == nil {
-			l.waiters = make(map[block.Hash][]chan struct{})
-		}
-		l.waiters[h] = append(l.waiters[h], ch)
-		l.notifMu.Unlock()
-		// Registered before the read: a commit after the read closes ch.
-		if rc, err := l.Store.Receipt(h); err == nil {
-			l.unwait(h, ch)
-			return rc, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			l.unwait(h, ch)
-			return nil, fmt.Errorf("waiting for transaction %s: %w", h, ctx.Err())
-		}
+	w := l.Watch(h)
+	// Registered before the read: a commit after the read wakes w.
+	if rc, err := l.Store.Receipt(h); err == nil {
+		w.Stop()
+		return rc, nil
 	}
+	return w.Wait(ctx)
 }
 
-// unwait removes a WaitReceipt registration that no commit consumed.
-func (l *Ledger) unwait(h block.Hash, ch chan struct{}) {
+// Watch registers for the receipt of the transaction with hash h: the
+// commit of a block carrying it after this call hands it to the Watch.
+// Unlike WaitReceipt it does not read the store for a transaction
+// committed before the call; a caller that knows none was (it watches
+// before its own admission check finds the nonce unused) saves that read.
+// Call Wait or Stop, once.
+func (l *Ledger) Watch(h block.Hash) *Watch {
+	w := &Watch{l: l, h: h, ch: make(chan struct{})}
+	l.notifMu.Lock()
+	if l.waiters == nil {
+		l.waiters = make(map[block.Hash][]*Watch)
+	}
+	l.waiters[h] = append(l.waiters[h], w)
+	l.notifMu.Unlock()
+	return w
+}
+
+// Watch is a registration for a transaction's receipt (Ledger.Watch).
+type Watch struct {
+	l  *Ledger
+	h  block.Hash
+	ch chan struct{} // closed by the commit, after it set rc
+	rc []byte        // the receipt's encoding, as stored (shared, read-only)
+}
+
+// Wait waits for the commit of the watched transaction and returns its
+// receipt, or returns ctx's error (the registration is then removed).
+func (w *Watch) Wait(ctx context.Context) (*block.Receipt, error) {
+	select {
+	case <-w.ch:
+	case <-ctx.Done():
+		w.Stop()
+		return nil, fmt.Errorf("waiting for transaction %s: %w", w.h, ctx.Err())
+	}
+	return w.Receipt()
+}
+
+// Done is closed when a commit has handed the receipt over (Receipt).
+func (w *Watch) Done() <-chan struct{} { return w.ch }
+
+// Receipt returns the receipt a commit handed over; call it once Done is
+// closed.
+func (w *Watch) Receipt() (*block.Receipt, error) {
+	rc, err := block.DecodeReceipt(w.rc)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: receipt of transaction %s: %w", w.h, err)
+	}
+	return rc, nil
+}
+
+// Stop removes the registration, if no commit consumed it.
+func (w *Watch) Stop() { w.l.unwait(w.h, w) }
+
+// unwait removes a registration (Watch) that no commit consumed.
+func (l *Ledger) unwait(h block.Hash, w *Watch) {
 	l.notifMu.Lock()
 	defer l.notifMu.Unlock()
 	ws := l.waiters[h]
 	for i, c := range ws {
-		if c == ch {
+		if c == w {
 			ws = append(ws[:i], ws[i+1:]...)
 			break
 		}

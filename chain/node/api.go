@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consensus"
 	"github.com/trialchain/trialchain/chain/consent"
+	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 	"github.com/trialchain/trialchain/chain/view"
@@ -122,7 +124,12 @@ func admissionCode(err error) (int, string) {
 // Admit runs the admission checks a transaction must pass before it is
 // handed to consensus; nothing is recorded for a refused transaction.
 func (n *Node) Admit(raw []byte) (*block.Tx, error) {
-	tx, _, err := n.exec.Cache.CheckTx(n.exec.Params, raw)
+	return n.admit(raw, block.Sum(raw))
+}
+
+// admit is Admit for a caller that computed h = block.Sum(raw).
+func (n *Node) admit(raw []byte, h block.Hash) (*block.Tx, error) {
+	tx, err := n.exec.Cache.CheckHashed(n.exec.Params, h, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -153,14 +160,29 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Errorf("%w: over %d bytes", state.ErrTooLarge, limit))
 		return
 	}
-	tx, err := n.Admit(raw)
+	var q url.Values // parsed once, if there is a query
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
+	wait, _ := strconv.ParseBool(q.Get("wait"))
+	h := block.Sum(raw) // tx.Hash() would encode it again
+	var watch *ledger.Watch
+	if wait {
+		// Watched before admission, so no store read is needed for a
+		// transaction committed before the wait: a block that carried h
+		// before this point consumed its nonce (every committed receipt
+		// does, but a block only a Byzantine quorum would certify) and
+		// admission refuses it; a block after it hands its receipt over.
+		watch = n.ledger.Watch(h)
+		defer watch.Stop()
+	}
+	tx, err := n.admit(raw, h)
 	if err != nil {
 		code, c := admissionCode(err)
 		n.metrics.Refused(c)
 		writeErr(w, code, c, err)
 		return
 	}
-	h := block.Sum(raw) // tx.Hash() would encode it again
 	if err := n.replica.Submit(raw); err != nil {
 		if errors.Is(err, consensus.ErrBusy) {
 			n.metrics.Refused("busy")
@@ -173,11 +195,13 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.admitted(h, len(raw))
-	n.bounds.add(h, tx.ValidUntil, n.ledger.Head().TimeUnixMilli)
+	if tx.ValidUntil != 0 {
+		n.bounds.add(h, tx.ValidUntil, n.ledger.Head().TimeUnixMilli)
+	}
 	out := view.Submitted{Hash: h}
-	if wait, _ := strconv.ParseBool(r.URL.Query().Get("wait")); wait {
+	if wait {
 		d := 60 * time.Second
-		if s := r.URL.Query().Get("timeout"); s != "" {
+		if s := q.Get("timeout"); s != "" {
 			if d, err = time.ParseDuration(s); err != nil || d <= 0 || d > MaxWait {
 				writeErr(w, http.StatusBadRequest, "timeout", fmt.Errorf("timeout %q: want a duration up to %s", s, MaxWait))
 				return
@@ -185,19 +209,19 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
-		rc, expired, err := n.waitReceipt(ctx, tx, h)
+		rc, expired, err := n.waitReceipt(ctx, tx, h, watch)
 		if expired != nil {
 			writeJSON(w, http.StatusGone, expired)
 			return
 		}
 		if err != nil {
 			out.Pending = fmt.Sprintf("submitted but not committed within %s: %v; ask again with GET /v1/tx/%s", d, err, h)
-			writeJSON(w, http.StatusAccepted, out)
+			writeSubmitted(w, http.StatusAccepted, &out)
 			return
 		}
 		out.Receipt = view.FromReceipt(rc)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeSubmitted(w, http.StatusOK, &out)
 }
 
 func (n *Node) handleTx(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 	"github.com/trialchain/trialchain/chain/view"
@@ -156,46 +157,50 @@ func (n *Node) answerUncommitted(w http.ResponseWriter, h block.Hash, headHeight
 	}
 }
 
-// waitReceipt waits for the receipt of tx (hash h) until ctx ends or, for
-// a bounded transaction, the head passes its bound. expired reports the
-// latter (with the head it saw), when the receipt is then still absent.
-func (n *Node) waitReceipt(ctx context.Context, tx *block.Tx, h block.Hash) (rc *block.Receipt, expired *view.TxExpired, err error) {
+// waitReceipt waits for the receipt of tx (hash h, watched by watch since
+// before its admission) until ctx ends or, for a bounded transaction, the
+// head passes its bound. expired reports the latter (with the head it
+// saw), when the receipt is then still absent.
+func (n *Node) waitReceipt(ctx context.Context, tx *block.Tx, h block.Hash, watch *ledger.Watch) (rc *block.Receipt, expired *view.TxExpired, err error) {
 	if tx.ValidUntil == 0 {
-		rc, err = n.ledger.WaitReceipt(ctx, h)
+		rc, err = watch.Wait(ctx)
 		return rc, nil, err
 	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { // ends with wctx, at the latest when waitReceipt returns
-		defer close(done)
-		for {
-			changed := n.ledger.Changed()
-			if head := n.ledger.Head(); head.Height > 0 && tx.Expired(head.TimeUnixMilli) {
-				cancel()
-				return
-			}
-			select {
-			case <-wctx.Done():
-				return
-			case <-changed:
-			}
+	// One loop, no goroutine: woken by the receipt or by each commit, to
+	// compare the head's time with the bound.
+	for {
+		changed := n.ledger.Changed()
+		if head := n.ledger.Head(); head.Height > 0 && tx.Expired(head.TimeUnixMilli) {
+			return n.receiptOrExpired(h, tx.ValidUntil, watch, head)
 		}
-	}()
-	rc, err = n.ledger.WaitReceipt(wctx, h)
-	cancel()
-	<-done
-	if err == nil || ctx.Err() != nil {
+		select {
+		case <-watch.Done():
+			rc, err = watch.Receipt()
+			return rc, nil, err
+		case <-changed:
+		case <-ctx.Done():
+			watch.Stop()
+			return nil, nil, fmt.Errorf("waiting for transaction %s: %w", h, ctx.Err())
+		}
+	}
+}
+
+// receiptOrExpired answers the wait for transaction h once head is past
+// its bound validUntil: the receipt, if any, is in a block at or below
+// the head, handed to watch or (should its hand-over still be under
+// way) in the store; else the transaction expired.
+func (n *Node) receiptOrExpired(h block.Hash, validUntil uint64, watch *ledger.Watch, head store.Head) (*block.Receipt, *view.TxExpired, error) {
+	select {
+	case <-watch.Done():
+		rc, err := watch.Receipt()
 		return rc, nil, err
+	default:
 	}
-	// The head passed the bound: the receipt, if any, is in a block at or
-	// below it.
-	head := n.ledger.Head()
-	if rc, err2 := n.store.Receipt(h); err2 == nil {
+	if rc, err := n.store.Receipt(h); err == nil {
 		return rc, nil, nil
-	} else if !errors.Is(err2, store.ErrNotFound) {
-		return nil, nil, err2
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
 	}
-	e := expiredView(h, tx.ValidUntil, head.Height, head.TimeUnixMilli)
-	return nil, &e, err
+	e := expiredView(h, validUntil, head.Height, head.TimeUnixMilli)
+	return nil, &e, fmt.Errorf("transaction %s expired: %s", h, e.Error)
 }

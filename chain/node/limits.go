@@ -144,10 +144,21 @@ type weighted struct {
 	mu    sync.Mutex
 	avail int64
 	size  int64
-	ch    chan struct{} // closed and replaced on every release
+	ch    chan struct{} // nil, or made by a waiter and closed by the next release
 }
 
-func newWeighted(n int64) *weighted { return &weighted{avail: n, size: n, ch: make(chan struct{})} }
+func newWeighted(n int64) *weighted { return &weighted{avail: n, size: n} }
+
+// tryAcquire takes k units if they are free now.
+func (s *weighted) tryAcquire(k int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.avail >= k {
+		s.avail -= k
+		return true
+	}
+	return false
+}
 
 // acquire takes k units (k ≤ size), waiting until ctx is done.
 func (s *weighted) acquire(ctx context.Context, k int64) error {
@@ -161,6 +172,9 @@ func (s *weighted) acquire(ctx context.Context, k int64) error {
 			s.mu.Unlock()
 			return nil
 		}
+		if s.ch == nil {
+			s.ch = make(chan struct{})
+		}
 		ch := s.ch
 		s.mu.Unlock()
 		select {
@@ -171,11 +185,24 @@ func (s *weighted) acquire(ctx context.Context, k int64) error {
 	}
 }
 
+// acquireWithin takes k units, waiting at most d (and no longer than
+// parent); the timer exists only if the units are not free at once.
+func (s *weighted) acquireWithin(parent context.Context, k int64, d time.Duration) error {
+	if k <= s.size && s.tryAcquire(k) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(parent, d)
+	defer cancel()
+	return s.acquire(ctx, k)
+}
+
 func (s *weighted) release(k int64) {
 	s.mu.Lock()
 	s.avail += k
-	close(s.ch)
-	s.ch = make(chan struct{})
+	if s.ch != nil { // wake the waiters
+		close(s.ch)
+		s.ch = nil
+	}
 	s.mu.Unlock()
 }
 
@@ -204,9 +231,7 @@ func busy(w http.ResponseWriter, what string) {
 // bytes reserved from the shared budget before the handler reads them.
 func (g *guard) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), g.lim.QueueWait)
-		defer cancel()
-		if err := g.slots.acquire(ctx, 1); err != nil {
+		if err := g.slots.acquireWithin(r.Context(), 1, g.lim.QueueWait); err != nil {
 			g.log.Warn("API request refused: too many in flight", "remote", r.RemoteAddr, "path", r.URL.Path)
 			busy(w, "too many requests in flight")
 			return
@@ -247,10 +272,7 @@ type budgetBody struct {
 
 func (b *budgetBody) Read(p []byte) (int, error) {
 	if !b.held && b.err == nil && b.n > 0 {
-		ctx, cancel := context.WithTimeout(b.r.Context(), b.g.lim.QueueWait)
-		err := b.g.bodies.acquire(ctx, b.n)
-		cancel()
-		if err != nil {
+		if err := b.g.bodies.acquireWithin(b.r.Context(), b.n, b.g.lim.QueueWait); err != nil {
 			b.g.log.Warn("API request refused: body budget exhausted", "remote", b.r.RemoteAddr, "path", b.r.URL.Path, "bytes", b.n)
 			b.err = ErrBusy
 		} else {
@@ -319,9 +341,7 @@ func readErr(w http.ResponseWriter, what string, err error) {
 // heavyAnswer takes a slot for a large answer, or answers 503 and
 // returns false. Call the returned release when done.
 func (g *guard) heavyAnswer(w http.ResponseWriter, r *http.Request) (func(), bool) {
-	ctx, cancel := context.WithTimeout(r.Context(), g.lim.QueueWait)
-	defer cancel()
-	if err := g.heavy.acquire(ctx, 1); err != nil {
+	if err := g.heavy.acquireWithin(r.Context(), 1, g.lim.QueueWait); err != nil {
 		busy(w, "too many large answers in progress")
 		return nil, false
 	}
