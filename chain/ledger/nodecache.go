@@ -30,6 +30,15 @@ type nodeCache struct {
 // records of at most ~100 bytes stay under 10 MB.
 const nodeCacheGeneration = 1 << 15
 
+// treeCacheLevels is the depth of the state tree kept in memory by
+// position (smt.Cache): every inner node above depth 18, at most 25 MB.
+// A block of anchors inserts each key below the levels its predecessors
+// rewrote, down a path last touched many blocks ago: the node cache
+// above, which keeps the most recent nodes, misses most of those reads
+// once the tree holds some 10^4 keys (7.6 Pebble reads per anchor at 4·10^4
+// keys), while the positions of the upper levels stay few and reused.
+const treeCacheLevels = 18
+
 func newNodeCache(max int) *nodeCache {
 	return &nodeCache{max: max, cur: make(map[block.Hash][]byte, max)}
 }

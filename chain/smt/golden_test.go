@@ -166,6 +166,9 @@ func TestGolden(t *testing.T) {
 		apply applyFunc
 	}{
 		{"Apply", smt.Apply},
+		{"Cache.Apply 0 levels", smt.NewCache(0).Apply},
+		{"Cache.Apply 4 levels", smt.NewCache(4).Apply},
+		{"Cache.Apply 18 levels", smt.NewCache(18).Apply},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			roots, nodes, store := goldenTree(t, tc.apply)
