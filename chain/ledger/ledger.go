@@ -96,9 +96,7 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	if err := l.Store.Commit(c, res, nh, leaves); err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
 	}
-	for _, n := range res.Nodes { // the next block reads the upper paths again
-		l.nodes.put(n.Hash, n.Record)
-	}
+	l.nodes.putNodes(res.Nodes) // the next block reads the upper paths again
 	l.notifMu.Lock()
 	close(l.notify)
 	l.notify = make(chan struct{})

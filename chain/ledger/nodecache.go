@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/smt"
 	"github.com/trialchain/trialchain/chain/store"
 )
 
@@ -60,6 +61,15 @@ func (c *nodeCache) put(h block.Hash, rec []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.putLocked(h, rec)
+}
+
+// putNodes puts a block's new nodes, under one lock.
+func (c *nodeCache) putNodes(nodes []smt.Node) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range nodes {
+		c.putLocked(n.Hash, n.Record)
+	}
 }
 
 func (c *nodeCache) putLocked(h block.Hash, rec []byte) {
