@@ -102,15 +102,44 @@ func apply(nr NodeReader, c *Cache, root block.Hash, ups []Update) (block.Hash, 
 	if err != nil {
 		return Empty, nil, err
 	}
-	nodes := a.out
-	slices.SortFunc(nodes, func(x, y Node) int { return compareHash(&x.Hash, &y.Hash) })
-	// A hash is created once per batch (distinct key hashes make distinct
-	// subtrees), but keep the output a set whatever happens.
-	nodes = slices.CompactFunc(nodes, func(x, y Node) bool { return x.Hash == y.Hash })
+	return r.h, sortNodes(a.out), nil
+}
+
+// sortNodes sorts nodes by hash, dropping repeats, or returns nil for
+// none. A hash is created once per batch (distinct key hashes make
+// distinct subtrees), but the output stays a set whatever happens.
+//
+// It sorts 16-byte keys (a hash's first 8 bytes and the node's index)
+// and moves each node once, instead of moving 56-byte nodes at every
+// step of the sort.
+func sortNodes(nodes []Node) []Node {
 	if len(nodes) == 0 {
-		nodes = nil
+		return nil
 	}
-	return r.h, nodes, nil
+	type key struct {
+		p uint64
+		i int
+	}
+	keys := make([]key, len(nodes))
+	for i := range nodes {
+		keys[i] = key{binary.BigEndian.Uint64(nodes[i].Hash[:]), i}
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		switch {
+		case x.p < y.p:
+			return -1
+		case x.p > y.p:
+			return 1
+		}
+		return compareHash(&nodes[x.i].Hash, &nodes[y.i].Hash)
+	})
+	out := make([]Node, 0, len(nodes))
+	for _, k := range keys {
+		if n := &nodes[k.i]; len(out) == 0 || out[len(out)-1].Hash != n.Hash {
+			out = append(out, *n)
+		}
+	}
+	return out
 }
 
 // compareHash is bytes.Compare of two hashes, a word at a time (sorting
