@@ -97,7 +97,7 @@ func apply(nr NodeReader, c *Cache, root block.Hash, ups []Update) (block.Hash, 
 	}
 	// A batch of n keys writes about n leaves and n·(depth below the
 	// shared top) inner nodes; the estimate only saves regrowth.
-	a := applier{nr: nr, c: c, out: make([]Node, 0, 8*len(es)+16)}
+	a := applier{nr: nr, c: c, out: make([]Node, 0, 12*len(es)+16)}
 	r, err := a.update(ref{h: root}, 0, 0, es)
 	if err != nil {
 		return Empty, nil, err
@@ -110,8 +110,8 @@ func apply(nr NodeReader, c *Cache, root block.Hash, ups []Update) (block.Hash, 
 // distinct subtrees), but the output stays a set whatever happens.
 //
 // It sorts 16-byte keys (a hash's first 8 bytes and the node's index)
-// and moves each node once, instead of moving 56-byte nodes at every
-// step of the sort.
+// and then moves each node once, in place, instead of moving 56-byte
+// nodes at every step of the sort.
 func sortNodes(nodes []Node) []Node {
 	if len(nodes) == 0 {
 		return nil
@@ -133,13 +133,24 @@ func sortNodes(nodes []Node) []Node {
 		}
 		return compareHash(&nodes[x.i].Hash, &nodes[y.i].Hash)
 	})
-	out := make([]Node, 0, len(nodes))
-	for _, k := range keys {
-		if n := &nodes[k.i]; len(out) == 0 || out[len(out)-1].Hash != n.Hash {
-			out = append(out, *n)
+	// Put nodes[keys[j].i] at j, one cycle of the permutation at a time.
+	for j := range keys {
+		if keys[j].i < 0 {
+			continue
+		}
+		tmp, cur := nodes[j], j
+		for {
+			src := keys[cur].i
+			keys[cur].i = -1
+			if src == j {
+				nodes[cur] = tmp
+				break
+			}
+			nodes[cur] = nodes[src]
+			cur = src
 		}
 	}
-	return out
+	return slices.CompactFunc(nodes, func(x, y Node) bool { return x.Hash == y.Hash })
 }
 
 // compareHash is bytes.Compare of two hashes, a word at a time (sorting
