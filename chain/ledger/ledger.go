@@ -22,8 +22,7 @@ type Ledger struct {
 	Executor *state.Executor
 
 	mu      sync.Mutex // serialises commits
-	nodes   *nodeCache // state-tree nodes recently written or read (nodecache.go)
-	tree    *smt.Cache // the state tree's upper levels, for an Executor without its own
+	tree    *smt.Cache // the state tree's upper levels, for an Executor without its own (nil: none)
 	notify  chan struct{}
 	notifMu sync.Mutex
 	// waiters are the WaitReceipt calls by transaction hash; Commit wakes
@@ -33,8 +32,7 @@ type Ledger struct {
 
 // New opens the ledger, writing genesis state on first use.
 func New(g *genesis.Genesis, s *store.Store, ex *state.Executor) (*Ledger, error) {
-	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{}), nodes: newNodeCache(nodeCacheGeneration),
-		tree: smt.NewCache(treeCacheLevels)}
+	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{}), tree: smt.NewCache(treeCacheLevels)}
 	members := make([]state.Member, len(g.Members))
 	for i, m := range g.Members {
 		members[i] = state.Member{Key: []byte(m.Key), Org: m.Org, Name: m.Name, Role: m.Role}
@@ -79,7 +77,7 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	if ex.Tree == nil {
 		ex.Tree = l.tree
 	}
-	res, err := ex.Apply(cachedStore{Store: l.Store, nodes: l.nodes}, head.StateRoot, &c.Block)
+	res, err := ex.Apply(l.Store, head.StateRoot, &c.Block)
 	if err != nil {
 		return false, fmt.Errorf("ledger: execute block %d: %w", h, err)
 	}
@@ -96,7 +94,6 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	if err := l.Store.Commit(c, res, nh, leaves); err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
 	}
-	l.nodes.putNodes(res.Nodes) // the next block reads the upper paths again
 	l.notifMu.Lock()
 	close(l.notify)
 	l.notify = make(chan struct{})
