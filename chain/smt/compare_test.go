@@ -59,3 +59,39 @@ func TestSortNodes(t *testing.T) {
 		t.Fatal("sortNodes of none is not nil")
 	}
 }
+
+// TestCacheLevelTurnsDense: a deep level is a map until it holds more
+// than half of its positions, then an array, and serves the same slots
+// either way.
+func TestCacheLevelTurnsDense(t *testing.T) {
+	const depth = denseLevels + 1
+	c := NewCache(depth + 1)
+	hash := func(i uint64) block.Hash { return block.Sum([]byte{byte(i), byte(i >> 8), 1}) }
+	var order []uint64 // the even positions, then the odd ones
+	for i := uint64(0); i < 1<<depth; i += 2 {
+		order = append(order, i)
+	}
+	for i := uint64(1); i < 1<<depth; i += 2 {
+		order = append(order, i)
+	}
+	for k, i := range order {
+		if _, ok := c.get(hash(i), depth, i); ok {
+			t.Fatalf("slot %d served before it was put", i)
+		}
+		c.put(hash(i), depth, i, i%4 == 0, hash(i+1), hash(i+2))
+		l := &c.levels[depth]
+		if dense := k+1 > 1<<(depth-1); (l.dense != nil) != dense || (l.sparse != nil) == dense {
+			t.Fatalf("after %d slots: dense %v, sparse %v", k+1, l.dense != nil, l.sparse != nil)
+		}
+		for _, j := range []uint64{order[0], order[k/2], i} {
+			n, ok := c.get(hash(j), depth, j)
+			if !ok || (n.kind == kindLeaf) != (j%4 == 0) || (n.kind == kindLeaf && (n.keyHash != hash(j+1) || n.valueHash != hash(j+2))) ||
+				(n.kind == kindInner && (n.left != hash(j+1) || n.right != hash(j+2))) {
+				t.Fatalf("after %d slots: slot %d: %+v, %v", k+1, j, n, ok)
+			}
+		}
+		if _, ok := c.get(hash(i), depth, i^1); ok {
+			t.Fatalf("slot %d serves the node of slot %d", i^1, i)
+		}
+	}
+}
