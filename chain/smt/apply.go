@@ -96,8 +96,14 @@ func apply(nr NodeReader, c *Cache, root block.Hash, ups []Update) (block.Hash, 
 		}
 	}
 	// A batch of n keys writes about n leaves and n·(depth below the
-	// shared top) inner nodes; the estimate only saves regrowth.
-	a := applier{nr: nr, c: c, out: make([]Node, 0, 12*len(es)+16)}
+	// shared top) inner nodes: ~10 a key for a block on a tree of 10^5
+	// keys, ~2 for a batch as large as the tree. The estimate only saves
+	// regrowth.
+	est := 10*len(es) + 16
+	if len(es) > 1<<12 {
+		est = 3 * len(es)
+	}
+	a := applier{nr: nr, c: c, out: make([]Node, 0, est)}
 	r, err := a.update(ref{h: root}, 0, 0, es)
 	if err != nil {
 		return Empty, nil, err
