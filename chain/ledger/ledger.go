@@ -8,6 +8,7 @@ import (
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/proof"
+	"github.com/trialchain/trialchain/chain/smt"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 )
@@ -21,7 +22,7 @@ type Ledger struct {
 	Executor *state.Executor
 
 	mu      sync.Mutex // serialises commits
-	nodes   *nodeCache // state-tree nodes recently written or read (nodecache.go)
+	tree    *smt.Cache // the state tree's upper levels, for an Executor without its own (nil: none)
 	notify  chan struct{}
 	notifMu sync.Mutex
 	// waiters are the registrations (Watch, WaitReceipt) by transaction
@@ -32,7 +33,7 @@ type Ledger struct {
 
 // New opens the ledger, writing genesis state on first use.
 func New(g *genesis.Genesis, s *store.Store, ex *state.Executor) (*Ledger, error) {
-	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{}), nodes: newNodeCache(nodeCacheGeneration)}
+	l := &Ledger{Genesis: g, Store: s, Executor: ex, notify: make(chan struct{}), tree: smt.NewCache(treeCacheLevels)}
 	members := make([]state.Member, len(g.Members))
 	for i, m := range g.Members {
 		members[i] = state.Member{Key: []byte(m.Key), Org: m.Org, Name: m.Name, Role: m.Role}
@@ -73,7 +74,11 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	case c.Block.Header.PrevHash != head.Hash:
 		return false, fmt.Errorf("ledger: block %d names parent %s, head is %s", h, c.Block.Header.PrevHash, head.Hash)
 	}
-	res, err := l.Executor.Apply(cachedStore{Store: l.Store, nodes: l.nodes}, head.StateRoot, &c.Block)
+	ex := *l.Executor
+	if ex.Tree == nil {
+		ex.Tree = l.tree
+	}
+	res, err := ex.Apply(l.Store, head.StateRoot, &c.Block)
 	if err != nil {
 		return false, fmt.Errorf("ledger: execute block %d: %w", h, err)
 	}
@@ -91,9 +96,6 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 		TimeUnixMilli: c.Block.Header.TimeUnixMilli, StateRoot: res.StateRoot, Log: log}
 	if err := l.Store.Commit(c, res, nh, leaves); err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
-	}
-	for _, n := range res.Nodes { // the next block reads the upper paths again
-		l.nodes.put(n.Hash, n.Record)
 	}
 	l.notifMu.Lock()
 	close(l.notify)

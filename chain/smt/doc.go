@@ -71,6 +71,13 @@
 //	p, err = smt.DecodeProof(raw)
 //	err = p.VerifyValue(root, key, value)         // or p.VerifyAbsent(root, key)
 //
+// A caller that applies batch after batch to a growing tree (a node's
+// ledger) keeps a Cache and calls its Apply instead: the same result,
+// with the upper levels read from memory.
+//
+//	cache := smt.NewCache(18)
+//	root, nodes, err := cache.Apply(store, prevRoot, ups)
+//
 // Apply is deterministic and pure apart from NodeReader calls; it is safe
 // to call concurrently on the same reader if the reader is. This package
 // does no I/O and imports only the standard library and chain/block.

@@ -96,20 +96,6 @@ func firstDiff(a, b *block.Hash) int {
 	return Depth
 }
 
-func leafRecord(kh block.Hash, value []byte) []byte {
-	rec := make([]byte, 0, 1+block.HashSize+len(value))
-	rec = append(rec, tagLeaf)
-	rec = append(rec, kh[:]...)
-	return append(rec, value...)
-}
-
-func innerRecord(l, r block.Hash) []byte {
-	rec := make([]byte, 0, 1+2*block.HashSize)
-	rec = append(rec, tagInner)
-	rec = append(rec, l[:]...)
-	return append(rec, r[:]...)
-}
-
 // kind is what a hash names.
 type kind uint8
 

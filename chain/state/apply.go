@@ -67,6 +67,9 @@ type Executor struct {
 	// transaction verified at admission or in a proposal is not verified
 	// again when its block runs). It never changes a result.
 	Cache *TxCache
+	// Tree, if set, keeps the upper levels of the state tree in memory
+	// between blocks (smt.Cache). It never changes a result.
+	Tree *smt.Cache
 }
 
 // Committed is committed state: its key-value view and the nodes of its
@@ -133,7 +136,7 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 		res.Receipts = append(res.Receipts, rc)
 	}
 	res.Writes = blockOv.Writes()
-	root, nodes, err := NextRoot(base, prevRoot, res.Writes)
+	root, nodes, err := nextRoot(base, e.Tree, prevRoot, res.Writes)
 	if err != nil {
 		return nil, fmt.Errorf("state: block %d: %w: %w", bc.Height, ErrNodeFault, err)
 	}
@@ -292,11 +295,20 @@ func Genesis(members []Member) []Write {
 // against the root a certified header carries. It returns the tree's new
 // nodes for the caller to store with the writes.
 func NextRoot(tree smt.NodeReader, prev block.Hash, ws []Write) (block.Hash, []smt.Node, error) {
+	return nextRoot(tree, nil, prev, ws)
+}
+
+// nextRoot is NextRoot, through cache if it is not nil.
+func nextRoot(tree smt.NodeReader, cache *smt.Cache, prev block.Hash, ws []Write) (block.Hash, []smt.Node, error) {
 	ups := make([]smt.Update, len(ws))
 	for i, w := range ws {
 		ups[i] = smt.Update{Key: w.Key, Value: w.Value, Delete: w.Delete}
 	}
-	root, nodes, err := smt.Apply(tree, prev, ups)
+	apply := smt.Apply
+	if cache != nil {
+		apply = cache.Apply
+	}
+	root, nodes, err := apply(tree, prev, ups)
 	if err != nil {
 		return block.Hash{}, nil, fmt.Errorf("state root: %w", err)
 	}

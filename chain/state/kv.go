@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 
 	"github.com/trialchain/trialchain/chain/block"
@@ -177,7 +178,7 @@ func (o *Overlay) sortedFrom(prefix, start []byte) []*Write {
 			out = append(out, w)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
+	slices.SortFunc(out, func(a, b *Write) int { return bytes.Compare(a.Key, b.Key) })
 	return out
 }
 

@@ -369,16 +369,21 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	if err := set(heightKey(pBlock, height), enc); err != nil {
 		return fmt.Errorf("store: block %d: %w", height, err)
 	}
+	// Set copies key and value into the batch: one buffer each serves
+	// every record of the block.
+	var kb, vb []byte
 	for i, rc := range res.Receipts {
-		if err := set(receiptKey(height, uint64(i)), rc.Encode()); err != nil {
+		kb = appendReceiptKey(kb[:0], height, uint64(i))
+		if err := set(kb, rc.Encode()); err != nil {
 			return fmt.Errorf("store: receipt: %w", err)
 		}
-		loc := binary.BigEndian.AppendUint64(nil, height)
-		loc = binary.BigEndian.AppendUint64(loc, uint64(i))
+		vb = binary.BigEndian.AppendUint64(vb[:0], height)
+		vb = binary.BigEndian.AppendUint64(vb, uint64(i))
 		if i < len(c.Block.Txs) && len(c.Block.Txs[i]) <= inlineTxBytes {
-			loc = append(loc, c.Block.Txs[i]...)
+			vb = append(vb, c.Block.Txs[i]...)
 		}
-		if err := set(append([]byte{pTx}, rc.TxHash[:]...), loc); err != nil {
+		kb = append(append(kb[:0], pTx), rc.TxHash[:]...)
+		if err := set(kb, vb); err != nil {
 			return fmt.Errorf("store: tx index: %w", err)
 		}
 	}
@@ -390,17 +395,19 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	}
 	for _, w := range res.Writes {
 		var err error
+		kb = append(append(kb[:0], pState), w.Key...)
 		if w.Delete {
-			err = b.Delete(stateKey(w.Key), nil)
+			err = b.Delete(kb, nil)
 		} else {
-			err = set(stateKey(w.Key), w.Value)
+			err = set(kb, w.Value)
 		}
 		if err != nil {
 			return fmt.Errorf("store: state: %w", err)
 		}
 	}
 	for _, n := range res.Nodes {
-		if err := set(smtKey(n.Hash), n.Record); err != nil {
+		kb = append(append(kb[:0], pSMT), n.Hash[:]...)
+		if err := set(kb, n.Record); err != nil {
 			return fmt.Errorf("store: state tree: %w", err)
 		}
 	}
@@ -799,8 +806,11 @@ func nodeKey(level uint, index uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{pNode, byte(level)}, index)
 }
 
-func receiptKey(h, i uint64) []byte {
-	return binary.BigEndian.AppendUint64(heightKey(pReceipt, h), i)
+func receiptKey(h, i uint64) []byte { return appendReceiptKey(nil, h, i) }
+
+func appendReceiptKey(b []byte, h, i uint64) []byte {
+	b = binary.BigEndian.AppendUint64(append(b, pReceipt), h)
+	return binary.BigEndian.AppendUint64(b, i)
 }
 
 // upperBound returns the smallest key greater than every key with prefix p.
@@ -827,7 +837,7 @@ func smtKey(h block.Hash) []byte { return append([]byte{pSMT}, h[:]...) }
 
 // Node implements smt.NodeReader over the stored state tree nodes.
 func (s *Store) Node(h block.Hash) ([]byte, error) {
-	v, err := s.get(smtKey(h), "state tree node "+h.String())
+	v, err := s.get(smtKey(h), "")
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", smt.ErrMissingNode, h)
 	}

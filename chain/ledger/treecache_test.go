@@ -10,31 +10,16 @@ import (
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/smt"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 )
 
-func TestNodeCacheBounds(t *testing.T) {
-	c := newNodeCache(4)
-	for i := range 20 {
-		h := block.Sum([]byte{byte(i)})
-		c.put(h, []byte{byte(i)})
-		if len(c.cur) > 4 || len(c.old) > 4 {
-			t.Fatalf("after %d puts: %d + %d nodes, bound 4 each", i+1, len(c.cur), len(c.old))
-		}
-		if rec, ok := c.get(h); !ok || !bytes.Equal(rec, []byte{byte(i)}) {
-			t.Fatalf("node %d just put: %v %v", i, rec, ok)
-		}
-	}
-	if _, ok := c.get(block.Sum([]byte{0})); ok {
-		t.Fatal("the oldest node outlived two generations")
-	}
-}
-
-// TestCachesChangeNothing: a ledger that reads through the node cache
-// (rotating every few nodes) and a verified-transaction cache reaches the
-// same heads and receipts, block by block, as one that reads every node and
-// checks every transaction afresh — including a block with a copy of a
+// TestCachesChangeNothing: a ledger that reads the state tree through a
+// cache of its upper levels (a shallow one, so that most reads go past
+// it) and a verified-transaction cache reaches the same heads and
+// receipts, block by block, as one that reads every node from the store
+// and checks every transaction afresh — including a block with a copy of a
 // cached transaction whose signature is broken.
 func TestCachesChangeNothing(t *testing.T) {
 	admin := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
@@ -56,9 +41,9 @@ func TestCachesChangeNothing(t *testing.T) {
 	}
 	cache := state.NewTxCache(Params(g), 64, 1<<20)
 	cached := open("cached", &state.Executor{Params: Params(g), Cache: cache})
-	cached.nodes = newNodeCache(50) // rotates within every block
+	cached.tree = smt.NewCache(4)
 	plain := open("plain", &state.Executor{Params: Params(g)})
-	plain.nodes = newNodeCache(1)
+	plain.tree = nil
 
 	nonce := uint64(0)
 	anchorTx := func() []byte {
