@@ -370,7 +370,8 @@ func (r *Replica) Stop() {
 // send queue was full) or the forward queue is at its bound: a client told
 // "accepted" must not depend on a forward that could not be queued. The
 // forward goes first because a pooled request cannot be withdrawn (SmartBFT
-// remembers removed requests and would refuse the client's retry).
+// remembers removed requests and would refuse the client's retry). The
+// pool and the forward queue keep raw: the caller must not modify it.
 func (r *Replica) Submit(raw []byte) error {
 	if !r.running.Load() {
 		return errors.New("consensus: not running")
