@@ -528,7 +528,7 @@ func makeEntry(trial string, version int, subject, visit string, f *model.Form, 
 	var commits []string
 	var names []string // sorted once, when a field is not public
 	for _, fd := range f.Fields {
-		if fd.Public {
+		if fd.Public || len(public) == len(fields) { // every value given is public: none to commit
 			continue
 		}
 		if names == nil {

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -101,6 +102,46 @@ func TestValidateSubmission(t *testing.T) {
 	delete(good, "DOB")
 	if _, err := ValidateSubmission(form(), good); !errors.Is(err, ErrRequired) {
 		t.Errorf("missing private required field: %v", err)
+	}
+}
+
+// TestValidateSubmissionPublic: the public values are the given map
+// itself only when every value is public; a private commitment is never
+// among them; no values give an empty map, never nil (an entry's "public"
+// encodes as {}).
+func TestValidateSubmissionPublic(t *testing.T) {
+	commit := strings.Repeat("a", 64)
+	f := &Form{ID: "v", Fields: []Field{
+		{ID: "HR", Type: TypeInteger, Unit: "/min", Public: true},
+		{ID: "NOTES", Type: TypeText},
+	}}
+	same := func(a, b map[string]FieldValue) bool {
+		return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
+	}
+	for _, c := range []struct {
+		name   string
+		fields map[string]FieldValue
+		same   bool
+		want   map[string]FieldValue
+	}{
+		{"all public", map[string]FieldValue{"HR": {Value: "70", Unit: "/min"}}, true, map[string]FieldValue{"HR": {Value: "70", Unit: "/min"}}},
+		{"with a commitment", map[string]FieldValue{"HR": {Value: "70", Unit: "/min"}, "NOTES": {Commit: commit}}, false, map[string]FieldValue{"HR": {Value: "70", Unit: "/min"}}},
+		{"only a commitment", map[string]FieldValue{"NOTES": {Commit: commit}}, false, map[string]FieldValue{}},
+		{"empty", map[string]FieldValue{}, true, map[string]FieldValue{}},
+		{"nil", nil, false, map[string]FieldValue{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pub, err := ValidateSubmission(f, c.fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pub == nil || !reflect.DeepEqual(pub, c.want) {
+				t.Fatalf("public %#v, want %#v", pub, c.want)
+			}
+			if c.fields != nil && same(pub, c.fields) != c.same {
+				t.Fatalf("the given map itself: %v, want %v", same(pub, c.fields), c.same)
+			}
+		})
 	}
 }
 

@@ -406,12 +406,13 @@ func (f *Form) fieldIndex(name string) int {
 // the contract does: every name is a declared field; public fields carry a
 // value valid for the field (type, unit, range) and no commitment;
 // non-public fields carry only a commitment; every required field is
-// present. It returns the public fields, which are what the chain keeps.
+// present. It returns the public fields, which are what the chain keeps:
+// fields itself when every value in it is public (neither map may be
+// changed afterwards), else a new map.
 func ValidateSubmission(f *Form, fields map[string]FieldValue) (map[string]FieldValue, error) {
 	if len(fields) > 4*MaxList {
 		return nil, errf("invalid", "form %q: %d values, at most %d", f.ID, len(fields), 4*MaxList)
 	}
-	public := make(map[string]FieldValue, len(fields))
 	// present[i]: a name resolved to f.Fields[i] (the first field with its
 	// ID); on the stack for forms of up to 64 fields.
 	var presentBuf [64]bool
@@ -419,7 +420,9 @@ func ValidateSubmission(f *Form, fields map[string]FieldValue) (map[string]Field
 	if len(f.Fields) > len(presentBuf) {
 		present = make([]bool, len(f.Fields))
 	}
-	for _, name := range sortedKeys(fields) {
+	names := sortedKeys(fields)
+	npublic := 0
+	for _, name := range names {
 		v := fields[name]
 		i := f.fieldIndex(name)
 		if i < 0 {
@@ -442,11 +445,20 @@ func ValidateSubmission(f *Form, fields map[string]FieldValue) (map[string]Field
 		if err := fd.ValidateValue(name, v); err != nil {
 			return nil, err
 		}
-		public[name] = v
+		npublic++
 	}
 	for i, fd := range f.Fields {
 		if fd.Required && !present[i] && !present[f.firstWithID(i)] {
 			return nil, errf("missing-required", "form %q: required field %q (%s) is missing", f.ID, fd.ID, fd.Label)
+		}
+	}
+	if npublic == len(fields) && fields != nil {
+		return fields, nil // every value is public (the usual case): no copy
+	}
+	public := make(map[string]FieldValue, npublic)
+	for _, name := range names {
+		if i := f.fieldIndex(name); f.Fields[i].Public {
+			public[name] = fields[name]
 		}
 	}
 	return public, nil
