@@ -95,18 +95,10 @@ func decodeFormRec(b []byte) (version int, f model.Form, ok bool) {
 			f.Fields = append(f.Fields, model.Field{})
 			fd := &f.Fields[len(f.Fields)-1]
 			d.Expect('[')
-			fd.ID = d.String()
-			d.Expect(',')
-			fd.Label = d.String()
-			d.Expect(',')
-			fd.Type = d.String()
-			d.Expect(',')
-			fd.Unit = d.String()
-			d.Expect(',')
-			fd.Min = d.String()
-			d.Expect(',')
-			fd.Max = d.String()
-			d.Expect(',')
+			for _, p := range [...]*string{&fd.ID, &fd.Label, &fd.Type, &fd.Unit, &fd.Min, &fd.Max} {
+				*p = d.String()
+				d.Expect(',')
+			}
 			if !d.Null() {
 				fd.Codes = d.Strings()
 				if len(fd.Codes) == 0 {
