@@ -5,12 +5,12 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
+	"github.com/trialchain/trialchain/chain/internal/cputime"
 	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 )
@@ -92,21 +92,11 @@ func BenchmarkCommitAnchors(b *testing.B) {
 		b.StopTimer()
 		c := ac.next(b, st, perBlock)
 		b.StartTimer()
-		t0 := cpuTime(b)
+		t0 := cputime.Process()
 		commit(c)
-		cpu += cpuTime(b) - t0
+		cpu += int64(cputime.Process() - t0)
 		blocks++
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(blocks*perBlock), "ns/anchor")
 	b.ReportMetric(float64(cpu)/float64(blocks*perBlock), "cpu-ns/anchor")
-}
-
-// cpuTime is the process's user and system CPU time so far, in ns: a
-// commit's CPU, with whatever Pebble and the runtime do meanwhile.
-func cpuTime(tb testing.TB) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/internal/cputime"
 )
 
 // BenchmarkSubmitWait is POST /v1/tx?wait=1 of signed anchors through the
@@ -50,7 +50,7 @@ func BenchmarkSubmitWait(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(32)
 			b.ResetTimer()
-			cpu0 := processCPU(b)
+			cpu0 := cputime.Process()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					raw := raws[next.Add(1)-1]
@@ -63,16 +63,7 @@ func BenchmarkSubmitWait(b *testing.B) {
 					}
 				}
 			})
-			b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// processCPU is the user and system CPU time this process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
