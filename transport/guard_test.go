@@ -187,7 +187,11 @@ func TestRefusedHandshakesLogRateLimitedWithAddress(t *testing.T) {
 	}
 	wg.Wait()
 	refusals := func() uint64 { return m.Stats().HandshakesRefused + m.guard.Refused() }
-	eventually(t, "most of 200 refusals counted", func() bool { return refusals() >= 100 })
+	// Under -race on a loaded 2-core machine some strangers' dials time
+	// out on their side before the server sees them (a .ci/run once
+	// counted fewer than 100 in 15 s); 40 refusals are still four times
+	// the most lines the limit lets through, which is what is tested.
+	eventually(t, "40 or more of 200 refusals counted", func() bool { return refusals() >= 40 })
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	var refused []string
@@ -199,7 +203,7 @@ func TestRefusedHandshakesLogRateLimitedWithAddress(t *testing.T) {
 	t.Logf("%d refusals (%d by certificate, %d by the handshake cap), %d log lines; first: %s",
 		refusals(), m.Stats().HandshakesRefused, m.guard.Refused(), len(refused), refused[0])
 	if len(refused) == 0 || len(refused) > 10 {
-		t.Fatalf("%d refusal lines for 200 refusals, want 1..10", len(refused))
+		t.Fatalf("%d refusal lines for %d refusals, want 1..10", len(refused), refusals())
 	}
 	if !strings.Contains(refused[0], "remote=127.0.0.1:") {
 		t.Fatalf("refusal line without the remote address: %s", refused[0])
