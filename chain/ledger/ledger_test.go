@@ -2,16 +2,12 @@ package ledger
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"errors"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/state"
-	"github.com/trialchain/trialchain/chain/store"
 )
 
 // validatorsOnly executes validator transactions as chain/contracts would
@@ -34,20 +30,8 @@ func (validatorsOnly) Execute(_ state.BlockContext, _ *state.Overlay, tx *block.
 // TestSetChanges: only the validator transactions that succeeded are
 // changes of the set.
 func TestSetChanges(t *testing.T) {
-	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
-	val := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
-	g := &genesis.Genesis{ChainID: "ledger-test", Time: time.UnixMilli(1_790_000_000_000).UTC(), Params: genesis.DefaultParams(),
-		Validators: []genesis.Validator{{ID: 1, Name: "node0", Key: genesis.Key(val.Public().(ed25519.PublicKey)), Addr: "mem"}},
-		Members:    []genesis.Member{{Name: "admin", Org: "Net", Role: block.RoleAdmin, Key: genesis.Key(key.Public().(ed25519.PublicKey))}}}
-	st, err := store.Open(filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	l, err := New(g, st, &state.Executor{Params: Params(g), Contracts: validatorsOnly{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, _, g := newTestLedger(t, validatorsOnly{})
+	key := testAdmin()
 	five := genesis.Change{Op: genesis.ChangeAdd, Validator: genesis.Validator{ID: 5, Key: genesis.Key(bytes.Repeat([]byte{5}, 32)), Addr: "mem"}}
 	rm := genesis.Change{Op: genesis.ChangeRemove, Validator: genesis.Validator{ID: 1}}
 	var txs [][]byte

@@ -124,27 +124,37 @@ func TestWatch(t *testing.T) {
 // member (the admin of anchorTx).
 func newWaitLedger(t *testing.T) (*Ledger, *store.Store, *genesis.Genesis) {
 	t.Helper()
-	admin := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	return newTestLedger(t, nil)
+}
+
+// newTestLedger is a ledger on a fresh store whose genesis has one
+// validator and one member, the admin (testAdmin), executing with
+// contracts (nil: none).
+func newTestLedger(t *testing.T, contracts state.Contracts) (*Ledger, *store.Store, *genesis.Genesis) {
+	t.Helper()
 	val := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
 	g := &genesis.Genesis{ChainID: "ledger-test", Time: time.UnixMilli(1_790_000_000_000).UTC(), Params: genesis.DefaultParams(),
 		Validators: []genesis.Validator{{ID: 1, Name: "node0", Key: genesis.Key(val.Public().(ed25519.PublicKey)), Addr: "mem"}},
-		Members:    []genesis.Member{{Name: "admin", Org: "Net", Role: block.RoleAdmin, Key: genesis.Key(admin.Public().(ed25519.PublicKey))}}}
+		Members:    []genesis.Member{{Name: "admin", Org: "Net", Role: block.RoleAdmin, Key: genesis.Key(testAdmin().Public().(ed25519.PublicKey))}}}
 	st, err := store.Open(filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	l, err := New(g, st, &state.Executor{Params: Params(g)})
+	l, err := New(g, st, &state.Executor{Params: Params(g), Contracts: contracts})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l, st, g
 }
 
+// testAdmin is the key of newTestLedger's admin.
+func testAdmin() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)) }
+
 // anchorTx is an anchor signed by newWaitLedger's admin, and its hash.
 func anchorTx(t *testing.T, g *genesis.Genesis, nonce uint64) ([]byte, block.Hash) {
 	t.Helper()
-	admin := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	admin := testAdmin()
 	tx := &block.Tx{ChainID: g.ChainID, Nonce: nonce, Kind: block.KindAnchor, GasLimit: 100_000,
 		Payload: (&block.AnchorPayload{Label: "doc"}).Encode()}
 	tx.Sign(admin)

@@ -36,9 +36,8 @@ type Unmarshaler interface {
 // (no copy): b must never be modified afterwards (the SDK passes buffers
 // it has just received from the host and drops).
 func Decode(b []byte, v Unmarshaler) bool {
-	d := Decoder{b: b}
-	v.UnmarshalJSONFast(&d)
-	return d.End()
+	var d Decoder
+	return DecodeWith(&d, b, v)
 }
 
 // DecodeWith is Decode with a decoder the caller provides and may use
