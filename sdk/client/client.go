@@ -209,19 +209,40 @@ func (c *Client) submit(ctx context.Context, tx *block.Tx, wait bool) (*view.Sub
 		var s view.Submitted
 		err := c.do(ctx, http.MethodPost, path, raw, &s)
 		var ae *APIError
+		if err != nil && attempt > 1 && errors.As(err, &ae) && ae.Code == "nonce_used" {
+			// An earlier try's busy answer may have come after the
+			// transaction was forwarded to the leader (a node whose
+			// consensus is restarting says so), and it committed since:
+			// the nonce is then used by this very transaction.
+			if s, ok := c.committed(ctx, block.Sum(raw)); ok {
+				return s, nil
+			}
+		}
 		if err == nil || !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests || attempt == submitAttempts {
 			if err != nil {
 				return nil, err
 			}
 			return &s, nil
 		}
-		// 429 busy: the node kept nothing; the same bytes may be sent again.
+		// 429 busy: the node did not take the transaction, though it may
+		// already have forwarded it to the leader; the same bytes may be
+		// sent again (a copy the leader ordered is answered above).
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w (gave up waiting: %w)", err, ctx.Err())
 		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
 		}
 	}
+}
+
+// committed reports the receipt of the transaction with hash h if the
+// node has committed it.
+func (c *Client) committed(ctx context.Context, h block.Hash) (*view.Submitted, bool) {
+	t, err := c.Tx(ctx, h)
+	if err != nil || t.Receipt == nil {
+		return nil, false
+	}
+	return &view.Submitted{Hash: h, Receipt: t.Receipt}, true
 }
 
 // submitAttempts bounds Submit's tries of a transaction the node answers

@@ -157,3 +157,73 @@ func TestAPIErrorIs(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitBusyThenCommitted: a node answers 429 busy after forwarding
+// the transaction to the leader (its consensus is restarting), the leader
+// commits it, and the retry is refused as a used nonce. Submit answers
+// the receipt when the node has that very transaction, and the refusal
+// otherwise; a first try refused as a used nonce is a replay, refused.
+func TestSubmitBusyThenCommitted(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	tx := SignUntil(key, "c", block.KindAnchor, nil, 1000, 0)
+	busy := view.Error{Error: "busy: consensus is restarting on this node", Code: "busy"}
+	used := view.Error{Error: "state: nonce already used", Code: "nonce_used"}
+	receipt := view.TxWithReceipt{Tx: view.FromTx(tx), Receipt: &view.Receipt{Status: "ok", Height: 7}}
+	cases := []struct {
+		name     string
+		posts    []int // status of each POST /v1/tx: 429 busy, 409 used
+		found    bool  // GET /v1/tx/{hash} finds it
+		want     string
+		wantGets int
+	}{
+		{"busy, then committed", []int{429, 409}, true, "", 1},
+		{"busy twice, then committed", []int{429, 429, 409}, true, "", 1},
+		{"busy, then another transaction's nonce", []int{429, 409}, false, "nonce_used", 1},
+		{"a replay at the first try", []int{409}, true, "nonce_used", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var mu sync.Mutex
+			posts, gets := 0, 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				if r.Method == http.MethodPost {
+					code := c.posts[min(posts, len(c.posts)-1)]
+					posts++
+					w.WriteHeader(code)
+					if code == 429 {
+						_ = json.NewEncoder(w).Encode(busy)
+					} else {
+						_ = json.NewEncoder(w).Encode(used)
+					}
+					return
+				}
+				gets++
+				if r.URL.Path != "/v1/tx/"+tx.Hash().String() || !c.found {
+					w.WriteHeader(404)
+					_ = json.NewEncoder(w).Encode(view.Error{Error: "not committed", Code: "not_found"})
+					return
+				}
+				_ = json.NewEncoder(w).Encode(receipt)
+			}))
+			defer srv.Close()
+			cl := &Client{Base: srv.URL, HTTP: srv.Client()}
+			s, err := cl.Submit(context.Background(), tx, true)
+			if c.want == "" {
+				if err != nil || s.Receipt == nil || s.Receipt.Height != 7 || s.Hash != tx.Hash() {
+					t.Fatalf("Submit = %+v, %v; want the receipt at height 7", s, err)
+				}
+			} else {
+				var ae *APIError
+				if !errors.As(err, &ae) || ae.Code != c.want {
+					t.Fatalf("Submit error = %v; want code %s", err, c.want)
+				}
+			}
+			if posts != len(c.posts) || gets != c.wantGets {
+				t.Errorf("%d POSTs and %d GETs; want %d and %d", posts, gets, len(c.posts), c.wantGets)
+			}
+		})
+	}
+}
