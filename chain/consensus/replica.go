@@ -204,8 +204,14 @@ func (r *Replica) leader() uint64 {
 	if _, ok := s.Validator(r.cfg.SelfID); !ok {
 		return 0 // removed: our instance shuts down
 	}
+	return leaderOf(s, r.view.Load())
+}
+
+// leaderOf is the leader of view under set s without leader rotation
+// (SmartBFT's choice: the set's ids in order, one view each).
+func leaderOf(s *genesis.Set, view uint64) uint64 {
 	ids := s.IDs()
-	return ids[r.view.Load()%uint64(len(ids))]
+	return ids[view%uint64(len(ids))]
 }
 
 // setReconfiguring marks whether SmartBFT is (about to be) reconfiguring.
