@@ -246,7 +246,11 @@ func (c *cluster) open(id uint64, dir, fault string) *clusterNode {
 		c.t.Fatal(err)
 	}
 	lvl := slog.LevelError
-	if os.Getenv("TC_DEBUG") != "" {
+	switch os.Getenv("TC_DEBUG") {
+	case "":
+	case "warn": // SmartBFT's warnings (view changes, dropped forwards) without its debug lines, which change the timing
+		lvl = slog.LevelWarn
+	default:
 		lvl = slog.LevelDebug
 	}
 	lg := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
@@ -327,9 +331,28 @@ func (c *cluster) waitCommitted(txs []block.Hash, limit time.Duration) (virtual,
 			return c.clock.Now().Sub(v0), time.Since(r0)
 		}
 		if c.clock.Now().After(deadline) {
-			c.t.Fatalf("liveness: %d transactions not committed everywhere within %v of virtual time (heights %v)", len(txs), limit, c.heights())
+			c.logNodes(txs)
+			c.t.Fatalf("liveness: not all of %d transactions committed everywhere within %v of virtual time (heights %v; per node above)", len(txs), limit, c.heights())
 		}
 		time.Sleep(clusterStep)
+	}
+}
+
+// logNodes logs what each node holds of txs, its leader and what waits
+// in its pool: the liveness failures' diagnosis.
+func (c *cluster) logNodes(txs []block.Hash) {
+	c.t.Helper()
+	for _, n := range c.nodes {
+		missing := 0
+		for _, h := range txs {
+			if _, err := n.st.Receipt(h); err != nil {
+				missing++
+			}
+		}
+		leader, _ := n.rep.Leader()
+		pending, _ := n.rep.pool.pending()
+		c.t.Logf("node %d: height %d, %d of the %d transactions not committed, leader %d, %d transactions pending here, %d waiting to be forwarded, %d watchdog restarts",
+			n.id, n.led.Head().Height, missing, len(txs), leader, pending, n.rep.fwd.pending(), n.rep.Restarts())
 	}
 }
 

@@ -18,7 +18,7 @@
 //		Ledger: led, WALDir: dir}, net)                  // nothing runs yet
 //	mesh, _ := transport.New(tcfg, rep.HandleFrame, rep.HandleRequest) // inbound frames → rep
 //	_ = rep.Start()      // opens the WAL, catches up from peers, joins the protocol
-//	_ = rep.Submit(rawTx) // an admitted transaction: into the pool and to the leader
+//	_ = rep.Submit(rawTx) // an admitted transaction: into the pool and (batched) to the leader
 //	leader, view := rep.Leader()
 //	rep.Stop()           // stops SmartBFT and every goroutine the replica started
 //

@@ -72,6 +72,7 @@ type Network interface {
 const (
 	frameConsensus = 1 // a SmartBFT protocol message (protobuf)
 	frameRequest   = 2 // a client transaction forwarded to the leader
+	// frameRequests (3), a batch of them, is in forward.go.
 )
 
 // Config configures a Replica.
@@ -172,9 +173,14 @@ type Replica struct {
 	pool poolBytes
 	// committed remembers the last committed request ids (see recentIDs).
 	committed recentIDs
-	// forwardDrops counts transactions the pool's timers could not forward
-	// to the leader (its send queue was full); the pool forwards them again.
+	// forwardDrops counts transactions that could not be forwarded to the
+	// leader: the pool's timers' forwards the transport refused (its send
+	// queue full), and Submit's queued forwards it refused for another
+	// reason than a full queue (forward.go); the pool forwards them again.
 	forwardDrops atomic.Uint64
+	// fwd queues Submit's forwards to the leader; forwardLoop sends them
+	// in batches (forward.go).
+	fwd forwarder
 	// reconfiguring keeps our calls of SmartBFT's GetLeaderID away from
 	// its reconfiguration: v1.0.1 reads its controller there without the
 	// lock its reconfiguration holds while it replaces the controller (a
@@ -198,8 +204,14 @@ func (r *Replica) leader() uint64 {
 	if _, ok := s.Validator(r.cfg.SelfID); !ok {
 		return 0 // removed: our instance shuts down
 	}
+	return leaderOf(s, r.view.Load())
+}
+
+// leaderOf is the leader of view under set s without leader rotation
+// (SmartBFT's choice: the set's ids in order, one view each).
+func leaderOf(s *genesis.Set, view uint64) uint64 {
 	ids := s.IDs()
-	return ids[r.view.Load()%uint64(len(ids))]
+	return ids[view%uint64(len(ids))]
 }
 
 // setReconfiguring marks whether SmartBFT is (about to be) reconfiguring.
@@ -244,7 +256,7 @@ func New(cfg Config, net Network) (*Replica, error) {
 	return &Replica{cfg: cfg, net: net, log: cfg.Logger.With("node", cfg.SelfID),
 		params: ledger.Params(cfg.Genesis), sets: genesis.NewHistory(cfg.Genesis),
 		stopped: make(chan struct{}), removal: make(chan bft.RequestInfo, 4096),
-		pool: poolBytes{max: cfg.PoolMaxBytes, maxAge: maxAge}}, nil
+		pool: poolBytes{max: cfg.PoolMaxBytes, maxAge: maxAge}, fwd: newForwarder()}, nil
 }
 
 // Start opens the WAL and starts SmartBFT from the last stored block. A
@@ -304,8 +316,9 @@ func (r *Replica) Start() error {
 		return fmt.Errorf("consensus: start: %w", err)
 	}
 	r.running.Store(true)
-	r.wg.Add(3)
+	r.wg.Add(4)
 	go r.removeLoop()
+	go r.forwardLoop()
 	go r.resendLoop(resendTicks)
 	go r.watchLoop(sched, vct)
 	return nil
@@ -353,15 +366,18 @@ func (r *Replica) Stop() {
 }
 
 // Submit hands a client transaction (already admitted by the caller) to
-// consensus: straight to the leader (so it need not wait for the pool's
+// consensus: to the leader (queued, and sent within forwardDelay in a
+// batch with others: forward.go; so it need not wait for the pool's
 // forward timeout), then into the local request pool, whose timers forward
 // it again and complain if the leader does not order it.
 //
 // Submit refuses with ErrBusy, at once and keeping nothing, when the pool
-// is full (by count or bytes) or the leader's send queue is full: a client
-// told "accepted" must not depend on a frame that was never sent. The
+// is full (by count or bytes), the link to the leader is saturated (its
+// send queue was full) or the forward queue is at its bound: a client told
+// "accepted" must not depend on a forward that could not be queued. The
 // forward goes first because a pooled request cannot be withdrawn (SmartBFT
-// remembers removed requests and would refuse the client's retry).
+// remembers removed requests and would refuse the client's retry). The
+// pool and the forward queue keep raw: the caller must not modify it.
 func (r *Replica) Submit(raw []byte) error {
 	if !r.running.Load() {
 		return errors.New("consensus: not running")
@@ -379,14 +395,11 @@ func (r *Replica) Submit(raw []byte) error {
 		return err
 	}
 	if leader := r.leader(); leader != 0 && leader != r.cfg.SelfID {
-		if err := r.net.Send(leader, append([]byte{frameRequest}, raw...)); err != nil {
+		if err := r.fwd.push(raw); err != nil {
 			if added {
 				r.pool.release(info.ID)
 			}
-			if errors.Is(err, transport.ErrQueueFull) {
-				return fmt.Errorf("%w: the link to leader %d is saturated; try again shortly: %w", ErrBusy, leader, err)
-			}
-			return fmt.Errorf("consensus: forward to leader %d: %w", leader, err)
+			return fmt.Errorf("%w: forward to leader %d: %w; try again shortly", ErrBusy, leader, err)
 		}
 	}
 	if err := r.cons().SubmitRequest(raw); err != nil {
@@ -468,8 +481,8 @@ func poolClosed(err error) bool {
 }
 
 // PoolBytes returns the bytes of pending transactions the replica accounts
-// in its request pool, and how many transactions its pool's timers could
-// not forward to the leader (send queue full) since start.
+// in its request pool, and how many transactions could not be forwarded
+// to the leader (see forwardDrops) since start.
 func (r *Replica) PoolBytes() (bytes int64, forwardDrops uint64) {
 	return r.pool.bytes(), r.forwardDrops.Load()
 }
@@ -496,18 +509,24 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 		}
 		r.cons().HandleMessage(from, m)
 	case frameRequest:
-		// A peer's transaction is always taken (refusing it here would
-		// stall it until a view change); its bytes count against this
-		// node's own admissions. Each peer bounds what it admits, so the
-		// pool holds at most a few times PoolMaxBytes.
-		raw := frame[1:]
-		if id := requestKey(raw); !r.committed.has(id) {
-			r.pool.track(id, len(raw), r.cfg.Clock.Now())
-		}
-		r.cons().HandleRequest(from, raw)
+		r.handleRequest(from, frame[1:])
+	case frameRequests:
+		r.handleRequests(from, frame[1:])
 	default:
 		r.log.Warn("dropping frame of unknown type", "from", from, "type", frame[0])
 	}
+}
+
+// handleRequest takes a transaction peer from forwarded. A peer's
+// transaction is always taken (refusing it here would stall it until a
+// view change); its bytes count against this node's own admissions. Each
+// peer bounds what it admits, so the pool holds at most a few times
+// PoolMaxBytes.
+func (r *Replica) handleRequest(from uint64, raw []byte) {
+	if id := requestKey(raw); !r.committed.has(id) {
+		r.pool.track(id, len(raw), r.cfg.Clock.Now())
+	}
+	r.cons().HandleRequest(from, raw)
 }
 
 // removeLoop drops requests the assembler found invalid from the pool, so

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	protos "github.com/hyperledger-labs/SmartBFT/smartbftprotos"
+
+	"github.com/trialchain/trialchain/chain/genesis"
 )
 
 func prepareMsg(view, seq uint64) *protos.Message {
@@ -135,31 +137,77 @@ func TestResenderStalled(t *testing.T) {
 	busy := func(time.Duration) bool { return true }
 	idle := func(time.Duration) bool { return false }
 	var s resender
-	if s.stalled(t0, 10, busy, base, ceiling) {
+	if s.stalled(t0, 10, 1, busy, base, ceiling) {
 		t.Fatal("the first look reported a stall")
 	}
-	if s.stalled(t0.Add(4*time.Second), 10, busy, base, ceiling) {
+	if s.stalled(t0.Add(4*time.Second), 10, 1, busy, base, ceiling) {
 		t.Error("reported before the bound")
 	}
-	if s.stalled(t0.Add(6*time.Second), 10, idle, base, ceiling) {
+	if s.stalled(t0.Add(6*time.Second), 10, 1, idle, base, ceiling) {
 		t.Error("reported with nothing waiting")
 	}
-	if !s.stalled(t0.Add(6*time.Second), 10, busy, base, ceiling) {
+	if !s.stalled(t0.Add(6*time.Second), 10, 1, busy, base, ceiling) {
 		t.Fatal("a stall past the bound with transactions waiting was not reported")
 	}
-	if s.stalled(t0.Add(12*time.Second), 10, busy, base, ceiling) {
+	if s.stalled(t0.Add(12*time.Second), 10, 1, busy, base, ceiling) {
 		t.Error("reported again before the doubled bound")
 	}
-	if !s.stalled(t0.Add(17*time.Second), 10, busy, base, ceiling) {
+	if !s.stalled(t0.Add(17*time.Second), 10, 1, busy, base, ceiling) {
 		t.Error("not reported again after the doubled bound")
 	}
-	if s.stalled(t0.Add(18*time.Second), 11, busy, base, ceiling) {
+	if s.stalled(t0.Add(18*time.Second), 11, 1, busy, base, ceiling) {
 		t.Error("a height that moved was reported")
 	}
 	if got := s.stuckBound(base, ceiling); got != base {
 		t.Errorf("the height moved: bound %v, want %v", got, base)
 	}
-	if !s.stalled(t0.Add(24*time.Second), 11, busy, base, ceiling) {
+	if !s.stalled(t0.Add(24*time.Second), 11, 1, busy, base, ceiling) {
 		t.Error("a new stall past the bound was not reported")
+	}
+	// A new leader gets the whole (doubled) bound from when it is seen,
+	// whatever the height's standstill before it.
+	if s.stalled(t0.Add(25*time.Second), 11, 2, busy, base, ceiling) {
+		t.Error("reported when a new leader took over")
+	}
+	if s.stalled(t0.Add(35*time.Second), 11, 2, busy, base, ceiling) {
+		t.Error("reported before the new leader had the bound")
+	}
+	if !s.stalled(t0.Add(36*time.Second), 11, 2, busy, base, ceiling) {
+		t.Error("the new leader's stall past the bound was not reported")
+	}
+	// No leader known (complaintView): never reported.
+	for _, at := range []time.Duration{37 * time.Second, time.Minute} {
+		if s.stalled(t0.Add(at), 11, 0, busy, base, ceiling) {
+			t.Errorf("reported at %v with no leader known", at)
+		}
+	}
+}
+
+func TestInstalledView(t *testing.T) {
+	g, _, _ := testGenesis(4)
+	set := genesis.NewHistory(g).Latest() // ids 1..4: view v is led by v%4+1
+	cases := []struct {
+		name             string
+		from, to, leader uint64
+		want             uint64
+		ok               bool
+	}{
+		{"no view change", 0, 0, 1, 0, true},
+		{"the view sent is installed", 0, 2, 3, 2, true},
+		{"a view change to the view sent under way", 0, 1, 1, 0, true},
+		{"two views past the decided one, the second under way", 0, 2, 2, 1, true},
+		{"leaders repeat: the latest view of the leader", 1, 5, 2, 5, true},
+		{"leaders repeat: an earlier round", 1, 6, 2, 5, true},
+		{"not running", 0, 2, 0, 0, false},
+		{"the leader's view is past the views sent", 0, 1, 3, 0, false},
+		{"the leader's view is before the decided one", 2, 3, 1, 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := installedView(set, tc.from, tc.to, tc.leader)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("installedView(%d, %d, leader %d) = %d, %v; want %d, %v", tc.from, tc.to, tc.leader, got, ok, tc.want, tc.ok)
+			}
+		})
 	}
 }
