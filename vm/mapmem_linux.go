@@ -192,7 +192,7 @@ type byteRange struct{ start, end int }
 // only those ranges, or else reads 8 bytes of pagemap per page.
 func (m *mappedMemory) writtenRanges(n uintptr, scratch *[]byte) ([]byteRange, error) {
 	if !pagemapScanMissing.Load() {
-		rs, err := m.scanWritten(n, scratch)
+		rs, err := m.scanWritten(n)
 		if err == nil {
 			return rs, nil
 		}
@@ -237,7 +237,7 @@ type regionScratch struct {
 
 // scanWritten is writtenRanges through PAGEMAP_SCAN: the pages that are
 // not the file's and are present or swapped out.
-func (m *mappedMemory) scanWritten(n uintptr, scratch *[]byte) ([]byteRange, error) {
+func (m *mappedMemory) scanWritten(n uintptr) ([]byteRange, error) {
 	rs := m.regionScratch()
 	rs.ranges = rs.ranges[:0]
 	base := uint64(uintptr(m.base))

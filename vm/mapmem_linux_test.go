@@ -94,7 +94,7 @@ func TestResetMappedWrites(t *testing.T) {
 			if got := pagesOf(read); !slices.Equal(got, want) {
 				t.Errorf("pagemap entries: private pages %v, want %v", got, want)
 			}
-			scan, err := m.scanWritten(m.mapped, &scratch)
+			scan, err := m.scanWritten(m.mapped)
 			switch {
 			case errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL):
 				t.Logf("no PAGEMAP_SCAN here: %v", err)
@@ -144,7 +144,7 @@ func TestScanWrittenManyRanges(t *testing.T) {
 		t.Fatalf("%d ranges do not exceed one scan's %d", len(want), scanRegions)
 	}
 	var scratch []byte
-	got, err := m.scanWritten(m.mapped, &scratch)
+	got, err := m.scanWritten(m.mapped)
 	if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
 		t.Skipf("no PAGEMAP_SCAN here: %v", err)
 	}
