@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,7 @@ type mappedMemory struct {
 	size    uintptr        // bytes readable and writable (the memory's length)
 	mapped  uintptr        // bytes of the snapshot file mapped at base (0: none yet)
 	freed   bool
+	scan    *regionScratch // reset's scratch, made on first use
 }
 
 // osPage is the kernel's page size.
@@ -155,6 +157,125 @@ func (m *mappedMemory) resetMapped(snap []byte, scratch *[]byte) (uint64, error)
 	if n != uintptr(len(snap)) {
 		return 0, errors.New("vm: snapshot not mapped")
 	}
+	ranges, err := m.writtenRanges(n, scratch)
+	if err != nil {
+		return 0, err
+	}
+	mem := m.bytes(n)
+	per := int(osPage)
+	var changed uint64
+	last := -1 // the last wasm page counted as changed (ranges ascend)
+	for _, r := range ranges {
+		for off := r.start; off < r.end; off += per {
+			a, b := mem[off:off+per], snap[off:off+per]
+			if string(a) == string(b) {
+				continue
+			}
+			copy(a, b)
+			if w := off / pageSize; w != last {
+				changed++
+				last = w
+			}
+		}
+	}
+	return changed, nil
+}
+
+// byteRange is [start, end) in bytes from the start of a memory.
+type byteRange struct{ start, end int }
+
+// writtenRanges returns, in ascending order, the ranges of the first n
+// bytes of m whose OS pages are private to this mapping (written since
+// the snapshot was mapped: present and not the file's page, or swapped
+// out). Every page that can differ from the snapshot is in them. It asks
+// the kernel with the PAGEMAP_SCAN ioctl (Linux 6.7+), which returns
+// only those ranges, or else reads 8 bytes of pagemap per page.
+func (m *mappedMemory) writtenRanges(n uintptr, scratch *[]byte) ([]byteRange, error) {
+	if !pagemapScanMissing.Load() {
+		rs, err := m.scanWritten(n)
+		if err == nil {
+			return rs, nil
+		}
+		if !errors.Is(err, unix.ENOTTY) && !errors.Is(err, unix.EINVAL) {
+			return nil, fmt.Errorf("vm: scanning pagemap: %w", err)
+		}
+		pagemapScanMissing.Store(true) // an older kernel: read the entries
+	}
+	return m.readWritten(n, scratch)
+}
+
+// pagemapScanMissing is set once PAGEMAP_SCAN is found unsupported.
+var pagemapScanMissing atomic.Bool
+
+// PAGEMAP_SCAN (include/uapi/linux/fs.h): _IOWR('f', 16, struct pm_scan_arg).
+const (
+	pagemapScan   = 0xC0606610
+	pageIsFile    = 1 << 2
+	pageIsPresent = 1 << 3
+	pageIsSwapped = 1 << 4
+)
+
+// pmScanArg is struct pm_scan_arg.
+type pmScanArg struct {
+	size, flags, start, end, walkEnd, vec, vecLen, maxPages       uint64
+	categoryInverted, categoryMask, categoryAnyofMask, returnMask uint64
+}
+
+// pageRegion is struct page_region.
+type pageRegion struct{ start, end, categories uint64 }
+
+// scanRegions is how many regions one PAGEMAP_SCAN call returns at most;
+// more are fetched by further calls from where the walk stopped.
+const scanRegions = 256
+
+// regionScratch holds the regions of a scan: one per goroutine in reset
+// (instances are not shared), kept with the instance's scratch bytes.
+type regionScratch struct {
+	regions [scanRegions]pageRegion
+	ranges  []byteRange
+}
+
+// scanWritten is writtenRanges through PAGEMAP_SCAN: the pages that are
+// not the file's and are present or swapped out.
+func (m *mappedMemory) scanWritten(n uintptr) ([]byteRange, error) {
+	rs := m.regionScratch()
+	rs.ranges = rs.ranges[:0]
+	base := uint64(uintptr(m.base))
+	arg := pmScanArg{
+		start: base, end: base + uint64(n),
+		vec: uint64(uintptr(unsafe.Pointer(&rs.regions[0]))), vecLen: scanRegions,
+		categoryInverted: pageIsFile, categoryMask: pageIsFile,
+		categoryAnyofMask: pageIsPresent | pageIsSwapped, returnMask: pageIsPresent | pageIsSwapped,
+	}
+	arg.size = uint64(unsafe.Sizeof(arg))
+	fd := pagemap().Fd()
+	for arg.start < arg.end {
+		k, _, errno := unix.Syscall(unix.SYS_IOCTL, fd, pagemapScan, uintptr(unsafe.Pointer(&arg)))
+		if errno != 0 {
+			return nil, errno
+		}
+		for _, r := range rs.regions[:k] {
+			rs.ranges = append(rs.ranges, byteRange{int(r.start - base), int(r.end - base)})
+		}
+		if arg.walkEnd <= arg.start { // no progress: cannot happen
+			return nil, errors.New("vm: PAGEMAP_SCAN made no progress")
+		}
+		arg.start = arg.walkEnd
+	}
+	runtime.KeepAlive(rs)
+	return rs.ranges, nil
+}
+
+// regionScratch returns m's scan scratch, made on first use.
+func (m *mappedMemory) regionScratch() *regionScratch {
+	if m.scan == nil {
+		m.scan = new(regionScratch)
+	}
+	return m.scan
+}
+
+// readWritten is writtenRanges from pagemap's 64-bit entries, one per page.
+func (m *mappedMemory) readWritten(n uintptr, scratch *[]byte) ([]byteRange, error) {
 	per := int(osPage)
 	entries := int(n / osPage)
 	if cap(*scratch) < entries*8 {
@@ -166,30 +287,23 @@ func (m *mappedMemory) resetMapped(snap []byte, scratch *[]byte) (uint64, error)
 		k, err := pagemap().ReadAt(buf[done:], off+int64(done))
 		done += k
 		if err != nil && done < len(buf) {
-			return 0, fmt.Errorf("vm: reading pagemap: %w", err)
+			return nil, fmt.Errorf("vm: reading pagemap: %w", err)
 		}
 	}
-	mem := m.bytes(n)
-	perWasm := pageSize / per
-	var changed uint64
-	for w := 0; w < entries; w += perWasm {
-		dirty := false
-		for p := w; p < w+perWasm; p++ {
-			e := *(*uint64)(unsafe.Pointer(&buf[p*8]))
-			if e&pmSwapped == 0 && (e&pmPresent == 0 || e&pmFile != 0) {
-				continue // never written: still the snapshot file's page
-			}
-			a, b := mem[p*per:(p+1)*per], snap[p*per:(p+1)*per]
-			if string(a) != string(b) {
-				copy(a, b)
-				dirty = true
-			}
+	rs := m.regionScratch()
+	rs.ranges = rs.ranges[:0]
+	for p := 0; p < entries; p++ {
+		e := *(*uint64)(unsafe.Pointer(&buf[p*8]))
+		if e&pmSwapped == 0 && (e&pmPresent == 0 || e&pmFile != 0) {
+			continue // never written: still the snapshot file's page
 		}
-		if dirty {
-			changed++
+		if k := len(rs.ranges); k > 0 && rs.ranges[k-1].end == p*per {
+			rs.ranges[k-1].end += per
+		} else {
+			rs.ranges = append(rs.ranges, byteRange{p * per, (p + 1) * per})
 		}
 	}
-	return changed, nil
+	return rs.ranges, nil
 }
 
 // isMapped reports whether the snapshot is mapped (tests).

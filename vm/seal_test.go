@@ -10,8 +10,49 @@ import (
 // TestSeal: a sealed key or prefix refuses every later write and delete
 // with CodeSealed, in the same call and in later ones; sealing is
 // idempotent, checked and charged; without a seal store state_seal is
-// unsupported and writes are not charged for checks.
+// unsupported and writes are not charged for checks. The same script
+// gives the same outcomes, gas included, whether the seal stores look
+// every prefix up or skip those a PrefixSeals does not hold: loaded once
+// for the whole script (as the chain does per block: it holds the
+// prefixes of failed calls too) or before every call.
 func TestSeal(t *testing.T) {
+	modes := []struct {
+		name     string
+		prefixes func(t *testing.T, seals KV, shared **PrefixSeals) *PrefixSeals
+	}{
+		{"lookups", func(*testing.T, KV, **PrefixSeals) *PrefixSeals { return nil }},
+		{"prefixes per block", func(t *testing.T, seals KV, shared **PrefixSeals) *PrefixSeals {
+			if *shared == nil {
+				*shared = loadPrefixes(t, seals)
+			}
+			return *shared
+		}},
+		{"prefixes per call", func(t *testing.T, seals KV, _ **PrefixSeals) *PrefixSeals { return loadPrefixes(t, seals) }},
+	}
+	var got [][]outcome
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			var shared *PrefixSeals
+			got = append(got, sealScript(t, func(seals KV) *PrefixSeals { return mode.prefixes(t, seals, &shared) }))
+		})
+	}
+	for i := 1; i < len(got); i++ {
+		compareOutcomes(t, got[0], got[i])
+	}
+}
+
+func loadPrefixes(t *testing.T, seals KV) *PrefixSeals {
+	t.Helper()
+	p, err := LoadPrefixSeals(seals, 100)
+	if err != nil || p == nil {
+		t.Fatalf("LoadPrefixSeals: %v, %v", p, err)
+	}
+	return p
+}
+
+// sealScript runs TestSeal's calls, its seal stores with prefixes(seals)
+// (nil: every prefix looked up), and returns their outcomes.
+func sealScript(t *testing.T, prefixes func(seals KV) *PrefixSeals) []outcome {
 	ctx := context.Background()
 	e := sharedEngine(t, false)
 	m := compile(t, e, "counter")
@@ -19,18 +60,20 @@ func TestSeal(t *testing.T) {
 	defer s.Close(ctx)
 	kv := NewMemKV()
 	seals := NewMemKV()
+	var outcomes []outcome
 	call := func(method, args string) outcome {
 		t.Helper()
 		c := baseCall(addrCounter, kv, method, args)
 		// As the chain does: the seals of a failed call are discarded.
 		ov := NewOverlay(seals)
-		c.Seals = NewSealStore(ov, 7)
+		c.Seals = NewSealStore(ov, 7).WithPrefixes(prefixes(ov))
 		o := run(t, s, m, c)
 		if o.Code == CodeOK {
 			if err := ov.Commit(); err != nil {
 				t.Fatal(err)
 			}
 		}
+		outcomes = append(outcomes, o)
 		return o
 	}
 	mustOK := func(method, args string) {
@@ -67,6 +110,8 @@ func TestSeal(t *testing.T) {
 		t.Fatal("the seal of a failed call was kept")
 	}
 	// Prefix: every key under it, present or future; not its siblings.
+	mustSealed("seal", `{"key":"entry/T1/x/","prefix":true,"then":"del"}`, "sealed prefix") // a failed call: its seal is dropped
+	mustOK("del", `{"key":"entry/T1/x/y"}`)
 	mustOK("seal", `{"key":"entry/T1/","prefix":true}`)
 	mustSealed("put", `{"key":"entry/T1/crf-2","value":"y"}`, `under the sealed prefix "entry/T1/…"`)
 	mustSealed("put", `{"key":"entry/T1/crf-3","value":"new"}`, "sealed prefix")
@@ -101,6 +146,8 @@ func TestSeal(t *testing.T) {
 	if want := plain.Gas + 3*e.cfg.Gas.SealCheck; checked.Gas != want {
 		t.Fatalf("put with seal checks used %d gas, want %d (+3 lookups)", checked.Gas, want)
 	}
+	outcomes = append(outcomes, plain, checked)
+	return outcomes
 }
 
 // TestGovern: the govern host function passes the group to Call.Govern,
@@ -143,4 +190,76 @@ func dumpKV(t *testing.T, kv KV) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// countingKV counts the lookups of a KV.
+type countingKV struct {
+	KV
+	gets int
+}
+
+func (c *countingKV) Get(k []byte) ([]byte, bool, error) {
+	c.gets++
+	return c.KV.Get(k)
+}
+
+// TestSealedLookups: Sealed gives the same answer with and without a
+// PrefixSeals, and with one looks up the key and only the
+// separator-prefixes the PrefixSeals holds; a load over its bound gives
+// nil (every prefix looked up).
+func TestSealedLookups(t *testing.T) {
+	seals := NewMemKV()
+	st := NewSealStore(seals, 1)
+	for _, s := range []struct {
+		key    string
+		prefix bool
+	}{{"entry/T1/crf-1", false}, {"absent/k", false}, {"entry/T2/", true}, {"done/T1/S1/", true}} {
+		if err := st.Seal([]byte(s.key), s.prefix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loaded, err := LoadPrefixSeals(seals, 2)
+	if err != nil || loaded == nil {
+		t.Fatalf("LoadPrefixSeals: %v, %v", loaded, err)
+	}
+	if p, err := LoadPrefixSeals(seals, 1); p != nil || err != nil {
+		t.Fatalf("LoadPrefixSeals over its bound: %v, %v; want nil", p, err)
+	}
+	// A superset: a prefix sealed by a call that failed.
+	superset, _ := LoadPrefixSeals(seals, 10)
+	superset.add([]byte("entry/T3/"))
+	cases := []struct {
+		key    string
+		sealed bool
+		by     string
+		gets   map[string]int // lookups per PrefixSeals: none, loaded, superset
+	}{
+		{"entry/T1/crf-1", true, "entry/T1/crf-1", map[string]int{"none": 1, "loaded": 1, "superset": 1}},
+		{"entry/T1/crf-2", false, "", map[string]int{"none": 3, "loaded": 1, "superset": 1}},
+		{"entry/T2/crf-1", true, "entry/T2/…", map[string]int{"none": 3, "loaded": 2, "superset": 2}},
+		{"entry/T3/crf-1", false, "", map[string]int{"none": 3, "loaded": 1, "superset": 2}},
+		{"done/T1/S1/v1/f", true, "done/T1/S1/…", map[string]int{"none": 4, "loaded": 2, "superset": 2}},
+		{"done/T1/S2/v1/f", false, "", map[string]int{"none": 5, "loaded": 1, "superset": 1}},
+		{"absent/k", true, "absent/k", map[string]int{"none": 1, "loaded": 1, "superset": 1}},
+		{"noseparator", false, "", map[string]int{"none": 1, "loaded": 1, "superset": 1}},
+		{"", false, "", map[string]int{"none": 1, "loaded": 1, "superset": 1}},
+	}
+	for _, c := range cases {
+		for _, p := range []struct {
+			name string
+			p    *PrefixSeals
+		}{{"none", nil}, {"loaded", loaded}, {"superset", superset}} {
+			kv := &countingKV{KV: seals}
+			sealed, by, err := NewSealStore(kv, 1).WithPrefixes(p.p).Sealed([]byte(c.key))
+			if err != nil || sealed != c.sealed || by != c.by {
+				t.Errorf("%q, %s: sealed %v by %q (%v), want %v by %q", c.key, p.name, sealed, by, err, c.sealed, c.by)
+			}
+			if kv.gets != c.gets[p.name] {
+				t.Errorf("%q, %s: %d lookups, want %d", c.key, p.name, kv.gets, c.gets[p.name])
+			}
+			if max := int(sealLookups([]byte(c.key))); kv.gets > max {
+				t.Errorf("%q, %s: %d lookups, more than the %d charged", c.key, p.name, kv.gets, max)
+			}
+		}
+	}
 }

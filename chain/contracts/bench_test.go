@@ -19,7 +19,8 @@ import (
 // BenchmarkCRFSubmit is a case-report form submitted through
 // trial-protocol (a registered, active trial; a freshly enrolled subject;
 // a signed form of three vital signs), run on the VM as a block runs it,
-// against a copy of the contract's state and seals:
+// against a copy of the contract's state and seals (its sealed prefixes
+// loaded once, as a block loads them):
 //
 //   - warm: the call again and again in one session (one block);
 //   - first-in-block: each call in a new session (a new block);
@@ -93,10 +94,15 @@ func BenchmarkCRFSubmit(b *testing.B) {
 		b.Fatalf("site member: %v", err)
 	}
 	info := vm.BlockInfo{Height: c.height + 1, TimeUnixMilli: c.time(c.height + 1)}
+	// The sealed prefixes, as a block loads them once per contract.
+	prefixes, err := vm.LoadPrefixSeals(seals, 256)
+	if err != nil {
+		b.Fatal(err)
+	}
 	call := func() *vm.Call {
 		return &vm.Call{Contract: r.tp, Caller: c.Key("site").Public().(ed25519.PublicKey), CallerOrg: site.Org,
 			CallerRole: site.Role.String(), TxHash: block.Sum([]byte("bench")), Method: sub.Method, Args: sub.Args,
-			GasLimit: 1_000_000_000, KV: vm.NewOverlay(storage), Seals: vm.NewSealStore(vm.NewOverlay(seals), info.Height)}
+			GasLimit: 1_000_000_000, KV: vm.NewOverlay(storage), Seals: vm.NewSealStore(vm.NewOverlay(seals), info.Height).WithPrefixes(prefixes)}
 	}
 	// The calls are built before the timer starts (each has its own
 	// overlays), so the timed loop is Session.Call alone, without a

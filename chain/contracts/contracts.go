@@ -116,13 +116,44 @@ func (rt *Runtime) Execute(bc state.BlockContext, ov *state.Overlay, tx *block.T
 }
 
 func (rt *Runtime) begin(bc state.BlockContext) *blockRunner {
-	return &blockRunner{rt: rt, sess: rt.engine.NewSession(vm.BlockInfo{Height: bc.Height, TimeUnixMilli: bc.TimeUnixMilli})}
+	return &blockRunner{rt: rt, sess: rt.engine.NewSession(vm.BlockInfo{Height: bc.Height, TimeUnixMilli: bc.TimeUnixMilli}),
+		prefixes: &blockPrefixes{byContract: make(map[block.Hash]*vm.PrefixSeals)}}
 }
 
 // blockRunner executes the contract transactions of one block in order.
 type blockRunner struct {
-	rt   *Runtime
-	sess *vm.Session
+	rt       *Runtime
+	sess     *vm.Session
+	prefixes *blockPrefixes
+}
+
+// blockPrefixes holds, per contract called in a block, the sealed
+// prefixes its seal store had when the block first called it and those
+// its calls sealed since (vm.PrefixSeals: a superset, so that a write
+// looks up only the prefixes of its key that may be sealed). Loaded once
+// per contract per block, from the block's state: seals only ever grow,
+// and within the block every seal passes through a vm.SealStore that
+// records it.
+type blockPrefixes struct {
+	byContract map[block.Hash]*vm.PrefixSeals // nil value: more than maxPrefixSeals, look every prefix up
+}
+
+// maxPrefixSeals bounds the sealed prefixes a block loads per contract:
+// beyond it every prefix is looked up, as without the set.
+const maxPrefixSeals = 256
+
+// of returns contract's prefix seals, loading them through seals on the
+// block's first call of it.
+func (bp *blockPrefixes) of(contract block.Hash, seals vm.KV) (*vm.PrefixSeals, error) {
+	if p, ok := bp.byContract[contract]; ok {
+		return p, nil
+	}
+	p, err := vm.LoadPrefixSeals(seals, maxPrefixSeals)
+	if err != nil {
+		return nil, err
+	}
+	bp.byContract[contract] = p
+	return p, nil
 }
 
 func (b *blockRunner) end() { _ = b.sess.Close(context.Background()) }
@@ -279,7 +310,7 @@ func (b *blockRunner) call(bc state.BlockContext, ov *state.Overlay, tx *block.T
 	if err != nil {
 		return nil, nil, fmt.Errorf("contracts: call: %w", err)
 	}
-	return b.rt.run(context.Background(), b.sess, bc, ov, &invocation{
+	return b.rt.run(context.Background(), b.sess, b.prefixes, bc, ov, &invocation{
 		contract: p.Contract, method: p.Method, args: p.Args,
 		caller: tx.Sender, org: sender.Org, role: sender.Role.String(), txHash: txHash,
 	}, m)
@@ -296,8 +327,9 @@ type invocation struct {
 }
 
 // run executes inv in sess against ov (the transaction's or query's
-// overlay) and charges m.
-func (rt *Runtime) run(ctx context.Context, sess *vm.Session, bc state.BlockContext, ov *state.Overlay, inv *invocation, m *meter) ([]byte, []block.Event, error) {
+// overlay) and charges m. prefixes is the block's (nil: a query, whose
+// seal checks look every prefix up).
+func (rt *Runtime) run(ctx context.Context, sess *vm.Session, prefixes *blockPrefixes, bc state.BlockContext, ov *state.Overlay, inv *invocation, m *meter) ([]byte, []block.Event, error) {
 	rec, err := Lookup(ov, inv.contract)
 	if errors.Is(err, ErrNoContract) {
 		return nil, nil, err
@@ -324,15 +356,23 @@ func (rt *Runtime) run(ctx context.Context, sess *vm.Session, bc state.BlockCont
 	}
 	cc := &consentCheck{ov: ov, chainID: rt.chainID, contract: inv.contract, method: inv.method, height: bc.Height}
 	gv := &governor{ov: ov, rec: rec, caller: inv.caller, cc: cc}
+	// Seals go straight to the transaction's overlay: dropped with it if
+	// the call fails, like a used consent.
+	seals := vm.NewSealStore(vm.Prefixed(stateKV{ov}, state.SealPrefix(inv.contract)), bc.Height)
+	if prefixes != nil {
+		p, err := prefixes.of(inv.contract, vm.Prefixed(stateKV{ov}, state.SealPrefix(inv.contract)))
+		if err != nil {
+			return nil, nil, nodeFault(fmt.Errorf("contracts: %w", err))
+		}
+		seals.WithPrefixes(p)
+	}
 	res, err := sess.Call(ctx, mod, &vm.Call{
 		Contract: inv.contract, Caller: inv.caller, CallerOrg: inv.org, CallerRole: inv.role, TxHash: inv.txHash,
 		Method: inv.method, Args: inv.args, GasLimit: m.limit - m.used,
 		KV:            vm.Prefixed(stateKV{ov}, state.StoragePrefix(inv.contract)),
 		ConsentVerify: cc.verify,
-		// Seals go straight to the transaction's overlay: dropped with it
-		// if the call fails, like a used consent.
-		Seals:  vm.NewSealStore(vm.Prefixed(stateKV{ov}, state.SealPrefix(inv.contract)), bc.Height),
-		Govern: gv.govern,
+		Seals:         seals,
+		Govern:        gv.govern,
 	})
 	if err != nil {
 		return nil, nil, nodeFault(fmt.Errorf("contracts: call %s.%s: %w", inv.contract, inv.method, err))

@@ -80,7 +80,11 @@
 // the transaction's overlay; the VM refuses a write or delete of a sealed
 // key with vm.CodeSealed. The contract's own keys are under
 // state.StoragePrefix, so it cannot name a seal record; no transaction
-// kind writes either namespace otherwise.
+// kind writes either namespace otherwise. A block loads each contract's
+// sealed prefixes once, at its first call of the contract (at most 256;
+// vm.PrefixSeals), so the checks of a write look up its key and only
+// those of its separator-prefixes that may be sealed; the gas is the
+// same as with every lookup made.
 //
 // consent-group (payload: the group's canonical encoding, group.bin):
 // registers a consent.Group under its id (SHA-256 of the encoding).

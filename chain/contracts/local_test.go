@@ -74,6 +74,24 @@ func (c *localChain) Exec(t testing.TB, tx *block.Tx) *block.Receipt {
 	return res.Receipts[0]
 }
 
+// ExecBlock commits txs in one block and returns their receipts.
+func (c *localChain) ExecBlock(t testing.TB, txs ...*block.Tx) []*block.Receipt {
+	t.Helper()
+	c.height++
+	b := &block.Block{Header: block.Header{ChainID: c.id, Height: c.height, TimeUnixMilli: c.time(c.height)}}
+	for _, tx := range txs {
+		b.Txs = append(b.Txs, tx.Encode())
+	}
+	res, err := c.ex.Apply(c.kv, c.kv.Root, b)
+	if err != nil {
+		t.Fatalf("apply block %d: %v", c.height, err)
+	}
+	c.kv.Commit(res)
+	c.receipts = append(c.receipts, res.Receipts...)
+	c.roots = append(c.roots, res.StateRoot)
+	return res.Receipts
+}
+
 // time is the block time at height h: one block a second.
 func (c *localChain) time(h uint64) int64 { return 1_790_000_000_000 + int64(h)*1000 }
 

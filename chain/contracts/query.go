@@ -69,7 +69,7 @@ func (rt *Runtime) Query(ctx context.Context, r state.Reader, bc state.BlockCont
 	defer sess.Close(context.Background())
 	ov := state.NewOverlay(r)
 	m := &meter{limit: limit}
-	out, events, err := rt.run(ctx, sess, bc, ov, &invocation{
+	out, events, err := rt.run(ctx, sess, nil, bc, ov, &invocation{
 		contract: q.Contract, method: q.Method, args: q.Args, caller: make(ed25519.PublicKey, ed25519.PublicKeySize),
 	}, m)
 	switch {
