@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,8 +154,28 @@ type clusterNode struct {
 	dir string
 	st  *store.Store
 	led *ledger.Ledger
-	rep *Replica
-	ep  *memnet.Endpoint
+	// slow is the replica's view of led, which a test can make slow.
+	slow *slowLedger
+	rep  *Replica
+	ep   *memnet.Endpoint
+}
+
+// slowLedger is a replica's ledger whose commits a test can delay: before
+// each Commit it runs before (if set), holding its own lock as the
+// ledger's Commit holds the ledger's (commits wait for one another).
+type slowLedger struct {
+	*ledger.Ledger
+	mu     sync.Mutex
+	before atomic.Pointer[func(c *block.Committed)]
+}
+
+func (l *slowLedger) Commit(c *block.Committed) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if f := l.before.Load(); f != nil {
+		(*f)(c)
+	}
+	return l.Ledger.Commit(c)
 }
 
 // lateNet lets a replica be built before the endpoint it sends through.
@@ -255,7 +276,8 @@ func (c *cluster) open(id uint64, dir, fault string) *clusterNode {
 	}
 	lg := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	ln := &lateNet{}
-	rep, err := New(Config{SelfID: id, Key: c.keys[id-1], Genesis: c.g, MaxPendingAge: -1, Ledger: led, WALDir: filepath.Join(dir, "wal"),
+	slow := &slowLedger{Ledger: led}
+	rep, err := New(Config{SelfID: id, Key: c.keys[id-1], Genesis: c.g, MaxPendingAge: -1, Ledger: slow, WALDir: filepath.Join(dir, "wal"),
 		Logger: lg, Clock: c.clock, Tick: clusterTick, Fault: fault, SetChanges: c.setChanges}, ln)
 	if err != nil {
 		c.t.Fatal(err)
@@ -263,7 +285,7 @@ func (c *cluster) open(id uint64, dir, fault string) *clusterNode {
 	if ln.ep, err = c.net.Join(id, rep.HandleFrame, rep.HandleRequest); err != nil {
 		c.t.Fatal(err)
 	}
-	return &clusterNode{id: id, dir: dir, st: st, led: led, rep: rep, ep: ln.ep}
+	return &clusterNode{id: id, dir: dir, st: st, led: led, slow: slow, rep: rep, ep: ln.ep}
 }
 
 func (n *clusterNode) shutdown() {

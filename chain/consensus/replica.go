@@ -773,10 +773,10 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 		r.committed.add(id)
 		r.pool.release(id)
 	}
-	if _, err := r.cfg.Ledger.Commit(c); err != nil {
+	if _, err := r.commit(c); err != nil {
 		// Behind (a gap): catch up, then retry once.
 		r.syncBlocks(context.Background(), c.Block.Header.Height-1)
-		if _, err2 := r.cfg.Ledger.Commit(c); err2 != nil {
+		if _, err2 := r.commit(c); err2 != nil {
 			panic(fmt.Sprintf("consensus: cannot store decided block %d: %v", c.Block.Header.Height, err2))
 		}
 	}

@@ -356,7 +356,7 @@ func (r *Replica) syncFrom(ctx context.Context, peer, theirs uint64) error {
 			if c.Block.Header.ChainID != r.cfg.Genesis.ChainID {
 				return fmt.Errorf("block %d from peer %d: wrong chain %q", c.Block.Header.Height, peer, c.Block.Header.ChainID)
 			}
-			if _, err := r.cfg.Ledger.Commit(c); err != nil {
+			if _, err := r.commit(c); err != nil {
 				return fmt.Errorf("commit synced block: %w", err)
 			}
 			r.dropFromPool(c.Block.Txs)

@@ -15,6 +15,8 @@ import (
 	"github.com/hyperledger-labs/SmartBFT/pkg/wal"
 	protos "github.com/hyperledger-labs/SmartBFT/smartbftprotos"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/trialchain/trialchain/chain/block"
 )
 
 // SmartBFT v1.0.1 can deadlock its controller: a view aborted while the
@@ -26,7 +28,10 @@ import (
 //   - it notices that the committed height has not moved for stuckAfter
 //     (longer than two view changes and a heartbeat timeout, so a healthy
 //     replica has synced or changed views by then) while at least f+1
-//     peers report a higher head (so at least one honest peer is ahead);
+//     peers report a higher head (so at least one honest peer is ahead),
+//     not counting the time this replica spends executing a block (a
+//     Ledger.Commit in progress: that is not SmartBFT being stuck, see
+//     executing);
 //   - it fences the stuck SmartBFT instance: every plug point it calls
 //     (Deliver, the WAL, Comm, the assembler and signer) carries the
 //     instance's generation and does nothing once a newer one exists; the
@@ -65,6 +70,18 @@ type watchdog struct {
 	restarts  atomic.Uint64
 	// ticks carries fanTicks' (pause-adjusted) ticks to the watchdog loop.
 	ticks chan time.Time
+	// executing counts the Ledger.Commit calls in progress (Deliver's and
+	// catch-up's). A block can take longer than stuckAfter to execute:
+	// the first call of a new contract waits for its compilation, and the
+	// 4.9 MB trial-protocol's took 15-25 s on the loaded 2-core test
+	// machine. Peers that finished first are ahead, so a watchdog that
+	// counted that time restarted a replica that was only executing (the
+	// restart waits for the Deliver under way, then throws away a healthy
+	// instance and its queued messages): clients got "consensus is
+	// restarting" and the peers waited on the lost votes of the next
+	// sequence until a view change. A restart cannot shorten an execution
+	// either, so the watchdog counts stuck time from when none runs.
+	executing atomic.Int32
 	// deliverHook, if set (tests), runs at the start of every Deliver with
 	// the calling instance's generation: a test blocks it to simulate the
 	// deadlocked controller.
@@ -231,7 +248,7 @@ func (r *Replica) watchLoop(sched, vct chan time.Time) {
 			return
 		case now = <-r.wd.ticks:
 		}
-		if h := r.cfg.Ledger.Head().Height; h != height || since.IsZero() {
+		if h := r.cfg.Ledger.Head().Height; h != height || since.IsZero() || r.wd.executing.Load() > 0 {
 			height, since = h, now
 			continue
 		}
@@ -324,6 +341,14 @@ func (r *Replica) restart(sched, vct chan time.Time) error {
 	r.log.Warn("SmartBFT restarted in-process", "generation", gen, "height", r.cfg.Ledger.Head().Height,
 		"restarts", n, "pooled_carried", kept, "pooled_dropped", len(pending)-kept)
 	return nil
+}
+
+// commit executes and stores c (Ledger.Commit), counted in executing
+// meanwhile.
+func (r *Replica) commit(c *block.Committed) (bool, error) {
+	r.wd.executing.Add(1)
+	defer r.wd.executing.Add(-1)
+	return r.cfg.Ledger.Commit(c)
 }
 
 // drainPool returns the requests in c's pool (none if the pool does not

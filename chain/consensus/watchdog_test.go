@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,5 +93,69 @@ func TestWatchdogRestartsStuckReplica(t *testing.T) {
 		t.Fatalf("node %d signed no certificate after its restart (heights %v)", stuck.id, c.heights())
 	}
 	t.Logf("node %d signed %d certificates of blocks %d..%d after its restart", stuck.id, signed, restartedAt+1, stuck.led.Head().Height)
+	c.checkSafety()
+}
+
+// TestWatchdogSparesExecutingReplica: a follower whose execution of a
+// block takes longer than stuckAfter (as the first call of a newly
+// deployed 4.9 MB contract did, waiting for its compilation) while the
+// other three go on is executing, not stuck: the watchdog must not
+// restart its SmartBFT (a restart threw away the healthy instance, made
+// clients wait on "consensus is restarting" and stalled the next
+// sequence). Once its execution ends it keeps up without a restart.
+func TestWatchdogSparesExecutingReplica(t *testing.T) {
+	s := seedOf(t, 11)
+	rng := rand.New(rand.NewPCG(s, 0x51e3))
+	c := newCluster(t, 4, s, nil)
+	txs := c.load(rng, 5)
+	c.waitCommitted(txs, time.Minute)
+
+	leader, _ := c.nodes[0].rep.Leader()
+	slow := c.nodes[int(leader)%4] // a follower
+	r := slow.rep
+	// Its next block executes for twice stuckAfter of the clock.
+	hold := 2 * r.stuckAfter()
+	var once atomic.Bool
+	before := func(*block.Committed) {
+		if once.Swap(true) {
+			return
+		}
+		for end := c.clock.Now().Add(hold); c.clock.Now().Before(end); time.Sleep(clusterStep) {
+			select {
+			case <-r.stopped:
+				return
+			default:
+			}
+		}
+	}
+	slow.slow.before.Store(&before)
+	t.Logf("leader %d; node %d executes its block after height %d for %v", leader, slow.id, slow.led.Head().Height, hold)
+
+	var others []uint64
+	for _, n := range c.nodes {
+		if n.id != slow.id {
+			others = append(others, n.id)
+		}
+	}
+	more := make([]block.Hash, 20)
+	for i := range more {
+		more[i] = c.submit(others[rng.IntN(len(others))])
+		c.sleep(hold / 20)
+	}
+	c.waitCommitted(append(txs, more...), 3*time.Minute)
+	if !once.Load() {
+		t.Fatalf("node %d executed no block after the delay was set (heights %v)", slow.id, c.heights())
+	}
+	// A restart decided meanwhile fences the instance (a new generation)
+	// as soon as the held Deliver returns, before the next commit here.
+	batch := make([]block.Hash, 5)
+	for i := range batch {
+		batch[i] = c.submit(uint64(rng.IntN(4) + 1))
+	}
+	c.waitCommitted(batch, time.Minute)
+	if gen, n := r.wd.gen.Load(), r.Restarts(); gen != 0 || n != 0 {
+		t.Fatalf("the watchdog restarted node %d's SmartBFT while it was executing a block (generation %d, %d restarts done; heights %v)",
+			slow.id, gen, n, c.heights())
+	}
 	c.checkSafety()
 }
