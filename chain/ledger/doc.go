@@ -11,6 +11,8 @@
 //	led.WaitReceipt(ctx, txHash)     // a transaction's receipt once committed
 //	w := led.Watch(txHash)           // registered before an admission check...
 //	rc, err := w.Wait(ctx)           // ...its receipt, from a commit after Watch
+//	<-led.Changed()                  // closed at the next commit...
+//	s, ok := led.Recent(height)      // ...a recent block's tx hashes and gas, from memory
 //
 // Commit takes blocks in height order: a block at or below the head is
 // ignored (already stored), a gap or a wrong parent is an error. It is safe

@@ -29,6 +29,31 @@ type Ledger struct {
 	// hash; Commit hands each the encoded receipt of its transaction and
 	// wakes it (guarded by notifMu).
 	waiters map[block.Hash][]*Watch
+	// recent holds the summaries of the last recentBlocks commits, the
+	// one of height h at h % recentBlocks (guarded by notifMu).
+	recent [recentBlocks]Summary
+}
+
+// recentBlocks is how many of the last committed blocks' summaries the
+// ledger keeps in memory (Recent): enough for a follower woken at each
+// commit that lags by a few blocks. It bounds their memory to
+// recentBlocks × BatchMaxCount × 40 bytes (1.3 MB at the default 1000).
+const recentBlocks = 32
+
+// Summary is what a commit tells the ledger's followers (the node's
+// metrics) about a committed block: its header time and, in block order,
+// each transaction's hash and the gas it used — what its receipts say,
+// without reading them back from the store.
+type Summary struct {
+	Height        uint64
+	TimeUnixMilli int64
+	Txs           []TxSummary
+}
+
+// TxSummary is a committed transaction in a Summary.
+type TxSummary struct {
+	Hash    block.Hash
+	GasUsed uint64
 }
 
 // New opens the ledger, writing genesis state on first use.
@@ -97,7 +122,12 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	if err := l.Store.Commit(c, res, nh, leaves); err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
 	}
+	sum := Summary{Height: h, TimeUnixMilli: c.Block.Header.TimeUnixMilli, Txs: make([]TxSummary, len(res.Receipts))}
+	for i, rc := range res.Receipts {
+		sum.Txs[i] = TxSummary{Hash: rc.TxHash, GasUsed: rc.GasUsed}
+	}
 	l.notifMu.Lock()
+	l.recent[h%recentBlocks] = sum // before the wake-up: a follower woken by it finds it
 	close(l.notify)
 	l.notify = make(chan struct{})
 	if len(l.waiters) > 0 {
@@ -131,6 +161,22 @@ func (l *Ledger) Changed() <-chan struct{} {
 	l.notifMu.Lock()
 	defer l.notifMu.Unlock()
 	return l.notify
+}
+
+// Recent returns the summary of the committed block at height if it is
+// one of the last recentBlocks blocks this ledger committed since it was
+// opened; ok is false otherwise (an older block, a block committed before
+// a restart or written by a repair): the caller reads the store
+// (store.Header, store.BlockReceipts). The summary is shared: its Txs are
+// read-only.
+func (l *Ledger) Recent(height uint64) (s Summary, ok bool) {
+	l.notifMu.Lock()
+	defer l.notifMu.Unlock()
+	s = l.recent[height%recentBlocks]
+	if height == 0 || s.Height != height {
+		return Summary{}, false
+	}
+	return s, true
 }
 
 // WaitReceipt waits until the transaction with hash h is committed, or ctx ends.

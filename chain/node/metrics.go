@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/ledger"
 	"github.com/trialchain/trialchain/chain/metrics"
 )
 
@@ -162,33 +163,52 @@ func (n *Node) consensusRestarts() uint64 {
 
 // observeBlock records what a committed block tells the metrics.
 func (n *Node) observeBlock(h uint64) {
-	// The header and the receipts only: the receipts carry each
-	// transaction's hash and gas, so the block is not decoded, its
-	// transactions not hashed again, nor their receipts looked up one by
-	// one through the transaction index (two reads each).
-	hd, err := n.store.Header(h)
-	if err != nil {
-		n.log.Debug("metrics: reading a committed block", "height", h, "err", err)
-		return
+	s, ok := n.ledger.Recent(h)
+	if !ok {
+		var err error
+		if s, err = n.storedSummary(h); err != nil {
+			n.log.Debug("metrics: reading a committed block", "height", h, "err", err)
+			if s.Height != h { // not even its header
+				return
+			}
+		}
 	}
 	now := time.Now()
-	n.metrics.ObserveProposal(now.Sub(time.UnixMilli(hd.TimeUnixMilli)))
+	n.metrics.ObserveProposal(now.Sub(time.UnixMilli(s.TimeUnixMilli)))
 	var gas uint64
-	txs := 0
-	err = n.store.BlockReceipts(h, func(rc *block.Receipt) error {
-		txs++
-		gas += rc.GasUsed
-		n.bounds.committed(rc.TxHash)
-		if at, ok := n.pend.done(rc.TxHash); ok {
+	for _, tx := range s.Txs {
+		gas += tx.GasUsed
+		n.bounds.committed(tx.Hash)
+		if at, ok := n.pend.done(tx.Hash); ok {
 			n.metrics.ObserveCommit(now.Sub(at))
 		}
+	}
+	n.metrics.Committed(len(s.Txs), gas)
+	n.metrics.SetPool(n.pend.size())
+}
+
+// storedSummary reads from the store what the ledger's Recent tells of
+// the committed block at h, for a block it no longer holds (a loop that
+// lags, a block committed before a restart or by a repair). The header
+// and the receipts only: the receipts carry each transaction's hash and
+// gas, so the block is not decoded, its transactions not hashed again,
+// nor their receipts looked up one by one through the transaction index
+// (two reads each). After a header, an error leaves the receipts read
+// before it in the summary (Height set); before, the summary is empty.
+func (n *Node) storedSummary(h uint64) (ledger.Summary, error) {
+	hd, err := n.store.Header(h)
+	if err != nil {
+		return ledger.Summary{}, err
+	}
+	s := ledger.Summary{Height: h, TimeUnixMilli: hd.TimeUnixMilli}
+	err = n.store.BlockReceipts(h, func(rc *block.Receipt) error {
+		s.Txs = append(s.Txs, ledger.TxSummary{Hash: rc.TxHash, GasUsed: rc.GasUsed})
 		return nil
 	})
 	if err != nil {
-		n.log.Debug("metrics: reading a committed block's receipts", "height", h, "err", err)
+		return s, fmt.Errorf("receipts: %w", err)
 	}
-	n.metrics.Committed(txs, gas)
-	n.metrics.SetPool(n.pend.size())
+	return s, nil
 }
 
 // ready says whether the node can take part: store sound, consensus
