@@ -40,10 +40,12 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -128,9 +130,22 @@ type Store struct {
 // their snappy decoding). The cache is filled only as blocks are read.
 const blockCacheBytes = 32 << 20
 
-// memTableBytes is Pebble's memtable size (its default is 4 MB); up to two
-// are held at once while one flushes.
+// memTableBytes is Pebble's memtable size (its default is 4 MB); up to
+// memTablesHeld are held at once while one flushes.
 const memTableBytes = 16 << 20
+
+// memTablesHeld is Pebble's MemTableStopWritesThreshold (its default):
+// writes wait while this many memtables' worth of bytes are queued.
+const memTablesHeld = 2
+
+// cacheBytes is the size of Pebble's cache. Pebble charges every memtable's
+// arena to the block cache while it lives (Cache.Reserve), so a cache of
+// blockCacheBytes alone was left with nothing for blocks once the
+// memtables reached their size (0 entries and a 5% hit rate after 30,000
+// anchors: every read of a table's filter, index and data block was a
+// pread and a checksum). The memtables' share is added on top; they take
+// that memory whatever the cache's size.
+const cacheBytes = blockCacheBytes + memTablesHeld*memTableBytes
 
 // Options configure Open.
 type Options struct {
@@ -158,7 +173,8 @@ func OpenWith(dir string, o Options) (*Store, error) {
 		}
 		fs = privateFS{vfs.Default}
 	}
-	opts := &pebble.Options{Logger: quietLogger{}, FS: fs, CacheSize: blockCacheBytes}
+	fs = tableFS{fs}
+	opts := &pebble.Options{Logger: quietLogger{}, FS: fs, CacheSize: cacheBytes, MemTableStopWritesThreshold: memTablesHeld}
 	// Admission reads a key that is absent for every transaction (its
 	// nonce, at up to five places per node) and the state tree reads
 	// nodes by hash, which have no locality: a bloom filter per table
@@ -362,82 +378,11 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	if height != prev.Height+1 || head.Height != height {
 		return fmt.Errorf("store: commit of block %d onto head %d", height, prev.Height)
 	}
-	enc := c.Encode()
-	b := s.db.NewBatchWithSize(commitBatchSize(len(enc), res, len(leaves)))
-	defer b.Close()
-	set := func(k, v []byte) error { return b.Set(k, v, nil) }
-	if err := set(heightKey(pBlock, height), enc); err != nil {
-		return fmt.Errorf("store: block %d: %w", height, err)
-	}
-	// Set copies key and value into the batch: one buffer each serves
-	// every record of the block.
-	var kb, vb []byte
-	for i, rc := range res.Receipts {
-		kb = appendReceiptKey(kb[:0], height, uint64(i))
-		if err := set(kb, rc.Encode()); err != nil {
-			return fmt.Errorf("store: receipt: %w", err)
-		}
-		vb = binary.BigEndian.AppendUint64(vb[:0], height)
-		vb = binary.BigEndian.AppendUint64(vb, uint64(i))
-		if i < len(c.Block.Txs) && len(c.Block.Txs[i]) <= inlineTxBytes {
-			vb = append(vb, c.Block.Txs[i]...)
-		}
-		kb = append(append(kb[:0], pTx), rc.TxHash[:]...)
-		if err := set(kb, vb); err != nil {
-			return fmt.Errorf("store: tx index: %w", err)
-		}
-	}
-	redacted := redactedIn(res.Writes)
-	for _, h := range redacted {
-		if err := b.Delete(payloadKey(h), nil); err != nil {
-			return fmt.Errorf("store: redact payload: %w", err)
-		}
-	}
-	for _, w := range res.Writes {
-		var err error
-		kb = append(append(kb[:0], pState), w.Key...)
-		if w.Delete {
-			err = b.Delete(kb, nil)
-		} else {
-			err = set(kb, w.Value)
-		}
-		if err != nil {
-			return fmt.Errorf("store: state: %w", err)
-		}
-	}
-	for _, n := range res.Nodes {
-		kb = append(append(kb[:0], pSMT), n.Hash[:]...)
-		if err := set(kb, n.Record); err != nil {
-			return fmt.Errorf("store: state tree: %w", err)
-		}
-	}
-	for i, l := range leaves {
-		if err := set(heightKey(pLeaf, prev.Log.Size+uint64(i)), l[:]); err != nil {
-			return fmt.Errorf("store: log leaf: %w", err)
-		}
-	}
-	var nodeErr error
-	log, err := prev.Log.Append(leaves, func(level uint, index uint64, h block.Hash) {
-		if level == 0 || nodeErr != nil {
-			return // leaves are stored under L
-		}
-		nodeErr = set(nodeKey(level, index), h[:])
-	})
+	b, redacted, err := s.commitBatch(c, res, prev, head, leaves)
 	if err != nil {
-		return fmt.Errorf("store: record log of block %d: %w", height, err)
+		return err
 	}
-	if nodeErr != nil {
-		return fmt.Errorf("store: log node: %w", nodeErr)
-	}
-	if log.Size != head.Log.Size || log.Root() != head.Log.Root() {
-		return fmt.Errorf("store: block %d: new head has log %d/%s, its leaves make %d/%s", height, head.Log.Size, head.Log.Root(), log.Size, log.Root())
-	}
-	if err := set(heightKey(pLogPos, height), binary.BigEndian.AppendUint64(nil, prev.Log.Size)); err != nil {
-		return fmt.Errorf("store: log position: %w", err)
-	}
-	if err := set([]byte{pHead}, head.encode()); err != nil {
-		return fmt.Errorf("store: head: %w", err)
-	}
+	defer b.Close()
 	s.payMu.Lock()
 	defer s.payMu.Unlock()
 	err = b.Commit(pebble.Sync)
@@ -456,18 +401,132 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	return nil
 }
 
+// commitBatch builds the batch that commits block c onto prev, and returns
+// it with the payloads that the block redacts. The records go in by key
+// prefix, each run in key order where it costs nothing (receipts, log
+// leaves and log nodes; the state-tree nodes come sorted from chain/smt):
+// Pebble's memtable insert reuses the previous insert's position when the
+// next key follows it, so a run of adjacent new keys skips the search from
+// the top of the skiplist that an alternation of prefixes forces on each.
+func (s *Store) commitBatch(c *block.Committed, res *state.Result, prev, head Head, leaves []block.Hash) (*pebble.Batch, []block.Hash, error) {
+	height := c.Block.Header.Height
+	enc := c.Encode()
+	b := s.db.NewBatchWithSize(commitBatchSize(len(enc), c.Block.Txs, res, len(leaves)))
+	ok := false
+	defer func() {
+		if !ok {
+			b.Close()
+		}
+	}()
+	set := func(k, v []byte) error { return b.Set(k, v, nil) }
+	if err := set(heightKey(pBlock, height), enc); err != nil {
+		return nil, nil, fmt.Errorf("store: block %d: %w", height, err)
+	}
+	// Set copies key and value into the batch: one buffer each serves
+	// every record of the block.
+	var kb, vb []byte
+	for i, rc := range res.Receipts {
+		kb = appendReceiptKey(kb[:0], height, uint64(i))
+		if err := set(kb, rc.Encode()); err != nil {
+			return nil, nil, fmt.Errorf("store: receipt: %w", err)
+		}
+	}
+	for i, rc := range res.Receipts {
+		vb = binary.BigEndian.AppendUint64(vb[:0], height)
+		vb = binary.BigEndian.AppendUint64(vb, uint64(i))
+		if i < len(c.Block.Txs) && len(c.Block.Txs[i]) <= inlineTxBytes {
+			vb = append(vb, c.Block.Txs[i]...)
+		}
+		kb = append(append(kb[:0], pTx), rc.TxHash[:]...)
+		if err := set(kb, vb); err != nil {
+			return nil, nil, fmt.Errorf("store: tx index: %w", err)
+		}
+	}
+	redacted := redactedIn(res.Writes)
+	for _, h := range redacted {
+		if err := b.Delete(payloadKey(h), nil); err != nil {
+			return nil, nil, fmt.Errorf("store: redact payload: %w", err)
+		}
+	}
+	for _, w := range res.Writes {
+		var err error
+		kb = append(append(kb[:0], pState), w.Key...)
+		if w.Delete {
+			err = b.Delete(kb, nil)
+		} else {
+			err = set(kb, w.Value)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: state: %w", err)
+		}
+	}
+	for _, n := range res.Nodes {
+		kb = append(append(kb[:0], pSMT), n.Hash[:]...)
+		if err := set(kb, n.Record); err != nil {
+			return nil, nil, fmt.Errorf("store: state tree: %w", err)
+		}
+	}
+	for i, l := range leaves {
+		kb = binary.BigEndian.AppendUint64(append(kb[:0], pLeaf), prev.Log.Size+uint64(i))
+		if err := set(kb, l[:]); err != nil {
+			return nil, nil, fmt.Errorf("store: log leaf: %w", err)
+		}
+	}
+	// Append visits a new node of each level in turn as leaves complete
+	// it; they are written level by level, each level in index order.
+	type logNode struct {
+		level uint
+		index uint64
+		h     block.Hash
+	}
+	var nodes []logNode
+	log, err := prev.Log.Append(leaves, func(level uint, index uint64, h block.Hash) {
+		if level > 0 { // leaves are stored under L
+			nodes = append(nodes, logNode{level, index, h})
+		}
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: record log of block %d: %w", height, err)
+	}
+	if log.Size != head.Log.Size || log.Root() != head.Log.Root() {
+		return nil, nil, fmt.Errorf("store: block %d: new head has log %d/%s, its leaves make %d/%s", height, head.Log.Size, head.Log.Root(), log.Size, log.Root())
+	}
+	slices.SortFunc(nodes, func(x, y logNode) int {
+		if x.level != y.level {
+			return cmp.Compare(x.level, y.level)
+		}
+		return cmp.Compare(x.index, y.index)
+	})
+	for _, n := range nodes {
+		if err := set(nodeKey(n.level, n.index), n.h[:]); err != nil {
+			return nil, nil, fmt.Errorf("store: log node: %w", err)
+		}
+	}
+	if err := set(heightKey(pLogPos, height), binary.BigEndian.AppendUint64(nil, prev.Log.Size)); err != nil {
+		return nil, nil, fmt.Errorf("store: log position: %w", err)
+	}
+	if err := set([]byte{pHead}, head.encode()); err != nil {
+		return nil, nil, fmt.Errorf("store: head: %w", err)
+	}
+	ok = true
+	return b, redacted, nil
+}
+
 // commitBatchSize estimates the bytes of a block's commit batch (its
 // records, their keys and Pebble's per-record overhead), so that the
 // batch is allocated once instead of doubling its buffer a dozen times
 // for a block of thousands of state-tree nodes. An estimate off either
 // way costs only an allocation.
-func commitBatchSize(blockBytes int, res *state.Result, leaves int) int {
+func commitBatchSize(blockBytes int, txs [][]byte, res *state.Result, leaves int) int {
 	const perRecord = 2*binary.MaxVarintLen64 + 1 // Pebble's kind and two lengths
 	n := blockBytes + 64
-	for _, rc := range res.Receipts {
+	for i, rc := range res.Receipts {
 		n += 2*perRecord + 17 + 96 + len(rc.Result) + len(rc.Error) + 33 + 16
 		for _, e := range rc.Events {
 			n += 64 + len(e.Type) + len(e.Data)
+		}
+		if i < len(txs) && len(txs[i]) <= inlineTxBytes {
+			n += len(txs[i]) // the transaction index's copy
 		}
 	}
 	for _, w := range res.Writes {
@@ -476,8 +535,10 @@ func commitBatchSize(blockBytes int, res *state.Result, leaves int) int {
 	for _, nd := range res.Nodes {
 		n += perRecord + 33 + len(nd.Record)
 	}
-	n += leaves * (perRecord + 9 + 32)
-	n += 64 * (perRecord + 17 + 32) // record-log nodes, position, head
+	// Leaves, and the log nodes they complete: about one a leaf, plus at
+	// most one a level where the block's leaves end.
+	n += leaves*(perRecord+9+32) + (leaves+64)*(perRecord+10+32)
+	n += 2*perRecord + 17 + 8 + 256 + 64*block.HashSize // position, head (a log frontier: at most 64 hashes)
 	return n
 }
 
