@@ -9,7 +9,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/trialchain/trialchain/chain/block"
-	"github.com/trialchain/trialchain/chain/proof"
 	"github.com/trialchain/trialchain/chain/smt"
 	"github.com/trialchain/trialchain/chain/state"
 )
@@ -102,30 +101,14 @@ func checkRuns(t *testing.T, repr []byte, sorted string) {
 // leaves and new head.
 func anchorBlock(t *testing.T, s *Store, height uint64, n int) (*block.Committed, *state.Result, []block.Hash, Head) {
 	t.Helper()
-	head := s.Head()
 	txs := make([][]byte, n)
-	res := &state.Result{}
-	leaves := make([]block.Hash, n)
+	var writes []state.Write
 	for i := range txs {
 		txs[i] = bytes.Repeat([]byte{byte(i)}, 200)
 		copy(txs[i], fmt.Sprintf("%d/%d", height, i))
-		rc := &block.Receipt{TxHash: block.Sum(txs[i]), Height: height, Index: uint64(i), GasUsed: 1000}
-		res.Receipts = append(res.Receipts, rc)
-		leaves[i] = proof.LeafHash(rc.Encode())
-		res.Writes = append(res.Writes,
+		writes = append(writes,
 			state.Write{Key: []byte(fmt.Sprintf("anchor/%d/%d", height, i)), Value: bytes.Repeat([]byte{1}, 80)},
 			state.Write{Key: []byte(fmt.Sprintf("nonce/%d/%d", height, i)), Value: []byte{1}})
 	}
-	root, nodes, err := state.NextRoot(s, head.StateRoot, res.Writes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.StateRoot, res.Nodes = root, nodes
-	log, err := head.Log.Append(leaves, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdr := block.Header{ChainID: "c", Height: height, PrevHash: head.Hash, TxCount: uint64(n), TxRoot: block.TxRoot(txs), StateRoot: root}
-	c := &block.Committed{Block: block.Block{Header: hdr, Txs: txs}}
-	return c, res, leaves, Head{GenesisHash: head.GenesisHash, Height: height, Hash: c.Block.Hash(), StateRoot: root, Log: log}
+	return makeBlock(t, s, height, writes, txs)
 }

@@ -32,6 +32,17 @@ func commitWrites(t testing.TB, s *Store, height uint64, writes []state.Write) {
 // commitTxs commits the block at height with txs and the given state writes.
 func commitTxs(t testing.TB, s *Store, height uint64, writes []state.Write, txs [][]byte) {
 	t.Helper()
+	c, res, leaves, nh := makeBlock(t, s, height, writes, txs)
+	if err := s.Commit(c, res, nh, leaves); err != nil {
+		t.Fatalf("commit %d: %v", height, err)
+	}
+}
+
+// makeBlock makes the block at height on s's head with txs and the given
+// state writes: the block, its execution result (a receipt per
+// transaction), its record-log leaves and the new head.
+func makeBlock(t testing.TB, s *Store, height uint64, writes []state.Write, txs [][]byte) (*block.Committed, *state.Result, []block.Hash, Head) {
+	t.Helper()
 	head := s.Head()
 	h := block.Header{ChainID: "c", Height: height, PrevHash: head.Hash, TxCount: uint64(len(txs)), TxRoot: block.TxRoot(txs), StateRoot: head.StateRoot}
 	c := &block.Committed{Block: block.Block{Header: h, Txs: txs}}
@@ -51,10 +62,7 @@ func commitTxs(t testing.TB, s *Store, height uint64, writes []state.Write, txs 
 	if err != nil {
 		t.Fatal(err)
 	}
-	nh := Head{GenesisHash: head.GenesisHash, Height: height, Hash: c.Block.Hash(), StateRoot: res.StateRoot, Log: log}
-	if err := s.Commit(c, res, nh, leaves); err != nil {
-		t.Fatalf("commit %d: %v", height, err)
-	}
+	return c, res, leaves, Head{GenesisHash: head.GenesisHash, Height: height, Hash: c.Block.Hash(), StateRoot: res.StateRoot, Log: log}
 }
 
 func TestCommitAndRead(t *testing.T) {
