@@ -24,21 +24,7 @@ func TestResetMappedWrites(t *testing.T) {
 	for i := range snap {
 		snap[i] = byte(i*7 + i>>16)
 	}
-	f := newSnapshotFile(snap)
-	if f == nil {
-		t.Skip("no memfd here")
-	}
-	m := newMappedMemory(2 * pages * pageSize)
-	if m == nil {
-		t.Skip("no mapped memory here")
-	}
-	defer m.Free()
-	if m.Reallocate(uint64(len(snap))) == nil {
-		t.Fatal("reallocate")
-	}
-	if err := m.mapSnapshot(f); err != nil {
-		t.Fatal(err)
-	}
+	m := mappedSnapshot(t, snap, 2*pages*pageSize)
 	per := int(osPage)
 	type write struct {
 		off  int
@@ -121,18 +107,7 @@ func TestResetMappedWrites(t *testing.T) {
 func TestScanWrittenManyRanges(t *testing.T) {
 	const pages = 64
 	snap := make([]byte, pages*pageSize)
-	f := newSnapshotFile(snap)
-	m := newMappedMemory(pages * pageSize)
-	if f == nil || m == nil {
-		t.Skip("no mapped memory here")
-	}
-	defer m.Free()
-	if m.Reallocate(uint64(len(snap))) == nil {
-		t.Fatal("reallocate")
-	}
-	if err := m.mapSnapshot(f); err != nil {
-		t.Fatal(err)
-	}
+	m := mappedSnapshot(t, snap, pages*pageSize)
 	per := int(osPage)
 	mem := m.bytes(m.mapped)
 	var want []byteRange
@@ -158,4 +133,27 @@ func TestScanWrittenManyRanges(t *testing.T) {
 	if err != nil || changed != pages {
 		t.Fatalf("reset: %d changed pages (%v), want %d", changed, err, pages)
 	}
+}
+
+// mappedSnapshot returns a mapped memory of up to max bytes holding snap
+// as its snapshot, freed when the test ends (skipped where the kernel
+// offers no memfd or mapped memory).
+func mappedSnapshot(t *testing.T, snap []byte, max uint64) *mappedMemory {
+	t.Helper()
+	f := newSnapshotFile(snap)
+	if f == nil {
+		t.Skip("no memfd here")
+	}
+	m := newMappedMemory(max)
+	if m == nil {
+		t.Skip("no mapped memory here")
+	}
+	t.Cleanup(m.Free)
+	if m.Reallocate(uint64(len(snap))) == nil {
+		t.Fatal("reallocate")
+	}
+	if err := m.mapSnapshot(f); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
