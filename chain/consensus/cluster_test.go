@@ -333,6 +333,17 @@ func (c *cluster) node(id uint64) *clusterNode {
 }
 
 // heights returns every node's committed height.
+// others returns the ids of the cluster's nodes but id, in order.
+func (c *cluster) others(id uint64) []uint64 {
+	var ids []uint64
+	for _, n := range c.nodes {
+		if n.id != id {
+			ids = append(ids, n.id)
+		}
+	}
+	return ids
+}
+
 func (c *cluster) heights() []uint64 {
 	out := make([]uint64, len(c.nodes))
 	for i, n := range c.nodes {
@@ -598,12 +609,7 @@ func TestByzantineDoubles(t *testing.T) {
 			s := seedOf(t, 3)
 			rng := rand.New(rand.NewPCG(s, 0xb42))
 			c := newCluster(t, 4, s, map[uint64]string{tc.who: tc.fault})
-			var honest []uint64
-			for _, n := range c.nodes {
-				if n.id != tc.who {
-					honest = append(honest, n.id)
-				}
-			}
+			honest := c.others(tc.who)
 			txs := make([]block.Hash, 30)
 			for i := range txs {
 				txs[i] = c.submit(honest[rng.IntN(len(honest))])

@@ -47,12 +47,7 @@ func TestWatchdogRestartsStuckReplica(t *testing.T) {
 	t.Logf("leader %d; node %d wedged at height %d", leader, stuck.id, stuckAt)
 
 	// The others go on without it.
-	var others []uint64
-	for _, n := range c.nodes {
-		if n.id != stuck.id {
-			others = append(others, n.id)
-		}
-	}
+	others := c.others(stuck.id)
 	more := make([]block.Hash, 20)
 	for i := range more {
 		more[i] = c.submit(others[rng.IntN(len(others))])
@@ -131,12 +126,7 @@ func TestWatchdogSparesExecutingReplica(t *testing.T) {
 	slow.slow.before.Store(&before)
 	t.Logf("leader %d; node %d executes its block after height %d for %v", leader, slow.id, slow.led.Head().Height, hold)
 
-	var others []uint64
-	for _, n := range c.nodes {
-		if n.id != slow.id {
-			others = append(others, n.id)
-		}
-	}
+	others := c.others(slow.id)
 	more := make([]block.Hash, 20)
 	for i := range more {
 		more[i] = c.submit(others[rng.IntN(len(others))])
