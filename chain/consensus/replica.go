@@ -750,6 +750,9 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 	if r.cfg.Fault == FaultWrongParent {
 		h.PrevHash = block.Sum(append([]byte("byzantine "), h.PrevHash[:]...))
 	}
+	// The leader never verifies its own proposal: it executes it here,
+	// during the rounds, as followers do from VerifyProposal (speculate.go).
+	r.speculate(&block.Block{Header: h, Txs: txs})
 	return bft.Proposal{Header: h.Encode(), Payload: block.EncodeTxs(txs), Metadata: metadata}
 }
 

@@ -10,8 +10,8 @@ import (
 	"github.com/trialchain/trialchain/chain/block"
 )
 
-// TestVerifyProposalSpeculates: a proposal that passes verification is
-// handed over for speculative execution (the newest replacing one not yet
+// TestVerifyProposalSpeculates: a proposal the replica assembles, or one
+// that passes verification, is handed over for speculative execution (the newest replacing one not yet
 // taken), a refused one is not, and a ledger that cannot speculate is
 // never asked.
 func TestVerifyProposalSpeculates(t *testing.T) {
@@ -31,6 +31,14 @@ func TestVerifyProposalSpeculates(t *testing.T) {
 	}
 	first := rep.AssembleProposal(nil, [][]byte{anchor(site, 1)})
 	second := rep.AssembleProposal(nil, [][]byte{anchor(site, 1), anchor(site, 2)})
+	select { // the leader's own proposal, which it never verifies
+	case b := <-rep.spec:
+		if b.Hash() != hashOf(second) {
+			t.Fatalf("assembly handed over block %s, want the last assembled one %s", b.Hash(), hashOf(second))
+		}
+	default:
+		t.Fatal("an assembled proposal was not handed over for speculation")
+	}
 	bad := second
 	bad.Payload = block.EncodeTxs([][]byte{anchor(site, 2), anchor(site, 1)}) // not the header's transaction root
 
