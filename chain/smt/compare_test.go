@@ -31,7 +31,8 @@ func TestCompareHash(t *testing.T) {
 }
 
 // TestSortNodes: sortNodes returns the nodes sorted by hash, each hash
-// once, including hashes that share their first 8 bytes.
+// once, including hashes that share their first 8 bytes, or their first 7
+// (which sortNodes's integer keys do not tell apart).
 func TestSortNodes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var nodes []Node
@@ -42,6 +43,9 @@ func TestSortNodes(t *testing.T) {
 		}
 		if i%5 == 0 && i > 0 { // the first 8 bytes of an earlier hash
 			copy(h[:8], nodes[rng.IntN(len(nodes))].Hash[:8])
+		}
+		if i%11 == 0 && i > 0 {
+			copy(h[:7], nodes[rng.IntN(len(nodes))].Hash[:7])
 		}
 		nodes = append(nodes, Node{Hash: h, Record: h[:1]})
 		if i%7 == 0 { // a repeat

@@ -194,6 +194,7 @@ func OpenWith(dir string, o Options) (*Store, error) {
 	// level, and each L0 → Lbase compaction rewrites it. Larger memtables
 	// mean fewer, larger flushes and fewer such rewrites.
 	opts.MemTableSize = memTableBytes
+	debugOptions(opts)
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
