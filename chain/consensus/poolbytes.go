@@ -170,14 +170,13 @@ func (p *poolBytes) bytes() int64 {
 // network's oldest pending transaction. It keeps the transaction hashes
 // themselves, not their hex (the request id): 2^16 hex ids took 7.5 MiB of
 // a validator's live heap (a string of 64 bytes each, and its header in
-// the map and in the ring), the hashes take 5 MiB.
+// the map and in the ring), the hashes take 5 MiB. Both grow with use.
 type recentIDs struct {
 	mu   sync.Mutex
 	max  int
 	ids  map[block.Hash]struct{}
-	ring []block.Hash
+	ring []block.Hash // grows to max, then ring[next] is the oldest id
 	next int
-	full bool // the ring has wrapped: ring[next] is the oldest id
 }
 
 func (r *recentIDs) add(id block.Hash) {
@@ -187,19 +186,19 @@ func (r *recentIDs) add(id block.Hash) {
 		if r.max <= 0 {
 			r.max = 1 << 16
 		}
-		r.ids = make(map[block.Hash]struct{}, r.max)
-		r.ring = make([]block.Hash, r.max)
+		r.ids = make(map[block.Hash]struct{}) // grows with use: a quiet chain holds few
 	}
 	if _, ok := r.ids[id]; ok {
 		return
 	}
-	if r.full {
+	if len(r.ring) < r.max {
+		r.ring = append(r.ring, id)
+	} else {
 		delete(r.ids, r.ring[r.next])
+		r.ring[r.next] = id
+		r.next = (r.next + 1) % r.max
 	}
-	r.ring[r.next] = id
 	r.ids[id] = struct{}{}
-	r.next = (r.next + 1) % r.max
-	r.full = r.full || r.next == 0
 }
 
 func (r *recentIDs) has(id block.Hash) bool {
