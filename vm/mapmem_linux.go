@@ -127,12 +127,13 @@ func (f *snapshotFile) view(owner *snapshot) (b []byte, ok bool) {
 	if f == nil || f.size == 0 {
 		return nil, false
 	}
-	p, err := unix.MmapPtr(f.fd, 0, nil, uintptr(f.size), unix.PROT_READ, unix.MAP_SHARED)
+	n := uintptr(f.size)
+	p, err := unix.MmapPtr(f.fd, 0, nil, n, unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, false
 	}
-	runtime.AddCleanup(owner, func(p unsafe.Pointer) { _ = unix.MunmapPtr(p, uintptr(f.size)) }, p)
-	return unsafe.Slice((*byte)(p), f.size), true
+	runtime.AddCleanup(owner, func(p unsafe.Pointer) { _ = unix.MunmapPtr(p, n) }, p)
+	return unsafe.Slice((*byte)(p), n), true
 }
 
 // mapSnapshot maps f over the first f.size bytes of m (replacing whatever
