@@ -171,7 +171,7 @@ type Module struct {
 	compiled       wazero.CompiledModule
 	hasInitialize  bool
 	instrumentedSz int
-	data           []dataSeg // active data segments the host applies (see stripData)
+	data           []dataSeg // active data segments the host applies (see stripData); nil after the snapshot
 	snap           *snapshot // the initialised state every call starts from
 	idle           pool      // instances between sessions
 }
@@ -523,6 +523,7 @@ func (e *Engine) compileTimed(ctx context.Context, code []byte, hash [32]byte) (
 		return nil, err
 	}
 	initGas, err := e.trialInstantiate(ctx, m)
+	m.data = nil // in the snapshot now: every later instance starts from it
 	if err != nil {
 		_ = compiled.Close(ctx)
 		return nil, err

@@ -119,6 +119,23 @@ func newSnapshotFile(mem []byte) *snapshotFile {
 	return f
 }
 
+// view maps f read-only and shared, unmapped once owner is unreachable:
+// the snapshot's bytes for reset to compare and copy from, without a
+// second copy on the Go heap (the memfd holds them anyway; 6 MB per Go
+// contract). ok is false if f is nil or empty or the mapping fails.
+func (f *snapshotFile) view(owner *snapshot) (b []byte, ok bool) {
+	if f == nil || f.size == 0 {
+		return nil, false
+	}
+	n := uintptr(f.size)
+	p, err := unix.MmapPtr(f.fd, 0, nil, n, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, false
+	}
+	runtime.AddCleanup(owner, func(p unsafe.Pointer) { _ = unix.MunmapPtr(p, n) }, p)
+	return unsafe.Slice((*byte)(p), n), true
+}
+
 // mapSnapshot maps f over the first f.size bytes of m (replacing whatever
 // was there: the pages wazero's instantiation wrote) and makes it the
 // memory's content. m's length must be f.size.

@@ -4,10 +4,14 @@ package vm
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -156,4 +160,40 @@ func mappedSnapshot(t *testing.T, snap []byte, max uint64) *mappedMemory {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestSnapshotHeldOnce: a compiled module keeps its initialised memory
+// once, in the memfd instances map (its reset reads a read-only view of
+// it, not a copy on the Go heap), and no longer keeps the data segments
+// the snapshot took in.
+func TestSnapshotHeldOnce(t *testing.T) {
+	e := newTestEngine(t, false)
+	defer e.Close(context.Background())
+	m := compile(t, e, "counter")
+	if m.data != nil {
+		t.Fatalf("the module still holds %d data segments after its snapshot", len(m.data))
+	}
+	if m.snap.file == nil {
+		t.Skip("no memfd here")
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skip(err)
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(m.snap.mem)))
+	for line := range strings.Lines(string(maps)) {
+		var lo, hi uintptr
+		var perms string
+		if _, err := fmt.Sscanf(line, "%x-%x %s", &lo, &hi, &perms); err != nil || p < lo || p >= hi {
+			continue
+		}
+		if !strings.Contains(line, "memfd:trialchain-snapshot") || !strings.HasPrefix(perms, "r--s") {
+			t.Fatalf("the snapshot's bytes are not a read-only view of its memfd: %s", line)
+		}
+		if int(hi-p) < len(m.snap.mem) {
+			t.Fatalf("the view ends %d bytes in, the snapshot has %d", hi-p, len(m.snap.mem))
+		}
+		return
+	}
+	t.Fatalf("no mapping holds the snapshot's bytes at %#x", p)
 }

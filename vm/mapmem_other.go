@@ -12,6 +12,7 @@ type snapshotFile struct{}
 
 func newMappedMemory(uint64) *mappedMemory            { return nil }
 func newSnapshotFile([]byte) *snapshotFile            { return nil }
+func (*snapshotFile) view(*snapshot) ([]byte, bool)   { return nil, false }
 func (*mappedMemory) Reallocate(uint64) []byte        { return nil }
 func (*mappedMemory) Free()                           {}
 func (*mappedMemory) mapSnapshot(*snapshotFile) error { return errors.New("vm: no mapped memory") }

@@ -18,7 +18,7 @@ import (
 // the calls that ran before it on the same instance (see RATIONALE.md,
 // "Same cost in every position").
 type snapshot struct {
-	mem     []byte   // linear memory, len = pages × 64 KiB
+	mem     []byte   // linear memory, len = pages × 64 KiB; read-only (on Linux a view of file)
 	globals []uint64 // the module's own mutable globals, in index order
 	mono    uint64
 	file    *snapshotFile // mem in a memfd that instances map (Linux); nil: copy
@@ -124,11 +124,16 @@ func (e *Engine) initialise(ctx context.Context, m *Module, in *instance) (uint6
 	if !ok {
 		return 0, errors.New("vm: reading the initialised memory")
 	}
-	snap := &snapshot{mem: append([]byte(nil), b...), globals: make([]uint64, len(in.globals)), mono: in.mono}
+	snap := &snapshot{globals: make([]uint64, len(in.globals)), mono: in.mono}
 	for i, g := range in.globals {
 		snap.globals[i] = g.Get()
 	}
-	snap.file = newSnapshotFile(snap.mem)
+	snap.file = newSnapshotFile(b)
+	if v, ok := snap.file.view(snap); ok {
+		snap.mem = v
+	} else {
+		snap.mem = append([]byte(nil), b...)
+	}
 	m.snap = snap
 	return used, nil
 }

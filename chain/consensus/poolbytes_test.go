@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
 )
 
@@ -212,20 +213,32 @@ func TestCheckBacklog(t *testing.T) {
 }
 
 func TestRecentIDs(t *testing.T) {
+	id := func(s string) block.Hash { return block.Sum([]byte(s)) }
 	r := recentIDs{max: 3}
-	for _, id := range []string{"a", "b", "c", "a"} {
-		r.add(id)
+	for _, s := range []string{"a", "b", "c", "a"} {
+		r.add(id(s))
 	}
 	for _, tc := range []struct {
 		id   string
 		want bool
 	}{{"a", true}, {"b", true}, {"c", true}, {"d", false}} {
-		if got := r.has(tc.id); got != tc.want {
+		if got := r.has(id(tc.id)); got != tc.want {
 			t.Fatalf("has(%q) = %v, want %v", tc.id, got, tc.want)
 		}
 	}
-	r.add("d") // evicts the oldest, "a"
-	if r.has("a") || !r.has("d") || len(r.ids) != 3 {
-		t.Fatalf("after eviction: a %v, d %v, %d ids", r.has("a"), r.has("d"), len(r.ids))
+	r.add(id("d")) // evicts the oldest, "a"
+	if r.has(id("a")) || !r.has(id("d")) || len(r.ids) != 3 {
+		t.Fatalf("after eviction: a %v, d %v, %d ids", r.has(id("a")), r.has(id("d")), len(r.ids))
+	}
+	// The zero hash is an id like any other, not an empty ring slot.
+	r.add(block.Hash{})
+	r.add(id("e"))
+	r.add(id("f")) // evicts c, d, then the zero hash with the next
+	if !r.has(block.Hash{}) || r.has(id("c")) || len(r.ids) != 3 {
+		t.Fatalf("zero hash: has %v, c %v, %d ids", r.has(block.Hash{}), r.has(id("c")), len(r.ids))
+	}
+	r.add(id("g"))
+	if r.has(block.Hash{}) || len(r.ids) != 3 {
+		t.Fatalf("zero hash not evicted in turn: %d ids", len(r.ids))
 	}
 }

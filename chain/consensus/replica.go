@@ -530,8 +530,8 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 // peer bounds what it admits, so the pool holds at most a few times
 // PoolMaxBytes.
 func (r *Replica) handleRequest(from uint64, raw []byte) {
-	if id := requestKey(raw); !r.committed.has(id) {
-		r.pool.track(id, len(raw), r.cfg.Clock.Now())
+	if h := block.Sum(raw); !r.committed.has(h) {
+		r.pool.track(hex.EncodeToString(h[:]), len(raw), r.cfg.Clock.Now())
 	}
 	r.cons().HandleRequest(from, raw)
 }
@@ -779,9 +779,9 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 	}
 	r.resend.decided(r.cfg.Clock.Now(), c.Block.Header.Height)
 	for _, raw := range c.Block.Txs {
-		id := requestKey(raw)
-		r.committed.add(id)
-		r.pool.release(id)
+		h := block.Sum(raw)
+		r.committed.add(h)
+		r.pool.release(hex.EncodeToString(h[:]))
 	}
 	if _, err := r.commit(c); err != nil {
 		// Behind (a gap): catch up, then retry once.

@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -379,9 +380,9 @@ func (r *Replica) syncFrom(ctx context.Context, peer, theirs uint64) error {
 // about a healthy leader and forces a view change.
 func (r *Replica) dropFromPool(txs [][]byte) {
 	for _, raw := range txs {
-		id := requestKey(raw)
-		r.committed.add(id)
-		r.pool.release(id) // committed: no longer pending here
+		h := block.Sum(raw)
+		r.committed.add(h)
+		r.pool.release(hex.EncodeToString(h[:])) // committed: no longer pending here
 	}
 	if r.cons() == nil || r.cons().Pool == nil {
 		return

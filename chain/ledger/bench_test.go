@@ -66,6 +66,9 @@ func (ac *anchorChain) next(tb testing.TB, st *store.Store, n int) *block.Commit
 // validator's Deliver does per block, the transactions admitted before. One op is one block; ns/anchor and allocs/anchor divide it
 // by 500, and cpu-ns/anchor is the process's CPU time during the
 // commits (Pebble's background work included) per anchor.
+// compacted-B/anchor is what Pebble's compactions wrote during them, per
+// anchor: with -benchtime=300x or more it shows the compactions' share
+// as the store grows.
 func BenchmarkCommitAnchors(b *testing.B) {
 	const perBlock, before = 500, 40
 	st, err := store.Open(filepath.Join(b.TempDir(), "db"))
@@ -88,6 +91,7 @@ func BenchmarkCommitAnchors(b *testing.B) {
 	}
 	b.ReportAllocs()
 	var blocks, cpu int64
+	compacted0 := st.Stats().CompactedBytes
 	for b.Loop() {
 		b.StopTimer()
 		c := ac.next(b, st, perBlock)
@@ -99,4 +103,5 @@ func BenchmarkCommitAnchors(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(blocks*perBlock), "ns/anchor")
 	b.ReportMetric(float64(cpu)/float64(blocks*perBlock), "cpu-ns/anchor")
+	b.ReportMetric(float64(st.Stats().CompactedBytes-compacted0)/float64(blocks*perBlock), "compacted-B/anchor")
 }

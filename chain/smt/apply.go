@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 
@@ -115,39 +116,48 @@ func apply(nr NodeReader, c *Cache, root block.Hash, ups []Update) (block.Hash, 
 // none. A hash is created once per batch (distinct key hashes make
 // distinct subtrees), but the output stays a set whatever happens.
 //
-// It sorts 16-byte keys (a hash's first 8 bytes and the node's index)
-// and then moves each node once, in place, instead of moving 56-byte
-// nodes at every step of the sort.
+// It sorts one word per node — the hash's first 64−b bits above the
+// node's index in the low b bits, b the bits of the largest index — as
+// plain integers, orders by whole hash each run of words that share
+// their hash bits (rare: uniform hashes of a block's few thousand nodes
+// differ in their first 50 bits), and then moves each node once, in
+// place, instead of moving 56-byte nodes at every step of the sort. With
+// a comparison function per step, sorting a block's nodes was a third of
+// Apply.
 func sortNodes(nodes []Node) []Node {
 	if len(nodes) == 0 {
 		return nil
 	}
-	type key struct {
-		p uint64
-		i int
-	}
-	keys := make([]key, len(nodes))
+	mask := uint64(1)<<bits.Len(uint(len(nodes)-1)) - 1
+	keys := make([]uint64, len(nodes))
 	for i := range nodes {
-		keys[i] = key{binary.BigEndian.Uint64(nodes[i].Hash[:]), i}
+		keys[i] = binary.BigEndian.Uint64(nodes[i].Hash[:])&^mask | uint64(i)
 	}
-	slices.SortFunc(keys, func(x, y key) int {
-		switch {
-		case x.p < y.p:
-			return -1
-		case x.p > y.p:
-			return 1
+	slices.Sort(keys)
+	for lo := 0; lo < len(keys); {
+		hi := lo + 1
+		for hi < len(keys) && keys[hi]&^mask == keys[lo]&^mask {
+			hi++
 		}
-		return compareHash(&nodes[x.i].Hash, &nodes[y.i].Hash)
-	})
-	// Put nodes[keys[j].i] at j, one cycle of the permutation at a time.
+		if hi-lo > 1 {
+			slices.SortFunc(keys[lo:hi], func(x, y uint64) int { return compareHash(&nodes[x&mask].Hash, &nodes[y&mask].Hash) })
+		}
+		lo = hi
+	}
+	// Put nodes[keys[j]&mask] at j, one cycle of the permutation at a
+	// time; a visited position's key becomes done (no index is).
+	const done = ^uint64(0)
 	for j := range keys {
-		if keys[j].i < 0 {
+		keys[j] &= mask
+	}
+	for j := range keys {
+		if keys[j] == done {
 			continue
 		}
 		tmp, cur := nodes[j], j
 		for {
-			src := keys[cur].i
-			keys[cur].i = -1
+			src := int(keys[cur])
+			keys[cur] = done
 			if src == j {
 				nodes[cur] = tmp
 				break

@@ -38,6 +38,14 @@ type cachedState struct {
 // both generations).
 const stateCacheGeneration = 1 << 13
 
+// stateCacheMaxValue is the largest value the cache keeps. The keys it
+// pays for (members, nonces, groups) hold ~100 bytes; a contract's code
+// (up to 8 MB) is read once per node to compile it, and kept here it
+// stayed on the heap until two generations of other keys went by (5 MB of
+// a validator's 47 MB live heap after the CRF bench's deploy), and every
+// later read would copy it whole.
+const stateCacheMaxValue = 16 << 10
+
 func newStateCache(max int) *stateCache {
 	return &stateCache{max: max, cur: make(map[string]cachedState)}
 }
@@ -60,8 +68,11 @@ func (c *stateCache) get(key []byte) (v []byte, found, hit bool, gen uint64) {
 }
 
 // put remembers what a Pebble read of key returned, unless state was
-// written since get returned gen.
+// written since get returned gen or v is larger than stateCacheMaxValue.
 func (c *stateCache) put(key, v []byte, found bool, gen uint64) {
+	if len(v) > stateCacheMaxValue {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {

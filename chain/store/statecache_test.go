@@ -120,3 +120,25 @@ func TestStateCacheConcurrentCommits(t *testing.T) {
 		t.Fatalf("k = %q after %d blocks", v, blocks)
 	}
 }
+
+// A value larger than stateCacheMaxValue is served from Pebble every time,
+// never kept; smaller ones are kept.
+func TestStateCacheSkipsLargeValues(t *testing.T) {
+	big := bytes.Repeat([]byte{7}, stateCacheMaxValue+1)
+	small := bytes.Repeat([]byte{8}, stateCacheMaxValue)
+	s := initStore(t, []state.Write{{Key: []byte("big"), Value: big}, {Key: []byte("small"), Value: small}})
+	for _, tc := range []struct {
+		key    string
+		want   []byte
+		cached bool
+	}{{"big", big, false}, {"small", small, true}} {
+		for range 2 {
+			if v, ok := mustGet(t, s, tc.key); !ok || v != string(tc.want) {
+				t.Fatalf("%s: %d bytes, %v; want %d bytes", tc.key, len(v), ok, len(tc.want))
+			}
+		}
+		if _, _, hit, _ := s.state.get([]byte(tc.key)); hit != tc.cached {
+			t.Fatalf("%s (%d bytes): cached %v, want %v", tc.key, len(tc.want), hit, tc.cached)
+		}
+	}
+}

@@ -11,6 +11,7 @@ type Stats struct {
 	ReadAmp          int    // read amplification (sublevels a read may visit)
 	Compactions      int64  // compactions since the store was opened
 	CompactionDebt   uint64 // estimated bytes to compact to reach a stable shape
+	CompactedBytes   uint64 // bytes of tables written by compactions since the store was opened (flushes not counted)
 	BlockCacheHits   int64
 	BlockCacheMisses int64
 }
@@ -19,8 +20,10 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	m := s.db.Metrics()
 	var tables int64
+	var compacted uint64
 	for _, l := range m.Levels {
 		tables += l.TablesCount
+		compacted += l.TableBytesCompacted
 	}
 	return Stats{
 		DiskBytes:        m.DiskSpaceUsage(),
@@ -31,6 +34,7 @@ func (s *Store) Stats() Stats {
 		ReadAmp:          m.ReadAmp(),
 		Compactions:      m.Compact.Count,
 		CompactionDebt:   m.Compact.EstimatedDebt,
+		CompactedBytes:   compacted,
 		BlockCacheHits:   m.BlockCache.Hits,
 		BlockCacheMisses: m.BlockCache.Misses,
 	}

@@ -115,6 +115,11 @@ $TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 				cfg.Metrics = m
 			}
 			privateFiles() // the node holds patient data: nothing it writes is readable by others
+			ml, _ := cmd.Flags().GetString("memory-limit")
+			limit, from, err := setMemoryLimit(ml, cmd.Flags().Changed("memory-limit"))
+			if err != nil {
+				return err
+			}
 			if p, _ := cmd.Flags().GetString("cpuprofile"); p != "" {
 				stop, err := startCPUProfile(p)
 				if err != nil {
@@ -126,7 +131,8 @@ $TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 			// A node that repairs its damaged store reopens on it; one
 			// that cannot returns the error (exit non-zero).
 			return node.Run(cmd.Context(), cfg, node.Options{Fault: fault}, func(n *node.Node) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "node %d of %s running; API %s\n", cfg.ID, n.Genesis().ChainID, n.APIURL())
+				fmt.Fprintf(cmd.ErrOrStderr(), "node %d of %s running; API %s; Go memory limit %s (%s)\n",
+					cfg.ID, n.Genesis().ChainID, n.APIURL(), formatMemoryLimit(limit), from)
 				if u := n.MetricsURL(); u != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "metrics %s/metrics, liveness %s/healthz, readiness %s/readyz\n", u, u, u)
 				}
@@ -134,6 +140,7 @@ $TRIALCHAIN_PASSPHRASE_FILE or $TRIALCHAIN_PASSPHRASE.`,
 		},
 	}
 	c.Flags().String("metrics", "", "address of the metrics listener, e.g. 127.0.0.1:9100: Prometheus /metrics, liveness /healthz, readiness /readyz (default: config.toml's metrics, else none)")
+	c.Flags().String("memory-limit", "", memoryLimitFlag)
 	c.Flags().String("cpuprofile", "", "write a CPU profile (go tool pprof) of this node to this file until it stops (SIGINT/SIGTERM), and at the stop its allocation profile next to it (FILE.pprof → FILE.allocs.pprof)")
 	c.Flags().String("byzantine", "", "fault-injection tests only: run as a Byzantine validator (wrong-parent)")
 	_ = c.Flags().MarkHidden("byzantine")
