@@ -61,9 +61,11 @@ func TestSigBatcher(t *testing.T) {
 		giveUp  int   // more that arrive and leave without queuing
 		bad     []int // the ids refused
 		batches []int // the batch sizes wanted (nil: any, each ≤ maxAdmitBatch)
+		quiet   time.Duration
 	}{
-		{name: "lone request does not wait", n: 1, batches: []int{1}},
-		{name: "lone bad request", n: 1, bad: []int{0}, batches: []int{1}},
+		// A wait would last an hour: the test would time out.
+		{name: "lone request does not wait", n: 1, batches: []int{1}, quiet: time.Hour},
+		{name: "lone bad request", n: 1, bad: []int{0}, batches: []int{1}, quiet: time.Hour},
 		{name: "coming requests join one batch", n: 10, coming: 10, batches: []int{10}},
 		{name: "one bad signature among good ones", n: 20, coming: 20, bad: []int{7}, batches: []int{20}},
 		{name: "a coming request that gives up", n: 2, coming: 2, giveUp: 1, batches: []int{2}},
@@ -73,7 +75,10 @@ func TestSigBatcher(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeChecks{}
 			b := newSigBatcher(f.check)
-			b.window = time.Hour // only the coming requests end a wait
+			b.window = time.Hour // only the coming requests or quiet end a wait
+			if tc.quiet > 0 {
+				b.quiet = tc.quiet
+			}
 			leaves := make([]func(), tc.n)
 			for i := range tc.coming {
 				leaves[i] = b.arrive()

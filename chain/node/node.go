@@ -73,7 +73,7 @@ type Node struct {
 	queries querySlots
 	h3Srv   *h3.Server
 	nonces  nonceCache
-	sigs    *sigBatcher // admission's signature batches (admitbatch.go)
+	sigs    *sigBatcher                      // admission's signature batches (admitbatch.go)
 	damage  atomic.Pointer[[]doctor.Problem] // set when the store is found damaged (diskcheck.go)
 	repair  repairState                      // diskcheck.go
 
