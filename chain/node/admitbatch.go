@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,6 +151,18 @@ func (b *sigBatcher) combine(self *admitReq) {
 		panic("node: admission batch not headed by its combiner")
 	}
 
+	answered := false
+	defer func() {
+		if !answered { // check panicked: no request of the batch or after it may wait forever
+			for _, r := range batch {
+				if r != self {
+					r.tx, r.err = nil, errAdmitCheckFailed
+					r.done <- true
+				}
+			}
+		}
+		b.handOff()
+	}()
 	raws, hashes := make([][]byte, k), make([]block.Hash, k)
 	for i, r := range batch {
 		raws[i], hashes[i] = r.raw, r.h
@@ -161,14 +174,23 @@ func (b *sigBatcher) combine(self *admitReq) {
 			r.done <- true
 		}
 	}
+	answered = true
+}
 
+// errAdmitCheckFailed answers the requests of a batch whose check
+// panicked (a bug; the combiner's own request carries the panic): 503.
+var errAdmitCheckFailed = errors.New("node: admission check failed; try again")
+
+// handOff ends a combiner's turn: the request at the head of the queue
+// combines the next batch, or nobody if none waits.
+func (b *sigBatcher) handOff() {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if len(b.queue) == 0 {
 		b.busy = false
 	} else {
 		b.queue[0].done <- false
 	}
-	b.mu.Unlock()
 }
 
 // waitComing waits, at most b.window, until the batch headed by self is

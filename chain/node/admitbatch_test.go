@@ -320,3 +320,46 @@ func mustDecode(t *testing.T, raw []byte) *block.Tx {
 	}
 	return tx
 }
+
+// TestSigBatcherCheckPanics: a check that panics (a bug) fails its
+// batch's requests, the combiner's with the panic, without leaving any
+// waiting or the batcher busy.
+func TestSigBatcherCheckPanics(t *testing.T) {
+	f := &fakeChecks{}
+	var panicked atomic.Bool
+	b := newSigBatcher(func(raws [][]byte, hashes []block.Hash) ([]*block.Tx, []error) {
+		if panicked.CompareAndSwap(false, true) {
+			panic("check bug")
+		}
+		return f.check(raws, hashes)
+	})
+	b.window = time.Hour
+	const n = 5
+	leaves := make([]func(), n)
+	for i := range leaves {
+		leaves[i] = b.arrive()
+	}
+	var wg sync.WaitGroup
+	var panics, failed atomic.Int64
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if recover() != nil {
+					panics.Add(1)
+				}
+			}()
+			if _, err := b.checkTx(fakeRaw(i, true), block.Sum(fakeRaw(i, true)), leaves[i]); errors.Is(err, errAdmitCheckFailed) {
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if panics.Load() != 1 || failed.Load() != n-1 {
+		t.Fatalf("%d panics, %d failed; want 1 and %d", panics.Load(), failed.Load(), n-1)
+	}
+	if tx, err := b.checkTx(fakeRaw(9, true), block.Sum(fakeRaw(9, true)), nil); err != nil || tx.Nonce != 9 {
+		t.Fatalf("after the panic: %v, %v", tx, err)
+	}
+}
