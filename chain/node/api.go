@@ -124,12 +124,14 @@ func admissionCode(err error) (int, string) {
 // Admit runs the admission checks a transaction must pass before it is
 // handed to consensus; nothing is recorded for a refused transaction.
 func (n *Node) Admit(raw []byte) (*block.Tx, error) {
-	return n.admit(raw, block.Sum(raw))
+	return n.admit(raw, block.Sum(raw), nil)
 }
 
-// admit is Admit for a caller that computed h = block.Sum(raw).
-func (n *Node) admit(raw []byte, h block.Hash) (*block.Tx, error) {
-	tx, err := n.exec.Cache.CheckHashed(n.exec.Params, h, raw)
+// admit is Admit for a caller that computed h = block.Sum(raw). Its
+// stateless checks are batched with concurrent requests' (admitbatch.go);
+// leave, if not nil, is the request's sigBatcher.arrive result.
+func (n *Node) admit(raw []byte, h block.Hash, leave func()) (*block.Tx, error) {
+	tx, err := n.sigs.checkTx(raw, h, leave)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +151,8 @@ func (n *Node) admit(raw []byte, h block.Hash) (*block.Tx, error) {
 }
 
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
+	leave := n.sigs.arrive() // a batch being formed may wait for this request
+	defer leave()
 	limit := int64(n.exec.Params.MaxTxBytes)
 	raw, err := readBody(r, limit)
 	if err != nil && !isTooLarge(err) {
@@ -176,7 +180,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		watch = n.ledger.Watch(h)
 		defer watch.Stop()
 	}
-	tx, err := n.admit(raw, h)
+	tx, err := n.admit(raw, h, leave)
 	if err != nil {
 		code, c := admissionCode(err)
 		n.metrics.Refused(c)

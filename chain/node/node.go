@@ -73,6 +73,7 @@ type Node struct {
 	queries querySlots
 	h3Srv   *h3.Server
 	nonces  nonceCache
+	sigs    *sigBatcher                      // admission's signature batches (admitbatch.go)
 	damage  atomic.Pointer[[]doctor.Problem] // set when the store is found damaged (diskcheck.go)
 	repair  repairState                      // diskcheck.go
 
@@ -191,6 +192,9 @@ func New(cfg *Config, opts Options) (*Node, error) {
 		n.contracts = rt
 	}
 	n.exec = ex
+	n.sigs = newSigBatcher(func(raws [][]byte, hashes []block.Hash) ([]*block.Tx, []error) {
+		return ex.Cache.CheckEach(ex.Params, raws, hashes)
+	})
 	led, err := ledger.New(g, st, ex)
 	if err != nil {
 		n.closeStorage()

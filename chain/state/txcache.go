@@ -236,6 +236,42 @@ func (c *TxCache) CheckAll(p Params, raws [][]byte, workers int) (txs []*block.T
 	return txs, hashes, n, nil
 }
 
+// CheckEach runs the cache's CheckHashed(p, hashes[i], raws[i]) for each
+// of raws and returns each one's own result: txs[i] and errs[i] are what
+// that call would return. The signatures not yet remembered are verified
+// in batches (block.VerifySignatures) on the caller's goroutine; a batch
+// that fails is verified again one signature at a time, so a bad
+// transaction gets its own error and changes nothing for the others.
+// Only transactions that pass are remembered.
+//
+// It is what a node uses to check together the transactions concurrent
+// API requests submit. hashes[i] must be block.Sum(raws[i]) (see
+// CheckHashed).
+func (c *TxCache) CheckEach(p Params, raws [][]byte, hashes []block.Hash) (txs []*block.Tx, errs []error) {
+	n := len(raws)
+	txs, errs = make([]*block.Tx, n), make([]error, n)
+	useCache := c != nil && p == c.p
+	miss := make([]int, 0, n)
+	for i := range raws {
+		if useCache {
+			if tx, ok := c.lookup(hashes[i]); ok {
+				txs[i] = tx
+				continue
+			}
+		}
+		miss = append(miss, i)
+	}
+	for lo := 0; lo < len(miss); lo += maxSigBatch {
+		idx := miss[lo:min(lo+maxSigBatch, len(miss))]
+		chunkErrs := make([]error, len(idx))
+		c.checkChunk(p, useCache, raws, hashes, idx, txs, chunkErrs)
+		for k, i := range idx {
+			errs[i] = chunkErrs[k]
+		}
+	}
+	return txs, errs
+}
+
 // maxSigBatch bounds one signature batch: past a few hundred the saving
 // per signature barely grows (block.BenchmarkVerifySignatures) while the
 // batch's tables (about 3 KB a signature) do.

@@ -421,3 +421,85 @@ func TestApplySameWithAndWithoutCache(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckEachAgreesWithCheckTx: every transaction of a CheckEach gets
+// exactly the answer CheckTx gives it alone, whatever else is in its batch
+// (one bad signature among good ones refuses that one only), and only
+// those that pass are remembered.
+func TestCheckEachAgreesWithCheckTx(t *testing.T) {
+	const n = maxSigBatch + 21 // two batches
+	raws := make([][]byte, n)
+	for i := range raws {
+		raws[i] = anchorTx(siteKey, uint64(i), fmt.Sprint(i)).Encode()
+	}
+	wrongChain := &block.Tx{ChainID: "other", Nonce: 7, Kind: block.KindAnchor, GasLimit: 100_000, Payload: (&block.AnchorPayload{}).Encode()}
+	wrongChain.Sign(siteKey)
+	for _, tc := range []struct {
+		name  string
+		n     int
+		at    map[int][]byte
+		nFail int
+	}{
+		{"one good", 1, nil, 0},
+		{"one bad signature alone", 1, map[int][]byte{0: badSig(anchorTx(siteKey, 0, "0"))}, 1},
+		{"all good", n, nil, 0},
+		{"one bad signature among good ones", 16, map[int][]byte{5: badSig(anchorTx(siteKey, 5, "5"))}, 1},
+		{"bad signatures in both batches", n, map[int][]byte{3: badSig(anchorTx(siteKey, 3, "3")), maxSigBatch + 2: badSig(anchorTx(siteKey, 1, "q"))}, 2},
+		{"mixed failures", 40, map[int][]byte{0: raws[0][:20], 9: wrongChain.Encode(), 39: make([]byte, params.MaxTxBytes+1), 20: badSig(anchorTx(siteKey, 20, "20"))}, 4},
+		{"the same bad transaction twice", 8, map[int][]byte{2: badSig(anchorTx(siteKey, 2, "2")), 6: badSig(anchorTx(siteKey, 2, "2"))}, 2},
+	} {
+		for _, warm := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/warm=%v", tc.name, warm), func(t *testing.T) {
+				txs := append([][]byte(nil), raws[:tc.n]...)
+				for i, b := range tc.at {
+					txs[i] = b
+				}
+				hashes := make([]block.Hash, len(txs))
+				for i, raw := range txs {
+					hashes[i] = block.Sum(raw)
+				}
+				c := NewTxCache(params, 4*n, 1<<30)
+				if warm { // every third original already verified
+					for i := 0; i < tc.n; i += 3 {
+						if _, _, err := c.CheckTx(params, raws[i]); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				got, errs := c.CheckEach(params, txs, hashes)
+				if len(got) != len(txs) || len(errs) != len(txs) {
+					t.Fatalf("%d results, %d errors for %d transactions", len(got), len(errs), len(txs))
+				}
+				fails := 0
+				for i, raw := range txs {
+					_, want := CheckTx(params, raw)
+					if (errs[i] == nil) != (want == nil) || (want != nil && errs[i].Error() != want.Error()) {
+						t.Fatalf("transaction %d: err %v, CheckTx says %v", i, errs[i], want)
+					}
+					if want != nil {
+						fails++
+						if got[i] != nil {
+							t.Fatalf("transaction %d refused but returned", i)
+						}
+					} else if got[i] == nil || got[i].Hash() != hashes[i] {
+						t.Fatalf("transaction %d: returned %v", i, got[i])
+					}
+					if _, cached := c.Lookup(hashes[i]); cached != (want == nil) {
+						t.Fatalf("transaction %d (err %v) cached: %v", i, want, cached)
+					}
+				}
+				if fails != tc.nFail {
+					t.Fatalf("%d refusals, want %d", fails, tc.nFail)
+				}
+			})
+		}
+	}
+	t.Run("nil cache", func(t *testing.T) {
+		var c *TxCache
+		raw := badSig(anchorTx(siteKey, 1, "a"))
+		got, errs := c.CheckEach(params, [][]byte{raws[0], raw}, []block.Hash{block.Sum(raws[0]), block.Sum(raw)})
+		if got[0] == nil || errs[0] != nil || got[1] != nil || !errors.Is(errs[1], ErrBadSignature) {
+			t.Fatalf("got %v %v", got, errs)
+		}
+	})
+}
