@@ -181,6 +181,9 @@ type Replica struct {
 	// fwd queues Submit's forwards to the leader; forwardLoop sends them
 	// in batches (forward.go).
 	fwd forwarder
+	// spec holds the last verified proposal for speculateLoop to execute
+	// ahead of its decision (speculate.go).
+	spec chan *block.Block
 	// reconfiguring keeps our calls of SmartBFT's GetLeaderID away from
 	// its reconfiguration: v1.0.1 reads its controller there without the
 	// lock its reconfiguration holds while it replaces the controller (a
@@ -256,7 +259,7 @@ func New(cfg Config, net Network) (*Replica, error) {
 	return &Replica{cfg: cfg, net: net, log: cfg.Logger.With("node", cfg.SelfID),
 		params: ledger.Params(cfg.Genesis), sets: genesis.NewHistory(cfg.Genesis),
 		stopped: make(chan struct{}), removal: make(chan bft.RequestInfo, 4096),
-		pool: poolBytes{max: cfg.PoolMaxBytes, maxAge: maxAge}, fwd: newForwarder()}, nil
+		pool: poolBytes{max: cfg.PoolMaxBytes, maxAge: maxAge}, fwd: newForwarder(), spec: make(chan *block.Block, 1)}, nil
 }
 
 // Start opens the WAL and starts SmartBFT from the last stored block. A
@@ -321,6 +324,10 @@ func (r *Replica) Start() error {
 	go r.forwardLoop()
 	go r.resendLoop(resendTicks)
 	go r.watchLoop(sched, vct)
+	if s, ok := r.cfg.Ledger.(Speculator); ok {
+		r.wg.Add(1)
+		go r.speculateLoop(s)
+	}
 	return nil
 }
 
@@ -743,6 +750,9 @@ func (r *Replica) AssembleProposal(metadata []byte, requests [][]byte) bft.Propo
 	if r.cfg.Fault == FaultWrongParent {
 		h.PrevHash = block.Sum(append([]byte("byzantine "), h.PrevHash[:]...))
 	}
+	// The leader never verifies its own proposal: it executes it here,
+	// during the rounds, as followers do from VerifyProposal (speculate.go).
+	r.speculate(&block.Block{Header: h, Txs: txs})
 	return bft.Proposal{Header: h.Encode(), Payload: block.EncodeTxs(txs), Metadata: metadata}
 }
 

@@ -6,7 +6,8 @@
 // # Usage
 //
 //	led, _ := ledger.New(genesis, store, &state.Executor{Params: ledger.Params(genesis)})
-//	ok, err := led.Commit(committed) // the next block: executed and stored, or an error
+//	led.Speculate(&proposed.Block)   // optional: execute a verified proposal ahead of its decision...
+//	ok, err := led.Commit(committed) // the next block: executed (or the speculation's result) and stored, or an error
 //	led.Head()                       // the last committed head
 //	led.WaitReceipt(ctx, txHash)     // a transaction's receipt once committed
 //	w := led.Watch(txHash)           // registered before an admission check...

@@ -21,7 +21,7 @@ type Ledger struct {
 	Store    *store.Store
 	Executor *state.Executor
 
-	mu      sync.Mutex // serialises commits
+	mu      sync.Mutex // serialises commits and speculations
 	tree    *smt.Cache // the state tree's upper levels, for an Executor without its own (nil: none)
 	notify  chan struct{}
 	notifMu sync.Mutex
@@ -32,6 +32,12 @@ type Ledger struct {
 	// recent holds the summaries of the last recentBlocks commits, the
 	// one of height h at h % recentBlocks (guarded by notifMu).
 	recent [recentBlocks]Summary
+	// spec is the execution of a block Speculate ran ahead of its commit
+	// (nil: none); guarded by mu.
+	spec *speculation
+	// specUsed counts the commits that stored a speculation's result
+	// (guarded by mu).
+	specUsed uint64
 }
 
 // recentBlocks is how many of the last committed blocks' summaries the
@@ -83,9 +89,79 @@ func Params(g *genesis.Genesis) state.Params {
 // Head returns the last committed head.
 func (l *Ledger) Head() store.Head { return l.Store.Head() }
 
-// Commit executes c (the next block) and stores it with its effects in one
-// synced batch. A block at or below the head is ignored (already stored);
-// a gap is an error.
+// speculation is the execution of the block of hash block over the head
+// of hash parent.
+type speculation struct {
+	block, parent block.Hash
+	ex            *executed
+}
+
+// executed is what a block's execution gives Commit to store: the state
+// changes and receipts, each receipt encoded and its record-log leaf, and
+// the record log with the leaves appended.
+type executed struct {
+	res     *state.Result
+	encoded [][]byte
+	leaves  []block.Hash
+	log     proof.Frontier
+}
+
+// Speculate executes b, if it is the next block over the head, and keeps
+// the result for the Commit of the same block over the same head, which
+// then only stores it. The consensus adapter calls it for a proposal it
+// has verified, so that the block's execution overlaps the consensus
+// rounds that decide it instead of following them. Execution is a pure
+// function of the head's state and the block (and b's hash covers its
+// header and, through the transaction root, its transactions), so the
+// stored result is the one Commit would compute. A block that is not
+// decided costs its execution and is replaced by the next speculation;
+// nothing of it is stored. Speculate holds the commit lock while it runs:
+// a Commit of the same block waits for it rather than executing it again.
+func (l *Ledger) Speculate(b *block.Block) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	head := l.Store.Head()
+	if b.Header.Height != head.Height+1 || b.Header.PrevHash != head.Hash {
+		return
+	}
+	h := b.Hash()
+	if l.spec != nil && l.spec.block == h && l.spec.parent == head.Hash {
+		return
+	}
+	l.spec = nil
+	e, err := l.execute(head, b)
+	if err != nil {
+		return // Commit executes it again and reports the error
+	}
+	l.spec = &speculation{block: h, parent: head.Hash, ex: e}
+}
+
+// execute runs block b over head's state and appends its receipts to the
+// record log.
+func (l *Ledger) execute(head store.Head, b *block.Block) (*executed, error) {
+	ex := *l.Executor
+	if ex.Tree == nil {
+		ex.Tree = l.tree
+	}
+	res, err := ex.Apply(l.Store, head.StateRoot, b)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: execute block %d: %w", b.Header.Height, err)
+	}
+	e := &executed{res: res, leaves: make([]block.Hash, len(res.Receipts)),
+		encoded: make([][]byte, len(res.Receipts))} // for the waiters: what the store holds
+	for i, rc := range res.Receipts {
+		e.encoded[i] = rc.Encode()
+		e.leaves[i] = proof.LeafHash(e.encoded[i])
+	}
+	if e.log, err = head.Log.Append(e.leaves, nil); err != nil {
+		return nil, fmt.Errorf("ledger: record log: %w", err)
+	}
+	return e, nil
+}
+
+// Commit executes c (the next block), or takes the result Speculate kept
+// for it, and stores it with its effects in one synced batch. A block at
+// or below the head is ignored (already stored); a gap is an error.
 func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -99,24 +175,18 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	case c.Block.Header.PrevHash != head.Hash:
 		return false, fmt.Errorf("ledger: block %d names parent %s, head is %s", h, c.Block.Header.PrevHash, head.Hash)
 	}
-	ex := *l.Executor
-	if ex.Tree == nil {
-		ex.Tree = l.tree
+	var e *executed
+	if sp := l.spec; sp != nil && sp.parent == head.Hash && sp.block == c.Block.Hash() {
+		e = sp.ex
+		l.specUsed++
+	} else {
+		var err error
+		if e, err = l.execute(head, &c.Block); err != nil {
+			return false, err
+		}
 	}
-	res, err := ex.Apply(l.Store, head.StateRoot, &c.Block)
-	if err != nil {
-		return false, fmt.Errorf("ledger: execute block %d: %w", h, err)
-	}
-	leaves := make([]block.Hash, len(res.Receipts))
-	encoded := make([][]byte, len(res.Receipts)) // for the waiters: what the store holds
-	for i, rc := range res.Receipts {
-		encoded[i] = rc.Encode()
-		leaves[i] = proof.LeafHash(encoded[i])
-	}
-	log, err := head.Log.Append(leaves, nil)
-	if err != nil {
-		return false, fmt.Errorf("ledger: record log: %w", err)
-	}
+	l.spec = nil // over the old head: of no use after this commit
+	res, encoded, leaves, log := e.res, e.encoded, e.leaves, e.log
 	nh := store.Head{GenesisHash: head.GenesisHash, Height: h, Hash: c.Block.Hash(),
 		TimeUnixMilli: c.Block.Header.TimeUnixMilli, StateRoot: res.StateRoot, Log: log}
 	if err := l.Store.Commit(c, res, nh, leaves); err != nil {
