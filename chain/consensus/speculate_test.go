@@ -3,7 +3,6 @@ package consensus
 import (
 	"path/filepath"
 	"testing"
-	"time"
 
 	bft "github.com/hyperledger-labs/SmartBFT/pkg/types"
 
@@ -11,17 +10,13 @@ import (
 )
 
 // TestVerifyProposalSpeculates: a proposal the replica assembles, or one
-// that passes verification, is handed over for speculative execution (the newest replacing one not yet
-// taken), a refused one is not, and a ledger that cannot speculate is
-// never asked.
+// that passes verification, is handed over for speculative execution (the
+// newest replacing one not yet taken), a refused one is not, and a ledger
+// that cannot speculate is never asked.
 func TestVerifyProposalSpeculates(t *testing.T) {
 	g, keys, site := testGenesis(4)
 	led, dir := testLedger(t, g)
-	rep, err := New(Config{SelfID: 2, Key: keys[1], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal"),
-		Clock: fixedClock{time.Unix(1800000000, 0)}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := testFollower(t, g, keys[1], led, filepath.Join(dir, "wal"))
 	hashOf := func(p bft.Proposal) block.Hash {
 		h, err := block.DecodeHeader(p.Header)
 		if err != nil {
@@ -64,11 +59,7 @@ func TestVerifyProposalSpeculates(t *testing.T) {
 	default:
 	}
 
-	plain, err := New(Config{SelfID: 2, Key: keys[1], Genesis: g, Ledger: ledgerOnly{led}, WALDir: filepath.Join(dir, "wal2"),
-		Clock: fixedClock{time.Unix(1800000000, 0)}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := testFollower(t, g, keys[1], ledgerOnly{led}, filepath.Join(dir, "wal2"))
 	if _, err := plain.VerifyProposal(first); err != nil {
 		t.Fatal(err)
 	}

@@ -262,6 +262,18 @@ func testLedger(t testing.TB, g *genesis.Genesis) (*ledger.Ledger, string) {
 	return led, dir
 }
 
+// testFollower returns replica 2 of g (key is its key) over led, not
+// started, with its WAL in walDir and a fixed clock.
+func testFollower(t testing.TB, g *genesis.Genesis, key ed25519.PrivateKey, led Ledger, walDir string) *Replica {
+	t.Helper()
+	rep, err := New(Config{SelfID: 2, Key: key, Genesis: g, Ledger: led, WALDir: walDir,
+		Clock: fixedClock{time.Unix(1800000000, 0)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 // coldProposal returns a follower replica and a proposal of n anchors it
 // never saw (its cache is emptied before each use), with txsAt to put
 // other transactions in the proposal under the same header.
@@ -269,11 +281,7 @@ func coldProposal(t testing.TB, n int) (*Replica, [][]byte, func(txs [][]byte) b
 	t.Helper()
 	g, keys, site := testGenesis(4)
 	led, dir := testLedger(t, g)
-	rep, err := New(Config{SelfID: 2, Key: keys[1], Genesis: g, Ledger: led, WALDir: filepath.Join(dir, "wal"),
-		Clock: fixedClock{time.Unix(1800000000, 0)}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := testFollower(t, g, keys[1], led, filepath.Join(dir, "wal"))
 	txs := make([][]byte, n)
 	for i := range txs {
 		txs[i] = anchor(site, uint64(i+1))
