@@ -162,13 +162,8 @@ func anchorTx(t *testing.T, g *genesis.Genesis, nonce uint64) ([]byte, block.Has
 	return raw, block.Sum(raw)
 }
 
-// commitTx commits the next block, carrying raw alone.
+// commitTx commits the next block, carrying raw alone, at header time 0.
 func commitTx(t *testing.T, l *Ledger, g *genesis.Genesis, raw []byte) {
 	t.Helper()
-	head := l.Head()
-	c := &block.Committed{Block: block.Block{Header: block.Header{ChainID: g.ChainID, Height: head.Height + 1, PrevHash: head.Hash,
-		TxCount: 1, TxRoot: block.TxRoot([][]byte{raw})}, Txs: [][]byte{raw}}}
-	if _, err := l.Commit(c); err != nil {
-		t.Fatal(err)
-	}
+	commitTxsAt(t, l, g, 0, raw)
 }
