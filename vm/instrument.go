@@ -228,7 +228,7 @@ func instrument(code []byte, cfg instrumentConfig) (out *instrumented, err error
 			&wasm.Export{Type: wasm.ExternTypeGlobal, Name: globalExportName(i), Index: i})
 	}
 	r.shape.Functions = int(numFuncs)
-	return &instrumented{code: binary.EncodeModule(&om), mod: m, shape: r.shape}, nil
+	return &instrumented{code: encodeModule(&om), mod: m, shape: r.shape}, nil
 }
 
 // globalExportName is the export name of the module's own global i.
