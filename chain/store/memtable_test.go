@@ -14,7 +14,7 @@ import (
 // TestCommitBlocksLargerThanMemtable commits blocks whose batch is at
 // least half a memtable (Pebble applies it as a flushable batch of its
 // own, not through the memtable) or larger than one — a contract's code
-// may be up to 8 MB, memTableBytes — between small blocks, then reopens
+// may be up to 8 MB — between small blocks, then reopens
 // the store, synced and from a crash clone taken after each large
 // commit, and checks every block's state value and transaction.
 func TestCommitBlocksLargerThanMemtable(t *testing.T) {
@@ -22,8 +22,10 @@ func TestCommitBlocksLargerThanMemtable(t *testing.T) {
 		name string
 		size int
 	}{
-		{"half a memtable", memTableBytes/2 + 1},
-		{"a memtable and more", memTableBytes + 4096},
+		// Over half (and over all) of the largest memtable memTableSize
+		// draws, so whatever this opening drew.
+		{"half a memtable", maxMemTableBytes/2 + 1},
+		{"a memtable and more", maxMemTableBytes + 4096},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := vfs.NewCrashableMem()
@@ -43,7 +45,7 @@ func TestCommitBlocksLargerThanMemtable(t *testing.T) {
 			key := func(h uint64) []byte { return []byte(fmt.Sprintf("k%03d", h)) }
 			tx := func(h uint64) []byte { // large too, within a transaction's limit
 				v := value(h)
-				return append([]byte(fmt.Sprintf("tx %d ", h)), v[:min(len(v), memTableBytes/2)]...)
+				return append([]byte(fmt.Sprintf("tx %d ", h)), v[:min(len(v), maxMemTableBytes/2)]...)
 			}
 			var clones []*vfs.MemFS
 			const blocks = 5

@@ -352,3 +352,21 @@ func BenchmarkTxLookup(b *testing.B) {
 		}
 	})
 }
+
+// Validators that draw their memtable sizes apart flush and compact at
+// different moments (memTableSize): every draw is within a quarter of
+// memTableBytes, and the draws spread over that range.
+func TestMemTableSize(t *testing.T) {
+	lo, hi := uint64(minMemTableBytes), uint64(maxMemTableBytes)
+	least, most := hi, lo
+	for range 1000 {
+		n := memTableSize()
+		if n < lo || n > hi {
+			t.Fatalf("memtable of %d bytes, outside [%d, %d]", n, lo, hi)
+		}
+		least, most = min(least, n), max(most, n)
+	}
+	if spread := most - least; spread < memTableBytes/4 {
+		t.Fatalf("1000 draws spread over %d bytes only (%d to %d)", spread, least, most)
+	}
+}
