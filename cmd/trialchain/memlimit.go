@@ -14,7 +14,7 @@ import (
 // runtime's memory (debug.SetMemoryLimit) unless --memory-limit or
 // GOMEMLIMIT says otherwise. Outside it a validator also holds the mapped
 // binary (~30 MiB, shared by every process running it), Pebble's cache
-// and memtables (up to 48 MiB, malloc'd in a cgo build) and the
+// and memtables (up to 52 MiB, malloc'd in a cgo build) and the
 // contracts' compiled code and linear memories (mmapped by wazero).
 //
 // With GOGC=100 alone the heap grows to twice what is live before a
