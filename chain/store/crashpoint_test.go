@@ -8,9 +8,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/proof"
-	"github.com/trialchain/trialchain/chain/smt"
 )
 
 // TestCrashPoints crashes the store at fixed points of the commit path and
@@ -24,13 +22,7 @@ import (
 func TestCrashPoints(t *testing.T) {
 	const blocks = 70
 	fs := vfs.NewCrashableMem()
-	s, err := open("db", fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Init(block.Sum([]byte("g")), nil, smt.Empty, nil); err != nil {
-		t.Fatal(err)
-	}
+	s := openInit(t, "db", fs)
 	rng := rand.New(rand.NewPCG(14, 14))
 	type point struct {
 		fs      *vfs.MemFS

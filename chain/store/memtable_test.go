@@ -7,7 +7,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/trialchain/trialchain/chain/block"
-	"github.com/trialchain/trialchain/chain/smt"
 	"github.com/trialchain/trialchain/chain/state"
 )
 
@@ -29,13 +28,7 @@ func TestCommitBlocksLargerThanMemtable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := vfs.NewCrashableMem()
-			s, err := open("db", fs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Init(block.Sum([]byte("g")), nil, smt.Empty, nil); err != nil {
-				t.Fatal(err)
-			}
+			s := openInit(t, "db", fs)
 			value := func(h uint64) []byte {
 				if h%2 == 0 { // even heights are large
 					return bytes.Repeat([]byte{byte(h)}, tc.size)

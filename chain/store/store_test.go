@@ -134,13 +134,7 @@ func TestCommitAndRead(t *testing.T) {
 // are all present and nothing beyond it.
 func TestCrashLeavesWholeBlocks(t *testing.T) {
 	fs := vfs.NewCrashableMem()
-	s, err := open("db", fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Init(block.Sum([]byte("g")), nil, smt.Empty, nil); err != nil {
-		t.Fatal(err)
-	}
+	s := openInit(t, "db", fs)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
