@@ -333,15 +333,14 @@ func (e *Engine) compileHash(ctx context.Context, code []byte, hash [32]byte) (*
 	f.m, f.err = m, err
 	close(f.done)
 	e.mu.Unlock()
-	if err == nil && len(code) >= freeAfterCompileBytes {
-		go debug.FreeOSMemory()
-	}
 	return m, err
 }
 
 // freeAfterCompileBytes is the size of code from which a successful
-// compile is followed by debug.FreeOSMemory (in the background: a
-// collection, then the free pages returned to the system at once).
+// background compile (Prepare, which the node calls when a deploy is
+// admitted) is followed, on the same goroutine, by debug.FreeOSMemory: a
+// collection, then the free pages returned to the system at once. A
+// Compile on a caller's goroutine does not wait for one.
 //
 // Compiling a Go contract allocates several times its size (decoding,
 // instrumentation, wazero's compiler) while the deploy transaction's
@@ -448,7 +447,9 @@ func (e *Engine) Prepare(code []byte) {
 			return
 		}
 		defer func() { <-e.sem }()
-		_, _ = e.compileHash(e.bgCtx, code, hash)
+		if _, err := e.compileHash(e.bgCtx, code, hash); err == nil && len(code) >= freeAfterCompileBytes {
+			debug.FreeOSMemory()
+		}
 	}()
 }
 
