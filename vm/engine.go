@@ -351,8 +351,8 @@ func (e *Engine) compileHash(ctx context.Context, code []byte, hash [32]byte) (*
 // back to the system through the background scavenger: after the CRF
 // bench's deploy a validator stayed at 214-263 MiB RSS for some 20 s.
 // With one forced collection at the compile's end it fell from 244 to
-// 98 MiB at once. It costs a collection per compiled contract (once per
-// contract and node start). Test and hostile modules below this size
+// 98 MiB at once. It costs a collection per contract compiled in the
+// background. Test and hostile modules below this size
 // leave too little garbage to be worth it.
 const freeAfterCompileBytes = 1 << 20
 

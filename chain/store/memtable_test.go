@@ -13,9 +13,9 @@ import (
 // TestCommitBlocksLargerThanMemtable commits blocks whose batch is at
 // least half a memtable (Pebble applies it as a flushable batch of its
 // own, not through the memtable) or larger than one — a contract's code
-// may be up to 8 MB — between small blocks, then reopens
-// the store, synced and from a crash clone taken after each large
-// commit, and checks every block's state value and transaction.
+// may be up to 8 MB — between small blocks, then reopens the store,
+// synced and from a crash clone taken after each large commit, and
+// checks every block's state value and transaction.
 func TestCommitBlocksLargerThanMemtable(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -149,14 +149,13 @@ const memTableBytes = 8 << 20
 //
 // Validators commit the same blocks, so with one size they all filled
 // their memtables at the same moment, flushed at the same moment, and
-// started the compaction every third flush makes at the same moment: the
-// whole network stalled at once, although a quorum (3 of 4) needs only
-// three of them. Four validators on 2 cores, anchors offered at 1,200/s:
-// with 16 MB memtables the four flushes began within 130 ms of each other
-// (0.2–0.6 s each), the four L0 → L6 compactions within 350 ms (1.6–1.9 s
-// each), and
-// the latency of the transactions submitted during those compactions rose
-// from ~50 ms to 1.7–2.3 s. Sizes drawn apart make the flush intervals
+// started the L0 compaction that every few flushes make at the same
+// moment: the whole network stalled at once, although a quorum (3 of 4)
+// needs only three of them. Four validators on 2 cores, anchors offered
+// at 1,200/s, 16 MB memtables: the four flushes began within 130 ms of
+// each other (0.2–0.6 s each), the four L0 → L6 compactions within 350 ms
+// (1.6–1.9 s each), and the latency of the transactions submitted during
+// those compactions rose from ~50 ms to 1.7–2.3 s. Sizes drawn apart make the flush intervals
 // differ, so the nodes' flushes and compactions drift apart after the
 // first: one node at a time is slow while the others keep a quorum.
 func memTableSize() uint64 {
@@ -178,8 +177,9 @@ const memTablesHeld = 2
 // it lives (Cache.Reserve), so a cache of blockCacheBytes alone was left
 // with nothing for blocks once the memtables reached their size (0
 // entries and a 5% hit rate after 30,000 anchors: every read of a table's
-// filter, index and data block was a pread and a checksum). The memtables' share is added on top; they take
-// that memory whatever the cache's size.
+// filter, index and data block was a pread and a checksum). The
+// memtables' share is added on top; they take that memory whatever the
+// cache's size.
 func cacheBytes(memTable uint64) int64 {
 	return blockCacheBytes + memTablesHeld*int64(memTable)
 }
