@@ -71,6 +71,15 @@ table).`,
 			if contracts == "" {
 				contracts = filepath.Join("bin", "contracts")
 			}
+			if cpuProfile != "" {
+				// The client shares the machine's cores with the validators:
+				// its own profile shows what the measurement costs.
+				stop, err := startCPUProfile(suffixPath(cpuProfile, "-client"))
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			rep, err := bench.Run(cmd.Context(), bench.Config{Bin: exe, Validators: validators, Workloads: ws, Modes: modes,
 				Txs: txs, Concurrency: conc, Rate: rate, Duration: duration, Contracts: contracts, Metrics: metricsAddr, CPUProfile: cpuProfile,
 				Progress: cmd.ErrOrStderr()})
@@ -99,7 +108,7 @@ table).`,
 	c.Flags().DurationVar(&duration, "duration", 20*time.Second, "longest time each phase offers load")
 	c.Flags().StringVar(&jsonFile, "json", "", "also write the report as JSON to this file")
 	c.Flags().StringVar(&contracts, "contracts", "", "directory of built contracts, for the crf workload (default bin/contracts; make contracts)")
-	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "each validator writes a CPU profile of the run here, -vN before the extension (bench.pprof → bench-v1.pprof …), and its allocation profile (bench-v1.allocs.pprof)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "each validator writes a CPU profile of the run here, -vN before the extension (bench.pprof → bench-v1.pprof …), and its allocation profile (bench-v1.allocs.pprof); the client's own are bench-client.pprof and bench-client.allocs.pprof")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "validator 1's metrics listener address (e.g. 127.0.0.1:9100; the others get free ports; see start --metrics)")
 	return c
 }

@@ -30,11 +30,14 @@ func startCPUProfile(path string) (stop func(), err error) {
 }
 
 // allocsPath is path with ".allocs" before its extension.
-func allocsPath(path string) string {
+func allocsPath(path string) string { return suffixPath(path, ".allocs") }
+
+// suffixPath is path with suffix before its extension (a.pprof, -x → a-x.pprof).
+func suffixPath(path, suffix string) string {
 	if i := strings.LastIndexByte(path, '.'); i > strings.LastIndexByte(path, '/') {
-		return path[:i] + ".allocs" + path[i:]
+		return path[:i] + suffix + path[i:]
 	}
-	return path + ".allocs"
+	return path + suffix
 }
 
 func writeAllocsProfile(path string) error {

@@ -16,6 +16,9 @@ func TestAllocsPath(t *testing.T) {
 			t.Errorf("allocsPath(%q) = %q, want %q", in, got, want)
 		}
 	}
+	if got := suffixPath("/tmp/bench.pprof", "-client"); got != "/tmp/bench-client.pprof" {
+		t.Errorf("suffixPath = %q", got)
+	}
 }
 
 // The stop of a CPU profile leaves both profiles, each readable.
