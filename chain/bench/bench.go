@@ -20,6 +20,7 @@ import (
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/chain/keys"
 	"github.com/trialchain/trialchain/chain/procnet"
+	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 )
 
@@ -79,6 +80,13 @@ type Config struct {
 	// Txs bounds a closed-loop phase; Duration bounds every phase.
 	Txs         int
 	Concurrency int
+	// Batch, if above 1, sends transactions Batch at a time in one
+	// request (POST /v1/txs, client.SubmitBatch): a closed loop's
+	// Concurrency transactions in flight are then Concurrency/Batch
+	// requests; an open loop sends each Batch scheduled transactions
+	// together when the last is due (latency still counts from each
+	// one's scheduled time).
+	Batch int
 	// Rate is the open loop's offered tx/s (0: 80% of the workload's
 	// closed-loop figure of this run, or 200 without one).
 	Rate     float64
@@ -123,6 +131,7 @@ type Result struct {
 	Workload    string  `json:"workload"`
 	Mode        Mode    `json:"mode"`
 	Concurrency int     `json:"concurrency,omitempty"`
+	Batch       int     `json:"batch,omitempty"` // transactions per request (Config.Batch), if above 1
 	OfferedRate float64 `json:"offered_tx_per_sec,omitempty"`
 	Submitted   int     `json:"submitted"`
 	Committed   int     `json:"committed"`         // receipts with status ok
@@ -370,6 +379,26 @@ func (r *runner) run(ctx context.Context, p phase) (Result, error) {
 		o, msg := r.submit(subCtx, c, tx)
 		record(o, time.Since(from), msg)
 	}
+	batch := max(1, r.cfg.Batch)
+	if batch > 1 {
+		res.Batch = batch
+	}
+	// submitAll sends the transactions is, scheduled at froms, in one
+	// request if there are several.
+	submitAll := func(is []int, froms []time.Time) {
+		if len(is) == 1 {
+			submit(is[0], froms[0])
+			return
+		}
+		txs := make([]*block.Tx, len(is))
+		for k, i := range is {
+			txs[k] = p.w.Tx(p.base + i)
+		}
+		outs, msgs := r.submitBatch(subCtx, r.clients[is[0]%len(r.clients)], txs)
+		for k := range is {
+			record(outs[k], time.Since(froms[k]), msgs[k])
+		}
+	}
 
 	start := time.Now()
 	deadline := start.Add(r.cfg.Duration)
@@ -379,17 +408,23 @@ func (r *runner) run(ctx context.Context, p phase) (Result, error) {
 	case Closed:
 		res.Concurrency = p.conc
 		var next atomic.Int64
-		for range p.conc {
+		for range (p.conc + batch - 1) / batch {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				is, froms := make([]int, 0, batch), make([]time.Time, 0, batch)
 				for ctx.Err() == nil && time.Now().Before(deadline) {
-					i := int(next.Add(1)) - 1
+					i := int(next.Add(int64(batch))) - batch
 					if i >= p.n {
 						return
 					}
-					submitted.Add(1)
-					submit(i, time.Now())
+					is, froms = is[:0], froms[:0]
+					now := time.Now()
+					for ; i < p.n && len(is) < batch; i++ {
+						is, froms = append(is, i), append(froms, now)
+					}
+					submitted.Add(int64(len(is)))
+					submitAll(is, froms)
 				}
 			}()
 		}
@@ -397,6 +432,23 @@ func (r *runner) run(ctx context.Context, p phase) (Result, error) {
 		res.OfferedRate = p.rate
 		var inFlight atomic.Int64
 		interval := time.Duration(float64(time.Second) / p.rate)
+		var is []int
+		var froms []time.Time
+		flush := func() {
+			if len(is) == 0 {
+				return
+			}
+			k := int64(len(is))
+			inFlight.Add(k)
+			submitted.Add(k)
+			wg.Add(1)
+			go func(is []int, froms []time.Time) {
+				defer wg.Done()
+				defer inFlight.Add(-k)
+				submitAll(is, froms)
+			}(is, froms)
+			is, froms = nil, nil
+		}
 	send:
 		for i := 0; i < p.n; i++ {
 			at := start.Add(time.Duration(i) * interval)
@@ -414,15 +466,12 @@ func (r *runner) run(ctx context.Context, p phase) (Result, error) {
 				res.Skipped++
 				continue
 			}
-			inFlight.Add(1)
-			submitted.Add(1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer inFlight.Add(-1)
-				submit(i, at)
-			}()
+			is, froms = append(is, i), append(froms, at)
+			if len(is) == batch {
+				flush()
+			}
 		}
+		flush()
 	}
 	wg.Wait()
 	stopWatch()
@@ -475,15 +524,42 @@ type watchResult struct {
 func (r *runner) submit(ctx context.Context, c *client.Client, tx *block.Tx) (outcome, string) {
 	res, err := c.Submit(ctx, tx, true)
 	if err != nil {
-		var ae *client.APIError
-		if errors.As(err, &ae) && (ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable) {
-			return refused, err.Error()
-		}
-		return errored, err.Error()
+		return refusal(err)
 	}
-	rc := res.Receipt
+	return receiptOutcome(ctx, c, res.Hash, res.Receipt)
+}
+
+// submitBatch sends txs in one request and waits for each receipt.
+func (r *runner) submitBatch(ctx context.Context, c *client.Client, txs []*block.Tx) ([]outcome, []string) {
+	outs, msgs := make([]outcome, len(txs)), make([]string, len(txs))
+	res, err := c.SubmitBatch(ctx, txs, true)
+	for i := range txs {
+		switch {
+		case err != nil:
+			outs[i], msgs[i] = refusal(err)
+		case client.BatchErr(res[i]) != nil:
+			outs[i], msgs[i] = refusal(client.BatchErr(res[i]))
+		default:
+			outs[i], msgs[i] = receiptOutcome(ctx, c, res[i].Hash, res[i].Receipt)
+		}
+	}
+	return outs, msgs
+}
+
+// refusal is the outcome of a submission's error.
+func refusal(err error) (outcome, string) {
+	var ae *client.APIError
+	if errors.As(err, &ae) && (ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable) {
+		return refused, err.Error()
+	}
+	return errored, err.Error()
+}
+
+// receiptOutcome is the outcome of the accepted transaction h given its
+// receipt rc, asked for until the phase ends if rc is nil.
+func receiptOutcome(ctx context.Context, c *client.Client, h block.Hash, rc *view.Receipt) (outcome, string) {
 	for rc == nil {
-		t, err := c.Tx(ctx, res.Hash)
+		t, err := c.Tx(ctx, h)
 		if err == nil && t.Receipt != nil {
 			rc = t.Receipt
 			break
@@ -493,7 +569,7 @@ func (r *runner) submit(ctx context.Context, c *client.Client, tx *block.Tx) (ou
 		}
 		select {
 		case <-ctx.Done():
-			return errored, fmt.Sprintf("tx %s: no receipt by the end of the phase", res.Hash)
+			return errored, fmt.Sprintf("tx %s: no receipt by the end of the phase", h)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

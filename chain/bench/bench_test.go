@@ -92,6 +92,42 @@ func TestBenchMetricsMove(t *testing.T) {
 	}
 }
 
+// TestBenchBatches runs both loops with transactions sent 8 to a request
+// (POST /v1/txs): every transaction counts once and commits, and the
+// table says the batch size.
+func TestBenchBatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process network: not in -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	rep, err := Run(ctx, Config{Bin: testBinary(t), Validators: 4, Workloads: []Workload{Anchors()}, Modes: []Mode{Closed, Open},
+		Txs: 403, Concurrency: 48, Batch: 8, Rate: 80, Duration: 4 * time.Second, Progress: &progress, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	var table bytes.Buffer
+	rep.WriteTable(&table)
+	t.Logf("\n%s", table.String())
+	if len(rep.Results) != 2 {
+		t.Fatalf("%d results, want closed and open", len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		name := string(r.Workload) + " " + string(r.Mode)
+		if r.Batch != 8 || r.Committed == 0 || r.Committed != r.Submitted || r.Failed+r.Refused+r.Errors+r.Skipped != 0 {
+			t.Errorf("%s: batch %d, %d submitted, %d committed, %d failed, %d refused, %d errors (%s), %d skipped", name,
+				r.Batch, r.Submitted, r.Committed, r.Failed, r.Refused, r.Errors, r.FirstError, r.Skipped)
+		}
+	}
+	if c := rep.Results[0]; c.Submitted != 403 && c.Seconds < 4 {
+		t.Errorf("closed loop: %d of 403 submitted in %.1f s (the last, short batch lost?)", c.Submitted, c.Seconds)
+	}
+	if !strings.Contains(table.String(), "48 in flight, 8/req") {
+		t.Errorf("the table does not give the batch size:\n%s", table.String())
+	}
+}
+
 func TestParseMetrics(t *testing.T) {
 	in := `# HELP trialchain_height Height.
 # TYPE trialchain_height gauge

@@ -21,6 +21,9 @@ func (r *Report) WriteTable(w io.Writer) {
 		if x.Mode == Open {
 			load = fmt.Sprintf("%.0f tx/s", x.OfferedRate)
 		}
+		if x.Batch > 1 {
+			load += fmt.Sprintf(", %d/req", x.Batch)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%.0f\t%.1f%%\t%.1f\t%.1f\t%d\t%.0f\t%.0f\t%.0f\t\n",
 			x.Workload, x.Mode, load, x.Committed, x.Failed, x.Refused, x.Errors+x.Skipped, x.Seconds, x.TxPerSec, 100*x.BoundRatio,
 			x.P50Ms, x.P99Ms, x.Blocks, mean(x.CPUPerTxUs), maxOf(x.RSSMiB), maxOf(x.PeakRSSMiB))

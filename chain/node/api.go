@@ -28,6 +28,7 @@ const MaxWait = 2 * time.Minute
 // Handler returns the client API:
 //
 //	POST /v1/tx[?wait=1&timeout=30s]  body: canonical transaction bytes → view.Submitted
+//	POST /v1/txs[?wait=1&timeout=30s] body: up to 256 of them, view.AppendTxBatch → view.SubmittedBatch
 //	GET  /v1/tx/{hash}                → view.TxWithReceipt
 //	GET  /v1/block/{height|latest}[?raw=1] → view.Block
 //	GET  /v1/status                   → view.Status
@@ -59,6 +60,7 @@ const MaxWait = 2 * time.Minute
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/tx", n.handleSubmit)
+	mux.HandleFunc("POST /v1/txs", n.handleSubmitBatch) // body: view.AppendTxBatch → view.SubmittedBatch (api_batch.go)
 	mux.HandleFunc("GET /v1/tx/{hash}", n.handleTx)
 	mux.HandleFunc("GET /v1/block/{height}", n.handleBlock)
 	mux.HandleFunc("GET /v1/status", n.handleStatus)
@@ -135,19 +137,27 @@ func (n *Node) admit(raw []byte, h block.Hash, leave func()) (*block.Tx, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := n.checkNotExpired(tx); err != nil {
+	if err := n.admitChecked(tx); err != nil {
 		return nil, err
 	}
+	return tx, nil
+}
+
+// admitChecked runs the admission checks after CheckTx's on tx.
+func (n *Node) admitChecked(tx *block.Tx) error {
+	if err := n.checkNotExpired(tx); err != nil {
+		return err
+	}
 	if err := state.CheckSender(n.store, tx); err != nil {
-		return nil, err
+		return err
 	}
 	// The shape of payload kinds the state package leaves opaque.
 	if tx.Kind == block.KindConsentGroup {
 		if _, err := consent.ParseGroup(tx.Payload); err != nil {
-			return nil, fmt.Errorf("%w: consent group: %w", state.ErrMalformed, err)
+			return fmt.Errorf("%w: consent group: %w", state.ErrMalformed, err)
 		}
 	}
-	return tx, nil
+	return nil
 }
 
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {

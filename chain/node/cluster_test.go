@@ -43,7 +43,13 @@ func newCluster(t testing.TB, n int) *cluster { t.Helper(); return newClusterWit
 // newClusterWith is newCluster with tune applied to each node's config.
 func newClusterWith(t testing.TB, n int, tune func(i int, cfg *Config)) *cluster {
 	t.Helper()
-	tn, err := NewTestnet(t.TempDir(), TestnetOptions{Validators: n, Params: testParams()})
+	return newClusterParams(t, n, testParams(), tune)
+}
+
+// newClusterParams is newClusterWith with the genesis parameters p.
+func newClusterParams(t testing.TB, n int, p *genesis.Params, tune func(i int, cfg *Config)) *cluster {
+	t.Helper()
+	tn, err := NewTestnet(t.TempDir(), TestnetOptions{Validators: n, Params: p})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func (l Limits) withDefaults() Limits {
 // route takes no body.
 func (n *Node) bodyLimit(r *http.Request) int64 {
 	switch {
-	case r.Method == http.MethodPost && r.URL.Path == "/v1/tx":
+	case r.Method == http.MethodPost && (r.URL.Path == "/v1/tx" || r.URL.Path == "/v1/txs"):
 		return int64(n.exec.Params.MaxTxBytes)
 	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v1/payloads/"):
 		return MaxPayloadBytes

@@ -2,9 +2,11 @@ package client_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log"
 
+	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/genesis"
 	"github.com/trialchain/trialchain/sdk/client"
 )
@@ -28,3 +30,29 @@ func ExampleForGenesis() {
 	}
 	fmt.Println(st.ChainID == g.ChainID, st.Height)
 }
+
+// A site sends many transactions in one request (POST /v1/txs): each
+// gets the answer it would get alone, in order, and those the node was
+// too busy to take are sent again by SubmitBatch itself.
+func ExampleClient_SubmitBatch() {
+	key, chainID := siteKey(), "trialchain-dev"
+	var txs []*block.Tx
+	for _, doc := range []string{"protocol-v1.pdf", "sap-v2.pdf", "icf-v3.pdf"} {
+		p := &block.AnchorPayload{Hash: block.Sum([]byte(doc)), Label: doc}
+		txs = append(txs, client.Sign(key, chainID, block.KindAnchor, p.Encode(), 100_000))
+	}
+	c := client.New("http://127.0.0.1:26601")
+	results, err := c.SubmitBatch(context.Background(), txs, true)
+	if err != nil {
+		log.Fatal(err) // the node was not reached, or the body was refused whole
+	}
+	for i, r := range results {
+		if err := client.BatchErr(r); err != nil {
+			fmt.Println(txs[i].Hash(), "refused:", err)
+			continue
+		}
+		fmt.Println(r.Hash, "committed at height", r.Receipt.Height)
+	}
+}
+
+func siteKey() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(make([]byte, 32)) }
