@@ -80,13 +80,15 @@ type Config struct {
 	// Txs bounds a closed-loop phase; Duration bounds every phase.
 	Txs         int
 	Concurrency int
-	// Batch, if above 1, sends transactions Batch at a time in one
-	// request (POST /v1/txs, client.SubmitBatch): a closed loop's
-	// Concurrency transactions in flight are then Concurrency/Batch
-	// requests; an open loop sends each Batch scheduled transactions
-	// together when the last is due (latency still counts from each
-	// one's scheduled time).
-	Batch int
+	// Batches lists the transactions per request each workload runs
+	// with, every mode at each (nil: 1). Above 1, transactions go that
+	// many at a time in one request (POST /v1/txs, client.SubmitBatch):
+	// a closed loop's Concurrency transactions in flight are then
+	// Concurrency/batch requests; an open loop sends each batch of
+	// scheduled transactions when the last is due (latency still counts
+	// from each one's scheduled time) and, by default, offers 80% of the
+	// closed loop's figure at the same batch size.
+	Batches []int
 	// Rate is the open loop's offered tx/s (0: 80% of the workload's
 	// closed-loop figure of this run, or 200 without one).
 	Rate     float64
@@ -131,7 +133,7 @@ type Result struct {
 	Workload    string  `json:"workload"`
 	Mode        Mode    `json:"mode"`
 	Concurrency int     `json:"concurrency,omitempty"`
-	Batch       int     `json:"batch,omitempty"` // transactions per request (Config.Batch), if above 1
+	Batch       int     `json:"batch,omitempty"` // transactions per request (Config.Batches), if above 1
 	OfferedRate float64 `json:"offered_tx_per_sec,omitempty"`
 	Submitted   int     `json:"submitted"`
 	Committed   int     `json:"committed"`         // receipts with status ok
@@ -237,51 +239,62 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	say("ed25519: %.0f verifications/s on %d goroutines → bound %.0f tx/s for %d validators", verify, rep.GOMAXPROCS, rep.BoundTxPerSec, cfg.Validators)
 
 	r := &runner{nw: nw, env: env, clients: clients, cfg: cfg, say: say}
+	batches := cfg.Batches
+	if len(batches) == 0 {
+		batches = []int{1}
+	}
 	for _, w := range cfg.Workloads {
-		next, closedRate := 0, 0.0
-		for _, m := range cfg.Modes {
-			p := phase{w: w, mode: m, base: next, conc: cfg.Concurrency}
-			switch m {
-			case Closed:
-				p.n = cfg.Txs
-			case Open:
-				p.rate = cfg.Rate
-				if p.rate <= 0 {
-					p.rate = 200
-					if closedRate > 0 {
-						p.rate = math.Max(1, math.Round(0.8*closedRate))
+		next := 0
+		for _, batch := range batches {
+			closedRate := 0.0
+			for _, m := range cfg.Modes {
+				p := phase{w: w, mode: m, base: next, conc: cfg.Concurrency, batch: batch}
+				switch m {
+				case Closed:
+					p.n = cfg.Txs
+				case Open:
+					p.rate = cfg.Rate
+					if p.rate <= 0 {
+						p.rate = 200
+						if closedRate > 0 {
+							p.rate = math.Max(1, math.Round(0.8*closedRate))
+						}
 					}
+					p.n = int(math.Ceil(p.rate * cfg.Duration.Seconds()))
 				}
-				p.n = int(math.Ceil(p.rate * cfg.Duration.Seconds()))
-			}
-			say("%s: preparing %d transactions", w.Name(), p.n)
-			got, err := w.Prepare(ctx, env, p.base+p.n)
-			if err != nil {
-				return nil, fmt.Errorf("bench: %s: %w", w.Name(), err)
-			}
-			if got-p.base < p.n {
-				p.n = max(0, got-p.base)
-				say("  %d transactions prepared (the workload's bound)", p.n)
-			}
-			if m == Closed {
-				say("%s, closed loop: %d in flight, up to %d txs or %s", w.Name(), p.conc, p.n, cfg.Duration)
-			} else {
-				say("%s, open loop: %.0f tx/s offered for %s", w.Name(), p.rate, cfg.Duration)
-			}
-			res, err := r.run(ctx, p)
-			if err != nil {
-				return nil, fmt.Errorf("bench: %s %s: %w", w.Name(), m, err)
-			}
-			res.BoundRatio = res.TxPerSec / rep.BoundTxPerSec
-			say("  %.0f tx/s committed, p50 %.1f ms, p99 %.1f ms (%d committed, %d failed, %d refused, %d errors)",
-				res.TxPerSec, res.P50Ms, res.P99Ms, res.Committed, res.Failed, res.Refused, res.Errors)
-			if res.FirstError != "" {
-				say("  first error: %s", res.FirstError)
-			}
-			rep.Results = append(rep.Results, res)
-			next = p.base + res.Submitted + res.Skipped
-			if m == Closed {
-				closedRate = res.TxPerSec
+				say("%s: preparing %d transactions", w.Name(), p.n)
+				got, err := w.Prepare(ctx, env, p.base+p.n)
+				if err != nil {
+					return nil, fmt.Errorf("bench: %s: %w", w.Name(), err)
+				}
+				if got-p.base < p.n {
+					p.n = max(0, got-p.base)
+					say("  %d transactions prepared (the workload's bound)", p.n)
+				}
+				per := ""
+				if batch > 1 {
+					per = fmt.Sprintf(", %d a request", batch)
+				}
+				if m == Closed {
+					say("%s, closed loop: %d in flight%s, up to %d txs or %s", w.Name(), p.conc, per, p.n, cfg.Duration)
+				} else {
+					say("%s, open loop: %.0f tx/s offered%s for %s", w.Name(), p.rate, per, cfg.Duration)
+				}
+				res, err := r.run(ctx, p)
+				if err != nil {
+					return nil, fmt.Errorf("bench: %s %s: %w", w.Name(), m, err)
+				}
+				res.BoundRatio = res.TxPerSec / rep.BoundTxPerSec
+				say("  %.0f tx/s committed, p50 %.1f ms, p99 %.1f ms (%d committed, %d failed, %d refused, %d errors)",
+					res.TxPerSec, res.P50Ms, res.P99Ms, res.Committed, res.Failed, res.Refused, res.Errors)
+				if res.FirstError != "" {
+					say("  first error: %s", res.FirstError)
+				}
+				rep.Results = append(rep.Results, res)
+				next = p.base + res.Submitted + res.Skipped
+				if m == Closed {
+					closedRate = res.TxPerSec
+				}
 			}
 		}
 	}
@@ -312,6 +325,7 @@ type phase struct {
 	base, n int
 	conc    int
 	rate    float64
+	batch   int
 }
 
 // outcome of one submission.
@@ -379,7 +393,7 @@ func (r *runner) run(ctx context.Context, p phase) (Result, error) {
 		o, msg := r.submit(subCtx, c, tx)
 		record(o, time.Since(from), msg)
 	}
-	batch := max(1, r.cfg.Batch)
+	batch := max(1, p.batch)
 	if batch > 1 {
 		res.Batch = batch
 	}

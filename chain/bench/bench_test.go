@@ -103,7 +103,7 @@ func TestBenchBatches(t *testing.T) {
 	defer cancel()
 	var progress bytes.Buffer
 	rep, err := Run(ctx, Config{Bin: testBinary(t), Validators: 4, Workloads: []Workload{Anchors()}, Modes: []Mode{Closed, Open},
-		Txs: 403, Concurrency: 48, Batch: 8, Rate: 80, Duration: 4 * time.Second, Progress: &progress, Dir: t.TempDir()})
+		Txs: 403, Concurrency: 48, Batches: []int{8}, Rate: 80, Duration: 4 * time.Second, Progress: &progress, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}

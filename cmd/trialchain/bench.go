@@ -18,7 +18,8 @@ import (
 func init() { register(newBenchCmd) }
 
 func newBenchCmd() *cobra.Command {
-	var validators, txs, conc, crfTxs, batch int
+	var validators, txs, conc, crfTxs int
+	var batches []int
 	var metricsAddr, workload, mode, jsonFile, contracts, cpuProfile string
 	var rate float64
 	var duration time.Duration
@@ -48,8 +49,10 @@ FILE also writes the report as JSON (-o json prints it instead of the
 table).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if batch < 1 || batch > view.MaxBatchTxs {
-				return fmt.Errorf("--batch %d: use 1 to %d", batch, view.MaxBatchTxs)
+			for _, b := range batches {
+				if b < 1 || b > view.MaxBatchTxs {
+					return fmt.Errorf("--batch %d: use 1 to %d", b, view.MaxBatchTxs)
+				}
 			}
 			modes, err := bench.ParseMode(mode)
 			if err != nil {
@@ -85,7 +88,7 @@ table).`,
 				defer stop()
 			}
 			rep, err := bench.Run(cmd.Context(), bench.Config{Bin: exe, Validators: validators, Workloads: ws, Modes: modes,
-				Txs: txs, Concurrency: conc, Batch: batch, Rate: rate, Duration: duration, Contracts: contracts, Metrics: metricsAddr, CPUProfile: cpuProfile,
+				Txs: txs, Concurrency: conc, Batches: batches, Rate: rate, Duration: duration, Contracts: contracts, Metrics: metricsAddr, CPUProfile: cpuProfile,
 				Progress: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
@@ -105,7 +108,7 @@ table).`,
 	c.Flags().IntVar(&validators, "validators", 4, "number of validators (one process each)")
 	c.Flags().IntVar(&txs, "txs", 5000, "closed loop: transactions to submit at most (the load is bounded)")
 	c.Flags().IntVar(&conc, "concurrency", 64, "closed loop: transactions in flight at once (at most 120 connections per validator: more wait in the client)")
-	c.Flags().IntVar(&batch, "batch", 1, "transactions per request: above 1, they go in batches through POST /v1/txs (at most 256; a closed loop's --concurrency counts transactions)")
+	c.Flags().IntSliceVar(&batches, "batch", []int{1}, "transactions per request, or a list (1,16: every workload and mode at each); above 1 they go through POST /v1/txs (at most 256; a closed loop's --concurrency counts transactions)")
 	c.Flags().IntVar(&crfTxs, "crf-txs", 1500, "crf: transactions prepared per phase at most (every 3 forms need one enrolment, made before the phase)")
 	c.Flags().StringVar(&workload, "workload", "both", "anchors, crf or both (comma-separated also works)")
 	c.Flags().StringVar(&mode, "mode", "both", "closed, open or both")
