@@ -397,6 +397,7 @@ func (r *runner) run(ctx context.Context, p phase) (Result, error) {
 	if batch > 1 {
 		res.Batch = batch
 	}
+	var requests atomic.Int64 // batches go round-robin to the nodes
 	// submitAll sends the transactions is, scheduled at froms, in one
 	// request if there are several.
 	submitAll := func(is []int, froms []time.Time) {
@@ -408,7 +409,8 @@ func (r *runner) run(ctx context.Context, p phase) (Result, error) {
 		for k, i := range is {
 			txs[k] = p.w.Tx(p.base + i)
 		}
-		outs, msgs := r.submitBatch(subCtx, r.clients[is[0]%len(r.clients)], txs)
+		c := r.clients[int(requests.Add(1))%len(r.clients)]
+		outs, msgs := r.submitBatch(subCtx, c, txs)
 		for k := range is {
 			record(outs[k], time.Since(froms[k]), msgs[k])
 		}
