@@ -45,7 +45,8 @@ const (
 // TestProcessFlood floods 4 validator processes (real QUIC, real Pebble,
 // default limits) with large (1–4 MiB deploys of junk code, which commit
 // with a failed receipt) and small (anchor) transactions from 16
-// submitters that do not wait for receipts, so the offered load is above
+// submitters (4 of them sending batches of 32 through POST /v1/txs) that
+// do not wait for receipts, so the offered load is above
 // what the network commits. Every transaction answered 200 must be
 // answered for good on every node: a receipt, or expired (each carries
 // the SDK's default ValidUntil bound; expired: the node says so, or its
@@ -155,42 +156,87 @@ func TestProcessFlood(t *testing.T) {
 	var noRetryAfter, next atomic.Int64
 	deadline := time.Now().Add(*floodFor)
 	var wg sync.WaitGroup
+	makeTx := func(i int) (tx *block.Tx, large bool) {
+		large = *floodLarge > 0 && i%*floodLarge == 0
+		if large {
+			size := (1+(i / *floodLarge)%4)<<20 - 4096 // 1, 2, 3, 4 MiB, under block.MaxTxBytes
+			code := bytes.Repeat([]byte{byte(i), byte(i >> 8), 0x5a, 0xa5}, size/4)
+			tx = &block.Tx{ChainID: chainID, Nonce: client.Nonce(), Kind: block.KindDeploy,
+				Payload: (&block.DeployPayload{Code: code, Policy: block.PolicyImmutable, Label: "flood"}).Encode()}
+			tx.GasLimit = min(state.IntrinsicGas(tx)+1_000_000, maxGas)
+			tx.ValidUntil = client.ValidFor(client.DefaultValidity)
+			tx.Sign(nw.Sponsor)
+			return tx, true
+		}
+		return client.Sign(nw.Sponsor, chainID, block.KindAnchor,
+			(&block.AnchorPayload{Hash: block.Sum([]byte(fmt.Sprint("flood ", i))), Label: "flood"}).Encode(), 100_000), false
+	}
+	// answered records one transaction's answer.
+	answered := func(tx *block.Tx, large bool, code int) {
+		mu.Lock()
+		defer mu.Unlock()
+		codes[code]++
+		if code == http.StatusOK {
+			accepted = append(accepted, acceptedTx{tx.Hash(), tx.ValidUntil})
+			if large {
+				largeOK++
+			}
+		}
+	}
 	for w := range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				i := int(next.Add(1))
-				var tx *block.Tx
-				large := *floodLarge > 0 && i%*floodLarge == 0
-				if large {
-					size := (1+(i / *floodLarge)%4)<<20 - 4096 // 1, 2, 3, 4 MiB, under block.MaxTxBytes
-					code := bytes.Repeat([]byte{byte(i), byte(i >> 8), 0x5a, 0xa5}, size/4)
-					tx = &block.Tx{ChainID: chainID, Nonce: client.Nonce(), Kind: block.KindDeploy,
-						Payload: (&block.DeployPayload{Code: code, Policy: block.PolicyImmutable, Label: "flood"}).Encode()}
-					tx.GasLimit = min(state.IntrinsicGas(tx)+1_000_000, maxGas)
-					tx.ValidUntil = client.ValidFor(client.DefaultValidity)
-					tx.Sign(nw.Sponsor)
-				} else {
-					tx = client.Sign(nw.Sponsor, chainID, block.KindAnchor,
-						(&block.AnchorPayload{Hash: block.Sum([]byte(fmt.Sprint("flood ", i))), Label: "flood"}).Encode(), 100_000)
+				base := nw.Clients[(w+int(next.Load()))%4].Base
+				if w%4 == 3 {
+					// A quarter of the submitters send batches of 32
+					// (POST /v1/txs): each accepted one is answered as
+					// one sent alone.
+					var txs []*block.Tx
+					var larges []bool
+					var body []byte
+					for len(txs) < 32 {
+						tx, large := makeTx(int(next.Add(1)))
+						if large && len(body) > 0 {
+							continue // a batch is at most one largest transaction's size: at most one large one, first
+						}
+						txs, larges, body = append(txs, tx), append(larges, large), view.AppendTxBatch(body, tx.Encode())
+					}
+					resp, err := hc.Post(base+"/v1/txs", "application/octet-stream", bytes.NewReader(body))
+					if err != nil {
+						t.Errorf("post: %v", err)
+						return
+					}
+					var sb view.SubmittedBatch
+					err = json.NewDecoder(resp.Body).Decode(&sb)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK || err != nil || len(sb.Results) != len(txs) {
+						t.Errorf("batch answered %d with %d results (%v)", resp.StatusCode, len(sb.Results), err)
+						return
+					}
+					busy := false
+					for k, r := range sb.Results {
+						answered(txs[k], larges[k], r.Status)
+						busy = busy || r.Status == http.StatusTooManyRequests
+					}
+					if busy {
+						if resp.Header.Get("Retry-After") == "" {
+							noRetryAfter.Add(1)
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+					continue
 				}
-				resp, err := hc.Post(nw.Clients[(w+i)%4].Base+"/v1/tx", "application/octet-stream", bytes.NewReader(tx.Encode()))
+				tx, large := makeTx(int(next.Add(1)))
+				resp, err := hc.Post(base+"/v1/tx", "application/octet-stream", bytes.NewReader(tx.Encode()))
 				if err != nil {
 					t.Errorf("post: %v", err)
 					return
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				mu.Lock()
-				codes[resp.StatusCode]++
-				if resp.StatusCode == http.StatusOK {
-					accepted = append(accepted, acceptedTx{tx.Hash(), tx.ValidUntil})
-					if large {
-						largeOK++
-					}
-				}
-				mu.Unlock()
+				answered(tx, large, resp.StatusCode)
 				if resp.StatusCode == http.StatusTooManyRequests {
 					if resp.Header.Get("Retry-After") == "" {
 						noRetryAfter.Add(1)
