@@ -125,3 +125,77 @@ func BenchmarkSubmittedAnswer(b *testing.B) {
 		})
 	}
 }
+
+// TestWriteSubmittedBatchMatchesEncodingJSON: the answer of POST /v1/txs
+// is the bytes writeJSON writes, with every kind of result.
+func TestWriteSubmittedBatchMatchesEncodingJSON(t *testing.T) {
+	h := block.Sum([]byte("tx"))
+	rc := &view.Receipt{TxHash: h, Height: 7, Index: 3, Status: "ok", GasUsed: 21_000, Result: "00ff",
+		Events: []view.Event{{Source: "s", Type: "t<", Data: "d"}, {Type: "x", Data: "\xff"}}}
+	for _, tc := range []struct {
+		name string
+		sb   view.SubmittedBatch
+	}{
+		{"nil", view.SubmittedBatch{}},
+		{"empty", view.SubmittedBatch{Results: []view.BatchResult{}}},
+		{"one accepted", view.SubmittedBatch{Results: []view.BatchResult{{Status: 200, Hash: h}}}},
+		{"mixed", view.SubmittedBatch{Results: []view.BatchResult{
+			{Status: 200, Hash: h, Receipt: rc},
+			{Status: 401, Hash: h, Code: "bad_signature", Error: `state: bad signature "x" & <y>`},
+			{Status: 202, Hash: h, Pending: "submitted but not committed within 1m0s\n"},
+			{Status: 429, Hash: h, Code: "busy", Error: "not taken"},
+			{Status: 200, Hash: h, Receipt: &view.Receipt{Status: "failed", Error: "vm: trap", Events: []view.Event{}}},
+		}}},
+		{"expired (encoding/json)", view.SubmittedBatch{Results: []view.BatchResult{
+			{Status: 410, Hash: h, Code: "expired", Error: "gone", Expired: &view.TxExpired{Code: "expired", Status: "expired", Hash: h, ValidUntil: 5}},
+		}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := httptest.NewRecorder()
+			writeJSON(want, http.StatusOK, &tc.sb)
+			got := httptest.NewRecorder()
+			writeSubmittedBatch(got, &tc.sb)
+			if got.Code != want.Code || got.Header().Get("Content-Type") != want.Header().Get("Content-Type") {
+				t.Errorf("status %d %q, want %d %q", got.Code, got.Header().Get("Content-Type"), want.Code, want.Header().Get("Content-Type"))
+			}
+			if !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
+				t.Errorf("body\n%s\nwant\n%s", got.Body.Bytes(), want.Body.Bytes())
+			}
+		})
+	}
+}
+
+// FuzzAppendSubmittedBatch: for any results (n of them, each built from
+// the fuzzer's values), appendSubmittedBatch writes exactly the bytes of
+// encoding/json.
+func FuzzAppendSubmittedBatch(f *testing.F) {
+	f.Add(uint8(2), 200, "", "", uint64(1), "ok", "", "a|b|c", "")
+	f.Add(uint8(1), 429, "busy", "not taken <&>", uint64(0), "", "", "", "")
+	f.Add(uint8(3), 202, "", "", uint64(9), "failed", "trap\x00", "", "pending \u2028")
+	f.Fuzz(func(t *testing.T, n uint8, status int, code, errMsg string, height uint64, rstatus, rerr, ev, pending string) {
+		var sb view.SubmittedBatch
+		for i := range int(n % 8) {
+			r := view.BatchResult{Status: status + i, Hash: block.Sum([]byte{byte(i)}), Code: code, Error: errMsg, Pending: pending}
+			if rstatus != "" || i%2 == 1 {
+				rc := &view.Receipt{TxHash: r.Hash, Height: height, Index: uint64(i), Status: rstatus, Error: rerr}
+				if ev != "" {
+					parts := strings.Split(ev, "|")
+					for j := 0; j < len(parts); j += 2 {
+						e := view.Event{Type: parts[j]}
+						if j+1 < len(parts) {
+							e.Source, e.Data = parts[j+1], parts[j+1]
+						}
+						rc.Events = append(rc.Events, e)
+					}
+				}
+				r.Receipt = rc
+			}
+			sb.Results = append(sb.Results, r)
+		}
+		want := httptest.NewRecorder()
+		writeJSON(want, http.StatusOK, &sb)
+		if got := appendSubmittedBatch(nil, &sb); !bytes.Equal(got, want.Body.Bytes()) {
+			t.Fatalf("appendSubmittedBatch\n%q\nencoding/json\n%q", got, want.Body.Bytes())
+		}
+	})
+}

@@ -133,5 +133,5 @@ func (n *Node) handleSubmitBatch(w http.ResponseWriter, r *http.Request) {
 	if busyFrom < len(raws) {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeSubmittedBatch(w, &out)
 }
