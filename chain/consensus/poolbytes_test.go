@@ -241,4 +241,22 @@ func TestRecentIDs(t *testing.T) {
 	if r.has(block.Hash{}) || len(r.ids) != 3 {
 		t.Fatalf("zero hash not evicted in turn: %d ids", len(r.ids))
 	}
+	// Ids are kept by their first 8 bytes: two that share them are one
+	// entry, there while it is, gone with it.
+	x, y := id("x"), id("x")
+	y[31] ^= 1
+	r.add(x)
+	if !r.has(y) || len(r.ring) != 3 {
+		t.Fatalf("an id sharing a kept id's prefix: has %v, ring %d", r.has(y), len(r.ring))
+	}
+	r.add(y) // no second entry
+	r.add(id("h"))
+	r.add(id("i"))
+	if !r.has(x) || !r.has(y) {
+		t.Fatal("prefix evicted early: a second add of it took a ring slot")
+	}
+	r.add(id("j"))
+	if r.has(x) || r.has(y) || len(r.ids) != 3 {
+		t.Fatalf("prefix not evicted in turn: %v %v, %d ids", r.has(x), r.has(y), len(r.ids))
+	}
 }

@@ -193,9 +193,13 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 		return false, fmt.Errorf("ledger: %w", err)
 	}
 	sum := Summary{Height: h, TimeUnixMilli: c.Block.Header.TimeUnixMilli, Txs: make([]TxSummary, len(res.Receipts))}
+	hashes := make([]block.Hash, len(res.Receipts))
 	for i, rc := range res.Receipts {
 		sum.Txs[i] = TxSummary{Hash: rc.TxHash, GasUsed: rc.GasUsed}
+		hashes[i] = rc.TxHash
 	}
+	// Stored: its transactions' checks are of no further use here.
+	l.Executor.Cache.Forget(hashes)
 	l.notifMu.Lock()
 	l.recent[h%recentBlocks] = sum // before the wake-up: a follower woken by it finds it
 	close(l.notify)

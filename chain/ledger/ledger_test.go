@@ -52,3 +52,31 @@ func TestSetChanges(t *testing.T) {
 		t.Fatalf("set changes %+v, want only the add of validator 5", got)
 	}
 }
+
+// TestCommitForgetsCheckedTxs: once a block is stored, its transactions
+// leave the executor's transaction cache (they are not checked again on
+// this node); a pending one, checked but not in the block, stays.
+func TestCommitForgetsCheckedTxs(t *testing.T) {
+	l, _, g := newTestLedger(t, nil)
+	l.Executor.Cache = state.NewTxCache(Params(g), 100, 1<<20)
+	in, inHash := anchorTx(t, g, 1)
+	pending, pendingHash := anchorTx(t, g, 2)
+	for _, raw := range [][]byte{in, pending} {
+		if _, _, err := l.Executor.Cache.CheckTx(Params(g), raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commitTx(t, l, g, in)
+	if _, ok := l.Executor.Cache.Lookup(inHash); ok {
+		t.Error("committed transaction still cached")
+	}
+	if _, ok := l.Executor.Cache.Lookup(pendingHash); !ok {
+		t.Error("pending transaction forgotten")
+	}
+	if st := l.Executor.Cache.Stats(); st.Entries != 1 {
+		t.Errorf("cache holds %d entries, want 1", st.Entries)
+	}
+	if rc, err := l.Store.Receipt(inHash); err != nil || rc.Status != block.StatusOK {
+		t.Fatalf("committed transaction's receipt: %+v, %v", rc, err)
+	}
+}

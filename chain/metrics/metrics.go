@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/store"
 )
 
@@ -44,6 +45,9 @@ type Sources struct {
 	// Restarts counts the in-process restarts of a stuck SmartBFT
 	// instance (consensus.Replica.Restarts).
 	Restarts func() uint64
+	// TxCache describes the node's cache of verified transactions
+	// (state.TxCache.Stats).
+	TxCache func() state.TxCacheStats
 }
 
 // Metrics holds a node's metrics in its own registry.
@@ -111,6 +115,9 @@ func New(id uint64, src Sources) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if src.Store != nil {
 		reg.MustRegister(storeCollector(src.Store))
+	}
+	if src.TxCache != nil {
+		reg.MustRegister(txCacheCollector(src.TxCache))
 	}
 	if src.Peers != nil {
 		reg.MustRegister(peerCollector(src.Peers))
@@ -214,6 +221,28 @@ func storeCollector(stats func() store.Stats) prometheus.Collector {
 			g(debt, float64(s.CompactionDebt))
 			c(hits, float64(s.BlockCacheHits))
 			c(misses, float64(s.BlockCacheMisses))
+		},
+	}
+}
+
+func txCacheCollector(stats func() state.TxCacheStats) prometheus.Collector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("trialchain_tx_cache_"+name, help, nil, nil)
+	}
+	var (
+		entries = d("entries", "Verified transactions the node remembers (admitted or proposed, not yet committed).")
+		bytes   = d("bytes", "Their bytes, with a fixed overhead each.")
+		hits    = d("hits_total", "Checks answered from the cache.")
+		misses  = d("misses_total", "Checks that decoded and verified a transaction (or its signature in a batch).")
+	)
+	return &funcCollector{
+		descs: []*prometheus.Desc{entries, bytes, hits, misses},
+		collect: func(ch chan<- prometheus.Metric) {
+			s := stats()
+			ch <- prometheus.MustNewConstMetric(entries, prometheus.GaugeValue, float64(s.Entries))
+			ch <- prometheus.MustNewConstMetric(bytes, prometheus.GaugeValue, float64(s.Bytes))
+			ch <- prometheus.MustNewConstMetric(hits, prometheus.CounterValue, float64(s.Hits))
+			ch <- prometheus.MustNewConstMetric(misses, prometheus.CounterValue, float64(s.Misses))
 		},
 	}
 }

@@ -168,16 +168,16 @@ func New(cfg *Config, opts Options) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, gen: g, key: k.Private, log: lg, store: st, quit: make(chan struct{}), metricsLn: opts.MetricsListener}
 	n.repair.init(wrap)
-	n.metrics = metrics.New(cfg.ID, metrics.Sources{Store: st.Stats, Peers: n.peers, Restarts: n.consensusRestarts})
+	// One cache of verified transactions per node: API admission, the
+	// consensus adapter and execution share it (state.TxCache).
+	txc := state.NewTxCache(ledger.Params(g), state.DefaultTxCacheCount, state.DefaultTxCacheBytes)
+	n.metrics = metrics.New(cfg.ID, metrics.Sources{Store: st.Stats, Peers: n.peers, Restarts: n.consensusRestarts, TxCache: txc.Stats})
 	if rep := doctor.Check(g, st); !rep.OK() {
 		n.markDamaged(rep, "start")
 	} else {
 		lg.Info("store checked against the certified chain", "blocks", rep.Blocks, "receipts", rep.Receipts, "state_values", rep.States)
 	}
-	// One cache of verified transactions per node: API admission, the
-	// consensus adapter and execution share it (state.TxCache).
-	ex := &state.Executor{Params: ledger.Params(g), Contracts: opts.Contracts,
-		Cache: state.NewTxCache(ledger.Params(g), state.DefaultTxCacheCount, state.DefaultTxCacheBytes)}
+	ex := &state.Executor{Params: ledger.Params(g), Contracts: opts.Contracts, Cache: txc}
 	if opts.Contracts == nil {
 		vcfg := vm.DefaultConfig()
 		vcfg.CacheDir = filepath.Join(cfg.Path(cfg.DataDir), "vm")

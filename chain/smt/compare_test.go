@@ -64,13 +64,13 @@ func TestSortNodes(t *testing.T) {
 	}
 }
 
-// TestCacheLevelTurnsDense: a deep level is a map until it holds more
-// than half of its positions, then an array, and serves the same slots
-// either way.
-func TestCacheLevelTurnsDense(t *testing.T) {
+// TestCacheDeepLevel: a level below denseLevels holds slots only for the
+// positions put so far (one each, a position put again keeps its slot),
+// allocated a chunk at a time, and serves each position its own node.
+func TestCacheDeepLevel(t *testing.T) {
 	const depth = denseLevels + 1
 	c := NewCache(depth + 1)
-	hash := func(i uint64) block.Hash { return block.Sum([]byte{byte(i), byte(i >> 8), 1}) }
+	hash := func(i, v uint64) block.Hash { return block.Sum([]byte{byte(i), byte(i >> 8), byte(v)}) }
 	var order []uint64 // the even positions, then the odd ones
 	for i := uint64(0); i < 1<<depth; i += 2 {
 		order = append(order, i)
@@ -78,25 +78,43 @@ func TestCacheLevelTurnsDense(t *testing.T) {
 	for i := uint64(1); i < 1<<depth; i += 2 {
 		order = append(order, i)
 	}
+	l := &c.levels[depth]
 	for k, i := range order {
-		if _, ok := c.get(hash(i), depth, i); ok {
+		if _, ok := c.get(hash(i, 0), depth, i); ok {
 			t.Fatalf("slot %d served before it was put", i)
 		}
-		c.put(hash(i), depth, i, i%4 == 0, hash(i+1), hash(i+2))
-		l := &c.levels[depth]
-		if dense := k+1 > 1<<(depth-1); (l.dense != nil) != dense || (l.sparse != nil) == dense {
-			t.Fatalf("after %d slots: dense %v, sparse %v", k+1, l.dense != nil, l.sparse != nil)
+		c.put(hash(i, 0), depth, i, i%4 == 0, hash(i+1, 0), hash(i+2, 0))
+		if l.dense != nil || int(l.n) != k+1 || len(l.chunks) != (k+slotChunk)/slotChunk {
+			t.Fatalf("after %d positions: dense %v, %d slots in %d chunks", k+1, l.dense != nil, l.n, len(l.chunks))
 		}
 		for _, j := range []uint64{order[0], order[k/2], i} {
-			n, ok := c.get(hash(j), depth, j)
-			if !ok || (n.kind == kindLeaf) != (j%4 == 0) || (n.kind == kindLeaf && (n.keyHash != hash(j+1) || n.valueHash != hash(j+2))) ||
-				(n.kind == kindInner && (n.left != hash(j+1) || n.right != hash(j+2))) {
-				t.Fatalf("after %d slots: slot %d: %+v, %v", k+1, j, n, ok)
+			n, ok := c.get(hash(j, 0), depth, j)
+			if !ok || (n.kind == kindLeaf) != (j%4 == 0) || (n.kind == kindLeaf && (n.keyHash != hash(j+1, 0) || n.valueHash != hash(j+2, 0))) ||
+				(n.kind == kindInner && (n.left != hash(j+1, 0) || n.right != hash(j+2, 0))) {
+				t.Fatalf("after %d positions: slot %d: %+v, %v", k+1, j, n, ok)
 			}
 		}
-		if _, ok := c.get(hash(i), depth, i^1); ok {
+		if _, ok := c.get(hash(i, 0), depth, i^1); ok {
 			t.Fatalf("slot %d serves the node of slot %d", i^1, i)
 		}
+	}
+	// Another node at a filled position replaces the old one in its slot.
+	for _, i := range order[:3*slotChunk/2] {
+		c.put(hash(i, 1), depth, i, false, hash(i, 2), hash(i, 3))
+	}
+	if int(l.n) != len(order) {
+		t.Fatalf("positions put again took new slots: %d for %d positions", l.n, len(order))
+	}
+	for _, i := range order[:3*slotChunk/2] {
+		if _, ok := c.get(hash(i, 0), depth, i); ok {
+			t.Fatalf("slot %d still serves the node it held before", i)
+		}
+		if n, ok := c.get(hash(i, 1), depth, i); !ok || n.kind != kindInner || n.left != hash(i, 2) || n.right != hash(i, 3) {
+			t.Fatalf("slot %d: %+v, %v after a new put", i, n, ok)
+		}
+	}
+	if up := &c.levels[depth-1]; up.dense != nil || up.pos != nil || up.chunks != nil {
+		t.Fatal("a level never reached holds memory")
 	}
 }
 

@@ -135,6 +135,52 @@ func TestTxCacheBounds(t *testing.T) {
 	}
 }
 
+// TestTxCacheForget: forgotten transactions leave the cache (entries and
+// bytes), the others stay, unknown hashes and a nil cache are no-ops, and
+// a forgotten transaction is checked in full again, with the same answer.
+func TestTxCacheForget(t *testing.T) {
+	raws := make([][]byte, 4)
+	for i := range raws {
+		raws[i] = anchorTx(siteKey, uint64(i), fmt.Sprint("doc ", i)).Encode()
+	}
+	c := NewTxCache(params, 100, 1<<20)
+	for _, raw := range raws {
+		if _, _, err := c.CheckTx(params, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := int64(len(raws[0])) + entryOverhead
+	c.Forget([]block.Hash{block.Sum(raws[1]), block.Sum(raws[3]), block.Sum([]byte("never seen")), block.Sum(raws[1])})
+	if st := c.Stats(); st.Entries != 2 || st.Bytes != 2*size {
+		t.Fatalf("after forgetting 2 of 4: %+v, want 2 entries of %d bytes", st, size)
+	}
+	for i, raw := range raws {
+		if _, ok := c.Lookup(block.Sum(raw)); ok != (i%2 == 0) {
+			t.Errorf("transaction %d cached %v, want %v", i, ok, i%2 == 0)
+		}
+	}
+	before := c.Stats()
+	if tx, _, err := c.CheckTx(params, raws[1]); err != nil || tx.Hash() != block.Sum(raws[1]) {
+		t.Fatalf("forgotten transaction checked again: %v", err)
+	}
+	if after := c.Stats(); after.Misses != before.Misses+1 || after.Entries != 3 {
+		t.Fatalf("forgotten transaction: stats %+v after %+v, want a miss and 3 entries", after, before)
+	}
+	// The order list stays consistent: eviction after Forget still drops the oldest.
+	small := NewTxCache(params, 2, 1<<20)
+	for _, raw := range raws[:3] {
+		small.CheckTx(params, raw)
+	}
+	small.Forget([]block.Hash{block.Sum(raws[2])})
+	small.CheckTx(params, raws[3])
+	small.CheckTx(params, raws[0])
+	if _, ok := small.Lookup(block.Sum(raws[1])); ok {
+		t.Fatal("oldest entry not evicted after a Forget")
+	}
+	var nilCache *TxCache
+	nilCache.Forget([]block.Hash{block.Sum(raws[0])})
+}
+
 // TestTxCacheConcurrent runs checks, lookups and evictions from many
 // goroutines (meaningful under -race): every answer is still right.
 func TestTxCacheConcurrent(t *testing.T) {
