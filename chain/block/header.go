@@ -3,6 +3,7 @@ package block
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/binary"
 	"fmt"
 )
 
@@ -51,6 +52,7 @@ type Header struct {
 // Encode returns the canonical encoding.
 func (h *Header) Encode() []byte {
 	var w Writer
+	w.Grow(1 + binary.MaxVarintLen64 + len(h.ChainID) + 8 + HashSize + 8 + 8 + binary.MaxVarintLen64 + 2*HashSize + 8 + 2*HashSize)
 	w.Byte(HeaderVersion)
 	w.String(h.ChainID)
 	w.Uint64(h.Height)
@@ -128,7 +130,7 @@ func readTxs(r *Reader) [][]byte {
 	n := r.Count(MaxBlockTxs, "transactions")
 	txs := make([][]byte, 0, n)
 	for i := 0; i < n && r.Err() == nil; i++ {
-		txs = append(txs, r.VarBytes(MaxTxBytes, fmt.Sprintf("transaction %d", i)))
+		txs = append(txs, r.varBytesAt(MaxTxBytes, "transaction", i))
 	}
 	return txs
 }
@@ -344,7 +346,7 @@ func CommittedTx(b []byte, index uint64) ([]byte, error) {
 	}
 	var tx []byte
 	for i := uint64(0); i <= index && r.Err() == nil; i++ {
-		tx = r.VarBytes(MaxTxBytes, fmt.Sprintf("transaction %d", i))
+		tx = r.varBytesAt(MaxTxBytes, "transaction", int(i))
 	}
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("committed block: %w", err)

@@ -698,11 +698,23 @@ func (r *Replica) MembershipChange() bool { return false }
 // transaction hash, the client id its sender. SmartBFT calls it several
 // times per request; a verified transaction's sender comes from the cache.
 func (r *Replica) RequestID(raw []byte) bft.RequestInfo {
-	h := block.Sum(raw)
+	return r.requestInfo(block.Sum(raw), raw, nil)
+}
+
+// requestInfo is RequestID for the transaction raw of hash h, or for the
+// decoded tx (raw is then not read). A transaction in the TxCache gets
+// the cache's strings, formatted once for all the times SmartBFT names it.
+func (r *Replica) requestInfo(h block.Hash, raw []byte, tx *block.Tx) bft.RequestInfo {
+	if id, sender, ok := r.cfg.TxCache.IDs(h); ok {
+		return bft.RequestInfo{ID: id, ClientID: sender}
+	}
 	info := bft.RequestInfo{ID: hex.EncodeToString(h[:])}
-	if tx, ok := r.cfg.TxCache.Lookup(h); ok {
-		info.ClientID = hex.EncodeToString(tx.Sender)
-	} else if tx, err := block.DecodeTx(raw); err == nil {
+	if tx == nil {
+		if d, err := block.DecodeTx(raw); err == nil {
+			tx = d
+		}
+	}
+	if tx != nil {
 		info.ClientID = hex.EncodeToString(tx.Sender)
 	}
 	return info
@@ -712,6 +724,15 @@ func (r *Replica) RequestID(raw []byte) bft.RequestInfo {
 func requestKey(raw []byte) string {
 	id := block.Sum(raw)
 	return hex.EncodeToString(id[:])
+}
+
+// hashKey is the request id of the transaction of hash h (requestKey),
+// the TxCache's string if it holds the transaction.
+func (r *Replica) hashKey(h block.Hash) string {
+	if id, _, ok := r.cfg.TxCache.IDs(h); ok {
+		return id
+	}
+	return hex.EncodeToString(h[:])
 }
 
 // --- Assembler ---
@@ -781,7 +802,7 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 	for _, raw := range c.Block.Txs {
 		h := block.Sum(raw)
 		r.committed.add(h)
-		r.pool.release(hex.EncodeToString(h[:]))
+		r.pool.release(r.hashKey(h))
 	}
 	if _, err := r.commit(c); err != nil {
 		// Behind (a gap): catch up, then retry once.

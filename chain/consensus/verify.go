@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"crypto/ed25519"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -74,7 +73,7 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 			return nil, fmt.Errorf("%w: transaction %d (%s): %w", ErrBadTx, i, hashes[i], err)
 		}
 		r.precompile(tx)
-		infos = append(infos, bft.RequestInfo{ID: hex.EncodeToString(hashes[i][:]), ClientID: hex.EncodeToString(tx.Sender)})
+		infos = append(infos, r.requestInfo(hashes[i], nil, tx))
 	}
 	r.speculate(b) // execute it during the rounds that decide it (speculate.go)
 	return infos, nil
@@ -135,7 +134,7 @@ func (r *Replica) VerifyRequest(raw []byte) (bft.RequestInfo, error) {
 		return bft.RequestInfo{}, err
 	}
 	r.precompile(tx)
-	return bft.RequestInfo{ID: hex.EncodeToString(h[:]), ClientID: hex.EncodeToString(tx.Sender)}, nil
+	return r.requestInfo(h, nil, tx), nil
 }
 
 // VerifyConsenterSig implements api.Verifier: the signature must be by a

@@ -188,27 +188,42 @@ func checkPayload(tx *block.Tx) error {
 // CheckSender performs the stateful admission checks against r: the sender
 // is an active member whose role may send this kind, and the nonce is unused.
 func CheckSender(r Reader, tx *block.Tx) error {
-	m, ok, err := LookupMember(r, tx.Sender)
+	_, err := checkSender(r, tx, false)
+	return err
+}
+
+// checkSender is CheckSender; with decode it also returns the sender's
+// member record (else nil: the checks read only its role and revocation,
+// and decode the whole record only to word a refusal).
+func checkSender(r Reader, tx *block.Tx, decode bool) (*Member, error) {
+	v, ok, err := r.Get(MemberKey(tx.Sender))
 	if err != nil {
-		return fmt.Errorf("state: read member: %w", err)
+		return nil, fmt.Errorf("state: read member: %w", err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: %x", ErrUnknownSender, []byte(tx.Sender))
+		return nil, fmt.Errorf("%w: %x", ErrUnknownSender, []byte(tx.Sender))
 	}
-	if m.Revoked {
-		return fmt.Errorf("%w: %s (%s)", ErrRevoked, m.Name, m.Org)
-	}
-	if !Allowed(tx.Kind, m.Role) && !selfRotation(tx) {
-		return fmt.Errorf("%w: %s is %s, %s needs one of %v", ErrForbidden, m.Name, m.Role, tx.Kind, allowed[tx.Kind])
+	var m *Member
+	role, revoked, flagsOK := memberFlags(v)
+	if decode || !flagsOK || revoked || !Allowed(tx.Kind, role) {
+		if m, err = DecodeMember(tx.Sender, v); err != nil {
+			return nil, fmt.Errorf("state: read member: %w", err)
+		}
+		if m.Revoked {
+			return nil, fmt.Errorf("%w: %s (%s)", ErrRevoked, m.Name, m.Org)
+		}
+		if !Allowed(tx.Kind, m.Role) && !selfRotation(tx) {
+			return nil, fmt.Errorf("%w: %s is %s, %s needs one of %v", ErrForbidden, m.Name, m.Role, tx.Kind, allowed[tx.Kind])
+		}
 	}
 	_, used, err := r.Get(NonceKey(tx.Sender, tx.Nonce))
 	if err != nil {
-		return fmt.Errorf("state: read nonce: %w", err)
+		return nil, fmt.Errorf("state: read nonce: %w", err)
 	}
 	if used {
-		return fmt.Errorf("%w: %d", ErrNonceUsed, tx.Nonce)
+		return nil, fmt.Errorf("%w: %d", ErrNonceUsed, tx.Nonce)
 	}
-	return nil
+	return m, nil
 }
 
 // Batch checks a sequence of transactions in order, as they would be

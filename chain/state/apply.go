@@ -108,9 +108,13 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 	// transaction that fails them (a quorum certified it anyway) is left
 	// nil and checked again on its own below, for its receipt's error.
 	checked, hashes, _, _ := e.Cache.CheckAll(e.Params, b.Txs, runtime.GOMAXPROCS(0))
+	// One child overlay serves every transaction in turn (reset before
+	// each): what a transaction wrote is merged into blockOv or dropped
+	// before the next one runs.
+	txOv := blockOv.Child()
 	for i, raw := range b.Txs {
 		rc := &block.Receipt{TxHash: hashes[i], Height: bc.Height, Index: uint64(i)}
-		txOv := blockOv.Child()
+		txOv.reset()
 		tx, out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i), checked[i])
 		if errors.Is(err, ErrNodeFault) {
 			return nil, fmt.Errorf("state: block %d, transaction %d: %w", bc.Height, i, err)
@@ -158,10 +162,9 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 	if err := CheckValidUntil(tx, bc.TimeUnixMilli); err != nil {
 		return nil, nil, nil, 0, err
 	}
-	if err := CheckSender(ov, tx); err != nil {
-		return nil, nil, nil, 0, err
-	}
-	sender, _, err := LookupMember(ov, tx.Sender)
+	// The kinds below that act on their sender's record get it decoded.
+	needSender := tx.Kind != block.KindRegister && tx.Kind != block.KindAnchor
+	sender, err := checkSender(ov, tx, needSender)
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}

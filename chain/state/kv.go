@@ -64,8 +64,11 @@ func (o *Overlay) Get(key []byte) ([]byte, bool, error) {
 
 // Set buffers a write (copies key and value).
 func (o *Overlay) Set(key, value []byte) {
-	k := string(key)
-	o.writes[k] = &Write{Key: []byte(k), Value: append([]byte{}, value...)}
+	// One buffer holds the copies of key and value, each capped at its end.
+	buf := make([]byte, len(key)+len(value))
+	copy(buf, key)
+	copy(buf[len(key):], value)
+	o.writes[string(key)] = &Write{Key: buf[:len(key):len(key)], Value: buf[len(key):]}
 }
 
 // Delete buffers a deletion.
@@ -148,6 +151,14 @@ func (o *Overlay) IterateFrom(prefix, start []byte, fn func(key, value []byte) b
 
 // Child returns a nested overlay whose writes reach o only on Merge.
 func (o *Overlay) Child() *Overlay { return NewOverlay(o) }
+
+// reset empties o (its buffered writes and scopes) for reuse, keeping its
+// map's memory. A child that was merged may be reset: its parent holds
+// the writes themselves, which reset leaves alone.
+func (o *Overlay) reset() {
+	clear(o.writes)
+	o.scopes = nil
+}
 
 // Merge applies a child's writes to o. The child must have been made by o.Child.
 func (o *Overlay) Merge(child *Overlay) {

@@ -1,7 +1,7 @@
 package state
 
 import (
-	"container/list"
+	"encoding/hex"
 	"sync"
 	"sync/atomic"
 
@@ -34,17 +34,20 @@ type TxCache struct {
 	maxBytes int64
 
 	mu      sync.Mutex
-	entries map[block.Hash]*list.Element // of *txEntry
-	order   list.List                    // oldest first
+	entries map[block.Hash]txEntry
+	order   []block.Hash // the entries' hashes, oldest first from order[head]
+	head    int
 	bytes   int64
 	hits    uint64
 	misses  uint64
 }
 
 type txEntry struct {
-	hash block.Hash
 	tx   *block.Tx
 	size int64
+	// id and sender are the hex forms of the hash and of tx.Sender, made
+	// by the first IDs call.
+	id, sender string
 }
 
 // Default bounds of a node's TxCache: enough for the request pool's
@@ -66,9 +69,7 @@ const entryOverhead = 256
 // holding at most maxCount transactions and maxBytes of their encodings
 // (each ≥ 1).
 func NewTxCache(p Params, maxCount int, maxBytes int64) *TxCache {
-	c := &TxCache{p: p, maxCount: max(maxCount, 1), maxBytes: max(maxBytes, 1), entries: make(map[block.Hash]*list.Element)}
-	c.order.Init()
-	return c
+	return &TxCache{p: p, maxCount: max(maxCount, 1), maxBytes: max(maxBytes, 1), entries: make(map[block.Hash]txEntry)}
 }
 
 // CheckTx is CheckTx(p, raw) remembered: a transaction whose exact bytes
@@ -112,10 +113,31 @@ func (c *TxCache) lookup(h block.Hash) (*block.Tx, bool) {
 	defer c.mu.Unlock()
 	if e, ok := c.entries[h]; ok {
 		c.hits++
-		return e.Value.(*txEntry).tx, true
+		return e.tx, true
 	}
 	c.misses++
 	return nil, false
+}
+
+// IDs returns the lower-case hex forms of h and of the sender of the
+// remembered transaction with hash h, if there is one: what SmartBFT
+// names a request by (consensus.Replica.RequestID), made once per entry
+// instead of at each of the several times a request is named.
+func (c *TxCache) IDs(h block.Hash) (id, sender string, ok bool) {
+	if c == nil {
+		return "", "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[h]
+	if !ok {
+		return "", "", false
+	}
+	if e.id == "" {
+		e.id, e.sender = hex.EncodeToString(h[:]), hex.EncodeToString(e.tx.Sender)
+		c.entries[h] = e
+	}
+	return e.id, e.sender, true
 }
 
 func (c *TxCache) add(h block.Hash, tx *block.Tx, n int64) {
@@ -128,12 +150,22 @@ func (c *TxCache) add(h block.Hash, tx *block.Tx, n int64) {
 	if _, ok := c.entries[h]; ok {
 		return // checked twice concurrently: keep the first
 	}
-	c.entries[h] = c.order.PushBack(&txEntry{hash: h, tx: tx, size: size})
+	c.entries[h] = txEntry{tx: tx, size: size}
+	c.order = append(c.order, h)
 	c.bytes += size
 	for len(c.entries) > c.maxCount || c.bytes > c.maxBytes {
-		old := c.order.Remove(c.order.Front()).(*txEntry)
-		delete(c.entries, old.hash)
-		c.bytes -= old.size
+		old := c.order[c.head]
+		c.head++
+		c.bytes -= c.entries[old].size
+		delete(c.entries, old)
+	}
+	// The evicted hashes before head are dropped once they are the larger
+	// part of order, so order is at most twice the entries (amortised
+	// O(1) per add).
+	if c.head > 64 && c.head*2 >= len(c.order) {
+		n := copy(c.order, c.order[c.head:])
+		clear(c.order[n:])
+		c.order, c.head = c.order[:n], 0
 	}
 }
 

@@ -493,7 +493,8 @@ func (s *Store) commitBatch(c *block.Committed, res *state.Result, prev, head He
 	var kb, vb []byte
 	for i, rc := range res.Receipts {
 		kb = appendReceiptKey(kb[:0], height, uint64(i))
-		if err := set(kb, rc.Encode()); err != nil {
+		vb = rc.AppendEncode(vb[:0])
+		if err := set(kb, vb); err != nil {
 			return nil, nil, fmt.Errorf("store: receipt: %w", err)
 		}
 	}
