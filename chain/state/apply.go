@@ -164,7 +164,7 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 	}
 	// The kinds below that act on their sender's record get it decoded.
 	needSender := tx.Kind != block.KindRegister && tx.Kind != block.KindAnchor
-	sender, err := checkSender(ov, tx, needSender)
+	sender, nonceKey, err := checkSender(ov, tx, needSender)
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}
@@ -172,7 +172,7 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 	// The nonce is consumed by any admitted transaction, failed or not, so
 	// the same signed bytes can never run twice. It is written to the block
 	// overlay directly so that a failed execution does not undo it.
-	blockOv.Set(NonceKey(tx.Sender, tx.Nonce), nil)
+	blockOv.Set(nonceKey, nil)
 	switch tx.Kind {
 	case block.KindRegister:
 		p, _ := block.DecodeRegister(tx.Payload)
@@ -182,23 +182,24 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 		}
 		return tx, nil, events, gas, nil
 	case block.KindAnchor:
-		p, _ := block.DecodeAnchor(tx.Payload)
-		if p.Scope != "" {
-			if err := ValidScopeName(p.Scope); err != nil {
+		doc, label, scopeBytes, _ := block.ParseAnchor(tx.Payload) // checked at admission
+		scope := string(scopeBytes)
+		if scope != "" {
+			if err := ValidScopeName(scope); err != nil {
 				return tx, nil, nil, gas, err
 			}
 		}
-		a := &Anchor{Doc: p.Hash, Label: p.Label, Sender: tx.Sender, Height: bc.Height, Index: index, TimeUnixMilli: bc.TimeUnixMilli, TxHash: txHash, Scope: p.Scope}
+		a := Anchor{Doc: doc, Label: string(label), Sender: tx.Sender, Height: bc.Height, Index: index, TimeUnixMilli: bc.TimeUnixMilli, TxHash: txHash, Scope: scope}
 		v := a.Encode()
 		gas += GasPerStorage * uint64(len(v))
 		if gas > tx.GasLimit {
 			return tx, nil, nil, tx.GasLimit, fmt.Errorf("out of gas: anchoring needs %d, limit %d", gas, tx.GasLimit)
 		}
-		ov.Set(anchorKey(p.Hash, bc.Height, index), v)
-		if p.Scope != "" {
-			ov.JoinScope(p.Scope)
+		ov.Set(anchorKey(doc, bc.Height, index), v)
+		if scope != "" {
+			ov.JoinScope(scope)
 		}
-		return tx, p.Hash[:], []block.Event{{Type: "anchored", Data: tx.Payload}}, gas, nil
+		return tx, tx.Payload[:block.HashSize:block.HashSize], []block.Event{{Type: "anchored", Data: tx.Payload}}, gas, nil
 	case block.KindRedact:
 		events, err := applyRedact(ov, tx, sender, bc, txHash, index, &gas)
 		if err != nil {

@@ -30,7 +30,7 @@ type Write struct {
 // dropped on failure, so a failed transaction leaves nothing behind.
 type Overlay struct {
 	base   Reader
-	writes map[string]*Write
+	writes map[string]Write // by value: a Set allocates only the key and its copies
 	scopes []string // record sets the transaction joins (JoinScope)
 }
 
@@ -49,7 +49,7 @@ func (o *Overlay) JoinScope(name string) {
 }
 
 // NewOverlay returns an empty overlay over base.
-func NewOverlay(base Reader) *Overlay { return &Overlay{base: base, writes: map[string]*Write{}} }
+func NewOverlay(base Reader) *Overlay { return &Overlay{base: base, writes: map[string]Write{}} }
 
 // Get reads through the overlay.
 func (o *Overlay) Get(key []byte) ([]byte, bool, error) {
@@ -68,13 +68,13 @@ func (o *Overlay) Set(key, value []byte) {
 	buf := make([]byte, len(key)+len(value))
 	copy(buf, key)
 	copy(buf[len(key):], value)
-	o.writes[string(key)] = &Write{Key: buf[:len(key):len(key)], Value: buf[len(key):]}
+	o.writes[string(key)] = Write{Key: buf[:len(key):len(key)], Value: buf[len(key):]}
 }
 
 // Delete buffers a deletion.
 func (o *Overlay) Delete(key []byte) {
 	k := string(key)
-	o.writes[k] = &Write{Key: []byte(k), Delete: true}
+	o.writes[k] = Write{Key: []byte(k), Delete: true}
 }
 
 // Seeker is a Reader that starts an iteration at a key: IterateFrom walks
@@ -170,26 +170,19 @@ func (o *Overlay) Merge(child *Overlay) {
 // Writes returns every buffered write in ascending key order (the
 // deterministic form that is hashed into the state root and stored).
 func (o *Overlay) Writes() []Write {
-	out := o.sorted(nil)
-	res := make([]Write, len(out))
-	for i, w := range out {
-		res[i] = *w
-	}
-	return res
+	return o.sortedFrom(nil, nil)
 }
-
-func (o *Overlay) sorted(prefix []byte) []*Write { return o.sortedFrom(prefix, nil) }
 
 // sortedFrom returns the buffered writes with prefix that are >= start,
 // in ascending key order.
-func (o *Overlay) sortedFrom(prefix, start []byte) []*Write {
-	out := make([]*Write, 0, len(o.writes))
+func (o *Overlay) sortedFrom(prefix, start []byte) []Write {
+	out := make([]Write, 0, len(o.writes))
 	for _, w := range o.writes {
 		if bytes.HasPrefix(w.Key, prefix) && (start == nil || bytes.Compare(w.Key, start) >= 0) {
 			out = append(out, w)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Write) int { return bytes.Compare(a.Key, b.Key) })
+	slices.SortFunc(out, func(a, b Write) int { return bytes.Compare(a.Key, b.Key) })
 	return out
 }
 
