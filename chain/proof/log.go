@@ -79,8 +79,10 @@ func (f Frontier) Append(leaves []block.Hash, visit func(level uint, index uint6
 			visit(id.Level, id.Index, h)
 		}
 	}
-	for _, l := range leaves {
-		if err := r.Append(append([]byte(nil), l[:]...), v); err != nil {
+	// The range reads leaves[i] in place (it never writes a hash it is
+	// given, and out copies what it keeps), so no leaf is copied.
+	for i := range leaves {
+		if err := r.Append(leaves[i][:], v); err != nil {
 			return f, fmt.Errorf("proof: append: %w", err)
 		}
 	}
