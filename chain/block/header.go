@@ -106,11 +106,25 @@ func readHeader(r *Reader) *Header {
 // EncodeTxs encodes a transaction list: uvarint count ‖ each as uvarint length + bytes.
 func EncodeTxs(txs [][]byte) []byte {
 	var w Writer
+	w.Grow(txsSize(txs))
+	writeTxs(&w, txs)
+	return w.Bytes()
+}
+
+func writeTxs(w *Writer, txs [][]byte) {
 	w.Uvarint(uint64(len(txs)))
 	for _, tx := range txs {
 		w.VarBytes(tx)
 	}
-	return w.Bytes()
+}
+
+// txsSize bounds the size of EncodeTxs(txs) (varints at their longest).
+func txsSize(txs [][]byte) int {
+	n := binary.MaxVarintLen64
+	for _, tx := range txs {
+		n += binary.MaxVarintLen64 + len(tx)
+	}
+	return n
 }
 
 // DecodeTxs decodes a transaction list; each element is returned raw (not decoded).
@@ -299,9 +313,15 @@ type Committed struct {
 // Encode returns the canonical encoding.
 func (c *Committed) Encode() []byte {
 	var w Writer
+	header := c.Block.Header.Encode()
+	n := 1 + binary.MaxVarintLen64 + len(header) + txsSize(c.Block.Txs) + binary.MaxVarintLen64 + len(c.Metadata) + 8 + binary.MaxVarintLen64
+	for _, s := range c.Cert.Sigs {
+		n += 8 + 2*binary.MaxVarintLen64 + len(s.Msg) + len(s.Sig)
+	}
+	w.Grow(n) // one allocation for a block of any size
 	w.Byte(1)
-	w.VarBytes(c.Block.Header.Encode())
-	w.Fixed(EncodeTxs(c.Block.Txs))
+	w.VarBytes(header)
+	writeTxs(&w, c.Block.Txs)
 	w.VarBytes(c.Metadata)
 	w.Uint64(c.VerSeq)
 	c.Cert.write(&w)

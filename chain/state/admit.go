@@ -275,7 +275,7 @@ func (b *Batch) AddChecked(tx *block.Tx) error {
 		return fmt.Errorf("%w: %d of %d gas taken, this transaction asks %d", ErrBlockFull, b.gas, b.p.BlockGasLimit, tx.GasLimit)
 	}
 	b.gas += tx.GasLimit
-	b.ov.Set(nonceKey, nil)
+	b.ov.markOwned(nonceKey) // built for this transaction by checkSender
 	if tx.Kind == block.KindRegister {
 		p, _ := block.DecodeRegister(tx.Payload)
 		if _, err := applyRegisterTx(b.ov, p, 0); err != nil {

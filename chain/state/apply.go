@@ -112,8 +112,10 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 	// each): what a transaction wrote is merged into blockOv or dropped
 	// before the next one runs.
 	txOv := blockOv.Child()
+	rcs := make([]block.Receipt, len(b.Txs)) // one allocation for the block's receipts
 	for i, raw := range b.Txs {
-		rc := &block.Receipt{TxHash: hashes[i], Height: bc.Height, Index: uint64(i)}
+		rc := &rcs[i]
+		*rc = block.Receipt{TxHash: hashes[i], Height: bc.Height, Index: uint64(i)}
 		txOv.reset()
 		tx, out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i), checked[i])
 		if errors.Is(err, ErrNodeFault) {
@@ -172,7 +174,7 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 	// The nonce is consumed by any admitted transaction, failed or not, so
 	// the same signed bytes can never run twice. It is written to the block
 	// overlay directly so that a failed execution does not undo it.
-	blockOv.Set(nonceKey, nil)
+	blockOv.markOwned(nonceKey) // built for this transaction by checkSender
 	switch tx.Kind {
 	case block.KindRegister:
 		p, _ := block.DecodeRegister(tx.Payload)

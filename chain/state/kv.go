@@ -71,6 +71,13 @@ func (o *Overlay) Set(key, value []byte) {
 	o.writes[string(key)] = Write{Key: buf[:len(key):len(key)], Value: buf[len(key):]}
 }
 
+// markOwned buffers a write of an empty value to key, which it keeps
+// instead of copying: the caller hands key over and never changes it.
+func (o *Overlay) markOwned(key []byte) {
+	key = key[:len(key):len(key)]
+	o.writes[string(key)] = Write{Key: key, Value: key[len(key):]}
+}
+
 // Delete buffers a deletion.
 func (o *Overlay) Delete(key []byte) {
 	k := string(key)
