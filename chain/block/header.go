@@ -168,8 +168,10 @@ func MerkleRoot(leaves []Hash) Hash {
 		return Sum(nil)
 	}
 	level := make([]Hash, len(leaves))
-	for i, l := range leaves {
-		level[i] = Sum(append([]byte{0}, l[:]...))
+	var in [1 + HashSize]byte // 0x00 ‖ leaf
+	for i := range leaves {
+		copy(in[1:], leaves[i][:])
+		level[i] = Sum(in[:])
 	}
 	return mth(level)
 }
