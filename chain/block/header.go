@@ -140,6 +140,22 @@ func DecodeTxs(b []byte) ([][]byte, error) {
 	return txs, nil
 }
 
+// DecodeTxsShared is DecodeTxs without copying: each transaction is a
+// slice of b (capped at its end), valid while b is and wrong if b
+// changes. For a list whose bytes are never modified, such as a
+// consensus proposal's payload.
+func DecodeTxsShared(b []byte) ([][]byte, error) {
+	if len(b) > MaxBlockBytes {
+		return nil, fmt.Errorf("transaction list of %d bytes: %w", len(b), ErrTooLarge)
+	}
+	r := &Reader{buf: b, alias: true}
+	txs := readTxs(r)
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("transaction list: %w", err)
+	}
+	return txs, nil
+}
+
 func readTxs(r *Reader) [][]byte {
 	n := r.Count(MaxBlockTxs, "transactions")
 	txs := make([][]byte, 0, n)

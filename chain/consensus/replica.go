@@ -835,7 +835,7 @@ func fromProposal(p bft.Proposal, sigs []bft.Signature) (*block.Committed, error
 	if err != nil {
 		return nil, err
 	}
-	txs, err := block.DecodeTxs(p.Payload)
+	txs, err := block.DecodeTxsShared(p.Payload) // shared like Metadata and the signatures below
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,9 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadHeader, err)
 	}
-	txs, err := block.DecodeTxs(p.Payload)
+	// The proposal's bytes are never modified (SmartBFT keeps them as
+	// they came): the block's transactions are slices of its payload.
+	txs, err := block.DecodeTxsShared(p.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadTx, err)
 	}
@@ -180,7 +182,7 @@ func (r *Replica) VerificationSequence() uint64 { return 0 }
 
 // RequestsFromProposal implements api.Verifier.
 func (r *Replica) RequestsFromProposal(p bft.Proposal) []bft.RequestInfo {
-	txs, err := block.DecodeTxs(p.Payload)
+	txs, err := block.DecodeTxsShared(p.Payload) // only hashed here
 	if err != nil {
 		return nil
 	}

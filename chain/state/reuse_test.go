@@ -172,6 +172,10 @@ func TestTxCacheFIFO(t *testing.T) {
 	if id2, _, _ := c.IDs(last); id2 != id {
 		t.Fatal("IDs changed")
 	}
+	_, sender0, _ := c.IDs(hashes[len(hashes)-2])
+	if sender0 != sender {
+		t.Fatal("one sender, two hex forms")
+	}
 	if _, _, ok := c.IDs(hashes[0]); ok {
 		t.Fatal("IDs of an evicted entry")
 	}

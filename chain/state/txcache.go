@@ -40,7 +40,13 @@ type TxCache struct {
 	bytes   int64
 	hits    uint64
 	misses  uint64
+	// senders holds the hex forms IDs made of senders' keys: a sender
+	// sends many transactions. Emptied when it reaches maxSenders.
+	senders map[string]string
 }
+
+// maxSenders bounds TxCache.senders.
+const maxSenders = 4096
 
 type txEntry struct {
 	tx   *block.Tx
@@ -134,10 +140,24 @@ func (c *TxCache) IDs(h block.Hash) (id, sender string, ok bool) {
 		return "", "", false
 	}
 	if e.id == "" {
-		e.id, e.sender = hex.EncodeToString(h[:]), hex.EncodeToString(e.tx.Sender)
+		e.id, e.sender = hex.EncodeToString(h[:]), c.senderHex(e.tx.Sender)
 		c.entries[h] = e
 	}
 	return e.id, e.sender, true
+}
+
+// senderHex returns the hex form of key, made once per sender while it
+// stays in c.senders. Callers hold c.mu.
+func (c *TxCache) senderHex(key []byte) string {
+	if s, ok := c.senders[string(key)]; ok {
+		return s
+	}
+	if c.senders == nil || len(c.senders) >= maxSenders {
+		c.senders = make(map[string]string)
+	}
+	s := hex.EncodeToString(key)
+	c.senders[string(key)] = s
+	return s
 }
 
 func (c *TxCache) add(h block.Hash, tx *block.Tx, n int64) {
