@@ -197,7 +197,8 @@ func CheckSender(r Reader, tx *block.Tx) error {
 // and decode the whole record only to word a refusal). It returns the
 // transaction's NonceKey too, for the caller that marks it used.
 func checkSender(r Reader, tx *block.Tx, decode bool) (*Member, []byte, error) {
-	v, ok, err := r.Get(MemberKey(tx.Sender))
+	// Read without a copy: memberFlags and DecodeMember only read v.
+	v, ok, err := getShared(r, MemberKey(tx.Sender))
 	if err != nil {
 		return nil, nil, fmt.Errorf("state: read member: %w", err)
 	}

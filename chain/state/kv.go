@@ -18,6 +18,22 @@ type Reader interface {
 	Iterate(prefix []byte, fn func(key, value []byte) bool) error
 }
 
+// SharedReader is optionally implemented by a Reader that can return a
+// value without copying it (the node's store returns its cache's own).
+// The caller of GetShared must not modify the value, nor keep it past
+// the read it serves.
+type SharedReader interface {
+	GetShared(key []byte) (value []byte, ok bool, err error)
+}
+
+// getShared reads key through r's GetShared if it has one, else its Get.
+func getShared(r Reader, key []byte) ([]byte, bool, error) {
+	if s, ok := r.(SharedReader); ok {
+		return s.GetShared(key)
+	}
+	return r.Get(key)
+}
+
 // Write is one state change; a nil Value with Delete set removes the key.
 type Write struct {
 	Key    []byte
@@ -60,6 +76,18 @@ func (o *Overlay) Get(key []byte) ([]byte, bool, error) {
 		return w.Value, true, nil
 	}
 	return o.base.Get(key)
+}
+
+// GetShared implements SharedReader: Get, reading the base through its
+// GetShared if it has one.
+func (o *Overlay) GetShared(key []byte) ([]byte, bool, error) {
+	if w, ok := o.writes[string(key)]; ok {
+		if w.Delete {
+			return nil, false, nil
+		}
+		return w.Value, true, nil
+	}
+	return getShared(o.base, key)
 }
 
 // Set buffers a write (copies key and value).

@@ -862,9 +862,18 @@ func (s *Store) Record(index uint64) (*block.Receipt, error) {
 }
 
 // Get implements state.Reader over committed state.
-func (s *Store) Get(key []byte) ([]byte, bool, error) {
-	v, found, hit, gen := s.state.get(key)
+func (s *Store) Get(key []byte) ([]byte, bool, error) { return s.getState(key, false) }
+
+// GetShared implements state.SharedReader: Get without the copy of a
+// cached value, which the caller must not modify.
+func (s *Store) GetShared(key []byte) ([]byte, bool, error) { return s.getState(key, true) }
+
+func (s *Store) getState(key []byte, shared bool) ([]byte, bool, error) {
+	v, found, hit, gen := s.state.getShared(key)
 	if hit {
+		if !shared {
+			v = bytes.Clone(v)
+		}
 		return v, found, nil
 	}
 	v, err := s.get(stateKey(key), "")
