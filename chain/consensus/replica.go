@@ -516,7 +516,7 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 		}
 		r.cons().HandleMessage(from, m)
 	case frameRequest:
-		r.handleRequest(from, frame[1:])
+		r.handleRequest(from, frame[1:], block.Sum(frame[1:]))
 	case frameRequests:
 		r.handleRequests(from, frame[1:])
 	default:
@@ -524,14 +524,14 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 	}
 }
 
-// handleRequest takes a transaction peer from forwarded. A peer's
+// handleRequest takes a transaction peer from forwarded, of hash h. A peer's
 // transaction is always taken (refusing it here would stall it until a
 // view change); its bytes count against this node's own admissions. Each
 // peer bounds what it admits, so the pool holds at most a few times
 // PoolMaxBytes.
-func (r *Replica) handleRequest(from uint64, raw []byte) {
-	if h := block.Sum(raw); !r.committed.has(h) {
-		r.pool.track(hex.EncodeToString(h[:]), len(raw), r.cfg.Clock.Now())
+func (r *Replica) handleRequest(from uint64, raw []byte, h block.Hash) {
+	if !r.committed.has(h) {
+		r.pool.track(r.hashKey(h), len(raw), r.cfg.Clock.Now())
 	}
 	r.cons().HandleRequest(from, raw)
 }
