@@ -75,3 +75,35 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		t.Errorf("DecodeAnchor: %v", err)
 	}
 }
+
+// TestVerifySignaturesReusesOneBuffer: VerifySignatures builds every
+// signing message in one buffer (the batch verifier keeps no reference).
+// Messages of decreasing and increasing lengths must each be verified as
+// their own, and a transaction changed after signing still be caught.
+func TestVerifySignaturesReusesOneBuffer(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32))
+	var txs []*Tx
+	for _, n := range []int{300, 40, 0, 1000, 1, 64} {
+		tx := &Tx{ChainID: "sig-chain", Nonce: uint64(n + 1), Kind: KindAnchor, GasLimit: 50_000, Payload: bytes.Repeat([]byte{byte(n)}, n)}
+		tx.Sign(key)
+		txs = append(txs, tx)
+	}
+	if errs := VerifySignatures(txs); errs != nil {
+		t.Fatalf("valid batch: %v", errs)
+	}
+	for bad := range txs {
+		changed := *txs[bad]
+		changed.Payload = append(bytes.Clone(changed.Payload), 'x')
+		batch := append([]*Tx(nil), txs...)
+		batch[bad] = &changed
+		errs := VerifySignatures(batch)
+		for i, err := range errs {
+			if (err != nil) != (i == bad) {
+				t.Fatalf("tx %d changed: tx %d error %v", bad, i, err)
+			}
+		}
+		if errs == nil {
+			t.Fatalf("tx %d changed: batch passed", bad)
+		}
+	}
+}

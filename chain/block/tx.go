@@ -179,8 +179,12 @@ func padKey(k ed25519.PublicKey) []byte {
 
 // SigningBytes returns the bytes the sender signs.
 func (tx *Tx) SigningBytes() []byte {
-	w := Writer{buf: make([]byte, 0, len(txDomain)+tx.bodySize())}
-	w.buf = append(w.buf, txDomain...)
+	return tx.appendSigningBytes(make([]byte, 0, len(txDomain)+tx.bodySize()))
+}
+
+// appendSigningBytes appends SigningBytes to b.
+func (tx *Tx) appendSigningBytes(b []byte) []byte {
+	w := Writer{buf: append(b, txDomain...)}
 	tx.writeBody(&w)
 	return w.Bytes()
 }
