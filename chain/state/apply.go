@@ -113,11 +113,12 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 	// before the next one runs.
 	txOv := blockOv.Child()
 	rcs := make([]block.Receipt, len(b.Txs)) // one allocation for the block's receipts
+	evs := make([]block.Event, len(b.Txs))   // and for the anchors' events (one each)
 	for i, raw := range b.Txs {
 		rc := &rcs[i]
 		*rc = block.Receipt{TxHash: hashes[i], Height: bc.Height, Index: uint64(i)}
 		txOv.reset()
-		tx, out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i), checked[i])
+		tx, out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i), checked[i], evs[i:i+1:i+1])
 		if errors.Is(err, ErrNodeFault) {
 			return nil, fmt.Errorf("state: block %d, transaction %d: %w", bc.Height, i, err)
 		}
@@ -151,8 +152,9 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 }
 
 // applyTx applies the transaction raw, of hash txHash; tx is raw already
-// through CheckTx with e.Params, or nil to check it here.
-func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64, tx *block.Tx) (*block.Tx, []byte, []block.Event, uint64, error) {
+// through CheckTx with e.Params, or nil to check it here. ev (length and
+// capacity 1) is the transaction's own room for an outcome of one event.
+func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64, tx *block.Tx, ev []block.Event) (*block.Tx, []byte, []block.Event, uint64, error) {
 	if tx == nil {
 		var err error
 		if tx, err = e.Cache.CheckHashed(e.Params, txHash, raw); err != nil {
@@ -201,7 +203,8 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 		if scope != "" {
 			ov.JoinScope(scope)
 		}
-		return tx, tx.Payload[:block.HashSize:block.HashSize], []block.Event{{Type: "anchored", Data: tx.Payload}}, gas, nil
+		ev[0] = block.Event{Type: "anchored", Data: tx.Payload}
+		return tx, tx.Payload[:block.HashSize:block.HashSize], ev, gas, nil
 	case block.KindRedact:
 		events, err := applyRedact(ov, tx, sender, bc, txHash, index, &gas)
 		if err != nil {
