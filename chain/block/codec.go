@@ -206,7 +206,9 @@ func (r *Reader) varBytes(max int, field string, idx int) []byte {
 
 // VarBytesAt is VarBytes for the element idx of a list named field:
 // errors name it "field idx", a name formatted only for an error.
-func (r *Reader) VarBytesAt(max int, field string, idx int) []byte { return r.varBytesAt(max, field, idx) }
+func (r *Reader) VarBytesAt(max int, field string, idx int) []byte {
+	return r.varBytesAt(max, field, idx)
+}
 
 func (r *Reader) varBytesAt(max int, field string, idx int) []byte {
 	b := r.varBytes(max, field, idx)

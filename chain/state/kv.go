@@ -47,7 +47,7 @@ type Write struct {
 type Overlay struct {
 	base   Reader
 	writes map[string]Write // by value: a Set allocates only the key and its copies
-	scopes []string // record sets the transaction joins (JoinScope)
+	scopes []string         // record sets the transaction joins (JoinScope)
 }
 
 // JoinScope says that the transaction running in this overlay belongs to
