@@ -197,8 +197,9 @@ func CheckSender(r Reader, tx *block.Tx) error {
 // and decode the whole record only to word a refusal). It returns the
 // transaction's NonceKey too, for the caller that marks it used.
 func checkSender(r Reader, tx *block.Tx, decode bool) (*Member, []byte, error) {
+	memberKey, nonceKey := senderKeys(tx.Sender, tx.Nonce)
 	// Read without a copy: memberFlags and DecodeMember only read v.
-	v, ok, err := getShared(r, MemberKey(tx.Sender))
+	v, ok, err := getShared(r, memberKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("state: read member: %w", err)
 	}
@@ -218,7 +219,6 @@ func checkSender(r Reader, tx *block.Tx, decode bool) (*Member, []byte, error) {
 			return nil, nil, fmt.Errorf("%w: %s is %s, %s needs one of %v", ErrForbidden, m.Name, m.Role, tx.Kind, allowed[tx.Kind])
 		}
 	}
-	nonceKey := NonceKey(tx.Sender, tx.Nonce)
 	_, used, err := r.Get(nonceKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("state: read nonce: %w", err)

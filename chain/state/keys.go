@@ -35,6 +35,17 @@ func NonceKey(k ed25519.PublicKey, nonce uint64) []byte {
 	return binary.BigEndian.AppendUint64(b, nonce)
 }
 
+// senderKeys returns MemberKey(k) and NonceKey(k, nonce) cut from one
+// allocation (each capped at its end).
+func senderKeys(k ed25519.PublicKey, nonce uint64) (member, nonceKey []byte) {
+	b := make([]byte, 0, 2*(1+len(k))+8)
+	b = append(append(b, prefixMember), k...)
+	n := len(b)
+	b = append(append(b, prefixNonce), k...)
+	b = binary.BigEndian.AppendUint64(b, nonce)
+	return b[:n:n], b[n:]
+}
+
 // AnchorPrefix is the key prefix of every anchoring of a document hash.
 func AnchorPrefix(doc block.Hash) []byte { return append([]byte{prefixAnchor}, doc[:]...) }
 

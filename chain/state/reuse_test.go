@@ -184,3 +184,17 @@ func TestTxCacheFIFO(t *testing.T) {
 		t.Fatal("nil cache has IDs")
 	}
 }
+
+// TestSenderKeys: the keys checkSender cuts from one buffer are MemberKey
+// and NonceKey, and neither can grow into the other.
+func TestSenderKeys(t *testing.T) {
+	for _, nonce := range []uint64{0, 1, 1 << 40, ^uint64(0)} {
+		m, n := senderKeys(pub(siteKey), nonce)
+		if !bytes.Equal(m, MemberKey(pub(siteKey))) || !bytes.Equal(n, NonceKey(pub(siteKey), nonce)) {
+			t.Fatalf("nonce %d: %x %x", nonce, m, n)
+		}
+		if cap(m) != len(m) || cap(n) != len(n) {
+			t.Fatalf("caps %d/%d, %d/%d", cap(m), len(m), cap(n), len(n))
+		}
+	}
+}
