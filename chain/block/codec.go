@@ -23,6 +23,9 @@ var (
 // Writer appends canonical encodings to a byte slice. The zero value is ready.
 type Writer struct{ buf []byte }
 
+// NewWriter returns a Writer that appends to b.
+func NewWriter(b []byte) *Writer { return &Writer{buf: b} }
+
 // Grow makes room for n more bytes, so that writing up to n bytes
 // allocates at most once (here).
 func (w *Writer) Grow(n int) { w.buf = slices.Grow(w.buf, n) }

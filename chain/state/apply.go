@@ -194,12 +194,16 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 			}
 		}
 		a := Anchor{Doc: doc, Label: string(label), Sender: tx.Sender, Height: bc.Height, Index: index, TimeUnixMilli: bc.TimeUnixMilli, TxHash: txHash, Scope: scope}
-		v := a.Encode()
+		// Key and value in one buffer, handed to the overlay.
+		key := anchorKey(doc, bc.Height, index)
+		kv := append(make([]byte, 0, len(key)+a.encodedSize()), key...)
+		kv = a.appendEncode(kv)
+		v := kv[len(key):len(kv):len(kv)]
 		gas += GasPerStorage * uint64(len(v))
 		if gas > tx.GasLimit {
 			return tx, nil, nil, tx.GasLimit, fmt.Errorf("out of gas: anchoring needs %d, limit %d", gas, tx.GasLimit)
 		}
-		ov.Set(anchorKey(doc, bc.Height, index), v)
+		ov.setOwned(kv[:len(key):len(key)], v)
 		if scope != "" {
 			ov.JoinScope(scope)
 		}

@@ -156,8 +156,17 @@ type Anchor struct {
 // Encode: label string ‖ sender 32 ‖ time 8 ‖ tx hash 32 [‖ scope string]
 // (doc, height and index are in the key; the scope only when set).
 func (a *Anchor) Encode() []byte {
-	var w block.Writer
-	w.Grow(2*binary.MaxVarintLen64 + len(a.Label) + len(a.Sender) + 8 + len(a.TxHash) + len(a.Scope))
+	return a.appendEncode(make([]byte, 0, a.encodedSize()))
+}
+
+// encodedSize bounds the size of the encoding (varints at their longest).
+func (a *Anchor) encodedSize() int {
+	return 2*binary.MaxVarintLen64 + len(a.Label) + len(a.Sender) + 8 + len(a.TxHash) + len(a.Scope)
+}
+
+// appendEncode appends the encoding to b.
+func (a *Anchor) appendEncode(b []byte) []byte {
+	w := block.NewWriter(b)
 	w.String(a.Label)
 	w.Fixed(a.Sender)
 	w.Int64(a.TimeUnixMilli)

@@ -99,11 +99,17 @@ func (o *Overlay) Set(key, value []byte) {
 	o.writes[string(key)] = Write{Key: buf[:len(key):len(key)], Value: buf[len(key):]}
 }
 
-// markOwned buffers a write of an empty value to key, which it keeps
-// instead of copying: the caller hands key over and never changes it.
+// markOwned buffers a write of an empty value to key (setOwned).
 func (o *Overlay) markOwned(key []byte) {
 	key = key[:len(key):len(key)]
-	o.writes[string(key)] = Write{Key: key, Value: key[len(key):]}
+	o.setOwned(key, key[len(key):])
+}
+
+// setOwned is Set keeping key and value instead of copying them: the
+// caller hands them over and never changes them. Each must be capped at
+// its end (an append to one must not reach the other).
+func (o *Overlay) setOwned(key, value []byte) {
+	o.writes[string(key)] = Write{Key: key, Value: value}
 }
 
 // Delete buffers a deletion.
