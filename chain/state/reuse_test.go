@@ -198,3 +198,34 @@ func TestSenderKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestTxCacheForgetThenAddAgain: a forgotten transaction leaves a stale
+// slot in the order; added again it gets a new one, and the stale slot's
+// eviction must not take the new entry. Order stays bounded however many
+// entries are forgotten (the ledger forgets every committed one).
+func TestTxCacheForgetThenAddAgain(t *testing.T) {
+	c := NewTxCache(params, 4, 1<<30)
+	raw := func(n uint64) []byte { return anchorTx(siteKey, n, "f").Encode() }
+	_, h1, _ := c.CheckTx(params, raw(1))
+	c.Forget([]block.Hash{h1})
+	if _, _, err := c.CheckTx(params, raw(1)); err != nil { // h1 again, a new slot
+		t.Fatal(err)
+	}
+	for n := uint64(2); n <= 4; n++ {
+		c.CheckTx(params, raw(n))
+	}
+	c.CheckTx(params, raw(5)) // over the bound: evicts the stale slot of h1, then h1 itself (the oldest live)
+	if _, ok := c.Lookup(h1); ok {
+		t.Fatal("h1 outlived the bound")
+	}
+	if st := c.Stats(); st.Entries != 4 || st.Bytes != 4*(int64(len(raw(2)))+entryOverhead) {
+		t.Fatalf("stats %+v", st)
+	}
+	for n := uint64(6); n < 2000; n++ {
+		_, h, _ := c.CheckTx(params, raw(n))
+		c.Forget([]block.Hash{h})
+	}
+	if st := c.Stats(); st.Entries != 3 || len(c.order) > 64+2*4 {
+		t.Fatalf("after 2000 forgets: %+v, order %d", st, len(c.order))
+	}
+}

@@ -35,8 +35,9 @@ type TxCache struct {
 
 	mu      sync.Mutex
 	entries map[block.Hash]txEntry
-	order   []block.Hash // the entries' hashes, oldest first from order[head]
+	order   []orderSlot // the entries in the order they came, oldest first from order[head]
 	head    int
+	seq     uint64 // the last entry's sequence number
 	bytes   int64
 	hits    uint64
 	misses  uint64
@@ -51,6 +52,7 @@ const maxSenders = 4096
 type txEntry struct {
 	tx   *block.Tx
 	size int64
+	seq  uint64 // its slot in order is the one with this seq (Forget leaves stale slots)
 	// id and sender are the hex forms of the hash and of tx.Sender, made
 	// by the first IDs call.
 	id, sender string
@@ -170,23 +172,43 @@ func (c *TxCache) add(h block.Hash, tx *block.Tx, n int64) {
 	if _, ok := c.entries[h]; ok {
 		return // checked twice concurrently: keep the first
 	}
-	c.entries[h] = txEntry{tx: tx, size: size}
-	c.order = append(c.order, h)
+	c.seq++
+	c.entries[h] = txEntry{tx: tx, size: size, seq: c.seq}
+	c.order = append(c.order, orderSlot{h, c.seq})
 	c.bytes += size
 	for len(c.entries) > c.maxCount || c.bytes > c.maxBytes {
 		old := c.order[c.head]
 		c.head++
-		c.bytes -= c.entries[old].size
-		delete(c.entries, old)
+		if e, ok := c.entries[old.h]; ok && e.seq == old.seq { // else forgotten (and maybe added again since)
+			c.bytes -= e.size
+			delete(c.entries, old.h)
+		}
 	}
-	// The evicted hashes before head are dropped once they are the larger
-	// part of order, so order is at most twice the entries (amortised
-	// O(1) per add).
-	if c.head > 64 && c.head*2 >= len(c.order) {
-		n := copy(c.order, c.order[c.head:])
-		clear(c.order[n:])
-		c.order, c.head = c.order[:n], 0
+	c.compactLocked()
+}
+
+// orderSlot is an entry's place in TxCache.order.
+type orderSlot struct {
+	h   block.Hash
+	seq uint64
+}
+
+// compactLocked drops the slots of evicted and forgotten entries once
+// they are the larger part of order, so order holds at most about twice
+// the entries (amortised O(1) per add or Forget). Callers hold c.mu.
+func (c *TxCache) compactLocked() {
+	if len(c.order) <= 64 || len(c.order) < 2*len(c.entries) {
+		return
 	}
+	n := 0
+	for _, s := range c.order[c.head:] {
+		if e, ok := c.entries[s.h]; ok && e.seq == s.seq {
+			c.order[n] = s
+			n++
+		}
+	}
+	clear(c.order[n:])
+	c.order, c.head = c.order[:n], 0
 }
 
 // Forget drops the transactions with these hashes, if remembered. The
@@ -205,10 +227,11 @@ func (c *TxCache) Forget(hashes []block.Hash) {
 	defer c.mu.Unlock()
 	for _, h := range hashes {
 		if e, ok := c.entries[h]; ok {
-			c.bytes -= c.order.Remove(e).(*txEntry).size
-			delete(c.entries, h)
+			c.bytes -= e.size
+			delete(c.entries, h) // its slot in order goes stale
 		}
 	}
+	c.compactLocked()
 }
 
 // TxCacheStats describes a TxCache.
