@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Decoding errors. Every decoder in this package returns one of these,
@@ -21,6 +22,13 @@ var (
 
 // Writer appends canonical encodings to a byte slice. The zero value is ready.
 type Writer struct{ buf []byte }
+
+// NewWriter returns a Writer that appends to b.
+func NewWriter(b []byte) *Writer { return &Writer{buf: b} }
+
+// Grow makes room for n more bytes, so that writing up to n bytes
+// allocates at most once (here).
+func (w *Writer) Grow(n int) { w.buf = slices.Grow(w.buf, n) }
 
 // Bytes returns the encoding written so far.
 func (w *Writer) Bytes() []byte { return w.buf }
@@ -84,12 +92,25 @@ func (r *Reader) Done() error {
 	return r.err
 }
 
-func (r *Reader) take(n int, field string) []byte {
+func (r *Reader) take(n int, field string) []byte { return r.takeNamed(n, field, "", -1) }
+
+// fieldName is the name a decoding error gives a field: field, then
+// suffix, then " idx" if idx >= 0. It is built only for an error, so that
+// a successful decoding formats no names.
+func fieldName(field, suffix string, idx int) string {
+	if idx >= 0 {
+		field = fmt.Sprintf("%s %d", field, idx)
+	}
+	return field + suffix
+}
+
+// takeNamed is take for the field fieldName(field, suffix, idx).
+func (r *Reader) takeNamed(n int, field, suffix string, idx int) []byte {
 	if r.err != nil {
 		return nil
 	}
 	if n < 0 || len(r.buf) < n {
-		r.err = fmt.Errorf("%s: need %d bytes, have %d: %w", field, n, len(r.buf), ErrTruncated)
+		r.err = fmt.Errorf("%s: need %d bytes, have %d: %w", fieldName(field, suffix, idx), n, len(r.buf), ErrTruncated)
 		return nil
 	}
 	b := r.buf[:n:n]
@@ -116,21 +137,24 @@ func (r *Reader) Bool(field string) bool {
 }
 
 // Uvarint reads a minimal unsigned varint.
-func (r *Reader) Uvarint(field string) uint64 {
+func (r *Reader) Uvarint(field string) uint64 { return r.uvarint(field, "", -1) }
+
+// uvarint is Uvarint for the field fieldName(field, suffix, idx).
+func (r *Reader) uvarint(field, suffix string, idx int) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.buf)
 	switch {
 	case n == 0:
-		r.err = fmt.Errorf("%s: %w", field, ErrTruncated)
+		r.err = fmt.Errorf("%s: %w", fieldName(field, suffix, idx), ErrTruncated)
 		return 0
 	case n < 0:
-		r.err = fmt.Errorf("%s: varint overflows 64 bits: %w", field, ErrTooLarge)
+		r.err = fmt.Errorf("%s: varint overflows 64 bits: %w", fieldName(field, suffix, idx), ErrTooLarge)
 		return 0
 	case n > 1 && r.buf[n-1] == 0:
 		// The last byte carries no bits: a shorter encoding exists.
-		r.err = fmt.Errorf("%s: %w", field, ErrNonMinimal)
+		r.err = fmt.Errorf("%s: %w", fieldName(field, suffix, idx), ErrNonMinimal)
 		return 0
 	}
 	r.buf = r.buf[n:]
@@ -162,32 +186,49 @@ func (r *Reader) Hash(field string) (h Hash) {
 // result is a copy, so decoded values never alias the input buffer
 // (except through DecodeCommittedShared, which says so).
 func (r *Reader) VarBytes(max int, field string) []byte {
-	n := r.Uvarint(field + " length")
+	b := r.varBytes(max, field, -1)
+	if b == nil || r.alias {
+		return b
+	}
+	return append([]byte(nil), b...)
+}
+
+// varBytes reads a length-prefixed byte string of at most max bytes,
+// named fieldName(field, "", idx), and returns it aliasing the input.
+func (r *Reader) varBytes(max int, field string, idx int) []byte {
+	n := r.uvarint(field, " length", idx)
 	if r.err != nil {
 		return nil
 	}
 	if n > uint64(max) || n > math.MaxInt32 {
-		r.err = fmt.Errorf("%s: %d bytes, limit %d: %w", field, n, max, ErrTooLarge)
+		r.err = fmt.Errorf("%s: %d bytes, limit %d: %w", fieldName(field, "", idx), n, max, ErrTooLarge)
 		return nil
 	}
-	b := r.take(int(n), field)
-	if b == nil {
-		return nil
-	}
-	if r.alias {
-		return b[:len(b):len(b)]
+	return r.takeNamed(int(n), field, "", idx)
+}
+
+// VarBytesAt is VarBytes for the element idx of a list named field:
+// errors name it "field idx", a name formatted only for an error.
+func (r *Reader) VarBytesAt(max int, field string, idx int) []byte {
+	return r.varBytesAt(max, field, idx)
+}
+
+func (r *Reader) varBytesAt(max int, field string, idx int) []byte {
+	b := r.varBytes(max, field, idx)
+	if b == nil || r.alias {
+		return b
 	}
 	return append([]byte(nil), b...)
 }
 
 // String reads a length-prefixed string of at most max bytes.
 func (r *Reader) String(max int, field string) string {
-	return string(r.VarBytes(max, field))
+	return string(r.varBytes(max, field, -1))
 }
 
 // Count reads a list length of at most max elements.
 func (r *Reader) Count(max int, field string) int {
-	n := r.Uvarint(field + " count")
+	n := r.uvarint(field, " count", -1)
 	if r.err == nil && n > uint64(max) {
 		r.err = fmt.Errorf("%s: %d elements, limit %d: %w", field, n, max, ErrTooLarge)
 	}

@@ -3,6 +3,7 @@ package block
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/binary"
 	"fmt"
 )
 
@@ -51,6 +52,7 @@ type Header struct {
 // Encode returns the canonical encoding.
 func (h *Header) Encode() []byte {
 	var w Writer
+	w.Grow(1 + binary.MaxVarintLen64 + len(h.ChainID) + 8 + HashSize + 8 + 8 + binary.MaxVarintLen64 + 2*HashSize + 8 + 2*HashSize)
 	w.Byte(HeaderVersion)
 	w.String(h.ChainID)
 	w.Uint64(h.Height)
@@ -104,11 +106,25 @@ func readHeader(r *Reader) *Header {
 // EncodeTxs encodes a transaction list: uvarint count ‖ each as uvarint length + bytes.
 func EncodeTxs(txs [][]byte) []byte {
 	var w Writer
+	w.Grow(txsSize(txs))
+	writeTxs(&w, txs)
+	return w.Bytes()
+}
+
+func writeTxs(w *Writer, txs [][]byte) {
 	w.Uvarint(uint64(len(txs)))
 	for _, tx := range txs {
 		w.VarBytes(tx)
 	}
-	return w.Bytes()
+}
+
+// txsSize bounds the size of EncodeTxs(txs) (varints at their longest).
+func txsSize(txs [][]byte) int {
+	n := binary.MaxVarintLen64
+	for _, tx := range txs {
+		n += binary.MaxVarintLen64 + len(tx)
+	}
+	return n
 }
 
 // DecodeTxs decodes a transaction list; each element is returned raw (not decoded).
@@ -124,11 +140,27 @@ func DecodeTxs(b []byte) ([][]byte, error) {
 	return txs, nil
 }
 
+// DecodeTxsShared is DecodeTxs without copying: each transaction is a
+// slice of b (capped at its end), valid while b is and wrong if b
+// changes. For a list whose bytes are never modified, such as a
+// consensus proposal's payload.
+func DecodeTxsShared(b []byte) ([][]byte, error) {
+	if len(b) > MaxBlockBytes {
+		return nil, fmt.Errorf("transaction list of %d bytes: %w", len(b), ErrTooLarge)
+	}
+	r := &Reader{buf: b, alias: true}
+	txs := readTxs(r)
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("transaction list: %w", err)
+	}
+	return txs, nil
+}
+
 func readTxs(r *Reader) [][]byte {
 	n := r.Count(MaxBlockTxs, "transactions")
 	txs := make([][]byte, 0, n)
 	for i := 0; i < n && r.Err() == nil; i++ {
-		txs = append(txs, r.VarBytes(MaxTxBytes, fmt.Sprintf("transaction %d", i)))
+		txs = append(txs, r.varBytesAt(MaxTxBytes, "transaction", i))
 	}
 	return txs
 }
@@ -152,8 +184,10 @@ func MerkleRoot(leaves []Hash) Hash {
 		return Sum(nil)
 	}
 	level := make([]Hash, len(leaves))
-	for i, l := range leaves {
-		level[i] = Sum(append([]byte{0}, l[:]...))
+	var in [1 + HashSize]byte // 0x00 ‖ leaf
+	for i := range leaves {
+		copy(in[1:], leaves[i][:])
+		level[i] = Sum(in[:])
 	}
 	return mth(level)
 }
@@ -297,9 +331,15 @@ type Committed struct {
 // Encode returns the canonical encoding.
 func (c *Committed) Encode() []byte {
 	var w Writer
+	header := c.Block.Header.Encode()
+	n := 1 + binary.MaxVarintLen64 + len(header) + txsSize(c.Block.Txs) + binary.MaxVarintLen64 + len(c.Metadata) + 8 + binary.MaxVarintLen64
+	for _, s := range c.Cert.Sigs {
+		n += 8 + 2*binary.MaxVarintLen64 + len(s.Msg) + len(s.Sig)
+	}
+	w.Grow(n) // one allocation for a block of any size
 	w.Byte(1)
-	w.VarBytes(c.Block.Header.Encode())
-	w.Fixed(EncodeTxs(c.Block.Txs))
+	w.VarBytes(header)
+	writeTxs(&w, c.Block.Txs)
 	w.VarBytes(c.Metadata)
 	w.Uint64(c.VerSeq)
 	c.Cert.write(&w)
@@ -344,7 +384,7 @@ func CommittedTx(b []byte, index uint64) ([]byte, error) {
 	}
 	var tx []byte
 	for i := uint64(0); i <= index && r.Err() == nil; i++ {
-		tx = r.VarBytes(MaxTxBytes, fmt.Sprintf("transaction %d", i))
+		tx = r.varBytesAt(MaxTxBytes, "transaction", int(i))
 	}
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("committed block: %w", err)

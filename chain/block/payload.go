@@ -155,18 +155,30 @@ func (p *AnchorPayload) Encode() []byte {
 
 // DecodeAnchor decodes an AnchorPayload.
 func DecodeAnchor(b []byte) (*AnchorPayload, error) {
-	r := NewReader(b)
-	p := &AnchorPayload{Hash: r.Hash("document hash"), Label: r.String(MaxLabelBytes, "label")}
+	doc, label, scope, err := ParseAnchor(b)
+	if err != nil {
+		return nil, err
+	}
+	return &AnchorPayload{Hash: doc, Label: string(label), Scope: string(scope)}, nil
+}
+
+// ParseAnchor is DecodeAnchor without the copies: label and scope alias
+// b (scope is empty if absent). It accepts and refuses what DecodeAnchor
+// does, allocating nothing unless it refuses.
+func ParseAnchor(b []byte) (doc Hash, label, scope []byte, err error) {
+	r := Reader{buf: b, alias: true}
+	doc = r.Hash("document hash")
+	label = r.varBytes(MaxLabelBytes, "label", -1)
 	if r.Err() == nil && r.Len() > 0 {
-		p.Scope = r.String(MaxScopeBytes, "scope")
-		if r.Err() == nil && p.Scope == "" {
+		scope = r.varBytes(MaxScopeBytes, "scope", -1)
+		if r.Err() == nil && len(scope) == 0 {
 			r.Fail(errors.New("an empty scope is left out, not encoded"))
 		}
 	}
 	if err := r.Done(); err != nil {
-		return nil, fmt.Errorf("anchor payload: %w", err)
+		return Hash{}, nil, nil, fmt.Errorf("anchor payload: %w", err)
 	}
-	return p, nil
+	return doc, label, scope, nil
 }
 
 // Policy says who may replace a contract's code.

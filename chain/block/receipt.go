@@ -66,7 +66,13 @@ type Receipt struct {
 
 // Encode returns the canonical encoding.
 func (rc *Receipt) Encode() []byte {
-	var w Writer
+	return rc.AppendEncode(make([]byte, 0, rc.encodedSize()))
+}
+
+// AppendEncode appends the canonical encoding to b and returns the result
+// (Encode into a caller's buffer).
+func (rc *Receipt) AppendEncode(b []byte) []byte {
+	w := Writer{buf: b}
 	w.Fixed(rc.TxHash[:])
 	w.Uint64(rc.Height)
 	w.Uvarint(rc.Index)
@@ -81,6 +87,16 @@ func (rc *Receipt) Encode() []byte {
 		w.VarBytes(e.Data)
 	}
 	return w.Bytes()
+}
+
+// encodedSize bounds the size of the encoding (varints at their longest).
+func (rc *Receipt) encodedSize() int {
+	n := HashSize + 8 + binary.MaxVarintLen64 + 1 + 8 + binary.MaxVarintLen64 + len(rc.Result) +
+		binary.MaxVarintLen64 + len(rc.Error) + binary.MaxVarintLen64
+	for _, e := range rc.Events {
+		n += HashSize + binary.MaxVarintLen64 + len(e.Type) + binary.MaxVarintLen64 + len(e.Data)
+	}
+	return n
 }
 
 // Hash returns SHA-256 of the encoding.

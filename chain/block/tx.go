@@ -1,10 +1,13 @@
 package block
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/hdevalence/ed25519consensus"
 )
@@ -176,9 +179,21 @@ func padKey(k ed25519.PublicKey) []byte {
 
 // SigningBytes returns the bytes the sender signs.
 func (tx *Tx) SigningBytes() []byte {
-	w := Writer{buf: []byte(txDomain)}
+	return tx.appendSigningBytes(make([]byte, 0, len(txDomain)+tx.bodySize()))
+}
+
+// appendSigningBytes appends SigningBytes to b.
+func (tx *Tx) appendSigningBytes(b []byte) []byte {
+	w := Writer{buf: append(b, txDomain...)}
 	tx.writeBody(&w)
 	return w.Bytes()
+}
+
+// bodySize bounds the size of writeBody's output (varints counted at
+// their longest), so that one allocation holds an encoding.
+func (tx *Tx) bodySize() int {
+	return 1 + binary.MaxVarintLen64 + len(tx.ChainID) + ed25519.PublicKeySize + 8 + 1 + 8 +
+		binary.MaxVarintLen64 + len(tx.Payload) + 8
 }
 
 // Sign sets Sender from key and signs the transaction.
@@ -211,7 +226,7 @@ func (tx *Tx) VerifySignature() error {
 
 // Encode returns the canonical encoding.
 func (tx *Tx) Encode() []byte {
-	var w Writer
+	w := Writer{buf: make([]byte, 0, tx.bodySize()+ed25519.SignatureSize)}
 	tx.writeBody(&w)
 	sig := tx.Signature
 	if len(sig) != ed25519.SignatureSize {
@@ -231,7 +246,10 @@ func DecodeTx(b []byte) (*Tx, error) {
 	if len(b) > MaxTxBytes {
 		return nil, fmt.Errorf("transaction of %d bytes, limit %d: %w", len(b), MaxTxBytes, ErrTooLarge)
 	}
-	r := NewReader(b)
+	// One copy of the input holds the decoded byte fields (Sender,
+	// Payload, Signature), each a slice of it capped at its own end: one
+	// allocation instead of one per field, and nothing aliases b.
+	r := &Reader{buf: bytes.Clone(b), alias: true}
 	tx, err := readTx(r)
 	if err != nil {
 		return nil, err
@@ -242,14 +260,29 @@ func DecodeTx(b []byte) (*Tx, error) {
 	return tx, nil
 }
 
+// lastChainID is the chain id DecodeTx decoded last: a node sees one chain
+// id in almost every transaction, which then shares this string instead
+// of allocating its own.
+var lastChainID atomic.Pointer[string]
+
+// chainID returns b as a string, lastChainID's if equal.
+func chainID(b []byte) string {
+	if p := lastChainID.Load(); p != nil && *p == string(b) {
+		return *p
+	}
+	s := string(b)
+	lastChainID.Store(&s)
+	return s
+}
+
 func readTx(r *Reader) (*Tx, error) {
 	v := r.Byte("tx version")
 	if r.Err() == nil && v != TxVersion && v != TxVersionBounded {
 		return nil, fmt.Errorf("transaction version %d: %w", v, ErrBadVersion)
 	}
 	tx := &Tx{}
-	tx.ChainID = r.String(MaxChainIDBytes, "chain id")
-	tx.Sender = ed25519.PublicKey(append([]byte(nil), r.Fixed(ed25519.PublicKeySize, "sender")...))
+	tx.ChainID = chainID(r.varBytes(MaxChainIDBytes, "chain id", -1))
+	tx.Sender = ed25519.PublicKey(r.Fixed(ed25519.PublicKeySize, "sender"))
 	tx.Nonce = r.Uint64("nonce")
 	tx.Kind = Kind(r.Byte("kind"))
 	if r.Err() == nil && !tx.Kind.Valid() {
@@ -263,7 +296,7 @@ func readTx(r *Reader) (*Tx, error) {
 			return nil, fmt.Errorf("transaction version %d with a valid-until of 0 (encoded as version %d): %w", v, TxVersion, ErrBadVersion)
 		}
 	}
-	tx.Signature = append([]byte(nil), r.Fixed(ed25519.SignatureSize, "signature")...)
+	tx.Signature = r.Fixed(ed25519.SignatureSize, "signature")
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("transaction: %w", err)
 	}

@@ -103,7 +103,7 @@ func decodeRequests(b []byte, maxTx int) ([][]byte, error) {
 	budget := max(forwardFrameBytes, maxTx)
 	txs := make([][]byte, 0, n)
 	for i := 0; i < n && r.Err() == nil; i++ {
-		tx := r.VarBytes(maxTx, fmt.Sprintf("forwarded request %d", i))
+		tx := r.VarBytesAt(maxTx, "forwarded request", i)
 		switch {
 		case r.Err() != nil:
 		case len(tx) == 0:
@@ -337,13 +337,20 @@ func (r *Replica) handleRequests(from uint64, body []byte) {
 		r.log.Warn("dropping a malformed batch of forwarded requests", "from", from, "bytes", len(body), "err", err)
 		return
 	}
+	var hashes []block.Hash
 	if r.leader() == r.cfg.SelfID {
 		// One worker: a batch of at most maxForwardBatch (≤ maxSigBatch)
 		// is one chunk, so every transaction is checked whatever fails;
 		// the peers' links run in parallel already.
-		_, _, _, _ = r.cfg.TxCache.CheckAll(r.params, txs, 1)
+		_, hashes, _, _ = r.cfg.TxCache.CheckAll(r.params, txs, 1)
 	}
-	for _, raw := range txs {
-		r.handleRequest(from, raw)
+	for i, raw := range txs {
+		var h block.Hash
+		if hashes != nil {
+			h = hashes[i]
+		} else {
+			h = block.Sum(raw)
+		}
+		r.handleRequest(from, raw, h)
 	}
 }

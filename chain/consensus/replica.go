@@ -516,7 +516,7 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 		}
 		r.cons().HandleMessage(from, m)
 	case frameRequest:
-		r.handleRequest(from, frame[1:])
+		r.handleRequest(from, frame[1:], block.Sum(frame[1:]))
 	case frameRequests:
 		r.handleRequests(from, frame[1:])
 	default:
@@ -524,14 +524,14 @@ func (r *Replica) HandleFrame(from uint64, frame []byte) {
 	}
 }
 
-// handleRequest takes a transaction peer from forwarded. A peer's
+// handleRequest takes a transaction peer from forwarded, of hash h. A peer's
 // transaction is always taken (refusing it here would stall it until a
 // view change); its bytes count against this node's own admissions. Each
 // peer bounds what it admits, so the pool holds at most a few times
 // PoolMaxBytes.
-func (r *Replica) handleRequest(from uint64, raw []byte) {
-	if h := block.Sum(raw); !r.committed.has(h) {
-		r.pool.track(hex.EncodeToString(h[:]), len(raw), r.cfg.Clock.Now())
+func (r *Replica) handleRequest(from uint64, raw []byte, h block.Hash) {
+	if !r.committed.has(h) {
+		r.pool.track(r.hashKey(h), len(raw), r.cfg.Clock.Now())
 	}
 	r.cons().HandleRequest(from, raw)
 }
@@ -698,11 +698,23 @@ func (r *Replica) MembershipChange() bool { return false }
 // transaction hash, the client id its sender. SmartBFT calls it several
 // times per request; a verified transaction's sender comes from the cache.
 func (r *Replica) RequestID(raw []byte) bft.RequestInfo {
-	h := block.Sum(raw)
+	return r.requestInfo(block.Sum(raw), raw, nil)
+}
+
+// requestInfo is RequestID for the transaction raw of hash h, or for the
+// decoded tx (raw is then not read). A transaction in the TxCache gets
+// the cache's strings, formatted once for all the times SmartBFT names it.
+func (r *Replica) requestInfo(h block.Hash, raw []byte, tx *block.Tx) bft.RequestInfo {
+	if id, sender, ok := r.cfg.TxCache.IDs(h); ok {
+		return bft.RequestInfo{ID: id, ClientID: sender}
+	}
 	info := bft.RequestInfo{ID: hex.EncodeToString(h[:])}
-	if tx, ok := r.cfg.TxCache.Lookup(h); ok {
-		info.ClientID = hex.EncodeToString(tx.Sender)
-	} else if tx, err := block.DecodeTx(raw); err == nil {
+	if tx == nil {
+		if d, err := block.DecodeTx(raw); err == nil {
+			tx = d
+		}
+	}
+	if tx != nil {
 		info.ClientID = hex.EncodeToString(tx.Sender)
 	}
 	return info
@@ -712,6 +724,15 @@ func (r *Replica) RequestID(raw []byte) bft.RequestInfo {
 func requestKey(raw []byte) string {
 	id := block.Sum(raw)
 	return hex.EncodeToString(id[:])
+}
+
+// hashKey is the request id of the transaction of hash h (requestKey),
+// the TxCache's string if it holds the transaction.
+func (r *Replica) hashKey(h block.Hash) string {
+	if id, _, ok := r.cfg.TxCache.IDs(h); ok {
+		return id
+	}
+	return hex.EncodeToString(h[:])
 }
 
 // --- Assembler ---
@@ -781,7 +802,7 @@ func (r *Replica) Deliver(p bft.Proposal, sigs []bft.Signature) bft.Reconfig {
 	for _, raw := range c.Block.Txs {
 		h := block.Sum(raw)
 		r.committed.add(h)
-		r.pool.release(hex.EncodeToString(h[:]))
+		r.pool.release(r.hashKey(h))
 	}
 	if _, err := r.commit(c); err != nil {
 		// Behind (a gap): catch up, then retry once.
@@ -814,7 +835,7 @@ func fromProposal(p bft.Proposal, sigs []bft.Signature) (*block.Committed, error
 	if err != nil {
 		return nil, err
 	}
-	txs, err := block.DecodeTxs(p.Payload)
+	txs, err := block.DecodeTxsShared(p.Payload) // shared like Metadata and the signatures below
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package consensus
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -382,7 +381,7 @@ func (r *Replica) dropFromPool(txs [][]byte) {
 	for _, raw := range txs {
 		h := block.Sum(raw)
 		r.committed.add(h)
-		r.pool.release(hex.EncodeToString(h[:])) // committed: no longer pending here
+		r.pool.release(r.hashKey(h)) // committed: no longer pending here
 	}
 	if r.cons() == nil || r.cons().Pool == nil {
 		return

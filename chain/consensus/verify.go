@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"crypto/ed25519"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -34,7 +33,9 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadHeader, err)
 	}
-	txs, err := block.DecodeTxs(p.Payload)
+	// The proposal's bytes are never modified (SmartBFT keeps them as
+	// they came): the block's transactions are slices of its payload.
+	txs, err := block.DecodeTxsShared(p.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadTx, err)
 	}
@@ -74,7 +75,7 @@ func (r *Replica) VerifyProposal(p bft.Proposal) ([]bft.RequestInfo, error) {
 			return nil, fmt.Errorf("%w: transaction %d (%s): %w", ErrBadTx, i, hashes[i], err)
 		}
 		r.precompile(tx)
-		infos = append(infos, bft.RequestInfo{ID: hex.EncodeToString(hashes[i][:]), ClientID: hex.EncodeToString(tx.Sender)})
+		infos = append(infos, r.requestInfo(hashes[i], nil, tx))
 	}
 	r.speculate(b) // execute it during the rounds that decide it (speculate.go)
 	return infos, nil
@@ -135,7 +136,7 @@ func (r *Replica) VerifyRequest(raw []byte) (bft.RequestInfo, error) {
 		return bft.RequestInfo{}, err
 	}
 	r.precompile(tx)
-	return bft.RequestInfo{ID: hex.EncodeToString(h[:]), ClientID: hex.EncodeToString(tx.Sender)}, nil
+	return r.requestInfo(h, nil, tx), nil
 }
 
 // VerifyConsenterSig implements api.Verifier: the signature must be by a
@@ -181,7 +182,7 @@ func (r *Replica) VerificationSequence() uint64 { return 0 }
 
 // RequestsFromProposal implements api.Verifier.
 func (r *Replica) RequestsFromProposal(p bft.Proposal) []bft.RequestInfo {
-	txs, err := block.DecodeTxs(p.Payload)
+	txs, err := block.DecodeTxsShared(p.Payload) // only hashed here
 	if err != nil {
 		return nil
 	}

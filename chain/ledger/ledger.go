@@ -104,6 +104,7 @@ type executed struct {
 	encoded [][]byte
 	leaves  []block.Hash
 	log     proof.Frontier
+	nodes   []store.LogNode // the log's nodes the leaves completed, for the store
 }
 
 // Speculate executes b, if it is the next block over the head, and keeps
@@ -153,7 +154,13 @@ func (l *Ledger) execute(head store.Head, b *block.Block) (*executed, error) {
 		e.encoded[i] = rc.Encode()
 		e.leaves[i] = proof.LeafHash(e.encoded[i])
 	}
-	if e.log, err = head.Log.Append(e.leaves, nil); err != nil {
+	e.nodes = make([]store.LogNode, 0, len(e.leaves)+64) // an append of n leaves completes < n + 64 nodes
+	visit := func(level uint, index uint64, h block.Hash) {
+		if level > 0 { // the leaves are stored apart
+			e.nodes = append(e.nodes, store.LogNode{Level: level, Index: index, Hash: h})
+		}
+	}
+	if e.log, err = head.Log.Append(e.leaves, visit); err != nil {
 		return nil, fmt.Errorf("ledger: record log: %w", err)
 	}
 	return e, nil
@@ -187,9 +194,11 @@ func (l *Ledger) Commit(c *block.Committed) (bool, error) {
 	}
 	l.spec = nil // over the old head: of no use after this commit
 	res, encoded, leaves, log := e.res, e.encoded, e.leaves, e.log
+	nodes := e.nodes
+	e.nodes = nil // the store sorts them: a retried commit recomputes them
 	nh := store.Head{GenesisHash: head.GenesisHash, Height: h, Hash: c.Block.Hash(),
 		TimeUnixMilli: c.Block.Header.TimeUnixMilli, StateRoot: res.StateRoot, Log: log}
-	if err := l.Store.Commit(c, res, nh, leaves); err != nil {
+	if err := l.Store.CommitLog(c, res, nh, leaves, nodes); err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
 	}
 	sum := Summary{Height: h, TimeUnixMilli: c.Block.Header.TimeUnixMilli, Txs: make([]TxSummary, len(res.Receipts))}

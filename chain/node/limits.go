@@ -350,6 +350,9 @@ func (g *guard) heavyAnswer(w http.ResponseWriter, r *http.Request) (func(), boo
 
 // isTooLarge reports a body cut by http.MaxBytesReader.
 func isTooLarge(err error) bool {
+	if err == nil {
+		return false // and no allocation for errors.As's target
+	}
 	var mb *http.MaxBytesError
 	return errors.As(err, &mb)
 }

@@ -2,7 +2,7 @@ package proof
 
 import (
 	"crypto"
-	_ "crypto/sha256" // registers SHA-256 for rfc6962.New
+	"crypto/sha256" // also registers SHA-256 for rfc6962.New
 	"fmt"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -12,11 +12,34 @@ import (
 
 var (
 	hasher  = rfc6962.New(crypto.SHA256)
-	factory = &compact.RangeFactory{Hash: hasher.HashChildren}
+	factory = &compact.RangeFactory{Hash: hashChildren}
 )
+
+// hashChildren is hasher.HashChildren, SHA-256(0x01 ‖ l ‖ r), with one
+// allocation (the result) instead of four: the log hashes about two nodes
+// per record, twice per block (ledger and store). TestHashChildren
+// compares the two.
+func hashChildren(l, r []byte) []byte {
+	if len(l) != sha256.Size || len(r) != sha256.Size {
+		return hasher.HashChildren(l, r)
+	}
+	var in [1 + 2*sha256.Size]byte
+	in[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(in[1:], l)
+	copy(in[1+sha256.Size:], r)
+	h := sha256.Sum256(in[:])
+	return h[:]
+}
 
 // LeafHash is the RFC 9162 leaf hash of a record: SHA-256(0x00 ‖ data).
 func LeafHash(data []byte) block.Hash {
+	// A record that fits is hashed from a buffer on the stack.
+	var in [512]byte
+	if len(data) < len(in) {
+		in[0] = rfc6962.RFC6962LeafHashPrefix
+		n := copy(in[1:], data)
+		return sha256.Sum256(in[:1+n])
+	}
 	var h block.Hash
 	copy(h[:], hasher.HashLeaf(data))
 	return h
@@ -56,8 +79,10 @@ func (f Frontier) Append(leaves []block.Hash, visit func(level uint, index uint6
 			visit(id.Level, id.Index, h)
 		}
 	}
-	for _, l := range leaves {
-		if err := r.Append(append([]byte(nil), l[:]...), v); err != nil {
+	// The range reads leaves[i] in place (it never writes a hash it is
+	// given, and out copies what it keeps), so no leaf is copied.
+	for i := range leaves {
+		if err := r.Append(leaves[i][:], v); err != nil {
 			return f, fmt.Errorf("proof: append: %w", err)
 		}
 	}

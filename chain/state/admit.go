@@ -164,7 +164,7 @@ func checkPayload(tx *block.Tx) error {
 	case block.KindRegister:
 		_, err = block.DecodeRegister(tx.Payload)
 	case block.KindAnchor:
-		_, err = block.DecodeAnchor(tx.Payload)
+		_, _, _, err = block.ParseAnchor(tx.Payload)
 	case block.KindDeploy:
 		_, err = block.DecodeDeploy(tx.Payload)
 	case block.KindCall:
@@ -188,27 +188,45 @@ func checkPayload(tx *block.Tx) error {
 // CheckSender performs the stateful admission checks against r: the sender
 // is an active member whose role may send this kind, and the nonce is unused.
 func CheckSender(r Reader, tx *block.Tx) error {
-	m, ok, err := LookupMember(r, tx.Sender)
+	_, _, err := checkSender(r, tx, false)
+	return err
+}
+
+// checkSender is CheckSender; with decode it also returns the sender's
+// member record (else nil: the checks read only its role and revocation,
+// and decode the whole record only to word a refusal). It returns the
+// transaction's NonceKey too, for the caller that marks it used.
+func checkSender(r Reader, tx *block.Tx, decode bool) (*Member, []byte, error) {
+	memberKey, nonceKey := senderKeys(tx.Sender, tx.Nonce)
+	// Read without a copy: memberFlags and DecodeMember only read v.
+	v, ok, err := getShared(r, memberKey)
 	if err != nil {
-		return fmt.Errorf("state: read member: %w", err)
+		return nil, nil, fmt.Errorf("state: read member: %w", err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: %x", ErrUnknownSender, []byte(tx.Sender))
+		return nil, nil, fmt.Errorf("%w: %x", ErrUnknownSender, []byte(tx.Sender))
 	}
-	if m.Revoked {
-		return fmt.Errorf("%w: %s (%s)", ErrRevoked, m.Name, m.Org)
+	var m *Member
+	role, revoked, flagsOK := memberFlags(v)
+	if decode || !flagsOK || revoked || !Allowed(tx.Kind, role) {
+		if m, err = DecodeMember(tx.Sender, v); err != nil {
+			return nil, nil, fmt.Errorf("state: read member: %w", err)
+		}
+		if m.Revoked {
+			return nil, nil, fmt.Errorf("%w: %s (%s)", ErrRevoked, m.Name, m.Org)
+		}
+		if !Allowed(tx.Kind, m.Role) && !selfRotation(tx) {
+			return nil, nil, fmt.Errorf("%w: %s is %s, %s needs one of %v", ErrForbidden, m.Name, m.Role, tx.Kind, allowed[tx.Kind])
+		}
 	}
-	if !Allowed(tx.Kind, m.Role) && !selfRotation(tx) {
-		return fmt.Errorf("%w: %s is %s, %s needs one of %v", ErrForbidden, m.Name, m.Role, tx.Kind, allowed[tx.Kind])
-	}
-	_, used, err := r.Get(NonceKey(tx.Sender, tx.Nonce))
+	_, used, err := r.Get(nonceKey)
 	if err != nil {
-		return fmt.Errorf("state: read nonce: %w", err)
+		return nil, nil, fmt.Errorf("state: read nonce: %w", err)
 	}
 	if used {
-		return fmt.Errorf("%w: %d", ErrNonceUsed, tx.Nonce)
+		return nil, nil, fmt.Errorf("%w: %d", ErrNonceUsed, tx.Nonce)
 	}
-	return nil
+	return m, nonceKey, nil
 }
 
 // Batch checks a sequence of transactions in order, as they would be
@@ -250,14 +268,15 @@ func (b *Batch) AddChecked(tx *block.Tx) error {
 	if err := CheckValidUntil(tx, b.time); err != nil {
 		return err
 	}
-	if err := CheckSender(b.ov, tx); err != nil {
+	_, nonceKey, err := checkSender(b.ov, tx, false)
+	if err != nil {
 		return err
 	}
 	if b.p.BlockGasLimit > 0 && tx.GasLimit > b.p.BlockGasLimit-b.gas {
 		return fmt.Errorf("%w: %d of %d gas taken, this transaction asks %d", ErrBlockFull, b.gas, b.p.BlockGasLimit, tx.GasLimit)
 	}
 	b.gas += tx.GasLimit
-	b.ov.Set(NonceKey(tx.Sender, tx.Nonce), nil)
+	b.ov.markOwned(nonceKey) // built for this transaction by checkSender
 	if tx.Kind == block.KindRegister {
 		p, _ := block.DecodeRegister(tx.Payload)
 		if _, err := applyRegisterTx(b.ov, p, 0); err != nil {

@@ -108,10 +108,17 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 	// transaction that fails them (a quorum certified it anyway) is left
 	// nil and checked again on its own below, for its receipt's error.
 	checked, hashes, _, _ := e.Cache.CheckAll(e.Params, b.Txs, runtime.GOMAXPROCS(0))
+	// One child overlay serves every transaction in turn (reset before
+	// each): what a transaction wrote is merged into blockOv or dropped
+	// before the next one runs.
+	txOv := blockOv.Child()
+	rcs := make([]block.Receipt, len(b.Txs)) // one allocation for the block's receipts
+	evs := make([]block.Event, len(b.Txs))   // and for the anchors' events (one each)
 	for i, raw := range b.Txs {
-		rc := &block.Receipt{TxHash: hashes[i], Height: bc.Height, Index: uint64(i)}
-		txOv := blockOv.Child()
-		tx, out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i), checked[i])
+		rc := &rcs[i]
+		*rc = block.Receipt{TxHash: hashes[i], Height: bc.Height, Index: uint64(i)}
+		txOv.reset()
+		tx, out, events, gas, err := e.applyTx(contracts, bc, blockOv, txOv, raw, rc.TxHash, uint64(i), checked[i], evs[i:i+1:i+1])
 		if errors.Is(err, ErrNodeFault) {
 			return nil, fmt.Errorf("state: block %d, transaction %d: %w", bc.Height, i, err)
 		}
@@ -145,8 +152,9 @@ func (e *Executor) Apply(base Committed, prevRoot block.Hash, b *block.Block) (*
 }
 
 // applyTx applies the transaction raw, of hash txHash; tx is raw already
-// through CheckTx with e.Params, or nil to check it here.
-func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64, tx *block.Tx) (*block.Tx, []byte, []block.Event, uint64, error) {
+// through CheckTx with e.Params, or nil to check it here. ev (length and
+// capacity 1) is the transaction's own room for an outcome of one event.
+func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Overlay, raw []byte, txHash block.Hash, index uint64, tx *block.Tx, ev []block.Event) (*block.Tx, []byte, []block.Event, uint64, error) {
 	if tx == nil {
 		var err error
 		if tx, err = e.Cache.CheckHashed(e.Params, txHash, raw); err != nil {
@@ -158,10 +166,9 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 	if err := CheckValidUntil(tx, bc.TimeUnixMilli); err != nil {
 		return nil, nil, nil, 0, err
 	}
-	if err := CheckSender(ov, tx); err != nil {
-		return nil, nil, nil, 0, err
-	}
-	sender, _, err := LookupMember(ov, tx.Sender)
+	// The kinds below that act on their sender's record get it decoded.
+	needSender := tx.Kind != block.KindRegister && tx.Kind != block.KindAnchor
+	sender, nonceKey, err := checkSender(ov, tx, needSender)
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}
@@ -169,7 +176,7 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 	// The nonce is consumed by any admitted transaction, failed or not, so
 	// the same signed bytes can never run twice. It is written to the block
 	// overlay directly so that a failed execution does not undo it.
-	blockOv.Set(NonceKey(tx.Sender, tx.Nonce), nil)
+	blockOv.markOwned(nonceKey) // built for this transaction by checkSender
 	switch tx.Kind {
 	case block.KindRegister:
 		p, _ := block.DecodeRegister(tx.Payload)
@@ -179,23 +186,29 @@ func (e *Executor) applyTx(contracts Contracts, bc BlockContext, blockOv, ov *Ov
 		}
 		return tx, nil, events, gas, nil
 	case block.KindAnchor:
-		p, _ := block.DecodeAnchor(tx.Payload)
-		if p.Scope != "" {
-			if err := ValidScopeName(p.Scope); err != nil {
+		doc, label, scopeBytes, _ := block.ParseAnchor(tx.Payload) // checked at admission
+		scope := string(scopeBytes)
+		if scope != "" {
+			if err := ValidScopeName(scope); err != nil {
 				return tx, nil, nil, gas, err
 			}
 		}
-		a := &Anchor{Doc: p.Hash, Label: p.Label, Sender: tx.Sender, Height: bc.Height, Index: index, TimeUnixMilli: bc.TimeUnixMilli, TxHash: txHash, Scope: p.Scope}
-		v := a.Encode()
+		a := Anchor{Doc: doc, Label: string(label), Sender: tx.Sender, Height: bc.Height, Index: index, TimeUnixMilli: bc.TimeUnixMilli, TxHash: txHash, Scope: scope}
+		// Key and value in one buffer, handed to the overlay.
+		key := anchorKey(doc, bc.Height, index)
+		kv := append(make([]byte, 0, len(key)+a.encodedSize()), key...)
+		kv = a.appendEncode(kv)
+		v := kv[len(key):len(kv):len(kv)]
 		gas += GasPerStorage * uint64(len(v))
 		if gas > tx.GasLimit {
 			return tx, nil, nil, tx.GasLimit, fmt.Errorf("out of gas: anchoring needs %d, limit %d", gas, tx.GasLimit)
 		}
-		ov.Set(anchorKey(p.Hash, bc.Height, index), v)
-		if p.Scope != "" {
-			ov.JoinScope(p.Scope)
+		ov.setOwned(kv[:len(key):len(key)], v)
+		if scope != "" {
+			ov.JoinScope(scope)
 		}
-		return tx, p.Hash[:], []block.Event{{Type: "anchored", Data: tx.Payload}}, gas, nil
+		ev[0] = block.Event{Type: "anchored", Data: tx.Payload}
+		return tx, tx.Payload[:block.HashSize:block.HashSize], ev, gas, nil
 	case block.KindRedact:
 		events, err := applyRedact(ov, tx, sender, bc, txHash, index, &gas)
 		if err != nil {

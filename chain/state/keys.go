@@ -25,19 +25,32 @@ const (
 )
 
 // MemberKey is the state key of a member record.
-func MemberKey(k ed25519.PublicKey) []byte { return append([]byte{prefixMember}, k...) }
+func MemberKey(k ed25519.PublicKey) []byte {
+	return append(append(make([]byte, 0, 1+len(k)), prefixMember), k...)
+}
 
 // NonceKey is the state key marking (sender, nonce) used.
 func NonceKey(k ed25519.PublicKey, nonce uint64) []byte {
-	b := append([]byte{prefixNonce}, k...)
+	b := append(append(make([]byte, 0, 1+len(k)+8), prefixNonce), k...)
 	return binary.BigEndian.AppendUint64(b, nonce)
+}
+
+// senderKeys returns MemberKey(k) and NonceKey(k, nonce) cut from one
+// allocation (each capped at its end).
+func senderKeys(k ed25519.PublicKey, nonce uint64) (member, nonceKey []byte) {
+	b := make([]byte, 0, 2*(1+len(k))+8)
+	b = append(append(b, prefixMember), k...)
+	n := len(b)
+	b = append(append(b, prefixNonce), k...)
+	b = binary.BigEndian.AppendUint64(b, nonce)
+	return b[:n:n], b[n:]
 }
 
 // AnchorPrefix is the key prefix of every anchoring of a document hash.
 func AnchorPrefix(doc block.Hash) []byte { return append([]byte{prefixAnchor}, doc[:]...) }
 
 func anchorKey(doc block.Hash, height, index uint64) []byte {
-	b := AnchorPrefix(doc)
+	b := append(append(make([]byte, 0, 1+len(doc)+16), prefixAnchor), doc[:]...)
 	b = binary.BigEndian.AppendUint64(b, height)
 	return binary.BigEndian.AppendUint64(b, index)
 }
@@ -79,6 +92,7 @@ type Member struct {
 // Encode: org string ‖ name string ‖ role 1 ‖ revoked 1 ‖ since 8 (the key is in the state key).
 func (m *Member) Encode() []byte {
 	var w block.Writer
+	w.Grow(2*binary.MaxVarintLen64 + len(m.Org) + len(m.Name) + 1 + 1 + 8)
 	w.String(m.Org)
 	w.String(m.Name)
 	w.Byte(byte(m.Role))
@@ -106,6 +120,27 @@ func DecodeMember(key ed25519.PublicKey, b []byte) (*Member, error) {
 	return m, nil
 }
 
+// memberFlags returns the role and revocation of the member record b
+// without decoding its strings, and ok if DecodeMember accepts b (if not,
+// DecodeMember says why).
+func memberFlags(b []byte) (role block.Role, revoked bool, ok bool) {
+	r := block.NewReader(b)
+	for range 2 { // org, name
+		n := r.Uvarint("")
+		if n > block.MaxNameBytes {
+			return 0, false, false
+		}
+		r.Fixed(int(n), "")
+	}
+	role = block.Role(r.Byte(""))
+	revoked = r.Bool("")
+	r.Uint64("")
+	if r.Done() != nil {
+		return 0, false, false
+	}
+	return role, revoked, true
+}
+
 // Anchor is one anchoring of a document hash.
 type Anchor struct {
 	Doc           block.Hash
@@ -121,7 +156,17 @@ type Anchor struct {
 // Encode: label string ‖ sender 32 ‖ time 8 ‖ tx hash 32 [‖ scope string]
 // (doc, height and index are in the key; the scope only when set).
 func (a *Anchor) Encode() []byte {
-	var w block.Writer
+	return a.appendEncode(make([]byte, 0, a.encodedSize()))
+}
+
+// encodedSize bounds the size of the encoding (varints at their longest).
+func (a *Anchor) encodedSize() int {
+	return 2*binary.MaxVarintLen64 + len(a.Label) + len(a.Sender) + 8 + len(a.TxHash) + len(a.Scope)
+}
+
+// appendEncode appends the encoding to b.
+func (a *Anchor) appendEncode(b []byte) []byte {
+	w := block.NewWriter(b)
 	w.String(a.Label)
 	w.Fixed(a.Sender)
 	w.Int64(a.TimeUnixMilli)

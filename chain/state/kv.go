@@ -18,6 +18,22 @@ type Reader interface {
 	Iterate(prefix []byte, fn func(key, value []byte) bool) error
 }
 
+// SharedReader is optionally implemented by a Reader that can return a
+// value without copying it (the node's store returns its cache's own).
+// The caller of GetShared must not modify the value, nor keep it past
+// the read it serves.
+type SharedReader interface {
+	GetShared(key []byte) (value []byte, ok bool, err error)
+}
+
+// getShared reads key through r's GetShared if it has one, else its Get.
+func getShared(r Reader, key []byte) ([]byte, bool, error) {
+	if s, ok := r.(SharedReader); ok {
+		return s.GetShared(key)
+	}
+	return r.Get(key)
+}
+
 // Write is one state change; a nil Value with Delete set removes the key.
 type Write struct {
 	Key    []byte
@@ -30,8 +46,8 @@ type Write struct {
 // dropped on failure, so a failed transaction leaves nothing behind.
 type Overlay struct {
 	base   Reader
-	writes map[string]*Write
-	scopes []string // record sets the transaction joins (JoinScope)
+	writes map[string]Write // by value: a Set allocates only the key and its copies
+	scopes []string         // record sets the transaction joins (JoinScope)
 }
 
 // JoinScope says that the transaction running in this overlay belongs to
@@ -49,7 +65,7 @@ func (o *Overlay) JoinScope(name string) {
 }
 
 // NewOverlay returns an empty overlay over base.
-func NewOverlay(base Reader) *Overlay { return &Overlay{base: base, writes: map[string]*Write{}} }
+func NewOverlay(base Reader) *Overlay { return &Overlay{base: base, writes: map[string]Write{}} }
 
 // Get reads through the overlay.
 func (o *Overlay) Get(key []byte) ([]byte, bool, error) {
@@ -62,16 +78,44 @@ func (o *Overlay) Get(key []byte) ([]byte, bool, error) {
 	return o.base.Get(key)
 }
 
+// GetShared implements SharedReader: Get, reading the base through its
+// GetShared if it has one.
+func (o *Overlay) GetShared(key []byte) ([]byte, bool, error) {
+	if w, ok := o.writes[string(key)]; ok {
+		if w.Delete {
+			return nil, false, nil
+		}
+		return w.Value, true, nil
+	}
+	return getShared(o.base, key)
+}
+
 // Set buffers a write (copies key and value).
 func (o *Overlay) Set(key, value []byte) {
-	k := string(key)
-	o.writes[k] = &Write{Key: []byte(k), Value: append([]byte{}, value...)}
+	// One buffer holds the copies of key and value, each capped at its end.
+	buf := make([]byte, len(key)+len(value))
+	copy(buf, key)
+	copy(buf[len(key):], value)
+	o.writes[string(key)] = Write{Key: buf[:len(key):len(key)], Value: buf[len(key):]}
+}
+
+// markOwned buffers a write of an empty value to key (setOwned).
+func (o *Overlay) markOwned(key []byte) {
+	key = key[:len(key):len(key)]
+	o.setOwned(key, key[len(key):])
+}
+
+// setOwned is Set keeping key and value instead of copying them: the
+// caller hands them over and never changes them. Each must be capped at
+// its end (an append to one must not reach the other).
+func (o *Overlay) setOwned(key, value []byte) {
+	o.writes[string(key)] = Write{Key: key, Value: value}
 }
 
 // Delete buffers a deletion.
 func (o *Overlay) Delete(key []byte) {
 	k := string(key)
-	o.writes[k] = &Write{Key: []byte(k), Delete: true}
+	o.writes[k] = Write{Key: []byte(k), Delete: true}
 }
 
 // Seeker is a Reader that starts an iteration at a key: IterateFrom walks
@@ -149,6 +193,14 @@ func (o *Overlay) IterateFrom(prefix, start []byte, fn func(key, value []byte) b
 // Child returns a nested overlay whose writes reach o only on Merge.
 func (o *Overlay) Child() *Overlay { return NewOverlay(o) }
 
+// reset empties o (its buffered writes and scopes) for reuse, keeping its
+// map's memory. A child that was merged may be reset: its parent holds
+// the writes themselves, which reset leaves alone.
+func (o *Overlay) reset() {
+	clear(o.writes)
+	o.scopes = nil
+}
+
 // Merge applies a child's writes to o. The child must have been made by o.Child.
 func (o *Overlay) Merge(child *Overlay) {
 	for k, w := range child.writes {
@@ -159,26 +211,19 @@ func (o *Overlay) Merge(child *Overlay) {
 // Writes returns every buffered write in ascending key order (the
 // deterministic form that is hashed into the state root and stored).
 func (o *Overlay) Writes() []Write {
-	out := o.sorted(nil)
-	res := make([]Write, len(out))
-	for i, w := range out {
-		res[i] = *w
-	}
-	return res
+	return o.sortedFrom(nil, nil)
 }
-
-func (o *Overlay) sorted(prefix []byte) []*Write { return o.sortedFrom(prefix, nil) }
 
 // sortedFrom returns the buffered writes with prefix that are >= start,
 // in ascending key order.
-func (o *Overlay) sortedFrom(prefix, start []byte) []*Write {
-	out := make([]*Write, 0, len(o.writes))
+func (o *Overlay) sortedFrom(prefix, start []byte) []Write {
+	out := make([]Write, 0, len(o.writes))
 	for _, w := range o.writes {
 		if bytes.HasPrefix(w.Key, prefix) && (start == nil || bytes.Compare(w.Key, start) >= 0) {
 			out = append(out, w)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Write) int { return bytes.Compare(a.Key, b.Key) })
+	slices.SortFunc(out, func(a, b Write) int { return bytes.Compare(a.Key, b.Key) })
 	return out
 }
 

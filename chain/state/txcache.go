@@ -1,7 +1,7 @@
 package state
 
 import (
-	"container/list"
+	"encoding/hex"
 	"sync"
 	"sync/atomic"
 
@@ -34,17 +34,28 @@ type TxCache struct {
 	maxBytes int64
 
 	mu      sync.Mutex
-	entries map[block.Hash]*list.Element // of *txEntry
-	order   list.List                    // oldest first
+	entries map[block.Hash]txEntry
+	order   []orderSlot // the entries in the order they came, oldest first from order[head]
+	head    int
+	seq     uint64 // the last entry's sequence number
 	bytes   int64
 	hits    uint64
 	misses  uint64
+	// senders holds the hex forms IDs made of senders' keys: a sender
+	// sends many transactions. Emptied when it reaches maxSenders.
+	senders map[string]string
 }
 
+// maxSenders bounds TxCache.senders.
+const maxSenders = 4096
+
 type txEntry struct {
-	hash block.Hash
 	tx   *block.Tx
 	size int64
+	seq  uint64 // its slot in order is the one with this seq (Forget leaves stale slots)
+	// id and sender are the hex forms of the hash and of tx.Sender, made
+	// by the first IDs call.
+	id, sender string
 }
 
 // Default bounds of a node's TxCache: enough for the request pool's
@@ -66,9 +77,7 @@ const entryOverhead = 256
 // holding at most maxCount transactions and maxBytes of their encodings
 // (each ≥ 1).
 func NewTxCache(p Params, maxCount int, maxBytes int64) *TxCache {
-	c := &TxCache{p: p, maxCount: max(maxCount, 1), maxBytes: max(maxBytes, 1), entries: make(map[block.Hash]*list.Element)}
-	c.order.Init()
-	return c
+	return &TxCache{p: p, maxCount: max(maxCount, 1), maxBytes: max(maxBytes, 1), entries: make(map[block.Hash]txEntry)}
 }
 
 // CheckTx is CheckTx(p, raw) remembered: a transaction whose exact bytes
@@ -112,10 +121,45 @@ func (c *TxCache) lookup(h block.Hash) (*block.Tx, bool) {
 	defer c.mu.Unlock()
 	if e, ok := c.entries[h]; ok {
 		c.hits++
-		return e.Value.(*txEntry).tx, true
+		return e.tx, true
 	}
 	c.misses++
 	return nil, false
+}
+
+// IDs returns the lower-case hex forms of h and of the sender of the
+// remembered transaction with hash h, if there is one: what SmartBFT
+// names a request by (consensus.Replica.RequestID), made once per entry
+// instead of at each of the several times a request is named.
+func (c *TxCache) IDs(h block.Hash) (id, sender string, ok bool) {
+	if c == nil {
+		return "", "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[h]
+	if !ok {
+		return "", "", false
+	}
+	if e.id == "" {
+		e.id, e.sender = hex.EncodeToString(h[:]), c.senderHex(e.tx.Sender)
+		c.entries[h] = e
+	}
+	return e.id, e.sender, true
+}
+
+// senderHex returns the hex form of key, made once per sender while it
+// stays in c.senders. Callers hold c.mu.
+func (c *TxCache) senderHex(key []byte) string {
+	if s, ok := c.senders[string(key)]; ok {
+		return s
+	}
+	if c.senders == nil || len(c.senders) >= maxSenders {
+		c.senders = make(map[string]string)
+	}
+	s := hex.EncodeToString(key)
+	c.senders[string(key)] = s
+	return s
 }
 
 func (c *TxCache) add(h block.Hash, tx *block.Tx, n int64) {
@@ -128,13 +172,43 @@ func (c *TxCache) add(h block.Hash, tx *block.Tx, n int64) {
 	if _, ok := c.entries[h]; ok {
 		return // checked twice concurrently: keep the first
 	}
-	c.entries[h] = c.order.PushBack(&txEntry{hash: h, tx: tx, size: size})
+	c.seq++
+	c.entries[h] = txEntry{tx: tx, size: size, seq: c.seq}
+	c.order = append(c.order, orderSlot{h, c.seq})
 	c.bytes += size
 	for len(c.entries) > c.maxCount || c.bytes > c.maxBytes {
-		old := c.order.Remove(c.order.Front()).(*txEntry)
-		delete(c.entries, old.hash)
-		c.bytes -= old.size
+		old := c.order[c.head]
+		c.head++
+		if e, ok := c.entries[old.h]; ok && e.seq == old.seq { // else forgotten (and maybe added again since)
+			c.bytes -= e.size
+			delete(c.entries, old.h)
+		}
 	}
+	c.compactLocked()
+}
+
+// orderSlot is an entry's place in TxCache.order.
+type orderSlot struct {
+	h   block.Hash
+	seq uint64
+}
+
+// compactLocked drops the slots of evicted and forgotten entries once
+// they are the larger part of order, so order holds at most about twice
+// the entries (amortised O(1) per add or Forget). Callers hold c.mu.
+func (c *TxCache) compactLocked() {
+	if len(c.order) <= 64 || len(c.order) < 2*len(c.entries) {
+		return
+	}
+	n := 0
+	for _, s := range c.order[c.head:] {
+		if e, ok := c.entries[s.h]; ok && e.seq == s.seq {
+			c.order[n] = s
+			n++
+		}
+	}
+	clear(c.order[n:])
+	c.order, c.head = c.order[:n], 0
 }
 
 // Forget drops the transactions with these hashes, if remembered. The
@@ -153,10 +227,11 @@ func (c *TxCache) Forget(hashes []block.Hash) {
 	defer c.mu.Unlock()
 	for _, h := range hashes {
 		if e, ok := c.entries[h]; ok {
-			c.bytes -= c.order.Remove(e).(*txEntry).size
-			delete(c.entries, h)
+			c.bytes -= e.size
+			delete(c.entries, h) // its slot in order goes stale
 		}
 	}
+	c.compactLocked()
 }
 
 // TxCacheStats describes a TxCache.

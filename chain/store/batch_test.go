@@ -31,7 +31,7 @@ func TestCommitBatch(t *testing.T) {
 			}
 			for h := uint64(1); h <= 3; h++ {
 				c, res, leaves, head := anchorBlock(t, s, h, n)
-				b, _, err := s.commitBatch(c, res, s.Head(), head, leaves)
+				b, _, err := s.commitBatch(c, res, s.Head(), head, leaves, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -53,6 +53,13 @@ func newStateCache(max int) *stateCache {
 // get returns the cached answer for key (a copy of the value), if any,
 // and the generation to hand to put after a Pebble read.
 func (c *stateCache) get(key []byte) (v []byte, found, hit bool, gen uint64) {
+	v, found, hit, gen = c.getShared(key)
+	return bytes.Clone(v), found, hit, gen
+}
+
+// getShared is get without the copy: v is the cache's own, which nobody
+// may modify.
+func (c *stateCache) getShared(key []byte) (v []byte, found, hit bool, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.cur[string(key)]
@@ -64,7 +71,7 @@ func (c *stateCache) get(key []byte) (v []byte, found, hit bool, gen uint64) {
 	if !ok {
 		return nil, false, false, c.gen
 	}
-	return bytes.Clone(e.v), e.found, true, c.gen
+	return e.v, e.found, true, c.gen
 }
 
 // put remembers what a Pebble read of key returned, unless state was

@@ -142,3 +142,28 @@ func TestStateCacheSkipsLargeValues(t *testing.T) {
 		}
 	}
 }
+
+// TestStateCacheGetCopiesGetSharedDoesNot: Get hands out a copy of a
+// cached value, which its caller may change without reaching the cache;
+// GetShared hands out the cache's own (for readers that only read).
+func TestStateCacheGetCopiesGetSharedDoesNot(t *testing.T) {
+	s := initStore(t, []state.Write{{Key: []byte("m"), Value: []byte("v0")}})
+	for i := range 3 { // a miss, then hits
+		v, ok, err := s.Get([]byte("m"))
+		if err != nil || !ok || string(v) != "v0" {
+			t.Fatalf("read %d: %q %v %v", i, v, ok, err)
+		}
+		v[0] = 'X'
+		sh, ok, err := s.GetShared([]byte("m"))
+		if err != nil || !ok || string(sh) != "v0" {
+			t.Fatalf("read %d: GetShared %q %v %v after the caller changed Get's value", i, sh, ok, err)
+		}
+		sh2, _, _ := s.GetShared([]byte("m"))
+		if &sh[0] != &sh2[0] {
+			t.Fatalf("read %d: GetShared copied a cached value", i)
+		}
+	}
+	if v, ok, err := s.GetShared([]byte("absent")); err != nil || ok || v != nil {
+		t.Fatalf("absent: %q %v %v", v, ok, err)
+	}
+}

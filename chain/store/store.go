@@ -437,6 +437,25 @@ func (s *Store) Init(genesisHash block.Hash, writes []state.Write, root block.Ha
 // Commit stores a committed block with its execution result and the new
 // head, in one synced batch.
 func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves []block.Hash) error {
+	return s.CommitLog(c, res, head, leaves, nil)
+}
+
+// LogNode is a node of the record log's tree that an append of leaves
+// completed, as proof.Frontier.Append visits it (level > 0: leaves are
+// stored apart).
+type LogNode struct {
+	Level uint
+	Index uint64
+	Hash  block.Hash
+}
+
+// CommitLog is Commit for a caller that appended leaves to the head's
+// log itself (head.Log is the result) and collected the nodes the append
+// completed above the leaves: they are stored as given, in any order,
+// instead of hashed again. With nodes nil it is Commit, which appends the
+// leaves here and checks the result against head.Log. The store sorts
+// nodes in place.
+func (s *Store) CommitLog(c *block.Committed, res *state.Result, head Head, leaves []block.Hash, nodes []LogNode) error {
 	height := c.Block.Header.Height
 	s.mu.RLock()
 	prev := s.head
@@ -444,7 +463,7 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 	if height != prev.Height+1 || head.Height != height {
 		return fmt.Errorf("store: commit of block %d onto head %d", height, prev.Height)
 	}
-	b, redacted, err := s.commitBatch(c, res, prev, head, leaves)
+	b, redacted, err := s.commitBatch(c, res, prev, head, leaves, nodes)
 	if err != nil {
 		return err
 	}
@@ -474,7 +493,7 @@ func (s *Store) Commit(c *block.Committed, res *state.Result, head Head, leaves 
 // Pebble's memtable insert reuses the previous insert's position when the
 // next key follows it, so a run of adjacent new keys skips the search from
 // the top of the skiplist that an alternation of prefixes forces on each.
-func (s *Store) commitBatch(c *block.Committed, res *state.Result, prev, head Head, leaves []block.Hash) (*pebble.Batch, []block.Hash, error) {
+func (s *Store) commitBatch(c *block.Committed, res *state.Result, prev, head Head, leaves []block.Hash, nodes []LogNode) (*pebble.Batch, []block.Hash, error) {
 	height := c.Block.Header.Height
 	enc := c.Encode()
 	b := s.db.NewBatchWithSize(commitBatchSize(len(enc), c.Block.Txs, res, len(leaves)))
@@ -493,7 +512,8 @@ func (s *Store) commitBatch(c *block.Committed, res *state.Result, prev, head He
 	var kb, vb []byte
 	for i, rc := range res.Receipts {
 		kb = appendReceiptKey(kb[:0], height, uint64(i))
-		if err := set(kb, rc.Encode()); err != nil {
+		vb = rc.AppendEncode(vb[:0])
+		if err := set(kb, vb); err != nil {
 			return nil, nil, fmt.Errorf("store: receipt: %w", err)
 		}
 	}
@@ -540,31 +560,21 @@ func (s *Store) commitBatch(c *block.Committed, res *state.Result, prev, head He
 	}
 	// Append visits a new node of each level in turn as leaves complete
 	// it; they are written level by level, each level in index order.
-	type logNode struct {
-		level uint
-		index uint64
-		h     block.Hash
-	}
-	var nodes []logNode
-	log, err := prev.Log.Append(leaves, func(level uint, index uint64, h block.Hash) {
-		if level > 0 { // leaves are stored under L
-			nodes = append(nodes, logNode{level, index, h})
+	if nodes == nil {
+		var err error
+		if nodes, err = appendLog(prev.Log, leaves, head.Log); err != nil {
+			return nil, nil, fmt.Errorf("store: block %d: %w", height, err)
 		}
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: record log of block %d: %w", height, err)
 	}
-	if log.Size != head.Log.Size || log.Root() != head.Log.Root() {
-		return nil, nil, fmt.Errorf("store: block %d: new head has log %d/%s, its leaves make %d/%s", height, head.Log.Size, head.Log.Root(), log.Size, log.Root())
-	}
-	slices.SortFunc(nodes, func(x, y logNode) int {
-		if x.level != y.level {
-			return cmp.Compare(x.level, y.level)
+	slices.SortFunc(nodes, func(x, y LogNode) int {
+		if x.Level != y.Level {
+			return cmp.Compare(x.Level, y.Level)
 		}
-		return cmp.Compare(x.index, y.index)
+		return cmp.Compare(x.Index, y.Index)
 	})
 	for _, n := range nodes {
-		if err := set(nodeKey(n.level, n.index), n.h[:]); err != nil {
+		kb = binary.BigEndian.AppendUint64(append(kb[:0], pNode, byte(n.Level)), n.Index) // nodeKey
+		if err := set(kb, n.Hash[:]); err != nil {
 			return nil, nil, fmt.Errorf("store: log node: %w", err)
 		}
 	}
@@ -576,6 +586,24 @@ func (s *Store) commitBatch(c *block.Committed, res *state.Result, prev, head He
 	}
 	ok = true
 	return b, redacted, nil
+}
+
+// appendLog appends leaves to log and returns the nodes the append
+// completes above the leaves; the result must be want.
+func appendLog(log proof.Frontier, leaves []block.Hash, want proof.Frontier) ([]LogNode, error) {
+	var nodes []LogNode
+	got, err := log.Append(leaves, func(level uint, index uint64, h block.Hash) {
+		if level > 0 { // leaves are stored under L
+			nodes = append(nodes, LogNode{level, index, h})
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record log: %w", err)
+	}
+	if got.Size != want.Size || got.Root() != want.Root() {
+		return nil, fmt.Errorf("new head has log %d/%s, its leaves make %d/%s", want.Size, want.Root(), got.Size, got.Root())
+	}
+	return nodes, nil
 }
 
 // commitBatchSize estimates the bytes of a block's commit batch (its
@@ -861,9 +889,18 @@ func (s *Store) Record(index uint64) (*block.Receipt, error) {
 }
 
 // Get implements state.Reader over committed state.
-func (s *Store) Get(key []byte) ([]byte, bool, error) {
-	v, found, hit, gen := s.state.get(key)
+func (s *Store) Get(key []byte) ([]byte, bool, error) { return s.getState(key, false) }
+
+// GetShared implements state.SharedReader: Get without the copy of a
+// cached value, which the caller must not modify.
+func (s *Store) GetShared(key []byte) ([]byte, bool, error) { return s.getState(key, true) }
+
+func (s *Store) getState(key []byte, shared bool) ([]byte, bool, error) {
+	v, found, hit, gen := s.state.getShared(key)
 	if hit {
+		if !shared {
+			v = bytes.Clone(v)
+		}
 		return v, found, nil
 	}
 	v, err := s.get(stateKey(key), "")
