@@ -214,12 +214,10 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	out := view.Submitted{Hash: h}
 	if wait {
-		d := 60 * time.Second
-		if s := q.Get("timeout"); s != "" {
-			if d, err = time.ParseDuration(s); err != nil || d <= 0 || d > MaxWait {
-				writeErr(w, http.StatusBadRequest, "timeout", fmt.Errorf("timeout %q: want a duration up to %s", s, MaxWait))
-				return
-			}
+		d, err := waitTimeout(q)
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, "timeout", err)
+			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
@@ -236,6 +234,19 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		out.Receipt = view.FromReceipt(rc)
 	}
 	writeSubmitted(w, http.StatusOK, &out)
+}
+
+// waitTimeout is a submission's ?timeout= (default a minute, at most
+// MaxWait).
+func waitTimeout(q url.Values) (time.Duration, error) {
+	s := q.Get("timeout")
+	if s == "" {
+		return 60 * time.Second, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 && d <= MaxWait {
+		return d, nil
+	}
+	return 0, fmt.Errorf("timeout %q: want a duration up to %s", s, MaxWait)
 }
 
 func (n *Node) handleTx(w http.ResponseWriter, r *http.Request) {

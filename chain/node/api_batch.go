@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
 	"github.com/trialchain/trialchain/chain/consensus"
@@ -41,14 +40,12 @@ func (n *Node) handleSubmitBatch(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "malformed", err)
 		return
 	}
-	var q = r.URL.Query()
+	q := r.URL.Query()
 	wait, _ := strconv.ParseBool(q.Get("wait"))
-	d := 60 * time.Second
-	if s := q.Get("timeout"); s != "" {
-		if d, err = time.ParseDuration(s); err != nil || d <= 0 || d > MaxWait {
-			writeErr(w, http.StatusBadRequest, "timeout", fmt.Errorf("timeout %q: want a duration up to %s", s, MaxWait))
-			return
-		}
+	d, err := waitTimeout(q)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "timeout", err)
+		return
 	}
 	hashes := make([]block.Hash, len(raws))
 	for i := range raws {
