@@ -7,10 +7,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/trialchain/trialchain/chain/block"
+	"github.com/trialchain/trialchain/chain/keys"
+	"github.com/trialchain/trialchain/chain/state"
 	"github.com/trialchain/trialchain/chain/view"
 	"github.com/trialchain/trialchain/sdk/client"
 )
@@ -179,6 +182,85 @@ func TestSubmitBatchPoolFull(t *testing.T) {
 	for i, r := range res {
 		if err := client.BatchErr(r); err != nil || r.Receipt == nil || r.Receipt.Status != "ok" {
 			t.Fatalf("transaction %d: %v, %+v", i, err, r)
+		}
+	}
+}
+
+// TestSubmitAll: the SDK's SubmitAll splits any number of transactions
+// into batches by count and size, halves a batch the node finds too large
+// (a chain whose transactions are bounded at 1 MiB, below the default the
+// SDK assumes), sends a transaction too large alone, and gives every
+// transaction its own result in order; every accepted one commits.
+func TestSubmitAll(t *testing.T) {
+	p := testParams()
+	p.RequestMaxBytes = 1 << 20
+	c := newClusterParams(t, 4, p, nil)
+	n0 := c.live()[0]
+	sponsor, err := keys.Ring{Dir: c.tn.Keyring}.Get("sponsor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploy := func(size int) *block.Tx {
+		tx := &block.Tx{ChainID: c.tn.Genesis.ChainID, Nonce: client.Nonce(), Kind: block.KindDeploy,
+			Payload: (&block.DeployPayload{Code: bytes.Repeat([]byte{0x5a}, size), Policy: block.PolicyImmutable, Label: "large"}).Encode()}
+		tx.GasLimit = state.IntrinsicGas(tx) + 1_000_000
+		tx.Sign(sponsor.Private)
+		return tx
+	}
+	fits, over := deploy(1<<20-4096), deploy(1<<20+4096) // under and over the chain's 1 MiB
+	// More anchors than one batch holds, the two deploys among them, and
+	// one the node refuses (a bad signature).
+	const k = view.MaxBatchTxs + 60
+	var txs []*block.Tx
+	for i := range k {
+		tx, err := block.DecodeTx(c.anchorTx(uint64(5000 + i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, tx)
+	}
+	bad := *txs[7]
+	bad.Signature = append([]byte(nil), bad.Signature...)
+	bad.Signature[0] ^= 1
+	txs[7] = &bad
+	txs = slices.Insert(txs, 100, fits)
+	txs = slices.Insert(txs, 200, over)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := client.New(n0.APIURL()).SubmitAll(ctx, txs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != len(txs) {
+		t.Fatalf("%d results for %d transactions", len(res), len(txs))
+	}
+	for i, r := range res {
+		if r.Hash != txs[i].Hash() {
+			t.Fatalf("result %d is for %s, not %s", i, r.Hash, txs[i].Hash())
+		}
+		switch i {
+		case 7:
+			if r.Status != http.StatusUnauthorized || r.Code != "bad_signature" {
+				t.Errorf("bad signature: %+v", r)
+			}
+		case 100: // junk code under the limit: taken, and it fails in its block
+			if r.Status != http.StatusOK || r.Receipt == nil || r.Receipt.Status == "ok" {
+				t.Errorf("deploy under the limit: %+v", r)
+			}
+		case 200:
+			if r.Status != http.StatusRequestEntityTooLarge || r.Code != "too_large" {
+				t.Errorf("deploy over the limit: %+v", r)
+			}
+		default:
+			if err := client.BatchErr(r); err != nil || r.Receipt == nil || r.Receipt.Status != "ok" {
+				t.Fatalf("transaction %d: %v, %+v", i, err, r)
+			}
+		}
+	}
+	c.waitSameHead(30 * time.Second)
+	for _, n := range c.live() {
+		if _, err := n.store.Receipt(txs[len(txs)-1].Hash()); err != nil {
+			t.Errorf("node %d: the last anchor: %v", n.cfg.ID, err)
 		}
 	}
 }

@@ -482,7 +482,8 @@ func newTrialSubmitCmd() *cobra.Command {
 ` + fieldsHelp + `
 
 --odm FILE submits every form of a CDISC ODM 1.3.2 ClinicalData file, one
-transaction each; --subject-map (or --subject-map-file, one KEY=ID a line)
+transaction each, sent together (up to 256 a request, POST /v1/txs) and
+each answered on its own; --subject-map (or --subject-map-file, one KEY=ID a line)
 maps each ODM SubjectKey to the subject's pseudonymous id (no sponsor key
 reaches the chain), --visit-map, --form-map and --item-map (or
 --item-map-file) rename StudyEventOIDs, FormOIDs and ItemOIDs to the
@@ -563,21 +564,26 @@ as commitments.`,
 				}
 				calls = append(calls, call)
 			}
-			var rs []*callResult
-			for i, call := range calls {
-				path, err := saveRecord(cmd, saveDir, recs[i])
-				if err != nil {
+			// Every record is saved before any is sent: what reaches the
+			// chain is always in the site's record store.
+			paths := make([]string, len(recs))
+			for i, rec := range recs {
+				if paths[i], err = saveRecord(cmd, saveDir, rec); err != nil {
 					return err
 				}
-				r, err := sendCall(cmd, cl, s, call)
-				if err != nil {
-					return err
-				}
+			}
+			rs, sendErr := sendCalls(cmd, cl, s, calls)
+			for i, r := range rs {
 				r.Extra = map[string]any{"record_hash": recs[i].Hash()}
-				if path != "" {
-					r.Extra["record_file"] = path
+				if paths[i] != "" {
+					r.Extra["record_file"] = paths[i]
 				}
-				rs = append(rs, r)
+			}
+			if sendErr != nil {
+				if len(rs) > 0 {
+					_ = emitResults(cmd, rs...)
+				}
+				return sendErr
 			}
 			if saveDir == "" && anyOK(rs) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note: the full record (every value and its salt) was not saved; pass --save DIR to keep it in the site's record store")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,6 +180,52 @@ func TestTrialsCLI(t *testing.T) {
 	out = mustLogged(t, at(2, "trial", "show", "NCT05503693", "--entry", "crf-000000001")...)
 	if !strings.Contains(out, "Corrected by: crf-000000002") || !strings.Contains(out, "SYSBP = 128") {
 		t.Fatalf("show --entry: %s", out)
+	}
+
+	// The site's EDC export (CDISC ODM ClinicalData) sent in one go: every
+	// form checked first, all of them in one request (POST /v1/txs), each
+	// answered on its own. Day 1's vitals are on chain already: the
+	// contract refuses that one, the others commit, and the command says
+	// which failed.
+	item := func(oid, value, unit string) string {
+		if unit == "" {
+			return fmt.Sprintf(`<ItemData ItemOID="%s" Value="%s"/>`, oid, value)
+		}
+		return fmt.Sprintf(`<ItemData ItemOID="%s" Value="%s"><MeasurementUnitRef MeasurementUnitOID="%s"/></ItemData>`, oid, value, unit)
+	}
+	form := func(visit, form string, items ...string) string {
+		return fmt.Sprintf(`<StudyEventData StudyEventOID="%s"><FormData FormOID="%s"><ItemGroupData ItemGroupOID="IG.%s">%s</ItemGroupData></FormData></StudyEventData>`,
+			visit, form, form, strings.Join(items, ""))
+	}
+	vitals := func(visit, sys string) string {
+		return form(visit, "vitals", item("SYSBP", sys, "mm[Hg]"), item("DIABP", "79", "mm[Hg]"), item("HR", "66", "/min"))
+	}
+	labs := func(visit, alt string) string {
+		return form(visit, "labs", item("ALT", alt, "U/L"), item("CREAT", "71.5", "umol/L"), item("FASTED", "1", ""))
+	}
+	odm := file("edc-export.xml", `<?xml version="1.0" encoding="UTF-8"?>
+<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" ODMVersion="1.3.2" FileType="Snapshot" FileOID="F.EDC" CreationDateTime="2026-12-06T10:00:00">
+ <ClinicalData StudyOID="S.AP303" MetaDataVersionOID="MDV.1">
+  <SubjectData SubjectKey="SITE-001">
+   `+vitals("screening", "131")+form("screening", "demographics", item("BRTHDTC", "1990-04-12", ""), item("AGE", "36", "a"), item("SEX", "F", ""))+`
+   `+labs("day1", "22")+vitals("day1", "125")+vitals("day8", "122")+labs("day8", "25")+`
+  </SubjectData>
+ </ClinicalData>
+</ODM>`)
+	odmRecords := filepath.Join(dir, "odm-records")
+	out, errs = fails([]string{"Refused:", "form vitals of visit day1", "already submitted as entry crf-000000001"},
+		at(1, "trial", "submit", "--trial", "NCT05503693", "--odm", odm, "--subject-map", "SITE-001="+subject, "--save", odmRecords,
+			"--from", "site", "--printed-name", "Dr. Site PI")...)
+	for _, want := range []string{"Entry crf-000000003", "Entry crf-000000007", "AGE = 36 a", "ALT = 25 U/L"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("submit --odm: no %q in\n%s%s", want, out, errs)
+		}
+	}
+	if saved, _ := filepath.Glob(filepath.Join(odmRecords, "*.rec")); len(saved) != 6 {
+		t.Fatalf("submit --odm saved %d records, want all 6", len(saved))
+	}
+	if out = mustLogged(t, at(1, "trial", "show", "NCT05503693")...); !strings.Contains(out, "1 subjects, 7 entries") {
+		t.Fatalf("show after --odm: %s", out)
 	}
 
 	// A serious adverse event; an amendment refused without consent, then

@@ -194,13 +194,76 @@ func sendCall(cmd *cobra.Command, cl *client.Client, s *callSender, call trials.
 	if err != nil {
 		return nil, fmt.Errorf("%s.%s transaction refused by the node: %w", call.Contract, call.Method, err)
 	}
-	out := &callResult{Contract: call.Contract, Address: addr, Method: call.Method, Tx: res.Hash, Status: "submitted"}
-	r := res.Receipt
+	return callResultOf(call, addr, res.Hash, res.Receipt, wait)
+}
+
+// sendCalls signs every call with s's key and submits them together
+// (client.SubmitAll: as few requests as their count and size allow), each
+// with its own result in order. One the node refuses is a "failed" result
+// saying why; the others are sent all the same. An error means the node
+// could not be reached, and the calls after the failed request were not
+// sent.
+func sendCalls(cmd *cobra.Command, cl *client.Client, s *callSender, calls []trials.Call) ([]*callResult, error) {
+	if len(calls) == 1 {
+		r, err := sendCall(cmd, cl, s, calls[0])
+		if err != nil {
+			return nil, err
+		}
+		return []*callResult{r}, nil
+	}
+	id, err := chainID(cmd)
+	if err != nil {
+		return nil, err
+	}
+	gas, _ := cmd.Flags().GetUint64("gas")
+	wait, _ := cmd.Flags().GetBool("wait")
+	addrs := make([]block.Hash, len(calls))
+	txs := make([]*block.Tx, len(calls))
+	for i, call := range calls {
+		if addrs[i], err = resolveContract(cmd, cl, call.Contract); err != nil {
+			return nil, err
+		}
+		txs[i] = client.CallTx(s.key, id, addrs[i], call.Method, call.Args, gas)
+	}
+	what := fmt.Sprintf("sending %d transactions", len(txs))
+	if wait {
+		what += " and waiting for their commits"
+	}
+	stop := reporter(cmd).Every(cmd.Context(), what, nodeHeight(cl))
+	res, err := cl.SubmitAll(cmd.Context(), txs, wait)
+	stop()
+	out := make([]*callResult, 0, len(calls))
+	for i, r := range res {
+		if r.Status == 0 {
+			break // not sent (err)
+		}
+		call := calls[i]
+		if aerr := client.BatchErr(r); aerr != nil {
+			out = append(out, &callResult{Contract: call.Contract, Address: addrs[i], Method: call.Method, Tx: r.Hash, Status: "failed",
+				Error: fmt.Sprintf("%s.%s transaction refused by the node: %v", call.Contract, call.Method, aerr)})
+			continue
+		}
+		cr, cerr := callResultOf(call, addrs[i], r.Hash, r.Receipt, wait)
+		if cerr != nil {
+			return out, cerr
+		}
+		out = append(out, cr)
+	}
+	if err != nil {
+		return out, fmt.Errorf("%d of %d transactions sent: %w", len(out), len(calls), err)
+	}
+	return out, nil
+}
+
+// callResultOf is call's result from its transaction's receipt (nil: not
+// committed yet).
+func callResultOf(call trials.Call, addr, hash block.Hash, r *view.Receipt, wait bool) (*callResult, error) {
+	out := &callResult{Contract: call.Contract, Address: addr, Method: call.Method, Tx: hash, Status: "submitted"}
 	if r == nil {
 		if wait {
-			out.Summary = fmt.Sprintf("submitted as %s but not yet in a block; check later with: trialchain tx get %s", res.Hash, res.Hash)
+			out.Summary = fmt.Sprintf("submitted as %s but not yet in a block; check later with: trialchain tx get %s", hash, hash)
 		} else {
-			out.Summary = fmt.Sprintf("submitted as %s; check it with: trialchain tx get %s", res.Hash, res.Hash)
+			out.Summary = fmt.Sprintf("submitted as %s; check it with: trialchain tx get %s", hash, hash)
 		}
 		return out, nil
 	}

@@ -111,3 +111,89 @@ func BatchErr(r view.BatchResult) error {
 	}
 	return &APIError{Status: r.Status, Code: r.Code, Msg: r.Error}
 }
+
+// batchBodyMax is the most bytes SubmitAll puts in one POST /v1/txs body:
+// a node refuses a body larger than one maximal transaction of its chain
+// (block.MaxTxBytes at the default parameters; a chain may set less, and
+// SubmitAll then splits what the node refuses as too large).
+const batchBodyMax = block.MaxTxBytes
+
+// SubmitAll sends any number of transactions, in as few POST /v1/txs
+// requests as their count (view.MaxBatchTxs a request) and size allow,
+// one request after the other, and returns one result per transaction in
+// their order, each as SubmitBatch gives it (BatchErr turns one into
+// Submit's error). A body the node refuses as too large (a chain whose
+// transactions are bounded below the default) is sent again in halves; a
+// transaction too large alone is sent as POST /v1/tx, and its answer
+// (413 too_large) is its result. It stops at the first request that fails
+// whole otherwise (the node unreachable, the body refused), with that
+// error and what was answered before it: the transactions after it were
+// not sent, and their results are zero (Status 0).
+func (c *Client) SubmitAll(ctx context.Context, txs []*block.Tx, wait bool) ([]view.BatchResult, error) {
+	out := make([]view.BatchResult, len(txs))
+	for from := 0; from < len(txs); {
+		to, size := from, 0
+		for to < len(txs) && to-from < view.MaxBatchTxs {
+			n := 4 + len(txs[to].Encode())
+			if to > from && size+n > batchBodyMax {
+				break
+			}
+			size += n
+			to++
+		}
+		if err := c.submitRange(ctx, txs, out, from, to, wait); err != nil {
+			return out, fmt.Errorf("client: transactions %d to %d of %d: %w", from+1, to, len(txs), err)
+		}
+		from = to
+	}
+	return out, nil
+}
+
+// submitRange sends txs[from:to] in one batch, or in halves if the node
+// finds the body too large, and puts their results in out.
+func (c *Client) submitRange(ctx context.Context, txs []*block.Tx, out []view.BatchResult, from, to int, wait bool) error {
+	if to-from == 1 && 4+len(txs[from].Encode()) > batchBodyMax {
+		r, err := c.submitAlone(ctx, txs[from], wait)
+		out[from] = r
+		return err
+	}
+	rs, err := c.SubmitBatch(ctx, txs[from:to], wait)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusRequestEntityTooLarge {
+		if to-from == 1 {
+			r, err := c.submitAlone(ctx, txs[from], wait)
+			out[from] = r
+			return err
+		}
+		mid := from + (to-from)/2
+		if err := c.submitRange(ctx, txs, out, from, mid, wait); err != nil {
+			return err
+		}
+		return c.submitRange(ctx, txs, out, mid, to, wait)
+	}
+	if err != nil {
+		return err
+	}
+	copy(out[from:], rs)
+	return nil
+}
+
+// submitAlone is Submit with its answer as a batch result: a refusal by
+// the node (an *APIError) is the result's status and code, not an error.
+func (c *Client) submitAlone(ctx context.Context, tx *block.Tx, wait bool) (view.BatchResult, error) {
+	s, err := c.Submit(ctx, tx, wait)
+	var ae *APIError
+	switch {
+	case err == nil:
+		r := view.BatchResult{Status: http.StatusOK, Hash: s.Hash, Receipt: s.Receipt, Pending: s.Pending}
+		if wait && s.Receipt == nil {
+			r.Status = http.StatusAccepted
+		}
+		return r, nil
+	case errors.As(err, &ae):
+		return view.BatchResult{Status: ae.Status, Hash: tx.Hash(), Code: ae.Code, Error: ae.Msg}, nil
+	case errors.Is(err, ErrExpired):
+		return view.BatchResult{Status: http.StatusGone, Hash: tx.Hash(), Code: view.StatusExpired, Error: err.Error()}, nil
+	}
+	return view.BatchResult{}, fmt.Errorf("client: transaction %s: %w", tx.Hash(), err)
+}

@@ -56,3 +56,27 @@ func ExampleClient_SubmitBatch() {
 }
 
 func siteKey() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(make([]byte, 32)) }
+
+// A site's bulk import: any number of transactions, sent in as few
+// requests as their count and size allow, each with its own result.
+func ExampleClient_SubmitAll() {
+	key, chainID := siteKey(), "trialchain-dev"
+	var txs []*block.Tx
+	for i := range 1000 {
+		p := &block.AnchorPayload{Hash: block.Sum(fmt.Appendf(nil, "form %d", i)), Label: "crf export"}
+		txs = append(txs, client.Sign(key, chainID, block.KindAnchor, p.Encode(), 100_000))
+	}
+	c := client.New("http://127.0.0.1:26601")
+	results, err := c.SubmitAll(context.Background(), txs, true)
+	for i, r := range results {
+		if r.Status == 0 {
+			break // not sent: err says why
+		}
+		if err := client.BatchErr(r); err != nil {
+			fmt.Println(txs[i].Hash(), "refused:", err)
+		}
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
