@@ -59,6 +59,9 @@ func (c *Client) SubmitBatch(ctx context.Context, txs []*block.Tx, wait bool) ([
 			if h := block.Sum(raws[i]); r.Hash != h {
 				return nil, fmt.Errorf("client: the node's result %d is for transaction %s, not %s", k, r.Hash, h)
 			}
+			if r.Status < 200 || r.Status > 599 {
+				return nil, fmt.Errorf("client: the node's result %d has status %d", k, r.Status)
+			}
 			if attempt > 1 && r.Code == "nonce_used" {
 				// As Submit: an earlier try's busy answer may have come
 				// after the node forwarded it, and it committed since.
