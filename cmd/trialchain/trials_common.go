@@ -219,11 +219,17 @@ func sendCalls(cmd *cobra.Command, cl *client.Client, s *callSender, calls []tri
 	wait, _ := cmd.Flags().GetBool("wait")
 	addrs := make([]block.Hash, len(calls))
 	txs := make([]*block.Tx, len(calls))
+	resolved := map[string]block.Hash{} // one registry lookup per contract
 	for i, call := range calls {
-		if addrs[i], err = resolveContract(cmd, cl, call.Contract); err != nil {
-			return nil, err
+		addr, ok := resolved[call.Contract]
+		if !ok {
+			if addr, err = resolveContract(cmd, cl, call.Contract); err != nil {
+				return nil, err
+			}
+			resolved[call.Contract] = addr
 		}
-		txs[i] = client.CallTx(s.key, id, addrs[i], call.Method, call.Args, gas)
+		addrs[i] = addr
+		txs[i] = client.CallTx(s.key, id, addr, call.Method, call.Args, gas)
 	}
 	what := fmt.Sprintf("sending %d transactions", len(txs))
 	if wait {
