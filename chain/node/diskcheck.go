@@ -161,8 +161,15 @@ func (n *Node) diskCheckLoop(every time.Duration) {
 }
 
 // repairLinkWait bounds the wait for a first link to a peer before each
-// repair attempt (the mesh dials its peers when it starts).
-const repairLinkWait = 5 * time.Second
+// repair attempt (the mesh dials its peers when it starts), and
+// repairAllLinksWait the wait after it for links to the other peers: a
+// rebuild asks the peers in order and skips one not linked yet, so a
+// peer whose link came a moment late (a loaded machine) would not be
+// asked at all, however good its copy.
+const (
+	repairLinkWait     = 5 * time.Second
+	repairAllLinksWait = 2 * time.Second
+)
 
 // repairLoop rebuilds the damaged store, up to Config.RepairAttempts
 // times, and closes Done with the outcome. It ends early when the node
@@ -211,20 +218,24 @@ func (n *Node) repairLoop() {
 	n.finish(err)
 }
 
-// waitPeer waits until the mesh has a link to some peer, or
-// repairLinkWait passes.
+// waitPeer waits until the mesh has a link to some peer (or
+// repairLinkWait passes), then until it has links to all of them (or
+// repairAllLinksWait more passes).
 func (n *Node) waitPeer(ctx context.Context) {
 	if len(n.repair.peers) == 0 {
 		return
 	}
-	deadline := time.Now().Add(repairLinkWait)
-	for len(n.mesh.Connected()) == 0 && time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(50 * time.Millisecond):
+	wait := func(until time.Time, done func(linked int) bool) {
+		for !done(len(n.mesh.Connected())) && time.Now().Before(until) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 	}
+	wait(time.Now().Add(repairLinkWait), func(linked int) bool { return linked > 0 })
+	wait(time.Now().Add(repairAllLinksWait), func(linked int) bool { return linked >= len(n.repair.peers) })
 }
 
 // repairOnce rebuilds the store into DATA/db.repair and, when the rebuilt
