@@ -25,15 +25,22 @@ func (c *Client) SubmitBatch(ctx context.Context, txs []*block.Tx, wait bool) ([
 	if len(txs) == 0 || len(txs) > view.MaxBatchTxs {
 		return nil, fmt.Errorf("client: a batch holds 1 to %d transactions, not %d", view.MaxBatchTxs, len(txs))
 	}
+	raws := make([][]byte, len(txs))
+	for i, tx := range txs {
+		raws[i] = tx.Encode()
+	}
+	return c.submitBatch(ctx, txs, raws, wait)
+}
+
+// submitBatch is SubmitBatch of txs already encoded as raws.
+func (c *Client) submitBatch(ctx context.Context, txs []*block.Tx, raws [][]byte, wait bool) ([]view.BatchResult, error) {
 	path := "/v1/txs"
 	if wait {
 		path += "?wait=1"
 	}
-	raws := make([][]byte, len(txs))
 	size := 0
-	for i, tx := range txs {
-		raws[i] = tx.Encode()
-		size += 4 + len(raws[i])
+	for _, raw := range raws {
+		size += 4 + len(raw)
 	}
 	out := make([]view.BatchResult, len(txs))
 	todo := make([]int, len(txs))
@@ -127,24 +134,28 @@ const batchBodyMax = block.MaxTxBytes
 // their order, each as SubmitBatch gives it (BatchErr turns one into
 // Submit's error). A body the node refuses as too large (a chain whose
 // transactions are bounded below the default) is sent again in halves; a
-// transaction too large alone is sent as POST /v1/tx, and its answer
-// (413 too_large) is its result. It stops at the first request that fails
+// transaction the node refuses as too large alone is sent as POST /v1/tx,
+// and its answer (413 too_large) is its result. It stops at the first request that fails
 // whole otherwise (the node unreachable, the body refused), with that
 // error and what was answered before it: the transactions after it were
 // not sent, and their results are zero (Status 0).
 func (c *Client) SubmitAll(ctx context.Context, txs []*block.Tx, wait bool) ([]view.BatchResult, error) {
+	raws := make([][]byte, len(txs)) // each encoded once: sized here, sent by submitBatch
+	for i, tx := range txs {
+		raws[i] = tx.Encode()
+	}
 	out := make([]view.BatchResult, len(txs))
 	for from := 0; from < len(txs); {
 		to, size := from, 0
 		for to < len(txs) && to-from < view.MaxBatchTxs {
-			n := 4 + len(txs[to].Encode())
+			n := 4 + len(raws[to])
 			if to > from && size+n > batchBodyMax {
 				break
 			}
 			size += n
 			to++
 		}
-		if err := c.submitRange(ctx, txs, out, from, to, wait); err != nil {
+		if err := c.submitRange(ctx, txs, raws, out, from, to, wait); err != nil {
 			return out, fmt.Errorf("client: transactions %d to %d of %d: %w", from+1, to, len(txs), err)
 		}
 		from = to
@@ -153,14 +164,10 @@ func (c *Client) SubmitAll(ctx context.Context, txs []*block.Tx, wait bool) ([]v
 }
 
 // submitRange sends txs[from:to] in one batch, or in halves if the node
-// finds the body too large, and puts their results in out.
-func (c *Client) submitRange(ctx context.Context, txs []*block.Tx, out []view.BatchResult, from, to int, wait bool) error {
-	if to-from == 1 && 4+len(txs[from].Encode()) > batchBodyMax {
-		r, err := c.submitAlone(ctx, txs[from], wait)
-		out[from] = r
-		return err
-	}
-	rs, err := c.SubmitBatch(ctx, txs[from:to], wait)
+// finds the body too large (one transaction alone then goes through
+// POST /v1/tx), and puts their results in out.
+func (c *Client) submitRange(ctx context.Context, txs []*block.Tx, raws [][]byte, out []view.BatchResult, from, to int, wait bool) error {
+	rs, err := c.submitBatch(ctx, txs[from:to], raws[from:to], wait)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusRequestEntityTooLarge {
 		if to-from == 1 {
@@ -169,10 +176,10 @@ func (c *Client) submitRange(ctx context.Context, txs []*block.Tx, out []view.Ba
 			return err
 		}
 		mid := from + (to-from)/2
-		if err := c.submitRange(ctx, txs, out, from, mid, wait); err != nil {
+		if err := c.submitRange(ctx, txs, raws, out, from, mid, wait); err != nil {
 			return err
 		}
-		return c.submitRange(ctx, txs, out, mid, to, wait)
+		return c.submitRange(ctx, txs, raws, out, mid, to, wait)
 	}
 	if err != nil {
 		return err
